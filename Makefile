@@ -1,0 +1,44 @@
+# vulntune developer tasks. `make setup` installs everything from nothing
+# (Go modules, the Python engine, the bundled base model); `make test` runs
+# every check CI runs.
+
+# The engine venv and models used by tests live inside the checkout, so tests
+# never touch a user's real data dir or ~/shared-olmo-models.
+export VULNTUNE_DATA_DIR ?= $(CURDIR)/.vulntune
+export VULNTUNE_BASE_MODELS_DIR ?= $(VULNTUNE_DATA_DIR)/models/base
+export VULNTUNE_FINE_TUNED_MODELS_DIR ?= $(VULNTUNE_DATA_DIR)/models/fine-tuned
+BIN := bin/vulntune
+
+.PHONY: build setup test lint unit demo fuzz bench update-golden clean
+
+build:
+	go build -o $(BIN) ./cmd/vulntune
+
+setup: build
+	go mod download
+	$(BIN) setup
+
+lint:
+	@test -z "$$(gofmt -l cmd internal bench)" || { echo "gofmt needed:"; gofmt -l cmd internal bench; exit 1; }
+	go vet ./...
+	go tool staticcheck ./...
+
+unit:
+	go test -count=1 ./...
+
+test: lint unit
+
+demo: build
+	$(BIN) parse -o findings.jsonl examples/artifacts
+
+fuzz:
+	@for p in $$(go test -list 'Fuzz.*' ./internal/... | grep ^Fuzz); do echo $$p; done
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./internal/...
+
+update-golden:
+	go test ./... -update
+
+clean:
+	rm -rf bin findings.jsonl

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vulntune/vulntune/internal/analyze"
+	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/pipeline"
+	"github.com/vulntune/vulntune/internal/remedy"
+)
+
+func newDatasetCmd(a *app) *cobra.Command {
+	var (
+		findings, out, endpoint, model, name string
+		artifacts                            []string
+		noLLM, asJSON                        bool
+		validFrac, testFrac                  float64
+		seed                                 int64
+	)
+	cmd := &cobra.Command{
+		Use:   "dataset (--findings FILE | --artifacts-dir DIR...)",
+		Short: "Build the grounded, leak-free training dataset from findings",
+		Long: `dataset turns findings into one chat example each: the finding as a scanner
+presents it, and an answer with what it is, why it matters, where, the concrete
+fix and how to verify it. Every fact comes from the finding or from tables
+shipped with vulntune. With an analysis model, short prose is added only when it
+passes a grounding check. The split keeps related findings in one split.
+
+Without --no-llm and without --analysis-endpoint, the default base model is
+served by the engine (` + "`vulntune setup`" + ` installs it).`,
+		Example: `  vulntune dataset --artifacts-dir examples/artifacts --no-llm -o dataset
+  vulntune dataset --findings findings.jsonl --analysis-endpoint http://127.0.0.1:11434 --analysis-model llama3`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (findings == "") == (len(artifacts) == 0) {
+				return usageError{errors.New("give exactly one of --findings or --artifacts-dir")}
+			}
+			cfg, err := a.loadConfigFor(cmd)
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("valid-fraction") {
+				validFrac = cfg.Dataset.ValidFraction
+			}
+			if !cmd.Flags().Changed("test-fraction") {
+				testFrac = cfg.Dataset.TestFraction
+			}
+			if !cmd.Flags().Changed("seed") {
+				seed = cfg.Dataset.Seed
+			}
+			opts := pipeline.DatasetOptions{
+				FindingsPath: findings, ArtifactPaths: artifacts, OutDir: out, Name: name,
+				Split: dataset.SplitOptions{ValidFraction: validFrac, TestFraction: testFrac, Seed: seed},
+				Log:   a.log,
+			}
+			if !noLLM {
+				if endpoint == "" {
+					endpoint, model = cfg.Analysis.Endpoint, cfg.Analysis.Model
+				}
+				if endpoint == "" {
+					srv, served, err := a.serveBaseModel(cmd, cfg.DataDir, cfg.BaseModelsDir, cfg.DefaultBaseModel)
+					if err != nil {
+						return err
+					}
+					defer srv.Close()
+					endpoint, model = srv.URL(), served
+				}
+				opts.Analysis = &analyze.Options{
+					Endpoint: endpoint, Model: model, Concurrency: cfg.Analysis.Concurrency,
+					CacheDir: filepath.Join(cfg.DataDir, "cache", "analysis"), Logger: a.log,
+					References: func(id string) (string, string, bool) {
+						e, ok := remedy.CWE(id)
+						return e.Name, e.Description, ok
+					},
+				}
+			}
+			bar := newProgress(a.stderr, !asJSON)
+			opts.Progress = bar.update
+			res, err := pipeline.BuildDataset(cmd.Context(), opts)
+			bar.done()
+			if res != nil {
+				if asJSON {
+					enc := json.NewEncoder(a.stdout)
+					enc.SetIndent("", "  ")
+					if err := enc.Encode(res); err != nil {
+						return err
+					}
+				} else {
+					printDatasetSummary(a, res, out)
+				}
+			}
+			if errors.Is(err, pipeline.ErrInputs) {
+				return inputError{err}
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&findings, "findings", "", "findings.jsonl written by `vulntune parse`")
+	f.StringSliceVar(&artifacts, "artifacts-dir", nil, "scanner artifacts to parse first (dir, file or zip; repeatable)")
+	f.StringVarP(&out, "output", "o", "dataset", "dataset directory (replaced atomically)")
+	f.StringVar(&name, "name", "", "dataset name for the card")
+	f.BoolVar(&noLLM, "no-llm", false, "build the dataset without LLM analysis (fully deterministic)")
+	f.StringVar(&endpoint, "analysis-endpoint", "", "OpenAI-compatible endpoint for analysis (default: serve the base model)")
+	f.StringVar(&model, "analysis-model", "", "model name at --analysis-endpoint")
+	f.Float64Var(&validFrac, "valid-fraction", 0.2, "fraction of examples for validation")
+	f.Float64Var(&testFrac, "test-fraction", 0, "fraction of examples for a test split")
+	f.Int64Var(&seed, "seed", 42, "split seed")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
+	return cmd
+}
+
+// serveBaseModel starts the embedded OpenAI-compatible endpoint on the
+// default base model; the caller closes the server.
+func (a *app) serveBaseModel(cmd *cobra.Command, dataDir, baseDir, name string) (*engine.Server, string, error) {
+	e, err := engine.Open(dataDir)
+	if err != nil {
+		return nil, "", err
+	}
+	e.Log = a.log
+	dir := filepath.Join(baseDir, name)
+	fmt.Fprintf(a.stderr, "starting the analysis model %s ...\n", name)
+	srv, err := e.Serve(cmd.Context(), dir, engine.ServeOptions{})
+	if err != nil {
+		return nil, "", err
+	}
+	// mlx_lm.server answers for the model it loaded whatever name is sent;
+	// the directory is what its /v1/models lists.
+	return srv, dir, nil
+}
+
+func printDatasetSummary(a *app, res *pipeline.DatasetResult, out string) {
+	st := res.Stats
+	fmt.Fprintf(a.stdout, "%d findings -> %d examples (%d suppressed excluded)\n", res.Findings, res.Examples, res.Suppressed)
+	if st != nil {
+		fmt.Fprintf(a.stdout, "splits: train %d, valid %d", st.Splits[dataset.Train], st.Splits[dataset.Valid])
+		if st.Splits[dataset.Test] > 0 {
+			fmt.Fprintf(a.stdout, ", test %d", st.Splits[dataset.Test])
+		}
+		fmt.Fprintf(a.stdout, " in %d leak-free groups (largest %d, %d near-duplicate links)\n", st.Split.Groups, st.Split.LargestGroup, st.Split.NearDupUnions)
+		fmt.Fprintf(a.stdout, "answers: %d-%d characters (median %d)\n", st.Answer.Min, st.Answer.Max, st.Answer.Median)
+	}
+	if an := res.Analysis; an != nil {
+		fmt.Fprintf(a.stdout, "analysis: %d accepted, %d rejected %v, %d cache hits, %d calls, %d errors\n",
+			an.Accepted, an.Rejected, an.RejectReasons, an.CacheHits, an.Calls, an.Errors)
+	}
+	for _, e := range res.InputErrors {
+		fmt.Fprintf(a.stdout, "  error: %s\n", e)
+	}
+	fmt.Fprintf(a.stdout, "wrote %s (%.1fs)\n", out, res.Duration.Seconds())
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+)
+
+// app carries what every command needs: the output streams, the logger and
+// the global flags. Tests build one with buffers and call run directly.
+type app struct {
+	stdout, stderr io.Writer
+	verbose        bool
+	configPath     string
+	log            *slog.Logger
+}
+
+// run builds the command tree, executes args and maps the outcome to an exit
+// code. It is the only way into the CLI, for main and for tests.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "vulntune",
+		Short: "Turn security-scanner output into a grounded dataset and a fine-tuned local model",
+		Long: `vulntune reads the SARIF and JSON that Trivy, Checkov, Semgrep, Gitleaks,
+OSV-Scanner, ZAP, CodeQL and others leave in CI, and turns it into a
+deduplicated, secret-free dataset of "finding -> analysis and fix" examples.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRun: func(*cobra.Command, []string) {
+			level := slog.LevelWarn
+			if a.verbose {
+				level = slog.LevelDebug
+			}
+			a.log = newLogger(a.stderr, level)
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log detail to stderr")
+	root.PersistentFlags().StringVar(&a.configPath, "config", "",
+		"YAML config file; precedence is flag > VULNTUNE_* environment > file > defaults")
+	for _, c := range commands(a) {
+		root.AddCommand(c)
+	}
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "vulntune:", userMessage(err))
+	}
+	return exitCode(ctx, err)
+}
+
+// commands lists every subcommand constructor; one file per command.
+func commands(a *app) []*cobra.Command {
+	return []*cobra.Command{
+		newParseCmd(a),
+		newConfigCmd(a),
+		newSetupCmd(a), newDoctorCmd(a), newGenerateCmd(a), newServeCmd(a),
+		newModelsCmd(a),
+		newDatasetCmd(a),
+	}
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vulntune/vulntune/internal/engine"
+)
+
+func newServeCmd(a *app) *cobra.Command {
+	var (
+		model string
+		opts  engine.ServeOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve a local model over an OpenAI-compatible API until interrupted",
+		Long: `serve runs mlx_lm.server on 127.0.0.1 with a free port, waits until it
+answers, prints its base URL (the API is under /v1) and keeps it running until
+Ctrl-C. Concurrent requests are decoded as one batch, up to
+--decode-concurrency.`,
+		Example: "  vulntune serve\n  vulntune serve --model my-tuned-model --decode-concurrency 8",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			dir, err := resolveModel(cfg, model)
+			if err != nil {
+				return err
+			}
+			e, err := a.openEngine(cfg)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			s, err := e.Serve(ctx, dir, opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "serving %s at %s/v1 (log: %s); Ctrl-C stops it\n", dir, s.URL(), s.LogPath())
+			select {
+			case <-ctx.Done():
+				if err := s.Close(); err != nil {
+					return err
+				}
+				return ctx.Err()
+			case err := <-s.Done():
+				if err == nil {
+					err = fmt.Errorf("mlx_lm server exited unexpectedly (log: %s)", s.LogPath())
+				}
+				return err
+			}
+		},
+	}
+	cmd.Flags().StringVar(&model, "model", "", "model name or directory (default: default_base_model)")
+	cmd.Flags().StringVar(&opts.Adapter, "adapter", "", "LoRA adapter directory to apply")
+	cmd.Flags().IntVar(&opts.DecodeConcurrency, "decode-concurrency", 0, "requests decoded as one batch (0: mlx-lm's default, 32)")
+	cmd.Flags().IntVar(&opts.MaxTokens, "max-tokens", 0, "default completion length (0: mlx-lm's default, 512)")
+	return cmd
+}

@@ -1,0 +1,295 @@
+package analyze
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/vulntune/vulntune/internal/finding"
+)
+
+// Identifier shapes. Each regexp is applied to an answer field after the
+// spans of the earlier classes are blanked, so a version inside a URL or a
+// path is judged with its URL or path, not again on its own.
+var (
+	urlRE  = regexp.MustCompile(`(?i)\b(?:https?|ftp)://[^\s<>"'\x60]+|\bwww\.[a-z0-9-]+(?:\.[a-z0-9-]+)+[^\s<>"'\x60]*`)
+	vulnRE = regexp.MustCompile(`(?i)\b(?:CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3}|GO-\d{4}-\d{4,}|PYSEC-\d{4}-\d+|` +
+		`RUSTSEC-\d{4}-\d{4,}|OSV-\d{4}-\d+|GSD-\d{4}-\d+|MAL-\d{4}-\d+|DSA-\d{3,}(?:-\d+)?|DLA-\d{3,}-\d+|` +
+		`USN-\d+-\d+|RHSA-\d{4}:\d+|ALAS\d*-\d{4}-\d+|ELSA-\d{4}-\d+|SNYK-[A-Z]+-[A-Z0-9]+-\d+)\b`)
+	cweRE = regexp.MustCompile(`(?i)\bCWE[\s_:-]?(\d+)\b`)
+
+	// Package coordinates: Maven group:artifact (the group has a dot, the
+	// artifact starts with a letter, so times and host:port do not match),
+	// npm @scope/name, name@1.2 or name==1.2, and a dashed or dotted name
+	// followed by a version ("log4j-core 2.14.1").
+	mavenRE    = regexp.MustCompile(`(?i)\b([a-z][a-z0-9_-]*(?:\.[a-z0-9_-]+)+:[a-z][a-z0-9_.-]*[a-z0-9])`)
+	scopedRE   = regexp.MustCompile(`(?i)(?:^|[^\w@])(@[a-z0-9][\w.-]*/[a-z0-9][\w.-]*[a-z0-9])`)
+	atVerRE    = regexp.MustCompile(`(?i)(?:^|[^\w@/.-])([a-z][\w.-]*[a-z0-9])(?:@|==|>=|<=|~=|!=)v?\d`)
+	spaceVerRE = regexp.MustCompile(`(?i)(?:^|[^\w@/.-])([a-z]\w*(?:[-_.]\w+)+)\s+v?\d+\.\d+`)
+
+	tokenRE = regexp.MustCompile("[^\\s,;()\\[\\]{}<>\"'`]+")
+	extRE   = regexp.MustCompile(`(?i)\.[a-z][a-z0-9]{0,9}$`)
+
+	// Versions: three or more numeric parts, a "v" prefix, a pre-release
+	// suffix, or two parts after a word or operator that makes them a
+	// version. Bare "9.8" or "TLS 1.2" are left alone: they are scores and
+	// protocol names far more often than package versions.
+	verRE = regexp.MustCompile(`(?i)(?:^|[^\w.])(v?\d+\.\d+\.\d+(?:\.\d+)*(?:[-+~][0-9a-z][0-9a-z.+~-]*)?|` +
+		`v\d+(?:\.\d+)+(?:[-+~][0-9a-z][0-9a-z.+~-]*)?|\d+\.\d+[-~](?:alpha|beta|rc|pre|dev|post|snapshot|final|ga|m)[0-9a-z.]*)`)
+	ctxVerRE = regexp.MustCompile(`(?i)(?:\b(?:versions?|releases?|upgrade to|update to|bump to|fixed in|patched in|prior to|before)|>=|<=|==|~>|[<>^~])\s*v?(\d+(?:\.\d+)+)`)
+	// looseVerRE collects every version-like string of the finding, so the
+	// allowed set is a superset of what the strict patterns can find.
+	looseVerRE = regexp.MustCompile(`(?i)v?\d+(?:\.\d+)+(?:[-+~][0-9a-z][0-9a-z.+~-]*)?`)
+)
+
+// knownFiles are file names an answer may mention without a slash.
+var knownFiles = map[string]bool{
+	"pom.xml": true, "build.gradle": true, "build.gradle.kts": true, "settings.gradle": true, "gradle.properties": true,
+	"package.json": true, "package-lock.json": true, "yarn.lock": true, "pnpm-lock.yaml": true, ".npmrc": true,
+	"go.mod": true, "go.sum": true, "requirements.txt": true, "pipfile": true, "pipfile.lock": true,
+	"poetry.lock": true, "pyproject.toml": true, "setup.py": true, "setup.cfg": true, "cargo.toml": true,
+	"cargo.lock": true, "gemfile": true, "gemfile.lock": true, "composer.json": true, "composer.lock": true,
+	"packages.config": true, "dockerfile": true, "docker-compose.yml": true, "docker-compose.yaml": true,
+	".env": true, "web.xml": true, "application.properties": true, "application.yml": true, "application.yaml": true,
+	".gitlab-ci.yml": true, "jenkinsfile": true, "makefile": true, "main.tf": true, "values.yaml": true,
+}
+
+// sourceExts are extensions that make a bare "name.ext" token a file name.
+// "js" is left out: "Node.js" and "Express.js" are product names.
+var sourceExts = map[string]bool{
+	"java": true, "kt": true, "kts": true, "scala": true, "groovy": true, "go": true, "py": true, "rb": true,
+	"php": true, "cs": true, "ts": true, "tsx": true, "jsx": true, "mjs": true, "cjs": true, "rs": true,
+	"c": true, "h": true, "cpp": true, "hpp": true, "swift": true, "m": true, "sh": true, "bash": true,
+	"ps1": true, "yml": true, "yaml": true, "json": true, "xml": true, "toml": true, "ini": true, "cfg": true,
+	"conf": true, "properties": true, "gradle": true, "tf": true, "tfvars": true, "hcl": true, "sql": true,
+	"html": true, "htm": true, "jsp": true, "vue": true, "lock": true, "pem": true, "key": true, "env": true,
+}
+
+// ground holds what an answer may name for one finding.
+type ground struct {
+	corpus      string // lower-case finding text and reference entries
+	vulnIDs     map[string]bool
+	cwes        map[string]bool
+	versions    map[string]bool
+	urls        map[string]bool
+	scannerText []string // normSpace of free scanner text, for copy checks
+}
+
+func newGround(f *finding.Finding, refs ReferenceFunc) *ground {
+	g := &ground{vulnIDs: map[string]bool{}, cwes: map[string]bool{}, versions: map[string]bool{}, urls: map[string]bool{}}
+	text := findingText(f)
+	var ref strings.Builder
+	for _, id := range f.CWE {
+		id = normCWE(id)
+		g.cwes[id] = true
+		if n, err := strconv.Atoi(strings.TrimPrefix(id, "CWE-")); err == nil {
+			g.urls[normURL("https://cwe.mitre.org/data/definitions/"+strconv.Itoa(n)+".html")] = true
+		}
+		if refs == nil {
+			continue
+		}
+		if name, desc, ok := refs(id); ok {
+			ref.WriteString(name + "\n" + desc + "\n")
+		}
+	}
+	for _, m := range cweRE.FindAllString(text, -1) {
+		g.cwes[normCWE(m)] = true
+	}
+	all := text + "\n" + ref.String()
+	g.corpus = strings.ToLower(all)
+	for _, m := range vulnRE.FindAllString(all, -1) {
+		g.vulnIDs[strings.ToUpper(m)] = true
+	}
+	for _, id := range f.VulnIDs {
+		g.vulnIDs[strings.ToUpper(strings.TrimSpace(id))] = true
+	}
+	for _, m := range looseVerRE.FindAllString(all, -1) {
+		g.versions[normVersion(m)] = true
+	}
+	// URLs only from the fields that are meant to hold links, never from
+	// free text such as the message: a link planted there is the classic
+	// way to make a model repeat an attacker's page.
+	for _, u := range append(append([]string{f.HelpURI, f.Location.URL}, f.References...), urlRE.FindAllString(ref.String(), -1)...) {
+		if u != "" {
+			g.urls[normURL(u)] = true
+		}
+	}
+	for _, l := range append(append([]finding.Location{}, f.Related...), f.Flow...) {
+		if l.URL != "" {
+			g.urls[normURL(l.URL)] = true
+		}
+	}
+	for _, s := range []string{f.Title, f.Message, f.Description, f.Location.Snippet} {
+		g.scannerText = append(g.scannerText, normSpace(s))
+	}
+	return g
+}
+
+// findingText joins every field of f an answer may draw on. Sources and
+// secret material are left out: the model never sees them.
+func findingText(f *finding.Finding) string {
+	parts := []string{string(f.Kind), string(f.Severity), f.CVSSVector, f.Title, f.Message, f.Description, f.HelpURI}
+	if f.Score != 0 {
+		parts = append(parts, strconv.FormatFloat(f.Score, 'f', -1, 64))
+	}
+	parts = append(parts, f.References...)
+	parts = append(parts, f.CWE...)
+	parts = append(parts, f.VulnIDs...)
+	for _, t := range f.Tools {
+		parts = append(parts, t.Name, t.Version, t.RuleID)
+	}
+	for _, l := range append(append([]finding.Location{f.Location}, f.Related...), f.Flow...) {
+		parts = append(parts, l.Path, l.URL, l.Method, l.Param, l.Image, l.Snippet)
+		parts = append(parts, l.Logical...)
+	}
+	if p := f.Package; p != nil {
+		parts = append(parts, p.Name, p.Ecosystem, p.PURL, p.InstalledVersion)
+		parts = append(parts, p.FixedVersions...)
+	}
+	for _, fx := range f.Fixes {
+		parts = append(parts, fx.Description, fx.Path, fx.Replacement)
+	}
+	for _, v := range f.Properties {
+		parts = append(parts, v)
+	}
+	return strings.Join(parts, "\n")
+}
+
+// checkIdentifiers rejects the first identifier in text that g does not
+// hold. Classes are checked in a fixed order and each match is blanked
+// before the next class runs.
+func (g *ground) checkIdentifiers(name, text string) *Rejection {
+	b := []byte(text)
+	for _, m := range urlRE.FindAllIndex(b, -1) {
+		if u := string(b[m[0]:m[1]]); !g.urls[normURL(u)] {
+			return reject(ReasonURL, "%s names %s", name, trimPunct(u))
+		}
+		blank(b, m[0], m[1])
+	}
+	for _, m := range vulnRE.FindAllIndex(b, -1) {
+		if id := strings.ToUpper(string(b[m[0]:m[1]])); !g.vulnIDs[id] {
+			return reject(ReasonVulnID, "%s names %s", name, id)
+		}
+		blank(b, m[0], m[1])
+	}
+	for _, m := range cweRE.FindAllIndex(b, -1) {
+		if id := normCWE(string(b[m[0]:m[1]])); !g.cwes[id] {
+			return reject(ReasonCWE, "%s names %s", name, id)
+		}
+		blank(b, m[0], m[1])
+	}
+	for _, re := range []*regexp.Regexp{mavenRE, scopedRE, atVerRE, spaceVerRE} {
+		for _, m := range re.FindAllSubmatchIndex(b, -1) {
+			pkg := string(b[m[2]:m[3]])
+			if !g.hasPackage(pkg) {
+				return reject(ReasonPackage, "%s names %s", name, pkg)
+			}
+			blank(b, m[2], m[3])
+		}
+	}
+	for _, m := range tokenRE.FindAllIndex(b, -1) {
+		tok := trimPunct(string(b[m[0]:m[1]]))
+		if !isPath(tok) {
+			continue
+		}
+		if !containsWord(g.corpus, strings.ToLower(strings.TrimPrefix(tok, "./"))) {
+			return reject(ReasonPath, "%s names %s", name, tok)
+		}
+		blank(b, m[0], m[1])
+	}
+	for _, re := range []*regexp.Regexp{verRE, ctxVerRE} {
+		for _, m := range re.FindAllSubmatchIndex(b, -1) {
+			if v := string(b[m[2]:m[3]]); !g.hasVersion(v) {
+				return reject(ReasonVersion, "%s names version %s", name, trimPunct(v))
+			}
+		}
+	}
+	return nil
+}
+
+func (g *ground) hasPackage(p string) bool {
+	p = strings.ToLower(p)
+	return containsWord(g.corpus, p) || containsWord(g.corpus, strings.Replace(p, ":", "/", 1))
+}
+
+// hasVersion accepts a version of the finding, or a range "a-b" whose ends
+// both are.
+func (g *ground) hasVersion(v string) bool {
+	if g.versions[normVersion(v)] {
+		return true
+	}
+	parts := strings.Split(trimPunct(v), "-")
+	if len(parts) < 2 {
+		return false
+	}
+	for _, p := range parts {
+		if !looseVerRE.MatchString(p) || !g.versions[normVersion(p)] {
+			return false
+		}
+	}
+	return true
+}
+
+// isPath reports whether tok looks like a file path or a file name.
+func isPath(tok string) bool {
+	if tok == "" || strings.Contains(tok, "://") || strings.HasPrefix(tok, "@") {
+		return false
+	}
+	base := strings.ToLower(tok[strings.LastIndexByte(tok, '/')+1:])
+	if knownFiles[base] {
+		return true
+	}
+	if strings.Contains(tok, "/") {
+		if extRE.MatchString(base) {
+			return true
+		}
+		if strings.HasPrefix(tok, "/") || strings.HasPrefix(tok, "~/") {
+			segs := 0
+			for _, s := range strings.Split(tok, "/") {
+				if s != "" && s != "~" {
+					segs++
+				}
+			}
+			return segs >= 2
+		}
+		return false
+	}
+	i := strings.LastIndexByte(base, '.')
+	return i > 0 && sourceExts[base[i+1:]]
+}
+
+// containsWord reports whether needle occurs in hay not glued to a longer
+// name: the characters around it must not continue a name.
+func containsWord(hay, needle string) bool {
+	if needle == "" {
+		return false
+	}
+	for off := 0; ; {
+		i := strings.Index(hay[off:], needle)
+		if i < 0 {
+			return false
+		}
+		start, end := off+i, off+i+len(needle)
+		before := start == 0 || !nameByte(hay[start-1])
+		after := end == len(hay) || !nameByte(hay[end]) ||
+			(hay[end] == '.' && (end+1 == len(hay) || !alnum(hay[end+1])))
+		if before && after {
+			return true
+		}
+		off = start + 1
+	}
+}
+
+func nameByte(c byte) bool { return alnum(c) || c == '_' || c == '-' || c == '.' }
+
+func alnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func trimPunct(s string) string { return strings.TrimRight(s, ".,;:!?'\")]}>*") }
+
+func blank(b []byte, from, to int) {
+	for i := from; i < to; i++ {
+		b[i] = ' '
+	}
+}

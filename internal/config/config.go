@@ -1,0 +1,129 @@
+// Package config holds vulntune's YAML configuration: the original plan's
+// keys (config/olmo-security-config.yaml) read unchanged, vulntune's own
+// additions, environment overrides and defaults (DESIGN.md §5).
+package config
+
+// Config is the effective configuration. Field tags are the YAML keys.
+type Config struct {
+	BaseModelsDir      string     `yaml:"base_models_dir"`
+	FineTunedModelsDir string     `yaml:"fine_tuned_models_dir"`
+	DefaultBaseModel   string     `yaml:"default_base_model"`
+	FineTuning         FineTuning `yaml:"fine_tuning"`
+
+	// vulntune additions.
+
+	// DataDir holds the engine virtual environment, caches and state
+	// (XDG data dir on Linux, ~/Library/Application Support on macOS).
+	DataDir  string   `yaml:"data_dir"`
+	Engine   Engine   `yaml:"engine"`
+	Dataset  Dataset  `yaml:"dataset"`
+	Analysis Analysis `yaml:"analysis"`
+
+	// Sections of the plan's file that vulntune accepts so an existing file
+	// keeps loading, but does not use (see compat.go).
+	KnowledgeBase  KnowledgeBase  `yaml:"knowledge_base"`
+	PlanValidation PlanValidation `yaml:"validation"`
+	MultiDomain    MultiDomain    `yaml:"multi_domain"`
+
+	// Tokens come only from the environment, never from the file.
+	HFToken     Secret `yaml:"-"`
+	GitHubToken Secret `yaml:"-"`
+
+	// st remembers where each value came from, so flags applied after Load
+	// re-resolve against the same file and environment.
+	st *state
+}
+
+// FineTuning is the plan's fine_tuning section.
+type FineTuning struct {
+	SkipInDaemon      bool        `yaml:"skip_in_daemon"`
+	WorkspaceDir      string      `yaml:"workspace_dir"`
+	DefaultOutputName string      `yaml:"default_output_name"`
+	Training          Training    `yaml:"training"`
+	LoRA              LoRA        `yaml:"lora"`
+	MLX               MLX         `yaml:"mlx"`
+	HuggingFace       HuggingFace `yaml:"huggingface"`
+	// Sequential is the plan's two-stage training section (compatibility).
+	Sequential Sequential `yaml:"sequential"`
+}
+
+// Training holds optimiser and schedule settings.
+type Training struct {
+	LearningRate float64 `yaml:"learning_rate"`
+	BatchSize    int     `yaml:"batch_size"`
+	MaxEpochs    int     `yaml:"max_epochs"`
+	WarmupSteps  int     `yaml:"warmup_steps"`
+	SaveSteps    int     `yaml:"save_steps"`
+	EvalSteps    int     `yaml:"eval_steps"`
+
+	// The plan's two-stage schedule; accepted for compatibility.
+	MaxStage1Iters     int     `yaml:"max_stage1_iters"`
+	MaxStage2Iters     int     `yaml:"max_stage2_iters"`
+	Stage1LearningRate float64 `yaml:"stage1_learning_rate"`
+	Stage2LearningRate float64 `yaml:"stage2_learning_rate"`
+	Stage1ReplayRatio  float64 `yaml:"stage1_replay_ratio"`
+}
+
+// LoRA holds adapter settings. mlx-lm's scale is Alpha/Rank.
+type LoRA struct {
+	Rank          int      `yaml:"rank"`
+	Alpha         float64  `yaml:"alpha"`
+	Dropout       float64  `yaml:"dropout"`
+	TargetModules []string `yaml:"target_modules"`
+}
+
+// MLX holds backend settings.
+type MLX struct {
+	Quantization          string `yaml:"quantization"`
+	MemoryEfficient       bool   `yaml:"memory_efficient"`
+	GradientCheckpointing bool   `yaml:"gradient_checkpointing"`
+}
+
+// HuggingFace holds publishing settings.
+type HuggingFace struct {
+	UploadEnabled     bool   `yaml:"upload_enabled"`
+	DefaultRepoPrefix string `yaml:"default_repo_prefix"`
+	PrivateRepos      bool   `yaml:"private_repos"`
+	// SkipInDaemon keeps the daemon from publishing; manual runs still may.
+	// The plan's file put skip_in_daemon here, where its code never read it.
+	SkipInDaemon bool `yaml:"skip_in_daemon"`
+	// UploadStagingDir is the plan's staging folder; accepted for
+	// compatibility (vulntune stages next to the model instead).
+	UploadStagingDir string `yaml:"upload_staging_dir"`
+}
+
+// Engine configures the Python engine.
+type Engine struct {
+	// Python is the interpreter used to create the venv ("" = search PATH).
+	Python string `yaml:"python"`
+	// Backend is "auto", "metal", "cpu" or "cuda".
+	Backend string `yaml:"backend"`
+}
+
+// Dataset configures dataset building.
+type Dataset struct {
+	ValidFraction float64 `yaml:"valid_fraction"`
+	TestFraction  float64 `yaml:"test_fraction"`
+	Seed          int64   `yaml:"seed"`
+}
+
+// Analysis configures the optional LLM analysis.
+type Analysis struct {
+	Endpoint    string `yaml:"endpoint"`
+	Model       string `yaml:"model"`
+	Concurrency int    `yaml:"concurrency"`
+}
+
+// Secret is a credential. It prints as set/unset, never its value.
+type Secret string
+
+// String implements fmt.Stringer without revealing the value.
+func (s Secret) String() string {
+	if s == "" {
+		return "(unset)"
+	}
+	return "(set)"
+}
+
+// Value returns the raw credential, for the one HTTP client that sends it.
+func (s Secret) Value() string { return string(s) }

@@ -1,0 +1,199 @@
+package dataset
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Stats is stats.json: counts a script can read.
+type Stats struct {
+	Name       string                    `json:"name"`
+	Examples   int                       `json:"examples"`
+	Splits     map[string]int            `json:"splits"`
+	ByKind     map[string]map[string]int `json:"by_kind"`     // kind -> split -> n
+	BySeverity map[string]map[string]int `json:"by_severity"` // severity -> split -> n
+	ByTool     map[string]map[string]int `json:"by_tool"`     // tool -> split -> n
+	LLM        int                       `json:"llm_examples"`
+	Answer     LengthStats               `json:"answer_chars"`
+	Split      SplitStats                `json:"split"`
+	Redactions map[string]int            `json:"redactions"`
+	Provenance map[string][]string       `json:"provenance"`
+}
+
+// LengthStats summarises answer lengths in characters.
+type LengthStats struct {
+	Min    int `json:"min"`
+	Median int `json:"median"`
+	Max    int `json:"max"`
+}
+
+// ComputeStats counts ex for stats.json and the card.
+func ComputeStats(ex []Example, opts WriteOptions) *Stats {
+	st := &Stats{
+		Name: opts.Name, Examples: len(ex), Splits: map[string]int{},
+		ByKind: map[string]map[string]int{}, BySeverity: map[string]map[string]int{}, ByTool: map[string]map[string]int{},
+		Split: opts.Split, Redactions: opts.Redactions, Provenance: opts.Provenance,
+	}
+	if st.Redactions == nil {
+		st.Redactions = map[string]int{}
+	}
+	if st.Provenance == nil {
+		st.Provenance = map[string][]string{}
+	}
+	add := func(m map[string]map[string]int, k, split string) {
+		if m[k] == nil {
+			m[k] = map[string]int{}
+		}
+		m[k][split]++
+	}
+	var lens []int
+	for _, e := range ex {
+		s := e.Meta.Split
+		st.Splits[s]++
+		add(st.ByKind, e.Meta.Kind, s)
+		add(st.BySeverity, e.Meta.Severity, s)
+		for _, t := range e.Meta.Tools {
+			add(st.ByTool, t, s)
+		}
+		if e.Meta.LLM {
+			st.LLM++
+		}
+		lens = append(lens, len(e.Assistant()))
+	}
+	sort.Ints(lens)
+	if len(lens) > 0 {
+		st.Answer = LengthStats{Min: lens[0], Median: lens[len(lens)/2], Max: lens[len(lens)-1]}
+	}
+	return st
+}
+
+// sizeCategory is the Hub's size_categories bucket for n examples.
+func sizeCategory(n int) string {
+	switch {
+	case n < 1000:
+		return "n<1K"
+	case n < 10000:
+		return "1K<n<10K"
+	case n < 100000:
+		return "10K<n<100K"
+	case n < 1000000:
+		return "100K<n<1M"
+	}
+	return "1M<n<10M"
+}
+
+// Card renders the dataset card (README.md): YAML front matter the Hub
+// validates, then tables of counts and the provenance and redaction record.
+func Card(st *Stats, opts WriteOptions) string {
+	license := opts.License
+	if license == "" {
+		license = "apache-2.0"
+	}
+	splits := []string{Train, Valid}
+	if st.Splits[Test] > 0 {
+		splits = append(splits, Test)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "---\nlicense: %s\nlanguage:\n- en\ntask_categories:\n- text-generation\n", license)
+	fmt.Fprintf(&b, "tags:\n- security\n- vulnerability-remediation\n- sarif\n- vulntune\nsize_categories:\n- %s\n", sizeCategory(st.Examples))
+	b.WriteString("configs:\n- config_name: default\n  data_files:\n")
+	for _, s := range splits {
+		split := s
+		if s == Valid {
+			split = "validation"
+		}
+		fmt.Fprintf(&b, "  - split: %s\n    path: %s.jsonl\n", split, s)
+	}
+	b.WriteString("---\n\n")
+	name := st.Name
+	if name == "" {
+		name = "vulntune security remediation dataset"
+	}
+	fmt.Fprintf(&b, "# %s\n\n", name)
+	fmt.Fprintf(&b, "%d chat examples, each turning one security-scanner finding into a grounded analysis and a concrete fix. "+
+		"Built by [vulntune](https://github.com/vulntune/vulntune) from CI scanner output. "+
+		"Every fact in an answer (identifiers, versions, paths, CWE names) comes from the finding itself or from a reference table shipped with vulntune; nothing is invented.\n\n", st.Examples)
+	b.WriteString("Each line of a split file is `{\"messages\": [system, user, assistant]}`, the format mlx-lm and TRL read. " +
+		"`examples.meta.jsonl` holds per-example metadata (finding id, kind, tools, severity, split group) with a `split` and `line` pointing into the split files.\n\n")
+
+	b.WriteString("## Splits\n\n| split | examples |\n|---|---|\n")
+	for _, s := range splits {
+		fmt.Fprintf(&b, "| %s | %d |\n", s, st.Splits[s])
+	}
+	fmt.Fprintf(&b, "\nThe split is leak-free: findings merged into one, findings sharing a package and vulnerability id or a rule and path, and near-duplicate examples (word-shingle Jaccard ≥ %.2f) form %d groups, and a group never straddles splits. Groups are assigned per kind (stratified) in an order fixed by seed %d.\n\n",
+		st.Split.NearDupMinimum, st.Split.Groups, st.Split.Seed)
+
+	table := func(title string, m map[string]map[string]int) {
+		fmt.Fprintf(&b, "## By %s\n\n| %s | %s |\n|%s\n", title, title, strings.Join(splits, " | "), strings.Repeat("---|", len(splits)+1))
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			cells := make([]string, len(splits))
+			for i, s := range splits {
+				cells[i] = fmt.Sprint(m[k][s])
+			}
+			fmt.Fprintf(&b, "| %s | %s |\n", k, strings.Join(cells, " | "))
+		}
+		b.WriteString("\n")
+	}
+	table("tool", st.ByTool)
+	table("kind", st.ByKind)
+	table("severity", st.BySeverity)
+
+	b.WriteString("## Provenance\n\n| tool | versions |\n|---|---|\n")
+	tools := make([]string, 0, len(st.Provenance))
+	for t := range st.Provenance {
+		tools = append(tools, t)
+	}
+	sort.Strings(tools)
+	for _, t := range tools {
+		v := strings.Join(st.Provenance[t], ", ")
+		if v == "" {
+			v = "(not reported)"
+		}
+		fmt.Fprintf(&b, "| %s | %s |\n", t, v)
+	}
+	b.WriteString("\n## Analysis text\n\n")
+	if opts.LLM == "" {
+		b.WriteString("No language model was used: every answer is built deterministically from the finding, the remediation rules and the reference tables.\n\n")
+	} else {
+		fmt.Fprintf(&b, "%d answers include short prose from `%s`, accepted only after a grounding check rejected any identifier, version, path or URL not present in the finding or the reference tables.", st.LLM, opts.LLM)
+		if len(opts.LLMStats) > 0 {
+			keys := make([]string, 0, len(opts.LLMStats))
+			for k := range opts.LLMStats {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			parts := make([]string, len(keys))
+			for i, k := range keys {
+				parts[i] = fmt.Sprintf("%s %d", k, opts.LLMStats[k])
+			}
+			fmt.Fprintf(&b, " Analysis calls: %s.", strings.Join(parts, ", "))
+		}
+		b.WriteString("\n\n")
+	}
+	b.WriteString("## Redaction\n\n")
+	total := 0
+	for _, n := range st.Redactions {
+		total += n
+	}
+	fmt.Fprintf(&b, "Secrets reported by secret scanners were masked everywhere they occurred, and every free-text field was scanned with credential detectors; %d values were replaced with `[REDACTED:<detector>]`. Commit author names and e-mail addresses were dropped. Only a hash of a secret is kept, for deduplication, and it is not part of this dataset. Every output file was scanned again with the same detectors before publishing.\n\n", total)
+	if total > 0 {
+		b.WriteString("| detector | masked |\n|---|---|\n")
+		keys := make([]string, 0, len(st.Redactions))
+		for k := range st.Redactions {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "| %s | %d |\n", k, st.Redactions[k])
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("## Limitations\n\nThe examples reflect the scanners' own findings, including their false positives, and the projects they were run on. Suppressed findings are excluded. Answers recommend fixed versions known to the scanners' databases at scan time.\n")
+	return b.String()
+}

@@ -1,0 +1,67 @@
+// Package dataset turns narrated examples into a published-ready dataset
+// directory: a leak-free, stratified, seeded train/valid/test split, JSONL
+// files in the chat format mlx-lm and TRL read, a metadata sidecar, stats and
+// a dataset card, plus the build-time checks that refuse to write a dataset
+// with placeholders, secrets, cross-split duplicates or empty answers.
+package dataset
+
+// Message is one chat turn.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Example is one training example and its metadata. Only Messages is
+// written to the split files; Meta goes to examples.meta.jsonl in the same
+// line order, because mlx-lm's chat loader only reads "messages" but TRL
+// would try to use any extra column.
+type Example struct {
+	Messages []Message
+	Meta     Meta
+}
+
+// Meta describes the finding an example was made from.
+type Meta struct {
+	FindingID string   `json:"finding_id"`
+	Kind      string   `json:"kind"`
+	Tools     []string `json:"tools"`
+	Severity  string   `json:"severity"`
+	// Keys are the identity keys used to keep related findings in one
+	// split: "pkgvuln:<eco>|<pkg>|<vuln id>" and "rulepath:<rule>|<path>".
+	Keys []string `json:"-"`
+	// Group is the split group (assigned by Split).
+	Group string `json:"group"`
+	// Split is train, valid or test (assigned by Split).
+	Split string `json:"split"`
+	// LLM says whether accepted LLM prose is part of the answer.
+	LLM bool `json:"llm"`
+	// Phrasing is the index of the user-turn phrasing used.
+	Phrasing int `json:"phrasing"`
+}
+
+// Split names.
+const (
+	Train = "train"
+	Valid = "valid"
+	Test  = "test"
+)
+
+// Assistant returns the last assistant turn, the answer a model learns.
+func (e Example) Assistant() string {
+	for i := len(e.Messages) - 1; i >= 0; i-- {
+		if e.Messages[i].Role == "assistant" {
+			return e.Messages[i].Content
+		}
+	}
+	return ""
+}
+
+// User returns the first user turn.
+func (e Example) User() string {
+	for _, m := range e.Messages {
+		if m.Role == "user" {
+			return m.Content
+		}
+	}
+	return ""
+}

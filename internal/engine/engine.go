@@ -1,0 +1,96 @@
+// Package engine owns vulntune's Python engine: the virtual environment that
+// `vulntune setup` builds from pinned, hashed lock files, the embedded worker
+// that speaks JSON lines, and the lifecycle of every Python child process
+// (process group, SIGTERM on cancel, bounded grace, stderr kept in a log).
+// No other package starts Python.
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Layout under the data dir.
+const (
+	engineSubdir = "engine"
+	venvSubdir   = "venv"
+	logsSubdir   = "logs"
+	workerSubdir = "worker"
+	stampName    = "vulntune-stamp.json"
+)
+
+// Engine runs worker ops and servers with one interpreter.
+type Engine struct {
+	Launcher
+	// WorkerDir receives the embedded worker script.
+	WorkerDir string
+}
+
+// Paths are where the engine lives under a data dir.
+type Paths struct {
+	Root, Venv, Logs, Worker string
+}
+
+// PathsFor returns the engine layout under dataDir.
+func PathsFor(dataDir string) Paths {
+	root := filepath.Join(dataDir, engineSubdir)
+	return Paths{
+		Root:   root,
+		Venv:   filepath.Join(root, venvSubdir),
+		Logs:   filepath.Join(root, logsSubdir),
+		Worker: filepath.Join(root, workerSubdir),
+	}
+}
+
+// VenvPython returns the interpreter inside a venv.
+func VenvPython(venv string) string { return filepath.Join(venv, "bin", "python") }
+
+// New returns an engine that runs python (any interpreter with mlx-lm
+// importable, e.g. a CI-built venv) and keeps logs and the worker under
+// dataDir.
+func New(python, dataDir string) *Engine {
+	p := PathsFor(dataDir)
+	return &Engine{Launcher: Launcher{Python: python, LogDir: p.Logs}, WorkerDir: p.Worker}
+}
+
+// Open returns the engine that `vulntune setup` installed under dataDir. A
+// venv without a stamp was interrupted mid-install and counts as missing.
+func Open(dataDir string) (*Engine, error) {
+	p := PathsFor(dataDir)
+	if _, err := ReadStamp(p.Venv); err != nil {
+		return nil, &NotInstalledError{VenvDir: p.Venv, Reason: err.Error()}
+	}
+	py := VenvPython(p.Venv)
+	if _, err := os.Stat(py); err != nil {
+		return nil, &NotInstalledError{VenvDir: p.Venv, Reason: "no interpreter in the venv"}
+	}
+	return New(py, dataDir), nil
+}
+
+// Stamp records a completed install. It is written last, so its presence
+// means the venv is whole.
+type Stamp struct {
+	LockName      string `json:"lock_name"`
+	LockSHA256    string `json:"lock_sha256"`
+	PythonVersion string `json:"python_version"`
+	Backend       string `json:"backend"`
+	InstalledAt   string `json:"installed_at"`
+}
+
+// ReadStamp reads the stamp of the venv at dir.
+func ReadStamp(venv string) (*Stamp, error) {
+	b, err := os.ReadFile(filepath.Join(venv, stampName))
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, fmt.Errorf("no install stamp (setup never finished)")
+		}
+		return nil, fmt.Errorf("read install stamp: %w", err)
+	}
+	var s Stamp
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("read install stamp %s: %w", filepath.Join(venv, stampName), err)
+	}
+	return &s, nil
+}

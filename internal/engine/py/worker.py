@@ -1,0 +1,278 @@
+"""vulntune engine worker.
+
+One op per process: `python -I worker.py OP` reads one JSON request on stdin
+and writes events to stdout, one JSON object per line:
+
+  {"event": "progress"|"metric"|"artifact"|"log"|"result"|"error", ...}
+
+Exactly one "result" (exit 0) or one "error" (exit non-zero) ends the
+stream. Anything a library prints goes to stderr, which vulntune keeps in a
+log file; stdout carries events only. New ops (e.g. "train", reporting
+through an mlx_lm TrainingCallback that emits "metric" events) are added to
+OPS below.
+"""
+
+import json
+import math
+import os
+import sys
+import time
+import traceback
+
+_events = None
+
+
+def emit(event, **fields):
+    fields["event"] = event
+    _events.write(json.dumps(fields, ensure_ascii=False) + "\n")
+    _events.flush()
+
+
+class WorkerError(Exception):
+    """An error with a kind vulntune can act on, reported without a traceback."""
+
+    def __init__(self, kind, message):
+        super().__init__(message)
+        self.kind = kind
+
+
+def _version(dist):
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def op_info(req):
+    import platform
+
+    import mlx.core as mx
+
+    if mx.metal.is_available():
+        backend = "metal"
+    elif hasattr(mx, "cuda") and mx.cuda.is_available():
+        backend = "cuda"
+    else:
+        backend = "cpu"
+    info = mx.device_info() if hasattr(mx, "device_info") else {}
+    return {
+        "python": platform.python_version(),
+        "python_executable": sys.executable,
+        "mlx": _version("mlx"),
+        "mlx_lm": _version("mlx-lm"),
+        "huggingface_hub": _version("huggingface_hub"),
+        "transformers": _version("transformers"),
+        "backend": backend,
+        "device": str(info.get("device_name", "") or mx.default_device()),
+        "memory_bytes": int(info.get("memory_size", 0) or 0),
+    }
+
+
+def _read_metadata(model_dir):
+    path = os.path.join(model_dir, "metadata.json")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
+def _require_chat_template(model_dir, tokenizer):
+    """Never fall back to a raw prompt: a model without a chat template is
+    prompted in a format it was not trained on and answers badly without any
+    error. The only template used besides the tokenizer's own is one that
+    vulntune recorded explicitly in metadata.json."""
+    if tokenizer.has_chat_template:
+        return "tokenizer"
+    meta = _read_metadata(model_dir)
+    tmpl = meta.get("chat_template")
+    if isinstance(tmpl, str) and tmpl:
+        tokenizer._tokenizer.chat_template = tmpl
+        return meta.get("chat_template_source", "metadata")
+    raise WorkerError(
+        "NoChatTemplate",
+        f"model {model_dir} has no chat template; vulntune will not prompt it "
+        "with raw text. Set one explicitly (engine.EnsureChatTemplate, used by "
+        "`vulntune models pull`) so metadata.json records which template it got",
+    )
+
+
+def _load(req):
+    from mlx_lm import load
+
+    model_dir = req["model"]
+    adapter = req.get("adapter") or None
+    emit("progress", stage="load", message=f"loading {model_dir}")
+    model, tokenizer = load(model_dir, adapter_path=adapter)
+    source = _require_chat_template(model_dir, tokenizer)
+    return model, tokenizer, source
+
+
+def _messages(req):
+    if req.get("messages"):
+        return req["messages"]
+    msgs = []
+    if req.get("system"):
+        msgs.append({"role": "system", "content": req["system"]})
+    msgs.append({"role": "user", "content": req["prompt"]})
+    return msgs
+
+
+def op_generate(req):
+    from mlx_lm import stream_generate
+    from mlx_lm.sample_utils import make_sampler
+
+    model, tokenizer, source = _load(req)
+    prompt = tokenizer.apply_chat_template(
+        _messages(req), add_generation_prompt=True, tokenize=True
+    )
+    sampler = make_sampler(temp=float(req.get("temp", 0.0)))
+    text, last = [], None
+    start = time.perf_counter()
+    for resp in stream_generate(
+        model, tokenizer, prompt, max_tokens=int(req.get("max_tokens", 256)), sampler=sampler
+    ):
+        text.append(resp.text)
+        last = resp
+    elapsed = time.perf_counter() - start
+    return {
+        "text": "".join(text),
+        "prompt_tokens": last.prompt_tokens if last else len(prompt),
+        "generation_tokens": last.generation_tokens if last else 0,
+        "prompt_tps": last.prompt_tps if last else 0.0,
+        "generation_tps": last.generation_tps if last else 0.0,
+        "finish_reason": (last.finish_reason if last else None) or "",
+        "seconds": elapsed,
+        "chat_template_source": source,
+    }
+
+
+def _assistant_spans(tokenizer, messages):
+    """Token ids of the whole conversation and the [start, end) spans of each
+    assistant turn, found by rendering growing prefixes of the conversation."""
+    full = tokenizer.apply_chat_template(messages, tokenize=True)
+    spans = []
+    for i, m in enumerate(messages):
+        if m.get("role") != "assistant":
+            continue
+        before = tokenizer.apply_chat_template(
+            messages[:i], add_generation_prompt=True, tokenize=True
+        )
+        upto = tokenizer.apply_chat_template(messages[: i + 1], tokenize=True)
+        spans.append((len(before), len(upto)))
+    return full, spans
+
+
+def op_perplexity(req):
+    """Mean negative log-likelihood per scored token: the assistant tokens of
+    chat examples, or every token after the first of plain texts."""
+    import mlx.core as mx
+    import mlx.nn as nn
+
+    model, tokenizer, _ = _load(req)
+    max_len = int(req.get("max_seq_length", 2048))
+    items = [("messages", m) for m in req.get("examples") or []]
+    items += [("text", t) for t in req.get("texts") or []]
+    if not items:
+        raise WorkerError("BadRequest", "perplexity needs examples or texts")
+    total_nll, total_tokens = 0.0, 0
+    for idx, (kind, item) in enumerate(items):
+        if kind == "messages":
+            ids, spans = _assistant_spans(tokenizer, item["messages"])
+        else:
+            ids = tokenizer.encode(item)
+            spans = [(1, len(ids))]
+        ids = ids[:max_len]
+        mask = [0] * len(ids)
+        for a, b in spans:
+            for p in range(max(a, 1), min(b, len(ids))):
+                mask[p] = 1
+        n = sum(mask)
+        if n == 0:
+            emit("metric", index=idx, tokens=0, loss=None)
+            continue
+        x = mx.array(ids)[None]
+        logits = model(x)[0, :-1].astype(mx.float32)
+        targets = mx.array(ids[1:])
+        ce = nn.losses.cross_entropy(logits, targets)
+        nll = (ce * mx.array(mask[1:], dtype=mx.float32)).sum().item()
+        total_nll += nll
+        total_tokens += n
+        emit("metric", index=idx, tokens=n, loss=nll / n)
+    if total_tokens == 0:
+        raise WorkerError("BadRequest", "no tokens to score (no assistant turns?)")
+    loss = total_nll / total_tokens
+    return {"loss": loss, "perplexity": math.exp(loss), "tokens": total_tokens, "items": len(items)}
+
+
+def op_pull(req):
+    """Download a model repo (safetensors and tokenizer files only, never
+    pickles) and optionally quantize it with mlx_lm.convert."""
+    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    endpoint = constants.ENDPOINT
+    dest = req["dest"]
+    download_dir = dest if not req.get("quantize_bits") else dest + ".download"
+    emit("progress", stage="download", message=f"{req['repo']} from {endpoint}")
+    try:
+        snapshot_download(
+            repo_id=req["repo"],
+            revision=req.get("revision") or None,
+            local_dir=download_dir,
+            allow_patterns=["*.json", "*.safetensors", "*.jinja", "tokenizer.model", "*.txt"],
+        )
+    except (RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError) as e:
+        raise WorkerError(type(e).__name__, f"{req['repo']} on {endpoint}: {e}") from e
+    except Exception as e:  # connection failures surface as several types
+        raise WorkerError(
+            "HubUnreachable", f"cannot reach {endpoint} (HF_ENDPOINT): {type(e).__name__}: {e}"
+        ) from e
+    emit("artifact", kind="download", path=download_dir)
+    if req.get("quantize_bits"):
+        from mlx_lm import convert
+
+        emit("progress", stage="quantize", message=f"{req['quantize_bits']}-bit")
+        convert(hf_path=download_dir, mlx_path=dest, quantize=True, q_bits=int(req["quantize_bits"]))
+    return {"path": dest, "endpoint": endpoint}
+
+
+OPS = {
+    "info": op_info,
+    "generate": op_generate,
+    "perplexity": op_perplexity,
+    "pull": op_pull,
+}
+
+
+def main():
+    global _events
+    # Keep the real stdout for events and point fd 1 at stderr, so that a
+    # print() in any library lands in the log instead of the event stream.
+    _events = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    if len(sys.argv) != 2 or sys.argv[1] not in OPS:
+        emit("error", type="BadRequest", message=f"usage: worker.py {{{','.join(OPS)}}}")
+        return 2
+    try:
+        req = json.load(sys.stdin)
+        emit("result", **OPS[sys.argv[1]](req))
+        return 0
+    except WorkerError as e:
+        emit("error", type=e.kind, message=str(e))
+        return 2
+    except Exception as e:
+        traceback.print_exc()
+        emit("error", type=type(e).__name__, message=str(e))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

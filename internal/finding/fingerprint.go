@@ -1,0 +1,166 @@
+package finding
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// Fingerprint computes the stable identity of f (DESIGN.md §3):
+//
+//	dependency: ecosystem, package, installed version, canonical vuln id
+//	code/config: rule, path, and the tool's partial fingerprint or the line
+//	web: rule, URL path, method, param
+//	secret: rule, path, line, hash of the secret
+//	license: package, license id
+//
+// The rule is the first tool's rule id lower-cased, so two files of one tool
+// agree. It never uses the secret value, message text or the tool's name for
+// dependency findings, so Trivy and OSV-Scanner reporting one CVE in one
+// package get the same id. It must run before redaction changes any field it
+// reads (it reads none that redaction changes).
+func Fingerprint(f *Finding) string {
+	var parts []string
+	rule := ""
+	if len(f.Tools) > 0 {
+		rule = strings.ToLower(f.Tools[0].RuleID)
+	}
+	switch f.Kind {
+	case KindDependency:
+		eco, name, ver := "", "", ""
+		if f.Package != nil {
+			eco = CanonicalEcosystem(f.Package.Ecosystem)
+			name = CanonicalPackageName(eco, f.Package.Name)
+			ver = f.Package.InstalledVersion
+		}
+		id := CanonicalVulnID(f.VulnIDs)
+		if id == "" {
+			id = rule
+		}
+		parts = []string{"dep", eco, name, ver, strings.ToUpper(id)}
+	case KindWeb:
+		u := f.Location.URL
+		if p, err := url.Parse(u); err == nil {
+			u = p.Host + p.EscapedPath()
+		}
+		parts = []string{"web", rule, u, strings.ToUpper(f.Location.Method), f.Location.Param}
+	case KindSecret:
+		parts = []string{"secret", rule, f.Location.Path, fmt.Sprint(f.Location.StartLine), f.SecretHash}
+	case KindLicense:
+		name := ""
+		if f.Package != nil {
+			name = f.Package.Name
+		}
+		parts = []string{"license", rule, name, f.Location.Path}
+	default:
+		where := fmt.Sprint(f.Location.StartLine)
+		if f.PartialFingerprint != "" {
+			where = f.PartialFingerprint
+		}
+		loc := f.Location.Path
+		if loc == "" {
+			loc = f.Location.URL
+		}
+		parts = []string{string(f.Kind), rule, loc, where}
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return hex.EncodeToString(sum[:12])
+}
+
+var vulnIDPrefixes = []string{"CVE-", "GHSA-", "GO-", "PYSEC-", "RUSTSEC-", "OSV-"}
+
+// CanonicalVulnID picks one id to stand for a vulnerability: a CVE id when
+// there is one (every tool that knows one uses it), else a GHSA id, else the
+// lexically smallest, so the choice does not depend on the order tools list
+// their aliases in.
+func CanonicalVulnID(ids []string) string {
+	best := ""
+	for _, pref := range vulnIDPrefixes[:2] {
+		for _, id := range ids {
+			id = strings.ToUpper(strings.TrimSpace(id))
+			if strings.HasPrefix(id, pref) && (best == "" || id < best) {
+				best = id
+			}
+		}
+		if best != "" {
+			return best
+		}
+	}
+	for _, id := range ids {
+		id = strings.ToUpper(strings.TrimSpace(id))
+		if id != "" && (best == "" || id < best) {
+			best = id
+		}
+	}
+	return best
+}
+
+var ecosystemAliases = map[string]string{
+	"maven": "maven", "gradle": "maven", "jar": "maven", "java": "maven", "pom": "maven",
+	"npm": "npm", "node": "npm", "node-pkg": "npm", "yarn": "npm", "pnpm": "npm",
+	"pypi": "pypi", "pip": "pypi", "python-pkg": "pypi", "python": "pypi", "pipenv": "pypi", "poetry": "pypi",
+	"go": "go", "gomod": "go", "gobinary": "go", "golang": "go",
+	"rubygems": "rubygems", "gem": "rubygems", "gemspec": "rubygems", "bundler": "rubygems",
+	"crates.io": "cargo", "cargo": "cargo", "rust": "cargo", "rust-binary": "cargo",
+	"nuget": "nuget", "dotnet-core": "nuget", "packages-lock": "nuget",
+	"debian": "debian", "deb": "debian", "ubuntu": "debian",
+	"alpine": "alpine", "apk": "alpine",
+	"redhat": "rpm", "rpm": "rpm", "centos": "rpm", "rocky": "rpm", "almalinux": "rpm", "fedora": "rpm", "amazon": "rpm", "oracle": "rpm", "suse": "rpm", "opensuse": "rpm",
+	"packagist": "composer", "composer": "composer",
+	"hex": "hex", "pub": "pub",
+}
+
+// CanonicalEcosystem maps the ecosystem names tools use (Trivy "jar", OSV
+// "Maven", Grype "java-archive", an OS "debian 12") onto one lower-case name.
+// OS ecosystems lose their release ("Debian:12" → "debian"): the release is a
+// property of the image, not of the package identity across tools.
+func CanonicalEcosystem(eco string) string {
+	e := strings.ToLower(strings.TrimSpace(eco))
+	for _, sep := range []string{":", " "} {
+		if i := strings.Index(e, sep); i > 0 {
+			e = e[:i]
+		}
+	}
+	e = strings.TrimSuffix(e, "-archive")
+	if c, ok := ecosystemAliases[e]; ok {
+		return c
+	}
+	return e
+}
+
+var pypiNorm = regexp.MustCompile(`[-_.]+`)
+
+// CanonicalPackageName normalises a package name the way its ecosystem
+// compares names: PyPI per PEP 503, Maven "group:artifact" with either ":" or
+// "/" as separator, npm and others case-sensitive as given.
+func CanonicalPackageName(eco, name string) string {
+	name = strings.TrimSpace(name)
+	switch eco {
+	case "pypi":
+		return pypiNorm.ReplaceAllString(strings.ToLower(name), "-")
+	case "maven":
+		return strings.ReplaceAll(name, "/", ":")
+	case "debian", "alpine", "rpm", "rubygems", "cargo", "nuget", "composer":
+		return strings.ToLower(name)
+	}
+	return name
+}
+
+// CleanPath makes a location path repo-relative with forward slashes.
+func CleanPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	p = strings.ReplaceAll(p, `\`, "/")
+	p = strings.TrimPrefix(p, "file://")
+	p = path.Clean(p)
+	p = strings.TrimPrefix(p, "./")
+	if p == "." {
+		return ""
+	}
+	return p
+}

@@ -1,0 +1,328 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/redact"
+)
+
+// Options tunes Run. The zero value is usable.
+type Options struct {
+	// Workers is how many files are parsed at once (default 2).
+	Workers int
+	// Zip limits archive reading; zero fields take the defaults.
+	Zip ZipLimits
+}
+
+// FileResult is what happened to one input file.
+type FileResult struct {
+	Path     string `json:"path"`
+	Format   string `json:"format,omitempty"`
+	Findings int    `json:"findings"`
+	Bytes    int64  `json:"bytes"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Result is the outcome of Run: merged findings plus a full account of what
+// was read, skipped, merged, redacted and what failed.
+type Result struct {
+	Findings []finding.Finding
+	Files    []FileResult
+	// Skipped lists files found while walking directories that are not a
+	// recognised report (READMEs, logs); naming such a file explicitly is an
+	// error instead.
+	Skipped    []string
+	Merge      finding.MergeStats
+	Redactions redact.Stats
+	// Errors holds every input problem, one per bad file or bad record; the
+	// other inputs were still processed.
+	Errors []error
+}
+
+// Run reads every path (file, directory walked recursively, or zip archive
+// recognised by content), parses each recognised report, fingerprints,
+// redacts and merges the findings. It returns an error only when nothing
+// could be attempted (ctx cancelled); per-input problems are in Result.Errors.
+func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = 2
+	}
+	res := &Result{Redactions: redact.Stats{}}
+	var units []unit
+	for _, p := range paths {
+		u, skipped, errs := expand(p, opts.Zip)
+		units = append(units, u...)
+		res.Skipped = append(res.Skipped, skipped...)
+		for _, err := range errs {
+			res.Errors = append(res.Errors, err)
+			res.Files = append(res.Files, FileResult{Path: errPath(err, p), Error: err.Error()})
+		}
+	}
+
+	parsed := make([][]finding.Finding, len(units))
+	results := make([]FileResult, len(units))
+	fileErrs := make([][]error, len(units))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, opts.Workers)
+	for i := range units {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			parsed[i], results[i], fileErrs[i] = parseUnit(ctx, units[i])
+		}(i)
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	var all []finding.Finding
+	var known []string
+	for i := range units {
+		for j := range parsed[i] {
+			known = append(known, parsed[i][j].Secrets...)
+		}
+		all = append(all, parsed[i]...)
+	}
+	r := redact.New(known)
+	for i := range units {
+		for _, err := range fileErrs[i] {
+			// Parser errors may quote input; they pass the redactor too.
+			msg, st := r.String(err.Error())
+			res.Redactions.Add(st)
+			res.Errors = append(res.Errors, redactedError{msg: msg, err: err})
+		}
+		if results[i].Error != "" {
+			results[i].Error, _ = r.String(results[i].Error)
+		}
+		res.Files = append(res.Files, results[i])
+	}
+	for i := range all {
+		res.Redactions.Add(r.Finding(&all[i]))
+	}
+	res.Findings, res.Merge = finding.Merge(all)
+	sort.Slice(res.Files, func(a, b int) bool { return res.Files[a].Path < res.Files[b].Path })
+	sort.Strings(res.Skipped)
+	return res, nil
+}
+
+// redactedError keeps the original error for errors.Is/As while showing the
+// redacted text.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e redactedError) Error() string { return e.msg }
+func (e redactedError) Unwrap() error { return e.err }
+
+func errPath(err error, fallback string) string {
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return ie.File
+	}
+	return fallback
+}
+
+// unit is one report to parse: a file on disk or a zip entry in memory.
+type unit struct {
+	name    string
+	archive string
+	path    string // on disk, when data is nil
+	data    []byte // zip entry content
+	format  Format
+	size    int64
+}
+
+// expand turns one command-line path into parse units. Directories are
+// walked recursively without following links; hidden directories (.git)
+// are skipped because reports never live there and artifacts that carry
+// .git/config must not be read (NOTES: ArtiPACKED).
+func expand(p string, zl ZipLimits) (units []unit, skipped []string, errs []error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, nil, []error{&InputError{File: p, Offset: -1, Msg: "cannot read input", Err: unwrapPathErr(err)}}
+	}
+	if !info.IsDir() {
+		u, skip, err := classify(p, info.Size(), zl, true)
+		if err != nil {
+			errs = []error{err}
+		}
+		return u, skip, errs
+	}
+	walkErr := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			errs = append(errs, &InputError{File: path, Offset: -1, Msg: "cannot read", Err: unwrapPathErr(err)})
+			return nil
+		}
+		if d.IsDir() {
+			if path != p && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			skipped = append(skipped, path)
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			errs = append(errs, &InputError{File: path, Offset: -1, Msg: "cannot stat", Err: err})
+			return nil
+		}
+		u, skip, err := classify(path, fi.Size(), zl, false)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		units = append(units, u...)
+		skipped = append(skipped, skip...)
+		return nil
+	})
+	if walkErr != nil {
+		errs = append(errs, walkErr)
+	}
+	return units, skipped, errs
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// classify sniffs one file on disk. explicit says the user named it, so an
+// unrecognised file is an error rather than a skip.
+func classify(path string, size int64, zl ZipLimits, explicit bool) ([]unit, []string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, &InputError{File: path, Offset: -1, Msg: "cannot open", Err: unwrapPathErr(err)}
+	}
+	defer f.Close()
+	head := make([]byte, SniffSize)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, nil, &InputError{File: path, Offset: -1, Msg: "cannot read", Err: err}
+	}
+	head = head[:n]
+	if isZip(head) {
+		data, err := readAllCapped(io.MultiReader(bytes.NewReader(head), f), path, zl.maxArchive())
+		if err != nil {
+			return nil, nil, err
+		}
+		return expandZip(path, data, zl, explicit)
+	}
+	fm, why := sniff(head)
+	if fm == nil {
+		if explicit {
+			return nil, nil, &InputError{File: path, Offset: -1, Msg: why}
+		}
+		return nil, []string{path}, nil
+	}
+	return []unit{{name: path, path: path, format: fm, size: size}}, nil, nil
+}
+
+// sniff picks the format of head, or explains why none fits.
+func sniff(head []byte) (Format, string) {
+	if len(bytes.TrimSpace(head)) == 0 {
+		return nil, "empty file: expected a SARIF or scanner JSON report"
+	}
+	if bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}) {
+		return nil, "UTF-16 encoded file: expected UTF-8 JSON (re-encode with iconv -f UTF-16 -t UTF-8)"
+	}
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(head, []byte("\xEF\xBB\xBF")))
+	if fm := Detect(trimmed); fm != nil {
+		return fm, ""
+	}
+	if !utf8.Valid(trimmed[:min(len(trimmed), 512)]) || bytes.IndexByte(trimmed[:min(len(trimmed), 512)], 0) >= 0 {
+		return nil, "binary data: expected a SARIF or scanner JSON report"
+	}
+	if trimmed[0] != '{' && trimmed[0] != '[' {
+		return nil, fmt.Sprintf("not JSON (starts with %q): expected a SARIF or scanner JSON report", string(trimmed[:min(len(trimmed), 12)]))
+	}
+	return nil, "JSON of no known report format: expected one of " + strings.Join(FormatNames(), ", ")
+}
+
+func parseUnit(ctx context.Context, u unit) ([]finding.Finding, FileResult, []error) {
+	fr := FileResult{Path: u.name, Format: u.format.Name(), Bytes: u.size}
+	var r io.Reader
+	if u.data != nil {
+		r = bytes.NewReader(u.data)
+	} else {
+		f, err := os.Open(u.path)
+		if err != nil {
+			e := &InputError{File: u.name, Offset: -1, Msg: "cannot open", Err: unwrapPathErr(err)}
+			fr.Error = e.Error()
+			return nil, fr, []error{e}
+		}
+		defer f.Close()
+		r = f
+	}
+	fs, err := safeParse(ctx, u, r)
+	var errs []error
+	if err != nil {
+		errs = flatten(err)
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		fr.Error = strings.Join(msgs, "; ")
+	}
+	src := finding.Source{ToolFile: u.name, Artifact: u.archive}
+	for i := range fs {
+		f := &fs[i]
+		f.Sources = []finding.Source{src}
+		if f.Occurrences < 1 {
+			f.Occurrences = 1
+		}
+		if f.SecretHash == "" && len(f.Secrets) > 0 {
+			f.SecretHash = redact.Hash(f.Secrets[0])
+		}
+		if f.Severity.Rank() < 0 {
+			f.Severity = finding.SeverityInfo
+		}
+		f.ID = finding.Fingerprint(f)
+	}
+	fr.Findings = len(fs)
+	return fs, fr, errs
+}
+
+// safeParse turns a parser panic into an input error so one bad file can
+// never take down the run; fuzzing keeps such panics rare, this keeps them
+// harmless.
+func safeParse(ctx context.Context, u unit, r io.Reader) (fs []finding.Finding, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fs = nil
+			err = &InputError{File: u.name, Offset: -1, Msg: fmt.Sprintf("internal error in the %s parser (please report it): %v", u.format.Name(), p)}
+		}
+	}()
+	return u.format.Parse(ctx, Input{Name: u.name, Size: u.size}, r)
+}
+
+// flatten splits errors.Join trees into their leaves.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}

@@ -1,0 +1,233 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/vulntune/vulntune/internal/finding"
+)
+
+// SARIF reads SARIF 2.1.0 logs from any producer (Trivy, CodeQL, Semgrep,
+// Checkov, Gitleaks, Grype, Snyk, KICS, gosec, ESLint, MegaLinter
+// aggregates...). Facts producers hide in odd places are read by the
+// per-tool profiles in sarif_tools.go.
+//
+// Results are decoded one at a time from a token stream, so memory grows
+// with the findings kept, not with the file. A run's results are read after
+// the rest of the run (tool, artifacts, taxonomies, originalUriBaseIds,
+// properties) because producers write those in any order — Semgrep writes
+// results before tool. The first pass skips the results array (tokenizing
+// only) and a second decoder re-reads its byte range through io.ReaderAt,
+// so the reader should be an io.ReaderAt and io.Seeker (*os.File,
+// *bytes.Reader: what ingest passes); any other reader is read into memory
+// first.
+type SARIF struct{}
+
+func init() { register(SARIF{}) }
+
+// Name implements Format.
+func (SARIF) Name() string { return "sarif" }
+
+// sarifVersion is the one SARIF version read; "2.1.0-rtm.N" drafts share its
+// schema closely enough to be read too.
+const sarifVersion = "2.1.0"
+
+// sarifMaxErrors caps the errors kept per file; the rest are counted.
+const sarifMaxErrors = 50
+
+// Sniff reports whether head is a SARIF log: a top-level object with a
+// "runs" array and a "version" string or a $schema naming SARIF. Any version
+// is accepted here so that Parse can say which versions are supported.
+func (SARIF) Sniff(head []byte) bool {
+	dec := jsontext.NewDecoder(bytes.NewReader(head), sarifDecoderOptions...)
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return false
+	}
+	var runs, version, schema, runMember bool
+	for dec.PeekKind() == '"' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			break
+		}
+		switch name.String() {
+		case "runs":
+			if dec.PeekKind() != '[' {
+				return false
+			}
+			runs = true
+			runMember = sarifSniffRun(dec)
+		case "version":
+			tok, err := dec.ReadToken()
+			version = err == nil && tok.Kind() == '"'
+		case "$schema":
+			tok, err := dec.ReadToken()
+			schema = err == nil && strings.Contains(strings.ToLower(tok.String()), "sarif")
+		default:
+			if dec.SkipValue() != nil {
+				return false
+			}
+			continue
+		}
+		if runs && (version || schema || runMember) {
+			return true
+		}
+		if runs {
+			// The runs array ran past the head or its first run was
+			// skipped; what follows it cannot be reached in a head.
+			break
+		}
+	}
+	return runs && (version || schema || runMember)
+}
+
+// sarifSniffRun consumes the start of runs[0] and reports whether it has a
+// "tool" or "results" member; it may stop anywhere.
+func sarifSniffRun(dec *jsontext.Decoder) bool {
+	if _, err := dec.ReadToken(); err != nil || dec.PeekKind() != '{' {
+		return false
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return false
+	}
+	for dec.PeekKind() == '"' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return false
+		}
+		if n := name.String(); n == "tool" || n == "results" {
+			return true
+		}
+		if dec.SkipValue() != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// Parse implements Format. It returns every finding it could read; bad
+// results are skipped with an *InputError each (joined), and a syntax error
+// ends the file with the findings read before it. An unsupported version
+// returns no findings.
+func (SARIF) Parse(ctx context.Context, in Input, r io.Reader) ([]finding.Finding, error) {
+	p := &sarifParser{ctx: ctx, file: in.Name}
+	err := p.parse(r)
+	if p.dropped > 0 {
+		p.errs = append(p.errs, &InputError{File: p.file, Offset: -1,
+			Msg: fmt.Sprintf("%d more errors like the ones above were not listed", p.dropped)})
+	}
+	if err != nil {
+		p.errs = append(p.errs, err)
+	}
+	if p.badVersion {
+		return nil, errors.Join(p.errs...)
+	}
+	return p.findings, errors.Join(p.errs...)
+}
+
+// sarifDecoderOptions: duplicate names are allowed because checking them
+// costs time and because the decoder can only resume after a bad result
+// when it does not track object names; invalid UTF-8 becomes U+FFFD rather
+// than failing a whole report over one mis-encoded snippet.
+var sarifDecoderOptions = []jsontext.Options{
+	jsontext.AllowDuplicateNames(true),
+	jsontext.AllowInvalidUTF8(true),
+}
+
+// sarifJSONOptions are the same options for json.Unmarshal of raw values.
+var sarifJSONOptions = []json.Options{
+	jsontext.AllowDuplicateNames(true),
+	jsontext.AllowInvalidUTF8(true),
+}
+
+// sarifParser walks one file.
+type sarifParser struct {
+	ctx      context.Context
+	file     string
+	ra       io.ReaderAt // re-reads a results array
+	base     int64       // file offset of the main decoder's offset 0
+	version  string
+	schema   string
+	findings []finding.Finding
+	errs     []error
+	dropped  int
+	// badVersion makes Parse drop the findings of an unsupported version.
+	badVersion bool
+}
+
+func (p *sarifParser) parse(r io.Reader) error {
+	if ra, ok := r.(io.ReaderAt); ok {
+		if s, ok := r.(io.Seeker); ok {
+			if pos, err := s.Seek(0, io.SeekCurrent); err == nil {
+				p.ra, p.base = ra, pos
+			}
+		}
+	}
+	if p.ra == nil {
+		// Results are re-read by offset, so a reader that cannot seek is
+		// read into memory first; ingest always passes *os.File or
+		// *bytes.Reader, which stream.
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return &InputError{File: p.file, Offset: int64(len(data)), Msg: "cannot read", Err: err}
+		}
+		br := bytes.NewReader(data)
+		r, p.ra = br, br
+	}
+	var bom [3]byte
+	n, err := io.ReadFull(r, bom[:])
+	switch {
+	case n == 3 && bom == [3]byte{0xEF, 0xBB, 0xBF}:
+		p.base += 3
+	case err != nil && n == 0:
+		if errors.Is(err, io.EOF) {
+			return &InputError{File: p.file, Offset: 0, Msg: "empty file: expected a SARIF log object"}
+		}
+		return &InputError{File: p.file, Offset: 0, Msg: "cannot read", Err: err}
+	default:
+		r = io.MultiReader(bytes.NewReader(bom[:n]), r)
+	}
+	w := &sarifWalker{p: p, dec: jsontext.NewDecoder(r, sarifDecoderOptions...), base: p.base, root: "$"}
+	if err := w.log(); err != nil {
+		return err
+	}
+	return p.checkVersion()
+}
+
+var sarifSchemaVersion = regexp.MustCompile(`(\d+\.\d+\.\d+)`)
+
+// checkVersion rejects versions other than 2.1.0. A log without "version"
+// is read as 2.1.0 unless its $schema names another version: every current
+// producer writes 2.1.0, and the few that omit the member mean it.
+func (p *sarifParser) checkVersion() error {
+	v := p.version
+	if v == "" {
+		if m := sarifSchemaVersion.FindString(p.schema); m != "" {
+			v = m
+		} else {
+			return nil
+		}
+	}
+	if v == sarifVersion || strings.HasPrefix(v, sarifVersion+"-") {
+		return nil
+	}
+	p.badVersion = true
+	return &InputError{File: p.file, Offset: -1, JSONPath: "$.version",
+		Msg: fmt.Sprintf("unsupported SARIF version %q: supported versions are %s (re-export the report as SARIF %s)", v, sarifVersion, sarifVersion)}
+}
+
+// addErr records one non-fatal problem, up to sarifMaxErrors.
+func (p *sarifParser) addErr(err error) {
+	if len(p.errs) >= sarifMaxErrors {
+		p.dropped++
+		return
+	}
+	p.errs = append(p.errs, err)
+}

@@ -1,0 +1,171 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/ingest"
+)
+
+// The -update flag may be declared by another test file of this package
+// too; declaring it twice panics, so it is declared only when absent.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files under testdata/")
+	}
+}
+
+func sarifUpdate() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// sarifSemgrepSample is the 2 MB real Semgrep SARIF; it is read in place
+// rather than copied, and its golden holds a summary and the first findings.
+const sarifSemgrepSample = "../../examples/artifacts/semgrep/semgrep.sarif"
+
+// sarifGoldenHead is how many findings the golden of a large sample keeps.
+const sarifGoldenHead = 12
+
+type sarifGolden struct {
+	Summary  *sarifSummary        `json:"summary,omitempty"`
+	Findings []sarifGoldenFinding `json:"findings"`
+	Errors   []string             `json:"errors"`
+}
+
+type sarifSummary struct {
+	Findings   int            `json:"findings"`
+	ByKind     map[string]int `json:"by_kind"`
+	BySeverity map[string]int `json:"by_severity"`
+	WithCWE    int            `json:"with_cwe"`
+	WithFix    int            `json:"with_fix"`
+}
+
+// sarifGoldenFinding shows the fields that never serialise as well.
+type sarifGoldenFinding struct {
+	finding.Finding
+	PartialFingerprint string   `json:"partial_fingerprint,omitempty"`
+	Secrets            []string `json:"secrets,omitempty"`
+}
+
+func sarifParseFile(t testing.TB, path string) ([]finding.Finding, error) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	return ingest.SARIF{}.Parse(context.Background(), ingest.Input{Name: filepath.Base(path), Size: -1}, f)
+}
+
+func sarifErrStrings(err error) []string {
+	out := []string{}
+	if err == nil {
+		return out
+	}
+	return append(out, strings.Split(err.Error(), "\n")...)
+}
+
+func sarifRender(fs []finding.Finding, err error, head int) []byte {
+	g := sarifGolden{Findings: []sarifGoldenFinding{}, Errors: sarifErrStrings(err)}
+	if head > 0 {
+		s := &sarifSummary{Findings: len(fs), ByKind: map[string]int{}, BySeverity: map[string]int{}}
+		for _, f := range fs {
+			s.ByKind[string(f.Kind)]++
+			s.BySeverity[string(f.Severity)]++
+			if len(f.CWE) > 0 {
+				s.WithCWE++
+			}
+			if len(f.Fixes) > 0 {
+				s.WithFix++
+			}
+		}
+		g.Summary = s
+		fs = fs[:min(head, len(fs))]
+	}
+	for _, f := range fs {
+		g.Findings = append(g.Findings, sarifGoldenFinding{Finding: f, PartialFingerprint: f.PartialFingerprint, Secrets: f.Secrets})
+	}
+	b, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}
+
+// TestSARIFGolden parses every testdata/sarif/*.sarif (handcrafted cases and
+// copies of real CI artifacts) and the Semgrep sample, and compares with
+// <case>.golden.json. Rewrite with: go test ./internal/ingest -run SARIFGolden -update
+func TestSARIFGolden(t *testing.T) {
+	cases, err := filepath.Glob("testdata/sarif/*.sarif")
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no SARIF cases: %v", err)
+	}
+	cases = append(cases, sarifSemgrepSample)
+	for _, path := range cases {
+		name := strings.TrimSuffix(filepath.Base(path), ".sarif")
+		head := 0
+		if path == sarifSemgrepSample {
+			name, head = "semgrep-sample", sarifGoldenHead
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			fs, err := sarifParseFile(t, path)
+			got := sarifRender(fs, err, head)
+			golden := filepath.Join("testdata", "sarif", name+".golden.json")
+			if sarifUpdate() {
+				t.Logf("UPDATING golden file %s — review the diff", golden)
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("read golden (create it with -update): %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from parse output; rerun with -update and review the diff\n%s", golden, sarifFirstDiff(string(want), string(got)))
+			}
+		})
+	}
+}
+
+// TestSARIFGoldenNoOrphans fails on a golden file whose input is gone.
+func TestSARIFGoldenNoOrphans(t *testing.T) {
+	goldens, _ := filepath.Glob("testdata/sarif/*.golden.json")
+	for _, g := range goldens {
+		name := strings.TrimSuffix(filepath.Base(g), ".golden.json")
+		if name == "semgrep-sample" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("testdata", "sarif", name+".sarif")); err != nil {
+			t.Errorf("orphaned golden %s: no %s.sarif", g, name)
+		}
+	}
+}
+
+func sarifFirstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var a, b string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			b = g[i]
+		}
+		if a != b {
+			return "line " + strconv.Itoa(i+1) + ":\n  want: " + a + "\n  got:  " + b
+		}
+	}
+	return ""
+}

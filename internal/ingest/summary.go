@@ -1,0 +1,191 @@
+package ingest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vulntune/vulntune/internal/atomicfile"
+	"github.com/vulntune/vulntune/internal/finding"
+)
+
+// Summary is the account of one ingest that `vulntune parse` prints, as a
+// table for people or as JSON (--json) for scripts.
+type Summary struct {
+	FilesRead   int            `json:"files_read"`
+	Files       []FileResult   `json:"files"`
+	Skipped     []string       `json:"skipped"`
+	Findings    int            `json:"findings"`
+	Reports     int            `json:"reports"`
+	Merged      int            `json:"merged_duplicates"`
+	MultiTool   int            `json:"multi_tool"`
+	Suppressed  int            `json:"suppressed"`
+	Redactions  map[string]int `json:"redactions"`
+	Breakdown   []Count        `json:"breakdown"`
+	Errors      []string       `json:"errors"`
+	Output      string         `json:"output,omitempty"`
+	ByKind      map[string]int `json:"by_kind"`
+	BySeverity  map[string]int `json:"by_severity"`
+	FormatsSeen map[string]int `json:"formats"`
+}
+
+// Count is one row of the tool × kind × severity breakdown. A finding
+// reported by two tools counts once under each.
+type Count struct {
+	Tool     string `json:"tool"`
+	Kind     string `json:"kind"`
+	Severity string `json:"severity"`
+	N        int    `json:"n"`
+}
+
+// Summarize builds the Summary of res.
+func Summarize(res *Result) Summary {
+	s := Summary{
+		Files: res.Files, Skipped: res.Skipped, Findings: len(res.Findings),
+		Reports: res.Merge.Input, Merged: res.Merge.Merged, MultiTool: res.Merge.MultiTool,
+		Redactions: map[string]int{}, Breakdown: []Count{}, Errors: []string{},
+		ByKind: map[string]int{}, BySeverity: map[string]int{}, FormatsSeen: map[string]int{},
+	}
+	if s.Files == nil {
+		s.Files = []FileResult{}
+	}
+	if s.Skipped == nil {
+		s.Skipped = []string{}
+	}
+	for _, f := range res.Files {
+		if f.Format != "" {
+			s.FilesRead++
+			s.FormatsSeen[f.Format]++
+		}
+	}
+	for k, v := range res.Redactions {
+		s.Redactions[k] = v
+	}
+	counts := map[Count]int{}
+	for _, f := range res.Findings {
+		if f.Suppressed {
+			s.Suppressed++
+		}
+		s.ByKind[string(f.Kind)]++
+		s.BySeverity[string(f.Severity)]++
+		seen := map[string]bool{}
+		for _, t := range f.Tools {
+			if seen[t.Name] {
+				continue
+			}
+			seen[t.Name] = true
+			counts[Count{Tool: t.Name, Kind: string(f.Kind), Severity: string(f.Severity)}]++
+		}
+	}
+	for c, n := range counts {
+		c.N = n
+		s.Breakdown = append(s.Breakdown, c)
+	}
+	sort.Slice(s.Breakdown, func(a, b int) bool {
+		x, y := s.Breakdown[a], s.Breakdown[b]
+		if x.Tool != y.Tool {
+			return x.Tool < y.Tool
+		}
+		if x.Kind != y.Kind {
+			return x.Kind < y.Kind
+		}
+		return finding.Severity(x.Severity).Rank() > finding.Severity(y.Severity).Rank()
+	})
+	for _, e := range res.Errors {
+		s.Errors = append(s.Errors, e.Error())
+	}
+	return s
+}
+
+// WriteText prints the summary as aligned tables for a person.
+func (s Summary) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Files\n")
+	for _, f := range s.Files {
+		status := fmt.Sprintf("%d findings", f.Findings)
+		if f.Error != "" {
+			status += " (errors)"
+		}
+		format := f.Format
+		if format == "" {
+			format = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Path, format, status)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(tw, "\nFindings by tool, kind and severity\n")
+	fmt.Fprintf(tw, "  TOOL\tKIND\t%s\n", strings.ToUpper(strings.Join(sevNames(), "\t")))
+	type row struct{ tool, kind string }
+	rows := map[row]map[string]int{}
+	var order []row
+	for _, c := range s.Breakdown {
+		r := row{c.Tool, c.Kind}
+		if rows[r] == nil {
+			rows[r] = map[string]int{}
+			order = append(order, r)
+		}
+		rows[r][c.Severity] = c.N
+	}
+	for _, r := range order {
+		cells := make([]string, 0, len(finding.Severities))
+		for _, sev := range finding.Severities {
+			cells = append(cells, fmt.Sprint(rows[r][string(sev)]))
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", r.tool, r.kind, strings.Join(cells, "\t"))
+	}
+	tw.Flush()
+
+	red := 0
+	for _, n := range s.Redactions {
+		red += n
+	}
+	fmt.Fprintf(w, "\n%d files read (%d skipped), %d reports -> %d findings (%d merged duplicates, %d seen by several tools), %d suppressed, %d secrets redacted",
+		s.FilesRead, len(s.Skipped), s.Reports, s.Findings, s.Merged, s.MultiTool, s.Suppressed, red)
+	if red > 0 {
+		keys := make([]string, 0, len(s.Redactions))
+		for k := range s.Redactions {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s %d", k, s.Redactions[k])
+		}
+		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
+	}
+	fmt.Fprintf(w, ", %d errors\n", len(s.Errors))
+	for _, e := range s.Errors {
+		fmt.Fprintf(w, "  error: %s\n", e)
+	}
+	if s.Output != "" {
+		fmt.Fprintf(w, "wrote %s\n", s.Output)
+	}
+	return nil
+}
+
+func sevNames() []string {
+	out := make([]string, len(finding.Severities))
+	for i, s := range finding.Severities {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// WriteFindings writes findings as JSON lines to path atomically: readers
+// see the old file or the complete new one, never a partial one.
+func WriteFindings(path string, fs []finding.Finding) error {
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for i := range fs {
+			if err := enc.Encode(&fs[i]); err != nil {
+				return fmt.Errorf("finding %s: %w", fs[i].ID, err)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,221 @@
+package narrate
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/remedy"
+)
+
+// kindImpact says in general terms why a kind of finding matters. It names
+// no identifiers, so it cannot contradict the finding.
+var kindImpact = map[finding.Kind]string{
+	finding.KindDependency: "A known vulnerability in a dependency is reachable by anyone who can exercise the affected code path, and public advisories make it easy to find and exploit.",
+	finding.KindCode:       "The flagged code pattern is a classic way in for attackers; left in place it can undermine the guarantees the surrounding code relies on.",
+	finding.KindConfig:     "Insecure configuration widens the attack surface of everything deployed with it, and it is repeated in every environment built from the same files.",
+	finding.KindSecret:     "A committed credential must be treated as compromised: anyone with read access to the repository, its forks or its history can use it.",
+	finding.KindWeb:        "The running application exposes this weakness to any client over HTTP, so it can be probed without access to the source.",
+	finding.KindLicense:    "A dependency's license can impose obligations (source disclosure, attribution) or forbid the way the software is distributed.",
+	finding.KindOther:      "The scanner considers this a security weakness worth fixing before release.",
+}
+
+// Answer renders the assistant turn: what, why, where, fix, verify,
+// references. Sections are headed so a reader (and the model) can find the
+// fix quickly; the facts come from f and rem only.
+func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
+	var b strings.Builder
+	section := func(title string) { fmt.Fprintf(&b, "\n**%s**\n", title) }
+
+	// What it is.
+	b.WriteString("**What it is**\n")
+	b.WriteString(whatItIs(f, rem))
+	if prose != nil && prose.Summary != "" {
+		b.WriteString(" " + prose.Summary)
+	}
+	b.WriteString("\n")
+
+	// Why it matters.
+	section("Why it matters")
+	sev := fmt.Sprintf("Severity: %s", f.Severity)
+	if f.Score > 0 {
+		sev += fmt.Sprintf(" (score %.1f", f.Score)
+		if f.CVSSVector != "" {
+			sev += ", " + f.CVSSVector
+		}
+		sev += ")"
+	}
+	b.WriteString(sev + ". ")
+	b.WriteString(kindImpact[f.Kind])
+	for _, c := range rem.CWE {
+		if c.Description != "" {
+			fmt.Fprintf(&b, " %s (%s): %s", c.ID, c.Name, clip(c.Description, 300))
+		}
+	}
+	if prose != nil && prose.Impact != "" {
+		b.WriteString(" " + prose.Impact)
+	}
+	if prose != nil && prose.Exploitation != "" {
+		b.WriteString(" " + prose.Exploitation)
+	}
+	b.WriteString("\n")
+
+	// Where.
+	section("Where")
+	for _, w := range whereLines(f) {
+		b.WriteString("- " + w + "\n")
+	}
+
+	// Fix.
+	section("Fix")
+	b.WriteString(strings.TrimSpace(rem.Summary) + "\n")
+	if c := rem.Choice; c != nil && len(c.Alternatives) > 0 {
+		fmt.Fprintf(&b, "Other fixed versions above the installed one: %s.\n", strings.Join(c.Alternatives, ", "))
+	}
+	for _, ch := range rem.Changes {
+		head := ch.BuildSystem
+		if ch.File != "" {
+			head += " (" + ch.File + ")"
+		}
+		if ch.Note != "" {
+			head += ": " + strings.TrimSpace(ch.Note)
+		}
+		fmt.Fprintf(&b, "%s\n```\n%s\n```\n", strings.TrimRight(head, ".")+".", strings.TrimRight(ch.Snippet, "\n"))
+	}
+	for i, s := range rem.Steps {
+		fmt.Fprintf(&b, "%d. %s\n", i+1, strings.TrimSpace(s))
+	}
+	if prose != nil && prose.FixRationale != "" {
+		b.WriteString(prose.FixRationale + "\n")
+	}
+
+	// Verify.
+	if len(rem.Verification) > 0 {
+		section("How to verify")
+		for _, v := range rem.Verification {
+			b.WriteString("- " + strings.TrimSpace(v) + "\n")
+		}
+	}
+
+	// References.
+	if refs := references(f, rem); len(refs) > 0 {
+		section("References")
+		for _, r := range refs {
+			b.WriteString("- " + r + "\n")
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func whatItIs(f *finding.Finding, rem remedy.Remediation) string {
+	var parts []string
+	switch {
+	case f.Package != nil:
+		id := finding.CanonicalVulnID(f.VulnIDs)
+		if id == "" {
+			id = ruleOf(f)
+		}
+		s := fmt.Sprintf("%s in %s %s", id, f.Package.Name, f.Package.InstalledVersion)
+		if f.Title != "" && !strings.EqualFold(f.Title, id) {
+			s += ": " + strings.TrimSuffix(clip(f.Title, 200), ".")
+		}
+		parts = append(parts, s+".")
+		if others := otherIDs(f, id); others != "" {
+			parts = append(parts, "Also known as "+others+".")
+		}
+	default:
+		title := f.Title
+		if title == "" {
+			title = ruleOf(f)
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s rule %s).", strings.TrimSuffix(clip(title, 200), "."), primaryTool(f).Name, ruleOf(f)))
+	}
+	if len(rem.CWE) > 0 {
+		names := make([]string, len(rem.CWE))
+		for i, c := range rem.CWE {
+			names[i] = fmt.Sprintf("%s (%s)", c.ID, c.Name)
+		}
+		parts = append(parts, "Weakness: "+strings.Join(names, "; ")+".")
+	} else if len(f.CWE) > 0 {
+		parts = append(parts, "Weakness: "+strings.Join(f.CWE, ", ")+".")
+	}
+	// Scanners often repeat the title as the first sentence of the
+	// description; say it once.
+	desc := strings.TrimSpace(f.Description)
+	if title := strings.TrimSpace(f.Title); title != "" && len(desc) >= len(title) && strings.EqualFold(desc[:len(title)], title) {
+		desc = strings.TrimSpace(desc[len(title):])
+	}
+	if desc != "" {
+		parts = append(parts, clip(desc, 500))
+	}
+	return strings.Join(parts, " ")
+}
+
+func otherIDs(f *finding.Finding, primary string) string {
+	var out []string
+	for _, id := range f.VulnIDs {
+		if !strings.EqualFold(id, primary) {
+			out = append(out, id)
+		}
+	}
+	if len(out) > 4 {
+		out = out[:4]
+	}
+	return strings.Join(out, ", ")
+}
+
+func whereLines(f *finding.Finding) []string {
+	var out []string
+	l := f.Location
+	if f.Package != nil {
+		p := fmt.Sprintf("Package %s, installed version %s", f.Package.Name, f.Package.InstalledVersion)
+		if f.Package.Ecosystem != "" {
+			p += " (" + f.Package.Ecosystem + ")"
+		}
+		out = append(out, p)
+	}
+	switch {
+	case l.URL != "":
+		out = append(out, "Endpoint "+where(f))
+	case l.Path != "":
+		s := "File " + l.Path
+		if l.StartLine > 0 {
+			s += fmt.Sprintf(", line %d", l.StartLine)
+			if l.EndLine > l.StartLine {
+				s += fmt.Sprintf("-%d", l.EndLine)
+			}
+		}
+		out = append(out, s)
+	case l.Image != "":
+		out = append(out, "Image "+l.Image)
+	}
+	if len(l.Logical) > 0 {
+		out = append(out, "In "+strings.Join(l.Logical, ", "))
+	}
+	if f.Occurrences > 1 && f.Kind == finding.KindWeb {
+		out = append(out, fmt.Sprintf("Seen on %d distinct requests", f.Occurrences))
+	}
+	if len(out) == 0 {
+		out = append(out, "The scanner reported no location.")
+	}
+	return out
+}
+
+func references(f *finding.Finding, rem remedy.Remediation) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(s string) {
+		if s != "" && !seen[s] && len(out) < 5 {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	add(f.HelpURI)
+	for _, r := range rem.References {
+		add(r)
+	}
+	for _, r := range f.References {
+		add(r)
+	}
+	return out
+}

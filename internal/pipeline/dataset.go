@@ -1,0 +1,206 @@
+// Package pipeline wires the phases together: parse → dataset → finetune →
+// evaluate → validate, each as a function from files to files, and the run
+// manifest that lets `vulntune run` resume and skip work already done.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/vulntune/vulntune/internal/analyze"
+	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/ingest"
+	"github.com/vulntune/vulntune/internal/narrate"
+	"github.com/vulntune/vulntune/internal/remedy"
+)
+
+// DatasetOptions configures BuildDataset.
+type DatasetOptions struct {
+	// FindingsPath is a findings.jsonl; or ArtifactPaths are parsed first.
+	FindingsPath  string
+	ArtifactPaths []string
+	OutDir        string
+	Split         dataset.SplitOptions
+	Name          string
+	License       string
+	// IncludeSuppressed keeps suppressed findings (excluded by default: a
+	// waived finding is not a lesson).
+	IncludeSuppressed bool
+	// Analysis, when non-nil, adds grounded LLM prose; nil means --no-llm.
+	Analysis *analyze.Options
+	// Canaries are planted secrets that must appear in no output (tests).
+	Canaries []string
+	Log      *slog.Logger
+	Progress func(phase string, done, total int)
+}
+
+// DatasetResult reports what BuildDataset did.
+type DatasetResult struct {
+	Findings    int                 `json:"findings"`
+	Suppressed  int                 `json:"suppressed_excluded"`
+	Examples    int                 `json:"examples"`
+	Stats       *dataset.Stats      `json:"stats"`
+	Analysis    *analyze.Stats      `json:"analysis,omitempty"`
+	InputErrors []string            `json:"input_errors"`
+	Remedy      map[string]int      `json:"remediation"`
+	Provenance  map[string][]string `json:"provenance"`
+	Duration    time.Duration       `json:"duration_ns"`
+}
+
+// ErrInputs marks a dataset that was built although some inputs failed.
+var ErrInputs = errors.New("some inputs could not be read")
+
+// BuildDataset reads findings, builds remediation, optional grounded
+// analysis and one chat example per finding, splits them without leaks and
+// writes the checked dataset directory.
+func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error) {
+	start := time.Now()
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	res := &DatasetResult{InputErrors: []string{}, Remedy: map[string]int{}}
+	var all []finding.Finding
+	redactions := map[string]int{}
+	switch {
+	case o.FindingsPath != "":
+		fs, errs := finding.ReadJSONL(o.FindingsPath)
+		for _, e := range errs {
+			res.InputErrors = append(res.InputErrors, e.Error())
+		}
+		all = fs
+		countMasks(all, redactions)
+	case len(o.ArtifactPaths) > 0:
+		ir, err := ingest.Run(ctx, o.ArtifactPaths, ingest.Options{})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ir.Errors {
+			res.InputErrors = append(res.InputErrors, e.Error())
+		}
+		all = ir.Findings
+		for k, v := range ir.Redactions {
+			redactions[k] = v
+		}
+	default:
+		return nil, errors.New("no input: give a findings file or artifact paths")
+	}
+	res.Findings = len(all)
+
+	var use []finding.Finding
+	for _, f := range all {
+		if f.Suppressed && !o.IncludeSuppressed {
+			res.Suppressed++
+			continue
+		}
+		use = append(use, f)
+	}
+	res.Provenance = provenance(use)
+
+	var prose map[string]analyze.Analysis
+	llmName := ""
+	llmStats := map[string]int{}
+	if o.Analysis != nil && len(use) > 0 {
+		a := analyze.New(*o.Analysis)
+		p, st, err := a.Analyze(ctx, use, func(done, total int) {
+			if o.Progress != nil {
+				o.Progress("analyze", done, total)
+			}
+		})
+		if err != nil {
+			return nil, fmt.Errorf("analysis: %w", err)
+		}
+		prose, res.Analysis, llmName = p, &st, o.Analysis.Model
+		llmStats = map[string]int{"requested": st.Requested, "accepted": st.Accepted, "rejected": st.Rejected, "cache hits": st.CacheHits, "errors": st.Errors}
+	}
+
+	ex := make([]dataset.Example, 0, len(use))
+	for i := range use {
+		f := &use[i]
+		rem, err := remedy.For(f)
+		if err != nil {
+			res.InputErrors = append(res.InputErrors, fmt.Sprintf("finding %s: %v", f.ID, err))
+			continue
+		}
+		if rem.Choice != nil {
+			res.Remedy[string(rem.Choice.Status)]++
+		} else {
+			res.Remedy[string(f.Kind)]++
+		}
+		var p *narrate.Prose
+		if a, ok := prose[f.ID]; ok {
+			p = &narrate.Prose{Summary: a.Summary, Impact: a.Impact, Exploitation: a.Exploitation, FixRationale: a.FixRationale}
+		}
+		ex = append(ex, narrate.Example(f, rem, p))
+		if o.Progress != nil {
+			o.Progress("narrate", i+1, len(use))
+		}
+	}
+	splitStats, err := dataset.Split(ex, o.Split)
+	if err != nil {
+		return nil, err
+	}
+	st, err := dataset.Write(o.OutDir, ex, dataset.WriteOptions{
+		Name: o.Name, License: o.License, Provenance: res.Provenance, Redactions: redactions,
+		Split: splitStats, LLM: llmName, LLMStats: llmStats, Canaries: o.Canaries,
+		NearDupThreshold: o.Split.NearDupThreshold,
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Examples, res.Stats = len(ex), st
+	res.Duration = time.Since(start)
+	log.Debug("dataset written", "dir", o.OutDir, "examples", len(ex))
+	if len(res.InputErrors) > 0 {
+		return res, fmt.Errorf("%w: %d problem(s)", ErrInputs, len(res.InputErrors))
+	}
+	return res, nil
+}
+
+var maskRe = regexp.MustCompile(`\[REDACTED:([a-z0-9-]+)\]`)
+
+// countMasks recovers redaction counts from findings already written by
+// parse, so the card can say what was masked.
+func countMasks(fs []finding.Finding, into map[string]int) {
+	for _, f := range fs {
+		texts := []string{f.Title, f.Message, f.Description, f.Location.Snippet, f.Location.URL}
+		for _, v := range f.Properties {
+			texts = append(texts, v)
+		}
+		for _, t := range texts {
+			for _, m := range maskRe.FindAllStringSubmatch(t, -1) {
+				into[m[1]]++
+			}
+		}
+	}
+}
+
+func provenance(fs []finding.Finding) map[string][]string {
+	seen := map[string]map[string]bool{}
+	for _, f := range fs {
+		for _, t := range f.Tools {
+			if seen[t.Name] == nil {
+				seen[t.Name] = map[string]bool{}
+			}
+			if t.Version != "" {
+				seen[t.Name][t.Version] = true
+			}
+		}
+	}
+	out := map[string][]string{}
+	for name, vs := range seen {
+		list := []string{}
+		for v := range vs {
+			list = append(list, v)
+		}
+		sort.Strings(list)
+		out[name] = list
+	}
+	return out
+}

@@ -1,0 +1,153 @@
+package remedy
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/remedy/cwe"
+)
+
+// Advice is the remediation for code, config and web findings, assembled
+// from what the scanner itself says and the CWE catalogue. (It is not named
+// Guidance because that is the function that builds it.)
+type Advice struct {
+	// Steps are the actions to take, in order.
+	Steps []string `json:"steps"`
+	// Changes are the concrete edits the scanner proposes (SARIF fixes[],
+	// Semgrep autofix), placeholders excluded.
+	Changes []Change `json:"changes"`
+	// CWE holds the catalogue entries of the finding's CWE ids.
+	CWE []cwe.Entry `json:"cwe"`
+}
+
+// CWE looks an id up in the shipped MITRE catalogue; it accepts "CWE-79",
+// "79" and "cwe-079".
+func CWE(id string) (cwe.Entry, bool) { return cwe.Lookup(id) }
+
+// placeholder matches fixes that are no fix: the system vulntune replaces
+// trained on "// TODO: Implement ..." lines that Semgrep rules carry.
+var placeholder = regexp.MustCompile(`(?i)\b(TODO|FIXME|TBD|XXX)\b|implement (proper|secure|appropriate)`)
+
+// solutionKeys are the Properties where ingest keeps a scanner's own advice
+// (ZAP solution, SARIF rule help, Checkov/KICS guideline text).
+var solutionKeys = []string{"solution", "resolution", "remediation", "guideline", "fix", "recommendation"}
+
+// Guidance assembles the steps for a code, config or web finding: the
+// scanner's proposed fixes, its solution text, the rule's help page and the
+// CWE entries, each taken from the finding or the catalogue.
+func Guidance(f *finding.Finding) Advice {
+	g := Advice{Steps: []string{}, Changes: []Change{}, CWE: cweEntries(f)}
+	if f == nil {
+		return g
+	}
+	seen := map[string]bool{}
+	add := func(s string) {
+		s = strings.TrimSpace(s)
+		if s != "" && !seen[s] && !placeholder.MatchString(s) {
+			seen[s] = true
+			g.Steps = append(g.Steps, s)
+		}
+	}
+	for _, fix := range f.Fixes {
+		if placeholder.MatchString(fix.Replacement) || placeholder.MatchString(fix.Description) {
+			continue
+		}
+		if fix.Replacement == "" {
+			for _, p := range paragraphs(fix.Description) {
+				add(p)
+			}
+			continue
+		}
+		file := finding.CleanPath(fix.Path)
+		if file == "" {
+			file = finding.CleanPath(f.Location.Path)
+		}
+		note := "Replacement the scanner proposes"
+		if d := strings.TrimSpace(fix.Description); d != "" {
+			note += " (" + d + ")"
+		}
+		switch {
+		case fix.StartLine > 0 && fix.EndLine > fix.StartLine:
+			note += fmt.Sprintf(" for lines %d-%d", fix.StartLine, fix.EndLine)
+		case fix.StartLine > 0:
+			note += fmt.Sprintf(" for line %d", fix.StartLine)
+		}
+		g.Changes = append(g.Changes, Change{BuildSystem: "source", File: file, Scope: ScopeAny, Snippet: fix.Replacement, Note: note + "."})
+		add(fmt.Sprintf("Apply the replacement the scanner proposes for %s (shown under changes), then review it in context.", where(f)))
+	}
+	for _, k := range solutionKeys {
+		for _, p := range paragraphs(f.Properties[k]) {
+			add(p)
+		}
+	}
+	if f.HelpURI != "" {
+		add("Follow the rule's documented fix: " + f.HelpURI)
+	}
+	for _, e := range g.CWE {
+		add(fmt.Sprintf("Address the underlying weakness, %s (%s): %s", e.ID, e.Name, e.Description))
+	}
+	if len(g.Steps) == 0 {
+		msg := firstNonEmpty(f.Message, f.Title)
+		add(fmt.Sprintf("The scanner gives no fix for this rule; change %s so that it no longer matches: %s", where(f), msg))
+	}
+	return g
+}
+
+// where names a finding's location for a sentence: path:line, or the web
+// request.
+func where(f *finding.Finding) string {
+	l := f.Location
+	switch {
+	case l.URL != "":
+		s := strings.TrimSpace(l.Method + " " + l.URL)
+		if l.Param != "" {
+			s += " (parameter " + l.Param + ")"
+		}
+		return s
+	case l.Path != "" && l.StartLine > 0:
+		return fmt.Sprintf("%s:%d", finding.CleanPath(l.Path), l.StartLine)
+	case l.Path != "":
+		return finding.CleanPath(l.Path)
+	case l.Image != "":
+		return l.Image
+	}
+	return "the reported location"
+}
+
+func cweEntries(f *finding.Finding) []cwe.Entry {
+	out := []cwe.Entry{}
+	if f == nil {
+		return out
+	}
+	seen := map[string]bool{}
+	for _, id := range f.CWE {
+		if e, ok := cwe.Lookup(id); ok && !seen[e.ID] {
+			seen[e.ID] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// paragraphs splits scanner text into its paragraphs or lines, keeping each
+// one whole; scanners put one recommendation per line.
+func paragraphs(s string) []string {
+	var out []string
+	for _, p := range strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n") {
+		if p = strings.Join(strings.Fields(p), " "); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			return s
+		}
+	}
+	return ""
+}
