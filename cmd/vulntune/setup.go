@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/modelstore"
@@ -137,14 +138,9 @@ func truncate(s string, n int) string {
 	return s[:n-1] + "…"
 }
 
-// isTerminal reports whether w is a character device (a terminal).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 var _ engine.Progress = (*stepPrinter)(nil)

@@ -37,6 +37,21 @@ type Meta struct {
 	LLM bool `json:"llm"`
 	// Phrasing is the index of the user-turn phrasing used.
 	Phrasing int `json:"phrasing"`
+	// Facts are what a correct answer must name; evaluation scores
+	// generated answers against them.
+	Facts Facts `json:"facts"`
+}
+
+// Facts are the checkable facts of one example's finding.
+type Facts struct {
+	// Package and FixedVersion: the dependency and the version the
+	// remediation recommends ("" when none is known).
+	Package      string `json:"package,omitempty"`
+	FixedVersion string `json:"fixed_version,omitempty"`
+	// CWE ids of the finding ("CWE-79").
+	CWE []string `json:"cwe"`
+	// Location is the file path or URL of the finding.
+	Location string `json:"location,omitempty"`
 }
 
 // Split names.

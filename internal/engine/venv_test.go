@@ -258,3 +258,26 @@ func TestServeFailsEarlyWithStderr(t *testing.T) {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// TestSmolLM2AnswersSQLInjection runs the bundled base model end to end. It
+// needs the model `vulntune setup` imports: VULNTUNE_TEST_SMOLLM2_DIR, or
+// <VULNTUNE_BASE_MODELS_DIR>/SmolLM2-135M-Instruct.
+func TestSmolLM2AnswersSQLInjection(t *testing.T) {
+	e := newEngine(t)
+	dir := os.Getenv("VULNTUNE_TEST_SMOLLM2_DIR")
+	if dir == "" && os.Getenv("VULNTUNE_BASE_MODELS_DIR") != "" {
+		dir = filepath.Join(os.Getenv("VULNTUNE_BASE_MODELS_DIR"), "SmolLM2-135M-Instruct")
+	}
+	if dir == "" {
+		t.Skip("set VULNTUNE_TEST_SMOLLM2_DIR (or VULNTUNE_BASE_MODELS_DIR) to the imported SmolLM2-135M-Instruct")
+	}
+	g, err := e.Generate(context.Background(), engine.GenerateRequest{Model: dir, Prompt: "What is SQL injection?", MaxTokens: 48})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.ToLower(g.Text)
+	if !strings.Contains(text, "sql") && !strings.Contains(text, "database") && !strings.Contains(text, "query") {
+		t.Errorf("answer does not mention SQL, database or query: %q", g.Text)
+	}
+	t.Logf("%d prompt + %d generated tokens at %.1f tokens/s: %q", g.PromptTokens, g.GenerationTokens, g.TokensPerSecond, g.Text)
+}

@@ -79,6 +79,9 @@ func (c *sarifConverter) result(res *sarifResult, j int) {
 	if f.Title == "" {
 		f.Title = sarifFirstLine(f.Message)
 	}
+	if f.Title == "" {
+		f.Title = "untitled " + run.name + " result"
+	}
 	for k := range res.Taxa {
 		f.CWE = run.taxonCWE(f.CWE, &res.Taxa[k])
 	}

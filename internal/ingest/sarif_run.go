@@ -60,7 +60,8 @@ func (run *sarifRun) prepare() {
 	run.profile = sarifProfileFor(run.name)
 	run.image = sarifPropString(run.props, "imageName")
 	for id := range run.baseIDs {
-		if dir, ok := run.baseDir(id, 0); ok && dir != "" {
+		// A root of "/" (Trivy's ROOTPATH) says nothing about the checkout.
+		if dir, ok := run.baseDir(id, 0); ok && dir != "" && dir != "/" {
 			run.roots = append(run.roots, dir)
 		}
 	}

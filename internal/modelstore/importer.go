@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
@@ -154,7 +153,7 @@ func (p *importPlan) metadata(opts ImportOptions, file, sum, quant string) Metad
 	if !unpermuted {
 		m.QKUnpermuted = &unpermuted
 	}
-	if strings.ContainsRune(m.Source, filepath.Separator) && filepath.IsAbs(m.Source) {
+	if filepath.IsAbs(m.Source) { // never record a home directory
 		m.Source = filepath.Base(m.Source)
 	}
 	return m

@@ -52,14 +52,14 @@ var preTokenizers = map[string]map[string]any{
 
 // vocab is the tokenizer part of a GGUF file, as read from tokenizer.ggml.*.
 type vocab struct {
-	pre                          string
-	tokens                       []string
-	types                        []int64
-	merges                       []string
-	bos, eos, unk, pad           int64 // -1 when absent
-	addBOS, addEOS               bool
-	chatTemplate                 string
-	hasChatTemplate, hasAddFlags bool
+	pre                string
+	tokens             []string
+	types              []int64
+	merges             []string
+	bos, eos, unk, pad int64 // -1 when absent
+	addBOS, addEOS     bool
+	chatTemplate       string
+	hasChatTemplate    bool
 }
 
 func readVocab(kv KV) (*vocab, error) {

@@ -48,6 +48,7 @@ func Example(f *finding.Finding, rem remedy.Remediation, prose *Prose) dataset.E
 		Meta: dataset.Meta{
 			FindingID: f.ID, Kind: string(f.Kind), Tools: toolNames(f), Severity: string(f.Severity),
 			Keys: Keys(f), LLM: prose != nil, Phrasing: phr,
+			Facts: facts(f, rem),
 		},
 	}
 }
@@ -59,6 +60,26 @@ func Prompt(f *finding.Finding) []dataset.Message {
 		{Role: "system", Content: SystemPrompt},
 		{Role: "user", Content: userTemplates[phrasing(f.ID, len(userTemplates))](f)},
 	}
+}
+
+// facts records what a correct answer names, for evaluation.
+func facts(f *finding.Finding, rem remedy.Remediation) dataset.Facts {
+	fc := dataset.Facts{CWE: append([]string{}, f.CWE...)}
+	if f.Package != nil {
+		fc.Package = f.Package.Name
+	}
+	if rem.Choice != nil && rem.Choice.Fixed != "" && rem.Choice.Status != remedy.StatusNotAffected {
+		fc.FixedVersion = rem.Choice.Fixed
+	}
+	switch {
+	case f.Location.Path != "":
+		fc.Location = f.Location.Path
+	case f.Location.URL != "":
+		fc.Location = f.Location.URL
+	case f.Location.Image != "":
+		fc.Location = f.Location.Image
+	}
+	return fc
 }
 
 // Keys are the identity keys that must keep related findings in one split:

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"math"
+	"regexp"
 	"strings"
 )
 
@@ -62,6 +63,7 @@ func assignmentDetectors() []Detector {
 				"bypass: true",
 			},
 			patterns: assignmentPatterns(passwordKey, keepValue, keepUnquoted),
+			window:   assignmentWindow(passwordKey),
 		},
 		{
 			Name:        "secret-assignment",
@@ -89,6 +91,7 @@ func assignmentDetectors() []Detector {
 				`credentials: "include"`,
 			},
 			patterns: assignmentPatterns(secretKey, keepValue, keepUnquoted),
+			window:   assignmentWindow(secretKey),
 		},
 		{
 			Name:        "generic-secret",
@@ -110,6 +113,7 @@ func assignmentDetectors() []Detector {
 				`auth: aaaaaaaaaaaaaaaaaaaa`,
 			},
 			patterns: assignmentPatterns(genericKey, keepEntropy, keepEntropy),
+			window:   assignmentWindow(genericKey),
 		},
 	}
 }
@@ -133,6 +137,57 @@ func assignmentPatterns(key string, quoted, unquoted func(s string, start, end i
 		newPattern(`(?i)<(?:[a-z0-9_\-]+:)?`+key+`(?:\s[^>]*)?>[ \t]*(?P<s1>[^<\s][^<]*?)[ \t]*</`, quoted),
 		newPattern(`(?i)(?:^|\s)--?`+key+`(?:[ \t]+|=)(?:"(?P<s1>[^"\r\n]+)"|'(?P<s2>[^'\r\n]+)'|(?P<s3>[^\s"'\-][^\s"']*))`, unquoted),
 		newPattern(`(?i)\bkey\s*=\s*"`+key+`"\s+value\s*=\s*"(?P<s1>[^"]+)"`, quoted),
+	}
+}
+
+// assignmentWindow accepts a keyword hit only where the name around it is a
+// whole key matching key and is followed by what assignmentPatterns expect:
+// an operator (`=`, `:`, `?=`), the end of an XML start tag, a CLI flag's
+// value, or .NET's `value=`. Most prose mentions of "key" or "token" fail
+// here, so the expressions rarely run. The window runs from just before the
+// key (room for .NET's `key="`) to the end of its line (quoted values never
+// span lines), or to the closing tag of an XML element, at most maxValue
+// bytes on.
+func assignmentWindow(key string) func(s string, start, end int) (int, int, bool) {
+	re := regexp.MustCompile(`(?i)^` + key + `$`)
+	const dotnetKey, maxValue = 16, 600
+	return func(s string, start, end int) (int, int, bool) {
+		a, b := start, end
+		for a > 0 && isIdent(s[a-1]) {
+			a--
+		}
+		for b < len(s) && isIdent(s[b]) {
+			b++
+		}
+		if !re.MatchString(s[a:b]) {
+			return 0, 0, false
+		}
+		limit := min(b+maxValue, len(s))
+		if a > 0 && s[a-1] == '<' {
+			if i := strings.Index(s[b:limit], "</"); i >= 0 {
+				limit = b + i + 2
+			}
+			return wordStart(s, a-1), toSpace(s, limit), true
+		}
+		if i := strings.IndexAny(s[b:limit], "\r\n"); i >= 0 {
+			limit = b + i
+		}
+		win := [2]int{wordStart(s, a-dotnetKey), toSpace(s, limit)}
+		if s[a] == '-' {
+			return win[0], win[1], true
+		}
+		i := b
+		for n := 0; n < 2 && i < len(s) && strings.IndexByte("\\\"'`", s[i]) >= 0; n++ {
+			i++
+		}
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+		if i == len(s) {
+			return 0, 0, false
+		}
+		ok := strings.IndexByte("=:?>", s[i]) >= 0 || strings.HasPrefix(asciiLower(s[i:min(i+5, len(s))]), "value")
+		return win[0], win[1], ok
 	}
 }
 
@@ -166,10 +221,8 @@ func keepEntropy(s string, start, end int) bool {
 	if len(v) < 16 || len(v) > 256 || isPlaceholder(v) || !hasDigit(v) || !hasLetter(v) {
 		return false
 	}
-	for i := start; i > 0 && i > start-40; i-- {
-		if strings.HasSuffix(strings.ToLower(s[:i]), "public") {
-			return false
-		}
+	if strings.Contains(asciiLower(s[max(0, start-40):start]), "public") {
+		return false
 	}
 	for i := 0; i < len(v); i++ {
 		c := v[i]

@@ -28,6 +28,11 @@ type Detector struct {
 	// custom, when set, finds spans itself (for formats a single regular
 	// expression cannot split, like Cookie headers).
 	custom func(s string) [][2]int
+	// window, when set, limits matching to the text around each keyword hit
+	// at [start, end): it returns the region [a, b) a match involving that
+	// hit must lie in, or ok false when the hit cannot be part of a match.
+	// When nil the whole text is searched.
+	window func(s string, start, end int) (a, b int, ok bool)
 }
 
 // pattern is one expression of a detector. The spans to mask are the
@@ -55,39 +60,149 @@ func newPattern(expr string, keep func(s string, start, end int) bool) pattern {
 }
 
 // find returns the spans of s the detector would mask. lower is
-// strings.ToLower(s), computed once per text for all detectors.
+// asciiLower(s), computed once per text for all detectors.
+//
+// Keywords gate the expressions, as in Gitleaks. A windowed detector runs its
+// expressions only on the text around each keyword hit (that near accepts),
+// which keeps redaction fast on long text that merely mentions a keyword.
 func (d *Detector) find(s, lower string) [][2]int {
-	if len(d.Keywords) > 0 {
-		hit := false
+	if len(d.Keywords) == 0 {
+		return d.run(s, nil)
+	}
+	if d.window == nil {
 		for _, k := range d.Keywords {
 			if strings.Contains(lower, k) {
-				hit = true
-				break
+				return d.run(s, nil)
 			}
 		}
-		if !hit {
-			return nil
+		return nil
+	}
+	var wins [][2]int
+	for _, k := range d.Keywords {
+		for from := 0; from < len(lower); {
+			i := strings.Index(lower[from:], k)
+			if i < 0 {
+				break
+			}
+			i += from
+			from = i + len(k)
+			if a, b, ok := d.window(s, i, i+len(k)); ok {
+				wins = append(wins, [2]int{a, b})
+			}
 		}
 	}
-	if d.custom != nil {
-		return d.custom(s)
+	if len(wins) == 0 {
+		return nil
+	}
+	return d.run(s, mergeWindows(wins))
+}
+
+// run matches the detector's expressions on each window of s (all of s when
+// wins is nil) and returns the spans to mask.
+func (d *Detector) run(s string, wins [][2]int) [][2]int {
+	if wins == nil {
+		wins = [][2]int{{0, len(s)}}
 	}
 	var out [][2]int
-	for _, p := range d.patterns {
-		for _, m := range p.re.FindAllStringSubmatchIndex(s, -1) {
-			for _, g := range p.groups {
-				start, end := m[2*g], m[2*g+1]
-				if start < 0 || end <= start {
-					continue
+	for _, w := range wins {
+		text := s[w[0]:w[1]]
+		if d.custom != nil {
+			for _, m := range d.custom(text) {
+				out = append(out, [2]int{w[0] + m[0], w[0] + m[1]})
+			}
+			continue
+		}
+		for _, p := range d.patterns {
+			for _, m := range p.re.FindAllStringSubmatchIndex(text, -1) {
+				for _, g := range p.groups {
+					start, end := m[2*g], m[2*g+1]
+					if start < 0 || end <= start {
+						continue
+					}
+					if p.keep != nil && !p.keep(text, start, end) {
+						continue
+					}
+					out = append(out, [2]int{w[0] + start, w[0] + end})
 				}
-				if p.keep != nil && !p.keep(s, start, end) {
-					continue
-				}
-				out = append(out, [2]int{start, end})
 			}
 		}
 	}
 	return out
+}
+
+// windowBefore is how far before a keyword hit a token match may start.
+const windowBefore = 64
+
+// tokenWindow is the window of detectors whose matches contain whitespace, if
+// at all, only within after bytes past the keyword: from windowBefore bytes
+// before the hit, moved back to the start of the word there plus one
+// separator byte (so boundary tests see the same context as in the whole
+// text), to after bytes past it, moved forward to the next whitespace (so no
+// secret is cut).
+func tokenWindow(after int) func(s string, start, end int) (int, int, bool) {
+	return func(s string, start, end int) (int, int, bool) {
+		return wordStart(s, start-windowBefore), toSpace(s, end+after), true
+	}
+}
+
+// wordStart moves a back to the start of the word it falls in, then one more
+// byte so the window includes the separator before it.
+func wordStart(s string, a int) int {
+	a = max(a, 0)
+	for a > 0 && isIdent(s[a-1]) {
+		a--
+	}
+	return max(a-1, 0)
+}
+
+// toSpace moves b forward to the next whitespace or the end of s.
+func toSpace(s string, b int) int {
+	b = min(b, len(s))
+	for b < len(s) && !isSpace(s[b]) {
+		b++
+	}
+	return b
+}
+
+// mergeWindows sorts windows and joins overlapping ones.
+func mergeWindows(wins [][2]int) [][2]int {
+	sort.Slice(wins, func(i, j int) bool { return wins[i][0] < wins[j][0] })
+	out := wins[:1]
+	for _, w := range wins[1:] {
+		last := &out[len(out)-1]
+		if w[0] <= last[1] {
+			last[1] = max(last[1], w[1])
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func isIdent(c byte) bool { return isWord(c) || c == '.' || c == '-' }
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
+
+// asciiLower lower-cases the ASCII letters of s and leaves every other byte
+// alone, so offsets in the result are offsets in s (strings.ToLower may
+// change byte lengths).
+func asciiLower(s string) string {
+	i := 0
+	for i < len(s) && !(s[i] >= 'A' && s[i] <= 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if b[i] >= 'A' && b[i] <= 'Z' {
+			b[i] += 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // Match is one detector hit reported by Scan.
@@ -105,7 +220,7 @@ func Scan(s string) []Match {
 	dets := builtin()
 	var out []Match
 	forEachGap(s, func(off int, gap string) {
-		lower := strings.ToLower(gap)
+		lower := asciiLower(gap)
 		for i := range dets {
 			for _, m := range dets[i].find(gap, lower) {
 				out = append(out, Match{Detector: dets[i].Name, Start: off + m[0], End: off + m[1]})

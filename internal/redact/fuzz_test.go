@@ -2,8 +2,8 @@ package redact_test
 
 import (
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/vulntune/vulntune/internal/redact"
 )

@@ -116,7 +116,7 @@ func collect(s string, sets ...*knownSet) []span {
 	dets := builtin()
 	var spans []span
 	forEachGap(s, func(off int, gap string) {
-		lower := strings.ToLower(gap)
+		lower := asciiLower(gap)
 		for i := range dets {
 			for _, m := range dets[i].find(gap, lower) {
 				spans = append(spans, span{off + m[0], off + m[1], i})

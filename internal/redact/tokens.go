@@ -19,6 +19,11 @@ const (
 		"VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n"
 )
 
+// defaultWindow lets token and header detectors look a few words past their
+// keyword ("Authorization: Bearer x"); the window then runs on to the next
+// whitespace, so the token itself may be of any length.
+var defaultWindow = tokenWindow(64)
+
 // tokenDetectors find credentials by their own shape: provider prefixes,
 // private key blocks and JWTs. They are precise, so they run on every field,
 // paths and URLs included.
@@ -59,6 +64,7 @@ func tokenDetectors() []Detector {
 			},
 		},
 		{
+			window:       defaultWindow,
 			Name:         "aws-access-key",
 			Description:  "AWS access key id (AKIA, ASIA, ABIA, ACCA, A3T prefixes)",
 			Keywords:     []string{"akia", "asia", "abia", "acca", "a3t"},
@@ -67,6 +73,7 @@ func tokenDetectors() []Detector {
 			patterns:     []pattern{newPattern(`\b(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b`, nil)},
 		},
 		{
+			window:      defaultWindow,
 			Name:        "aws-secret-key",
 			Description: "AWS secret access key (40 base64 characters) assigned to an aws_secret_access_key-like name",
 			Keywords:    []string{"secret"},
@@ -79,6 +86,7 @@ func tokenDetectors() []Detector {
 			patterns:     []pattern{newPattern(`(?i)(?:aws_?secret_?(?:access_?)?key|secret_?access_?key)["'\x60]?[ \t]*(?:=>|:=|=|:)[ \t]*["'\x60]?(?P<s1>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)`, nil)},
 		},
 		{
+			window:       defaultWindow,
 			Name:         "gcp-api-key",
 			Description:  "Google Cloud API key (AIza...)",
 			Keywords:     []string{"aiza"},
@@ -87,6 +95,7 @@ func tokenDetectors() []Detector {
 			patterns:     []pattern{newPattern(`\b(?P<s1>AIza[0-9A-Za-z_\-]{35})(?:[^0-9A-Za-z_\-]|$)`, nil)},
 		},
 		{
+			window:      defaultWindow,
 			Name:        "azure-storage-key",
 			Description: "Azure storage account key or SAS in a connection string, or an 88-character account key assignment",
 			Keywords:    []string{"accountkey", "sharedaccess", "account_key", "storage_key", "accountkey", "storagekey"},
@@ -109,6 +118,7 @@ func tokenDetectors() []Detector {
 		prefixed("github-app-token", "GitHub App user-to-server or server-to-server token", []string{"ghu_", "ghs_"}, `gh[us]_[0-9A-Za-z]{36,251}`, "ghs_"+fakeGH36, "ghs_x"),
 		prefixed("github-refresh-token", "GitHub refresh token", []string{"ghr_"}, `ghr_[0-9A-Za-z]{36,251}`, "ghr_"+fakeGH36, "ghr_"),
 		{
+			window:      defaultWindow,
 			Name:        "gitlab-token",
 			Description: "GitLab personal, deploy, runner, pipeline-trigger, CI-job, OAuth, feed, agent and incoming-mail tokens and runner registration tokens",
 			Keywords:    []string{"glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "gloas-", "glsoat-", "glffct-", "glagent-", "glimt-", "glft-", "gr1348941"},
@@ -125,6 +135,7 @@ func tokenDetectors() []Detector {
 			},
 		},
 		{
+			window:       defaultWindow,
 			Name:         "slack-token",
 			Description:  "Slack bot, user, app, legacy and configuration tokens (xoxb-, xoxp-, xoxa-, xoxe-, xapp-)",
 			Keywords:     []string{"xox", "xapp-"},
@@ -136,6 +147,7 @@ func tokenDetectors() []Detector {
 			},
 		},
 		{
+			window:       defaultWindow,
 			Name:         "slack-webhook",
 			Description:  "Slack incoming-webhook or workflow URL; the host is kept, the secret path masked",
 			Keywords:     []string{"hooks.slack.com"},
@@ -144,6 +156,7 @@ func tokenDetectors() []Detector {
 			patterns:     []pattern{newPattern(`(?i)hooks\.slack\.com/(?:services|workflows|triggers)/(?P<s1>[A-Za-z0-9+/_\-]{20,})`, nil)},
 		},
 		{
+			window:       defaultWindow,
 			Name:         "huggingface-token",
 			Description:  "Hugging Face user access token (hf_) or organization API token (api_org_)",
 			Keywords:     []string{"hf_", "api_org_"},
@@ -152,6 +165,7 @@ func tokenDetectors() []Detector {
 			patterns:     []pattern{newPattern(`\b(?:hf|api_org)_[A-Za-z0-9]{34,}\b`, nil)},
 		},
 		{
+			window:       defaultWindow,
 			Name:         "anthropic-api-key",
 			Description:  "Anthropic API or admin key (sk-ant-)",
 			Keywords:     []string{"sk-ant-"},
@@ -160,6 +174,7 @@ func tokenDetectors() []Detector {
 			patterns:     []pattern{newPattern(`\bsk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_\-]{80,}`, nil)},
 		},
 		{
+			window:      defaultWindow,
 			Name:        "openai-api-key",
 			Description: "OpenAI API key: legacy sk-, project sk-proj-, service-account sk-svcacct-, admin sk-admin-",
 			Keywords:    []string{"sk-"},
@@ -172,6 +187,7 @@ func tokenDetectors() []Detector {
 			patterns:     []pattern{newPattern(`\bsk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|[A-Za-z0-9]{40,})\b`, nil)},
 		},
 		{
+			window:       defaultWindow,
 			Name:         "stripe-key",
 			Description:  "Stripe secret or restricted key (sk_live_, rk_live_, and test/prod variants)",
 			Keywords:     []string{"sk_live_", "rk_live_", "sk_test_", "rk_test_", "sk_prod_", "rk_prod_"},
@@ -181,6 +197,7 @@ func tokenDetectors() []Detector {
 		},
 		prefixed("npm-token", "npm access token", []string{"npm_"}, `npm_[A-Za-z0-9]{36}`, "//registry.npmjs.org/:_authToken=npm_"+fakeGH36, "npm_config_cache"),
 		{
+			window:       defaultWindow,
 			Name:         "pypi-token",
 			Description:  "PyPI or TestPyPI upload token (pypi-AgEIcHlwaS5vcmc...)",
 			Keywords:     []string{"pypi-ag"},
@@ -189,6 +206,7 @@ func tokenDetectors() []Detector {
 			patterns:     []pattern{newPattern(`pypi-(?:AgEIcHlwaS5vcmc|AgENdGVzdC5weXBpLm9yZw)[A-Za-z0-9_\-]{50,}`, nil)},
 		},
 		{
+			window:       defaultWindow,
 			Name:         "jwt",
 			Description:  "JSON Web Token (header.payload.signature, both base64url JSON objects); unsigned tokens too",
 			Keywords:     []string{"eyj"},
@@ -209,5 +227,6 @@ func prefixed(name, desc string, keywords []string, expr, match, noMatch string)
 		MustMatch:    []string{match, "token: \"" + match + "\""},
 		MustNotMatch: []string{noMatch},
 		patterns:     []pattern{newPattern(`\b`+expr+`\b`, nil)},
+		window:       defaultWindow,
 	}
 }

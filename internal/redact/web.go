@@ -11,6 +11,7 @@ import (
 func webDetectors() []Detector {
 	return []Detector{
 		{
+			window:      defaultWindow,
 			Name:        "url-password",
 			Description: "password in the userinfo of a URL (scheme://user:password@host); only the password is masked",
 			Keywords:    []string{"://"},
@@ -30,6 +31,7 @@ func webDetectors() []Detector {
 			patterns: []pattern{newPattern(`(?i)\b[a-z][a-z0-9+.\-]{1,30}://[^\s:@/?#"'<>]*:(?P<s1>[^\s@/?#"'<>]+)@[^\s@/"'<>]`, keepValue)},
 		},
 		{
+			window:      defaultWindow,
 			Name:        "authorization-header",
 			Description: "credentials of an Authorization or API-key header, or a bare Bearer/Basic/Token credential; the scheme is kept",
 			Keywords:    []string{"authorization", "bearer", "token", "basic", "api-key", "apikey", "subscription-key"},
@@ -68,6 +70,7 @@ func webDetectors() []Detector {
 			custom:       cookieSpans,
 		},
 		{
+			window:       defaultWindow,
 			Name:         "session-id",
 			Description:  "session identifier assigned to a well-known session cookie or URL parameter name (JSESSIONID, PHPSESSID, connect.sid, *_session, ...)",
 			Keywords:     []string{"sess", "sid="},
@@ -76,6 +79,7 @@ func webDetectors() []Detector {
 			patterns:     []pattern{newPattern(`(?i)(?:^|[^a-z0-9_.\-])(?:jsessionid|phpsessid|asp\.net_sessionid|aspsessionid[a-z]{0,8}|connect\.sid|sessionid|session_id|sessid|[a-z0-9_.\-]*_session|session|sid)=(?P<s1>[^;\s&"'<>,\\]{8,})`, keepValue)},
 		},
 		{
+			window:      defaultWindow,
 			Name:        "url-query-secret",
 			Description: "credential passed in a URL query parameter (token, key, sig, password, X-Amz-Signature, ...)",
 			Keywords:    []string{"sig=", "signature=", "code=", "key=", "token=", "auth=", "secret=", "password=", "passwd=", "pwd=", "credential="},
@@ -110,7 +114,7 @@ func keepAuthorization(s string, start, end int) bool {
 	if isPlaceholder(v) || authSchemes[strings.ToLower(v)] {
 		return false
 	}
-	before := strings.ToLower(strings.TrimRight(s[:start], " \t"))
+	before := asciiLower(strings.TrimRight(s[max(0, start-32):start], " \t"))
 	for scheme := range authSchemes {
 		if strings.HasSuffix(before, scheme) {
 			return true

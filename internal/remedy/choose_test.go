@@ -51,6 +51,12 @@ func TestChooseFix(t *testing.T) {
 			status: remedy.StatusSameLine, want: "1.3.15", alts: []string{"1.4.2", "1.5.13"},
 		},
 		{
+			// As strings "1.10.0" < "1.9.0"; as versions it is the other way.
+			name: "numeric not string order across lines", eco: "npm", installed: "1.3.5",
+			fixed:  []string{"1.10.0", "1.9.0"},
+			status: remedy.StatusOtherLine, want: "1.9.0", alts: []string{"1.10.0"},
+		},
+		{
 			name: "same line maven", eco: "maven", installed: "2.12.6",
 			fixed:  []string{"2.13.4.2, 2.12.7.1"},
 			status: remedy.StatusSameLine, want: "2.12.7.1", alts: []string{"2.13.4.2"},

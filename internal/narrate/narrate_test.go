@@ -1,0 +1,167 @@
+package narrate_test
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/narrate"
+	"github.com/vulntune/vulntune/internal/remedy"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func load(t *testing.T, path string) finding.Finding {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f finding.Finding
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if f.ID == "" {
+		f.ID = finding.Fingerprint(&f)
+	}
+	return f
+}
+
+func render(e dataset.Example) string {
+	var b strings.Builder
+	for _, m := range e.Messages {
+		b.WriteString("=== " + m.Role + "\n" + m.Content + "\n")
+	}
+	return b.String()
+}
+
+// Identifiers an answer may only repeat, never invent.
+var (
+	vulnIDRe  = regexp.MustCompile(`\b(CVE-\d{4}-\d{4,}|GHSA(-[0-9a-z]{4}){3}|CWE-\d+)\b`)
+	versionRe = regexp.MustCompile(`\b\d+\.\d+(\.\d+)?([-.~+][0-9A-Za-z.~+-]+)?\b`)
+)
+
+// TestGolden renders one example per sample finding of every kind and
+// compares it to a reviewed golden; it also proves each answer passes the
+// dataset's build checks and invents no identifier or version.
+func TestGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.json")
+	if len(files) < 8 {
+		t.Fatalf("want samples of every kind, found %d", len(files))
+	}
+	kinds := map[finding.Kind]bool{}
+	for _, path := range files {
+		if strings.HasSuffix(path, ".golden.json") {
+			continue
+		}
+		name := strings.TrimSuffix(filepath.Base(path), ".json")
+		t.Run(name, func(t *testing.T) {
+			f := load(t, path)
+			kinds[f.Kind] = true
+			rem, err := remedy.For(&f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := narrate.Example(&f, rem, nil)
+			got := render(e)
+			golden := filepath.Join("testdata", name+".golden.txt")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("missing golden (run go test -update): %v", err)
+			}
+			if got != string(want) {
+				t.Errorf("example differs from %s (run with -update and review the diff):\n%s", golden, got)
+			}
+			e.Meta.Split = dataset.Train
+			if p := dataset.CheckExamples([]dataset.Example{e}, 0); len(p) > 0 {
+				t.Errorf("build checks: %v", p)
+			}
+			source, _ := json.Marshal(f)
+			allowed := string(source) + rem.Text()
+			for _, id := range vulnIDRe.FindAllString(e.Assistant(), -1) {
+				if !strings.Contains(allowed, id) {
+					t.Errorf("answer names %s, which is not in the finding or its remediation", id)
+				}
+			}
+			for _, v := range versionRe.FindAllString(e.Assistant(), -1) {
+				if !strings.Contains(allowed, v) {
+					t.Errorf("answer names version %s, which is not in the finding or its remediation", v)
+				}
+			}
+			if f.Kind == finding.KindSecret && strings.Contains(e.Assistant(), "REDACTED") == false && f.Location.Snippet != "" && strings.Contains(e.Assistant(), f.Location.Snippet) {
+				t.Error("secret answer quotes the snippet")
+			}
+		})
+	}
+	for _, k := range []finding.Kind{finding.KindDependency, finding.KindCode, finding.KindConfig, finding.KindSecret, finding.KindWeb, finding.KindLicense} {
+		if !kinds[k] {
+			t.Errorf("no golden sample of kind %s", k)
+		}
+	}
+}
+
+func TestPhrasingsVary(t *testing.T) {
+	t.Parallel()
+	f := load(t, "testdata/code-semgrep-fix.json")
+	seen := map[int]bool{}
+	first := map[string]bool{}
+	for i := 0; i < 64; i++ {
+		f.ID = strings.Repeat("a", i%7) + string(rune('a'+i%26)) + string(rune('0'+i%10))
+		rem, _ := remedy.For(&f)
+		e := narrate.Example(&f, rem, nil)
+		seen[e.Meta.Phrasing] = true
+		first[strings.SplitN(e.User(), "\n", 2)[0]] = true
+	}
+	if len(seen) < 4 || len(first) < 4 {
+		t.Errorf("only %d phrasings (%d distinct openings) over 64 ids", len(seen), len(first))
+	}
+}
+
+func TestFactsAndKeys(t *testing.T) {
+	t.Parallel()
+	f := load(t, "testdata/dependency-maven-gradle-lockfile.json")
+	rem, _ := remedy.For(&f)
+	e := narrate.Example(&f, rem, nil)
+	if e.Meta.Facts.Package != f.Package.Name || e.Meta.Facts.FixedVersion == "" || e.Meta.Facts.Location != f.Location.Path {
+		t.Errorf("facts = %+v", e.Meta.Facts)
+	}
+	if !strings.Contains(e.Assistant(), e.Meta.Facts.FixedVersion) {
+		t.Errorf("answer does not name the recommended version %s", e.Meta.Facts.FixedVersion)
+	}
+	hasPkgVuln := false
+	for _, k := range e.Meta.Keys {
+		if strings.HasPrefix(k, "pkgvuln:maven|") {
+			hasPkgVuln = true
+		}
+	}
+	if !hasPkgVuln {
+		t.Errorf("keys = %v", e.Meta.Keys)
+	}
+}
+
+func TestProseIsIncluded(t *testing.T) {
+	t.Parallel()
+	f := load(t, "testdata/web-zap.json")
+	rem, _ := remedy.For(&f)
+	p := &narrate.Prose{Summary: "The header is absent.", Impact: "Clients cannot tell requests apart.", FixRationale: "Adding it restores the check."}
+	e := narrate.Example(&f, rem, p)
+	for _, s := range []string{p.Summary, p.Impact, p.FixRationale} {
+		if !strings.Contains(e.Assistant(), s) {
+			t.Errorf("prose %q missing", s)
+		}
+	}
+	if !e.Meta.LLM {
+		t.Error("meta does not record LLM prose")
+	}
+}

@@ -1,0 +1,175 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/vulntune/vulntune/internal/atomicfile"
+)
+
+// ManifestName is the run manifest's file name inside a run directory.
+const ManifestName = "run.json"
+
+// Phase status values.
+const (
+	StatusPending = "pending"
+	StatusRunning = "running"
+	StatusDone    = "done"
+	StatusFailed  = "failed"
+	StatusSkipped = "skipped"
+)
+
+// Manifest is run.json: what a run read, what each phase did and produced.
+// A phase whose Key still matches its inputs and whose outputs exist is not
+// run again; a phase left "running" by a crash is run again (finetune
+// resumes from its last checkpoint).
+type Manifest struct {
+	Version  int               `json:"version"`
+	Created  time.Time         `json:"created"`
+	Updated  time.Time         `json:"updated"`
+	Inputs   []InputFile       `json:"inputs"`
+	Model    string            `json:"model_name,omitempty"`
+	Phases   map[string]*Phase `json:"phases"`
+	Versions map[string]string `json:"versions"`
+}
+
+// InputFile is one input with its content hash.
+type InputFile struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+}
+
+// Phase records one phase of a run.
+type Phase struct {
+	Status   string            `json:"status"`
+	Key      string            `json:"key"`
+	Outputs  []string          `json:"outputs"`
+	Started  time.Time         `json:"started,omitzero"`
+	Finished time.Time         `json:"finished,omitzero"`
+	Duration float64           `json:"duration_s"`
+	Error    string            `json:"error,omitempty"`
+	Summary  map[string]any    `json:"summary,omitempty"`
+	Notes    map[string]string `json:"notes,omitempty"`
+}
+
+// LoadManifest reads dir/run.json, or returns a fresh manifest when none
+// exists.
+func LoadManifest(dir string, now time.Time) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Manifest{Version: 1, Created: now, Phases: map[string]*Phase{}, Versions: map[string]string{}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: corrupt run manifest (delete it to start the run afresh): %w", filepath.Join(dir, ManifestName), err)
+	}
+	if m.Phases == nil {
+		m.Phases = map[string]*Phase{}
+	}
+	if m.Versions == nil {
+		m.Versions = map[string]string{}
+	}
+	return &m, nil
+}
+
+// Save writes the manifest atomically.
+func (m *Manifest) Save(dir string, now time.Time) error {
+	m.Updated = now
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, ManifestName), append(b, '\n'), 0o644)
+}
+
+// HashInputs lists every regular file under paths (recursively, hidden
+// directories skipped as ingest does) with its sha256, sorted by path.
+func HashInputs(paths []string) ([]InputFile, error) {
+	var out []InputFile
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if path != p && d.Name()[0] == '.' {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			h, n, err := hashFile(path)
+			if err != nil {
+				return err
+			}
+			out = append(out, InputFile{Path: path, SHA256: h, Bytes: n})
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("hash inputs: %w", err)
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Path < out[b].Path })
+	return out, nil
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// Key hashes the JSON of parts: a phase's identity from its inputs and
+// options. Any change in them makes the phase run again.
+func Key(parts ...any) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, p := range parts {
+		_ = enc.Encode(p)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// hashDir hashes the regular files directly in dir (names and contents), so
+// a later phase's key changes exactly when an earlier phase's output does.
+func hashDir(dir string) (string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		fh, _, err := hashFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %s\n", e.Name(), fh)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
