@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vulntune/vulntune/internal/analyze"
+	"github.com/vulntune/vulntune/internal/config"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/pipeline"
@@ -71,14 +72,7 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 					defer srv.Close()
 					endpoint, model = srv.URL(), served
 				}
-				opts.Analysis = &analyze.Options{
-					Endpoint: endpoint, Model: model, Concurrency: cfg.Analysis.Concurrency,
-					CacheDir: filepath.Join(cfg.DataDir, "cache", "analysis"), Logger: a.log,
-					References: func(id string) (string, string, bool) {
-						e, ok := remedy.CWE(id)
-						return e.Name, e.Description, ok
-					},
-				}
+				opts.Analysis = a.analysisOptions(cfg, endpoint, model)
 			}
 			bar := newProgress(a.stderr, !asJSON)
 			opts.Progress = bar.update
@@ -114,6 +108,19 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 	f.Int64Var(&seed, "seed", 42, "split seed")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
 	return cmd
+}
+
+// analysisOptions configures the LLM analysis against endpoint, with the
+// answer cache in the data dir and CWE names from the shipped catalogue.
+func (a *app) analysisOptions(cfg *config.Config, endpoint, model string) *analyze.Options {
+	return &analyze.Options{
+		Endpoint: endpoint, Model: model, Concurrency: cfg.Analysis.Concurrency,
+		CacheDir: filepath.Join(cfg.DataDir, "cache", "analysis"), Logger: a.log,
+		References: func(id string) (string, string, bool) {
+			e, ok := remedy.CWE(id)
+			return e.Name, e.Description, ok
+		},
+	}
 }
 
 // serveBaseModel starts the embedded OpenAI-compatible endpoint on the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/vulntune/vulntune/internal/engine"
 )
 
 // Exit codes; docs/exit-codes.md documents the same table.
@@ -42,7 +44,10 @@ func exitCode(ctx context.Context, err error) int {
 	}
 	var ue usageError
 	var ie inputError
+	var ee *engine.EngineError
 	switch {
+	case errors.As(err, &ee), errors.Is(err, engine.ErrNotInstalled):
+		return exitEngine
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.As(err, &ie):

@@ -62,5 +62,6 @@ func commands(a *app) []*cobra.Command {
 		newSetupCmd(a), newDoctorCmd(a), newGenerateCmd(a), newServeCmd(a),
 		newModelsCmd(a),
 		newDatasetCmd(a),
+		newRunCmd(a),
 	}
 }

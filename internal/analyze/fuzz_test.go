@@ -108,10 +108,7 @@ func FuzzBuildPrompt(f *testing.F) {
 	f.Fuzz(func(t *testing.T, title, message, snippet, path string) {
 		g := base
 		g.Title, g.Message, g.Location.Snippet, g.Location.Path = "x"+title, "x"+message, "x"+snippet, "x"+path
-		g.Description = message + snippet
-		if g.Description == "" {
-			g.Description = "x"
-		}
+		g.Description = "x" + message + snippet
 		want := skeleton(t, analyze.BuildPrompt(&plain, refs))
 		if got := skeleton(t, analyze.BuildPrompt(&g, refs)); got != want {
 			t.Fatalf("skeleton changed\n--- got ---\n%s\n--- want ---\n%s", got, want)

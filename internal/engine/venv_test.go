@@ -44,10 +44,7 @@ func newEngine(t *testing.T) *engine.Engine {
 	return engine.New(enginePython(t), t.TempDir())
 }
 
-var (
-	tinyOnce   sync.Map // kind -> *tinyModel
-	tinyParent string
-)
+var tinyOnce sync.Map // kind -> *tinyModel
 
 type tinyModel struct {
 	once sync.Once

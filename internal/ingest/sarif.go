@@ -116,9 +116,31 @@ func sarifSniffRun(dec *jsontext.Decoder) bool {
 // results are skipped with an *InputError each (joined), and a syntax error
 // ends the file with the findings read before it. An unsupported version
 // returns no findings.
-func (SARIF) Parse(ctx context.Context, in Input, r io.Reader) ([]finding.Finding, error) {
-	p := &sarifParser{ctx: ctx, file: in.Name}
+func (s SARIF) Parse(ctx context.Context, in Input, r io.Reader) ([]finding.Finding, error) {
+	var out []finding.Finding
+	err := s.Each(ctx, in, r, func(f finding.Finding) error {
+		out = append(out, f)
+		return nil
+	})
+	if errors.Is(err, errSARIFVersion) {
+		return nil, err
+	}
+	return out, err
+}
+
+// Each parses like Parse but hands each finding to yield as soon as its
+// result is decoded instead of collecting them, so memory stays flat
+// however large the file (bench/sarif-rss.sh measures both). An error from
+// yield stops parsing and is returned as is. Producers that write
+// "version" after "runs" (Semgrep) are only known to be unsupported at the
+// end: the error then wraps errSARIFVersion and the findings already
+// yielded must be discarded.
+func (SARIF) Each(ctx context.Context, in Input, r io.Reader, yield func(finding.Finding) error) error {
+	p := &sarifParser{ctx: ctx, file: in.Name, yield: yield}
 	err := p.parse(r)
+	if p.stopErr != nil {
+		return p.stopErr
+	}
 	if p.dropped > 0 {
 		p.errs = append(p.errs, &InputError{File: p.file, Offset: -1,
 			Msg: fmt.Sprintf("%d more errors like the ones above were not listed", p.dropped)})
@@ -126,11 +148,14 @@ func (SARIF) Parse(ctx context.Context, in Input, r io.Reader) ([]finding.Findin
 	if err != nil {
 		p.errs = append(p.errs, err)
 	}
-	if p.badVersion {
-		return nil, errors.Join(p.errs...)
-	}
-	return p.findings, errors.Join(p.errs...)
+	return errors.Join(p.errs...)
 }
+
+// errSARIFVersion is wrapped by the error for an unsupported version.
+var errSARIFVersion = errors.New("unsupported SARIF version")
+
+// errSARIFStop unwinds the walk when yield fails.
+var errSARIFStop = errors.New("stopped by the caller")
 
 // sarifDecoderOptions: duplicate names are allowed because checking them
 // costs time and because the decoder can only resume after a bad result
@@ -149,17 +174,23 @@ var sarifJSONOptions = []json.Options{
 
 // sarifParser walks one file.
 type sarifParser struct {
-	ctx      context.Context
-	file     string
-	ra       io.ReaderAt // re-reads a results array
-	base     int64       // file offset of the main decoder's offset 0
-	version  string
-	schema   string
-	findings []finding.Finding
-	errs     []error
-	dropped  int
-	// badVersion makes Parse drop the findings of an unsupported version.
-	badVersion bool
+	ctx     context.Context
+	file    string
+	ra      io.ReaderAt // re-reads a results array
+	base    int64       // file offset of the main decoder's offset 0
+	version string
+	schema  string
+	yield   func(finding.Finding) error
+	stopErr error // what yield returned
+	errs    []error
+	dropped int
+}
+
+// emit hands one finding to yield; after yield fails, results stop.
+func (p *sarifParser) emit(f finding.Finding) {
+	if p.stopErr == nil {
+		p.stopErr = p.yield(f)
+	}
 }
 
 func (p *sarifParser) parse(r io.Reader) error {
@@ -218,8 +249,7 @@ func (p *sarifParser) checkVersion() error {
 	if v == sarifVersion || strings.HasPrefix(v, sarifVersion+"-") {
 		return nil
 	}
-	p.badVersion = true
-	return &InputError{File: p.file, Offset: -1, JSONPath: "$.version",
+	return &InputError{File: p.file, Offset: -1, JSONPath: "$.version", Err: errSARIFVersion,
 		Msg: fmt.Sprintf("unsupported SARIF version %q: supported versions are %s (re-export the report as SARIF %s)", v, sarifVersion, sarifVersion)}
 }
 

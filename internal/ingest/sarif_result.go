@@ -128,7 +128,7 @@ func (c *sarifConverter) result(res *sarifResult, j int) {
 		}
 	}
 	sarifNormalize(&f)
-	c.p.findings = append(c.p.findings, f)
+	c.p.emit(f)
 }
 
 // severity applies the order: security-severity score, then the tool's own
@@ -249,14 +249,18 @@ func (run *sarifRun) flow(flows []sarifCodeFlow) []finding.Location {
 	if len(flows) == 0 || len(flows[0].ThreadFlows) == 0 {
 		return nil
 	}
-	var out []finding.Location
-	for _, step := range flows[0].ThreadFlows[0].Locations {
+	steps := flows[0].ThreadFlows[0].Locations
+	out := make([]finding.Location, 0, min(len(steps), sarifMaxFlow))
+	for _, step := range steps {
 		if step.Location == nil || len(out) >= sarifMaxFlow {
 			continue
 		}
 		if loc := run.location(step.Location); loc.Path != "" || loc.URL != "" || len(loc.Logical) > 0 {
 			out = append(out, loc)
 		}
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }

@@ -331,9 +331,8 @@ func (run *sarifRun) relativize(abs string) string {
 // ("file:///x/y", "file://host/x", "file:/x") or of an absolute path
 // written without a scheme ("/x/y", "C:/x"); ok is false otherwise.
 func sarifFileURIPath(uri string) (string, bool) {
-	low := strings.ToLower(uri)
 	switch {
-	case strings.HasPrefix(low, "file:"):
+	case len(uri) >= 5 && strings.EqualFold(uri[:5], "file:"):
 		u, err := url.Parse(uri)
 		if err != nil {
 			return "", false

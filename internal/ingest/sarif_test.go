@@ -381,6 +381,37 @@ func TestSARIFReaders(t *testing.T) {
 	}
 }
 
+func TestSARIFEach(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "sarif", "trivy-webauthn.sarif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := ingest.Input{Name: "x"}
+	all, err := ingest.SARIF{}.Parse(context.Background(), in, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []finding.Finding
+	if err := (ingest.SARIF{}).Each(context.Background(), in, bytes.NewReader(data), func(f finding.Finding) error {
+		got = append(got, f)
+		return nil
+	}); err != nil || !reflect.DeepEqual(got, all) {
+		t.Errorf("Each gave %d findings (%v), Parse %d", len(got), err, len(all))
+	}
+	stop := errors.New("enough")
+	n := 0
+	err = ingest.SARIF{}.Each(context.Background(), in, bytes.NewReader(data), func(finding.Finding) error {
+		n++
+		if n == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 3 {
+		t.Errorf("yield error: got %v after %d findings, want %v after 3", err, n, stop)
+	}
+}
+
 func TestSARIFCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -220,6 +220,9 @@ func (w *sarifWalker) results(run *sarifRun) error {
 	}
 	c := newSarifConverter(w.p, run, w.root)
 	for j := 0; w.dec.PeekKind() != ']'; j++ {
+		if w.p.stopErr != nil {
+			return errSARIFStop
+		}
 		if j%256 == 0 {
 			if err := w.p.ctx.Err(); err != nil {
 				return fmt.Errorf("parse sarif %q: %w", w.p.file, err)

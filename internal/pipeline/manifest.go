@@ -173,3 +173,24 @@ func hashDir(dir string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
+
+// hashModel hashes what defines a model's behaviour (weights, config,
+// tokenizer), not the card or eval files that later phases rewrite.
+func hashModel(dir string) (string, error) {
+	h := sha256.New()
+	for _, pat := range []string{"*.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json"} {
+		matches, err := filepath.Glob(filepath.Join(dir, pat))
+		if err != nil {
+			return "", err
+		}
+		sort.Strings(matches)
+		for _, m := range matches {
+			fh, _, err := hashFile(m)
+			if err != nil {
+				return "", err
+			}
+			fmt.Fprintf(h, "%s %s\n", filepath.Base(m), fh)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}

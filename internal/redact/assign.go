@@ -119,9 +119,10 @@ func assignmentDetectors() []Detector {
 }
 
 // assignmentPatterns builds the expressions for values assigned to key in
-// the usual syntaxes: quoted (`k = "v"`, `"k": "v"`, JSON-escaped quotes),
-// unquoted (`K=v`, `k: v`, `k=v;`), XML elements, CLI flags and .NET
-// appSettings.
+// the usual syntaxes: quoted (`k = "v"`, `"k": "v"`, JSON-escaped quotes) or
+// unquoted (`K=v`, `k: v`, `k=v;`) in one expression, then XML elements, CLI
+// flags and .NET appSettings, each gated by a literal it needs. quoted vets
+// quoted values, unquoted the rest.
 func assignmentPatterns(key string, quoted, unquoted func(s string, start, end int) bool) []pattern {
 	const (
 		before = `(?i)(?:^|[^a-z0-9_.\-])`
@@ -129,14 +130,24 @@ func assignmentPatterns(key string, quoted, unquoted func(s string, start, end i
 		dq     = `\\?"(?P<s1>(?:[^"\\\r\n]|\\[^"\r\n])+)\\?"`
 		sq     = `\\?'(?P<s2>[^'\\\r\n]+)\\?'`
 		bq     = "\x60(?P<s3>[^\x60\\r\\n]+)\x60"
-		bare   = `(?P<s1>[^\s"'\x60;,&<>()\[\]{}\\=|#][^\s"'\x60;,&<>()\[\]{}\\|]*)`
+		bare   = `(?P<s4>[^\s"'\x60;,&<>()\[\]{}\\=|#][^\s"'\x60;,&<>()\[\]{}\\|]*)`
 	)
+	either := func(s string, start, end int) bool {
+		// A bare value never follows a quote, so a quote before means quoted.
+		if start > 0 && strings.IndexByte("\"'`", s[start-1]) >= 0 {
+			return quoted(s, start, end)
+		}
+		return unquoted(s, start, end)
+	}
+	xml := newPattern(`(?i)<(?:[a-z0-9_\-]+:)?`+key+`(?:\s[^>]*)?>[ \t]*(?P<s1>[^<\s][^<]*?)[ \t]*</`, quoted)
+	xml.need = "</"
+	flag := newPattern(`(?i)(?:^|\s)--?`+key+`(?:[ \t]+|=)(?:"(?P<s1>[^"\r\n]+)"|'(?P<s2>[^'\r\n]+)'|(?P<s3>[^\s"'\-][^\s"']*))`, unquoted)
+	flag.need = "-"
+	dotnet := newPattern(`(?i)\bkey\s*=\s*"`+key+`"\s+value\s*=\s*"(?P<s1>[^"]+)"`, quoted)
+	dotnet.need = "value"
 	return []pattern{
-		newPattern(before+key+op+`(?:`+dq+`|`+sq+`|`+bq+`)`, quoted),
-		newPattern(before+key+op+bare, unquoted),
-		newPattern(`(?i)<(?:[a-z0-9_\-]+:)?`+key+`(?:\s[^>]*)?>[ \t]*(?P<s1>[^<\s][^<]*?)[ \t]*</`, quoted),
-		newPattern(`(?i)(?:^|\s)--?`+key+`(?:[ \t]+|=)(?:"(?P<s1>[^"\r\n]+)"|'(?P<s2>[^'\r\n]+)'|(?P<s3>[^\s"'\-][^\s"']*))`, unquoted),
-		newPattern(`(?i)\bkey\s*=\s*"`+key+`"\s+value\s*=\s*"(?P<s1>[^"]+)"`, quoted),
+		newPattern(before+key+op+`(?:`+dq+`|`+sq+`|`+bq+`|`+bare+`)`, either),
+		xml, flag, dotnet,
 	}
 }
 

@@ -42,6 +42,9 @@ type pattern struct {
 	re     *regexp.Regexp
 	groups []int
 	keep   func(s string, start, end int) bool
+	// need, when set, is a lower-case literal the text must contain for
+	// the expression to run at all.
+	need string
 }
 
 // newPattern compiles expr and records its secret groups.
@@ -113,6 +116,9 @@ func (d *Detector) run(s string, wins [][2]int) [][2]int {
 			continue
 		}
 		for _, p := range d.patterns {
+			if p.need != "" && !strings.Contains(asciiLower(text), p.need) {
+				continue
+			}
 			for _, m := range p.re.FindAllStringSubmatchIndex(text, -1) {
 				for _, g := range p.groups {
 					start, end := m[2*g], m[2*g+1]

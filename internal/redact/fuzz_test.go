@@ -3,7 +3,6 @@ package redact_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/vulntune/vulntune/internal/redact"
 )
@@ -23,11 +22,7 @@ func FuzzRedact(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text, secret string) {
 		r := redact.New([]string{secret})
 		planted := text + " " + secret + "\n" + text
-		t0 := time.Now()
 		out, stats := r.String(planted)
-		if d := time.Since(t0); d > 2*time.Second {
-			t.Fatalf("slow: %v for %d bytes", d, len(planted))
-		}
 		again, st2 := r.String(out)
 		if again != out || st2.Total() != 0 {
 			t.Fatalf("not idempotent:\n in %q\nout %q\nagain %q", planted, out, again)

@@ -195,3 +195,27 @@ func TestHash(t *testing.T) {
 		t.Errorf("Hash(abc) = %s, want %s", got, want)
 	}
 }
+
+// TestConcurrent checks one Redactor is safe to share (run with -race).
+func TestConcurrent(t *testing.T) {
+	t.Parallel()
+	var known []string
+	for i := range 50 {
+		known = append(known, redact.Hash(string(rune(i)))[:20])
+	}
+	r := redact.New(known)
+	text := "x " + known[7] + " password=hunter22 " + known[42]
+	done := make(chan string)
+	for range 8 {
+		go func() {
+			out, _ := r.String(text)
+			done <- out
+		}()
+	}
+	want := "x [REDACTED:known-secret] password=[REDACTED:password-assignment] [REDACTED:known-secret]"
+	for range 8 {
+		if got := <-done; got != want {
+			t.Errorf("got %q, want %q", got, want)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 func webDetectors() []Detector {
 	return []Detector{
 		{
-			window:      defaultWindow,
+			window:      func(s string, start, end int) (int, int, bool) { return start, toSpace(s, end), true },
 			Name:        "url-password",
 			Description: "password in the userinfo of a URL (scheme://user:password@host); only the password is masked",
 			Keywords:    []string{"://"},
@@ -28,7 +28,8 @@ func webDetectors() []Detector {
 				"https://user:<password>@example.com",
 				"https://user:****@example.com",
 			},
-			patterns: []pattern{newPattern(`(?i)\b[a-z][a-z0-9+.\-]{1,30}://[^\s:@/?#"'<>]*:(?P<s1>[^\s@/?#"'<>]+)@[^\s@/"'<>]`, keepValue)},
+			// Starting at the literal "://" lets the regexp engine skip to it.
+			patterns: []pattern{newPattern(`://[^\s:@/?#"'<>]*:(?P<s1>[^\s@/?#"'<>]+)@[^\s@/"'<>]`, keepValue)},
 		},
 		{
 			window:      defaultWindow,

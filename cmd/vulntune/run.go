@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/pipeline"
+)
+
+func newRunCmd(a *app) *cobra.Command {
+	var (
+		artifacts                    []string
+		outDir, modelName, baseModel string
+		skipFT, noLLM, force, asJSON bool
+		maxSteps, epochs             int
+	)
+	cmd := &cobra.Command{
+		Use:   "run --artifacts-dir DIR",
+		Short: "Run every phase: parse, dataset, finetune, evaluate, validate",
+		Long: `run is the manual pipeline: it parses the artifacts, builds the dataset,
+fine-tunes the base model with LoRA, evaluates base against tuned on the
+held-out split and validates the model directory. Each phase is recorded in
+run.json in the run directory; an interrupted run resumes, and a repeated run
+over unchanged inputs does nothing again. Without --output-dir the run
+directory is <workspace_dir>/runs/<hash of the inputs>.`,
+		Example: `  vulntune run --artifacts-dir examples/artifacts
+  vulntune run --artifacts-dir ci-artifacts/ --skip-fine-tuning
+  vulntune run --artifacts-dir a.zip --fine-tuning-model-name webauthn-sec-v1 --base-model OLMo-2-0425-1B-Instruct`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(artifacts) == 0 {
+				return usageError{errors.New("--artifacts-dir is required")}
+			}
+			cfg, err := a.loadConfigFor(cmd)
+			if err != nil {
+				return err
+			}
+			if baseModel == "" {
+				baseModel = cfg.DefaultBaseModel
+			}
+			opts := pipeline.RunOptions{
+				ArtifactPaths: artifacts, Dir: outDir, WorkspaceDir: cfg.FineTuning.WorkspaceDir,
+				SkipFineTuning: skipFT, ModelName: modelName, DefaultOutputName: cfg.FineTuning.DefaultOutputName,
+				Split: dataset.SplitOptions{ValidFraction: cfg.Dataset.ValidFraction, TestFraction: cfg.Dataset.TestFraction, Seed: cfg.Dataset.Seed},
+				Force: force, Log: a.log,
+			}
+			if !asJSON {
+				opts.Events = func(phase, status, detail string) {
+					if detail != "" {
+						detail = " (" + detail + ")"
+					}
+					fmt.Fprintf(a.stderr, "%-9s %s%s\n", phase, status, detail)
+				}
+			}
+			if !noLLM && cfg.Analysis.Endpoint != "" {
+				opts.Analysis = a.analysisOptions(cfg, cfg.Analysis.Endpoint, cfg.Analysis.Model)
+			}
+			if !skipFT {
+				hooks, err := a.modelHooks(cmd, cfg, baseModel, modelHookOptions{MaxSteps: maxSteps, Epochs: epochs})
+				if err != nil {
+					return err
+				}
+				opts.Finetune = hooks
+			}
+			res, err := pipeline.Run(cmd.Context(), opts)
+			if res != nil {
+				if asJSON {
+					enc := json.NewEncoder(a.stdout)
+					enc.SetIndent("", "  ")
+					if eerr := enc.Encode(res); eerr != nil {
+						return eerr
+					}
+				} else {
+					printRunSummary(a, res)
+				}
+			}
+			if errors.Is(err, pipeline.ErrInputs) {
+				return inputError{err}
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&artifacts, "artifacts-dir", nil, "scanner artifacts: a directory, files or GitHub artifact zips (repeatable)")
+	f.StringVar(&outDir, "output-dir", "", "run directory (default <workspace_dir>/runs/<input hash>)")
+	f.BoolVar(&skipFT, "skip-fine-tuning", false, "stop after building the dataset")
+	f.StringVar(&modelName, "fine-tuning-model-name", "", "name of the fine-tuned model (default <default_output_name>-<timestamp>)")
+	f.StringVar(&baseModel, "base-model", "", "base model name or directory (default: default_base_model)")
+	f.BoolVar(&noLLM, "no-llm", true, "build the dataset without LLM analysis (set --no-llm=false and analysis.endpoint to add grounded prose)")
+	f.BoolVar(&force, "force", false, "rerun every phase even when its inputs did not change")
+	f.IntVar(&maxSteps, "max-steps", 0, "training steps (overrides epochs)")
+	f.IntVar(&epochs, "epochs", 0, "training epochs (default fine_tuning.training.max_epochs)")
+	f.BoolVar(&asJSON, "json", false, "print the run result as JSON on stdout")
+	return cmd
+}
+
+func printRunSummary(a *app, res *pipeline.RunResult) {
+	fmt.Fprintf(a.stdout, "run directory: %s\n", res.Dir)
+	if len(res.Ran) > 0 {
+		fmt.Fprintf(a.stdout, "ran: %s\n", strings.Join(res.Ran, ", "))
+	}
+	if len(res.UpToDate) > 0 {
+		fmt.Fprintf(a.stdout, "up to date (not run again): %s\n", strings.Join(res.UpToDate, ", "))
+	}
+	if len(res.Skipped) > 0 {
+		fmt.Fprintf(a.stdout, "skipped: %s\n", strings.Join(res.Skipped, ", "))
+	}
+	for _, name := range pipeline.Phases {
+		p := res.Manifest.Phases[name]
+		if p == nil || p.Summary == nil {
+			continue
+		}
+		b, _ := json.Marshal(p.Summary)
+		fmt.Fprintf(a.stdout, "  %-9s %s\n", name, b)
+	}
+	fmt.Fprintf(a.stdout, "dataset: %s\n", filepath.Join(res.Dir, "dataset"))
+	if res.ModelDir != "" {
+		fmt.Fprintf(a.stdout, "model: %s (%s)\n", res.Model, res.ModelDir)
+	}
+}

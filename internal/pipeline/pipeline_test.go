@@ -1,0 +1,141 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vulntune/vulntune/internal/pipeline"
+)
+
+// fakeModel stands in for the engine phases: it writes a model dir the way
+// train does and counts calls, so the bookkeeping is tested without Python.
+type fakeModel struct {
+	root                     string
+	trains, evals, validates int
+	failTrain                error
+}
+
+func (f *fakeModel) hooks() pipeline.FinetuneHooks {
+	return pipeline.FinetuneHooks{
+		Key:      map[string]any{"lr": 1e-4},
+		ModelDir: func(name string) string { return filepath.Join(f.root, name) },
+		Train: func(ctx context.Context, ds, name string) (map[string]any, error) {
+			f.trains++
+			if f.failTrain != nil {
+				return nil, f.failTrain
+			}
+			dir := filepath.Join(f.root, name)
+			os.MkdirAll(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte("weights"), 0o644)
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte("{}"), 0o644)
+			return map[string]any{"steps": 3}, nil
+		},
+		Evaluate: func(ctx context.Context, dir, ds string) (map[string]any, error) {
+			f.evals++
+			os.MkdirAll(filepath.Join(dir, "eval"), 0o755)
+			// Evaluation rewrites the card: that must not invalidate later runs.
+			os.WriteFile(filepath.Join(dir, "README.md"), []byte(time.Now().String()), 0o644)
+			return nil, os.WriteFile(filepath.Join(dir, "eval", "results.json"), []byte(`{}`), 0o644)
+		},
+		Validate: func(ctx context.Context, dir string) (map[string]any, error) {
+			f.validates++
+			return nil, nil
+		},
+	}
+}
+
+func copySamples(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "artifacts")
+	for _, rel := range []string{"checkov/checkov-results.sarif", "zap/full-scan-webauthn-server.json", "osv-scanner/osv-results.json"} {
+		b, err := os.ReadFile(filepath.Join("../../examples/artifacts", rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dst, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, b, 0o644)
+	}
+	return dst
+}
+
+func TestRunTwiceDoesNothingTheSecondTime(t *testing.T) {
+	t.Parallel()
+	arts := copySamples(t)
+	fm := &fakeModel{root: t.TempDir()}
+	opts := pipeline.RunOptions{ArtifactPaths: []string{arts}, WorkspaceDir: t.TempDir(), DefaultOutputName: "vt", Finetune: fm.hooks()}
+	first, err := pipeline.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Ran) != 5 || first.Model == "" {
+		t.Fatalf("first run: %+v", first)
+	}
+	second, err := pipeline.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second.Ran) != 0 || len(second.UpToDate) != 5 {
+		t.Errorf("second run ran %v", second.Ran)
+	}
+	if second.Dir != first.Dir || second.Model != first.Model {
+		t.Errorf("second run used %s/%s, first %s/%s", second.Dir, second.Model, first.Dir, first.Model)
+	}
+	if fm.trains != 1 || fm.evals != 1 || fm.validates != 1 {
+		t.Errorf("calls: train %d eval %d validate %d", fm.trains, fm.evals, fm.validates)
+	}
+	// A changed input reruns everything downstream of it.
+	os.WriteFile(filepath.Join(arts, "checkov/checkov-results.sarif"), []byte(`{"version":"2.1.0","runs":[]}`), 0o644)
+	third, err := pipeline.Run(context.Background(), opts)
+	if err != nil && !errors.Is(err, pipeline.ErrInputs) {
+		t.Fatal(err)
+	}
+	if !slices.Contains(third.Ran, pipeline.PhaseParse) {
+		t.Errorf("changed input did not rerun parse: %v", third.Ran)
+	}
+}
+
+func TestRunResumesInterruptedPhase(t *testing.T) {
+	t.Parallel()
+	arts := copySamples(t)
+	fm := &fakeModel{root: t.TempDir(), failTrain: context.Canceled}
+	opts := pipeline.RunOptions{ArtifactPaths: []string{arts}, WorkspaceDir: t.TempDir(), DefaultOutputName: "vt", Finetune: fm.hooks()}
+	_, err := pipeline.Run(context.Background(), opts)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	fm.failTrain = nil
+	res, err := pipeline.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Ran, []string{pipeline.PhaseFinetune, pipeline.PhaseEvaluate, pipeline.PhaseValidate}) {
+		t.Errorf("resumed run ran %v, want the interrupted phase and after", res.Ran)
+	}
+	if res.Manifest.Phases[pipeline.PhaseFinetune].Status != pipeline.StatusDone {
+		t.Errorf("manifest: %+v", res.Manifest.Phases[pipeline.PhaseFinetune])
+	}
+}
+
+func TestRunSkipFineTuning(t *testing.T) {
+	t.Parallel()
+	res, err := pipeline.Run(context.Background(), pipeline.RunOptions{
+		ArtifactPaths: []string{copySamples(t)}, Dir: filepath.Join(t.TempDir(), "run"), SkipFineTuning: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Skipped) != 3 || res.Manifest.Phases[pipeline.PhaseDataset].Status != pipeline.StatusDone {
+		t.Errorf("result %+v", res)
+	}
+	for _, f := range []string{"run.json", "findings.jsonl", "dataset/train.jsonl", "dataset/valid.jsonl", "dataset/README.md"} {
+		if _, err := os.Stat(filepath.Join(res.Dir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+}
