@@ -28,3 +28,15 @@ for mode in "" -collect; do
 		GOMAXPROCS=1 "$work/sarifparse" $mode "$work/big.sarif"
 	fi
 done
+
+# The whole ingest as users run it: parse, fingerprint, redact, merge and
+# write findings.jsonl, with findings spilled to disk (DESIGN.md §8).
+go build -o "$work/vulntune" ./cmd/vulntune
+echo "== vulntune parse (end to end) on the generated file"
+if [ -x /usr/bin/time ]; then
+	GOMAXPROCS=1 /usr/bin/time -v "$work/vulntune" parse -o "$work/findings.jsonl" "$work/big.sarif" >"$work/parse.txt" 2>"$work/time.txt"
+	tail -n 2 "$work/parse.txt" | head -n 1
+	grep -E "Maximum resident|Elapsed|User time" "$work/time.txt"
+else
+	GOMAXPROCS=1 "$work/vulntune" parse -o "$work/findings.jsonl" "$work/big.sarif" | tail -n 2
+fi

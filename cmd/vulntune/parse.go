@@ -30,11 +30,8 @@ exit status is 5.`,
   vulntune parse --json examples/artifacts | jq .breakdown`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := ingest.Run(cmd.Context(), args, ingest.Options{})
+			res, err := ingest.Run(cmd.Context(), args, ingest.Options{Output: out})
 			if err != nil {
-				return err
-			}
-			if err := ingest.WriteFindings(out, res.Findings); err != nil {
 				return err
 			}
 			for _, e := range res.Errors {

@@ -22,6 +22,17 @@ type app struct {
 // code. It is the only way into the CLI, for main and for tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr}
+	root := newRootCmd(a)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "vulntune:", userMessage(err))
+	}
+	return exitCode(ctx, err)
+}
+
+// newRootCmd builds the whole command tree around a.
+func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "vulntune",
 		Short: "Turn security-scanner output into a grounded dataset and a fine-tuned local model",
@@ -38,20 +49,15 @@ deduplicated, secret-free dataset of "finding -> analysis and fix" examples.`,
 			a.log = newLogger(a.stderr, level)
 		},
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.SetArgs(args)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log detail to stderr")
 	root.PersistentFlags().StringVar(&a.configPath, "config", "",
 		"YAML config file; precedence is flag > VULNTUNE_* environment > file > defaults")
 	for _, c := range commands(a) {
 		root.AddCommand(c)
 	}
-	err := root.ExecuteContext(ctx)
-	if err != nil {
-		fmt.Fprintln(stderr, "vulntune:", userMessage(err))
-	}
-	return exitCode(ctx, err)
+	return root
 }
 
 // commands lists every subcommand constructor; one file per command.

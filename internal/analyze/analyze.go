@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"os"
-	"sort"
+	"net/url"
 	"sync"
 	"time"
 
@@ -16,149 +14,12 @@ import (
 	"github.com/vulntune/vulntune/internal/finding"
 )
 
-// Defaults for Options fields left zero. Two concurrent requests keep a
-// local mlx_lm.server busy without queueing; 120 s covers a 768-token answer
-// from a 1B model on a laptop CPU.
-const (
-	DefaultConcurrency  = 2
-	DefaultTimeout      = 120 * time.Second
-	DefaultRetries      = 3
-	DefaultMaxTokens    = 768
-	DefaultRetryBase    = time.Second
-	DefaultMaxRetryWait = 2 * time.Minute
-	// MaxConsecutiveErrors is how many findings in a row may fail before
-	// Analyze gives up with ErrUnavailable: a dead endpoint should cost
-	// seconds, not hours of retries.
-	MaxConsecutiveErrors = 8
-)
-
-// API key environment variables, most specific first.
-const (
-	EnvAPIKey       = "VULNTUNE_ANALYSIS_API_KEY"
-	EnvOpenAIAPIKey = "OPENAI_API_KEY"
-)
-
-// ErrUnavailable is returned (wrapped) when MaxConsecutiveErrors findings
-// in a row failed: the endpoint is down or misconfigured.
-var ErrUnavailable = errors.New("analysis endpoint unavailable")
-
-// Options configures an Analyzer. Endpoint and Model are required.
-type Options struct {
-	// Endpoint is the server's base URL, with or without /v1
-	// ("http://127.0.0.1:8080" or "http://127.0.0.1:8080/v1").
-	Endpoint string
-	// Model is sent as the request's model and is part of the cache key.
-	Model string
-	// APIKey is sent as a Bearer token. Empty means VULNTUNE_ANALYSIS_API_KEY,
-	// then OPENAI_API_KEY, then none. It is never logged or cached.
-	APIKey string
-	// Concurrency bounds requests in flight (default 2).
-	Concurrency int
-	// Timeout bounds one HTTP request (default 120s).
-	Timeout time.Duration
-	// Retries is how many times a request is repeated after a 429, a 5xx,
-	// a timeout or a transport error (default 3; negative means none).
-	Retries int
-	// RetryBase is the first backoff; it doubles each retry, plus jitter
-	// (default 1s). A longer Retry-After from the server wins, up to
-	// MaxRetryWait (default 2m).
-	RetryBase    time.Duration
-	MaxRetryWait time.Duration
-	// MaxTokens bounds the reply length (default 768).
-	MaxTokens int
-	// CacheDir holds one JSON file per (finding id, model, PromptVersion);
-	// empty disables caching.
-	CacheDir string
-	// HTTPClient sends the requests (default a client without timeout; the
-	// per-request Timeout applies either way).
-	HTTPClient *http.Client
-	// Logger receives progress and rejection records (default discard).
-	Logger *slog.Logger
-	// References looks up names and descriptions of the finding's CWE ids;
-	// may be nil.
-	References ReferenceFunc
-}
-
-// Analysis is an accepted, grounded answer for one finding.
-type Analysis struct {
-	Answer
-	FindingID     string `json:"finding_id"`
-	Model         string `json:"model"`
-	PromptVersion string `json:"prompt_version"`
-	// Cached is true when the reply came from the cache, not a call.
-	Cached bool `json:"cached"`
-}
-
-// Stats counts what one Analyze call did. Requested = CacheHits + fresh
-// answers + Errors; Accepted + Rejected counts every answer, cached or not.
-type Stats struct {
-	Requested int `json:"requested"`
-	CacheHits int `json:"cache_hits"`
-	// Calls counts HTTP requests sent, retries included.
-	Calls         int            `json:"calls"`
-	Accepted      int            `json:"accepted"`
-	Rejected      int            `json:"rejected"`
-	RejectReasons map[string]int `json:"reject_reasons"`
-	// Errors counts findings that got no answer (request failed after all
-	// retries, or the finding had no id).
-	Errors   int           `json:"errors"`
-	Duration time.Duration `json:"duration_ns"`
-}
-
 // Analyzer asks the model about findings. It is safe for concurrent use.
 type Analyzer struct {
 	opts   Options
 	client *client
 	cache  cache
 	log    *slog.Logger
-}
-
-// New returns an Analyzer with defaults filled in. It does no I/O; a missing
-// Endpoint or Model is reported by Analyze.
-func New(opts Options) *Analyzer {
-	if opts.Concurrency <= 0 {
-		opts.Concurrency = DefaultConcurrency
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	switch {
-	case opts.Retries == 0:
-		opts.Retries = DefaultRetries
-	case opts.Retries < 0:
-		opts.Retries = 0
-	}
-	if opts.RetryBase <= 0 {
-		opts.RetryBase = DefaultRetryBase
-	}
-	if opts.MaxRetryWait <= 0 {
-		opts.MaxRetryWait = DefaultMaxRetryWait
-	}
-	if opts.MaxTokens <= 0 {
-		opts.MaxTokens = DefaultMaxTokens
-	}
-	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	key := opts.APIKey
-	for _, env := range []string{EnvAPIKey, EnvOpenAIAPIKey} {
-		if key == "" {
-			key = os.Getenv(env)
-		}
-	}
-	return &Analyzer{
-		opts: opts,
-		client: &client{
-			url: ChatURL(opts.Endpoint), model: opts.Model, apiKey: key, maxTokens: opts.MaxTokens,
-			timeout: opts.Timeout, retries: opts.Retries, retryBase: opts.RetryBase, maxWait: opts.MaxRetryWait,
-			http: opts.HTTPClient, sleep: sleepCtx,
-		},
-		cache: cache{dir: opts.CacheDir},
-		log:   opts.Logger.With("component", "analyze"),
-	}
 }
 
 // outcome is what happened to one finding.
@@ -182,8 +43,8 @@ func (a *Analyzer) Analyze(ctx context.Context, findings []finding.Finding, prog
 	calls0 := a.client.calls.Load()
 	out := map[string]Analysis{}
 	st := Stats{RejectReasons: map[string]int{}}
-	if a.opts.Endpoint == "" || a.opts.Model == "" {
-		return out, st, errors.New("analysis needs an endpoint and a model (set analysis endpoint and model)")
+	if err := a.validate(); err != nil {
+		return out, st, err
 	}
 	todo := make([]*finding.Finding, 0, len(findings))
 	seen := map[string]bool{}
@@ -228,6 +89,19 @@ func (a *Analyzer) Analyze(ctx context.Context, findings []finding.Finding, prog
 	a.log.Info("analysis done", "requested", st.Requested, "cache_hits", st.CacheHits, "calls", st.Calls,
 		"accepted", st.Accepted, "rejected", st.Rejected, "errors", st.Errors, "duration", st.Duration)
 	return out, st, err
+}
+
+// validate reports options that would make every request fail, before any
+// work starts.
+func (a *Analyzer) validate() error {
+	if a.opts.Endpoint == "" || a.opts.Model == "" {
+		return errors.New("analysis needs an endpoint and a model (set the analysis endpoint and model)")
+	}
+	u, err := url.Parse(a.client.url)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("analysis endpoint %q: want an http or https URL such as http://127.0.0.1:8080/v1", a.opts.Endpoint)
+	}
+	return nil
 }
 
 // record folds one outcome into the results; it runs under the mutex.
@@ -310,29 +184,4 @@ func (a *Analyzer) judge(f *finding.Finding, reply string) (*Analysis, *Rejectio
 		return nil, rej
 	}
 	return &Analysis{Answer: ans, FindingID: f.ID, Model: a.opts.Model, PromptVersion: PromptVersion}, nil
-}
-
-// PerMinute is the throughput of the run in findings per minute, or 0 when
-// nothing was timed.
-func (s Stats) PerMinute() float64 {
-	if s.Duration <= 0 {
-		return 0
-	}
-	return float64(s.Requested) / s.Duration.Minutes()
-}
-
-// SortedReasons returns the reject reasons of s, most frequent first, for
-// reports.
-func (s Stats) SortedReasons() []string {
-	keys := make([]string, 0, len(s.RejectReasons))
-	for k := range s.RejectReasons {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if s.RejectReasons[keys[i]] != s.RejectReasons[keys[j]] {
-			return s.RejectReasons[keys[i]] > s.RejectReasons[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	return keys
 }

@@ -289,9 +289,11 @@ func TestAnalyzeContextCancel(t *testing.T) {
 
 func TestAnalyzeNeedsEndpointAndModel(t *testing.T) {
 	t.Parallel()
-	_, _, err := analyze.New(analyze.Options{Model: "m"}).Analyze(context.Background(), findings(1), nil)
-	if err == nil {
-		t.Error("want an error without an endpoint")
+	for _, o := range []analyze.Options{{Model: "m"}, {Endpoint: "http://127.0.0.1:1"}, {Endpoint: "127.0.0.1:8080", Model: "m"}} {
+		_, _, err := analyze.New(o).Analyze(context.Background(), findings(1), nil)
+		if err == nil {
+			t.Errorf("options %+v: want an error", o)
+		}
 	}
 }
 

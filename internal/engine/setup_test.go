@@ -42,8 +42,9 @@ func TestFindPython(t *testing.T) {
 		{"explicit too old", map[string]string{"old": "3.9.1"}, "old", "", "3.9.1 is too old"},
 	}
 	for _, tt := range tests {
+		// Not parallel: writing an executable while another test forks can
+		// make exec fail with ETXTBSY (the child briefly holds the write fd).
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
 			dir := t.TempDir()
 			for name, v := range tt.pythons {
 				fakePython(t, dir, name, v)

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/vulntune/vulntune/internal/atomicfile"
 	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/redact"
 )
@@ -24,6 +26,12 @@ type Options struct {
 	Workers int
 	// Zip limits archive reading; zero fields take the defaults.
 	Zip ZipLimits
+	// Output, when set, receives the merged findings as JSON lines,
+	// written atomically, and Result.Findings stays nil: nothing but a small
+	// index is held in memory, whatever the input size.
+	Output string
+	// TempDir holds the spill file (default os.TempDir()).
+	TempDir string
 }
 
 // FileResult is what happened to one input file.
@@ -38,6 +46,7 @@ type FileResult struct {
 // Result is the outcome of Run: merged findings plus a full account of what
 // was read, skipped, merged, redacted and what failed.
 type Result struct {
+	// Findings are the merged findings, unless Options.Output was set.
 	Findings []finding.Finding
 	Files    []FileResult
 	// Skipped lists files found while walking directories that are not a
@@ -46,6 +55,8 @@ type Result struct {
 	Skipped    []string
 	Merge      finding.MergeStats
 	Redactions redact.Stats
+	// Counts describe the merged findings (also when they went to Output).
+	Counts Counts
 	// Errors holds every input problem, one per bad file or bad record; the
 	// other inputs were still processed.
 	Errors []error
@@ -54,7 +65,8 @@ type Result struct {
 // Run reads every path (file, directory walked recursively, or zip archive
 // recognised by content), parses each recognised report, fingerprints,
 // redacts and merges the findings. It returns an error only when nothing
-// could be attempted (ctx cancelled); per-input problems are in Result.Errors.
+// could be attempted (ctx cancelled, no temporary space, output not
+// writable); per-input problems are in Result.Errors.
 func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 2
@@ -70,8 +82,12 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			res.Files = append(res.Files, FileResult{Path: errPath(err, p), Error: err.Error()})
 		}
 	}
+	st, err := newStore(opts.TempDir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.close()
 
-	parsed := make([][]finding.Finding, len(units))
 	results := make([]FileResult, len(units))
 	fileErrs := make([][]error, len(units))
 	var wg sync.WaitGroup
@@ -82,7 +98,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			parsed[i], results[i], fileErrs[i] = parseUnit(ctx, units[i])
+			results[i], fileErrs[i] = parseUnit(ctx, i, units[i], st)
 		}(i)
 	}
 	wg.Wait()
@@ -90,20 +106,12 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		return nil, err
 	}
 
-	var all []finding.Finding
-	var known []string
-	for i := range units {
-		for j := range parsed[i] {
-			known = append(known, parsed[i][j].Secrets...)
-		}
-		all = append(all, parsed[i]...)
-	}
-	r := redact.New(known)
+	r := redact.New(st.known)
 	for i := range units {
 		for _, err := range fileErrs[i] {
 			// Parser errors may quote input; they pass the redactor too.
-			msg, st := r.String(err.Error())
-			res.Redactions.Add(st)
+			msg, rs := r.String(err.Error())
+			res.Redactions.Add(rs)
 			res.Errors = append(res.Errors, redactedError{msg: msg, err: err})
 		}
 		if results[i].Error != "" {
@@ -111,10 +119,29 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 		res.Files = append(res.Files, results[i])
 	}
-	for i := range all {
-		res.Redactions.Add(r.Finding(&all[i]))
+	res.Counts = newCounts()
+	sink := func(f finding.Finding) error {
+		res.Counts.add(&f)
+		res.Findings = append(res.Findings, f)
+		return nil
 	}
-	res.Findings, res.Merge = finding.Merge(all)
+	if opts.Output != "" {
+		err = atomicfile.Write(opts.Output, 0o644, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetEscapeHTML(false)
+			res.Merge, err = st.each(func(f finding.Finding) error {
+				res.Counts.add(&f)
+				return enc.Encode(&f)
+			})
+			return err
+		})
+	} else {
+		res.Merge, err = st.each(sink)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.Redactions.Add(st.stats)
 	sort.Slice(res.Files, func(a, b int) bool { return res.Files[a].Path < res.Files[b].Path })
 	sort.Strings(res.Skipped)
 	return res, nil
@@ -258,7 +285,13 @@ func sniff(head []byte) (Format, string) {
 	return nil, "JSON of no known report format: expected one of " + strings.Join(FormatNames(), ", ")
 }
 
-func parseUnit(ctx context.Context, u unit) ([]finding.Finding, FileResult, []error) {
+// Streamer is implemented by formats that can hand findings over one at a
+// time (SARIF), so a huge file never sits in memory as a slice.
+type Streamer interface {
+	Each(ctx context.Context, in Input, r io.Reader, yield func(finding.Finding) error) error
+}
+
+func parseUnit(ctx context.Context, idx int, u unit, st *store) (FileResult, []error) {
 	fr := FileResult{Path: u.name, Format: u.format.Name(), Bytes: u.size}
 	var r io.Reader
 	if u.data != nil {
@@ -268,24 +301,14 @@ func parseUnit(ctx context.Context, u unit) ([]finding.Finding, FileResult, []er
 		if err != nil {
 			e := &InputError{File: u.name, Offset: -1, Msg: "cannot open", Err: unwrapPathErr(err)}
 			fr.Error = e.Error()
-			return nil, fr, []error{e}
+			return fr, []error{e}
 		}
 		defer f.Close()
 		r = f
 	}
-	fs, err := safeParse(ctx, u, r)
-	var errs []error
-	if err != nil {
-		errs = flatten(err)
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.Error()
-		}
-		fr.Error = strings.Join(msgs, "; ")
-	}
 	src := finding.Source{ToolFile: u.name, Artifact: u.archive}
-	for i := range fs {
-		f := &fs[i]
+	var addErr error
+	add := func(f finding.Finding) error {
 		f.Sources = []finding.Source{src}
 		if f.Occurrences < 1 {
 			f.Occurrences = 1
@@ -296,23 +319,56 @@ func parseUnit(ctx context.Context, u unit) ([]finding.Finding, FileResult, []er
 		if f.Severity.Rank() < 0 {
 			f.Severity = finding.SeverityInfo
 		}
-		f.ID = finding.Fingerprint(f)
+		f.ID = finding.Fingerprint(&f)
+		if err := st.add(idx, &f); err != nil {
+			addErr = err
+			return err
+		}
+		fr.Findings++
+		return nil
 	}
-	fr.Findings = len(fs)
-	return fs, fr, errs
+	err := safeParse(ctx, u, r, add)
+	if errors.Is(err, errSARIFVersion) {
+		st.drop(idx)
+		fr.Findings = 0
+	}
+	var errs []error
+	if addErr != nil {
+		errs = append(errs, addErr)
+	}
+	if err != nil && !errors.Is(err, addErr) {
+		errs = append(errs, flatten(err)...)
+	}
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		fr.Error = strings.Join(msgs, "; ")
+	}
+	return fr, errs
 }
 
 // safeParse turns a parser panic into an input error so one bad file can
 // never take down the run; fuzzing keeps such panics rare, this keeps them
 // harmless.
-func safeParse(ctx context.Context, u unit, r io.Reader) (fs []finding.Finding, err error) {
+func safeParse(ctx context.Context, u unit, r io.Reader, yield func(finding.Finding) error) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			fs = nil
 			err = &InputError{File: u.name, Offset: -1, Msg: fmt.Sprintf("internal error in the %s parser (please report it): %v", u.format.Name(), p)}
 		}
 	}()
-	return u.format.Parse(ctx, Input{Name: u.name, Size: u.size}, r)
+	in := Input{Name: u.name, Size: u.size}
+	if s, ok := u.format.(Streamer); ok {
+		return s.Each(ctx, in, r, yield)
+	}
+	fs, err := u.format.Parse(ctx, in, r)
+	for _, f := range fs {
+		if yerr := yield(f); yerr != nil {
+			return yerr
+		}
+	}
+	return err
 }
 
 // flatten splits errors.Join trees into their leaves.

@@ -41,10 +41,40 @@ type Count struct {
 	N        int    `json:"n"`
 }
 
+// Counts tallies merged findings as they are produced, so a summary needs
+// no second pass over them.
+type Counts struct {
+	Findings   int
+	Suppressed int
+	ByKind     map[string]int
+	BySeverity map[string]int
+	Breakdown  map[Count]int // N unset in keys
+}
+
+func newCounts() Counts {
+	return Counts{ByKind: map[string]int{}, BySeverity: map[string]int{}, Breakdown: map[Count]int{}}
+}
+
+func (c *Counts) add(f *finding.Finding) {
+	c.Findings++
+	if f.Suppressed {
+		c.Suppressed++
+	}
+	c.ByKind[string(f.Kind)]++
+	c.BySeverity[string(f.Severity)]++
+	seen := map[string]bool{}
+	for _, t := range f.Tools {
+		if !seen[t.Name] {
+			seen[t.Name] = true
+			c.Breakdown[Count{Tool: t.Name, Kind: string(f.Kind), Severity: string(f.Severity)}]++
+		}
+	}
+}
+
 // Summarize builds the Summary of res.
 func Summarize(res *Result) Summary {
 	s := Summary{
-		Files: res.Files, Skipped: res.Skipped, Findings: len(res.Findings),
+		Files: res.Files, Skipped: res.Skipped,
 		Reports: res.Merge.Input, Merged: res.Merge.Merged, MultiTool: res.Merge.MultiTool,
 		Redactions: map[string]int{}, Breakdown: []Count{}, Errors: []string{},
 		ByKind: map[string]int{}, BySeverity: map[string]int{}, FormatsSeen: map[string]int{},
@@ -64,22 +94,14 @@ func Summarize(res *Result) Summary {
 	for k, v := range res.Redactions {
 		s.Redactions[k] = v
 	}
-	counts := map[Count]int{}
-	for _, f := range res.Findings {
-		if f.Suppressed {
-			s.Suppressed++
-		}
-		s.ByKind[string(f.Kind)]++
-		s.BySeverity[string(f.Severity)]++
-		seen := map[string]bool{}
-		for _, t := range f.Tools {
-			if seen[t.Name] {
-				continue
-			}
-			seen[t.Name] = true
-			counts[Count{Tool: t.Name, Kind: string(f.Kind), Severity: string(f.Severity)}]++
-		}
+	s.Findings, s.Suppressed = res.Counts.Findings, res.Counts.Suppressed
+	for k, v := range res.Counts.ByKind {
+		s.ByKind[k] = v
 	}
+	for k, v := range res.Counts.BySeverity {
+		s.BySeverity[k] = v
+	}
+	counts := res.Counts.Breakdown
 	for c, n := range counts {
 		c.N = n
 		s.Breakdown = append(s.Breakdown, c)

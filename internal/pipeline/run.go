@@ -127,11 +127,8 @@ func (r *Runner) outputsExist(outs []string) bool {
 // parsePhase runs ingest over the artifacts into dir/findings.jsonl.
 func parsePhase(paths []string, out string) PhaseFunc {
 	return func(ctx context.Context) ([]string, map[string]any, error) {
-		res, err := ingest.Run(ctx, paths, ingest.Options{})
+		res, err := ingest.Run(ctx, paths, ingest.Options{Output: out})
 		if err != nil {
-			return nil, nil, err
-		}
-		if err := ingest.WriteFindings(out, res.Findings); err != nil {
 			return nil, nil, err
 		}
 		s := ingest.Summarize(res)

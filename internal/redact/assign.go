@@ -100,6 +100,7 @@ func assignmentDetectors() []Detector {
 			MustMatch: []string{
 				`stripe_key = "q8Zx2LmN4vB7cR1tY9wK"`,
 				`HMAC_SIGNATURE: bX9kM2qL7vN4rT1yW8zA5cD3`,
+				`{"auths":{"ghcr.io":{"auth":"dXNlcjpnaHBfYWJj"}}}`,
 			},
 			MustNotMatch: []string{
 				`key = "550e8400-e29b-41d4-a716-446655440000"`,
@@ -112,7 +113,7 @@ func assignmentDetectors() []Detector {
 				`version_key = "1.2.3-beta.4+build.567"`,
 				`auth: aaaaaaaaaaaaaaaaaaaa`,
 			},
-			patterns: assignmentPatterns(genericKey, keepEntropy, keepEntropy),
+			patterns: assignmentPatterns(genericKey, keepGeneric, keepGeneric),
 			window:   assignmentWindow(genericKey),
 		},
 	}
@@ -223,6 +224,12 @@ func keepUnquoted(s string, start, end int) bool {
 		return looksSecret(v)
 	}
 	return true
+}
+
+// keepGeneric keeps a high-entropy value, or base64 of "user:password" as in
+// Docker's config.json "auth" (which may lack digits).
+func keepGeneric(s string, start, end int) bool {
+	return keepEntropy(s, start, end) || len(s[start:end]) >= 8 && keepBasic(s, start, end)
 }
 
 // keepEntropy keeps a value that looks randomly generated and is not a hash,

@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"bytes"
 	"encoding/base64"
 	"regexp"
 	"strings"
@@ -132,14 +133,22 @@ func keepBare(s string, start, end int) bool {
 }
 
 // keepBasic keeps a bare Basic credential only when it decodes to
-// "user:password".
+// printable "user:password".
 func keepBasic(s string, start, end int) bool {
 	v := s[start:end]
 	raw, err := base64.StdEncoding.DecodeString(v)
 	if err != nil {
 		raw, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(v, "="))
 	}
-	return err == nil && strings.IndexByte(string(raw), ':') > 0
+	if err != nil || bytes.IndexByte(raw, ':') <= 0 {
+		return false
+	}
+	for _, c := range raw {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 var cookieLine = regexp.MustCompile(`(?i)(?:^|[^a-z0-9\-])(set-cookie|cookie)[ \t]*:[ \t]*([^\r\n"\\]+)`)

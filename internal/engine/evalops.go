@@ -1,0 +1,206 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed" // the evaluation script ships inside the binary
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/vulntune/vulntune/internal/atomicfile"
+)
+
+//go:embed py/evaluate.py
+var evaluateSource []byte
+
+// EvaluateRequest asks the engine to score and answer chat examples with one
+// model, loaded once.
+type EvaluateRequest struct {
+	Model        string            `json:"model"`    // model directory (fused)
+	Examples     []json.RawMessage `json:"examples"` // {"messages":[...]} rows
+	MaxTokens    int               `json:"max_tokens"`
+	MaxSeqLength int               `json:"max_seq_length,omitempty"`
+	BatchSize    int               `json:"batch_size,omitempty"`
+}
+
+// EvaluateItem is one example's outcome: the greedy answer to its prompt
+// turns and the summed cross-entropy of its assistant tokens.
+type EvaluateItem struct {
+	Index            int     `json:"index"`
+	Text             string  `json:"text"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	GenerationTokens int     `json:"generation_tokens"`
+	FinishReason     string  `json:"finish_reason"` // "stop" or "length"
+	NLL              float64 `json:"nll"`
+	LossTokens       int     `json:"loss_tokens"`
+	Seconds          float64 `json:"seconds"`
+}
+
+// EvaluateSummary is the token-weighted loss over every scored token and the
+// time spent. Loss and Perplexity are nil when no token was scored.
+type EvaluateSummary struct {
+	Loss               *float64 `json:"loss"`
+	Perplexity         *float64 `json:"perplexity"`
+	LossTokens         int      `json:"loss_tokens"`
+	Items              int      `json:"items"`
+	GenerationTokens   int      `json:"generation_tokens"`
+	ScoreSeconds       float64  `json:"score_seconds"`
+	GenerateSeconds    float64  `json:"generate_seconds"`
+	ChatTemplateSource string   `json:"chat_template_source"`
+}
+
+// Evaluate runs the evaluate op. onItem receives each example as its answer
+// finishes (in completion order, not input order); onEvent, if not nil,
+// receives every other event (progress).
+func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(EvaluateItem), onEvent func(Event)) (*EvaluateSummary, error) {
+	if req.MaxTokens <= 0 {
+		return nil, fmt.Errorf("evaluate: max_tokens must be positive, got %d", req.MaxTokens)
+	}
+	var itemErr error
+	handle := func(ev Event) {
+		if ev.Event != "item" {
+			if onEvent != nil {
+				onEvent(ev)
+			}
+			return
+		}
+		var it EvaluateItem
+		if err := json.Unmarshal(ev.Raw, &it); err != nil {
+			itemErr = errors.Join(itemErr, fmt.Errorf("decode item event: %w", err))
+			return
+		}
+		if onItem != nil {
+			onItem(it)
+		}
+	}
+	var out EvaluateSummary
+	if err := e.runScript(ctx, "evaluate", req, handle, &out); err != nil {
+		return nil, err
+	}
+	if itemErr != nil {
+		return nil, &EngineError{Op: "evaluate", Code: 0, Message: itemErr.Error()}
+	}
+	return &out, nil
+}
+
+// CheckModelRequest asks for the tokenizer and chat-template checks of
+// validation and, when Generate is set, one greedy answer to Messages.
+type CheckModelRequest struct {
+	Model     string    `json:"model"`
+	Texts     []string  `json:"texts"`    // round-tripped through the tokenizer
+	Messages  []Message `json:"messages"` // rendered through the chat template
+	Generate  bool      `json:"generate"`
+	MaxTokens int       `json:"max_tokens,omitempty"`
+}
+
+// RoundTrip is one text encoded and decoded again.
+type RoundTrip struct {
+	Text    string `json:"text"`
+	Decoded string `json:"decoded"`
+	Tokens  int    `json:"tokens"`
+	OK      bool   `json:"ok"`
+}
+
+// TemplateCheck says whether the chat template rendered every message.
+type TemplateCheck struct {
+	OK       bool   `json:"ok"`
+	Source   string `json:"source"`
+	Rendered string `json:"rendered"`
+	Error    string `json:"error"`
+}
+
+// CheckGeneration is the functional check's answer.
+type CheckGeneration struct {
+	Text             string `json:"text"`
+	GenerationTokens int    `json:"generation_tokens"`
+	FinishReason     string `json:"finish_reason"`
+}
+
+// ModelCheck is what the check op found. TokenizerError is set when the
+// tokenizer did not load; the other parts are then empty.
+type ModelCheck struct {
+	TokenizerError string           `json:"tokenizer_error"`
+	RoundTrips     []RoundTrip      `json:"round_trips"`
+	Template       TemplateCheck    `json:"template"`
+	Generation     *CheckGeneration `json:"generation"`
+}
+
+// CheckModel runs the check op. A broken tokenizer or template is reported
+// in the result, not as an error; errors mean the engine itself failed.
+func (e *Engine) CheckModel(ctx context.Context, req CheckModelRequest) (*ModelCheck, error) {
+	var out ModelCheck
+	if err := e.runScript(ctx, "check", req, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// writeEvaluateScript installs the embedded script under dir, named by its
+// checksum, as writeWorker does for the worker.
+func writeEvaluateScript(dir string) (string, error) {
+	sum := sha256.Sum256(evaluateSource)
+	want := hex.EncodeToString(sum[:])
+	path := filepath.Join(dir, "evaluate-"+want[:16]+".py")
+	if b, err := os.ReadFile(path); err == nil {
+		if s := sha256.Sum256(b); hex.EncodeToString(s[:]) == want {
+			return path, nil
+		}
+	}
+	if err := atomicfile.WriteFile(path, evaluateSource, 0o644); err != nil {
+		return "", fmt.Errorf("install engine evaluation script: %w", err)
+	}
+	return path, nil
+}
+
+// runScript is runWorker for evaluate.py: same protocol, same error mapping.
+// The Hub is switched off: these ops read local directories only, and a
+// missing one must fail rather than turn into a download.
+func (e *Engine) runScript(ctx context.Context, op string, req any, onEvent func(Event), out any) error {
+	script, err := writeEvaluateScript(e.WorkerDir)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encode %s request: %w", op, err)
+	}
+	p, err := e.Launcher.Start(ctx, Call{
+		Op:    op,
+		Args:  []string{"-I", script, op},
+		Stdin: bytes.NewReader(body),
+		Env:   []string{"HF_HUB_OFFLINE=1"},
+	})
+	if err != nil {
+		return err
+	}
+	result, werr, derr := decodeEvents(p.Stdout, onEvent)
+	if derr != nil {
+		_, _ = io.Copy(io.Discard, p.Stdout)
+	}
+	waitErr := p.Wait()
+	var ee *EngineError
+	switch {
+	case werr != nil:
+		if !errors.As(waitErr, &ee) {
+			ee = &EngineError{Op: op, Code: -1, LogPath: p.LogPath}
+		}
+		ee.Kind, ee.Message = werr.Type, werr.Message
+		return ee
+	case waitErr != nil:
+		return waitErr
+	case derr != nil:
+		return &EngineError{Op: op, Code: 0, Message: derr.Error(), LogPath: p.LogPath}
+	case result == nil:
+		return &EngineError{Op: op, Code: 0, Message: "engine script exited without a result event", LogPath: p.LogPath}
+	}
+	if err := json.Unmarshal(result, out); err != nil {
+		return &EngineError{Op: op, Code: 0, Message: fmt.Sprintf("decode result: %v", err), LogPath: p.LogPath}
+	}
+	return nil
+}

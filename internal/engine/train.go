@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	_ "embed" // the trainer ships inside the binary, like the worker
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vulntune/vulntune/internal/atomicfile"
+)
+
+//go:embed py/train.py
+var trainSource []byte
+
+// TrainGrace is how long a cancelled training run gets between SIGTERM and
+// SIGKILL. The trainer checks for the signal between optimizer steps and
+// then writes a checkpoint; one step of a 1B model on a CPU takes tens of
+// seconds, so the worker's 5 s would lose the step and the checkpoint.
+const TrainGrace = 3 * time.Minute
+
+// LoRASpec is the adapter part of a TrainRequest.
+type LoRASpec struct {
+	Rank    int      `json:"rank"`
+	Alpha   float64  `json:"alpha"` // mlx-lm scale = Alpha / Rank
+	Dropout float64  `json:"dropout"`
+	Targets []string `json:"targets"` // q_proj, ... or self_attn.q_proj
+	// NumLayers is how many transformer blocks, counted from the last, get
+	// adapters; 0 means all of them.
+	NumLayers int `json:"num_layers"`
+}
+
+// TrainRequest is one LoRA training run of py/train.py. Paths are
+// absolute; nothing in it is secret.
+type TrainRequest struct {
+	Model         string   `json:"model"`    // base model directory
+	DataDir       string   `json:"data_dir"` // train.jsonl + valid.jsonl chat rows
+	WorkDir       string   `json:"work_dir"` // checkpoints/, best/
+	OutputDir     string   `json:"output_dir"`
+	BaseModelName string   `json:"base_model_name"`
+	Fingerprint   string   `json:"fingerprint"` // settings + data; resume refuses another
+	Steps         int      `json:"steps"`
+	Examples      int      `json:"examples"` // training rows drawn in all: Steps = ceil(Examples/BatchSize)
+	BatchSize     int      `json:"batch_size"`
+	LearningRate  float64  `json:"learning_rate"`
+	WarmupSteps   int      `json:"warmup_steps"`
+	MinLRRatio    float64  `json:"min_lr_ratio"`
+	WeightDecay   float64  `json:"weight_decay"`
+	MaxSeqLength  int      `json:"max_seq_length"`
+	EvalSteps     int      `json:"eval_steps"`
+	EvalBatches   int      `json:"eval_batches"` // 0: the whole validation split
+	SaveSteps     int      `json:"save_steps"`
+	Patience      int      `json:"patience"` // evaluations without improvement; 0: off
+	Seed          int64    `json:"seed"`
+	GradCheckpt   bool     `json:"grad_checkpoint"`
+	DType         string   `json:"dtype"` // auto, float32, bfloat16
+	Resume        bool     `json:"resume"`
+	Fuse          bool     `json:"fuse"`
+	Compile       bool     `json:"compile"`
+	LoRA          LoRASpec `json:"lora"`
+}
+
+// TrainResult is the trainer's result event.
+type TrainResult struct {
+	Steps                     int      `json:"steps"`
+	TotalSteps                int      `json:"total_steps"`
+	StoppedEarly              bool     `json:"stopped_early"`
+	Adapter                   string   `json:"adapter"` // "best" or "last"
+	BestStep                  int      `json:"best_step"`
+	BestValLoss               *float64 `json:"best_val_loss"`
+	InitialValLoss            *float64 `json:"initial_val_loss"`
+	FinalValLoss              *float64 `json:"final_val_loss"`
+	FirstTrainLoss            *float64 `json:"first_train_loss"`
+	LastTrainLoss             *float64 `json:"last_train_loss"`
+	Tokens                    int64    `json:"tokens"`
+	SupervisedTokens          int64    `json:"supervised_tokens"`
+	TrainSeconds              float64  `json:"train_seconds"`
+	TokensPerSecond           float64  `json:"tokens_per_second"`
+	SupervisedTokensPerSecond float64  `json:"supervised_tokens_per_second"`
+	PeakMemory                int64    `json:"peak_memory"`
+	DType                     string   `json:"dtype"`
+	Backend                   string   `json:"backend"`
+	MLX                       string   `json:"mlx"`
+	MLXLM                     string   `json:"mlx_lm"`
+	Transformers              string   `json:"transformers"`
+	TruncatedTrain            int      `json:"truncated_train"`
+	TruncatedValid            int      `json:"truncated_valid"`
+	TrainExamples             int      `json:"train_examples"`
+	ValidExamples             int      `json:"valid_examples"`
+	TrainableParameters       int64    `json:"trainable_parameters"`
+	Parameters                int64    `json:"parameters"`
+	NumLayers                 int      `json:"num_layers"`
+	LoRAKeys                  []string `json:"lora_keys"`
+	LoRAScale                 float64  `json:"lora_scale"`
+	FusedLoss                 *float64 `json:"fused_loss"`
+	AdaptedLoss               *float64 `json:"adapted_loss"`
+	WallSeconds               float64  `json:"wall_seconds"`
+}
+
+// Train runs py/train.py on req. onEvent receives every event as it
+// arrives (one metric per step). Cancelling ctx sends SIGTERM; the trainer
+// finishes its step, writes a checkpoint and exits within TrainGrace.
+func (e *Engine) Train(ctx context.Context, req TrainRequest, onEvent func(Event)) (*TrainResult, error) {
+	script, err := writeScript(e.WorkerDir, "train", trainSource)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode train request: %w", err)
+	}
+	l := e.Launcher
+	if l.Grace < TrainGrace {
+		l.Grace = TrainGrace
+	}
+	p, err := l.Start(ctx, Call{Op: "train", Args: []string{"-I", script}, Stdin: bytes.NewReader(body)})
+	if err != nil {
+		return nil, err
+	}
+	result, werr, derr := decodeEvents(p.Stdout, onEvent)
+	if derr != nil {
+		_, _ = io.Copy(io.Discard, p.Stdout)
+	}
+	waitErr := p.Wait()
+	var ee *EngineError
+	switch {
+	case werr != nil:
+		if !errors.As(waitErr, &ee) {
+			ee = &EngineError{Op: "train", Code: -1, LogPath: p.LogPath, Err: ctx.Err()}
+		}
+		ee.Kind, ee.Message = werr.Type, werr.Message
+		return nil, ee
+	case waitErr != nil:
+		return nil, waitErr
+	case derr != nil:
+		return nil, &EngineError{Op: "train", Code: 0, Message: derr.Error(), LogPath: p.LogPath}
+	case result == nil:
+		return nil, &EngineError{Op: "train", Code: 0, Message: "trainer exited without a result event", LogPath: p.LogPath}
+	}
+	var out TrainResult
+	if err := json.Unmarshal(result, &out); err != nil {
+		return nil, &EngineError{Op: "train", Code: 0, Message: fmt.Sprintf("decode result: %v", err), LogPath: p.LogPath}
+	}
+	return &out, nil
+}
+
+// writeScript installs an embedded script under dir, named by its checksum,
+// and rewrites it when the file on disk does not match.
+func writeScript(dir, name string, src []byte) (string, error) {
+	sum := sha256.Sum256(src)
+	hexSum := hex.EncodeToString(sum[:])
+	path := filepath.Join(dir, name+"-"+hexSum[:16]+".py")
+	if b, err := os.ReadFile(path); err == nil {
+		if s := sha256.Sum256(b); hex.EncodeToString(s[:]) == hexSum {
+			return path, nil
+		}
+	}
+	if err := atomicfile.WriteFile(path, src, 0o644); err != nil {
+		return "", fmt.Errorf("install engine %s script: %w", name, err)
+	}
+	return path, nil
+}

@@ -1,0 +1,229 @@
+// Package evaluate measures a fine-tuned model against its base model on
+// the held-out examples of a vulntune dataset: the loss on the reference
+// answers, and, from greedy answers to the same prompts, whether the model
+// names the facts of each finding (fixed version, CWE, location) and whether
+// it names identifiers that are in neither the prompt nor the finding.
+// Results go to <model>/eval/results.json and eval/generations.jsonl.
+package evaluate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/vulntune/vulntune/internal/atomicfile"
+	"github.com/vulntune/vulntune/internal/engine"
+)
+
+// DefaultMaxTokens bounds each generated answer. Reference answers run to a
+// median of about 1,500 characters (~400 tokens); 384 tokens covers the
+// part that names the facts (what, where, fix) while keeping two models ×
+// 40 examples within minutes on a CPU.
+const DefaultMaxTokens = 384
+
+// Files written under <model>/eval/.
+const (
+	ResultsFile     = "results.json"
+	GenerationsFile = "generations.jsonl"
+)
+
+// Runner is the part of the engine evaluation needs.
+type Runner interface {
+	Evaluate(ctx context.Context, req engine.EvaluateRequest, onItem func(engine.EvaluateItem), onEvent func(engine.Event)) (*engine.EvaluateSummary, error)
+}
+
+// Options say what to evaluate.
+type Options struct {
+	// ModelDir is the fine-tuned (fused) model directory; results go to
+	// ModelDir/eval/.
+	ModelDir string
+	// BaseModelDir is the base model directory, BaseModelName its name as
+	// recorded in results (default: the directory's name).
+	BaseModelDir  string
+	BaseModelName string
+	// DatasetDir holds <split>.jsonl and examples.meta.jsonl.
+	DatasetDir string
+	// Split is "test" or "valid"; empty picks test when present, else valid.
+	Split string
+	// Limit evaluates only the first Limit examples (0: all).
+	Limit int
+	// MaxTokens bounds each answer (0: DefaultMaxTokens).
+	MaxTokens int
+	// BatchSize is the number of answers generated together (0: 8).
+	BatchSize int
+	Engine    Runner
+	Log       *slog.Logger // nil: discard
+	// Progress, if set, is called after each answer: model is "base" or
+	// "tuned".
+	Progress func(model string, done, total int)
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// Run evaluates the base and the tuned model on the same examples, writes
+// ModelDir/eval/{results.json,generations.jsonl} and updates the model
+// card's model-index when ModelDir has a README.md.
+func Run(ctx context.Context, opts Options) (*Results, error) {
+	if opts.ModelDir == "" || opts.BaseModelDir == "" || opts.DatasetDir == "" || opts.Engine == nil {
+		return nil, errors.New("evaluate: model dir, base model dir, dataset dir and engine are required")
+	}
+	if opts.MaxTokens <= 0 {
+		opts.MaxTokens = DefaultMaxTokens
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	split, err := pickSplit(opts.DatasetDir, opts.Split)
+	if err != nil {
+		return nil, err
+	}
+	all, sum, err := loadSplit(opts.DatasetDir, split)
+	if err != nil {
+		return nil, err
+	}
+	exs := all
+	if opts.Limit > 0 && opts.Limit < len(exs) {
+		exs = exs[:opts.Limit]
+	}
+	start := opts.Now()
+	r := &Results{Schema: SchemaVersion, Model: filepath.Base(opts.ModelDir), BaseModel: opts.BaseModelName,
+		MaxTokens: opts.MaxTokens, Decoding: "greedy", Date: start.UTC()}
+	if r.BaseModel == "" {
+		r.BaseModel = filepath.Base(opts.BaseModelDir)
+	}
+	r.Dataset.Split, r.Dataset.SplitSHA256 = split, sum
+	r.Dataset.Examples, r.Dataset.Evaluated = len(all), len(exs)
+
+	log.Info("evaluating", "split", split, "examples", len(exs), "max_tokens", opts.MaxTokens)
+	t := opts.Now()
+	base, err := runModel(ctx, opts, "base", opts.BaseModelDir, exs)
+	if err != nil {
+		return nil, err
+	}
+	r.Durations.BaseSeconds = opts.Now().Sub(t).Seconds()
+	t = opts.Now()
+	tuned, err := runModel(ctx, opts, "tuned", opts.ModelDir, exs)
+	if err != nil {
+		return nil, err
+	}
+	r.Durations.TunedSeconds = opts.Now().Sub(t).Seconds()
+	r.Durations.TotalSeconds = opts.Now().Sub(start).Seconds()
+	r.summarize(base, tuned)
+
+	if err := write(opts.ModelDir, r, append(base, tuned...)); err != nil {
+		return nil, err
+	}
+	if err := UpdateCard(opts.ModelDir, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// runModel answers and scores every example with the model in dir.
+func runModel(ctx context.Context, opts Options, label, dir string, exs []example) ([]Generation, error) {
+	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize}
+	if req.BatchSize <= 0 {
+		req.BatchSize = 8
+	}
+	for _, e := range exs {
+		req.Examples = append(req.Examples, e.Raw)
+	}
+	gens := make([]Generation, len(exs))
+	seen := make([]bool, len(exs))
+	done := 0
+	var bad error
+	_, err := opts.Engine.Evaluate(ctx, req, func(it engine.EvaluateItem) {
+		if it.Index < 0 || it.Index >= len(exs) || seen[it.Index] {
+			bad = fmt.Errorf("engine reported example %d twice or out of range (0..%d)", it.Index, len(exs)-1)
+			return
+		}
+		seen[it.Index] = true
+		e := exs[it.Index]
+		g := Generation{Model: label, Index: it.Index, FindingID: e.Meta.FindingID, Kind: e.Meta.Kind,
+			Text: it.Text, FinishReason: it.FinishReason, GenerationTokens: it.GenerationTokens,
+			LossTokens: it.LossTokens, nll: it.NLL,
+			Scores: Score(it.Text, e.prompt(), e.Meta.Facts)}
+		if it.LossTokens > 0 {
+			g.Loss = ptr(it.NLL / float64(it.LossTokens))
+		}
+		gens[it.Index] = g
+		done++
+		if opts.Progress != nil {
+			opts.Progress(label, done, len(exs))
+		}
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s model %s: %w", label, filepath.Base(dir), err)
+	}
+	if bad != nil {
+		return nil, fmt.Errorf("evaluate %s model: %w", label, bad)
+	}
+	if done != len(exs) {
+		return nil, fmt.Errorf("evaluate %s model: engine answered %d of %d examples", label, done, len(exs))
+	}
+	return gens, nil
+}
+
+// write stores results.json and generations.jsonl, each atomically.
+func write(modelDir string, r *Results, gens []Generation) error {
+	dir := filepath.Join(modelDir, "eval")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create eval dir: %w", err)
+	}
+	sort.SliceStable(gens, func(i, j int) bool {
+		if gens[i].Model != gens[j].Model {
+			return gens[i].Model == "base"
+		}
+		return gens[i].Index < gens[j].Index
+	})
+	err := atomicfile.Write(filepath.Join(dir, GenerationsFile), 0o644, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, g := range gens {
+			if err := enc.Encode(g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("write eval generations: %w", err)
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode eval results: %w", err)
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, ResultsFile), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write eval results: %w", err)
+	}
+	return nil
+}
+
+// ReadResults reads <modelDir>/eval/results.json. The error wraps
+// os.ErrNotExist when the model was never evaluated.
+func ReadResults(modelDir string) (*Results, error) {
+	path := filepath.Join(modelDir, "eval", ResultsFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read eval results: %w", err)
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if r.Schema != SchemaVersion {
+		return nil, fmt.Errorf("%s: schema %d, want %d (re-run `vulntune evaluate`)", path, r.Schema, SchemaVersion)
+	}
+	return &r, nil
+}

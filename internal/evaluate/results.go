@@ -1,0 +1,186 @@
+package evaluate
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// SchemaVersion is the version of the results.json layout.
+const SchemaVersion = 1
+
+// Metrics are one model's figures over a set of examples. Every fraction is
+// in 0..1. A metric without eligible examples is nil (JSON null), never 0:
+// a dataset without dependency findings has no fixed-version accuracy, and
+// 0 would read as "always wrong".
+type Metrics struct {
+	// N is the number of examples.
+	N int `json:"n"`
+	// Loss is the mean token-level cross-entropy over every assistant-turn
+	// token of the examples (token-weighted, not a mean of per-example
+	// means); Perplexity is exp(Loss).
+	Loss       *float64 `json:"loss"`
+	Perplexity *float64 `json:"perplexity"`
+	LossTokens int      `json:"loss_tokens"`
+	// FixedVersionAccuracy: share of dependency examples with a known fix
+	// whose answer names the package and the fixed version.
+	FixedVersionAccuracy *float64 `json:"fixed_version_accuracy"`
+	FixedVersionN        int      `json:"fixed_version_n"`
+	// CWEAccuracy: share of examples with CWE ids whose answer names one.
+	CWEAccuracy *float64 `json:"cwe_accuracy"`
+	CWEN        int      `json:"cwe_n"`
+	// LocationAccuracy: share of examples with a path or URL whose answer
+	// names it (a path may be named by its file name).
+	LocationAccuracy *float64 `json:"location_accuracy"`
+	LocationN        int      `json:"location_n"`
+	// HallucinationRate: share of answers naming an identifier found neither
+	// in the prompt nor among the finding's facts (see Ungrounded).
+	HallucinationRate *float64 `json:"hallucination_rate"`
+	// Truncated counts answers cut at max_tokens.
+	Truncated int `json:"truncated"`
+}
+
+// FactAccuracy is the mean of the fact accuracies that are not nil, or nil
+// when none is. The quality gate compares it between models.
+func (m Metrics) FactAccuracy() *float64 {
+	var sum float64
+	n := 0
+	for _, v := range []*float64{m.FixedVersionAccuracy, m.CWEAccuracy, m.LocationAccuracy} {
+		if v != nil {
+			sum += *v
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return ptr(sum / float64(n))
+}
+
+// Pair holds the same metrics for the base and the tuned model.
+type Pair struct {
+	Base  Metrics `json:"base"`
+	Tuned Metrics `json:"tuned"`
+}
+
+// Results is the content of <model>/eval/results.json.
+type Results struct {
+	Schema int     `json:"schema"`
+	Base   Metrics `json:"base"`
+	Tuned  Metrics `json:"tuned"`
+	// ByKind splits the metrics by finding kind (dependency, code, ...).
+	ByKind map[string]Pair `json:"by_kind"`
+
+	Model     string `json:"model"`      // the tuned model's name (its dir name)
+	BaseModel string `json:"base_model"` // the base model's name
+	Dataset   struct {
+		Split       string `json:"split"`
+		SplitSHA256 string `json:"split_sha256"` // of <split>.jsonl as evaluated
+		Examples    int    `json:"examples"`     // rows in the split
+		Evaluated   int    `json:"evaluated"`    // after --limit
+	} `json:"dataset"`
+	MaxTokens int       `json:"max_tokens"`
+	Decoding  string    `json:"decoding"`
+	Date      time.Time `json:"date"`
+	Durations struct {
+		BaseSeconds  float64 `json:"base_seconds"`
+		TunedSeconds float64 `json:"tuned_seconds"`
+		TotalSeconds float64 `json:"total_seconds"`
+	} `json:"durations"`
+}
+
+// Generation is one line of eval/generations.jsonl.
+type Generation struct {
+	Model            string   `json:"model"` // "base" or "tuned"
+	Index            int      `json:"index"` // 0-based row of the split file
+	FindingID        string   `json:"finding_id"`
+	Kind             string   `json:"kind"`
+	Text             string   `json:"text"`
+	FinishReason     string   `json:"finish_reason"`
+	GenerationTokens int      `json:"generation_tokens"`
+	Loss             *float64 `json:"loss"` // mean over this example's assistant tokens
+	LossTokens       int      `json:"loss_tokens"`
+	Scores           Scores   `json:"scores"`
+	nll              float64
+}
+
+// aggregate computes Metrics over gens.
+func aggregate(gens []Generation) Metrics {
+	m := Metrics{N: len(gens)}
+	var nll float64
+	var fv, cwe, loc, hall int
+	for _, g := range gens {
+		nll += g.nll
+		m.LossTokens += g.LossTokens
+		count(g.Scores.FixedVersion, &m.FixedVersionN, &fv)
+		count(g.Scores.CWE, &m.CWEN, &cwe)
+		count(g.Scores.Location, &m.LocationN, &loc)
+		if len(g.Scores.Ungrounded) > 0 {
+			hall++
+		}
+		if g.FinishReason == "length" {
+			m.Truncated++
+		}
+	}
+	if m.LossTokens > 0 {
+		m.Loss = ptr(nll / float64(m.LossTokens))
+		m.Perplexity = ptr(math.Exp(*m.Loss))
+	}
+	m.FixedVersionAccuracy = frac(fv, m.FixedVersionN)
+	m.CWEAccuracy = frac(cwe, m.CWEN)
+	m.LocationAccuracy = frac(loc, m.LocationN)
+	m.HallucinationRate = frac(hall, m.N)
+	return m
+}
+
+func count(ok *bool, eligible, hits *int) {
+	if ok == nil {
+		return
+	}
+	*eligible++
+	if *ok {
+		*hits++
+	}
+}
+
+func frac(a, b int) *float64 {
+	if b == 0 {
+		return nil
+	}
+	return ptr(float64(a) / float64(b))
+}
+
+func ptr(f float64) *float64 { return &f }
+
+// summarize fills the overall and per-kind metrics of r.
+func (r *Results) summarize(base, tuned []Generation) {
+	r.Base, r.Tuned = aggregate(base), aggregate(tuned)
+	kinds := map[string]bool{}
+	for _, g := range base {
+		kinds[g.Kind] = true
+	}
+	r.ByKind = map[string]Pair{}
+	for k := range kinds {
+		r.ByKind[k] = Pair{Base: aggregate(byKind(base, k)), Tuned: aggregate(byKind(tuned, k))}
+	}
+}
+
+func byKind(gens []Generation, kind string) []Generation {
+	var out []Generation
+	for _, g := range gens {
+		if g.Kind == kind {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// Kinds returns the keys of ByKind, sorted.
+func (r *Results) Kinds() []string {
+	out := make([]string, 0, len(r.ByKind))
+	for k := range r.ByKind {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,181 @@
+package ingest
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/redact"
+)
+
+// store spills parsed findings to a temporary file and keeps only a small
+// index in memory, so ingesting a file with hundreds of thousands of results
+// stays within a few tens of MB no matter how many findings it holds.
+// Findings are redacted with the secrets known so far before they are
+// written (each finding's own secrets are always known by then), and again
+// with every secret of the run when they are read back.
+type store struct {
+	mu      sync.Mutex
+	f       *os.File
+	w       *bufio.Writer
+	off     int64
+	index   map[string]*entry
+	reports int
+	known   []string
+	seen    map[string]bool
+	red     *redact.Redactor
+	stats   redact.Stats
+	// dropped units are files whose findings must not count after all (a
+	// SARIF version found unsupported only at the end of the file).
+	dropped map[int]bool
+}
+
+type entry struct {
+	rank int // highest severity rank among the reports
+	kind finding.Kind
+	recs []span
+}
+
+type span struct {
+	off  int64
+	n    int
+	unit int
+}
+
+func newStore(dir string) (*store, error) {
+	f, err := os.CreateTemp(dir, "vulntune-ingest-*.jsonl")
+	if err != nil {
+		return nil, fmt.Errorf("create ingest spill file: %w", err)
+	}
+	return &store{f: f, w: bufio.NewWriterSize(f, 1<<20), index: map[string]*entry{},
+		seen: map[string]bool{}, red: redact.New(nil), stats: redact.Stats{}, dropped: map[int]bool{}}, nil
+}
+
+// add records one fingerprinted finding. It is safe for concurrent use.
+func (s *store) add(unit int, f *finding.Finding) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	grew := false
+	for _, v := range f.Secrets {
+		if v != "" && !s.seen[v] {
+			s.seen[v] = true
+			s.known = append(s.known, v)
+			grew = true
+		}
+	}
+	if grew {
+		s.red = redact.New(s.known)
+	}
+	s.stats.Add(s.red.Finding(f))
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if _, err := s.w.Write(b); err != nil {
+		return fmt.Errorf("write ingest spill file: %w", err)
+	}
+	e := s.index[f.ID]
+	if e == nil {
+		e = &entry{rank: -1, kind: f.Kind}
+		s.index[f.ID] = e
+	}
+	if r := f.Severity.Rank(); r > e.rank {
+		e.rank = r
+	}
+	e.recs = append(e.recs, span{s.off, len(b), unit})
+	s.off += int64(len(b))
+	s.reports++
+	return nil
+}
+
+// each merges the reports of every finding and calls fn in output order:
+// most severe first, then kind, then id. Each finding is redacted again
+// with every secret of the run, so a secret found in a later file is masked
+// in an earlier one too.
+func (s *store) each(fn func(finding.Finding) error) (finding.MergeStats, error) {
+	if err := s.w.Flush(); err != nil {
+		return finding.MergeStats{}, err
+	}
+	var st finding.MergeStats
+	ids := make([]string, 0, len(s.index))
+	for id, e := range s.index {
+		keep := e.recs[:0]
+		for _, sp := range e.recs {
+			if !s.dropped[sp.unit] {
+				keep = append(keep, sp)
+			}
+		}
+		e.recs = keep
+		if len(keep) > 0 {
+			ids = append(ids, id)
+			st.Input += len(keep)
+		}
+	}
+	st.Output = len(ids)
+	st.Merged = st.Input - st.Output
+	sort.Slice(ids, func(a, b int) bool {
+		x, y := s.index[ids[a]], s.index[ids[b]]
+		if x.rank != y.rank {
+			return x.rank > y.rank
+		}
+		if x.kind != y.kind {
+			return x.kind < y.kind
+		}
+		return ids[a] < ids[b]
+	})
+	final := redact.New(s.known)
+	var buf []byte
+	for _, id := range ids {
+		e := s.index[id]
+		recs := make([]finding.Finding, 0, len(e.recs))
+		for _, sp := range e.recs {
+			if cap(buf) < sp.n {
+				buf = make([]byte, sp.n)
+			}
+			buf = buf[:sp.n]
+			if _, err := s.f.ReadAt(buf, sp.off); err != nil && err != io.EOF {
+				return st, fmt.Errorf("read ingest spill file: %w", err)
+			}
+			var f finding.Finding
+			if err := json.Unmarshal(buf, &f); err != nil {
+				return st, fmt.Errorf("read ingest spill file: %w", err)
+			}
+			recs = append(recs, f)
+		}
+		merged, _ := finding.Merge(recs)
+		f := merged[0]
+		if len(s.known) > 0 {
+			s.stats.Add(final.Finding(&f))
+		}
+		names := map[string]bool{}
+		for _, t := range f.Tools {
+			names[strings.ToLower(t.Name)] = true
+		}
+		if len(names) > 1 {
+			st.MultiTool++
+		}
+		if err := fn(f); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// drop discards every finding of unit.
+func (s *store) drop(unit int) {
+	s.mu.Lock()
+	s.dropped[unit] = true
+	s.mu.Unlock()
+}
+
+func (s *store) close() {
+	s.f.Close()
+	os.Remove(s.f.Name())
+}
