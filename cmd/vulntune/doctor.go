@@ -115,6 +115,13 @@ func (a *app) diagnose(ctx context.Context) doctorReport {
 		add("engine", "ok", fmt.Sprintf("Python %s at %s", info.Python, info.PythonExecutable), "")
 		add("mlx", "ok", fmt.Sprintf("mlx %s, %s backend on %s", info.MLX, info.Backend, info.Device), "")
 		add("mlx-lm", "ok", fmt.Sprintf("mlx-lm %s, huggingface_hub %s, transformers %s", info.MLXLM, info.HuggingfaceHub, info.Transformers), "")
+		switch {
+		case info.Backend != "cpu" || runtime.GOOS != "linux":
+		case e.Preload != "":
+			add("BLAS", "ok", "optimised BLAS preloaded: "+e.Preload, "")
+		default:
+			add("BLAS", "warn", "mlx[cpu] runs on its bundled reference BLAS (about 30x slower)", engine.BLASHint)
+		}
 	}
 
 	a.checkModels(&r, cfg, add)

@@ -36,6 +36,9 @@ type Launcher struct {
 	LogDir string        // each call's stdout/stderr log goes here
 	Grace  time.Duration // SIGTERM to SIGKILL; DefaultGrace when zero
 	Log    *slog.Logger  // nil: discard
+	// Preload is a shared library every child preloads (LD_PRELOAD): the
+	// optimised BLAS on Linux (see SystemBLAS); "" for none.
+	Preload string
 }
 
 // Call describes one child process.
@@ -87,6 +90,9 @@ func (l *Launcher) Start(ctx context.Context, c Call) (*Process, error) {
 	}
 	cmd := exec.CommandContext(ctx, prog, c.Args...)
 	cmd.Env = childEnv(os.Environ(), c)
+	if l.Preload != "" && c.Program == "" {
+		cmd.Env = append(cmd.Env, "LD_PRELOAD="+l.Preload)
+	}
 	setProcessGroup(cmd)
 	cmd.WaitDelay = l.Grace
 	if cmd.WaitDelay == 0 {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
@@ -87,6 +88,7 @@ type TrainResult struct {
 	PeakMemory                int64    `json:"peak_memory"`
 	DType                     string   `json:"dtype"`
 	Backend                   string   `json:"backend"`
+	BLAS                      string   `json:"blas"` // CPU: "openblas" (preloaded) or "bundled"
 	MLX                       string   `json:"mlx"`
 	MLXLM                     string   `json:"mlx_lm"`
 	Transformers              string   `json:"transformers"`
@@ -120,7 +122,7 @@ func (e *Engine) Train(ctx context.Context, req TrainRequest, onEvent func(Event
 	if l.Grace < TrainGrace {
 		l.Grace = TrainGrace
 	}
-	p, err := l.Start(ctx, Call{Op: "train", Args: []string{"-I", script}, Stdin: bytes.NewReader(body)})
+	p, err := l.Start(ctx, Call{Op: "train", Args: []string{"-I", script}, Stdin: bytes.NewReader(body), Env: blasPreload()})
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +151,32 @@ func (e *Engine) Train(ctx context.Context, req TrainRequest, onEvent func(Event
 		return nil, &EngineError{Op: "train", Code: 0, Message: fmt.Sprintf("decode result: %v", err), LogPath: p.LogPath}
 	}
 	return &out, nil
+}
+
+// openBLASPaths are where Debian, Ubuntu and Fedora put a threaded OpenBLAS.
+var openBLASPaths = []string{
+	"/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+	"/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+	"/usr/lib64/libopenblasp.so.0",
+	"/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
+	"/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
+}
+
+// blasPreload points the dynamic linker at a system OpenBLAS on Linux. The
+// mlx[cpu] wheel bundles the netlib reference BLAS, which multiplies fp32
+// matrices at about 2 GFLOPS on a laptop core; libmlx resolves cblas_sgemm
+// dynamically, so a preloaded OpenBLAS takes over and training runs tens of
+// times faster (measured: 1.8 vs 108 GFLOPS, 1024x1024 sgemm, 2 cores).
+func blasPreload() []string {
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	for _, p := range openBLASPaths {
+		if _, err := os.Stat(p); err == nil {
+			return []string{"LD_PRELOAD=" + p}
+		}
+	}
+	return nil
 }
 
 // writeScript installs an embedded script under dir, named by its checksum,

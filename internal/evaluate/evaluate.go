@@ -58,6 +58,9 @@ type Options struct {
 	MaxTokens int
 	// BatchSize is the number of answers generated together (0: 8).
 	BatchSize int
+	// MaxSeqLength truncates each example before its loss is scored
+	// (0: the engine's 2048, mlx-lm's training default).
+	MaxSeqLength int
 	Engine    Runner
 	Log       *slog.Logger // nil: discard
 	// Progress, if set, is called after each answer: model is "base" or
@@ -132,7 +135,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 
 // runModel answers and scores every example with the model in dir.
 func runModel(ctx context.Context, opts Options, label, dir string, exs []example) ([]Generation, error) {
-	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize}
+	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength}
 	if req.BatchSize <= 0 {
 		req.BatchSize = 8
 	}

@@ -59,6 +59,18 @@ def _version(dist):
         return ""
 
 
+def _blas():
+    """Which BLAS libmlx got: a preloaded OpenBLAS or the wheel's own."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as f:
+            maps = f.read()
+    except OSError:
+        return ""
+    if "openblas" in maps:
+        return "openblas"
+    return "bundled" if "libblas" in maps else ""
+
+
 def _backend():
     import mlx.core as mx
 
@@ -590,7 +602,7 @@ def train(req):
         "tokens": counters["tokens"], "supervised_tokens": counters["supervised_tokens"],
         "train_seconds": secs, "tokens_per_second": counters["tokens"] / secs if secs else 0.0,
         "supervised_tokens_per_second": counters["supervised_tokens"] / secs if secs else 0.0,
-        "peak_memory": int(mx.get_peak_memory()), "dtype": dtype_name, "backend": backend,
+        "peak_memory": int(mx.get_peak_memory()), "dtype": dtype_name, "backend": backend, "blas": _blas(),
         "mlx": _version("mlx"), "mlx_lm": _version("mlx-lm"), "transformers": _version("transformers"),
         "truncated_train": trunc_train, "truncated_valid": trunc_valid,
         "train_examples": len(train_set), "valid_examples": len(valid_set),

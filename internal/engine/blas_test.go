@@ -1,0 +1,31 @@
+package engine_test
+
+import (
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/engine"
+)
+
+func TestSystemBLAS(t *testing.T) {
+	t.Parallel()
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == engine.BLASEnv {
+				return v
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		name, goos, env, want string
+	}{
+		{"macOS never preloads", "darwin", "/x/libblas.so", ""},
+		{"explicit path wins", "linux", "/opt/blas/libblas.so.3", "/opt/blas/libblas.so.3"},
+		{"bundled opts out", "linux", "bundled", ""},
+	}
+	for _, tt := range tests {
+		if got := engine.SystemBLAS(tt.goos, env(tt.env)); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,60 @@
+package evaluate
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// WriteTable prints metric × base / tuned / delta for the overall figures,
+// then the per-kind fact accuracy and hallucination rate. Missing metrics
+// print as "-".
+func WriteTable(w io.Writer, r *Results) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s vs %s on %d %s examples (greedy, max %d tokens)\n",
+		r.Model, r.BaseModel, r.Dataset.Evaluated, r.Dataset.Split, r.MaxTokens)
+	fmt.Fprintln(tw, "metric\tbase\ttuned\tdelta\t")
+	rows := []struct {
+		name string
+		get  func(Metrics) *float64
+		n    func(Metrics) int
+	}{
+		{"loss", func(m Metrics) *float64 { return m.Loss }, nil},
+		{"perplexity", func(m Metrics) *float64 { return m.Perplexity }, nil},
+		{"fixed_version_accuracy", func(m Metrics) *float64 { return m.FixedVersionAccuracy }, func(m Metrics) int { return m.FixedVersionN }},
+		{"cwe_accuracy", func(m Metrics) *float64 { return m.CWEAccuracy }, func(m Metrics) int { return m.CWEN }},
+		{"location_accuracy", func(m Metrics) *float64 { return m.LocationAccuracy }, func(m Metrics) int { return m.LocationN }},
+		{"hallucination_rate", func(m Metrics) *float64 { return m.HallucinationRate }, func(m Metrics) int { return m.N }},
+	}
+	for _, row := range rows {
+		name := row.name
+		if row.n != nil {
+			name = fmt.Sprintf("%s (n=%d)", name, row.n(r.Tuned))
+		}
+		b, t := row.get(r.Base), row.get(r.Tuned)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, num(b), num(t), delta(b, t))
+	}
+	if len(r.ByKind) > 1 {
+		fmt.Fprintln(tw, "\nkind\tn\tfacts base\tfacts tuned\thalluc. base\thalluc. tuned\t")
+		for _, k := range r.Kinds() {
+			p := r.ByKind[k]
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", k, p.Tuned.N, num(p.Base.FactAccuracy()), num(p.Tuned.FactAccuracy()),
+				num(p.Base.HallucinationRate), num(p.Tuned.HallucinationRate))
+		}
+	}
+	return tw.Flush()
+}
+
+func num(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.4f", *v)
+}
+
+func delta(a, b *float64) string {
+	if a == nil || b == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%+.4f", *b-*a)
+}

@@ -1,0 +1,186 @@
+package train
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/vulntune/vulntune/internal/atomicfile"
+	"github.com/vulntune/vulntune/internal/evaluate"
+)
+
+// CardInfo is what the model card says about a fine-tuned model. The
+// numbers come from the run (Result) and, when present, eval/results.json.
+type CardInfo struct {
+	Name      string
+	BaseModel string // base model name (Hub id when known)
+	License   string // "" = apache-2.0 (SmolLM2's and OLMo-2's license)
+	Datasets  []string
+	// Training figures; zero values are left out of the card.
+	Steps, Epochs           int
+	BatchSize               int
+	LearningRate            float64
+	Rank                    int
+	Alpha, Dropout          float64
+	TargetModules           []string
+	MaxSeqLength            int
+	DType, Backend          string
+	InitialValLoss, ValLoss *float64
+	TrainExamples           int
+	ValidExamples           int
+	TokensPerSecond         float64
+	TrainMinutes            float64
+}
+
+// WriteCard renders README.md into the model dir: YAML front matter
+// (license, base_model, datasets, tags, library_name: mlx, pipeline_tag,
+// model-index) and a body with how it was trained and how to use it. The
+// model-index carries eval/results.json's figures when the dir has them
+// (the pipeline calls WriteCard again after evaluation), else the
+// validation loss measured during training.
+func WriteCard(dir string, info CardInfo) error {
+	res, err := evaluate.ReadResults(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("model card: %w", err)
+	}
+	b, err := renderCard(info, res)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(dir+"/README.md", b, 0o644)
+}
+
+func renderCard(info CardInfo, res *evaluate.Results) ([]byte, error) {
+	license := info.License
+	if license == "" {
+		license = "apache-2.0"
+	}
+	front := map[string]any{
+		"license":      license,
+		"library_name": "mlx",
+		"pipeline_tag": "text-generation",
+		"tags":         []string{"mlx", "lora", "security", "vulnerability-remediation", "vulntune"},
+	}
+	if info.BaseModel != "" {
+		front["base_model"] = info.BaseModel
+	}
+	if len(info.Datasets) > 0 {
+		front["datasets"] = info.Datasets
+	}
+	if res != nil {
+		front["model-index"] = evaluate.ModelIndex(res)
+	} else if info.ValLoss != nil {
+		front["model-index"] = []any{map[string]any{
+			"name": info.Name,
+			"results": []any{map[string]any{
+				"task":    map[string]any{"type": "text-generation", "name": "security finding remediation"},
+				"dataset": map[string]any{"type": "vulntune", "name": "vulntune validation split", "split": "valid"},
+				"metrics": []any{
+					map[string]any{"type": "loss", "name": "validation loss (assistant tokens)", "value": round4(*info.ValLoss)},
+					map[string]any{"type": "perplexity", "name": "validation perplexity", "value": round4(math.Exp(*info.ValLoss))},
+				},
+			}},
+		}}
+	}
+	var buf bytes.Buffer
+	buf.WriteString("---\n")
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(front); err != nil {
+		return nil, fmt.Errorf("model card front matter: %w", err)
+	}
+	_ = enc.Close()
+	buf.WriteString("---\n\n")
+	body(&buf, info, res)
+	return buf.Bytes(), nil
+}
+
+func body(b *bytes.Buffer, info CardInfo, res *evaluate.Results) {
+	fmt.Fprintf(b, "# %s\n\n", info.Name)
+	fmt.Fprintf(b, "A LoRA fine-tune of %s that explains security-scanner findings "+
+		"(Trivy, Checkov, Semgrep, OSV-Scanner, ZAP, ...) and gives grounded fixes. "+
+		"Trained with [vulntune](https://github.com/vulntune/vulntune) on MLX; the adapter is "+
+		"fused into full-precision weights, and kept alone in `adapters/`.\n\n", orUnknown(info.BaseModel))
+	b.WriteString("## Training\n\n| setting | value |\n|---|---|\n")
+	row := func(k string, v any) { fmt.Fprintf(b, "| %s | %v |\n", k, v) }
+	if info.TrainExamples > 0 {
+		row("examples (train / valid)", fmt.Sprintf("%d / %d", info.TrainExamples, info.ValidExamples))
+	}
+	if info.Steps > 0 {
+		row("optimizer steps", info.Steps)
+	}
+	if info.Epochs > 0 {
+		row("epochs", info.Epochs)
+	}
+	if info.BatchSize > 0 {
+		row("batch size", info.BatchSize)
+	}
+	if info.LearningRate > 0 {
+		row("peak learning rate (warmup, cosine decay)", info.LearningRate)
+	}
+	if info.Rank > 0 {
+		row("LoRA rank / alpha / dropout", fmt.Sprintf("%d / %g / %g", info.Rank, info.Alpha, info.Dropout))
+	}
+	if len(info.TargetModules) > 0 {
+		row("LoRA targets", strings.Join(info.TargetModules, ", "))
+	}
+	if info.MaxSeqLength > 0 {
+		row("max sequence length", info.MaxSeqLength)
+	}
+	if info.DType != "" {
+		row("weights dtype / backend", info.DType+" / "+info.Backend)
+	}
+	row("loss on", "every assistant turn (system and user tokens masked)")
+	if info.InitialValLoss != nil && info.ValLoss != nil {
+		row("validation loss (before → after)", fmt.Sprintf("%.4f → %.4f", *info.InitialValLoss, *info.ValLoss))
+	}
+	if info.TokensPerSecond > 0 {
+		row("throughput (all tokens/s)", fmt.Sprintf("%.1f", info.TokensPerSecond))
+	}
+	if info.TrainMinutes > 0 {
+		row("training time (min)", fmt.Sprintf("%.1f", info.TrainMinutes))
+	}
+	b.WriteString("\nThe loss curves are in `training/loss.png`, every step in `training/metrics.jsonl`.\n\n")
+	if res != nil {
+		b.WriteString("## Evaluation\n\nHeld-out figures from `eval/results.json` (base → tuned):\n\n| metric | base | tuned |\n|---|---|---|\n")
+		pair := func(k string, base, tuned *float64) {
+			if base != nil || tuned != nil {
+				fmt.Fprintf(b, "| %s | %s | %s |\n", k, num(base), num(tuned))
+			}
+		}
+		pair("loss", res.Base.Loss, res.Tuned.Loss)
+		pair("perplexity", res.Base.Perplexity, res.Tuned.Perplexity)
+		pair("fixed version accuracy", res.Base.FixedVersionAccuracy, res.Tuned.FixedVersionAccuracy)
+		pair("CWE accuracy", res.Base.CWEAccuracy, res.Tuned.CWEAccuracy)
+		pair("location accuracy", res.Base.LocationAccuracy, res.Tuned.LocationAccuracy)
+		pair("hallucination rate", res.Base.HallucinationRate, res.Tuned.HallucinationRate)
+		b.WriteString("\n")
+	}
+	b.WriteString("## Use\n\n```sh\nmlx_lm.generate --model . --prompt \"Explain CWE-79 and how to fix it\"\n" +
+		"vulntune generate --model " + info.Name + " \"Explain CWE-79 and how to fix it\"\n```\n\n" +
+		"The weights are plain safetensors in Hugging Face layout, so `transformers` loads them too. " +
+		"Prompts go through the chat template in `tokenizer_config.json`.\n\n" +
+		"## Limits\n\nAnswers are only as good as the scanner facts in the prompt: verify every version " +
+		"and path before applying a fix.\n")
+}
+
+func num(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.4f", *v)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "a base model"
+	}
+	return s
+}
+
+func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }
