@@ -32,6 +32,13 @@ type inputError struct{ err error }
 func (e inputError) Error() string { return e.err.Error() }
 func (e inputError) Unwrap() error { return e.err }
 
+// gateError marks a check that failed: validation (artifacts, functional
+// check, quality gate) or an evaluation below threshold.
+type gateError struct{ err error }
+
+func (e gateError) Error() string { return e.err.Error() }
+func (e gateError) Unwrap() error { return e.err }
+
 // hinted is an error with a way forward for the user.
 type hinted interface{ Hint() string }
 

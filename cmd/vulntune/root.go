@@ -68,6 +68,8 @@ func commands(a *app) []*cobra.Command {
 		newSetupCmd(a), newDoctorCmd(a), newGenerateCmd(a), newServeCmd(a),
 		newModelsCmd(a),
 		newDatasetCmd(a),
+		newEvaluateCmd(a), newValidateCmd(a),
 		newRunCmd(a),
+		newFinetuneCmd(a),
 	}
 }

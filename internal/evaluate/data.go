@@ -145,3 +145,31 @@ func loadMeta(path, split string) (map[int]dataset.Meta, error) {
 	}
 	return out, nil
 }
+
+// BaseModelName returns the base model a fine-tuned model dir was trained
+// from: metadata.json "base_model", a name or {"name": ...}.
+func BaseModelName(modelDir string) (string, error) {
+	path := filepath.Join(modelDir, "metadata.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read model metadata: %w", err)
+	}
+	var m struct {
+		BaseModel json.RawMessage `json:"base_model"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return "", fmt.Errorf("parse %s: %w", path, err)
+	}
+	var name string
+	if json.Unmarshal(m.BaseModel, &name) != nil {
+		var obj struct {
+			Name string `json:"name"`
+		}
+		_ = json.Unmarshal(m.BaseModel, &obj)
+		name = obj.Name
+	}
+	if name == "" {
+		return "", fmt.Errorf("%s names no base_model", path)
+	}
+	return name, nil
+}

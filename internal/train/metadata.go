@@ -54,11 +54,11 @@ type Hyperparameters struct {
 // plus how it was trained. It holds names and hashes, never paths or tokens.
 type Metadata struct {
 	modelstore.Metadata
-	BaseModel       BaseRef          `json:"base_model"`
-	Dataset         DatasetInfo      `json:"dataset"`
-	Hyperparameters Hyperparameters  `json:"hyperparameters"`
-	Metrics         *FinalMetrics    `json:"metrics"`
-	Durations       Durations        `json:"durations"`
+	BaseModel       BaseRef           `json:"base_model"`
+	Dataset         DatasetInfo       `json:"dataset"`
+	Hyperparameters Hyperparameters   `json:"hyperparameters"`
+	Metrics         *FinalMetrics     `json:"metrics"`
+	Durations       Durations         `json:"durations"`
 	Engine          map[string]string `json:"engine"`
 }
 

@@ -107,6 +107,9 @@ type Options struct {
 // run (no such directory, the engine crashed); failed checks are in the
 // report, and Report.Err turns them into an error.
 func Run(ctx context.Context, opts Options) (*Report, error) {
+	if err := validFactsMode(opts.Gate.Facts); err != nil {
+		return nil, err
+	}
 	fi, err := os.Stat(opts.ModelDir)
 	if err != nil {
 		return nil, fmt.Errorf("validate: %w", err)

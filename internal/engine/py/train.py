@@ -453,6 +453,11 @@ def train(req):
     valid_rows = _read_jsonl(os.path.join(req["data_dir"], "valid.jsonl"))
     train_set, trunc_train = _tokenize_split(tokenizer, train_rows, max_len, "train")
     valid_set, trunc_valid = _tokenize_split(tokenizer, valid_rows, max_len, "valid")
+    if not any(sum(m[1:]) for _, m in train_set):
+        raise TrainError(
+            "NoSupervisedTokens",
+            f"no training example has assistant tokens within max_seq_length {max_len}; raise it",
+        )
     _mask_check(tokenizer, train_rows, train_set)
 
     total = int(req["steps"])

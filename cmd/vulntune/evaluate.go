@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vulntune/vulntune/internal/evaluate"
+)
+
+func newEvaluateCmd(a *app) *cobra.Command {
+	var (
+		datasetDir, baseModel, split string
+		limit, maxTokens, batch      int
+		asJSON                       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "evaluate MODEL --dataset DIR",
+		Short: "Compare a fine-tuned model with its base on the held-out examples",
+		Long: `evaluate answers the held-out examples of a dataset (test split if present,
+else valid) with the base model and with MODEL, greedily and with the same
+prompts, and measures: loss and perplexity on the reference answers; whether
+each answer names the fixed version, the CWE and the location of its finding;
+and how often it names ids, versions or paths found in neither the prompt nor
+the finding (hallucination rate). Results go to MODEL/eval/results.json and
+eval/generations.jsonl, and into the model card's model-index.`,
+		Example: `  vulntune evaluate my-model --dataset ./dataset
+  vulntune evaluate ./models/fine-tuned/my-model --dataset ./dataset --limit 10 --max-tokens 128 --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.loadConfigFor(cmd)
+			if err != nil {
+				return err
+			}
+			if datasetDir == "" {
+				return usageError{fmt.Errorf("--dataset is required: the dataset dir the model was trained from")}
+			}
+			dir, err := resolveModel(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			if baseModel == "" {
+				if baseModel, err = evaluate.BaseModelName(dir); err != nil {
+					return usageError{fmt.Errorf("no --base-model given: %w", err)}
+				}
+			}
+			baseDir, err := resolveModel(cfg, baseModel)
+			if err != nil {
+				return err
+			}
+			e, err := a.openEngine(cfg)
+			if err != nil {
+				return err
+			}
+			res, err := evaluate.Run(cmd.Context(), evaluate.Options{
+				ModelDir: dir, BaseModelDir: baseDir, BaseModelName: baseModel, DatasetDir: datasetDir,
+				Split: split, Limit: limit, MaxTokens: maxTokens, BatchSize: batch, Engine: e, Log: a.log,
+				Progress: func(model string, done, total int) {
+					a.log.Info("evaluated", "model", model, "done", done, "total", total)
+				},
+			})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			return evaluate.WriteTable(a.stdout, res)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&datasetDir, "dataset", "", "dataset dir with valid.jsonl/test.jsonl and examples.meta.jsonl")
+	f.StringVar(&baseModel, "base-model", "", "base model name or dir (default: base_model in MODEL/metadata.json)")
+	f.StringVar(&split, "split", "", "held-out split: test or valid (default: test if present, else valid)")
+	f.IntVar(&limit, "limit", 0, "evaluate only the first N examples (0: all)")
+	f.IntVar(&maxTokens, "max-tokens", evaluate.DefaultMaxTokens, "most tokens per generated answer")
+	f.IntVar(&batch, "batch-size", 8, "answers generated together")
+	f.BoolVar(&asJSON, "json", false, "print results.json instead of the table")
+	return cmd
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vulntune/vulntune/internal/train"
+)
+
+// finetuneFlags are the finetune settings the config file does not carry.
+type finetuneFlags struct {
+	dataset, dtype             string
+	epochs, maxSteps, maxSeq   int
+	numLayers, patience, evalB int
+	seed                       int64
+	resume, asJSON             bool
+}
+
+func newFinetuneCmd(a *app) *cobra.Command {
+	var f finetuneFlags
+	cmd := &cobra.Command{
+		Use:   "finetune --dataset FILE|DIR",
+		Short: "Fine-tune the base model with LoRA and build a complete model directory",
+		Long: `finetune trains LoRA adapters on a dataset (a dir with train.jsonl and
+valid.jsonl chat rows, or one JSONL file of chat rows or {"instruction",
+"response"} records, split 80/20), with the loss on every assistant turn,
+then fuses them into full-precision weights in
+<fine_tuned_models_dir>/<name>: safetensors, config and tokenizer, adapters/,
+training/metrics.jsonl and loss.png, metadata.json and a model card.
+Steps = ceil(epochs * train examples / batch size) unless --max-steps is set.
+Ctrl-C saves a checkpoint in <workspace_dir>/finetune/<name>; --resume
+continues it exactly (without --output-name: the newest unfinished run).`,
+		Example: `  vulntune finetune --dataset dataset/
+  vulntune finetune --dataset plan.jsonl --output-name my-model --max-steps 50
+  vulntune finetune --resume --output-name my-model --dataset dataset/`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.finetune(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.dataset, "dataset", "", "dataset dir (train.jsonl + valid.jsonl) or one JSONL file (required)")
+	fl.IntVar(&f.epochs, "epochs", 0, "passes over the training split (default: fine_tuning.training.max_epochs)")
+	fl.IntVar(&f.maxSteps, "max-steps", 0, "optimizer steps; overrides --epochs")
+	fl.IntVar(&f.maxSeq, "max-seq-length", train.DefaultMaxSeqLength, "tokens per example; longer ones are truncated and counted")
+	fl.IntVar(&f.numLayers, "lora-layers", 0, "transformer blocks, from the last, that get adapters (0 = all)")
+	fl.IntVar(&f.patience, "patience", train.DefaultPatience, "stop after this many evaluations without a better validation loss (-1 = never)")
+	fl.IntVar(&f.evalB, "eval-batches", 0, "validation batches per evaluation (0 = the whole split)")
+	fl.Int64Var(&f.seed, "train-seed", train.DefaultSeed, "seed of data order, dropout and adapter initialisation")
+	fl.StringVar(&f.dtype, "dtype", "auto", "weights dtype: auto (float32 on CPU, bfloat16 on Metal/CUDA), float32, bfloat16")
+	fl.BoolVar(&f.resume, "resume", false, "continue the run's last checkpoint")
+	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
+	bindConfigFlags(cmd, "fine_tuning.default_output_name", "default_base_model", "fine_tuning.training.learning_rate",
+		"fine_tuning.training.batch_size", "fine_tuning.training.warmup_steps", "fine_tuning.training.save_steps",
+		"fine_tuning.training.eval_steps", "fine_tuning.lora.rank", "fine_tuning.lora.alpha", "fine_tuning.lora.dropout",
+		"fine_tuning.lora.target_modules", "fine_tuning.mlx.gradient_checkpointing")
+	return cmd
+}
+
+func (a *app) finetune(cmd *cobra.Command, f finetuneFlags) error {
+	if f.dataset == "" {
+		return usageError{errors.New("--dataset is required (a dataset dir or a JSONL file)")}
+	}
+	if f.epochs > 0 && f.maxSteps > 0 {
+		return usageError{errors.New("give --epochs or --max-steps, not both")}
+	}
+	cfg, err := a.loadConfigFor(cmd)
+	if err != nil {
+		return err
+	}
+	base, err := resolveModel(cfg, cfg.DefaultBaseModel)
+	if err != nil {
+		return err
+	}
+	runs := filepath.Join(cfg.FineTuning.WorkspaceDir, "finetune")
+	name := cfg.FineTuning.DefaultOutputName
+	switch {
+	case cmd.Flags().Changed("output-name"):
+	case f.resume:
+		if name, err = latestRun(runs); err != nil {
+			return usageError{err}
+		}
+	default:
+		name = train.DefaultName(name, time.Now())
+	}
+	e, err := a.openEngine(cfg)
+	if err != nil {
+		return err
+	}
+	bar := newProgress(a.stderr, !f.asJSON)
+	defer bar.done()
+	res, err := train.Run(cmd.Context(), train.Options{
+		Dataset: f.dataset, BaseModelDir: base, Name: name,
+		OutputDir: filepath.Join(cfg.FineTunedModelsDir, name), WorkDir: filepath.Join(runs, name),
+		Training: cfg.FineTuning.Training, LoRA: cfg.FineTuning.LoRA,
+		GradCheckpoint: cfg.FineTuning.MLX.GradientCheckpointing,
+		Epochs:         f.epochs, MaxSteps: f.maxSteps, MaxSeqLength: f.maxSeq, NumLayers: f.numLayers,
+		Patience: f.patience, EvalBatches: f.evalB, Seed: f.seed, DType: f.dtype, Resume: f.resume,
+		Engine: e, Logger: a.log.With("component", "train"),
+		Progress: func(p train.Progress) {
+			if p.Stage == "train" {
+				bar.update(fmt.Sprintf("train loss %.3f %.0f tok/s", p.Loss, p.TokensPerSecond), p.Step, p.Total)
+			}
+		},
+	})
+	bar.done()
+	if err != nil {
+		return err
+	}
+	if f.asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	m := res.Metrics
+	fmt.Fprintf(a.stdout, "model: %s\nsteps: %d/%d", res.ModelDir, m.Steps, m.TotalSteps)
+	if m.StoppedEarly {
+		fmt.Fprint(a.stdout, " (stopped early)")
+	}
+	fmt.Fprintln(a.stdout)
+	if m.InitialValLoss != nil && m.BestValLoss != nil {
+		fmt.Fprintf(a.stdout, "validation loss: %.4f -> %.4f (step %d)\n", *m.InitialValLoss, *m.BestValLoss, m.BestStep)
+	}
+	fmt.Fprintf(a.stdout, "throughput: %.1f tokens/s (%.1f supervised), truncated examples: %d\n",
+		m.TokensPerSecond, m.SupervisedTokensPerSecond, m.TruncatedTrain+m.TruncatedValid)
+	return nil
+}
+
+// latestRun names the newest run under dir that has a checkpoint.
+func latestRun(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("list runs: %w", err)
+	}
+	type run struct {
+		name string
+		mod  time.Time
+	}
+	var runs []run
+	for _, e := range entries {
+		st, err := os.Stat(filepath.Join(dir, e.Name(), "checkpoints"))
+		if err == nil && e.IsDir() {
+			runs = append(runs, run{e.Name(), st.ModTime()})
+		}
+	}
+	if len(runs) == 0 {
+		return "", fmt.Errorf("--resume: no interrupted run in %s; name one with --output-name", dir)
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].mod.After(runs[j].mod) })
+	return runs[0].name, nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vulntune/vulntune/internal/validate"
+)
+
+func newValidateCmd(a *app) *cobra.Command {
+	var (
+		asJSON, skipFunctional, requireEval bool
+		gate                                validate.GateOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "validate MODEL",
+		Short: "Check a model directory's artifacts, run it once, and apply the quality gate",
+		Long: `validate checks MODEL (a name in base_models_dir or fine_tuned_models_dir, or
+a directory): safetensors headers and shapes against config.json, NaN/Inf in
+sampled weights, no pickle, empty or placeholder files, a complete
+metadata.json without tokens or home paths; then, through the engine, that the
+tokenizer round-trips text, the chat template renders and the model answers a
+security prompt; then the quality gate over eval/results.json: the tuned model
+beats its base on held-out loss and fact accuracy and hallucinates no more.
+Any failed check exits 3.`,
+		Example: `  vulntune validate my-model
+  vulntune validate ./models/fine-tuned/my-model --require-eval --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.loadConfigFor(cmd)
+			if err != nil {
+				return err
+			}
+			dir, err := resolveModel(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			opts := validate.Options{ModelDir: dir, SkipFunctional: skipFunctional, RequireEval: requireEval, Gate: gate}
+			e, err := a.openEngine(cfg)
+			if err != nil {
+				return err
+			}
+			opts.Engine = e
+			rep, err := validate.Run(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rep); err != nil {
+					return err
+				}
+			} else if err := validate.WriteTable(a.stdout, rep); err != nil {
+				return err
+			}
+			if err := rep.Err(); err != nil {
+				return gateError{err}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON {model_dir, checks: [{group, name, status, detail}]}")
+	f.BoolVar(&skipFunctional, "skip-functional", false, "do not generate an answer (tokenizer and template are still checked)")
+	f.BoolVar(&requireEval, "require-eval", false, "fail when eval/results.json is missing instead of warning")
+	f.Float64Var(&gate.MinLossGain, "min-loss-gain", 0, "tuned held-out loss must be lower than base by more than this")
+	f.Float64Var(&gate.MinFactGain, "min-fact-gain", 0, "tuned fact accuracy must exceed base by more than this")
+	f.Float64Var(&gate.MaxHallucinationIncrease, "max-hallucination-increase", 0, "tuned hallucination rate may exceed base by at most this")
+	f.StringVar(&gate.Facts, "gate-facts", validate.FactsMean, `"mean": compare the mean of the available fact accuracies; "each": every one must improve`)
+	return cmd
+}

@@ -1,0 +1,128 @@
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/vulntune/vulntune/internal/evaluate"
+	"github.com/vulntune/vulntune/internal/modelstore"
+)
+
+// Fact gate modes.
+const (
+	// FactsMean compares the mean of the fact accuracies both models have.
+	FactsMean = "mean"
+	// FactsEach requires every available fact accuracy to improve.
+	FactsEach = "each"
+)
+
+// GateOptions are the quality gate's thresholds. The zero value is the
+// default: the tuned model must have a strictly lower held-out loss, a
+// strictly higher fact accuracy (mean of the available accuracies) and no
+// higher hallucination rate than its base.
+type GateOptions struct {
+	// MinLossGain: base loss − tuned loss must exceed this.
+	MinLossGain float64
+	// MinFactGain: tuned − base fact accuracy must exceed this.
+	MinFactGain float64
+	// MaxHallucinationIncrease: tuned − base hallucination rate must not
+	// exceed this.
+	MaxHallucinationIncrease float64
+	// Facts is FactsMean (default) or FactsEach.
+	Facts string
+}
+
+func checkGate(r *Report, opts Options, meta map[string]any) {
+	res, err := evaluate.ReadResults(opts.ModelDir)
+	if err != nil {
+		switch {
+		case !errors.Is(err, fs.ErrNotExist):
+			r.add(GroupGate, "quality gate", Fail, "%v", err)
+		case opts.RequireEval:
+			r.add(GroupGate, "quality gate", Fail, "not evaluated: no eval/results.json (run `vulntune evaluate`)")
+		case meta != nil && meta["kind"] == modelstore.KindBase:
+			r.add(GroupGate, "quality gate", Skip, "base model: nothing to compare against")
+		default:
+			r.add(GroupGate, "quality gate", Warn, "not evaluated: no eval/results.json (run `vulntune evaluate`)")
+		}
+		return
+	}
+	g := opts.Gate
+	b, t := res.Base, res.Tuned
+	switch {
+	case b.Loss == nil || t.Loss == nil:
+		r.add(GroupGate, "held-out loss", Fail, "results.json has no loss")
+	case *b.Loss-*t.Loss > g.MinLossGain:
+		r.add(GroupGate, "held-out loss", Pass, "tuned %.4f < base %.4f", *t.Loss, *b.Loss)
+	default:
+		r.add(GroupGate, "held-out loss", Fail, "tuned %.4f does not beat base %.4f by more than %g", *t.Loss, *b.Loss, g.MinLossGain)
+	}
+	checkFacts(r, g, b, t)
+	switch {
+	case b.HallucinationRate == nil || t.HallucinationRate == nil:
+		r.add(GroupGate, "hallucination rate", Fail, "results.json has no hallucination rate")
+	case *t.HallucinationRate-*b.HallucinationRate <= g.MaxHallucinationIncrease:
+		r.add(GroupGate, "hallucination rate", Pass, "tuned %.4f, base %.4f", *t.HallucinationRate, *b.HallucinationRate)
+	default:
+		r.add(GroupGate, "hallucination rate", Fail, "tuned %.4f exceeds base %.4f by more than %g", *t.HallucinationRate, *b.HallucinationRate, g.MaxHallucinationIncrease)
+	}
+}
+
+func checkFacts(r *Report, g GateOptions, b, t evaluate.Metrics) {
+	if g.Facts == FactsEach {
+		pairs := []struct {
+			name string
+			b, t *float64
+		}{
+			{"fixed version", b.FixedVersionAccuracy, t.FixedVersionAccuracy},
+			{"CWE", b.CWEAccuracy, t.CWEAccuracy},
+			{"location", b.LocationAccuracy, t.LocationAccuracy},
+		}
+		n := 0
+		for _, p := range pairs {
+			if p.b == nil || p.t == nil {
+				continue
+			}
+			n++
+			if *p.t-*p.b <= g.MinFactGain {
+				r.add(GroupGate, "fact accuracy", Fail, "%s accuracy: tuned %.4f does not beat base %.4f", p.name, *p.t, *p.b)
+				return
+			}
+		}
+		if n == 0 {
+			r.add(GroupGate, "fact accuracy", Fail, "no fact accuracy in results.json")
+			return
+		}
+		r.add(GroupGate, "fact accuracy", Pass, "each of %d accuracies improves", n)
+		return
+	}
+	bf, tf := b.FactAccuracy(), t.FactAccuracy()
+	switch {
+	case bf == nil || tf == nil:
+		r.add(GroupGate, "fact accuracy", Fail, "no fact accuracy in results.json")
+	case *tf-*bf > g.MinFactGain:
+		r.add(GroupGate, "fact accuracy", Pass, "mean: tuned %.4f > base %.4f", *tf, *bf)
+	default:
+		r.add(GroupGate, "fact accuracy", Fail, "mean: tuned %.4f does not beat base %.4f by more than %g", *tf, *bf, g.MinFactGain)
+	}
+}
+
+// GateFailed reports whether a check of the gate group failed, as opposed
+// to an artifact or functional check.
+func (r *Report) GateFailed() bool {
+	for _, c := range r.Failed() {
+		if c.Group == GroupGate {
+			return true
+		}
+	}
+	return false
+}
+
+// validFactsMode checks a Facts value.
+func validFactsMode(m string) error {
+	if m == "" || m == FactsMean || m == FactsEach {
+		return nil
+	}
+	return fmt.Errorf("gate facts mode %q: want %q or %q", m, FactsMean, FactsEach)
+}
