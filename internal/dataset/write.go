@@ -61,6 +61,10 @@ func Write(dir string, ex []Example, opts WriteOptions) (*Stats, error) {
 			os.RemoveAll(staging)
 		}
 	}()
+	// MkdirTemp creates 0700; a dataset is meant to be shared and published.
+	if err := os.Chmod(staging, 0o755); err != nil {
+		return nil, err
+	}
 
 	bySplit := map[string][]Example{}
 	for _, e := range ex {
