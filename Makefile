@@ -31,8 +31,9 @@ unit:
 
 test: lint unit
 
+# The main job: every phase over the bundled samples with the bundled model.
 demo: build
-	$(BIN) parse -o findings.jsonl examples/artifacts
+	$(BIN) run --artifacts-dir examples/artifacts --output-dir runs/demo
 
 fuzz:
 	@for p in $$(go test -list 'Fuzz.*' ./internal/... | grep ^Fuzz); do echo $$p; done

@@ -11,9 +11,9 @@ import (
 
 func newEvaluateCmd(a *app) *cobra.Command {
 	var (
-		datasetDir, baseModel, split string
-		limit, maxTokens, batch      int
-		asJSON                       bool
+		datasetDir, split       string
+		limit, maxTokens, batch int
+		asJSON                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "evaluate MODEL --dataset DIR",
@@ -40,7 +40,10 @@ eval/generations.jsonl, and into the model card's model-index.`,
 			if err != nil {
 				return err
 			}
-			if baseModel == "" {
+			// --base-model is the config key default_base_model; given on the
+			// command line it wins, else the model's own metadata names its base.
+			baseModel := cfg.DefaultBaseModel
+			if !cmd.Flags().Changed("base-model") {
 				if baseModel, err = evaluate.BaseModelName(dir); err != nil {
 					return usageError{fmt.Errorf("no --base-model given: %w", err)}
 				}
@@ -73,7 +76,7 @@ eval/generations.jsonl, and into the model card's model-index.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&datasetDir, "dataset", "", "dataset dir with valid.jsonl/test.jsonl and examples.meta.jsonl")
-	f.StringVar(&baseModel, "base-model", "", "base model name or dir (default: base_model in MODEL/metadata.json)")
+	bindConfigFlags(cmd, "default_base_model") // --base-model; default here: base_model in MODEL/metadata.json
 	f.StringVar(&split, "split", "", "held-out split: test or valid (default: test if present, else valid)")
 	f.IntVar(&limit, "limit", 0, "evaluate only the first N examples (0: all)")
 	f.IntVar(&maxTokens, "max-tokens", evaluate.DefaultMaxTokens, "most tokens per generated answer")

@@ -52,7 +52,10 @@ func exitCode(ctx context.Context, err error) int {
 	var ue usageError
 	var ie inputError
 	var ee *engine.EngineError
+	var ge gateError
 	switch {
+	case errors.As(err, &ge):
+		return exitGate
 	case errors.As(err, &ee), errors.Is(err, engine.ErrNotInstalled):
 		return exitEngine
 	case errors.As(err, &ue):

@@ -1,20 +1,99 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vulntune/vulntune/internal/config"
+	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/pipeline"
+	"github.com/vulntune/vulntune/internal/train"
+	"github.com/vulntune/vulntune/internal/validate"
 )
 
 type modelHookOptions struct {
-	MaxSteps, Epochs int
+	MaxSteps, Epochs, MaxSeqLength int
+	EvalLimit, EvalMaxTokens       int
 }
 
 // modelHooks wires the train, evaluate and validate packages into the
-// pipeline's model phases.
+// pipeline's model phases for base model baseModel.
 func (a *app) modelHooks(cmd *cobra.Command, cfg *config.Config, baseModel string, o modelHookOptions) (pipeline.FinetuneHooks, error) {
-	return pipeline.FinetuneHooks{}, errors.New("fine-tuning is not wired yet")
+	baseDir, err := resolveModel(cfg, baseModel)
+	if err != nil {
+		return pipeline.FinetuneHooks{}, err
+	}
+	e, err := a.openEngine(cfg)
+	if err != nil {
+		return pipeline.FinetuneHooks{}, err
+	}
+	modelDir := func(name string) string { return filepath.Join(cfg.FineTunedModelsDir, name) }
+	bar := newProgress(a.stderr, true)
+	return pipeline.FinetuneHooks{
+		Key: map[string]any{"base": baseDir, "training": cfg.FineTuning.Training, "lora": cfg.FineTuning.LoRA,
+			"max_steps": o.MaxSteps, "epochs": o.Epochs, "max_seq": o.MaxSeqLength},
+		ModelDir: modelDir,
+		Train: func(ctx context.Context, datasetDir, name string) (map[string]any, error) {
+			defer bar.done()
+			work := filepath.Join(cfg.FineTuning.WorkspaceDir, "finetune", name)
+			// A run that stopped is picked up from its last checkpoint.
+			ckpts, _ := os.ReadDir(filepath.Join(work, "checkpoints"))
+			res, err := train.Run(ctx, train.Options{
+				Dataset: datasetDir, BaseModelDir: baseDir, Name: name, OutputDir: modelDir(name),
+				WorkDir:  work,
+				Training: cfg.FineTuning.Training, LoRA: cfg.FineTuning.LoRA,
+				GradCheckpoint: cfg.FineTuning.MLX.GradientCheckpointing,
+				Epochs:         o.Epochs, MaxSteps: o.MaxSteps, MaxSeqLength: o.MaxSeqLength,
+				Resume: len(ckpts) > 0, Engine: e, Logger: a.log.With("component", "train"),
+				Progress: func(p train.Progress) {
+					if p.Stage == "train" {
+						bar.update(fmt.Sprintf("train loss %.3f %.0f tok/s", p.Loss, p.TokensPerSecond), p.Step, p.Total)
+					}
+				},
+			})
+			if err != nil {
+				return nil, err
+			}
+			m := res.Metrics
+			sum := map[string]any{"steps": m.Steps, "total_steps": m.TotalSteps, "tokens_per_second": m.TokensPerSecond,
+				"truncated": m.TruncatedTrain + m.TruncatedValid, "resumed": res.Resumed}
+			if m.InitialValLoss != nil && m.BestValLoss != nil {
+				sum["valid_loss"] = []float64{*m.InitialValLoss, *m.BestValLoss}
+			}
+			return sum, nil
+		},
+		Evaluate: func(ctx context.Context, dir, datasetDir string) (map[string]any, error) {
+			defer bar.done()
+			res, err := evaluate.Run(ctx, evaluate.Options{
+				ModelDir: dir, BaseModelDir: baseDir, BaseModelName: baseModel, DatasetDir: datasetDir,
+				Limit: o.EvalLimit, MaxTokens: o.EvalMaxTokens, Engine: e, Log: a.log,
+				Progress: func(model string, done, total int) { bar.update("eval "+model, done, total) },
+			})
+			if err != nil {
+				return nil, err
+			}
+			bar.done()
+			if err := evaluate.WriteTable(a.stderr, res); err != nil {
+				return nil, err
+			}
+			return map[string]any{"base": res.Base, "tuned": res.Tuned}, nil
+		},
+		Validate: func(ctx context.Context, dir string) (map[string]any, error) {
+			rep, err := validate.Run(ctx, validate.Options{ModelDir: dir, Engine: e, RequireEval: true})
+			if err != nil {
+				return nil, err
+			}
+			if err := validate.WriteTable(a.stderr, rep); err != nil {
+				return nil, err
+			}
+			if err := rep.Err(); err != nil {
+				return nil, gateError{err}
+			}
+			return map[string]any{"checks": len(rep.Checks)}, nil
+		},
+	}, nil
 }

@@ -18,7 +18,8 @@ func newRunCmd(a *app) *cobra.Command {
 		artifacts                    []string
 		outDir, modelName, baseModel string
 		skipFT, noLLM, force, asJSON bool
-		maxSteps, epochs             int
+		maxSteps, epochs, maxSeq     int
+		evalLimit, evalMaxTokens     int
 	)
 	cmd := &cobra.Command{
 		Use:   "run --artifacts-dir DIR",
@@ -62,7 +63,8 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 				opts.Analysis = a.analysisOptions(cfg, cfg.Analysis.Endpoint, cfg.Analysis.Model)
 			}
 			if !skipFT {
-				hooks, err := a.modelHooks(cmd, cfg, baseModel, modelHookOptions{MaxSteps: maxSteps, Epochs: epochs})
+				hooks, err := a.modelHooks(cmd, cfg, baseModel, modelHookOptions{
+					MaxSteps: maxSteps, Epochs: epochs, MaxSeqLength: maxSeq, EvalLimit: evalLimit, EvalMaxTokens: evalMaxTokens})
 				if err != nil {
 					return err
 				}
@@ -96,6 +98,9 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 	f.BoolVar(&force, "force", false, "rerun every phase even when its inputs did not change")
 	f.IntVar(&maxSteps, "max-steps", 0, "training steps (overrides epochs)")
 	f.IntVar(&epochs, "epochs", 0, "training epochs (default fine_tuning.training.max_epochs)")
+	f.IntVar(&maxSeq, "max-seq-length", 0, "training tokens per example (default: finetune's)")
+	f.IntVar(&evalLimit, "eval-limit", 0, "evaluate on at most this many held-out examples (0 = all)")
+	f.IntVar(&evalMaxTokens, "eval-max-tokens", 0, "answer length bound during evaluation (default: evaluate's)")
 	f.BoolVar(&asJSON, "json", false, "print the run result as JSON on stdout")
 	return cmd
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/validate"
 )
 
@@ -37,11 +39,18 @@ Any failed check exits 3.`,
 				return err
 			}
 			opts := validate.Options{ModelDir: dir, SkipFunctional: skipFunctional, RequireEval: requireEval, Gate: gate}
+			// Without an engine the artifact checks and the gate still run; the
+			// engine checks are then reported SKIP, but only when the user
+			// already asked to skip the functional check.
 			e, err := a.openEngine(cfg)
-			if err != nil {
+			switch {
+			case err == nil:
+				opts.Engine = e
+			case !skipFunctional || !errors.Is(err, engine.ErrNotInstalled):
 				return err
+			default:
+				a.log.Warn("engine not installed: tokenizer and chat template checks skipped", "err", err)
 			}
-			opts.Engine = e
 			rep, err := validate.Run(cmd.Context(), opts)
 			if err != nil {
 				return err

@@ -81,7 +81,8 @@ func reject(reason, format string, args ...any) *Rejection {
 // full of braces cannot make parsing quadratic.
 const maxJSONTries = 64
 
-// ParseAnswer extracts the first JSON object from a model reply and decodes
+// ParseAnswer rejects a reply that repeats the prompt's data block, then
+// extracts the first JSON object from a model reply and decodes
 // it as an Answer. Text around the object (code fences, "Here is the JSON:")
 // is ignored, because servers such as mlx_lm.server ignore response_format
 // and small models wrap their output. Missing or non-string fields are a
@@ -90,6 +91,11 @@ const maxJSONTries = 64
 func ParseAnswer(reply string) (Answer, *Rejection) {
 	if strings.TrimSpace(reply) == "" {
 		return Answer{}, reject(ReasonEmptyResponse, "the reply is empty")
+	}
+	if repeatsDataBlock(reply) {
+		// Small models often repeat the user message, data block included;
+		// the block's JSON would otherwise parse as an "answer".
+		return Answer{}, reject(ReasonEcho, "the reply repeats the prompt's data block")
 	}
 	obj, ok := firstObject(reply)
 	if !ok {
@@ -140,4 +146,15 @@ func firstObject(s string) ([]byte, bool) {
 		off++
 	}
 	return nil, false
+}
+
+// repeatsDataBlock reports whether a delimiter line of the prompt appears as
+// a line of the reply. Inside a JSON string it is judged by Check instead.
+func repeatsDataBlock(reply string) bool {
+	for _, l := range strings.Split(reply, "\n") {
+		if l = strings.TrimSpace(l); l == dataBegin || l == dataEnd {
+			return true
+		}
+	}
+	return false
 }

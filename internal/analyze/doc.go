@@ -37,15 +37,17 @@
 //     name==1.2.3, a dashed or dotted name followed by a version);
 //   - file paths (a slash and an extension, an absolute path, a source file
 //     name, or a well-known manifest such as pom.xml or package.json);
-//   - URLs, which must be among the finding's references, help URI, location
-//     URL or text, or the reference tables (the CWE pages of its CWEs).
+//   - URLs, which must be among the finding's references, help URI or
+//     location URLs, or the reference tables (the CWE pages of its CWEs); a
+//     link that appears only in free scanner text (message, rule help,
+//     snippet) is not allowed, since that is where an attacker plants one.
 //
 // Identifiers are compared case-insensitively after trailing punctuation is
 // stripped. Besides that, an answer is rejected when it is not JSON, misses a
-// field, has a field that is too short or too long, repeats the instructions
-// or the schema, copies the scanner text verbatim, or carries a
-// prompt-injection marker ("ignore previous instructions", the data
-// delimiters). Rejected answers are cached (marked rejected) so a rerun does
+// field, has a field that is too short or too long, repeats the instructions,
+// the schema, the prompt's data block or another field, copies the scanner
+// text verbatim, or carries a prompt-injection marker ("ignore previous
+// instructions", a role label, a code fence, the data delimiters). Rejected answers are cached (marked rejected) so a rerun does
 // not ask again, counted, and never returned as analyses.
 //
 // # Scanner text is data

@@ -40,6 +40,7 @@ func TestReplyFixtures(t *testing.T) {
 	want := map[string]string{
 		"fenced.txt": "", "invented.txt": analyze.ReasonVulnID, "injected.txt": analyze.ReasonInjection,
 		"truncated.txt": analyze.ReasonNotJSON, "prose.txt": analyze.ReasonNotJSON,
+		"echo.txt": analyze.ReasonEcho,
 	}
 	for name, reason := range want {
 		b, err := os.ReadFile(filepath.Join("testdata", "replies", name))

@@ -61,8 +61,8 @@ type Options struct {
 	// MaxSeqLength truncates each example before its loss is scored
 	// (0: the engine's 2048, mlx-lm's training default).
 	MaxSeqLength int
-	Engine    Runner
-	Log       *slog.Logger // nil: discard
+	Engine       Runner
+	Log          *slog.Logger // nil: discard
 	// Progress, if set, is called after each answer: model is "base" or
 	// "tuned".
 	Progress func(model string, done, total int)

@@ -26,9 +26,14 @@ var (
 // published: they name the user and the machine layout.
 var homeRE = regexp.MustCompile(`(?:/home/[^/\s"']+/|/Users/[^/\s"']+/|/root/|(?:^|[\s"'=:])~/|[A-Za-z]:\\\\?Users\\\\?[^\\\s"']+)`)
 
-// scanSkip are files whose content is vocabulary or weights, not prose a
-// person or tool wrote: token patterns match random vocabulary entries.
+// scanSkip are files whose content is vocabulary, not prose a person or
+// tool wrote: token and path patterns match random vocabulary entries.
 var scanSkip = map[string]bool{"tokenizer.json": true, "vocab.json": true, "merges.txt": true, "tokenizer.model": true}
+
+// tokenScanSkip are tokenizer files whose special-token entries
+// ("eos_token": "<|im_end|>") read as secret assignments; they are still
+// scanned for home paths.
+var tokenScanSkip = map[string]bool{"tokenizer_config.json": true, "special_tokens_map.json": true}
 
 // scanMax bounds the size of a file scanned for tokens and home paths.
 const scanMax = 8 << 20
@@ -73,8 +78,10 @@ func checkMetadata(r *Report, dir string, meta map[string]any, metaErr error, fi
 			continue
 		}
 		s := string(b)
-		for _, m := range redact.Scan(s) {
-			leaks = append(leaks, fmt.Sprintf("%s: %s at byte %d", f, m.Detector, m.Start))
+		if !tokenScanSkip[path.Base(f)] {
+			for _, m := range redact.Scan(s) {
+				leaks = append(leaks, fmt.Sprintf("%s: %s at byte %d", f, m.Detector, m.Start))
+			}
 		}
 		if loc := homeRE.FindStringIndex(s); loc != nil {
 			homes = append(homes, fmt.Sprintf("%s: %q", f, strings.TrimSpace(s[loc[0]:loc[1]])))

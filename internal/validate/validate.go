@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/engine"
@@ -116,6 +117,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("validate: %s is not a directory", opts.ModelDir)
+	}
+	// The directory itself may be a link (a models dir pointing elsewhere);
+	// links inside it are reported by the artifact checks.
+	if opts.ModelDir, err = filepath.EvalSymlinks(opts.ModelDir); err != nil {
+		return nil, fmt.Errorf("validate: %w", err)
 	}
 	r := &Report{ModelDir: opts.ModelDir}
 	meta := checkArtifacts(r, opts.ModelDir)

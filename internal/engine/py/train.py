@@ -320,7 +320,6 @@ def _save_checkpoint(req, model, optimizer, counters, keep=3):
     mx.save_safetensors(os.path.join(tmp, "optimizer.safetensors"), dict(tree_flatten(optimizer.state)))
     state = dict(counters)
     state["fingerprint"] = req["fingerprint"]
-    state["rng_key"] = [int(x) for x in mx.random.state[0].tolist()]
     state["learning_rate"] = float(optimizer.learning_rate.item())
     with open(os.path.join(tmp, "state.json"), "w", encoding="utf-8") as f:
         json.dump(state, f, indent=2, sort_keys=True)
@@ -357,7 +356,6 @@ def _restore(req, model, optimizer):
     optimizer.init(model.trainable_parameters())
     for k, v in mx.load(os.path.join(ckpt, "optimizer.safetensors")).items():
         _set_path(optimizer.state, k, v)
-    mx.random.state[0] = mx.array(state["rng_key"], dtype=mx.uint32)
     emit("progress", stage="resume", step=state["step"], message=f"resuming from step {state['step']}")
     return state
 
@@ -501,7 +499,6 @@ def train(req):
     if req.get("resume"):
         counters.update(_restore(req, model, optimizer))
         counters.pop("fingerprint", None)
-        counters.pop("rng_key", None)
         counters.pop("learning_rate", None)
     else:
         optimizer.init(model.trainable_parameters())
@@ -556,6 +553,10 @@ def train(req):
         tic = time.perf_counter()
         lr_now = float(schedule(optimizer.step).item()) if callable(schedule) else lr
         inputs, targets, mask, n_tok = _pad(train_set, order.batch(step), max_len)
+        # Dropout noise is a function of (seed, step) too, so a resumed run
+        # draws what the uninterrupted one would have (MLX's RNG state can
+        # be read but not restored).
+        mx.random.seed((seed * 1_000_003 + step) % (1 << 63))
         loss, ntoks = step_fn(inputs, targets, mask)
         mx.eval(state, loss, ntoks)
         dt = time.perf_counter() - tic

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# LoRA training throughput of `vulntune finetune` against a plain
+# `python -m mlx_lm lora` run with the same data and settings (SmolLM2-135M,
+# rank 8, all 7 projections of all layers, batch 2, max_seq 512, loss on the
+# assistant turn: --mask-prompt matches vulntune's mask on one-turn data).
+# Usage: bench/finetune-throughput.sh DATASET_DIR BASE_MODEL_DIR [STEPS] [DTYPE]
+# Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`). Prints tokens/s.
+set -euo pipefail
+ds=${1:?dataset dir}; base=${2:?base model dir}; steps=${3:-8}; dtype=${4:-float32}
+py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+go build -o "$work/vulntune" ./cmd/vulntune
+VULNTUNE_BASE_MODELS_DIR="$(dirname "$base")" VULNTUNE_DEFAULT_BASE_MODEL="$(basename "$base")" VULNTUNE_FINE_TUNED_MODELS_DIR="$work/models" "$work/vulntune" finetune --dataset "$ds" \
+  --output-name bench --max-steps "$steps" --batch-size 2 --max-seq-length 512 \
+  --eval-steps 100000 --save-steps 100000 --eval-batches 1 --learning-rate 2e-4 --lora-rank 8 --lora-alpha 16 \
+  --dtype "$dtype" --json > "$work/vt.json"
+"$py" - "$work/vt.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["engine"]
+print(f"vulntune: dtype {r['dtype']} blas {r['blas']} steps {r['steps']} tokens/s all {r['tokens_per_second']:.1f} "
+      f"supervised {r['supervised_tokens_per_second']:.1f} peak {r['peak_memory']/1e9:.2f} GB")
+PY
+# mlx-lm's own loop; LD_PRELOAD as vulntune's engine sets it, for a fair BLAS.
+blas=""
+for p in /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0 /usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0; do
+  [ -e "$p" ] && blas=$p && break
+done
+LD_PRELOAD="$blas" "$py" -m mlx_lm lora --model "$base" --train --data "$ds" --iters "$steps" --batch-size 2 \
+  --max-seq-length 512 --num-layers -1 --mask-prompt --learning-rate 2e-4 --steps-per-report "$steps" \
+  --steps-per-eval 100000 --val-batches 1 --adapter-path "$work/mlxlm" 2>&1 | grep -E "Tokens/sec|Peak mem" | tail -2

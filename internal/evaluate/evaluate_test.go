@@ -1,0 +1,165 @@
+package evaluate_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/evaluate"
+)
+
+// fakeEngine answers from a table keyed by model dir, in reverse order to
+// prove results do not depend on completion order. It stands in for the
+// Python engine so the plumbing is tested without mlx.
+type fakeEngine struct {
+	answers map[string][]string
+	nll     map[string]float64 // per token
+}
+
+func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onItem func(engine.EvaluateItem), _ func(engine.Event)) (*engine.EvaluateSummary, error) {
+	ans := f.answers[req.Model]
+	for i := len(req.Examples) - 1; i >= 0; i-- {
+		onItem(engine.EvaluateItem{Index: i, Text: ans[i], FinishReason: "stop", NLL: f.nll[req.Model] * 100, LossTokens: 100})
+	}
+	return &engine.EvaluateSummary{}, nil
+}
+
+func TestRunWritesResults(t *testing.T) {
+	t.Parallel()
+	model, base := t.TempDir(), t.TempDir()
+	card := "---\nlicense: apache-2.0\nmodel-index: old\n---\n# My model\n"
+	if err := os.WriteFile(filepath.Join(model, "README.md"), []byte(card), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eng := fakeEngine{
+		answers: map[string][]string{
+			// testdata rows: dependency (guava 32.0.0-android), code (CWE-285,
+			// RegistrationRoutes.kt), web (CWE-693, http://localhost:8080).
+			base: {"Upgrade something.", "A problem, see CVE-1999-0001.", "Set headers."},
+			model: {"Upgrade com.google.guava:guava to 32.0.0-android in webauthn-server/gradle.lockfile (CWE-200).",
+				"CWE-285 in RegistrationRoutes.kt.", "CWE-693 at http://localhost:8080 — also 9.9.9"},
+		},
+		nll: map[string]float64{base: 2.0, model: 1.0},
+	}
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	r, err := evaluate.Run(context.Background(), evaluate.Options{
+		ModelDir: model, BaseModelDir: base, BaseModelName: "Base-1", DatasetDir: filepath.Join("testdata", "dataset"),
+		MaxTokens: 16, Engine: eng, Now: func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]*float64{
+		"loss":                   {r.Base.Loss, r.Tuned.Loss},
+		"fixed_version_accuracy": {r.Base.FixedVersionAccuracy, r.Tuned.FixedVersionAccuracy},
+		"cwe_accuracy":           {r.Base.CWEAccuracy, r.Tuned.CWEAccuracy},
+		"location_accuracy":      {r.Base.LocationAccuracy, r.Tuned.LocationAccuracy},
+		"hallucination_rate":     {r.Base.HallucinationRate, r.Tuned.HallucinationRate},
+	}
+	exp := map[string][2]float64{
+		"loss": {2, 1}, "fixed_version_accuracy": {0, 1}, "cwe_accuracy": {0, 1},
+		"location_accuracy": {0, 1}, "hallucination_rate": {1.0 / 3, 1.0 / 3},
+	}
+	for k, v := range want {
+		for i, name := range []string{"base", "tuned"} {
+			if v[i] == nil || math.Abs(*v[i]-exp[k][i]) > 1e-9 {
+				t.Errorf("%s %s = %v, want %v", name, k, v[i], exp[k][i])
+			}
+		}
+	}
+	if r.Tuned.FixedVersionN != 1 || r.Tuned.CWEN != 3 || r.Tuned.LocationN != 3 {
+		t.Errorf("eligible counts = %d/%d/%d, want 1/3/3", r.Tuned.FixedVersionN, r.Tuned.CWEN, r.Tuned.LocationN)
+	}
+	if p := r.ByKind["code"]; p.Tuned.FixedVersionAccuracy != nil || p.Tuned.N != 1 {
+		t.Errorf("code kind = %+v, want n 1 and null fixed_version_accuracy", p.Tuned)
+	}
+	if r.Dataset.Split != "valid" || r.Dataset.Evaluated != 3 || r.BaseModel != "Base-1" || !r.Date.Equal(now) {
+		t.Errorf("metadata = %+v %s %s", r.Dataset, r.BaseModel, r.Date)
+	}
+
+	back, err := evaluate.ReadResults(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *back.Tuned.Loss != *r.Tuned.Loss || back.ByKind["web"].Base.N != 1 {
+		t.Errorf("results.json does not round-trip: %+v", back.Tuned)
+	}
+	raw, _ := os.ReadFile(filepath.Join(model, "eval", "results.json"))
+	if !bytes.Contains(raw, []byte(`"fixed_version_accuracy": null`)) {
+		t.Error("results.json: a metric without eligible examples must be null")
+	}
+	gens := readGenerations(t, filepath.Join(model, "eval", "generations.jsonl"))
+	if len(gens) != 6 || gens[0].Model != "base" || gens[0].Index != 0 || gens[5].Model != "tuned" || gens[5].Index != 2 {
+		t.Fatalf("generations.jsonl order: %+v", gens)
+	}
+	if u := gens[1].Scores.Ungrounded; len(u) != 1 || u[0] != "CVE-1999-0001" {
+		t.Errorf("base code answer ungrounded = %q, want CVE-1999-0001", u)
+	}
+	b, _ := os.ReadFile(filepath.Join(model, "README.md"))
+	for _, s := range []string{"license: apache-2.0", "model-index:", "type: loss", "value: 1\n", "# My model"} {
+		if !strings.Contains(string(b), s) {
+			t.Errorf("card lacks %q:\n%s", s, b)
+		}
+	}
+	if strings.Contains(string(b), "model-index: old") {
+		t.Error("card kept the old model-index")
+	}
+	var table bytes.Buffer
+	if err := evaluate.WriteTable(&table, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "fixed_version_accuracy (n=1)  0.0000  1.0000  +1.0000") {
+		t.Errorf("table:\n%s", table.String())
+	}
+}
+
+func readGenerations(t *testing.T, path string) []evaluate.Generation {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []evaluate.Generation
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var g evaluate.Generation
+		if err := json.Unmarshal(sc.Bytes(), &g); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+func TestRunRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	eng := fakeEngine{}
+	tests := []struct {
+		name string
+		opts evaluate.Options
+		want string
+	}{
+		{"bad split", evaluate.Options{ModelDir: "m", BaseModelDir: "b", DatasetDir: "testdata/dataset", Split: "train", Engine: eng}, `split "train"`},
+		{"no test split", evaluate.Options{ModelDir: "m", BaseModelDir: "b", DatasetDir: "testdata/dataset", Split: "test", Engine: eng}, "test.jsonl"},
+		{"missing dataset", evaluate.Options{ModelDir: "m", BaseModelDir: "b", DatasetDir: "testdata/none", Engine: eng}, "valid.jsonl"},
+		{"no engine", evaluate.Options{ModelDir: "m", BaseModelDir: "b", DatasetDir: "testdata/dataset"}, "required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := evaluate.Run(context.Background(), tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,89 @@
+package validate_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/evaluate"
+	"github.com/vulntune/vulntune/internal/validate"
+)
+
+func f(v float64) *float64 { return &v }
+
+func metrics(loss, fv, cwe, hall float64) evaluate.Metrics {
+	return evaluate.Metrics{N: 10, Loss: f(loss), FixedVersionAccuracy: f(fv), CWEAccuracy: f(cwe), HallucinationRate: f(hall)}
+}
+
+func TestQualityGate(t *testing.T) {
+	t.Parallel()
+	base := metrics(2.0, 0.2, 0.5, 0.3)
+	tests := []struct {
+		name        string
+		tuned       *evaluate.Metrics // nil: no results.json
+		opts        validate.GateOptions
+		requireEval bool
+		want        map[string]validate.Status
+	}{
+		{"tuned better", ptrM(metrics(1.5, 0.6, 0.7, 0.1)), validate.GateOptions{}, false,
+			map[string]validate.Status{"held-out loss": validate.Pass, "fact accuracy": validate.Pass, "hallucination rate": validate.Pass}},
+		{"loss worse", ptrM(metrics(2.1, 0.6, 0.7, 0.1)), validate.GateOptions{}, false,
+			map[string]validate.Status{"held-out loss": validate.Fail}},
+		{"loss gain below threshold", ptrM(metrics(1.95, 0.6, 0.7, 0.1)), validate.GateOptions{MinLossGain: 0.1}, false,
+			map[string]validate.Status{"held-out loss": validate.Fail}},
+		{"mean facts improve though one drops", ptrM(metrics(1.5, 0.8, 0.4, 0.1)), validate.GateOptions{}, false,
+			map[string]validate.Status{"fact accuracy": validate.Pass}},
+		{"each mode catches the drop", ptrM(metrics(1.5, 0.8, 0.4, 0.1)), validate.GateOptions{Facts: validate.FactsEach}, false,
+			map[string]validate.Status{"fact accuracy": validate.Fail}},
+		{"facts equal is not better", ptrM(metrics(1.5, 0.2, 0.5, 0.1)), validate.GateOptions{}, false,
+			map[string]validate.Status{"fact accuracy": validate.Fail}},
+		{"more hallucination", ptrM(metrics(1.5, 0.6, 0.7, 0.35)), validate.GateOptions{}, false,
+			map[string]validate.Status{"hallucination rate": validate.Fail}},
+		{"hallucination within allowance", ptrM(metrics(1.5, 0.6, 0.7, 0.35)), validate.GateOptions{MaxHallucinationIncrease: 0.1}, false,
+			map[string]validate.Status{"hallucination rate": validate.Pass}},
+		{"not evaluated, required", nil, validate.GateOptions{}, true,
+			map[string]validate.Status{"quality gate": validate.Fail}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := tinyModelDir(t)
+			if tt.tuned != nil {
+				writeJSON(t, filepath.Join(dir, "eval", "results.json"), evaluate.Results{Schema: evaluate.SchemaVersion, Base: base, Tuned: *tt.tuned})
+			}
+			r, err := validate.Run(context.Background(), validate.Options{ModelDir: dir, Gate: tt.opts, RequireEval: tt.requireEval})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]validate.Check{}
+			for _, c := range r.Checks {
+				if c.Group == validate.GroupGate {
+					got[c.Name] = c
+				}
+			}
+			for name, want := range tt.want {
+				if got[name].Status != want {
+					t.Errorf("%s = %s (%s), want %s", name, got[name].Status, got[name].Detail, want)
+				}
+			}
+			failed := false
+			for _, st := range tt.want {
+				failed = failed || st == validate.Fail
+			}
+			if r.GateFailed() != failed {
+				t.Errorf("GateFailed() = %v, want %v", r.GateFailed(), failed)
+			}
+		})
+	}
+}
+
+func ptrM(m evaluate.Metrics) *evaluate.Metrics { return &m }
+
+func TestBadFactsMode(t *testing.T) {
+	t.Parallel()
+	_, err := validate.Run(context.Background(), validate.Options{ModelDir: t.TempDir(), Gate: validate.GateOptions{Facts: "median"}})
+	if err == nil || !strings.Contains(err.Error(), `"median"`) {
+		t.Fatalf("err = %v, want one naming the mode", err)
+	}
+}
