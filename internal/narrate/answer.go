@@ -20,9 +20,11 @@ var kindImpact = map[finding.Kind]string{
 	finding.KindOther:      "The scanner considers this a security weakness worth fixing before release.",
 }
 
-// Answer renders the assistant turn: what, why, where, fix, verify,
-// references. Sections are headed so a reader (and the model) can find the
-// fix quickly; the facts come from f and rem only.
+// Answer renders the assistant turn: what it is, where, the fix, why it
+// matters, how to verify, references. The actionable facts (location,
+// package, fixed version) come first, where a reader looks and where a
+// length-bounded generation still reaches them; the facts come from f and
+// rem only.
 func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
 	var b strings.Builder
 	section := func(title string) { fmt.Fprintf(&b, "\n**%s**\n", title) }
@@ -32,31 +34,6 @@ func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
 	b.WriteString(whatItIs(f, rem))
 	if prose != nil && prose.Summary != "" {
 		b.WriteString(" " + prose.Summary)
-	}
-	b.WriteString("\n")
-
-	// Why it matters.
-	section("Why it matters")
-	sev := fmt.Sprintf("Severity: %s", f.Severity)
-	if f.Score > 0 {
-		sev += fmt.Sprintf(" (score %.1f", f.Score)
-		if f.CVSSVector != "" {
-			sev += ", " + f.CVSSVector
-		}
-		sev += ")"
-	}
-	b.WriteString(sev + ". ")
-	b.WriteString(kindImpact[f.Kind])
-	for _, c := range rem.CWE {
-		if c.Description != "" {
-			fmt.Fprintf(&b, " %s (%s): %s", c.ID, c.Name, clip(c.Description, 300))
-		}
-	}
-	if prose != nil && prose.Impact != "" {
-		b.WriteString(" " + prose.Impact)
-	}
-	if prose != nil && prose.Exploitation != "" {
-		b.WriteString(" " + prose.Exploitation)
 	}
 	b.WriteString("\n")
 
@@ -88,6 +65,31 @@ func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
 	if prose != nil && prose.FixRationale != "" {
 		b.WriteString(prose.FixRationale + "\n")
 	}
+
+	// Why it matters.
+	section("Why it matters")
+	sev := fmt.Sprintf("Severity: %s", f.Severity)
+	if f.Score > 0 {
+		sev += fmt.Sprintf(" (score %.1f", f.Score)
+		if f.CVSSVector != "" {
+			sev += ", " + f.CVSSVector
+		}
+		sev += ")"
+	}
+	b.WriteString(sev + ". ")
+	b.WriteString(kindImpact[f.Kind])
+	for _, c := range rem.CWE {
+		if c.Description != "" {
+			fmt.Fprintf(&b, " %s (%s): %s", c.ID, c.Name, clip(c.Description, 300))
+		}
+	}
+	if prose != nil && prose.Impact != "" {
+		b.WriteString(" " + prose.Impact)
+	}
+	if prose != nil && prose.Exploitation != "" {
+		b.WriteString(" " + prose.Exploitation)
+	}
+	b.WriteString("\n")
 
 	// Verify.
 	if len(rem.Verification) > 0 {
@@ -146,7 +148,7 @@ func whatItIs(f *finding.Finding, rem remedy.Remediation) string {
 		desc = strings.TrimSpace(desc[len(title):])
 	}
 	if desc != "" {
-		parts = append(parts, clip(desc, 500))
+		parts = append(parts, clip(desc, 300))
 	}
 	return strings.Join(parts, " ")
 }
