@@ -20,7 +20,7 @@ func newModelsCmd(a *app) *cobra.Command {
 		Short: "List and import the models in the base and fine-tuned models dirs",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newModelsListCmd(a), newModelsImportCmd(a))
+	cmd.AddCommand(newModelsListCmd(a), newModelsImportCmd(a), newModelsPullCmd(a))
 	return cmd
 }
 
