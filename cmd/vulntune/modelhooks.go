@@ -18,6 +18,8 @@ import (
 type modelHookOptions struct {
 	MaxSteps, Epochs, MaxSeqLength int
 	EvalLimit, EvalMaxTokens       int
+	// TrainEvalBatches bounds the validation passes during training.
+	TrainEvalBatches int
 }
 
 // modelHooks wires the train, evaluate and validate packages into the
@@ -35,7 +37,7 @@ func (a *app) modelHooks(cmd *cobra.Command, cfg *config.Config, baseModel strin
 	bar := newProgress(a.stderr, true)
 	return pipeline.FinetuneHooks{
 		Key: map[string]any{"base": baseDir, "training": cfg.FineTuning.Training, "lora": cfg.FineTuning.LoRA,
-			"max_steps": o.MaxSteps, "epochs": o.Epochs, "max_seq": o.MaxSeqLength},
+			"max_steps": o.MaxSteps, "epochs": o.Epochs, "max_seq": o.MaxSeqLength, "eval_batches": o.TrainEvalBatches},
 		ModelDir: modelDir,
 		Train: func(ctx context.Context, datasetDir, name string) (map[string]any, error) {
 			defer bar.done()
@@ -47,7 +49,7 @@ func (a *app) modelHooks(cmd *cobra.Command, cfg *config.Config, baseModel strin
 				WorkDir:  work,
 				Training: cfg.FineTuning.Training, LoRA: cfg.FineTuning.LoRA,
 				GradCheckpoint: cfg.FineTuning.MLX.GradientCheckpointing,
-				Epochs:         o.Epochs, MaxSteps: o.MaxSteps, MaxSeqLength: o.MaxSeqLength,
+				Epochs:         o.Epochs, MaxSteps: o.MaxSteps, MaxSeqLength: o.MaxSeqLength, EvalBatches: o.TrainEvalBatches,
 				Resume: len(ckpts) > 0, Engine: e, Logger: a.log.With("component", "train"),
 				Progress: func(p train.Progress) {
 					if p.Stage == "train" {

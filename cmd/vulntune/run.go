@@ -20,6 +20,7 @@ func newRunCmd(a *app) *cobra.Command {
 		skipFT, noLLM, force, asJSON bool
 		maxSteps, epochs, maxSeq     int
 		evalLimit, evalMaxTokens     int
+		trainEvalBatches             int
 	)
 	cmd := &cobra.Command{
 		Use:   "run --artifacts-dir DIR",
@@ -64,7 +65,8 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 			}
 			if !skipFT {
 				hooks, err := a.modelHooks(cmd, cfg, baseModel, modelHookOptions{
-					MaxSteps: maxSteps, Epochs: epochs, MaxSeqLength: maxSeq, EvalLimit: evalLimit, EvalMaxTokens: evalMaxTokens})
+					MaxSteps: maxSteps, Epochs: epochs, MaxSeqLength: maxSeq, EvalLimit: evalLimit, EvalMaxTokens: evalMaxTokens,
+					TrainEvalBatches: trainEvalBatches})
 				if err != nil {
 					return err
 				}
@@ -99,6 +101,7 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 	f.IntVar(&maxSteps, "max-steps", 0, "training steps (overrides epochs)")
 	f.IntVar(&epochs, "epochs", 0, "training epochs (default fine_tuning.training.max_epochs)")
 	f.IntVar(&maxSeq, "max-seq-length", 0, "training tokens per example (default: finetune's)")
+	f.IntVar(&trainEvalBatches, "train-eval-batches", 0, "validation batches per evaluation during training (0 = the whole split)")
 	f.IntVar(&evalLimit, "eval-limit", 0, "evaluate on at most this many held-out examples (0 = all)")
 	f.IntVar(&evalMaxTokens, "eval-max-tokens", 0, "answer length bound during evaluation (default: evaluate's)")
 	f.BoolVar(&asJSON, "json", false, "print the run result as JSON on stdout")
