@@ -1,9 +1,7 @@
 package analyze
 
 import (
-	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -115,45 +113,4 @@ func shingles(s string, n int) map[string]struct{} {
 // that should not depend on formatting.
 func normSpace(s string) string {
 	return strings.Join(strings.Fields(strings.ToLower(s)), " ")
-}
-
-// normCWE turns "cwe-079", "CWE 79" or "CWE_79" into "CWE-79"; anything else
-// is returned upper-cased.
-func normCWE(id string) string {
-	m := cweRE.FindStringSubmatch(id)
-	if m == nil {
-		return strings.ToUpper(strings.TrimSpace(id))
-	}
-	n, err := strconv.Atoi(m[1])
-	if err != nil {
-		return strings.ToUpper(strings.TrimSpace(id))
-	}
-	return fmt.Sprintf("CWE-%d", n)
-}
-
-// normVersion compares versions without a leading "v", trailing dots or
-// trailing ".0" segments, so v2.15.0 == 2.15 == 2.15.0.
-func normVersion(v string) string {
-	v = strings.ToLower(strings.TrimRight(v, ".-+~,;:"))
-	v = strings.TrimPrefix(v, "v")
-	if !strings.ContainsAny(v, "-+~") {
-		for strings.HasSuffix(v, ".0") && strings.Count(v, ".") > 0 {
-			v = strings.TrimSuffix(v, ".0")
-		}
-	}
-	return v
-}
-
-// normURL compares URLs without scheme, "www.", fragment, trailing slash or
-// case, since a model rewriting http to https names the same page.
-func normURL(u string) string {
-	u = strings.ToLower(strings.TrimRight(u, ".,;:!?'\")]}>"))
-	if i := strings.Index(u, "://"); i >= 0 {
-		u = u[i+3:]
-	}
-	u = strings.TrimPrefix(u, "www.")
-	if i := strings.IndexByte(u, '#'); i >= 0 {
-		u = u[:i]
-	}
-	return strings.TrimRight(u, "/")
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vulntune/vulntune/internal/ident"
+
 	"github.com/vulntune/vulntune/internal/finding"
 )
 
@@ -16,7 +18,6 @@ var (
 	vulnRE = regexp.MustCompile(`(?i)\b(?:CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3}|GO-\d{4}-\d{4,}|PYSEC-\d{4}-\d+|` +
 		`RUSTSEC-\d{4}-\d{4,}|OSV-\d{4}-\d+|GSD-\d{4}-\d+|MAL-\d{4}-\d+|DSA-\d{3,}(?:-\d+)?|DLA-\d{3,}-\d+|` +
 		`USN-\d+-\d+|RHSA-\d{4}:\d+|ALAS\d*-\d{4}-\d+|ELSA-\d{4}-\d+|SNYK-[A-Z]+-[A-Z0-9]+-\d+)\b`)
-	cweRE = regexp.MustCompile(`(?i)\bCWE[\s_:-]?(\d+)\b`)
 
 	// Package coordinates: Maven group:artifact (the group has a dot, the
 	// artifact starts with a letter, so times and host:port do not match),
@@ -28,7 +29,6 @@ var (
 	spaceVerRE = regexp.MustCompile(`(?i)(?:^|[^\w@/.-])([a-z]\w*(?:[-_.]\w+)+)\s+v?\d+\.\d+`)
 
 	tokenRE = regexp.MustCompile("[^\\s,;()\\[\\]{}<>\"'`]+")
-	extRE   = regexp.MustCompile(`(?i)\.[a-z][a-z0-9]{0,9}$`)
 
 	// Versions: three or more numeric parts, a "v" prefix, a pre-release
 	// suffix, or two parts after a word or operator that makes them a
@@ -41,29 +41,6 @@ var (
 	// allowed set is a superset of what the strict patterns can find.
 	looseVerRE = regexp.MustCompile(`(?i)v?\d+(?:\.\d+)+(?:[-+~][0-9a-z][0-9a-z.+~-]*)?`)
 )
-
-// knownFiles are file names an answer may mention without a slash.
-var knownFiles = map[string]bool{
-	"pom.xml": true, "build.gradle": true, "build.gradle.kts": true, "settings.gradle": true, "gradle.properties": true,
-	"package.json": true, "package-lock.json": true, "yarn.lock": true, "pnpm-lock.yaml": true, ".npmrc": true,
-	"go.mod": true, "go.sum": true, "requirements.txt": true, "pipfile": true, "pipfile.lock": true,
-	"poetry.lock": true, "pyproject.toml": true, "setup.py": true, "setup.cfg": true, "cargo.toml": true,
-	"cargo.lock": true, "gemfile": true, "gemfile.lock": true, "composer.json": true, "composer.lock": true,
-	"packages.config": true, "dockerfile": true, "docker-compose.yml": true, "docker-compose.yaml": true,
-	".env": true, "web.xml": true, "application.properties": true, "application.yml": true, "application.yaml": true,
-	".gitlab-ci.yml": true, "jenkinsfile": true, "makefile": true, "main.tf": true, "values.yaml": true,
-}
-
-// sourceExts are extensions that make a bare "name.ext" token a file name.
-// "js" is left out: "Node.js" and "Express.js" are product names.
-var sourceExts = map[string]bool{
-	"java": true, "kt": true, "kts": true, "scala": true, "groovy": true, "go": true, "py": true, "rb": true,
-	"php": true, "cs": true, "ts": true, "tsx": true, "jsx": true, "mjs": true, "cjs": true, "rs": true,
-	"c": true, "h": true, "cpp": true, "hpp": true, "swift": true, "m": true, "sh": true, "bash": true,
-	"ps1": true, "yml": true, "yaml": true, "json": true, "xml": true, "toml": true, "ini": true, "cfg": true,
-	"conf": true, "properties": true, "gradle": true, "tf": true, "tfvars": true, "hcl": true, "sql": true,
-	"html": true, "htm": true, "jsp": true, "vue": true, "lock": true, "pem": true, "key": true, "env": true,
-}
 
 // ground holds what an answer may name for one finding.
 type ground struct {
@@ -80,10 +57,10 @@ func newGround(f *finding.Finding, refs ReferenceFunc) *ground {
 	text := findingText(f)
 	var ref strings.Builder
 	for _, id := range f.CWE {
-		id = normCWE(id)
+		id = ident.NormCWE(id)
 		g.cwes[id] = true
 		if n, err := strconv.Atoi(strings.TrimPrefix(id, "CWE-")); err == nil {
-			g.urls[normURL("https://cwe.mitre.org/data/definitions/"+strconv.Itoa(n)+".html")] = true
+			g.urls[ident.NormURL("https://cwe.mitre.org/data/definitions/"+strconv.Itoa(n)+".html")] = true
 		}
 		if refs == nil {
 			continue
@@ -92,8 +69,8 @@ func newGround(f *finding.Finding, refs ReferenceFunc) *ground {
 			ref.WriteString(name + "\n" + desc + "\n")
 		}
 	}
-	for _, m := range cweRE.FindAllString(text, -1) {
-		g.cwes[normCWE(m)] = true
+	for _, m := range ident.CWERE.FindAllString(text, -1) {
+		g.cwes[ident.NormCWE(m)] = true
 	}
 	all := text + "\n" + ref.String()
 	g.corpus = strings.ToLower(all)
@@ -104,19 +81,19 @@ func newGround(f *finding.Finding, refs ReferenceFunc) *ground {
 		g.vulnIDs[strings.ToUpper(strings.TrimSpace(id))] = true
 	}
 	for _, m := range looseVerRE.FindAllString(all, -1) {
-		g.versions[normVersion(m)] = true
+		g.versions[ident.NormVersion(m)] = true
 	}
 	// URLs only from the fields that are meant to hold links, never from
 	// free text such as the message: a link planted there is the classic
 	// way to make a model repeat an attacker's page.
 	for _, u := range append(append([]string{f.HelpURI, f.Location.URL}, f.References...), urlRE.FindAllString(ref.String(), -1)...) {
 		if u != "" {
-			g.urls[normURL(u)] = true
+			g.urls[ident.NormURL(u)] = true
 		}
 	}
 	for _, l := range append(append([]finding.Location{}, f.Related...), f.Flow...) {
 		if l.URL != "" {
-			g.urls[normURL(l.URL)] = true
+			g.urls[ident.NormURL(l.URL)] = true
 		}
 	}
 	for _, s := range []string{f.Title, f.Message, f.Description, f.Location.Snippet} {
@@ -161,7 +138,7 @@ func findingText(f *finding.Finding) string {
 func (g *ground) checkIdentifiers(name, text string) *Rejection {
 	b := []byte(text)
 	for _, m := range urlRE.FindAllIndex(b, -1) {
-		if u := string(b[m[0]:m[1]]); !g.urls[normURL(u)] {
+		if u := string(b[m[0]:m[1]]); !g.urls[ident.NormURL(u)] {
 			return reject(ReasonURL, "%s names %s", name, trimPunct(u))
 		}
 		blank(b, m[0], m[1])
@@ -172,8 +149,8 @@ func (g *ground) checkIdentifiers(name, text string) *Rejection {
 		}
 		blank(b, m[0], m[1])
 	}
-	for _, m := range cweRE.FindAllIndex(b, -1) {
-		if id := normCWE(string(b[m[0]:m[1]])); !g.cwes[id] {
+	for _, m := range ident.CWERE.FindAllIndex(b, -1) {
+		if id := ident.NormCWE(string(b[m[0]:m[1]])); !g.cwes[id] {
 			return reject(ReasonCWE, "%s names %s", name, id)
 		}
 		blank(b, m[0], m[1])
@@ -189,10 +166,10 @@ func (g *ground) checkIdentifiers(name, text string) *Rejection {
 	}
 	for _, m := range tokenRE.FindAllIndex(b, -1) {
 		tok := trimPunct(string(b[m[0]:m[1]]))
-		if !isPath(tok) {
+		if !ident.IsPath(tok) {
 			continue
 		}
-		if !containsWord(g.corpus, strings.ToLower(strings.TrimPrefix(tok, "./"))) {
+		if !ident.ContainsWord(g.corpus, strings.ToLower(strings.TrimPrefix(tok, "./"))) {
 			return reject(ReasonPath, "%s names %s", name, tok)
 		}
 		blank(b, m[0], m[1])
@@ -209,13 +186,13 @@ func (g *ground) checkIdentifiers(name, text string) *Rejection {
 
 func (g *ground) hasPackage(p string) bool {
 	p = strings.ToLower(p)
-	return containsWord(g.corpus, p) || containsWord(g.corpus, strings.Replace(p, ":", "/", 1))
+	return ident.ContainsWord(g.corpus, p) || ident.ContainsWord(g.corpus, strings.Replace(p, ":", "/", 1))
 }
 
 // hasVersion accepts a version of the finding, or a range "a-b" whose ends
 // both are.
 func (g *ground) hasVersion(v string) bool {
-	if g.versions[normVersion(v)] {
+	if g.versions[ident.NormVersion(v)] {
 		return true
 	}
 	parts := strings.Split(trimPunct(v), "-")
@@ -223,67 +200,11 @@ func (g *ground) hasVersion(v string) bool {
 		return false
 	}
 	for _, p := range parts {
-		if !looseVerRE.MatchString(p) || !g.versions[normVersion(p)] {
+		if !looseVerRE.MatchString(p) || !g.versions[ident.NormVersion(p)] {
 			return false
 		}
 	}
 	return true
-}
-
-// isPath reports whether tok looks like a file path or a file name.
-func isPath(tok string) bool {
-	if tok == "" || strings.Contains(tok, "://") || strings.HasPrefix(tok, "@") {
-		return false
-	}
-	base := strings.ToLower(tok[strings.LastIndexByte(tok, '/')+1:])
-	if knownFiles[base] {
-		return true
-	}
-	if strings.Contains(tok, "/") {
-		if extRE.MatchString(base) {
-			return true
-		}
-		if strings.HasPrefix(tok, "/") || strings.HasPrefix(tok, "~/") {
-			segs := 0
-			for _, s := range strings.Split(tok, "/") {
-				if s != "" && s != "~" {
-					segs++
-				}
-			}
-			return segs >= 2
-		}
-		return false
-	}
-	i := strings.LastIndexByte(base, '.')
-	return i > 0 && sourceExts[base[i+1:]]
-}
-
-// containsWord reports whether needle occurs in hay not glued to a longer
-// name: the characters around it must not continue a name.
-func containsWord(hay, needle string) bool {
-	if needle == "" {
-		return false
-	}
-	for off := 0; ; {
-		i := strings.Index(hay[off:], needle)
-		if i < 0 {
-			return false
-		}
-		start, end := off+i, off+i+len(needle)
-		before := start == 0 || !nameByte(hay[start-1])
-		after := end == len(hay) || !nameByte(hay[end]) ||
-			(hay[end] == '.' && (end+1 == len(hay) || !alnum(hay[end+1])))
-		if before && after {
-			return true
-		}
-		off = start + 1
-	}
-}
-
-func nameByte(c byte) bool { return alnum(c) || c == '_' || c == '-' || c == '.' }
-
-func alnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 func trimPunct(s string) string { return strings.TrimRight(s, ".,;:!?'\")]}>*") }

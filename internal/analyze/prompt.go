@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/ident"
 )
 
 // Message is one chat message of an OpenAI-compatible request.
@@ -106,11 +107,11 @@ func BuildPrompt(f *finding.Finding, refs ReferenceFunc) []Message {
 		if refs == nil {
 			break
 		}
-		name, desc, ok := refs(normCWE(id))
+		name, desc, ok := refs(ident.NormCWE(id))
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(&b, "- %s: %s. %s\n", normCWE(id), neutralise(name), clip(neutralise(desc), maxTextField))
+		fmt.Fprintf(&b, "- %s: %s. %s\n", ident.NormCWE(id), neutralise(name), clip(neutralise(desc), maxTextField))
 		n++
 	}
 	if n == 0 {

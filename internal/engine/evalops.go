@@ -1,19 +1,11 @@
 package engine
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	_ "embed" // the evaluation script ships inside the binary
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-
-	"github.com/vulntune/vulntune/internal/atomicfile"
 )
 
 //go:embed py/evaluate.py
@@ -80,7 +72,7 @@ func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(
 		}
 	}
 	var out EvaluateSummary
-	if err := e.runScript(ctx, "evaluate", req, handle, &out); err != nil {
+	if err := e.runScript(ctx, evalCall("evaluate", req), handle, &out); err != nil {
 		return nil, err
 	}
 	if itemErr != nil {
@@ -135,72 +127,15 @@ type ModelCheck struct {
 // in the result, not as an error; errors mean the engine itself failed.
 func (e *Engine) CheckModel(ctx context.Context, req CheckModelRequest) (*ModelCheck, error) {
 	var out ModelCheck
-	if err := e.runScript(ctx, "check", req, nil, &out); err != nil {
+	if err := e.runScript(ctx, evalCall("check", req), nil, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-// writeEvaluateScript installs the embedded script under dir, named by its
-// checksum, as writeWorker does for the worker.
-func writeEvaluateScript(dir string) (string, error) {
-	sum := sha256.Sum256(evaluateSource)
-	want := hex.EncodeToString(sum[:])
-	path := filepath.Join(dir, "evaluate-"+want[:16]+".py")
-	if b, err := os.ReadFile(path); err == nil {
-		if s := sha256.Sum256(b); hex.EncodeToString(s[:]) == want {
-			return path, nil
-		}
-	}
-	if err := atomicfile.WriteFile(path, evaluateSource, 0o644); err != nil {
-		return "", fmt.Errorf("install engine evaluation script: %w", err)
-	}
-	return path, nil
-}
-
-// runScript is runWorker for evaluate.py: same protocol, same error mapping.
-// The Hub is switched off: these ops read local directories only, and a
-// missing one must fail rather than turn into a download.
-func (e *Engine) runScript(ctx context.Context, op string, req any, onEvent func(Event), out any) error {
-	script, err := writeEvaluateScript(e.WorkerDir)
-	if err != nil {
-		return err
-	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return fmt.Errorf("encode %s request: %w", op, err)
-	}
-	p, err := e.Launcher.Start(ctx, Call{
-		Op:    op,
-		Args:  []string{"-I", script, op},
-		Stdin: bytes.NewReader(body),
-		Env:   []string{"HF_HUB_OFFLINE=1"},
-	})
-	if err != nil {
-		return err
-	}
-	result, werr, derr := decodeEvents(p.Stdout, onEvent)
-	if derr != nil {
-		_, _ = io.Copy(io.Discard, p.Stdout)
-	}
-	waitErr := p.Wait()
-	var ee *EngineError
-	switch {
-	case werr != nil:
-		if !errors.As(waitErr, &ee) {
-			ee = &EngineError{Op: op, Code: -1, LogPath: p.LogPath}
-		}
-		ee.Kind, ee.Message = werr.Type, werr.Message
-		return ee
-	case waitErr != nil:
-		return waitErr
-	case derr != nil:
-		return &EngineError{Op: op, Code: 0, Message: derr.Error(), LogPath: p.LogPath}
-	case result == nil:
-		return &EngineError{Op: op, Code: 0, Message: "engine script exited without a result event", LogPath: p.LogPath}
-	}
-	if err := json.Unmarshal(result, out); err != nil {
-		return &EngineError{Op: op, Code: 0, Message: fmt.Sprintf("decode result: %v", err), LogPath: p.LogPath}
-	}
-	return nil
+// evalCall runs op of evaluate.py. The Hub is switched off: these ops read
+// local directories only, and a missing one must fail rather than turn into
+// a download.
+func evalCall(op string, req any) scriptCall {
+	return scriptCall{Name: "evaluate", Source: evaluateSource, Op: op, Req: req, Env: []string{"HF_HUB_OFFLINE=1"}}
 }

@@ -1,21 +1,9 @@
 package engine
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	_ "embed" // the trainer ships inside the binary, like the worker
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"runtime"
 	"time"
-
-	"github.com/vulntune/vulntune/internal/atomicfile"
 )
 
 //go:embed py/train.py
@@ -110,88 +98,10 @@ type TrainResult struct {
 // arrives (one metric per step). Cancelling ctx sends SIGTERM; the trainer
 // finishes its step, writes a checkpoint and exits within TrainGrace.
 func (e *Engine) Train(ctx context.Context, req TrainRequest, onEvent func(Event)) (*TrainResult, error) {
-	script, err := writeScript(e.WorkerDir, "train", trainSource)
-	if err != nil {
-		return nil, err
-	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("encode train request: %w", err)
-	}
-	l := e.Launcher
-	if l.Grace < TrainGrace {
-		l.Grace = TrainGrace
-	}
-	p, err := l.Start(ctx, Call{Op: "train", Args: []string{"-I", script}, Stdin: bytes.NewReader(body), Env: blasPreload()})
-	if err != nil {
-		return nil, err
-	}
-	result, werr, derr := decodeEvents(p.Stdout, onEvent)
-	if derr != nil {
-		_, _ = io.Copy(io.Discard, p.Stdout)
-	}
-	waitErr := p.Wait()
-	var ee *EngineError
-	switch {
-	case werr != nil:
-		if !errors.As(waitErr, &ee) {
-			ee = &EngineError{Op: "train", Code: -1, LogPath: p.LogPath, Err: ctx.Err()}
-		}
-		ee.Kind, ee.Message = werr.Type, werr.Message
-		return nil, ee
-	case waitErr != nil:
-		return nil, waitErr
-	case derr != nil:
-		return nil, &EngineError{Op: "train", Code: 0, Message: derr.Error(), LogPath: p.LogPath}
-	case result == nil:
-		return nil, &EngineError{Op: "train", Code: 0, Message: "trainer exited without a result event", LogPath: p.LogPath}
-	}
 	var out TrainResult
-	if err := json.Unmarshal(result, &out); err != nil {
-		return nil, &EngineError{Op: "train", Code: 0, Message: fmt.Sprintf("decode result: %v", err), LogPath: p.LogPath}
+	c := scriptCall{Name: "train", Source: trainSource, Op: "train", Args: []string{}, Req: req, Grace: TrainGrace}
+	if err := e.runScript(ctx, c, onEvent, &out); err != nil {
+		return nil, err
 	}
 	return &out, nil
-}
-
-// openBLASPaths are where Debian, Ubuntu and Fedora put a threaded OpenBLAS.
-var openBLASPaths = []string{
-	"/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
-	"/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
-	"/usr/lib64/libopenblasp.so.0",
-	"/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
-	"/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
-}
-
-// blasPreload points the dynamic linker at a system OpenBLAS on Linux. The
-// mlx[cpu] wheel bundles the netlib reference BLAS, which multiplies fp32
-// matrices at about 2 GFLOPS on a laptop core; libmlx resolves cblas_sgemm
-// dynamically, so a preloaded OpenBLAS takes over and training runs tens of
-// times faster (measured: 1.8 vs 108 GFLOPS, 1024x1024 sgemm, 2 cores).
-func blasPreload() []string {
-	if runtime.GOOS != "linux" {
-		return nil
-	}
-	for _, p := range openBLASPaths {
-		if _, err := os.Stat(p); err == nil {
-			return []string{"LD_PRELOAD=" + p}
-		}
-	}
-	return nil
-}
-
-// writeScript installs an embedded script under dir, named by its checksum,
-// and rewrites it when the file on disk does not match.
-func writeScript(dir, name string, src []byte) (string, error) {
-	sum := sha256.Sum256(src)
-	hexSum := hex.EncodeToString(sum[:])
-	path := filepath.Join(dir, name+"-"+hexSum[:16]+".py")
-	if b, err := os.ReadFile(path); err == nil {
-		if s := sha256.Sum256(b); hex.EncodeToString(s[:]) == hexSum {
-			return path, nil
-		}
-	}
-	if err := atomicfile.WriteFile(path, src, 0o644); err != nil {
-		return "", fmt.Errorf("install engine %s script: %w", name, err)
-	}
-	return path, nil
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
 )
@@ -36,39 +37,73 @@ type Event struct {
 // maxEventBytes bounds one event line; generated texts travel in one line.
 const maxEventBytes = 64 << 20
 
-// writeWorker puts the embedded worker under dir, named by its checksum, and
+// writeWorker puts the embedded worker under dir (see writeScript).
+func writeWorker(dir string) (string, error) { return writeScript(dir, "worker", workerSource) }
+
+// writeScript puts an embedded script under dir, named by its checksum, and
 // rewrites it when the file on disk does not match (edited, truncated).
-func writeWorker(dir string) (string, error) {
-	path := filepath.Join(dir, "worker-"+WorkerSHA256[:16]+".py")
+func writeScript(dir, name string, src []byte) (string, error) {
+	sum := sha256.Sum256(src)
+	hexSum := hex.EncodeToString(sum[:])
+	path := filepath.Join(dir, name+"-"+hexSum[:16]+".py")
 	if b, err := os.ReadFile(path); err == nil {
-		if s := sha256.Sum256(b); hex.EncodeToString(s[:]) == WorkerSHA256 {
+		if s := sha256.Sum256(b); hex.EncodeToString(s[:]) == hexSum {
 			return path, nil
 		}
 	}
-	if err := atomicfile.WriteFile(path, workerSource, 0o644); err != nil {
-		return "", fmt.Errorf("install engine worker: %w", err)
+	if err := atomicfile.WriteFile(path, src, 0o644); err != nil {
+		return "", fmt.Errorf("install engine %s script: %w", name, err)
 	}
 	return path, nil
 }
 
-// runWorker runs one worker op: req is sent as JSON on stdin, events are
-// passed to onEvent as they arrive, and the result event is decoded into out.
+// scriptCall is one run of an embedded engine script.
+type scriptCall struct {
+	Name    string // script name, for the file on disk
+	Source  []byte
+	Op      string   // op name: log file, errors, and the script's first argument
+	Args    []string // argv after the script path (default: Op)
+	Req     any      // sent as JSON on stdin
+	HFToken string
+	Env     []string
+	// Grace, when longer than the launcher's, gives the script more time
+	// to finish after SIGTERM (the trainer checkpoints).
+	Grace time.Duration
+}
+
+// runWorker runs one op of the main worker script.
 func (e *Engine) runWorker(ctx context.Context, op string, req any, hfToken string, onEvent func(Event), out any) error {
-	script, err := writeWorker(e.WorkerDir)
+	return e.runScript(ctx, scriptCall{Name: "worker", Source: workerSource, Op: op, Req: req, HFToken: hfToken}, onEvent, out)
+}
+
+// runScript runs an embedded script: the request as JSON on stdin, events
+// passed to onEvent as they arrive, the result event decoded into out, and
+// every failure mapped to an *EngineError quoting the script's stderr.
+func (e *Engine) runScript(ctx context.Context, c scriptCall, onEvent func(Event), out any) error {
+	script, err := writeScript(e.WorkerDir, c.Name, c.Source)
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(req)
+	body, err := json.Marshal(c.Req)
 	if err != nil {
-		return fmt.Errorf("encode %s request: %w", op, err)
+		return fmt.Errorf("encode %s request: %w", c.Op, err)
+	}
+	args := c.Args
+	if args == nil {
+		args = []string{c.Op}
+	}
+	l := e.Launcher
+	if c.Grace > l.Grace {
+		l.Grace = c.Grace
 	}
 	// -I: isolated mode, so neither PYTHON* variables nor the current
 	// directory can inject modules into the engine.
-	p, err := e.Launcher.Start(ctx, Call{
-		Op:      op,
-		Args:    []string{"-I", script, op},
+	p, err := l.Start(ctx, Call{
+		Op:      c.Op,
+		Args:    append([]string{"-I", script}, args...),
 		Stdin:   bytes.NewReader(body),
-		HFToken: hfToken,
+		HFToken: c.HFToken,
+		Env:     c.Env,
 	})
 	if err != nil {
 		return err
@@ -83,20 +118,20 @@ func (e *Engine) runWorker(ctx context.Context, op string, req any, hfToken stri
 	switch {
 	case werr != nil:
 		if !errors.As(waitErr, &ee) {
-			ee = &EngineError{Op: op, Code: -1, LogPath: p.LogPath}
+			ee = &EngineError{Op: c.Op, Code: -1, LogPath: p.LogPath, Err: ctx.Err()}
 		}
 		ee.Kind, ee.Message = werr.Type, werr.Message
 		return ee
 	case waitErr != nil:
 		return waitErr
 	case derr != nil:
-		return &EngineError{Op: op, Code: 0, Message: derr.Error(), LogPath: p.LogPath}
+		return &EngineError{Op: c.Op, Code: 0, Message: derr.Error(), LogPath: p.LogPath}
 	case result == nil:
-		return &EngineError{Op: op, Code: 0, Message: "worker exited without a result event", LogPath: p.LogPath}
+		return &EngineError{Op: c.Op, Code: 0, Message: "engine script exited without a result event", LogPath: p.LogPath}
 	}
 	if out != nil {
 		if err := json.Unmarshal(result, out); err != nil {
-			return &EngineError{Op: op, Code: 0, Message: fmt.Sprintf("decode result: %v", err), LogPath: p.LogPath}
+			return &EngineError{Op: c.Op, Code: 0, Message: fmt.Sprintf("decode result: %v", err), LogPath: p.LogPath}
 		}
 	}
 	return nil

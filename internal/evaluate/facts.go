@@ -1,11 +1,11 @@
 package evaluate
 
 import (
-	"fmt"
 	"path"
 	"regexp"
-	"strconv"
 	"strings"
+
+	"github.com/vulntune/vulntune/internal/ident"
 
 	"github.com/vulntune/vulntune/internal/dataset"
 )
@@ -55,11 +55,11 @@ func namesPackage(answer, pkg string) bool {
 	}
 	low := strings.ToLower(answer)
 	p := strings.ToLower(pkg)
-	if containsWord(low, p) {
+	if ident.ContainsWord(low, p) {
 		return true
 	}
 	if i := strings.LastIndexAny(p, ":/"); i >= 0 && i+1 < len(p) {
-		return containsWord(low, p[i+1:])
+		return ident.ContainsWord(low, p[i+1:])
 	}
 	return false
 }
@@ -67,9 +67,9 @@ func namesPackage(answer, pkg string) bool {
 // namesVersion looks for want among the version-like strings of answer,
 // compared without a "v" prefix or trailing ".0" parts.
 func namesVersion(answer, want string) bool {
-	w := normVersion(want)
+	w := ident.NormVersion(want)
 	for _, m := range looseVerRE.FindAllString(answer, -1) {
-		if normVersion(m) == w {
+		if ident.NormVersion(m) == w {
 			return true
 		}
 	}
@@ -78,11 +78,11 @@ func namesVersion(answer, want string) bool {
 
 func namesCWE(answer string, ids []string) bool {
 	named := map[string]bool{}
-	for _, m := range cweRE.FindAllString(answer, -1) {
-		named[normCWE(m)] = true
+	for _, m := range ident.CWERE.FindAllString(answer, -1) {
+		named[ident.NormCWE(m)] = true
 	}
 	for _, id := range ids {
-		if named[normCWE(id)] {
+		if named[ident.NormCWE(id)] {
 			return true
 		}
 	}
@@ -97,16 +97,16 @@ func namesCWE(answer string, ids []string) bool {
 func namesLocation(answer, loc string) bool {
 	low := strings.ToLower(answer)
 	if strings.Contains(loc, "://") {
-		u := normURL(loc)
+		u := ident.NormURL(loc)
 		for _, m := range urlRE.FindAllString(answer, -1) {
-			if normURL(m) == u {
+			if ident.NormURL(m) == u {
 				return true
 			}
 		}
 		return false
 	}
 	p := strings.ToLower(strings.TrimPrefix(loc, "./"))
-	return containsWord(low, p) || containsWord(low, path.Base(p))
+	return ident.ContainsWord(low, p) || ident.ContainsWord(low, path.Base(p))
 }
 
 // Identifier shapes, kept in step with internal/analyze/identifiers.go
@@ -114,77 +114,9 @@ func namesLocation(answer, loc string) bool {
 var (
 	urlRE      = regexp.MustCompile(`(?i)\b(?:https?|ftp)://[^\s<>"'\x60)\]]+`)
 	vulnRE     = regexp.MustCompile(`(?i)\b(?:CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3}|GO-\d{4}-\d{4,}|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d{4,}|OSV-\d{4}-\d+)\b`)
-	cweRE      = regexp.MustCompile(`(?i)\bCWE[\s_:-]?(\d+)\b`)
 	looseVerRE = regexp.MustCompile(`(?i)v?\d+(?:\.\d+)+(?:[-+~][0-9a-z][0-9a-z.+~-]*)?`)
 	// strictVerRE: three or more numeric parts, or a "v" prefix, so that
 	// "9.8" (a score) and "TLS 1.2" are not taken for package versions.
 	strictVerRE = regexp.MustCompile(`(?i)(?:^|[^\w.])(v?\d+\.\d+\.\d+(?:\.\d+)*(?:[-+~][0-9a-z][0-9a-z.+~-]*)?|v\d+(?:\.\d+)+)`)
 	tokenRE     = regexp.MustCompile("[^\\s,;()\\[\\]{}<>\"'`*]+")
-	extRE       = regexp.MustCompile(`(?i)\.[a-z][a-z0-9]{0,9}$`)
 )
-
-// normCWE turns "cwe-079", "CWE 79" or "CWE_79" into "CWE-79".
-func normCWE(id string) string {
-	m := cweRE.FindStringSubmatch(id)
-	if m == nil {
-		return strings.ToUpper(strings.TrimSpace(id))
-	}
-	n, err := strconv.Atoi(m[1])
-	if err != nil {
-		return strings.ToUpper(strings.TrimSpace(id))
-	}
-	return fmt.Sprintf("CWE-%d", n)
-}
-
-// normVersion makes v2.15.0, 2.15 and 2.15.0 equal.
-func normVersion(v string) string {
-	v = strings.ToLower(strings.TrimRight(v, ".-+~,;:"))
-	v = strings.TrimPrefix(v, "v")
-	if !strings.ContainsAny(v, "-+~") {
-		for strings.HasSuffix(v, ".0") && strings.Count(v, ".") > 0 {
-			v = strings.TrimSuffix(v, ".0")
-		}
-	}
-	return v
-}
-
-// normURL drops scheme, "www.", fragment, trailing slash and case.
-func normURL(u string) string {
-	u = strings.ToLower(strings.TrimRight(u, ".,;:!?'\")]}>"))
-	if i := strings.Index(u, "://"); i >= 0 {
-		u = u[i+3:]
-	}
-	u = strings.TrimPrefix(u, "www.")
-	if i := strings.IndexByte(u, '#'); i >= 0 {
-		u = u[:i]
-	}
-	return strings.TrimRight(u, "/")
-}
-
-// containsWord reports whether needle occurs in hay not glued to a longer
-// name on either side.
-func containsWord(hay, needle string) bool {
-	if needle == "" {
-		return false
-	}
-	for off := 0; ; {
-		i := strings.Index(hay[off:], needle)
-		if i < 0 {
-			return false
-		}
-		start, end := off+i, off+i+len(needle)
-		before := start == 0 || !nameByte(hay[start-1])
-		after := end == len(hay) || !nameByte(hay[end]) ||
-			(hay[end] == '.' && (end+1 == len(hay) || !alnum(hay[end+1])))
-		if before && after {
-			return true
-		}
-		off = start + 1
-	}
-}
-
-func nameByte(c byte) bool { return alnum(c) || c == '_' || c == '-' || c == '.' }
-
-func alnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}

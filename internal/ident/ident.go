@@ -1,0 +1,139 @@
+// Package ident recognises and normalises the identifiers that free text
+// about a finding can name — CWE ids, versions, URLs, file paths — so that
+// the grounding check (analyze) and the hallucination measure (evaluate)
+// agree on what counts as naming the same thing.
+package ident
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var (
+	// CWERE matches a CWE id in text ("CWE-79", "cwe 079", "CWE_79").
+	CWERE = regexp.MustCompile(`(?i)\bCWE[\s_:-]?(\d+)\b`)
+	extRE = regexp.MustCompile(`(?i)\.[a-z][a-z0-9]{0,9}$`)
+)
+
+// KnownFiles are build and config file names text may name without a
+// directory, lower-cased.
+var KnownFiles = map[string]bool{
+	"pom.xml": true, "build.gradle": true, "build.gradle.kts": true, "settings.gradle": true, "gradle.properties": true,
+	"gradle.lockfile": true, "package.json": true, "package-lock.json": true, "yarn.lock": true, "pnpm-lock.yaml": true,
+	".npmrc": true, "go.mod": true, "go.sum": true, "requirements.txt": true, "pipfile": true, "pipfile.lock": true,
+	"poetry.lock": true, "pyproject.toml": true, "setup.py": true, "setup.cfg": true, "cargo.toml": true,
+	"cargo.lock": true, "gemfile": true, "gemfile.lock": true, "composer.json": true, "composer.lock": true,
+	"packages.config": true, "dockerfile": true, "docker-compose.yml": true, "docker-compose.yaml": true,
+	".env": true, "web.xml": true, "application.properties": true, "application.yml": true, "application.yaml": true,
+	".gitlab-ci.yml": true, "jenkinsfile": true, "makefile": true, "main.tf": true, "values.yaml": true,
+}
+
+// SourceExts are extensions that make a bare "name.ext" token a file name.
+// "js" is left out: "Node.js" and "Express.js" are product names.
+var SourceExts = map[string]bool{
+	"java": true, "kt": true, "kts": true, "scala": true, "groovy": true, "go": true, "py": true, "rb": true,
+	"php": true, "cs": true, "ts": true, "tsx": true, "jsx": true, "mjs": true, "cjs": true, "rs": true,
+	"c": true, "h": true, "cpp": true, "hpp": true, "swift": true, "m": true, "sh": true, "bash": true,
+	"ps1": true, "yml": true, "yaml": true, "json": true, "xml": true, "toml": true, "ini": true, "cfg": true,
+	"conf": true, "properties": true, "gradle": true, "tf": true, "tfvars": true, "hcl": true, "sql": true,
+	"html": true, "htm": true, "jsp": true, "vue": true, "lock": true, "lockfile": true, "pem": true, "key": true, "env": true,
+}
+
+// NormCWE turns "cwe-079", "CWE 79" or "CWE_79" into "CWE-79"; anything
+// else is returned trimmed and upper-cased.
+func NormCWE(id string) string {
+	m := CWERE.FindStringSubmatch(id)
+	if m == nil {
+		return strings.ToUpper(strings.TrimSpace(id))
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		return strings.ToUpper(strings.TrimSpace(id))
+	}
+	return fmt.Sprintf("CWE-%d", n)
+}
+
+// NormVersion compares versions without a leading "v", trailing
+// punctuation or trailing ".0" segments, so v2.15.0 == 2.15 == 2.15.0.
+func NormVersion(v string) string {
+	v = strings.ToLower(strings.TrimRight(v, ".-+~,;:"))
+	v = strings.TrimPrefix(v, "v")
+	if !strings.ContainsAny(v, "-+~") {
+		for strings.HasSuffix(v, ".0") && strings.Count(v, ".") > 0 {
+			v = strings.TrimSuffix(v, ".0")
+		}
+	}
+	return v
+}
+
+// NormURL compares URLs without scheme, "www.", fragment, trailing slash,
+// trailing punctuation or case: rewriting http to https names the same page.
+func NormURL(u string) string {
+	u = strings.ToLower(strings.TrimRight(u, ".,;:!?'\")]}>"))
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+	}
+	u = strings.TrimPrefix(u, "www.")
+	if i := strings.IndexByte(u, '#'); i >= 0 {
+		u = u[:i]
+	}
+	return strings.TrimRight(u, "/")
+}
+
+// IsPath reports whether tok looks like a file path or a file name.
+func IsPath(tok string) bool {
+	if tok == "" || strings.Contains(tok, "://") || strings.HasPrefix(tok, "@") {
+		return false
+	}
+	base := strings.ToLower(tok[strings.LastIndexByte(tok, '/')+1:])
+	if KnownFiles[base] {
+		return true
+	}
+	if strings.Contains(tok, "/") {
+		if extRE.MatchString(base) && !strings.HasPrefix(base, ".") {
+			return true
+		}
+		if strings.HasPrefix(tok, "/") || strings.HasPrefix(tok, "~/") {
+			segs := 0
+			for _, s := range strings.Split(tok, "/") {
+				if s != "" && s != "~" {
+					segs++
+				}
+			}
+			return segs >= 2
+		}
+		return false
+	}
+	i := strings.LastIndexByte(base, '.')
+	return i > 0 && SourceExts[base[i+1:]]
+}
+
+// ContainsWord reports whether needle occurs in hay not glued to a longer
+// name: the characters around it must not continue a name.
+func ContainsWord(hay, needle string) bool {
+	if needle == "" {
+		return false
+	}
+	for off := 0; ; {
+		i := strings.Index(hay[off:], needle)
+		if i < 0 {
+			return false
+		}
+		start, end := off+i, off+i+len(needle)
+		before := start == 0 || !nameByte(hay[start-1])
+		after := end == len(hay) || !nameByte(hay[end]) ||
+			(hay[end] == '.' && (end+1 == len(hay) || !alnum(hay[end+1])))
+		if before && after {
+			return true
+		}
+		off = start + 1
+	}
+}
+
+func nameByte(c byte) bool { return alnum(c) || c == '_' || c == '-' || c == '.' }
+
+func alnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
