@@ -9,7 +9,9 @@ import (
 )
 
 //go:embed py/evaluate.py
-var evaluateSource []byte
+var evaluateSourceBody []byte
+
+var evaluateSource = withProtocol(evaluateSourceBody)
 
 // EvaluateRequest asks the engine to score and answer chat examples with one
 // model, loaded once.

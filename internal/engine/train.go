@@ -7,7 +7,9 @@ import (
 )
 
 //go:embed py/train.py
-var trainSource []byte
+var trainSourceBody []byte
+
+var trainSource = withProtocol(trainSourceBody)
 
 // TrainGrace is how long a cancelled training run gets between SIGTERM and
 // SIGKILL. The trainer checks for the signal between optimizer steps and

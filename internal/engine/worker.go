@@ -18,8 +18,24 @@ import (
 	"github.com/vulntune/vulntune/internal/atomicfile"
 )
 
+//go:embed py/protocol.py
+var protocolSource []byte
+
 //go:embed py/worker.py
-var workerSource []byte
+var workerBody []byte
+
+// workerSource is the worker as written to disk: the shared protocol
+// prelude, then the worker's ops.
+var workerSource = withProtocol(workerBody)
+
+// withProtocol prepends the JSON-lines protocol (py/protocol.py) to an
+// engine script, since python -I cannot import it as a module.
+func withProtocol(body []byte) []byte {
+	out := make([]byte, 0, len(protocolSource)+1+len(body))
+	out = append(out, protocolSource...)
+	out = append(out, '\n')
+	return append(out, body...)
+}
 
 // WorkerSHA256 is the checksum of the embedded worker; the file on disk is
 // named after it and verified before every use.

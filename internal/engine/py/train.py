@@ -25,24 +25,12 @@ import shutil
 import signal
 import sys
 import time
-import traceback
 
-_events = None
 _stop_signal = None
 
 
-def emit(event, **fields):
-    fields["event"] = event
-    _events.write(json.dumps(fields, ensure_ascii=False) + "\n")
-    _events.flush()
-
-
-class TrainError(Exception):
-    """An error with a kind vulntune can act on, reported without a traceback."""
-
-    def __init__(self, kind, message):
-        super().__init__(message)
-        self.kind = kind
+class TrainError(WorkerError):
+    """A training error with a kind vulntune can act on."""
 
 
 def _on_signal(signum, _frame):
@@ -620,23 +608,10 @@ def train(req):
 
 
 def main():
-    global _events
-    _events = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
+    open_events()
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    try:
-        req = json.load(sys.stdin)
-        emit("result", **train(req))
-        return 0
-    except TrainError as e:
-        emit("error", type=e.kind, message=str(e))
-        return 130 if e.kind == "Interrupted" else 2
-    except Exception as e:
-        traceback.print_exc()
-        emit("error", type=type(e).__name__, message=str(e))
-        return 1
+    return run(train, interrupted_kind="Interrupted")
 
 
 if __name__ == "__main__":

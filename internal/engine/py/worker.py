@@ -17,23 +17,6 @@ import math
 import os
 import sys
 import time
-import traceback
-
-_events = None
-
-
-def emit(event, **fields):
-    fields["event"] = event
-    _events.write(json.dumps(fields, ensure_ascii=False) + "\n")
-    _events.flush()
-
-
-class WorkerError(Exception):
-    """An error with a kind vulntune can act on, reported without a traceback."""
-
-    def __init__(self, kind, message):
-        super().__init__(message)
-        self.kind = kind
 
 
 def _version(dist):
@@ -252,26 +235,7 @@ OPS = {
 
 
 def main():
-    global _events
-    # Keep the real stdout for events and point fd 1 at stderr, so that a
-    # print() in any library lands in the log instead of the event stream.
-    _events = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    if len(sys.argv) != 2 or sys.argv[1] not in OPS:
-        emit("error", type="BadRequest", message=f"usage: worker.py {{{','.join(OPS)}}}")
-        return 2
-    try:
-        req = json.load(sys.stdin)
-        emit("result", **OPS[sys.argv[1]](req))
-        return 0
-    except WorkerError as e:
-        emit("error", type=e.kind, message=str(e))
-        return 2
-    except Exception as e:
-        traceback.print_exc()
-        emit("error", type=type(e).__name__, message=str(e))
-        return 1
+    return serve(OPS, "worker.py")
 
 
 if __name__ == "__main__":
