@@ -17,6 +17,7 @@ import (
 // finetuneFlags are the finetune settings the config file does not carry.
 type finetuneFlags struct {
 	dataset, dtype             string
+	validateModel              string
 	epochs, maxSteps, maxSeq   int
 	numLayers, patience, evalB int
 	seed                       int64
@@ -39,9 +40,16 @@ Ctrl-C saves a checkpoint in <workspace_dir>/finetune/<name>; --resume
 continues it exactly (without --output-name: the newest unfinished run).`,
 		Example: `  vulntune finetune --dataset dataset/
   vulntune finetune --dataset plan.jsonl --output-name my-model --max-steps 50
-  vulntune finetune --resume --output-name my-model --dataset dataset/`,
+  vulntune finetune --resume --output-name my-model --dataset dataset/
+  vulntune finetune --validate-model my-model`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.finetune(cmd, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.validateModel != "" {
+				// The original plan's standalone mode: check a model, train nothing.
+				return a.validate(cmd, f.validateModel, validateFlags{asJSON: f.asJSON, requireEval: true})
+			}
+			return a.finetune(cmd, f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.dataset, "dataset", "", "dataset dir (train.jsonl + valid.jsonl) or one JSONL file (required)")
@@ -54,6 +62,7 @@ continues it exactly (without --output-name: the newest unfinished run).`,
 	fl.Int64Var(&f.seed, "train-seed", train.DefaultSeed, "seed of data order, dropout and adapter initialisation")
 	fl.StringVar(&f.dtype, "dtype", "auto", "weights dtype: auto (float32 on CPU, bfloat16 on Metal/CUDA), float32, bfloat16")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run's last checkpoint")
+	fl.StringVar(&f.validateModel, "validate-model", "", "validate this model (as `vulntune validate --require-eval`) instead of training")
 	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
 	bindConfigFlags(cmd, "fine_tuning.default_output_name", "default_base_model", "fine_tuning.training.learning_rate",
 		"fine_tuning.training.batch_size", "fine_tuning.training.warmup_steps", "fine_tuning.training.save_steps",

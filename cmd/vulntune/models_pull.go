@@ -80,4 +80,3 @@ access to the Hub; where there is none the error names the host it tried.`,
 	bindConfigFlags(cmd, "base_models_dir")
 	return cmd
 }
-

@@ -10,11 +10,14 @@ import (
 	"github.com/vulntune/vulntune/internal/validate"
 )
 
+// validateFlags are validate's settings, shared with finetune --validate-model.
+type validateFlags struct {
+	asJSON, skipFunctional, requireEval bool
+	gate                                validate.GateOptions
+}
+
 func newValidateCmd(a *app) *cobra.Command {
-	var (
-		asJSON, skipFunctional, requireEval bool
-		gate                                validate.GateOptions
-	)
+	var v validateFlags
 	cmd := &cobra.Command{
 		Use:   "validate MODEL",
 		Short: "Check a model directory's artifacts, run it once, and apply the quality gate",
@@ -29,54 +32,57 @@ Any failed check exits 3.`,
 		Example: `  vulntune validate my-model
   vulntune validate ./models/fine-tuned/my-model --require-eval --json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfigFor(cmd)
-			if err != nil {
-				return err
-			}
-			dir, err := resolveModel(cfg, args[0])
-			if err != nil {
-				return err
-			}
-			opts := validate.Options{ModelDir: dir, SkipFunctional: skipFunctional, RequireEval: requireEval, Gate: gate}
-			// Without an engine the artifact checks and the gate still run; the
-			// engine checks are then reported SKIP, but only when the user
-			// already asked to skip the functional check.
-			e, err := a.openEngine(cfg)
-			switch {
-			case err == nil:
-				opts.Engine = e
-			case !skipFunctional || !errors.Is(err, engine.ErrNotInstalled):
-				return err
-			default:
-				a.log.Warn("engine not installed: tokenizer and chat template checks skipped", "err", err)
-			}
-			rep, err := validate.Run(cmd.Context(), opts)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rep); err != nil {
-					return err
-				}
-			} else if err := validate.WriteTable(a.stdout, rep); err != nil {
-				return err
-			}
-			if err := rep.Err(); err != nil {
-				return gateError{err}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.validate(cmd, args[0], v) },
 	}
 	f := cmd.Flags()
-	f.BoolVar(&asJSON, "json", false, "print the report as JSON {model_dir, checks: [{group, name, status, detail}]}")
-	f.BoolVar(&skipFunctional, "skip-functional", false, "do not generate an answer (tokenizer and template are still checked)")
-	f.BoolVar(&requireEval, "require-eval", false, "fail when eval/results.json is missing instead of warning")
-	f.Float64Var(&gate.MinLossGain, "min-loss-gain", 0, "tuned held-out loss must be lower than base by more than this")
-	f.Float64Var(&gate.MinFactGain, "min-fact-gain", 0, "tuned fact accuracy must exceed base by more than this")
-	f.Float64Var(&gate.MaxHallucinationIncrease, "max-hallucination-increase", 0, "tuned hallucination rate may exceed base by at most this")
-	f.StringVar(&gate.Facts, "gate-facts", validate.FactsMean, `"mean": compare the mean of the available fact accuracies; "each": every one must improve`)
+	f.BoolVar(&v.asJSON, "json", false, "print the report as JSON {model_dir, checks: [{group, name, status, detail}]}")
+	f.BoolVar(&v.skipFunctional, "skip-functional", false, "do not generate an answer (tokenizer and template are still checked)")
+	f.BoolVar(&v.requireEval, "require-eval", false, "fail when eval/results.json is missing instead of warning")
+	f.Float64Var(&v.gate.MinLossGain, "min-loss-gain", 0, "tuned held-out loss must be lower than base by more than this")
+	f.Float64Var(&v.gate.MinFactGain, "min-fact-gain", 0, "tuned fact accuracy must exceed base by more than this")
+	f.Float64Var(&v.gate.MaxHallucinationIncrease, "max-hallucination-increase", 0, "tuned hallucination rate may exceed base by at most this")
+	f.StringVar(&v.gate.Facts, "gate-facts", validate.FactsMean, `"mean": compare the mean of the available fact accuracies; "each": every one must improve`)
 	return cmd
+}
+
+// validate checks model name and exits 3 (gateError) when any check fails.
+func (a *app) validate(cmd *cobra.Command, name string, v validateFlags) error {
+	cfg, err := a.loadConfigFor(cmd)
+	if err != nil {
+		return err
+	}
+	dir, err := resolveModel(cfg, name)
+	if err != nil {
+		return err
+	}
+	opts := validate.Options{ModelDir: dir, SkipFunctional: v.skipFunctional, RequireEval: v.requireEval, Gate: v.gate}
+	// Without an engine the artifact checks and the gate still run; the
+	// engine checks are then reported SKIP, but only when the user
+	// already asked to skip the functional check.
+	e, err := a.openEngine(cfg)
+	switch {
+	case err == nil:
+		opts.Engine = e
+	case !v.skipFunctional || !errors.Is(err, engine.ErrNotInstalled):
+		return err
+	default:
+		a.log.Warn("engine not installed: tokenizer and chat template checks skipped", "err", err)
+	}
+	rep, err := validate.Run(cmd.Context(), opts)
+	if err != nil {
+		return err
+	}
+	if v.asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if err := validate.WriteTable(a.stdout, rep); err != nil {
+		return err
+	}
+	if err := rep.Err(); err != nil {
+		return gateError{err}
+	}
+	return nil
 }
