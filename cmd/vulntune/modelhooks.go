@@ -38,6 +38,7 @@ func (a *app) modelHooks(cmd *cobra.Command, cfg *config.Config, baseModel strin
 	return pipeline.FinetuneHooks{
 		Key: map[string]any{"base": baseDir, "training": cfg.FineTuning.Training, "lora": cfg.FineTuning.LoRA,
 			"max_steps": o.MaxSteps, "epochs": o.Epochs, "max_seq": o.MaxSeqLength, "eval_batches": o.TrainEvalBatches},
+		EvalKey:  map[string]any{"scoring": evaluate.ScoringVersion, "limit": o.EvalLimit, "max_tokens": o.EvalMaxTokens},
 		ModelDir: modelDir,
 		Train: func(ctx context.Context, datasetDir, name string) (map[string]any, error) {
 			defer bar.done()

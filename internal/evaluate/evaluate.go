@@ -156,7 +156,7 @@ func runModel(ctx context.Context, opts Options, label, dir string, exs []exampl
 		g := Generation{Model: label, Index: it.Index, FindingID: e.Meta.FindingID, Kind: e.Meta.Kind,
 			Text: it.Text, FinishReason: it.FinishReason, GenerationTokens: it.GenerationTokens,
 			LossTokens: it.LossTokens, nll: it.NLL,
-			Scores: Score(it.Text, e.prompt(), e.Meta.Facts)}
+			Scores: Score(completeText(it.Text, it.FinishReason), e.prompt(), e.Meta.Facts)}
 		if it.LossTokens > 0 {
 			g.Loss = ptr(it.NLL / float64(it.LossTokens))
 		}

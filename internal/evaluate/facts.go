@@ -26,6 +26,19 @@ type Scores struct {
 	Ungrounded []string `json:"ungrounded"`
 }
 
+// completeText drops the last word of an answer the length bound cut off:
+// it may be a fragment ("CWE-7" of "CWE-770") that is no claim at all, and
+// scoring it would count the cut, not the model, as a hallucination.
+func completeText(text, finishReason string) string {
+	if finishReason != "length" {
+		return text
+	}
+	if i := strings.LastIndexAny(text, " \t\n"); i >= 0 {
+		return text[:i]
+	}
+	return ""
+}
+
 // Score checks answer against facts; prompt is the system and user text the
 // model was given.
 func Score(answer, prompt string, f dataset.Facts) Scores {

@@ -9,6 +9,12 @@ import (
 // SchemaVersion is the version of the results.json layout.
 const SchemaVersion = 1
 
+// ScoringVersion changes whenever metrics are computed differently (fact
+// matching, hallucination rules), so the pipeline recomputes results made
+// by an older scorer instead of comparing them with new ones.
+// 2: a word cut off by the length bound no longer counts as a claim.
+const ScoringVersion = 2
+
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:
 // a dataset without dependency findings has no fixed-version accuracy, and

@@ -46,6 +46,9 @@ type FinetuneHooks struct {
 	// Key identifies the training setup (base model, hyperparameters); a
 	// change reruns training.
 	Key any
+	// EvalKey identifies the evaluation setup (scorer version, limits); a
+	// change reruns evaluation and validation only.
+	EvalKey any
 	// ModelDir returns where the model named name lives.
 	ModelDir func(name string) string
 	Train    func(ctx context.Context, datasetDir, name string) (map[string]any, error)
@@ -173,7 +176,7 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 		return res, err
 	}
 	if h.Evaluate != nil {
-		ran, err = r.Do(ctx, PhaseEvaluate, Key(PhaseEvaluate, modelHash, dsHash), func(ctx context.Context) ([]string, map[string]any, error) {
+		ran, err = r.Do(ctx, PhaseEvaluate, Key(PhaseEvaluate, modelHash, dsHash, h.EvalKey), func(ctx context.Context) ([]string, map[string]any, error) {
 			sum, err := h.Evaluate(ctx, modelDir, dsDir)
 			return []string{filepath.Join(modelDir, "eval", "results.json")}, sum, err
 		})
