@@ -40,9 +40,9 @@ func (a *app) modelHooks(cmd *cobra.Command, cfg *config.Config, baseModel strin
 			"max_steps": o.MaxSteps, "epochs": o.Epochs, "max_seq": o.MaxSeqLength, "eval_batches": o.TrainEvalBatches},
 		EvalKey:  map[string]any{"scoring": evaluate.ScoringVersion, "limit": o.EvalLimit, "max_tokens": o.EvalMaxTokens},
 		ModelDir: modelDir,
-		Train: func(ctx context.Context, datasetDir, name string) (map[string]any, error) {
+		Train: func(ctx context.Context, datasetDir, name, key string) (map[string]any, error) {
 			defer bar.done()
-			work := filepath.Join(cfg.FineTuning.WorkspaceDir, "finetune", name)
+			work := filepath.Join(cfg.FineTuning.WorkspaceDir, "finetune", name+"-"+key)
 			// A run that stopped is picked up from its last checkpoint.
 			ckpts, _ := os.ReadDir(filepath.Join(work, "checkpoints"))
 			res, err := train.Run(ctx, train.Options{

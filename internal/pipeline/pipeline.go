@@ -51,7 +51,10 @@ type FinetuneHooks struct {
 	EvalKey any
 	// ModelDir returns where the model named name lives.
 	ModelDir func(name string) string
-	Train    func(ctx context.Context, datasetDir, name string) (map[string]any, error)
+	// Train trains model name on datasetDir; key identifies the phase's
+	// inputs, so checkpoints of a run with other data or settings are never
+	// resumed into this one.
+	Train    func(ctx context.Context, datasetDir, name, key string) (map[string]any, error)
 	Evaluate func(ctx context.Context, modelDir, datasetDir string) (map[string]any, error)
 	Validate func(ctx context.Context, modelDir string) (map[string]any, error)
 }
@@ -162,8 +165,9 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	if err != nil {
 		return res, err
 	}
-	ran, err = r.Do(ctx, PhaseFinetune, Key(PhaseFinetune, dsHash, h.Key, m.Model), func(ctx context.Context) ([]string, map[string]any, error) {
-		sum, err := h.Train(ctx, dsDir, m.Model)
+	ftKey := Key(PhaseFinetune, dsHash, h.Key, m.Model)
+	ran, err = r.Do(ctx, PhaseFinetune, ftKey, func(ctx context.Context) ([]string, map[string]any, error) {
+		sum, err := h.Train(ctx, dsDir, m.Model, ftKey)
 		return []string{modelDir}, sum, err
 	})
 	if err != nil {

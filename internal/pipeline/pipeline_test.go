@@ -24,7 +24,7 @@ func (f *fakeModel) hooks() pipeline.FinetuneHooks {
 	return pipeline.FinetuneHooks{
 		Key:      map[string]any{"lr": 1e-4},
 		ModelDir: func(name string) string { return filepath.Join(f.root, name) },
-		Train: func(ctx context.Context, ds, name string) (map[string]any, error) {
+		Train: func(ctx context.Context, ds, name, key string) (map[string]any, error) {
 			f.trains++
 			if f.failTrain != nil {
 				return nil, f.failTrain
