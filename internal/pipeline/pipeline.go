@@ -92,6 +92,11 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	if dir == "" {
 		dir = filepath.Join(o.WorkspaceDir, "runs", inputKey[:12])
 	}
+	// Outputs are recorded as absolute paths; a relative run dir would make
+	// them relative twice when checked on the next run.
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}

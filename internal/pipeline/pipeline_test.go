@@ -122,6 +122,22 @@ func TestRunResumesInterruptedPhase(t *testing.T) {
 	}
 }
 
+func TestRunRelativeDirIsUpToDateTheSecondTime(t *testing.T) {
+	arts := copySamples(t)
+	t.Chdir(t.TempDir())
+	opts := pipeline.RunOptions{ArtifactPaths: []string{arts}, Dir: "runs/demo", SkipFineTuning: true}
+	if _, err := pipeline.Run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	res, err := pipeline.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Ran) != 0 {
+		t.Errorf("second run with a relative dir ran %v", res.Ran)
+	}
+}
+
 func TestRunSkipFineTuning(t *testing.T) {
 	t.Parallel()
 	res, err := pipeline.Run(context.Background(), pipeline.RunOptions{
