@@ -1,14 +1,12 @@
 package ingest
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/vulntune/vulntune/internal/atomicfile"
 	"github.com/vulntune/vulntune/internal/finding"
 )
 
@@ -195,19 +193,4 @@ func sevNames() []string {
 		out[i] = string(s)
 	}
 	return out
-}
-
-// WriteFindings writes findings as JSON lines to path atomically: readers
-// see the old file or the complete new one, never a partial one.
-func WriteFindings(path string, fs []finding.Finding) error {
-	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		for i := range fs {
-			if err := enc.Encode(&fs[i]); err != nil {
-				return fmt.Errorf("finding %s: %w", fs[i].ID, err)
-			}
-		}
-		return nil
-	})
 }
