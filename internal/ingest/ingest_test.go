@@ -241,3 +241,21 @@ func TestMissingPath(t *testing.T) {
 		t.Errorf("errors = %v", res.Errors)
 	}
 }
+
+// TestDeterministic: files are parsed concurrently, yet the merged output
+// must be byte-identical on every run (the dataset split depends on it).
+func TestDeterministic(t *testing.T) {
+	var first []byte
+	for i := 0; i < 4; i++ {
+		out := filepath.Join(t.TempDir(), "f.jsonl")
+		if _, err := ingest.Run(context.Background(), []string{samples}, ingest.Options{Output: out, Workers: 4}); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(out)
+		if i == 0 {
+			first = b
+		} else if !bytes.Equal(b, first) {
+			t.Fatalf("run %d wrote different findings than run 0", i)
+		}
+	}
+}

@@ -134,6 +134,15 @@ func (s *store) each(fn func(finding.Finding) error) (finding.MergeStats, error)
 	var buf []byte
 	for _, id := range ids {
 		e := s.index[id]
+		// Files are parsed concurrently, so reports arrive in any order;
+		// merging them in input order makes the merged finding (which
+		// report's location and text win) the same on every run.
+		sort.Slice(e.recs, func(a, b int) bool {
+			if e.recs[a].unit != e.recs[b].unit {
+				return e.recs[a].unit < e.recs[b].unit
+			}
+			return e.recs[a].off < e.recs[b].off
+		})
 		recs := make([]finding.Finding, 0, len(e.recs))
 		for _, sp := range e.recs {
 			if cap(buf) < sp.n {
