@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -133,9 +132,7 @@ func writeConfigJSON(a *app, file string, rows []config.Setting) error {
 	if rows == nil {
 		rows = []config.Setting{}
 	}
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
+	return a.printJSON(struct {
 		ConfigFile string           `json:"config_file"`
 		Settings   []config.Setting `json:"settings"`
 	}{file, rows})

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -65,7 +64,7 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 					endpoint, model = cfg.Analysis.Endpoint, cfg.Analysis.Model
 				}
 				if endpoint == "" {
-					srv, served, err := a.serveBaseModel(cmd, cfg.DataDir, cfg.BaseModelsDir, cfg.DefaultBaseModel)
+					srv, served, err := a.serveBaseModel(cmd, cfg)
 					if err != nil {
 						return err
 					}
@@ -80,9 +79,7 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 			bar.done()
 			if res != nil {
 				if asJSON {
-					enc := json.NewEncoder(a.stdout)
-					enc.SetIndent("", "  ")
-					if err := enc.Encode(res); err != nil {
+					if err := a.printJSON(res); err != nil {
 						return err
 					}
 				} else {
@@ -125,14 +122,16 @@ func (a *app) analysisOptions(cfg *config.Config, endpoint, model string) *analy
 
 // serveBaseModel starts the embedded OpenAI-compatible endpoint on the
 // default base model; the caller closes the server.
-func (a *app) serveBaseModel(cmd *cobra.Command, dataDir, baseDir, name string) (*engine.Server, string, error) {
-	e, err := engine.Open(dataDir)
+func (a *app) serveBaseModel(cmd *cobra.Command, cfg *config.Config) (*engine.Server, string, error) {
+	e, err := a.openEngine(cfg)
 	if err != nil {
 		return nil, "", err
 	}
-	e.Log = a.log
-	dir := filepath.Join(baseDir, name)
-	fmt.Fprintf(a.stderr, "starting the analysis model %s ...\n", name)
+	dir, err := resolveModel(cfg, cfg.DefaultBaseModel)
+	if err != nil {
+		return nil, "", err
+	}
+	fmt.Fprintf(a.stderr, "starting the analysis model %s ...\n", cfg.DefaultBaseModel)
 	srv, err := e.Serve(cmd.Context(), dir, engine.ServeOptions{})
 	if err != nil {
 		return nil, "", err

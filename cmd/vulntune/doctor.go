@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -54,9 +53,7 @@ missing, naming the command that fixes it.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r := a.diagnose(cmd.Context())
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(r); err != nil {
+				if err := a.printJSON(r); err != nil {
 					return err
 				}
 			} else {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -122,9 +121,7 @@ func (a *app) finetune(cmd *cobra.Command, f finetuneFlags) error {
 		return err
 	}
 	if f.asJSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return a.printJSON(res)
 	}
 	m := res.Metrics
 	fmt.Fprintf(a.stdout, "model: %s\nsteps: %d/%d", res.ModelDir, m.Steps, m.TotalSteps)

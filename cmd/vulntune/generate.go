@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -102,9 +101,7 @@ refused rather than prompted with raw text.`,
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(generateOutput{
+				return a.printJSON(generateOutput{
 					Model: dir, Adapter: adapter, Text: g.Text, PromptTokens: g.PromptTokens,
 					GenerationTokens: g.GenerationTokens, TokensPerSecond: g.TokensPerSecond,
 					FinishReason: g.FinishReason, ChatTemplateSource: g.ChatTemplateSource,

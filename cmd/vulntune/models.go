@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -48,9 +47,7 @@ hand or downloaded from the Hub).`,
 				return err
 			}
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(models)
+				return a.printJSON(models)
 			}
 			if len(models) == 0 {
 				_, err := fmt.Fprintf(a.stdout, "no models in %s or %s (run vulntune setup to install the default base model)\n",

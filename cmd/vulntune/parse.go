@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -40,9 +39,7 @@ exit status is 5.`,
 			s := ingest.Summarize(res)
 			s.Output = out
 			if asJSON {
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(s); err != nil {
+				if err := a.printJSON(s); err != nil {
 					return err
 				}
 			} else if err := s.WriteText(a.stdout); err != nil {

@@ -21,11 +21,7 @@ type progress struct {
 }
 
 func newProgress(w io.Writer, enabled bool) *progress {
-	on := false
-	if f, ok := w.(*os.File); ok && enabled {
-		on = term.IsTerminal(int(f.Fd()))
-	}
-	return &progress{w: w, on: on, start: time.Now()}
+	return &progress{w: w, on: enabled && isTerminal(w), start: time.Now()}
 }
 
 // update shows phase done/total with elapsed time and an ETA; redraws are
@@ -66,4 +62,10 @@ func (p *progress) done() {
 	if p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
+}
+
+// isTerminal reports whether w is a terminal, where progress may redraw.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

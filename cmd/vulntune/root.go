@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,14 @@ type app struct {
 	verbose        bool
 	configPath     string
 	log            *slog.Logger
+}
+
+// printJSON writes v to stdout as indented JSON, the --json output of every
+// command.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // run builds the command tree, executes args and maps the outcome to an exit

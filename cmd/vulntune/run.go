@@ -75,9 +75,7 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 			res, err := pipeline.Run(cmd.Context(), opts)
 			if res != nil {
 				if asJSON {
-					enc := json.NewEncoder(a.stdout)
-					enc.SetIndent("", "  ")
-					if eerr := enc.Encode(res); eerr != nil {
+					if eerr := a.printJSON(res); eerr != nil {
 						return eerr
 					}
 				} else {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 
 	"github.com/spf13/cobra"
@@ -73,9 +72,7 @@ func (a *app) validate(cmd *cobra.Command, name string, v validateFlags) error {
 		return err
 	}
 	if v.asJSON {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := a.printJSON(rep); err != nil {
 			return err
 		}
 	} else if err := validate.WriteTable(a.stdout, rep); err != nil {
