@@ -120,23 +120,25 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		res.Files = append(res.Files, results[i])
 	}
 	res.Counts = newCounts()
-	sink := func(f finding.Finding) error {
-		res.Counts.add(&f)
-		res.Findings = append(res.Findings, f)
-		return nil
+	// merge hands every merged finding to out, counting it on the way.
+	merge := func(out func(*finding.Finding) error) (err error) {
+		res.Merge, err = st.each(func(f finding.Finding) error {
+			res.Counts.add(&f)
+			return out(&f)
+		})
+		return err
 	}
 	if opts.Output != "" {
 		err = atomicfile.Write(opts.Output, 0o644, func(w io.Writer) error {
 			enc := json.NewEncoder(w)
 			enc.SetEscapeHTML(false)
-			res.Merge, err = st.each(func(f finding.Finding) error {
-				res.Counts.add(&f)
-				return enc.Encode(&f)
-			})
-			return err
+			return merge(func(f *finding.Finding) error { return enc.Encode(f) })
 		})
 	} else {
-		res.Merge, err = st.each(sink)
+		err = merge(func(f *finding.Finding) error {
+			res.Findings = append(res.Findings, *f)
+			return nil
+		})
 	}
 	if err != nil {
 		return nil, err

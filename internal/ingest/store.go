@@ -17,9 +17,9 @@ import (
 // store spills parsed findings to a temporary file and keeps only a small
 // index in memory, so ingesting a file with hundreds of thousands of results
 // stays within a few tens of MB no matter how many findings it holds.
-// Findings are redacted with the secrets known so far before they are
-// written (each finding's own secrets are always known by then), and again
-// with every secret of the run when they are read back.
+// Findings are redacted with their own secrets and the detectors before
+// they are written, and again with every secret of the run when they are
+// read back.
 type store struct {
 	mu      sync.Mutex
 	f       *os.File
@@ -29,7 +29,7 @@ type store struct {
 	reports int
 	known   []string
 	seen    map[string]bool
-	red     *redact.Redactor
+	red     *redact.Redactor // detectors only; read-only, shared by workers
 	stats   redact.Stats
 	// dropped units are files whose findings must not count after all (a
 	// SARIF version found unsupported only at the end of the file).
@@ -57,27 +57,28 @@ func newStore(dir string) (*store, error) {
 		seen: map[string]bool{}, red: redact.New(nil), stats: redact.Stats{}, dropped: map[int]bool{}}, nil
 }
 
-// add records one fingerprinted finding. It is safe for concurrent use.
+// add records one fingerprinted finding. It is safe for concurrent use:
+// redaction, the costly part, runs outside the lock, so parsing workers
+// redact in parallel.
 func (s *store) add(unit int, f *finding.Finding) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	grew := false
-	for _, v := range f.Secrets {
-		if v != "" && !s.seen[v] {
-			s.seen[v] = true
-			s.known = append(s.known, v)
-			grew = true
-		}
-	}
-	if grew {
-		s.red = redact.New(s.known)
-	}
-	s.stats.Add(s.red.Finding(f))
+	secrets := append([]string(nil), f.Secrets...)
+	// The finding's own secrets are masked by Finding whatever the
+	// Redactor knows; other findings' secrets are masked when read back.
+	st := s.red.Finding(f)
 	b, err := json.Marshal(f)
 	if err != nil {
 		return err
 	}
 	b = append(b, '\n')
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, v := range secrets {
+		if v != "" && !s.seen[v] {
+			s.seen[v] = true
+			s.known = append(s.known, v)
+		}
+	}
+	s.stats.Add(st)
 	if _, err := s.w.Write(b); err != nil {
 		return fmt.Errorf("write ingest spill file: %w", err)
 	}
