@@ -22,6 +22,7 @@ func newDatasetCmd(a *app) *cobra.Command {
 		noLLM, asJSON                        bool
 		validFrac, testFrac                  float64
 		seed                                 int64
+		maxPerRule                           int
 	)
 	cmd := &cobra.Command{
 		Use:   "dataset (--findings FILE | --artifacts-dir DIR...)",
@@ -54,10 +55,13 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 			if !cmd.Flags().Changed("seed") {
 				seed = cfg.Dataset.Seed
 			}
+			if !cmd.Flags().Changed("max-per-rule") {
+				maxPerRule = cfg.Dataset.MaxPerRule
+			}
 			opts := pipeline.DatasetOptions{
 				FindingsPath: findings, ArtifactPaths: artifacts, OutDir: out, Name: name,
-				Split: dataset.SplitOptions{ValidFraction: validFrac, TestFraction: testFrac, Seed: seed},
-				Log:   a.log,
+				Split:      dataset.SplitOptions{ValidFraction: validFrac, TestFraction: testFrac, Seed: seed},
+				MaxPerRule: maxPerRule, Log: a.log,
 			}
 			if !noLLM {
 				if endpoint == "" {
@@ -103,6 +107,7 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 	f.Float64Var(&validFrac, "valid-fraction", 0.2, "fraction of examples for validation")
 	f.Float64Var(&testFrac, "test-fraction", 0, "fraction of examples for a test split")
 	f.Int64Var(&seed, "seed", 42, "split seed")
+	f.IntVar(&maxPerRule, "max-per-rule", 10, "most examples kept per scanner rule (0 = keep all)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
 	return cmd
 }
@@ -143,7 +148,11 @@ func (a *app) serveBaseModel(cmd *cobra.Command, cfg *config.Config) (*engine.Se
 
 func printDatasetSummary(a *app, res *pipeline.DatasetResult, out string) {
 	st := res.Stats
-	fmt.Fprintf(a.stdout, "%d findings -> %d examples (%d suppressed excluded)\n", res.Findings, res.Examples, res.Suppressed)
+	fmt.Fprintf(a.stdout, "%d findings -> %d examples (%d suppressed excluded", res.Findings, res.Examples, res.Suppressed)
+	if st != nil && res.Capped > 0 {
+		fmt.Fprintf(a.stdout, ", %d over the cap of %d per rule left out", res.Capped, st.MaxPerRule)
+	}
+	fmt.Fprintln(a.stdout, ")")
 	if st != nil {
 		fmt.Fprintf(a.stdout, "splits: train %d, valid %d", st.Splits[dataset.Train], st.Splits[dataset.Valid])
 		if st.Splits[dataset.Test] > 0 {

@@ -15,12 +15,12 @@ import (
 
 // finetuneFlags are the finetune settings the config file does not carry.
 type finetuneFlags struct {
-	dataset, dtype             string
-	validateModel              string
-	epochs, maxSteps, maxSeq   int
-	numLayers, patience, evalB int
-	seed                       int64
-	resume, asJSON             bool
+	dataset, dtype           string
+	validateModel            string
+	epochs, maxSteps, maxSeq int
+	patience, evalB          int
+	seed                     int64
+	resume, asJSON           bool
 }
 
 func newFinetuneCmd(a *app) *cobra.Command {
@@ -55,7 +55,6 @@ continues it exactly (without --output-name: the newest unfinished run).`,
 	fl.IntVar(&f.epochs, "epochs", 0, "passes over the training split (default: fine_tuning.training.max_epochs)")
 	fl.IntVar(&f.maxSteps, "max-steps", 0, "optimizer steps; overrides --epochs")
 	fl.IntVar(&f.maxSeq, "max-seq-length", train.DefaultMaxSeqLength, "tokens per example; longer ones are truncated and counted")
-	fl.IntVar(&f.numLayers, "lora-layers", 0, "transformer blocks, from the last, that get adapters (0 = all)")
 	fl.IntVar(&f.patience, "patience", train.DefaultPatience, "stop after this many evaluations without a better validation loss (-1 = never)")
 	fl.IntVar(&f.evalB, "eval-batches", 0, "validation batches per evaluation (0 = the whole split)")
 	fl.Int64Var(&f.seed, "train-seed", train.DefaultSeed, "seed of data order, dropout and adapter initialisation")
@@ -66,7 +65,7 @@ continues it exactly (without --output-name: the newest unfinished run).`,
 	bindConfigFlags(cmd, "fine_tuning.default_output_name", "default_base_model", "fine_tuning.training.learning_rate",
 		"fine_tuning.training.batch_size", "fine_tuning.training.warmup_steps", "fine_tuning.training.save_steps",
 		"fine_tuning.training.eval_steps", "fine_tuning.lora.rank", "fine_tuning.lora.alpha", "fine_tuning.lora.dropout",
-		"fine_tuning.lora.target_modules", "fine_tuning.mlx.gradient_checkpointing")
+		"fine_tuning.lora.target_modules", "fine_tuning.lora.num_layers", "fine_tuning.mlx.gradient_checkpointing")
 	return cmd
 }
 
@@ -107,7 +106,7 @@ func (a *app) finetune(cmd *cobra.Command, f finetuneFlags) error {
 		OutputDir: filepath.Join(cfg.FineTunedModelsDir, name), WorkDir: filepath.Join(runs, name),
 		Training: cfg.FineTuning.Training, LoRA: cfg.FineTuning.LoRA,
 		GradCheckpoint: cfg.FineTuning.MLX.GradientCheckpointing,
-		Epochs:         f.epochs, MaxSteps: f.maxSteps, MaxSeqLength: f.maxSeq, NumLayers: f.numLayers,
+		Epochs:         f.epochs, MaxSteps: f.maxSteps, MaxSeqLength: f.maxSeq,
 		Patience: f.patience, EvalBatches: f.evalB, Seed: f.seed, DType: f.dtype, Resume: f.resume,
 		Engine: e, Logger: a.log.With("component", "train"),
 		Progress: func(p train.Progress) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,12 @@ func (a *app) openEngine(cfg *config.Config) (*engine.Engine, error) {
 		return nil, err
 	}
 	e.Log = a.log
+	// Said every time, not only by doctor: without it training takes
+	// hours where it should take minutes, and nothing else would say why.
+	if st, err := engine.ReadStamp(engine.PathsFor(cfg.DataDir).Venv); err == nil && st.Backend == "cpu" &&
+		runtime.GOOS == "linux" && engine.SystemBLAS(runtime.GOOS, os.Getenv) == "" {
+		a.log.Warn("no optimised BLAS found: the engine runs about 30x slower", "fix", engine.BLASHint)
+	}
 	return e, nil
 }
 

@@ -32,7 +32,7 @@ func TestPipelineCommands(t *testing.T) {
 		{"run needs artifacts", []string{"run"}, exitUsage, "", nil},
 		{"dataset needs one input", []string{"dataset", "--no-llm"}, exitUsage, "", nil},
 		{"dataset no-llm", []string{"dataset", "--artifacts-dir", "../../examples/artifacts", "--no-llm", "-o", filepath.Join(out, "ds")},
-			exitOK, "188 findings -> 188 examples", []string{"ds/train.jsonl", "ds/valid.jsonl", "ds/README.md", "ds/stats.json", "ds/examples.meta.jsonl"}},
+			exitOK, "188 findings -> 111 examples (0 suppressed excluded, 77 over the cap of 10 per rule left out)", []string{"ds/train.jsonl", "ds/valid.jsonl", "ds/README.md", "ds/stats.json", "ds/examples.meta.jsonl"}},
 		{"run without fine-tuning", []string{"run", "--artifacts-dir", "../../examples/artifacts", "--skip-fine-tuning", "--output-dir", filepath.Join(out, "run")},
 			exitOK, "skipped: finetune, evaluate, validate", []string{"run/run.json", "run/findings.jsonl", "run/dataset/train.jsonl"}},
 		{"run again does nothing", []string{"run", "--artifacts-dir", "../../examples/artifacts", "--skip-fine-tuning", "--output-dir", filepath.Join(out, "run")},

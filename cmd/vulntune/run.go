@@ -49,8 +49,9 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 			opts := pipeline.RunOptions{
 				ArtifactPaths: artifacts, Dir: outDir, WorkspaceDir: cfg.FineTuning.WorkspaceDir,
 				SkipFineTuning: skipFT, ModelName: modelName, DefaultOutputName: cfg.FineTuning.DefaultOutputName,
-				Split: dataset.SplitOptions{ValidFraction: cfg.Dataset.ValidFraction, TestFraction: cfg.Dataset.TestFraction, Seed: cfg.Dataset.Seed},
-				Force: force, Log: a.log,
+				Split:      dataset.SplitOptions{ValidFraction: cfg.Dataset.ValidFraction, TestFraction: cfg.Dataset.TestFraction, Seed: cfg.Dataset.Seed},
+				MaxPerRule: cfg.Dataset.MaxPerRule,
+				Force:      force, Log: a.log,
 			}
 			if !asJSON {
 				opts.Events = func(phase, status, detail string) {

@@ -70,6 +70,7 @@ type LoRA struct {
 	Alpha         float64  `yaml:"alpha"`
 	Dropout       float64  `yaml:"dropout"`
 	TargetModules []string `yaml:"target_modules"`
+	NumLayers     int      `yaml:"num_layers"`
 }
 
 // MLX holds backend settings.
@@ -105,6 +106,7 @@ type Dataset struct {
 	ValidFraction float64 `yaml:"valid_fraction"`
 	TestFraction  float64 `yaml:"test_fraction"`
 	Seed          int64   `yaml:"seed"`
+	MaxPerRule    int     `yaml:"max_per_rule"`
 }
 
 // Analysis configures the optional LLM analysis.

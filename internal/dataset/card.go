@@ -19,6 +19,10 @@ type Stats struct {
 	Split      SplitStats                `json:"split"`
 	Redactions map[string]int            `json:"redactions"`
 	Provenance map[string][]string       `json:"provenance"`
+	// MaxPerRule is the per-rule cap (0: none); Capped counts the examples
+	// it dropped, by "tool:rule".
+	MaxPerRule int            `json:"max_per_rule"`
+	Capped     map[string]int `json:"capped_per_rule"`
 }
 
 // LengthStats summarises answer lengths in characters.
@@ -34,6 +38,10 @@ func ComputeStats(ex []Example, opts WriteOptions) *Stats {
 		Name: opts.Name, Examples: len(ex), Splits: map[string]int{},
 		ByKind: map[string]map[string]int{}, BySeverity: map[string]map[string]int{}, ByTool: map[string]map[string]int{},
 		Split: opts.Split, Redactions: opts.Redactions, Provenance: opts.Provenance,
+		MaxPerRule: opts.MaxPerRule, Capped: opts.Capped,
+	}
+	if st.Capped == nil {
+		st.Capped = map[string]int{}
 	}
 	if st.Redactions == nil {
 		st.Redactions = map[string]int{}
@@ -113,7 +121,8 @@ func Card(st *Stats, opts WriteOptions) string {
 	fmt.Fprintf(&b, "# %s\n\n", name)
 	fmt.Fprintf(&b, "%d chat examples, each turning one security-scanner finding into a grounded analysis and a concrete fix. "+
 		"Built by [vulntune](https://github.com/vulntune/vulntune) from CI scanner output. "+
-		"Every fact in an answer (identifiers, versions, paths, CWE names) comes from the finding itself or from a reference table shipped with vulntune; nothing is invented.\n\n", st.Examples)
+		"Every fact in an answer (identifiers, versions, paths, CWE names) comes from the finding itself or from a reference table shipped with vulntune; nothing is invented, "+
+		"and every vulnerability id, CWE id, version and file path an answer names is in its prompt, so a model learns to read them, not to recall them.\n\n", st.Examples)
 	b.WriteString("Each line of a split file is `{\"messages\": [system, user, assistant]}`, the format mlx-lm and TRL read. " +
 		"`examples.meta.jsonl` holds per-example metadata (finding id, kind, tools, severity, split group) with a `split` and `line` pointing into the split files.\n\n")
 
@@ -123,6 +132,18 @@ func Card(st *Stats, opts WriteOptions) string {
 	}
 	fmt.Fprintf(&b, "\nThe split is leak-free: findings merged into one, findings sharing a package and vulnerability id or a rule and path, and near-duplicate examples (word-shingle Jaccard ≥ %.2f) form %d groups, and a group never straddles splits. Groups are assigned per kind (stratified) in an order fixed by seed %d.\n\n",
 		st.Split.NearDupMinimum, st.Split.Groups, st.Split.Seed)
+
+	if n := len(st.Capped); n > 0 {
+		rules := make([]string, 0, n)
+		total := 0
+		for r, d := range st.Capped {
+			rules = append(rules, fmt.Sprintf("`%s` (%d)", r, d))
+			total += d
+		}
+		sort.Strings(rules)
+		fmt.Fprintf(&b, "At most %d examples per scanner rule are kept, so no single noisy rule dominates: %d example(s) of %d rule(s) were left out: %s.\n\n",
+			st.MaxPerRule, total, n, strings.Join(rules, ", "))
+	}
 
 	table := func(title string, m map[string]map[string]int) {
 		fmt.Fprintf(&b, "## By %s\n\n| %s | %s |\n|%s\n", title, title, strings.Join(splits, " | "), strings.Repeat("---|", len(splits)+1))

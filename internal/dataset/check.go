@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vulntune/vulntune/internal/ident"
 	"github.com/vulntune/vulntune/internal/redact"
 )
 
@@ -38,7 +39,8 @@ var placeholder = regexp.MustCompile(`(?i)\b(TODO|FIXME|TBD|XXX)\b|implement (th
 const minAnswer = 120
 
 // CheckExamples runs the content checks: no placeholder or TODO text in
-// answers, no empty or truncated answers, no exact or near-duplicate
+// answers, no empty or truncated answers, no answer naming an identifier
+// its prompt lacks, no exact or near-duplicate
 // examples across splits. Split must have run.
 func CheckExamples(ex []Example, nearDup float64) []string {
 	if nearDup == 0 {
@@ -59,6 +61,13 @@ func CheckExamples(ex []Example, nearDup float64) []string {
 		}
 		if m := placeholder.FindString(a); m != "" {
 			problems = append(problems, fmt.Sprintf("%s: placeholder text %q in answer", where, m))
+		}
+		// The dataset's grounding contract: an answer names no vulnerability
+		// id, CWE, version or path its prompt does not carry, so the model
+		// learns to read facts, never to recall them (the rule evaluation's
+		// hallucination rate holds the tuned model to).
+		if u := ident.Ungrounded(a, e.Prompt()); len(u) > 0 {
+			problems = append(problems, fmt.Sprintf("%s: answer names %s, which its prompt does not", where, strings.Join(u, ", ")))
 		}
 		if e.Meta.Split == "" {
 			problems = append(problems, where+": not assigned to a split")

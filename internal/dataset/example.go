@@ -2,8 +2,11 @@
 // directory: a leak-free, stratified, seeded train/valid/test split, JSONL
 // files in the chat format mlx-lm and TRL read, a metadata sidecar, stats and
 // a dataset card, plus the build-time checks that refuse to write a dataset
-// with placeholders, secrets, cross-split duplicates or empty answers.
+// with placeholders, secrets, cross-split duplicates, empty answers or answers
+// that name what their prompt does not.
 package dataset
+
+import "strings"
 
 // Message is one chat turn.
 type Message struct {
@@ -26,6 +29,9 @@ type Meta struct {
 	Kind      string   `json:"kind"`
 	Tools     []string `json:"tools"`
 	Severity  string   `json:"severity"`
+	// Rule is "tool:rule" of the finding's primary tool, what CapPerRule
+	// counts by.
+	Rule string `json:"rule,omitempty"`
 	// Keys are the identity keys used to keep related findings in one
 	// split: "pkgvuln:<eco>|<pkg>|<vuln id>" and "rulepath:<rule>|<path>".
 	Keys []string `json:"-"`
@@ -79,4 +85,21 @@ func (e Example) User() string {
 		}
 	}
 	return ""
+}
+
+// Prompt returns every turn before the last assistant turn, joined: what the
+// model sees when it writes the answer.
+func (e Example) Prompt() string {
+	end := len(e.Messages)
+	for i := len(e.Messages) - 1; i >= 0; i-- {
+		if e.Messages[i].Role == "assistant" {
+			end = i
+			break
+		}
+	}
+	parts := make([]string, 0, end)
+	for _, m := range e.Messages[:end] {
+		parts = append(parts, m.Content)
+	}
+	return strings.Join(parts, "\n")
 }

@@ -3,6 +3,7 @@ package dataset_test
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -193,5 +194,49 @@ func TestCheckCrossSplitDuplicates(t *testing.T) {
 	p := strings.Join(dataset.CheckExamples([]dataset.Example{a, b}, 0), "\n")
 	if !strings.Contains(p, "identical") {
 		t.Errorf("problems = %q", p)
+	}
+}
+
+func TestCapPerRule(t *testing.T) {
+	t.Parallel()
+	var ex []dataset.Example
+	for i := range 30 {
+		rule := "semgrep:noisy"
+		if i%3 == 0 {
+			rule = fmt.Sprintf("osv-scanner:CVE-2024-%04d", i)
+		}
+		ex = append(ex, dataset.Example{Meta: dataset.Meta{FindingID: fmt.Sprintf("f%02d", i), Rule: rule}})
+	}
+	tests := []struct {
+		name        string
+		max         int
+		wantKept    int
+		wantDropped map[string]int
+	}{
+		{"no cap", 0, 30, map[string]int{}},
+		{"cap above every rule", 25, 30, map[string]int{}},
+		{"cap the noisy rule", 5, 15, map[string]int{"semgrep:noisy": 15}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kept, dropped := dataset.CapPerRule(ex, tt.max, 42)
+			if len(kept) != tt.wantKept || !reflect.DeepEqual(dropped, tt.wantDropped) {
+				t.Errorf("kept %d, dropped %v; want %d, %v", len(kept), dropped, tt.wantKept, tt.wantDropped)
+			}
+			for i := 1; i < len(kept); i++ {
+				if kept[i-1].Meta.FindingID > kept[i].Meta.FindingID {
+					t.Fatal("kept examples are not in input order")
+				}
+			}
+			again, _ := dataset.CapPerRule(ex, tt.max, 42)
+			if !reflect.DeepEqual(kept, again) {
+				t.Error("the same seed kept other examples")
+			}
+		})
+	}
+	a, _ := dataset.CapPerRule(ex, 5, 1)
+	b, _ := dataset.CapPerRule(ex, 5, 2)
+	if reflect.DeepEqual(a, b) {
+		t.Error("the seed does not change which examples are kept")
 	}
 }

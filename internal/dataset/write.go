@@ -32,6 +32,10 @@ type WriteOptions struct {
 	Canaries []string
 	// NearDupThreshold as used by Split (default 0.9).
 	NearDupThreshold float64
+	// MaxPerRule and Capped record CapPerRule: the cap and the examples
+	// it dropped per rule.
+	MaxPerRule int
+	Capped     map[string]int
 }
 
 // Files lists what Write produces, relative to the dataset dir.

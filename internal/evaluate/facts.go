@@ -2,7 +2,6 @@ package evaluate
 
 import (
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/ident"
@@ -81,7 +80,7 @@ func namesPackage(answer, pkg string) bool {
 // compared without a "v" prefix or trailing ".0" parts.
 func namesVersion(answer, want string) bool {
 	w := ident.NormVersion(want)
-	for _, m := range looseVerRE.FindAllString(answer, -1) {
+	for _, m := range ident.LooseVerRE.FindAllString(answer, -1) {
 		if ident.NormVersion(m) == w {
 			return true
 		}
@@ -111,7 +110,7 @@ func namesLocation(answer, loc string) bool {
 	low := strings.ToLower(answer)
 	if strings.Contains(loc, "://") {
 		u := ident.NormURL(loc)
-		for _, m := range urlRE.FindAllString(answer, -1) {
+		for _, m := range ident.URLRE.FindAllString(answer, -1) {
 			if ident.NormURL(m) == u {
 				return true
 			}
@@ -121,15 +120,3 @@ func namesLocation(answer, loc string) bool {
 	p := strings.ToLower(strings.TrimPrefix(loc, "./"))
 	return ident.ContainsWord(low, p) || ident.ContainsWord(low, path.Base(p))
 }
-
-// Identifier shapes, kept in step with internal/analyze/identifiers.go
-// (which are unexported there).
-var (
-	urlRE      = regexp.MustCompile(`(?i)\b(?:https?|ftp)://[^\s<>"'\x60)\]]+`)
-	vulnRE     = regexp.MustCompile(`(?i)\b(?:CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3}|GO-\d{4}-\d{4,}|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d{4,}|OSV-\d{4}-\d+)\b`)
-	looseVerRE = regexp.MustCompile(`(?i)v?\d+(?:\.\d+)+(?:[-+~][0-9a-z][0-9a-z.+~-]*)?`)
-	// strictVerRE: three or more numeric parts, or a "v" prefix, so that
-	// "9.8" (a score) and "TLS 1.2" are not taken for package versions.
-	strictVerRE = regexp.MustCompile(`(?i)(?:^|[^\w.])(v?\d+\.\d+\.\d+(?:\.\d+)*(?:[-+~][0-9a-z][0-9a-z.+~-]*)?|v\d+(?:\.\d+)+)`)
-	tokenRE     = regexp.MustCompile("[^\\s,;()\\[\\]{}<>\"'`*]+")
-)

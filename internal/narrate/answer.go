@@ -2,6 +2,7 @@ package narrate
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/finding"
@@ -45,14 +46,18 @@ func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
 
 	// Fix.
 	section("Fix")
-	b.WriteString(strings.TrimSpace(rem.Summary) + "\n")
+	// For a finding without a package the summary only restates what and
+	// where, said just above; the steps are the fix.
+	if f.Package != nil || f.Kind == finding.KindSecret || (len(rem.Steps) == 0 && len(rem.Changes) == 0) {
+		b.WriteString(strings.TrimSpace(rem.Summary) + "\n")
+	}
 	if c := rem.Choice; c != nil && len(c.Alternatives) > 0 {
 		fmt.Fprintf(&b, "Other fixed versions above the installed one: %s.\n", strings.Join(c.Alternatives, ", "))
 	}
-	for _, ch := range rem.Changes {
+	for _, ch := range shownChanges(rem.Changes) {
 		head := ch.BuildSystem
 		if ch.File != "" {
-			head += " (" + ch.File + ")"
+			head += " (" + fileRef(f, ch.File) + ")"
 		}
 		if ch.Note != "" {
 			head += ": " + strings.TrimSpace(ch.Note)
@@ -78,9 +83,11 @@ func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
 	}
 	b.WriteString(sev + ". ")
 	b.WriteString(kindImpact[f.Kind])
-	for _, c := range rem.CWE {
-		if c.Description != "" {
-			fmt.Fprintf(&b, " %s (%s): %s", c.ID, c.Name, clip(c.Description, 300))
+	// The weakness's description once: the fix steps often quote it.
+	if len(rem.CWE) > 0 && rem.CWE[0].Description != "" {
+		c := rem.CWE[0]
+		if d := clip(c.Description, 300); !strings.Contains(b.String(), d) {
+			fmt.Fprintf(&b, " %s (%s): %s", c.ID, c.Name, d)
 		}
 	}
 	if prose != nil && prose.Impact != "" {
@@ -113,10 +120,7 @@ func whatItIs(f *finding.Finding, rem remedy.Remediation) string {
 	var parts []string
 	switch {
 	case f.Package != nil:
-		id := finding.CanonicalVulnID(f.VulnIDs)
-		if id == "" {
-			id = ruleOf(f)
-		}
+		id := primaryID(f)
 		s := fmt.Sprintf("%s in %s %s", id, f.Package.Name, f.Package.InstalledVersion)
 		if f.Title != "" && !strings.EqualFold(f.Title, id) {
 			s += ": " + strings.TrimSuffix(clip(f.Title, 200), ".")
@@ -141,17 +145,36 @@ func whatItIs(f *finding.Finding, rem remedy.Remediation) string {
 	} else if len(f.CWE) > 0 {
 		parts = append(parts, "Weakness: "+strings.Join(f.CWE, ", ")+".")
 	}
-	// Scanners often repeat the title as the first sentence of the
-	// description; say it once.
+	if desc := description(f); desc != "" {
+		parts = append(parts, desc)
+	}
+	return strings.Join(parts, " ")
+}
+
+// primaryID is the id a package finding is known by: its canonical
+// vulnerability id, else the rule.
+func primaryID(f *finding.Finding) string {
+	if id := finding.CanonicalVulnID(f.VulnIDs); id != "" {
+		return id
+	}
+	return ruleOf(f)
+}
+
+// description is the scanner's description as answers quote it: bounded,
+// and without the title it often repeats as its first sentence.
+func description(f *finding.Finding) string {
 	desc := strings.TrimSpace(f.Description)
 	if title := strings.TrimSpace(f.Title); title != "" && len(desc) >= len(title) && strings.EqualFold(desc[:len(title)], title) {
 		desc = strings.TrimSpace(desc[len(title):])
 	}
-	if desc != "" {
-		parts = append(parts, clip(desc, 300))
+	if desc == "" {
+		return ""
 	}
-	return strings.Join(parts, " ")
+	return clip(desc, 300)
 }
+
+// maxAliases bounds the aliases an answer repeats (and its prompt shows).
+const maxAliases = 4
 
 func otherIDs(f *finding.Finding, primary string) string {
 	var out []string
@@ -160,8 +183,8 @@ func otherIDs(f *finding.Finding, primary string) string {
 			out = append(out, id)
 		}
 	}
-	if len(out) > 4 {
-		out = out[:4]
+	if len(out) > maxAliases {
+		out = out[:maxAliases]
 	}
 	return strings.Join(out, ", ")
 }
@@ -203,13 +226,32 @@ func whereLines(f *finding.Finding) []string {
 	return out
 }
 
+// references are the links an answer can give without recalling them: the
+// reference pages that name one of the finding's own vulnerability or CWE
+// ids (an advisory page, the CWE entry). A link to a commit or a vendor
+// page is true but not in the prompt, and a model trained to write such
+// links invents them.
 func references(f *finding.Finding, rem remedy.Remediation) []string {
+	var ids []string
+	for _, id := range f.VulnIDs {
+		ids = append(ids, strings.ToLower(id))
+	}
+	for _, c := range rem.CWE {
+		ids = append(ids, fmt.Sprintf("definitions/%s.html", strings.TrimPrefix(strings.ToUpper(c.ID), "CWE-")))
+	}
 	seen := map[string]bool{}
 	var out []string
 	add := func(s string) {
-		if s != "" && !seen[s] && len(out) < 5 {
-			seen[s] = true
-			out = append(out, s)
+		low := strings.ToLower(s)
+		if s == "" || seen[low] || len(out) >= maxReferences {
+			return
+		}
+		for _, id := range ids {
+			if strings.Contains(low, id) {
+				seen[low] = true
+				out = append(out, s)
+				return
+			}
 		}
 	}
 	add(f.HelpURI)
@@ -220,4 +262,43 @@ func references(f *finding.Finding, rem remedy.Remediation) []string {
 		add(r)
 	}
 	return out
+}
+
+// maxReferences bounds the links an answer lists.
+const maxReferences = 3
+
+// shownChanges bounds the build-file changes an answer spells out: every
+// change for the first build system (a direct pin and a transitive
+// constraint differ), then the first change for each other one. The
+// remediation keeps them all; four near-identical Gradle blocks teach a
+// small model repetition, not remediation.
+func shownChanges(all []remedy.Change) []remedy.Change {
+	var out []remedy.Change
+	seen := map[string]bool{}
+	for i, ch := range all {
+		if i == 0 || ch.BuildSystem == all[0].BuildSystem || !seen[ch.BuildSystem] {
+			out = append(out, ch)
+		}
+		seen[ch.BuildSystem] = true
+	}
+	return out
+}
+
+// fileRef names the file a change goes in. A file the scanner did not
+// report (the build script beside a lockfile, which may be build.gradle or
+// build.gradle.kts) is named by its file name and placed by the reported
+// one: its path is not in the prompt, and an answer that spelled it out
+// would teach the model to write paths it was never shown.
+func fileRef(f *finding.Finding, file string) string {
+	loc := strings.TrimPrefix(f.Location.Path, "./")
+	file = strings.TrimPrefix(file, "./")
+	switch {
+	case loc == "":
+		return path.Base(file)
+	case file == loc:
+		return file
+	case path.Dir(file) == path.Dir(loc):
+		return path.Base(file) + " beside " + loc
+	}
+	return path.Base(file) + " of the project holding " + loc
 }

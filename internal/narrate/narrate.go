@@ -19,6 +19,10 @@ import (
 	"github.com/vulntune/vulntune/internal/remedy"
 )
 
+// Version identifies what Example writes: bump it whenever the prompts or
+// answers change, so `vulntune run` rebuilds a dataset built the old way.
+const Version = 2
+
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 const SystemPrompt = "You are a security analyst for web applications and their software supply chain, " +
 	"including authentication systems such as WebAuthn/FIDO2 where a finding concerns them. " +
@@ -47,6 +51,7 @@ func Example(f *finding.Finding, rem remedy.Remediation, prose *Prose) dataset.E
 		},
 		Meta: dataset.Meta{
 			FindingID: f.ID, Kind: string(f.Kind), Tools: toolNames(f), Severity: string(f.Severity),
+			Rule: primaryTool(f).Name + ":" + ruleOf(f),
 			Keys: Keys(f), LLM: prose != nil, Phrasing: phr,
 			Facts: facts(f, rem),
 		},

@@ -3,6 +3,7 @@ package narrate_test
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/ident"
 	"github.com/vulntune/vulntune/internal/narrate"
 	"github.com/vulntune/vulntune/internal/remedy"
 )
@@ -163,5 +165,38 @@ func TestProseIsIncluded(t *testing.T) {
 	}
 	if !e.Meta.LLM {
 		t.Error("meta does not record LLM prose")
+	}
+}
+
+// TestEveryPhrasingIsGrounded holds every sample, in every phrasing, to the
+// dataset's grounding contract: the answer names no id, CWE, version or path
+// that its prompt does not show.
+func TestEveryPhrasingIsGrounded(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, path := range files {
+		if strings.HasSuffix(path, ".golden.json") {
+			continue
+		}
+		f := load(t, path)
+		rem, err := remedy.For(&f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int]bool{}
+		for i := 0; len(seen) < 4 && i < 200; i++ {
+			f.ID = fmt.Sprintf("phrasing-%d", i)
+			e := narrate.Example(&f, rem, nil)
+			if seen[e.Meta.Phrasing] {
+				continue
+			}
+			seen[e.Meta.Phrasing] = true
+			if u := ident.Ungrounded(e.Assistant(), e.Prompt()); len(u) > 0 {
+				t.Errorf("%s, phrasing %d: answer names %v, not in the prompt:\n%s", path, e.Meta.Phrasing, u, e.User())
+			}
+		}
+		if len(seen) < 4 {
+			t.Errorf("%s: only %d phrasings reached", path, len(seen))
+		}
 	}
 }

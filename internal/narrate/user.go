@@ -55,11 +55,20 @@ func userReport(f *finding.Finding) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s reported this finding. Explain it and tell me how to fix it.\n\n", t.Name)
 	fmt.Fprintf(&b, "Rule: %s\nSeverity: %s\n", ruleOf(f), strings.ToUpper(string(f.Severity)))
+	if a := aliasLine(f); a != "" {
+		fmt.Fprintf(&b, "Aliases: %s\n", a)
+	}
+	if len(f.CWE) > 0 {
+		fmt.Fprintf(&b, "CWE: %s\n", strings.Join(f.CWE, ", "))
+	}
 	if p := pkgLine(f); p != "" {
 		fmt.Fprintf(&b, "Package: %s\nFixed version: %s\n", p, fixedLine(f))
 	}
 	fmt.Fprintf(&b, "Location: %s\n", where(f))
 	fmt.Fprintf(&b, "Message: %s\n", clip(messageOf(f), 600))
+	if d := extraDetail(f); d != "" {
+		fmt.Fprintf(&b, "Description: %s\n", d)
+	}
 	if f.Location.Snippet != "" && f.Kind != finding.KindDependency {
 		fmt.Fprintf(&b, "Code:\n```\n%s\n```\n", clip(f.Location.Snippet, 500))
 	}
@@ -69,12 +78,19 @@ func userReport(f *finding.Finding) string {
 func userLogLine(f *finding.Finding) string {
 	t := primaryTool(f)
 	line := fmt.Sprintf("[%s] %s %s", strings.ToUpper(string(f.Severity)), t.Name, ruleOf(f))
+	if tags := tagList(f); tags != "" {
+		line += " (" + tags + ")"
+	}
 	if f.Package != nil {
 		line += fmt.Sprintf(" in %s@%s, fixed in: %s", f.Package.Name, f.Package.InstalledVersion, fixedLine(f))
 	}
 	line += " at " + where(f)
+	msg := clip(messageOf(f), 400)
+	if d := extraDetail(f); d != "" {
+		msg += "\n" + d
+	}
 	return fmt.Sprintf("Our CI security scan failed with:\n\n%s\n%s\n\nWhat does this mean for us and what exactly should we change?",
-		line, clip(messageOf(f), 400))
+		line, msg)
 }
 
 func userQuestion(f *finding.Finding) string {
@@ -82,13 +98,20 @@ func userQuestion(f *finding.Finding) string {
 	var subject string
 	switch {
 	case f.Package != nil:
-		subject = fmt.Sprintf("%s flags %s version %s with %s (severity %s).", t.Name, f.Package.Name, f.Package.InstalledVersion, ruleOf(f), f.Severity)
+		subject = fmt.Sprintf("%s flags %s version %s with %s (severity %s) in %s; fixed versions: %s.",
+			t.Name, f.Package.Name, f.Package.InstalledVersion, ruleOf(f), f.Severity, where(f), fixedLine(f))
 	case f.Kind == finding.KindWeb:
-		subject = fmt.Sprintf("%s alerts %q on %s (risk %s).", t.Name, f.Title, where(f), f.Severity)
+		subject = fmt.Sprintf("%s alerts %q (rule %s) on %s (risk %s).", t.Name, f.Title, ruleOf(f), where(f), f.Severity)
 	default:
 		subject = fmt.Sprintf("%s flags %s with rule %s (severity %s).", t.Name, where(f), ruleOf(f), f.Severity)
 	}
+	if tags := tagList(f); tags != "" {
+		subject += " It is tagged " + tags + "."
+	}
 	q := subject + " It says: " + clip(messageOf(f), 400)
+	if d := extraDetail(f); d != "" {
+		q += " " + d
+	}
 	if f.Location.Snippet != "" && f.Kind != finding.KindDependency {
 		q += "\n\nThe flagged code is:\n```\n" + clip(f.Location.Snippet, 400) + "\n```"
 	}
@@ -104,6 +127,9 @@ func userRecord(f *finding.Finding) string {
 		fmt.Fprintf(&b, " %s", t.Version)
 	}
 	fmt.Fprintf(&b, "\nrule_id: %s\nlevel: %s\nkind: %s\n", ruleOf(f), f.Severity, f.Kind)
+	if a := aliasLine(f); a != "" {
+		fmt.Fprintf(&b, "aliases: %s\n", a)
+	}
 	if len(f.CWE) > 0 {
 		fmt.Fprintf(&b, "cwe: %s\n", strings.Join(f.CWE, ", "))
 	}
@@ -111,6 +137,9 @@ func userRecord(f *finding.Finding) string {
 		fmt.Fprintf(&b, "package: %s\ninstalled_version: %s\nfixed_versions: %s\n", f.Package.Name, f.Package.InstalledVersion, fixedLine(f))
 	}
 	fmt.Fprintf(&b, "location: %s\nmessage: %s", where(f), clip(messageOf(f), 500))
+	if d := extraDetail(f); d != "" {
+		fmt.Fprintf(&b, "\ndescription: %s", d)
+	}
 	return b.String()
 }
 
@@ -127,4 +156,50 @@ func messageOf(f *finding.Finding) string {
 		return "(no message)"
 	}
 	return m
+}
+
+// aliasLine lists the finding's vulnerability ids other than its rule: the
+// canonical id the answer leads with, then every alias its "Also known as"
+// repeats.
+func aliasLine(f *finding.Finding) string {
+	if f.Package == nil {
+		return ""
+	}
+	rule, primary := ruleOf(f), primaryID(f)
+	var ids []string
+	if !strings.EqualFold(primary, rule) {
+		ids = append(ids, primary)
+	}
+	others := 0
+	for _, id := range f.VulnIDs {
+		if !strings.EqualFold(id, rule) && !strings.EqualFold(id, primary) && others < maxAliases {
+			ids = append(ids, id)
+			others++
+		}
+	}
+	return strings.Join(ids, ", ")
+}
+
+// tagList is the aliases and CWE ids in one list, for the one-line phrasings.
+func tagList(f *finding.Finding) string {
+	var tags []string
+	if a := aliasLine(f); a != "" {
+		tags = append(tags, a)
+	}
+	if len(f.CWE) > 0 {
+		tags = append(tags, strings.Join(f.CWE, ", "))
+	}
+	return strings.Join(tags, "; ")
+}
+
+// extraDetail is the part of the scanner's description the answer quotes
+// that the message does not already carry: every phrasing shows it, so an
+// answer never states what its prompt did not (the versions, paths and ids
+// a description names are facts the model must read, not recall).
+func extraDetail(f *finding.Finding) string {
+	d := description(f)
+	if d == "" || strings.Contains(messageOf(f), d) {
+		return ""
+	}
+	return d
 }

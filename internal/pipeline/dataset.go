@@ -27,8 +27,10 @@ type DatasetOptions struct {
 	ArtifactPaths []string
 	OutDir        string
 	Split         dataset.SplitOptions
-	Name          string
-	License       string
+	// MaxPerRule caps the examples of one scanner rule (0: no cap).
+	MaxPerRule int
+	Name       string
+	License    string
 	// IncludeSuppressed keeps suppressed findings (excluded by default: a
 	// waived finding is not a lesson).
 	IncludeSuppressed bool
@@ -45,6 +47,7 @@ type DatasetResult struct {
 	Findings    int                 `json:"findings"`
 	Suppressed  int                 `json:"suppressed_excluded"`
 	Examples    int                 `json:"examples"`
+	Capped      int                 `json:"capped"`
 	Stats       *dataset.Stats      `json:"stats"`
 	Analysis    *analyze.Stats      `json:"analysis,omitempty"`
 	InputErrors []string            `json:"input_errors"`
@@ -142,6 +145,11 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 			o.Progress("narrate", i+1, len(use))
 		}
 	}
+	ex, capped := dataset.CapPerRule(ex, o.MaxPerRule, o.Split.Seed)
+	for rule, n := range capped {
+		res.Capped += n
+		log.Debug("rule capped", "rule", rule, "dropped", n, "kept", o.MaxPerRule)
+	}
 	splitStats, err := dataset.Split(ex, o.Split)
 	if err != nil {
 		return nil, err
@@ -149,7 +157,7 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 	st, err := dataset.Write(o.OutDir, ex, dataset.WriteOptions{
 		Name: o.Name, License: o.License, Provenance: res.Provenance, Redactions: redactions,
 		Split: splitStats, LLM: llmName, LLMStats: llmStats, Canaries: o.Canaries,
-		NearDupThreshold: o.Split.NearDupThreshold,
+		NearDupThreshold: o.Split.NearDupThreshold, MaxPerRule: o.MaxPerRule, Capped: capped,
 	})
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/analyze"
 	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/narrate"
 )
 
 // RunOptions configures Run, the manual pipeline.
@@ -30,6 +31,7 @@ type RunOptions struct {
 	ModelName         string
 	DefaultOutputName string
 	Split             dataset.SplitOptions
+	MaxPerRule        int
 	Analysis          *analyze.Options
 	Finetune          FinetuneHooks
 	Force             bool
@@ -132,8 +134,9 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	if o.Analysis != nil {
 		llm = o.Analysis.Model
 	}
-	dsOpts := DatasetOptions{FindingsPath: findings, OutDir: dsDir, Split: o.Split, Analysis: o.Analysis, Log: o.Log, Progress: o.Progress}
-	ran, err = r.Do(ctx, PhaseDataset, Key(PhaseDataset, findingsHash, o.Split, llm, analyze.PromptVersion), datasetPhase(dsOpts))
+	dsOpts := DatasetOptions{FindingsPath: findings, OutDir: dsDir, Split: o.Split, MaxPerRule: o.MaxPerRule,
+		Analysis: o.Analysis, Log: o.Log, Progress: o.Progress}
+	ran, err = r.Do(ctx, PhaseDataset, Key(PhaseDataset, findingsHash, o.Split, o.MaxPerRule, llm, analyze.PromptVersion, narrate.Version), datasetPhase(dsOpts))
 	if err != nil {
 		return res, err
 	}

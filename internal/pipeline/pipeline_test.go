@@ -155,3 +155,35 @@ func TestRunSkipFineTuning(t *testing.T) {
 		}
 	}
 }
+
+// TestSamplesDataset builds the dataset of every bundled sample artifact:
+// the build checks pass (among them the grounding contract: no answer names
+// an id, CWE, version or path its prompt lacks), and the per-rule cap keeps
+// the one noisy Semgrep rule from dominating.
+func TestSamplesDataset(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "dataset")
+	res, err := pipeline.BuildDataset(context.Background(), pipeline.DatasetOptions{
+		ArtifactPaths: []string{"../../examples/artifacts"}, OutDir: out, MaxPerRule: 10,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Capped == 0 || res.Examples+res.Capped != res.Findings-res.Suppressed {
+		t.Errorf("findings %d, suppressed %d, examples %d, capped %d", res.Findings, res.Suppressed, res.Examples, res.Capped)
+	}
+	for rule, n := range res.Stats.Capped {
+		if n <= 0 || rule == "" {
+			t.Errorf("capped %q: %d", rule, n)
+		}
+	}
+	uncapped, err := pipeline.BuildDataset(context.Background(), pipeline.DatasetOptions{
+		ArtifactPaths: []string{"../../examples/artifacts"}, OutDir: filepath.Join(t.TempDir(), "all"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uncapped.Capped != 0 || uncapped.Examples != res.Examples+res.Capped {
+		t.Errorf("without a cap: %d examples, %d capped; with: %d + %d", uncapped.Examples, uncapped.Capped, res.Examples, res.Capped)
+	}
+}

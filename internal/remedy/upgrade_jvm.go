@@ -93,7 +93,7 @@ func gradleChanges(d dep, g, a, file string, kotlin bool) []Change {
 			continue
 		}
 		out = append(out, Change{BuildSystem: system, File: file, Scope: s, Snippet: constraint,
-			Note: d.transitiveNote("Add a dependency constraint: Gradle upgrades the transitive dependency to at least this version; regenerate gradle.lockfile if the build locks dependencies (--write-locks)."),
+			Note: d.transitiveNote("Add a dependency constraint: Gradle upgrades the transitive dependency to at least this version; regenerate the lockfile with --write-locks if the build locks dependencies."),
 		})
 	}
 	return out

@@ -48,7 +48,6 @@ type Options struct {
 	// overrides both.
 	Epochs, MaxSteps int
 	MaxSeqLength     int   // 0: DefaultMaxSeqLength
-	NumLayers        int   // blocks with adapters, from the last; 0: all
 	Patience         int   // early stopping; 0: DefaultPatience, <0: off
 	EvalBatches      int   // 0: the whole validation split
 	Seed             int64 // 0: DefaultSeed

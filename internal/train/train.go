@@ -72,7 +72,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		Steps: steps, Examples: examples, MaxSeqLength: o.MaxSeqLength, EvalSteps: o.Training.EvalSteps,
 		EvalBatches: o.EvalBatches, SaveSteps: o.Training.SaveSteps, Patience: o.Patience, Seed: o.Seed,
 		Rank: o.LoRA.Rank, Alpha: o.LoRA.Alpha, Dropout: o.LoRA.Dropout, TargetModules: o.LoRA.TargetModules,
-		NumLayers: o.NumLayers, GradCheckpoint: o.GradCheckpoint, DType: o.DType,
+		NumLayers: o.LoRA.NumLayers, GradCheckpoint: o.GradCheckpoint, DType: o.DType,
 	}
 	metricsPath := filepath.Join(o.WorkDir, "metrics.jsonl")
 	hist := &Metrics{}

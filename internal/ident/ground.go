@@ -1,0 +1,92 @@
+package ident
+
+import (
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Identifier shapes shared by the dataset's grounding guarantee (narrate)
+// and the hallucination measure (evaluate), so the data is held to exactly
+// the rule its model is scored by.
+var (
+	// URLRE matches an http(s) or ftp URL.
+	URLRE = regexp.MustCompile(`(?i)\b(?:https?|ftp)://[^\s<>"'\x60)\]]+`)
+	// VulnRE matches a vulnerability id: CVE, GHSA, GO-, PYSEC-, RUSTSEC-, OSV-.
+	VulnRE = regexp.MustCompile(`(?i)\b(?:CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3}|GO-\d{4}-\d{4,}|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d{4,}|OSV-\d{4}-\d+)\b`)
+	// LooseVerRE matches anything version-like, "1.2" included: what a
+	// ground may contain.
+	LooseVerRE = regexp.MustCompile(`(?i)v?\d+(?:\.\d+)+(?:[-+~][0-9a-z][0-9a-z.+~-]*)?`)
+	// strictVerRE: three or more numeric parts, or a "v" prefix, so that
+	// "9.8" (a score) and "TLS 1.2" are not taken for package versions.
+	strictVerRE = regexp.MustCompile(`(?i)(?:^|[^\w.])(v?\d+\.\d+\.\d+(?:\.\d+)*(?:[-+~][0-9a-z][0-9a-z.+~-]*)?|v\d+(?:\.\d+)+)`)
+	tokenRE     = regexp.MustCompile("[^\\s,;()\\[\\]{}<>\"'`*]+")
+)
+
+// Ungrounded returns the identifiers text names — vulnerability ids, CWE
+// ids, versions and file paths — that do not occur in ground, sorted and
+// deduplicated. URLs and package names are left out: text may cite a CWE
+// page or a build tool, and neither is what a small model typically
+// invents; URLs are blanked first so their path parts and versions are not
+// judged as paths and versions of their own. A well-known build file named
+// bare ("package.json", "build.gradle.kts") names a kind of file, the one
+// every project of its ecosystem has, not a location: it is judged only
+// with a directory ("web/package.json").
+func Ungrounded(text, ground string) []string {
+	lowGround := strings.ToLower(ground)
+	vulnIDs, cwes, versions := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, m := range VulnRE.FindAllString(ground, -1) {
+		vulnIDs[strings.ToUpper(m)] = true
+	}
+	for _, m := range CWERE.FindAllString(ground, -1) {
+		cwes[NormCWE(m)] = true
+	}
+	for _, m := range LooseVerRE.FindAllString(ground, -1) {
+		versions[NormVersion(m)] = true
+	}
+
+	bad := map[string]bool{}
+	b := []byte(text)
+	for _, m := range URLRE.FindAllIndex(b, -1) {
+		blank(b, m[0], m[1])
+	}
+	for _, m := range VulnRE.FindAllIndex(b, -1) {
+		if id := strings.ToUpper(string(b[m[0]:m[1]])); !vulnIDs[id] {
+			bad[id] = true
+		}
+		blank(b, m[0], m[1])
+	}
+	for _, m := range CWERE.FindAllIndex(b, -1) {
+		if id := NormCWE(string(b[m[0]:m[1]])); !cwes[id] {
+			bad[id] = true
+		}
+		blank(b, m[0], m[1])
+	}
+	for _, m := range tokenRE.FindAllIndex(b, -1) {
+		tok := strings.TrimRight(string(b[m[0]:m[1]]), ".,;:!?")
+		if !IsPath(tok) || KnownFiles[strings.ToLower(tok)] {
+			continue
+		}
+		if !ContainsWord(lowGround, strings.ToLower(strings.TrimPrefix(tok, "./"))) {
+			bad[tok] = true
+		}
+		blank(b, m[0], m[1])
+	}
+	for _, m := range strictVerRE.FindAllSubmatchIndex(b, -1) {
+		if v := strings.TrimRight(string(b[m[2]:m[3]]), ".,;:"); !versions[NormVersion(v)] {
+			bad[v] = true
+		}
+	}
+	out := make([]string, 0, len(bad))
+	for k := range bad {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func blank(b []byte, from, to int) {
+	for i := from; i < to; i++ {
+		b[i] = ' '
+	}
+}
