@@ -86,11 +86,11 @@ var specs = []*spec{
 	{key: "fine_tuning.default_output_name", flag: "output-name", def: "vulntune-security",
 		help:  "folder name of the fine-tuned model under fine_tuned_models_dir",
 		field: func(c *Config) any { return &c.FineTuning.DefaultOutputName }, check: dirName},
-	// learning_rate and warmup_steps: bench/lr-sweep.sh on the sample dataset
+	// learning_rate and warmup_steps: bench/sweep.sh on the sample dataset
 	// (10 steps, batch 4, rank 8, warmup 2): validation loss 1.998 -> 1.687
 	// at 1e-4, 1.300 at 3e-4, 0.979 at 1e-3 (bench/RESULTS.md).
 	{key: "fine_tuning.training.learning_rate", flag: "learning-rate", def: "1e-3",
-		help:  "peak learning rate of the LoRA optimiser (measured: bench/lr-sweep.sh)",
+		help:  "peak learning rate of the LoRA optimiser (measured: bench/sweep.sh)",
 		field: func(c *Config) any { return &c.FineTuning.Training.LearningRate }, check: positiveFloat},
 	{key: "fine_tuning.training.batch_size", flag: "batch-size", def: "4",
 		help:  "examples per optimiser step (provisional)",

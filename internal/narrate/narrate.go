@@ -21,7 +21,7 @@ import (
 
 // Version identifies what Example writes: bump it whenever the prompts or
 // answers change, so `vulntune run` rebuilds a dataset built the old way.
-const Version = 2
+const Version = 4
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 const SystemPrompt = "You are a security analyst for web applications and their software supply chain, " +
@@ -42,7 +42,7 @@ type Prose struct {
 // Example builds the chat example for f. prose may be nil.
 func Example(f *finding.Finding, rem remedy.Remediation, prose *Prose) dataset.Example {
 	phr := phrasing(f.ID, len(userTemplates))
-	user := userTemplates[phr](f)
+	user := userTemplates[phr](f, rem)
 	return dataset.Example{
 		Messages: []dataset.Message{
 			{Role: "system", Content: SystemPrompt},
@@ -55,15 +55,6 @@ func Example(f *finding.Finding, rem remedy.Remediation, prose *Prose) dataset.E
 			Keys: Keys(f), LLM: prose != nil, Phrasing: phr,
 			Facts: facts(f, rem),
 		},
-	}
-}
-
-// Prompt returns the system and user turns for f without an answer: what the
-// evaluation phase sends to a model.
-func Prompt(f *finding.Finding) []dataset.Message {
-	return []dataset.Message{
-		{Role: "system", Content: SystemPrompt},
-		{Role: "user", Content: userTemplates[phrasing(f.ID, len(userTemplates))](f)},
 	}
 }
 

@@ -5,12 +5,13 @@ import (
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/remedy"
 )
 
 // userTemplates present a finding the way people meet it: a scanner's
 // report block, a CI log line, a colleague's question, and a SARIF-like
 // record. All carry the same facts; only the phrasing differs.
-var userTemplates = []func(*finding.Finding) string{
+var userTemplates = []func(*finding.Finding, remedy.Remediation) string{
 	userReport,
 	userLogLine,
 	userQuestion,
@@ -32,11 +33,46 @@ func pkgLine(f *finding.Finding) string {
 	return s
 }
 
-func fixedLine(f *finding.Finding) string {
+// fixedLine lists the fixed versions the scanner reported, the one the
+// remediation recommends first and marked: vulntune presents findings to the
+// model, and a normalised presentation puts the fact the answer turns on
+// where it is read, instead of making a small model redo semver ranking
+// (unmarked, the tuned model named the newest fix of the list).
+func fixedLine(f *finding.Finding, rem remedy.Remediation) string {
 	if f.Package == nil || len(f.Package.FixedVersions) == 0 {
 		return "none reported"
 	}
-	return strings.Join(f.Package.FixedVersions, ", ")
+	all := remedy.NormalizeFixed(f.Package.FixedVersions)
+	if len(all) == 0 {
+		return strings.Join(f.Package.FixedVersions, ", ")
+	}
+	if c := rem.Choice; c != nil && c.Fixed != "" && c.Status != remedy.StatusNotAffected {
+		out := []string{c.Fixed + " (recommended)"}
+		for _, v := range all {
+			if v != c.Fixed {
+				out = append(out, v)
+			}
+		}
+		all = out
+	}
+	return strings.Join(all, ", ")
+}
+
+// cweLine lists the finding's CWE ids, each with its name from the shipped
+// catalogue, as scanners such as Semgrep print them.
+func cweLine(f *finding.Finding, rem remedy.Remediation) string {
+	names := map[string]string{}
+	for _, c := range rem.CWE {
+		names[c.ID] = c.Name
+	}
+	out := make([]string, len(f.CWE))
+	for i, id := range f.CWE {
+		out[i] = id
+		if n := names[id]; n != "" {
+			out[i] += " (" + n + ")"
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func ruleOf(f *finding.Finding) string {
@@ -50,7 +86,7 @@ func ruleOf(f *finding.Finding) string {
 	return f.Title
 }
 
-func userReport(f *finding.Finding) string {
+func userReport(f *finding.Finding, rem remedy.Remediation) string {
 	t := primaryTool(f)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s reported this finding. Explain it and tell me how to fix it.\n\n", t.Name)
@@ -59,10 +95,10 @@ func userReport(f *finding.Finding) string {
 		fmt.Fprintf(&b, "Aliases: %s\n", a)
 	}
 	if len(f.CWE) > 0 {
-		fmt.Fprintf(&b, "CWE: %s\n", strings.Join(f.CWE, ", "))
+		fmt.Fprintf(&b, "CWE: %s\n", cweLine(f, rem))
 	}
 	if p := pkgLine(f); p != "" {
-		fmt.Fprintf(&b, "Package: %s\nFixed version: %s\n", p, fixedLine(f))
+		fmt.Fprintf(&b, "Package: %s\nFixed version: %s\n", p, fixedLine(f, rem))
 	}
 	fmt.Fprintf(&b, "Location: %s\n", where(f))
 	fmt.Fprintf(&b, "Message: %s\n", clip(messageOf(f), 600))
@@ -75,14 +111,14 @@ func userReport(f *finding.Finding) string {
 	return strings.TrimSpace(b.String())
 }
 
-func userLogLine(f *finding.Finding) string {
+func userLogLine(f *finding.Finding, rem remedy.Remediation) string {
 	t := primaryTool(f)
 	line := fmt.Sprintf("[%s] %s %s", strings.ToUpper(string(f.Severity)), t.Name, ruleOf(f))
-	if tags := tagList(f); tags != "" {
+	if tags := tagList(f, rem); tags != "" {
 		line += " (" + tags + ")"
 	}
 	if f.Package != nil {
-		line += fmt.Sprintf(" in %s@%s, fixed in: %s", f.Package.Name, f.Package.InstalledVersion, fixedLine(f))
+		line += fmt.Sprintf(" in %s@%s, fixed in: %s", f.Package.Name, f.Package.InstalledVersion, fixedLine(f, rem))
 	}
 	line += " at " + where(f)
 	msg := clip(messageOf(f), 400)
@@ -93,19 +129,19 @@ func userLogLine(f *finding.Finding) string {
 		line, msg)
 }
 
-func userQuestion(f *finding.Finding) string {
+func userQuestion(f *finding.Finding, rem remedy.Remediation) string {
 	t := primaryTool(f)
 	var subject string
 	switch {
 	case f.Package != nil:
 		subject = fmt.Sprintf("%s flags %s version %s with %s (severity %s) in %s; fixed versions: %s.",
-			t.Name, f.Package.Name, f.Package.InstalledVersion, ruleOf(f), f.Severity, where(f), fixedLine(f))
+			t.Name, f.Package.Name, f.Package.InstalledVersion, ruleOf(f), f.Severity, where(f), fixedLine(f, rem))
 	case f.Kind == finding.KindWeb:
 		subject = fmt.Sprintf("%s alerts %q (rule %s) on %s (risk %s).", t.Name, f.Title, ruleOf(f), where(f), f.Severity)
 	default:
 		subject = fmt.Sprintf("%s flags %s with rule %s (severity %s).", t.Name, where(f), ruleOf(f), f.Severity)
 	}
-	if tags := tagList(f); tags != "" {
+	if tags := tagList(f, rem); tags != "" {
 		subject += " It is tagged " + tags + "."
 	}
 	q := subject + " It says: " + clip(messageOf(f), 400)
@@ -118,7 +154,7 @@ func userQuestion(f *finding.Finding) string {
 	return q + "\n\nIs this a real problem, and how do I fix it?"
 }
 
-func userRecord(f *finding.Finding) string {
+func userRecord(f *finding.Finding, rem remedy.Remediation) string {
 	t := primaryTool(f)
 	var b strings.Builder
 	b.WriteString("Analyze this scanner result and give the remediation.\n\n")
@@ -131,10 +167,10 @@ func userRecord(f *finding.Finding) string {
 		fmt.Fprintf(&b, "aliases: %s\n", a)
 	}
 	if len(f.CWE) > 0 {
-		fmt.Fprintf(&b, "cwe: %s\n", strings.Join(f.CWE, ", "))
+		fmt.Fprintf(&b, "cwe: %s\n", cweLine(f, rem))
 	}
 	if f.Package != nil {
-		fmt.Fprintf(&b, "package: %s\ninstalled_version: %s\nfixed_versions: %s\n", f.Package.Name, f.Package.InstalledVersion, fixedLine(f))
+		fmt.Fprintf(&b, "package: %s\ninstalled_version: %s\nfixed_versions: %s\n", f.Package.Name, f.Package.InstalledVersion, fixedLine(f, rem))
 	}
 	fmt.Fprintf(&b, "location: %s\nmessage: %s", where(f), clip(messageOf(f), 500))
 	if d := extraDetail(f); d != "" {
@@ -181,13 +217,13 @@ func aliasLine(f *finding.Finding) string {
 }
 
 // tagList is the aliases and CWE ids in one list, for the one-line phrasings.
-func tagList(f *finding.Finding) string {
+func tagList(f *finding.Finding, rem remedy.Remediation) string {
 	var tags []string
 	if a := aliasLine(f); a != "" {
 		tags = append(tags, a)
 	}
 	if len(f.CWE) > 0 {
-		tags = append(tags, strings.Join(f.CWE, ", "))
+		tags = append(tags, cweLine(f, rem))
 	}
 	return strings.Join(tags, "; ")
 }
