@@ -16,6 +16,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/ident"
 	"github.com/vulntune/vulntune/internal/remedy"
 )
 
@@ -39,15 +40,23 @@ type Prose struct {
 	FixRationale string
 }
 
-// Example builds the chat example for f. prose may be nil.
+// Example builds the chat example for f. prose may be nil. Prose that
+// names an identifier the prompt does not show (analysis checks it against
+// the whole finding, the prompt shows a bounded part) is left out, and
+// Meta.LLM says so: the example must keep the grounding contract.
 func Example(f *finding.Finding, rem remedy.Remediation, prose *Prose) dataset.Example {
 	phr := phrasing(f.ID, len(userTemplates))
 	user := userTemplates[phr](f, rem)
+	answer := Answer(f, rem, prose)
+	if prose != nil && len(ident.Ungrounded(answer, SystemPrompt+"\n"+user)) > 0 {
+		prose = nil
+		answer = Answer(f, rem, nil)
+	}
 	return dataset.Example{
 		Messages: []dataset.Message{
 			{Role: "system", Content: SystemPrompt},
 			{Role: "user", Content: user},
-			{Role: "assistant", Content: Answer(f, rem, prose)},
+			{Role: "assistant", Content: answer},
 		},
 		Meta: dataset.Meta{
 			FindingID: f.ID, Kind: string(f.Kind), Tools: toolNames(f), Severity: string(f.Severity),

@@ -200,3 +200,16 @@ func TestEveryPhrasingIsGrounded(t *testing.T) {
 		}
 	}
 }
+
+// TestUngroundedProseIsLeftOut: prose that names an identifier the prompt
+// does not show would break the grounding contract; the example is built
+// without it and says so.
+func TestUngroundedProseIsLeftOut(t *testing.T) {
+	t.Parallel()
+	f := load(t, "testdata/web-zap.json")
+	rem, _ := remedy.For(&f)
+	e := narrate.Example(&f, rem, &narrate.Prose{Summary: "See also CVE-2019-0001 in src/app/Handler.java."})
+	if e.Meta.LLM || strings.Contains(e.Assistant(), "CVE-2019-0001") {
+		t.Errorf("ungrounded prose kept (llm %v):\n%s", e.Meta.LLM, e.Assistant())
+	}
+}

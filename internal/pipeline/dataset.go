@@ -140,7 +140,11 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 		if a, ok := prose[f.ID]; ok {
 			p = &narrate.Prose{Summary: a.Summary, Impact: a.Impact, Exploitation: a.Exploitation, FixRationale: a.FixRationale}
 		}
-		ex = append(ex, narrate.Example(f, rem, p))
+		e := narrate.Example(f, rem, p)
+		if p != nil && !e.Meta.LLM {
+			llmStats["left out (named what the prompt does not show)"]++
+		}
+		ex = append(ex, e)
 		if o.Progress != nil {
 			o.Progress("narrate", i+1, len(use))
 		}
