@@ -21,17 +21,21 @@ var kindImpact = map[finding.Kind]string{
 	finding.KindOther:      "The scanner considers this a security weakness worth fixing before release.",
 }
 
-// Answer renders the assistant turn: what it is, where, the fix, why it
-// matters, how to verify, references. The actionable facts (location,
-// package, fixed version) come first, where a reader looks and where a
-// length-bounded generation still reaches them; the facts come from f and
-// rem only.
+// Answer renders the assistant turn: in short, what it is, where, the fix,
+// why it matters, how to verify, references. The actionable facts (id,
+// weakness, location, package, fixed version) come first, where a reader
+// looks and where a length-bounded generation still reaches them; the
+// scanner's free-text description, the longest and least structured part,
+// comes after the fix. The facts come from f and rem only.
 func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
 	var b strings.Builder
 	section := func(title string) { fmt.Fprintf(&b, "\n**%s**\n", title) }
 
+	b.WriteString("**In short**\n")
+	b.WriteString(inShort(f, rem) + "\n")
+
 	// What it is.
-	b.WriteString("**What it is**\n")
+	section("What it is")
 	b.WriteString(whatItIs(f, rem))
 	if prose != nil && prose.Summary != "" {
 		b.WriteString(" " + prose.Summary)
@@ -82,6 +86,9 @@ func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
 		sev += ")"
 	}
 	b.WriteString(sev + ". ")
+	if desc := description(f); desc != "" {
+		b.WriteString(desc + " ")
+	}
 	b.WriteString(kindImpact[f.Kind])
 	// The weakness's description once: the fix steps often quote it.
 	if len(rem.CWE) > 0 && rem.CWE[0].Description != "" {
@@ -145,10 +152,67 @@ func whatItIs(f *finding.Finding, rem remedy.Remediation) string {
 	} else if len(f.CWE) > 0 {
 		parts = append(parts, "Weakness: "+strings.Join(f.CWE, ", ")+".")
 	}
-	if desc := description(f); desc != "" {
-		parts = append(parts, desc)
-	}
 	return strings.Join(parts, " ")
+}
+
+// inShort is the answer's first line: what to do, the finding's ids and
+// weakness, and where, in one sentence.
+func inShort(f *finding.Finding, rem remedy.Remediation) string {
+	var tags []string
+	var subject, action string
+	place := where(f)
+	switch c := rem.Choice; {
+	case f.Kind == finding.KindLicense:
+		subject = strings.TrimSuffix(clip(firstLine(f.Title), 120), ".")
+		action = "check it against your license policy"
+	case f.Package != nil:
+		tags = append(tags, primaryID(f))
+		name := remedy.DisplayName(finding.CanonicalEcosystem(f.Package.Ecosystem), f.Package.Name)
+		from := f.Package.InstalledVersion
+		switch {
+		case c != nil && c.Fixed != "" && c.Status != remedy.StatusNotAffected && from != "":
+			subject = fmt.Sprintf("Upgrade %s from %s to %s", name, from, c.Fixed)
+		case c != nil && c.Fixed != "" && c.Status != remedy.StatusNotAffected:
+			subject = fmt.Sprintf("Make sure %s is at %s or later", name, c.Fixed)
+		case c != nil && c.Status == remedy.StatusNotAffected:
+			subject = fmt.Sprintf("%s %s", name, from)
+			action = fmt.Sprintf("it already includes the fix (fixed in %s)", c.Fixed)
+		default:
+			subject = strings.TrimSpace(name + " " + from)
+			action = "no fixed version is known yet"
+		}
+	case f.Kind == finding.KindSecret:
+		subject = "A committed secret (" + strings.TrimSuffix(clip(f.Title, 80), ".") + ")"
+		action = "revoke and rotate it, then purge it from history"
+	default:
+		subject = strings.TrimSuffix(clip(firstLine(f.Title), 120), ".")
+		if subject == "" {
+			subject = primaryTool(f).Name + " rule " + ruleOf(f)
+		}
+		if len(rem.Changes) > 0 {
+			action = "apply the change below"
+		}
+	}
+	tags = append(tags, f.CWE...)
+	s := subject
+	if len(tags) > 0 {
+		s += " (" + strings.Join(tags, ", ") + ")"
+	}
+	if place != "(no location reported)" {
+		s += " at " + place
+	}
+	if action != "" {
+		s += ": " + action
+	}
+	return s + "."
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return strings.TrimSpace(s[:i])
+	}
+	return s
 }
 
 // primaryID is the id a package finding is known by: its canonical
@@ -161,9 +225,11 @@ func primaryID(f *finding.Finding) string {
 }
 
 // description is the scanner's description as answers quote it: bounded,
-// and without the title it often repeats as its first sentence.
+// one paragraph without markdown headings (advisories carry their own, and
+// a model that learns to copy them loses the answer's structure), and
+// without the title it often repeats as its first sentence.
 func description(f *finding.Finding) string {
-	desc := strings.TrimSpace(f.Description)
+	desc := plainText(f.Description)
 	if title := strings.TrimSpace(f.Title); title != "" && len(desc) >= len(title) && strings.EqualFold(desc[:len(title)], title) {
 		desc = strings.TrimSpace(desc[len(title):])
 	}
@@ -171,6 +237,23 @@ func description(f *finding.Finding) string {
 		return ""
 	}
 	return clip(desc, 300)
+}
+
+// plainText flattens markdown prose into one paragraph: headings lose their
+// markers and become sentences, and runs of whitespace collapse.
+func plainText(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		t := strings.TrimSpace(l)
+		if h := strings.TrimLeft(t, "#"); h != t && strings.HasPrefix(h, " ") {
+			t = strings.TrimSpace(h)
+			if t != "" && !strings.ContainsAny(t[len(t)-1:], ".:!?") {
+				t += "."
+			}
+		}
+		lines[i] = t
+	}
+	return strings.Join(strings.Fields(strings.Join(lines, " ")), " ")
 }
 
 // maxAliases bounds the aliases an answer repeats (and its prompt shows).

@@ -89,6 +89,19 @@ func TestGolden(t *testing.T) {
 			if p := dataset.CheckExamples([]dataset.Example{e}, 0); len(p) > 0 {
 				t.Errorf("build checks: %v", p)
 			}
+			// The first line carries every fact evaluation scores, so a
+			// length-bounded answer that stops early still names them.
+			lines := strings.SplitN(e.Assistant(), "\n", 3)
+			if len(lines) < 2 || lines[0] != "**In short**" {
+				t.Fatalf("answer does not open with an In short line:\n%s", e.Assistant())
+			}
+			short := lines[1]
+			fc := e.Meta.Facts
+			for _, want := range append([]string{fc.FixedVersion, fc.Location}, fc.CWE...) {
+				if want != "" && !strings.Contains(short, want) {
+					t.Errorf("In short line %q does not name %q", short, want)
+				}
+			}
 			source, _ := json.Marshal(f)
 			allowed := string(source) + rem.Text()
 			for _, id := range vulnIDRe.FindAllString(e.Assistant(), -1) {

@@ -104,7 +104,7 @@ func guidanceSummary(f *finding.Finding) string {
 func forDependency(f *finding.Finding, r *Remediation) {
 	p := f.Package
 	eco := finding.CanonicalEcosystem(p.Ecosystem)
-	name := displayName(eco, p.Name)
+	name := DisplayName(eco, p.Name)
 	vuln := firstNonEmpty(finding.CanonicalVulnID(f.VulnIDs), f.Title)
 	fixed := NormalizeFixed(p.FixedVersions)
 	var choice Choice

@@ -47,11 +47,11 @@ var ManifestNames = []string{
 	"Cargo.lock", "Gemfile", "Gemfile.lock", "composer.json", "Directory.Packages.props", "Dockerfile",
 }
 
-// displayName is the package name to write into build files: as the scanner
+// DisplayName is the package name to write into build files: as the scanner
 // gave it (RubyGems and NuGet names keep their case in files), except Maven's
 // "group/artifact", which build files spell "group:artifact", and PyPI names,
 // normalised per PEP 503 as pip and lock files print them.
-func displayName(eco, name string) string {
+func DisplayName(eco, name string) string {
 	switch eco {
 	case "maven", "pypi":
 		return finding.CanonicalPackageName(eco, name)
@@ -139,7 +139,7 @@ func Upgrade(f *finding.Finding, choice Choice) []Change {
 	d := dep{
 		f:       f,
 		eco:     finding.CanonicalEcosystem(f.Package.Ecosystem),
-		name:    displayName(finding.CanonicalEcosystem(f.Package.Ecosystem), f.Package.Name),
+		name:    DisplayName(finding.CanonicalEcosystem(f.Package.Ecosystem), f.Package.Name),
 		version: choice.Fixed,
 		because: finding.CanonicalVulnID(f.VulnIDs),
 		path:    finding.CleanPath(f.Location.Path),

@@ -32,7 +32,7 @@ func rescan(f *finding.Finding) string {
 func dependencyVerification(f *finding.Finding, changes []Change) []string {
 	p := f.Package
 	eco := finding.CanonicalEcosystem(p.Ecosystem)
-	name := displayName(eco, p.Name)
+	name := DisplayName(eco, p.Name)
 	systems := map[string]bool{}
 	for _, c := range changes {
 		systems[c.BuildSystem] = true
