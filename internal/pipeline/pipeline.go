@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -166,14 +167,27 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	} else if o.ModelName != "" && o.ModelName != m.Model {
 		m.Model = o.ModelName
 	}
-	res.Model = m.Model
-	modelDir := h.ModelDir(m.Model)
-	res.ModelDir = modelDir
 	dsHash, err := hashDir(dsDir)
 	if err != nil {
 		return res, err
 	}
 	ftKey := Key(PhaseFinetune, dsHash, h.Key, m.Model)
+	// A finished model whose dataset or settings changed is kept, and the
+	// new one gets a new default name: a run directory is rerun to refresh
+	// it, not to overwrite a model that may already be published. A given
+	// name, or a phase a crash left running, keeps its name.
+	if p := m.Phases[PhaseFinetune]; o.ModelName == "" && p != nil && p.Status == StatusDone && p.Key != ftKey {
+		if _, err := os.Stat(h.ModelDir(m.Model)); err == nil {
+			m.Model = freeName(fmt.Sprintf("%s-%s", o.DefaultOutputName, o.Now().UTC().Format("20060102-150405")), h.ModelDir)
+			ftKey = Key(PhaseFinetune, dsHash, h.Key, m.Model)
+			if err := m.Save(dir, o.Now()); err != nil {
+				return res, err
+			}
+		}
+	}
+	res.Model = m.Model
+	modelDir := h.ModelDir(m.Model)
+	res.ModelDir = modelDir
 	ran, err = r.Do(ctx, PhaseFinetune, ftKey, func(ctx context.Context) ([]string, map[string]any, error) {
 		sum, err := h.Train(ctx, dsDir, m.Model, ftKey)
 		return []string{modelDir}, sum, err
@@ -209,4 +223,16 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 		track(PhaseValidate, ran)
 	}
 	return res, inputErr
+}
+
+// freeName is name, or name with the first "-N" suffix whose model
+// directory does not exist yet: two runs in one second must not share one.
+func freeName(name string, dir func(string) string) string {
+	out := name
+	for i := 2; ; i++ {
+		if _, err := os.Stat(dir(out)); errors.Is(err, fs.ErrNotExist) {
+			return out
+		}
+		out = fmt.Sprintf("%s-%d", name, i)
+	}
 }

@@ -95,8 +95,18 @@ func TestRunTwiceDoesNothingTheSecondTime(t *testing.T) {
 	if err != nil && !errors.Is(err, pipeline.ErrInputs) {
 		t.Fatal(err)
 	}
-	if !slices.Contains(third.Ran, pipeline.PhaseParse) {
-		t.Errorf("changed input did not rerun parse: %v", third.Ran)
+	if !slices.Contains(third.Ran, pipeline.PhaseParse) || !slices.Contains(third.Ran, pipeline.PhaseFinetune) {
+		t.Errorf("changed input did not rerun parse and finetune: %v", third.Ran)
+	}
+	// The model trained on the old inputs is kept; the new one is named anew.
+	if third.Model == first.Model {
+		t.Errorf("retrained model overwrote %s", first.Model)
+	}
+	if _, err := os.Stat(filepath.Join(fm.root, first.Model, "model.safetensors")); err != nil {
+		t.Errorf("first model lost: %v", err)
+	}
+	if third.Manifest.Model != third.Model {
+		t.Errorf("manifest names %s, run used %s", third.Manifest.Model, third.Model)
 	}
 }
 
