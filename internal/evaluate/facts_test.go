@@ -34,6 +34,9 @@ func TestScoreFacts(t *testing.T) {
 		{"other cwe", code, "This is CWE-2850.", nil, bp(false), bp(false)},
 		{"url scheme and slash ignored", web, "Set the header on https://localhost:8080/ (CWE 693).", nil, bp(true), bp(true)},
 		{"other url", web, "See http://localhost:8081", nil, bp(false), bp(false)},
+		{"maven qualifier after a dot", dataset.Facts{Package: "io.netty:netty-codec-http2", FixedVersion: "4.1.124.Final"}, "Upgrade io.netty:netty-codec-http2 from 4.1.106.Final to 4.1.124.Final.", bp(true), nil, nil},
+		{"maven qualifier, other version", dataset.Facts{Package: "io.netty:netty-codec-http2", FixedVersion: "4.1.124.Final"}, "Upgrade netty-codec-http2 to 4.2.4.Final.", bp(false), nil, nil},
+		{"maven qualifier left out", dataset.Facts{Package: "io.netty:netty-codec-http2", FixedVersion: "4.1.124.Final"}, "Upgrade netty-codec-http2 to 4.1.124.", bp(false), nil, nil},
 		{"no facts", dataset.Facts{}, "anything", nil, nil, nil},
 	}
 	for _, tt := range tests {
@@ -61,7 +64,7 @@ func show(b *bool) any {
 
 func TestUngrounded(t *testing.T) {
 	t.Parallel()
-	prompt := "[HIGH] trivy CVE-2022-22965 in org.springframework:spring-beans 5.3.17 (fixed in 5.3.18)\n" +
+	prompt := "[HIGH] trivy CVE-2022-22965 in org.springframework:spring-beans 5.3.17 (fixed in 5.3.18; netty 4.1.118.Final)\n" +
 		"at webauthn-server/build.gradle.kts line 12. See https://nvd.nist.gov/vuln/detail/CVE-2022-22965"
 	facts := dataset.Facts{CWE: []string{"CWE-94"}, FixedVersion: "5.3.18", Location: "webauthn-server/build.gradle.kts"}
 	tests := []struct {
@@ -79,6 +82,8 @@ func TestUngrounded(t *testing.T) {
 		{"invented source file", "See Main.kt.", []string{"Main.kt"}},
 		{"url parts are not judged, text after is", "Read https://example.com/a/b.html about 7.7.7.", []string{"7.7.7"}},
 		{"version equal modulo trailing zero", "Upgrade to 5.3.18.0", []string{}},
+		{"maven qualifier grounded", "Netty 4.1.118.Final is fixed; so is 4.1.118.Final.", []string{}},
+		{"maven qualifier invented", "Upgrade to 4.1.119.Final.", []string{"4.1.119.Final"}},
 		{"duplicates once", "CVE-2020-0001 and CVE-2020-0001", []string{"CVE-2020-0001"}},
 	}
 	for _, tt := range tests {

@@ -15,11 +15,13 @@ var (
 	// VulnRE matches a vulnerability id: CVE, GHSA, GO-, PYSEC-, RUSTSEC-, OSV-.
 	VulnRE = regexp.MustCompile(`(?i)\b(?:CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3}|GO-\d{4}-\d{4,}|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d{4,}|OSV-\d{4}-\d+)\b`)
 	// LooseVerRE matches anything version-like, "1.2" included: what a
-	// ground may contain.
-	LooseVerRE = regexp.MustCompile(`(?i)v?\d+(?:\.\d+)+(?:[-+~][0-9a-z][0-9a-z.+~-]*)?`)
+	// ground may contain. A qualifier follows a dash, plus or tilde, or a
+	// dot when it starts with a letter (Maven's "4.1.124.Final"), so that
+	// "4.1.124" is not taken for "4.1.124.Final".
+	LooseVerRE = regexp.MustCompile(`(?i)v?\d+(?:\.\d+)+(?:[-+~][0-9a-z][0-9a-z.+~-]*|\.[a-z][0-9a-z.+~-]*)?`)
 	// strictVerRE: three or more numeric parts, or a "v" prefix, so that
 	// "9.8" (a score) and "TLS 1.2" are not taken for package versions.
-	strictVerRE = regexp.MustCompile(`(?i)(?:^|[^\w.])(v?\d+\.\d+\.\d+(?:\.\d+)*(?:[-+~][0-9a-z][0-9a-z.+~-]*)?|v\d+(?:\.\d+)+)`)
+	strictVerRE = regexp.MustCompile(`(?i)(?:^|[^\w.])(v?\d+\.\d+\.\d+(?:\.\d+)*(?:[-+~][0-9a-z][0-9a-z.+~-]*|\.[a-z][0-9a-z.+~-]*)?|v\d+(?:\.\d+)+)`)
 	tokenRE     = regexp.MustCompile("[^\\s,;()\\[\\]{}<>\"'`*]+")
 )
 

@@ -159,7 +159,7 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	if m.Model == "" {
 		m.Model = o.ModelName
 		if m.Model == "" {
-			m.Model = fmt.Sprintf("%s-%s", o.DefaultOutputName, o.Now().UTC().Format("20060102-150405"))
+			m.Model = freeName(fmt.Sprintf("%s-%s", o.DefaultOutputName, o.Now().UTC().Format("20060102-150405")), h.ModelDir)
 		}
 		if err := m.Save(dir, o.Now()); err != nil {
 			return res, err

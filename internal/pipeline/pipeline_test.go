@@ -100,7 +100,7 @@ func TestRunTwiceDoesNothingTheSecondTime(t *testing.T) {
 	}
 	// The model trained on the old inputs is kept; the new one is named anew.
 	if third.Model == first.Model {
-		t.Errorf("retrained model overwrote %s", first.Model)
+		t.Errorf("retrained model overwrote %s (ran %v)", first.Model, third.Ran)
 	}
 	if _, err := os.Stat(filepath.Join(fm.root, first.Model, "model.safetensors")); err != nil {
 		t.Errorf("first model lost: %v", err)
