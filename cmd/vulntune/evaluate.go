@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +13,7 @@ func newEvaluateCmd(a *app) *cobra.Command {
 	var (
 		datasetDir, split       string
 		limit, maxTokens, batch int
-		asJSON                  bool
+		asJSON, rescore         bool
 	)
 	cmd := &cobra.Command{
 		Use:   "evaluate MODEL --dataset DIR",
@@ -23,8 +24,13 @@ prompts, and measures: loss and perplexity on the reference answers; whether
 each answer names the fixed version, the CWE and the location of its finding;
 and how often it names ids, versions or paths found in neither the prompt nor
 the finding (hallucination rate). Results go to MODEL/eval/results.json and
-eval/generations.jsonl, and into the model card's model-index.`,
+eval/generations.jsonl, and into the model card's model-index.
+
+--rescore scores the answers already in eval/generations.jsonl again with this
+version's checks, without the engine: seconds instead of minutes, for results
+written by an older vulntune. The dataset must be the one evaluated.`,
 		Example: `  vulntune evaluate my-model --dataset ./dataset
+  vulntune evaluate my-model --dataset ./dataset --rescore
   vulntune evaluate ./models/fine-tuned/my-model --dataset ./dataset --limit 10 --max-tokens 128 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -38,6 +44,16 @@ eval/generations.jsonl, and into the model card's model-index.`,
 			dir, err := resolveModel(cfg, args[0])
 			if err != nil {
 				return err
+			}
+			if rescore {
+				res, err := evaluate.Rescore(dir, datasetDir, time.Now())
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return a.printJSON(res)
+				}
+				return evaluate.WriteTable(a.stdout, res)
 			}
 			// --base-model is the config key default_base_model; given on the
 			// command line it wins, else the model's own metadata names its base.
@@ -79,5 +95,6 @@ eval/generations.jsonl, and into the model card's model-index.`,
 	f.IntVar(&maxTokens, "max-tokens", evaluate.DefaultMaxTokens, "most tokens per generated answer")
 	f.IntVar(&batch, "batch-size", 8, "answers generated together")
 	f.BoolVar(&asJSON, "json", false, "print results.json instead of the table")
+	f.BoolVar(&rescore, "rescore", false, "score the stored answers again without generating (no engine needed)")
 	return cmd
 }

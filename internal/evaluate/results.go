@@ -88,6 +88,8 @@ type Results struct {
 	MaxTokens int       `json:"max_tokens"`
 	Decoding  string    `json:"decoding"`
 	Date      time.Time `json:"date"`
+	// Rescored is when Rescore last scored the stored answers again.
+	Rescored  *time.Time `json:"rescored,omitempty"`
 	Durations struct {
 		BaseSeconds  float64 `json:"base_seconds"`
 		TunedSeconds float64 `json:"tuned_seconds"`

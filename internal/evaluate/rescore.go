@@ -1,0 +1,77 @@
+package evaluate
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Rescore scores a model's stored answers (eval/generations.jsonl) again
+// with this version's fact and grounding checks, and rewrites results.json
+// and the model card: a change to scoring needs no new generations, which
+// take minutes per model on a CPU. datasetDir must hold the split exactly
+// as evaluated (its SHA-256 is checked).
+func Rescore(modelDir, datasetDir string, now time.Time) (*Results, error) {
+	r, err := ReadResults(modelDir)
+	if err != nil {
+		return nil, err
+	}
+	all, sum, err := loadSplit(datasetDir, r.Dataset.Split)
+	if err != nil {
+		return nil, err
+	}
+	if sum != r.Dataset.SplitSHA256 {
+		return nil, fmt.Errorf("%s: the %s split differs from the one %s was evaluated on (sha256 %.12s, evaluated %.12s); run `vulntune evaluate` without --rescore",
+			datasetDir, r.Dataset.Split, r.Model, sum, r.Dataset.SplitSHA256)
+	}
+	path := filepath.Join(modelDir, "eval", GenerationsFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read eval generations: %w", err)
+	}
+	defer f.Close()
+	var base, tuned []Generation
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for line := 1; sc.Scan(); line++ {
+		var g Generation
+		if err := json.Unmarshal(sc.Bytes(), &g); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		if g.Index < 0 || g.Index >= len(all) {
+			return nil, fmt.Errorf("%s:%d: index %d outside the split's %d rows", path, line, g.Index, len(all))
+		}
+		e := all[g.Index]
+		g.Scores = Score(completeText(g.Text, g.FinishReason), e.prompt(), e.Meta.Facts)
+		if g.Loss != nil {
+			g.nll = *g.Loss * float64(g.LossTokens)
+		}
+		switch g.Model {
+		case "base":
+			base = append(base, g)
+		case "tuned":
+			tuned = append(tuned, g)
+		default:
+			return nil, fmt.Errorf("%s:%d: model %q, want base or tuned", path, line, g.Model)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(base) != r.Dataset.Evaluated || len(tuned) != r.Dataset.Evaluated {
+		return nil, fmt.Errorf("%s: %d base and %d tuned answers, results.json says %d were evaluated", path, len(base), len(tuned), r.Dataset.Evaluated)
+	}
+	r.summarize(base, tuned)
+	at := now.UTC()
+	r.Rescored = &at
+	if err := write(modelDir, r, append(base, tuned...)); err != nil {
+		return nil, err
+	}
+	if err := UpdateCard(modelDir, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
