@@ -2,17 +2,15 @@ package modelstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
+	"github.com/vulntune/vulntune/internal/filehash"
 )
 
 // ErrExists is returned when the destination model dir exists and
@@ -87,7 +85,7 @@ func ImportGGUF(ctx context.Context, ggufPath, destDir string, opts ImportOption
 	if err != nil {
 		return nil, fmt.Errorf("import %s: %w", ggufPath, err)
 	}
-	sum, err := fileSHA256(ggufPath)
+	sum, _, err := filehash.File(ggufPath)
 	if err != nil {
 		return nil, err
 	}
@@ -116,19 +114,6 @@ func ImportGGUF(ctx context.Context, ggufPath, destDir string, opts ImportOption
 		return nil, fmt.Errorf("import %s: read back: %w", ggufPath, err)
 	}
 	return m, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("hash source: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // sourceLabel defaults the source to the file name, never a full path, so

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
+	"github.com/vulntune/vulntune/internal/filehash"
 )
 
 // ManifestName is the run manifest's file name inside a run directory.
@@ -113,7 +113,7 @@ func HashInputs(paths []string) ([]InputFile, error) {
 			if !d.Type().IsRegular() {
 				return nil
 			}
-			h, n, err := hashFile(path)
+			h, n, err := filehash.File(path)
 			if err != nil {
 				return err
 			}
@@ -126,20 +126,6 @@ func HashInputs(paths []string) ([]InputFile, error) {
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Path < out[b].Path })
 	return out, nil
-}
-
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // Key hashes the JSON of parts: a phase's identity from its inputs and
@@ -165,7 +151,7 @@ func hashDir(dir string) (string, error) {
 		if !e.Type().IsRegular() {
 			continue
 		}
-		fh, _, err := hashFile(filepath.Join(dir, e.Name()))
+		fh, _, err := filehash.File(filepath.Join(dir, e.Name()))
 		if err != nil {
 			return "", err
 		}
@@ -185,7 +171,7 @@ func hashModel(dir string) (string, error) {
 		}
 		sort.Strings(matches)
 		for _, m := range matches {
-			fh, _, err := hashFile(m)
+			fh, _, err := filehash.File(m)
 			if err != nil {
 				return "", err
 			}

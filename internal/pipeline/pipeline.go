@@ -12,6 +12,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/analyze"
 	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/filehash"
 	"github.com/vulntune/vulntune/internal/narrate"
 )
 
@@ -126,7 +127,7 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	track(PhaseParse, ran)
 	inputErr := err
 
-	findingsHash, _, err := hashFile(findings)
+	findingsHash, _, err := filehash.File(findings)
 	if err != nil {
 		return res, err
 	}
@@ -212,7 +213,7 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 		track(PhaseEvaluate, ran)
 	}
 	if h.Validate != nil {
-		evalHash, _, _ := hashFile(filepath.Join(modelDir, "eval", "results.json"))
+		evalHash, _, _ := filehash.File(filepath.Join(modelDir, "eval", "results.json"))
 		ran, err = r.Do(ctx, PhaseValidate, Key(PhaseValidate, modelHash, evalHash), func(ctx context.Context) ([]string, map[string]any, error) {
 			sum, err := h.Validate(ctx, modelDir)
 			return []string{}, sum, err

@@ -6,13 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/filehash"
 	"github.com/vulntune/vulntune/internal/modelstore"
 )
 
@@ -133,19 +132,11 @@ func baseRef(dir string) (BaseRef, error) {
 	if err != nil || len(files) == 0 {
 		return ref, fmt.Errorf("base model %s: no safetensors weights", dir)
 	}
-	h := sha256.New()
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			return ref, fmt.Errorf("hash base weights: %w", err)
-		}
-		_, err = io.Copy(h, fh)
-		fh.Close()
-		if err != nil {
-			return ref, fmt.Errorf("hash base weights %s: %w", f, err)
-		}
+	sum, _, err := filehash.Files(files...)
+	if err != nil {
+		return ref, fmt.Errorf("hash base weights: %w", err)
 	}
-	ref.WeightsSHA256 = hex.EncodeToString(h.Sum(nil))
+	ref.WeightsSHA256 = sum
 	return ref, nil
 }
 
