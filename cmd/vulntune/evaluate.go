@@ -11,9 +11,9 @@ import (
 
 func newEvaluateCmd(a *app) *cobra.Command {
 	var (
-		datasetDir, split       string
-		limit, maxTokens, batch int
-		asJSON, rescore         bool
+		datasetDir, split        string
+		limit, maxTokens, batch  int
+		asJSON, rescore, noCache bool
 	)
 	cmd := &cobra.Command{
 		Use:   "evaluate MODEL --dataset DIR",
@@ -24,7 +24,10 @@ prompts, and measures: loss and perplexity on the reference answers; whether
 each answer names the fixed version, the CWE and the location of its finding;
 and how often it names ids, versions or paths found in neither the prompt nor
 the finding (hallucination rate). Results go to MODEL/eval/results.json and
-eval/generations.jsonl, and into the model card's model-index.
+eval/generations.jsonl, and into the model card's model-index. Raw answers are
+cached under <data_dir>/cache/evaluate by engine, model files and examples, so
+evaluating another fine-tune of the same base on the same split reuses the
+base model's answers (--no-cache answers anew).
 
 --rescore scores the answers already in eval/generations.jsonl again with this
 version's checks, without the engine: seconds instead of minutes, for results
@@ -74,6 +77,7 @@ written by an older vulntune. The dataset must be the one evaluated.`,
 			res, err := evaluate.Run(cmd.Context(), evaluate.Options{
 				ModelDir: dir, BaseModelDir: baseDir, BaseModelName: baseModel, DatasetDir: datasetDir,
 				Split: split, Limit: limit, MaxTokens: maxTokens, BatchSize: batch, Engine: e, Log: a.log,
+				CacheDir: evalCacheDir(cfg, noCache),
 				Progress: func(model string, done, total int) {
 					a.log.Info("evaluated", "model", model, "done", done, "total", total)
 				},
@@ -95,6 +99,7 @@ written by an older vulntune. The dataset must be the one evaluated.`,
 	f.IntVar(&maxTokens, "max-tokens", evaluate.DefaultMaxTokens, "most tokens per generated answer")
 	f.IntVar(&batch, "batch-size", 8, "answers generated together")
 	f.BoolVar(&asJSON, "json", false, "print results.json instead of the table")
+	f.BoolVar(&noCache, "no-cache", false, "answer every example anew instead of reusing answers cached for the same engine, model and examples")
 	f.BoolVar(&rescore, "rescore", false, "score the stored answers again without generating (no engine needed)")
 	return cmd
 }

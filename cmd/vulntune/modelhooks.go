@@ -20,6 +20,8 @@ type modelHookOptions struct {
 	EvalLimit, EvalMaxTokens       int
 	// TrainEvalBatches bounds the validation passes during training.
 	TrainEvalBatches int
+	// NoEvalCache answers every held-out example anew, base model included.
+	NoEvalCache bool
 }
 
 // modelHooks wires the train, evaluate and validate packages into the
@@ -73,7 +75,7 @@ func (a *app) modelHooks(cmd *cobra.Command, cfg *config.Config, baseModel strin
 			defer bar.done()
 			res, err := evaluate.Run(ctx, evaluate.Options{
 				ModelDir: dir, BaseModelDir: baseDir, BaseModelName: baseModel, DatasetDir: datasetDir,
-				Limit: o.EvalLimit, MaxTokens: o.EvalMaxTokens, Engine: e, Log: a.log,
+				Limit: o.EvalLimit, MaxTokens: o.EvalMaxTokens, Engine: e, Log: a.log, CacheDir: evalCacheDir(cfg, o.NoEvalCache),
 				Progress: func(model string, done, total int) { bar.update("eval "+model, done, total) },
 			})
 			if err != nil {
@@ -99,4 +101,12 @@ func (a *app) modelHooks(cmd *cobra.Command, cfg *config.Config, baseModel strin
 			return map[string]any{"checks": len(rep.Checks)}, nil
 		},
 	}, nil
+}
+
+// evalCacheDir is where evaluation keeps models' answers ("" = no cache).
+func evalCacheDir(cfg *config.Config, off bool) string {
+	if off {
+		return ""
+	}
+	return filepath.Join(cfg.DataDir, "cache", "evaluate")
 }

@@ -15,12 +15,12 @@ import (
 
 func newRunCmd(a *app) *cobra.Command {
 	var (
-		artifacts                    []string
-		outDir, modelName, baseModel string
-		skipFT, noLLM, force, asJSON bool
-		maxSteps, epochs, maxSeq     int
-		evalLimit, evalMaxTokens     int
-		trainEvalBatches             int
+		artifacts                                 []string
+		outDir, modelName, baseModel              string
+		skipFT, noLLM, force, asJSON, noEvalCache bool
+		maxSteps, epochs, maxSeq                  int
+		evalLimit, evalMaxTokens                  int
+		trainEvalBatches                          int
 	)
 	cmd := &cobra.Command{
 		Use:   "run --artifacts-dir DIR",
@@ -67,7 +67,7 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 			if !skipFT {
 				hooks, err := a.modelHooks(cmd, cfg, baseModel, modelHookOptions{
 					MaxSteps: maxSteps, Epochs: epochs, MaxSeqLength: maxSeq, EvalLimit: evalLimit, EvalMaxTokens: evalMaxTokens,
-					TrainEvalBatches: trainEvalBatches})
+					TrainEvalBatches: trainEvalBatches, NoEvalCache: noEvalCache})
 				if err != nil {
 					return err
 				}
@@ -103,6 +103,7 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 	f.IntVar(&trainEvalBatches, "train-eval-batches", 0, "validation batches per evaluation during training (0 = the whole split)")
 	f.IntVar(&evalLimit, "eval-limit", 0, "evaluate on at most this many held-out examples (0 = all)")
 	f.IntVar(&evalMaxTokens, "eval-max-tokens", 0, "answer length bound during evaluation (default: evaluate's)")
+	f.BoolVar(&noEvalCache, "no-eval-cache", false, "answer every held-out example anew instead of reusing the base model's cached answers")
 	f.BoolVar(&asJSON, "json", false, "print the run result as JSON on stdout")
 	return cmd
 }

@@ -2,10 +2,13 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed" // the evaluation script ships inside the binary
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 )
 
 //go:embed py/evaluate.py
@@ -140,4 +143,18 @@ func (e *Engine) CheckModel(ctx context.Context, req CheckModelRequest) (*ModelC
 // a download.
 func evalCall(op string, req any) scriptCall {
 	return scriptCall{Name: "evaluate", Source: evaluateSource, Op: op, Req: req, Env: []string{"HF_HUB_OFFLINE=1"}}
+}
+
+// EvaluateID identifies what the evaluate op answers with: its script, the
+// interpreter and the packages installed with it (the venv's stamp), and the
+// BLAS preloaded. Greedy answers of one model to one request are the same
+// for the same ID, which is what lets evaluation reuse them.
+func (e *Engine) EvaluateID() string {
+	h := sha256.New()
+	h.Write(evaluateSource)
+	fmt.Fprintf(h, "\x00%s\x00%s", e.Python, e.Preload)
+	if st, err := ReadStamp(filepath.Dir(filepath.Dir(e.Python))); err == nil {
+		fmt.Fprintf(h, "\x00%s\x00%s\x00%s", st.LockSHA256, st.PythonVersion, st.InstalledAt)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -68,6 +68,11 @@ type Options struct {
 	Progress func(model string, done, total int)
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// CacheDir, if set, keeps each model's raw answers keyed by the engine,
+	// the model's files and the request, so that evaluating another
+	// fine-tune of the same base on the same split reuses the base's
+	// answers (half the time). Only engines with an EvaluateID take part.
+	CacheDir string
 }
 
 // Run evaluates the base and the tuned model on the same examples, writes
@@ -110,13 +115,17 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 
 	log.Info("evaluating", "split", split, "examples", len(exs), "max_tokens", opts.MaxTokens)
 	t := opts.Now()
-	base, err := runModel(ctx, opts, "base", opts.BaseModelDir, exs)
+	base, cached, err := runModel(ctx, opts, "base", opts.BaseModelDir, exs)
 	if err != nil {
 		return nil, err
 	}
 	r.Durations.BaseSeconds = opts.Now().Sub(t).Seconds()
+	r.Durations.BaseCached = cached
+	if cached {
+		log.Info("base model answers reused from the evaluation cache", "dir", opts.CacheDir)
+	}
 	t = opts.Now()
-	tuned, err := runModel(ctx, opts, "tuned", opts.ModelDir, exs)
+	tuned, _, err := runModel(ctx, opts, "tuned", opts.ModelDir, exs)
 	if err != nil {
 		return nil, err
 	}
@@ -133,8 +142,11 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	return r, nil
 }
 
-// runModel answers and scores every example with the model in dir.
-func runModel(ctx context.Context, opts Options, label, dir string, exs []example) ([]Generation, error) {
+// runModel answers and scores every example with the model in dir. With a
+// cache, answers the same engine gave the same model to the same request
+// are reused (the base model's, whenever another fine-tune of it is
+// evaluated on the same split); cached reports whether they were.
+func runModel(ctx context.Context, opts Options, label, dir string, exs []example) (gens []Generation, cached bool, err error) {
 	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength}
 	if req.BatchSize <= 0 {
 		req.BatchSize = 8
@@ -142,16 +154,31 @@ func runModel(ctx context.Context, opts Options, label, dir string, exs []exampl
 	for _, e := range exs {
 		req.Examples = append(req.Examples, e.Raw)
 	}
-	gens := make([]Generation, len(exs))
-	seen := make([]bool, len(exs))
-	done := 0
-	var bad error
-	_, err := opts.Engine.Evaluate(ctx, req, func(it engine.EvaluateItem) {
-		if it.Index < 0 || it.Index >= len(exs) || seen[it.Index] {
-			bad = fmt.Errorf("engine reported example %d twice or out of range (0..%d)", it.Index, len(exs)-1)
-			return
+	key, err := cacheKey(opts, dir, req)
+	if err != nil {
+		return nil, false, err
+	}
+	var items []engine.EvaluateItem
+	if key != "" {
+		items = loadCached(opts.CacheDir, key, len(exs))
+	}
+	cached = items != nil
+	if cached {
+		if opts.Progress != nil {
+			opts.Progress(label, len(exs), len(exs))
 		}
-		seen[it.Index] = true
+	} else {
+		if items, err = answer(ctx, opts, label, req, len(exs)); err != nil {
+			return nil, false, err
+		}
+		if key != "" {
+			if err := storeCached(opts.CacheDir, key, filepath.Base(dir), items, opts.Now()); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	gens = make([]Generation, len(exs))
+	for _, it := range items {
 		e := exs[it.Index]
 		g := Generation{Model: label, Index: it.Index, FindingID: e.Meta.FindingID, Kind: e.Meta.Kind,
 			Text: it.Text, FinishReason: it.FinishReason, GenerationTokens: it.GenerationTokens,
@@ -161,21 +188,36 @@ func runModel(ctx context.Context, opts Options, label, dir string, exs []exampl
 			g.Loss = ptr(it.NLL / float64(it.LossTokens))
 		}
 		gens[it.Index] = g
-		done++
+	}
+	return gens, cached, nil
+}
+
+// answer has the engine answer and score every example of req, each once.
+func answer(ctx context.Context, opts Options, label string, req engine.EvaluateRequest, n int) ([]engine.EvaluateItem, error) {
+	items := make([]engine.EvaluateItem, 0, n)
+	seen := make([]bool, n)
+	var bad error
+	_, err := opts.Engine.Evaluate(ctx, req, func(it engine.EvaluateItem) {
+		if it.Index < 0 || it.Index >= n || seen[it.Index] {
+			bad = fmt.Errorf("engine reported example %d twice or out of range (0..%d)", it.Index, n-1)
+			return
+		}
+		seen[it.Index] = true
+		items = append(items, it)
 		if opts.Progress != nil {
-			opts.Progress(label, done, len(exs))
+			opts.Progress(label, len(items), n)
 		}
 	}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("evaluate %s model %s: %w", label, filepath.Base(dir), err)
+		return nil, fmt.Errorf("evaluate %s model %s: %w", label, filepath.Base(req.Model), err)
 	}
 	if bad != nil {
 		return nil, fmt.Errorf("evaluate %s model: %w", label, bad)
 	}
-	if done != len(exs) {
-		return nil, fmt.Errorf("evaluate %s model: engine answered %d of %d examples", label, done, len(exs))
+	if len(items) != n {
+		return nil, fmt.Errorf("evaluate %s model: engine answered %d of %d examples", label, len(items), n)
 	}
-	return gens, nil
+	return items, nil
 }
 
 // write stores results.json and generations.jsonl, each atomically.

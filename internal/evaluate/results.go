@@ -94,6 +94,9 @@ type Results struct {
 		BaseSeconds  float64 `json:"base_seconds"`
 		TunedSeconds float64 `json:"tuned_seconds"`
 		TotalSeconds float64 `json:"total_seconds"`
+		// BaseCached: the base model's answers came from the evaluation
+		// cache (BaseSeconds is then the time to read them).
+		BaseCached bool `json:"base_cached,omitempty"`
 	} `json:"durations"`
 }
 

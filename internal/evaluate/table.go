@@ -11,8 +11,12 @@ import (
 // print as "-".
 func WriteTable(w io.Writer, r *Results) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s vs %s on %d %s examples (greedy, max %d tokens)\n",
-		r.Model, r.BaseModel, r.Dataset.Evaluated, r.Dataset.Split, r.MaxTokens)
+	cached := ""
+	if r.Durations.BaseCached {
+		cached = "; base answers from the evaluation cache"
+	}
+	fmt.Fprintf(tw, "%s vs %s on %d %s examples (greedy, max %d tokens%s)\n",
+		r.Model, r.BaseModel, r.Dataset.Evaluated, r.Dataset.Split, r.MaxTokens, cached)
 	fmt.Fprintln(tw, "metric\tbase\ttuned\tdelta\t")
 	rows := []struct {
 		name string
