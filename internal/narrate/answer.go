@@ -127,8 +127,11 @@ func whatItIs(f *finding.Finding, rem remedy.Remediation) string {
 	var parts []string
 	switch {
 	case f.Package != nil:
+		// The installed version is left to "Where" and the fix: every copy
+		// of a long distribution version ("1:4.13+dfsg1-4ubuntu3.2") is one
+		// more place for a small model to garble it.
 		id := primaryID(f)
-		s := fmt.Sprintf("%s in %s %s", id, f.Package.Name, f.Package.InstalledVersion)
+		s := fmt.Sprintf("%s in %s", id, f.Package.Name)
 		if f.Title != "" && !strings.EqualFold(f.Title, id) {
 			s += ": " + strings.TrimSuffix(clip(f.Title, 200), ".")
 		}
@@ -178,7 +181,7 @@ func inShort(f *finding.Finding, rem remedy.Remediation) string {
 			subject = fmt.Sprintf("%s %s", name, from)
 			action = fmt.Sprintf("it already includes the fix (fixed in %s)", c.Fixed)
 		default:
-			subject = strings.TrimSpace(name + " " + from)
+			subject = name
 			action = "no fixed version is known yet"
 		}
 	case f.Kind == finding.KindSecret:
