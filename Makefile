@@ -34,7 +34,7 @@ test: lint unit
 # The main job: every phase over the bundled samples with the bundled model,
 # sized for a 2-core CPU (bench/RESULTS.md "Main job" has its time and
 # quality); on Apple silicon drop the limits.
-DEMO_FLAGS ?= --max-steps 20 --max-seq-length 768 --train-eval-batches 2 --eval-limit 20 --eval-max-tokens 256
+DEMO_FLAGS ?= --max-steps 30 --max-seq-length 768 --train-eval-batches 2 --eval-max-tokens 256
 demo: build
 	$(BIN) run --artifacts-dir examples/artifacts --output-dir runs/demo $(DEMO_FLAGS)
 

@@ -158,54 +158,58 @@ func whatItIs(f *finding.Finding, rem remedy.Remediation) string {
 	return strings.Join(parts, " ")
 }
 
-// inShort is the answer's first line: what to do, the finding's ids and
-// weakness, and where, in one sentence.
+// inShort is the answer's first line, in one shape for every kind:
+// "<id> [in <package>] at <place>: <what to do> (<CWEs>)." It opens with an
+// identifier the prompt states as a field (the vulnerability id, else the
+// CWE, else the rule), never with free text: a small model that opened with
+// the title went on copying the scanner's description instead of the fix.
 func inShort(f *finding.Finding, rem remedy.Remediation) string {
-	var tags []string
-	var subject, action string
-	place := where(f)
+	var anchor, action string
+	tags := f.CWE
 	switch c := rem.Choice; {
 	case f.Kind == finding.KindLicense:
-		subject = strings.TrimSuffix(clip(firstLine(f.Title), 120), ".")
-		action = "check it against your license policy"
+		anchor = ruleOf(f)
+		if f.Package != nil {
+			anchor += " in " + f.Package.Name
+		}
+		action = "check this license against your policy"
+		tags = nil
 	case f.Package != nil:
-		tags = append(tags, primaryID(f))
 		name := remedy.DisplayName(finding.CanonicalEcosystem(f.Package.Ecosystem), f.Package.Name)
+		anchor = primaryID(f) + " in " + name
 		from := f.Package.InstalledVersion
 		switch {
 		case c != nil && c.Fixed != "" && c.Status != remedy.StatusNotAffected && from != "":
-			subject = fmt.Sprintf("Upgrade %s from %s to %s", name, from, c.Fixed)
+			action = fmt.Sprintf("upgrade from %s to %s", from, c.Fixed)
 		case c != nil && c.Fixed != "" && c.Status != remedy.StatusNotAffected:
-			subject = fmt.Sprintf("Make sure %s is at %s or later", name, c.Fixed)
+			action = fmt.Sprintf("make sure it is at %s or later", c.Fixed)
 		case c != nil && c.Status == remedy.StatusNotAffected:
-			subject = fmt.Sprintf("%s %s", name, from)
-			action = fmt.Sprintf("it already includes the fix (fixed in %s)", c.Fixed)
+			action = fmt.Sprintf("the installed version already includes the fix (fixed in %s)", c.Fixed)
 		default:
-			subject = name
 			action = "no fixed version is known yet"
 		}
-	case f.Kind == finding.KindSecret:
-		subject = "A committed secret (" + strings.TrimSuffix(clip(f.Title, 80), ".") + ")"
-		action = "revoke and rotate it, then purge it from history"
 	default:
-		subject = strings.TrimSuffix(clip(firstLine(f.Title), 120), ".")
-		if subject == "" {
-			subject = primaryTool(f).Name + " rule " + ruleOf(f)
+		anchor = ruleOf(f)
+		if len(f.CWE) > 0 {
+			anchor, tags = strings.Join(f.CWE, ", "), nil
 		}
-		if len(rem.Changes) > 0 {
-			action = "apply the change below"
+		title := strings.TrimSuffix(clip(firstLine(f.Title), 120), ".")
+		switch {
+		case f.Kind == finding.KindSecret:
+			action = "a committed secret (" + title + "): revoke and rotate it, then purge it from history"
+		case len(rem.Changes) > 0:
+			action = title + "; apply the change below"
+		default:
+			action = title
 		}
 	}
-	tags = append(tags, f.CWE...)
-	s := subject
-	if len(tags) > 0 {
-		s += " (" + strings.Join(tags, ", ") + ")"
-	}
-	if place != "(no location reported)" {
+	s := anchor
+	if place := where(f); place != "(no location reported)" {
 		s += " at " + place
 	}
-	if action != "" {
-		s += ": " + action
+	s += ": " + action
+	if len(tags) > 0 {
+		s += " (" + strings.Join(tags, ", ") + ")"
 	}
 	return s + "."
 }
