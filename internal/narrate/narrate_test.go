@@ -14,6 +14,7 @@ import (
 	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/ident"
 	"github.com/vulntune/vulntune/internal/narrate"
+	"github.com/vulntune/vulntune/internal/redact"
 	"github.com/vulntune/vulntune/internal/remedy"
 )
 
@@ -224,5 +225,24 @@ func TestUngroundedProseIsLeftOut(t *testing.T) {
 	e := narrate.Example(&f, rem, &narrate.Prose{Summary: "See also CVE-2019-0001 in src/app/Handler.java."})
 	if e.Meta.LLM || strings.Contains(e.Assistant(), "CVE-2019-0001") {
 		t.Errorf("ungrounded prose kept (llm %v):\n%s", e.Meta.LLM, e.Assistant())
+	}
+}
+
+// A package named like a credential ("passwd") followed by its title must
+// not read as a password assignment to the dataset's secret scan, which
+// refuses the whole dataset.
+func TestPasswordLikePackageIsNotASecret(t *testing.T) {
+	t.Parallel()
+	f := load(t, "testdata/dependency-debian-no-fix.json")
+	f.Package.Name = "passwd"
+	f.Title = "shadow-utils: Default subordinate ID configuration in /etc/login.defs"
+	rem, err := remedy.For(&f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := narrate.Example(&f, rem, nil)
+	line, _ := json.Marshal(e.Messages)
+	if m := redact.Scan(string(line)); len(m) > 0 {
+		t.Errorf("secret scan flags the example (%s): %s", m[0].Detector, e.Assistant())
 	}
 }
