@@ -182,8 +182,8 @@ func runModel(ctx context.Context, opts Options, label, dir string, exs []exampl
 		e := exs[it.Index]
 		g := Generation{Model: label, Index: it.Index, FindingID: e.Meta.FindingID, Kind: e.Meta.Kind,
 			Text: it.Text, FinishReason: it.FinishReason, GenerationTokens: it.GenerationTokens,
-			LossTokens: it.LossTokens, nll: it.NLL,
-			Scores: Score(completeText(it.Text, it.FinishReason), e.prompt(), e.Meta.Facts)}
+			LossTokens: it.LossTokens, nll: it.NLL}
+		g.score(e)
 		if it.LossTokens > 0 {
 			g.Loss = ptr(it.NLL / float64(it.LossTokens))
 		}

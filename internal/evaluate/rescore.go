@@ -44,8 +44,7 @@ func Rescore(modelDir, datasetDir string, now time.Time) (*Results, error) {
 		if g.Index < 0 || g.Index >= len(all) {
 			return nil, fmt.Errorf("%s:%d: index %d outside the split's %d rows", path, line, g.Index, len(all))
 		}
-		e := all[g.Index]
-		g.Scores = Score(completeText(g.Text, g.FinishReason), e.prompt(), e.Meta.Facts)
+		g.score(all[g.Index])
 		if g.Loss != nil {
 			g.nll = *g.Loss * float64(g.LossTokens)
 		}

@@ -115,6 +115,12 @@ type Generation struct {
 	nll              float64
 }
 
+// score checks g's answer against its example: the one place that decides
+// how an answer is scored, for fresh answers and rescored ones alike.
+func (g *Generation) score(e example) {
+	g.Scores = Score(completeText(g.Text, g.FinishReason), e.prompt(), e.Meta.Facts)
+}
+
 // aggregate computes Metrics over gens.
 func aggregate(gens []Generation) Metrics {
 	m := Metrics{N: len(gens)}

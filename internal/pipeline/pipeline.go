@@ -160,7 +160,7 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	if m.Model == "" {
 		m.Model = o.ModelName
 		if m.Model == "" {
-			m.Model = freeName(fmt.Sprintf("%s-%s", o.DefaultOutputName, o.Now().UTC().Format("20060102-150405")), h.ModelDir)
+			m.Model = newModelName(o.DefaultOutputName, o.Now(), h.ModelDir)
 		}
 		if err := m.Save(dir, o.Now()); err != nil {
 			return res, err
@@ -179,7 +179,7 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	// name, or a phase a crash left running, keeps its name.
 	if p := m.Phases[PhaseFinetune]; o.ModelName == "" && p != nil && p.Status == StatusDone && p.Key != ftKey {
 		if _, err := os.Stat(h.ModelDir(m.Model)); err == nil {
-			m.Model = freeName(fmt.Sprintf("%s-%s", o.DefaultOutputName, o.Now().UTC().Format("20060102-150405")), h.ModelDir)
+			m.Model = newModelName(o.DefaultOutputName, o.Now(), h.ModelDir)
 			ftKey = Key(PhaseFinetune, dsHash, h.Key, m.Model)
 			if err := m.Save(dir, o.Now()); err != nil {
 				return res, err
@@ -226,9 +226,12 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	return res, inputErr
 }
 
-// freeName is name, or name with the first "-N" suffix whose model
-// directory does not exist yet: two runs in one second must not share one.
-func freeName(name string, dir func(string) string) string {
+// newModelName is the default model name, "<prefix>-<timestamp>" as
+// `vulntune finetune` names models, or with the first "-N" suffix whose
+// model directory does not exist yet: two runs in one second must not share
+// one.
+func newModelName(prefix string, now time.Time, dir func(string) string) string {
+	name := fmt.Sprintf("%s-%s", prefix, now.UTC().Format("20060102-150405"))
 	out := name
 	for i := 2; ; i++ {
 		if _, err := os.Stat(dir(out)); errors.Is(err, fs.ErrNotExist) {
