@@ -97,7 +97,7 @@ written by an older vulntune. The dataset must be the one evaluated.`,
 	f.StringVar(&split, "split", "", "held-out split: test or valid (default: test if present, else valid)")
 	f.IntVar(&limit, "limit", 0, "evaluate only the first N examples (0: all)")
 	f.IntVar(&maxTokens, "max-tokens", evaluate.DefaultMaxTokens, "most tokens per generated answer")
-	f.IntVar(&batch, "batch-size", 8, "answers generated together")
+	f.IntVar(&batch, "batch-size", evaluate.DefaultBatchSize, "answers generated together")
 	f.BoolVar(&asJSON, "json", false, "print results.json instead of the table")
 	f.BoolVar(&noCache, "no-cache", false, "answer every example anew instead of reusing answers cached for the same engine, model and examples")
 	f.BoolVar(&rescore, "rescore", false, "score the stored answers again without generating (no engine needed)")

@@ -28,6 +28,14 @@ import (
 // 40 examples within minutes on a CPU.
 const DefaultMaxTokens = 384
 
+// DefaultBatchSize is the number of answers decoded together. The sample
+// split's 23 answers fit one batch: on the 2-core CPU that generated them in
+// 131 s instead of 160 s at 8, with identical greedy answers
+// (bench/evalbatch, bench/RESULTS.md). The batch's KV cache is about 2.5 GB
+// for OLMo-2-1B in bf16 (24 × ~800 tokens × 128 KB), less than training it
+// takes; --batch-size lowers it.
+const DefaultBatchSize = 24
+
 // Files written under <model>/eval/.
 const (
 	ResultsFile     = "results.json"
@@ -56,7 +64,8 @@ type Options struct {
 	Limit int
 	// MaxTokens bounds each answer (0: DefaultMaxTokens).
 	MaxTokens int
-	// BatchSize is the number of answers generated together (0: 8).
+	// BatchSize is the number of answers generated together (0:
+	// DefaultBatchSize).
 	BatchSize int
 	// MaxSeqLength truncates each example before its loss is scored
 	// (0: the engine's 2048, mlx-lm's training default).
@@ -149,7 +158,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 func runModel(ctx context.Context, opts Options, label, dir string, exs []example) (gens []Generation, cached bool, err error) {
 	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength}
 	if req.BatchSize <= 0 {
-		req.BatchSize = 8
+		req.BatchSize = DefaultBatchSize
 	}
 	for _, e := range exs {
 		req.Examples = append(req.Examples, e.Raw)

@@ -116,6 +116,11 @@ func forDependency(f *finding.Finding, r *Remediation) {
 	}
 	if err != nil {
 		r.Summary = fmt.Sprintf("%s in %s %s.", vuln, name, p.InstalledVersion)
+		if len(fixed) == 0 {
+			// Without fixed versions the ordering does not matter: the same
+			// answer as for an ecosystem that orders.
+			r.Summary = noFixSummary(name, vuln)
+		}
 		if len(fixed) > 0 {
 			r.Steps = append(r.Steps, fmt.Sprintf("The advisory lists these fixed versions: %s. Versions of this ecosystem (%s) cannot be ordered here (%v), so pick the one on the installed release line by hand.",
 				strings.Join(fixed, ", "), firstNonEmpty(eco, p.Ecosystem), err))
@@ -149,7 +154,7 @@ func forDependency(f *finding.Finding, r *Remediation) {
 		r.Summary = fmt.Sprintf("No fixed version of %s at or above %s is known for %s: the listed fixed versions (%s) are on older release lines.", name, from, vuln, strings.Join(fixed, ", "))
 		r.Steps = append(r.Steps, noFixSteps(f)...)
 	case StatusNoFix:
-		r.Summary = fmt.Sprintf("No fixed version of %s is known for %s (installed: %s).", name, vuln, from)
+		r.Summary = noFixSummary(name, vuln)
 		r.Steps = append(r.Steps, noFixSteps(f)...)
 	}
 	if len(choice.Unparsed) > 0 {
@@ -166,6 +171,15 @@ func forDependency(f *finding.Finding, r *Remediation) {
 		}
 	}
 	r.Verification = dependencyVerification(f, r.Changes)
+}
+
+// noFixSummary opens the fix of a finding without a fixed version. It says
+// so in words no other summary starts with, and names no version: a small
+// model that began this fix like an upgrade or a configuration change went
+// on to invent a snippet with a made-up version. The installed version is
+// stated where the finding's location is.
+func noFixSummary(name, vuln string) string {
+	return fmt.Sprintf("No fixed version of %s is known for %s yet, so there is nothing to upgrade to.", name, vuln)
 }
 
 // osPackage reports whether eco is a distribution's package ecosystem, whose
