@@ -115,16 +115,14 @@ func forDependency(f *finding.Finding, r *Remediation) {
 		choice, err = ChooseFix(eco, p.InstalledVersion, fixed)
 	}
 	if err != nil {
-		r.Summary = fmt.Sprintf("%s in %s %s.", vuln, name, p.InstalledVersion)
-		if len(fixed) == 0 {
-			// Without fixed versions the ordering does not matter: the same
-			// answer as for an ecosystem that orders.
-			r.Summary = noFixSummary(name, vuln)
-		}
 		if len(fixed) > 0 {
+			r.Summary = fmt.Sprintf("%s in %s %s.", vuln, name, p.InstalledVersion)
 			r.Steps = append(r.Steps, fmt.Sprintf("The advisory lists these fixed versions: %s. Versions of this ecosystem (%s) cannot be ordered here (%v), so pick the one on the installed release line by hand.",
 				strings.Join(fixed, ", "), firstNonEmpty(eco, p.Ecosystem), err))
 		} else {
+			// Without fixed versions the ordering does not matter: the same
+			// answer as for an ecosystem that orders.
+			r.Summary = noFixSummary(name, vuln)
 			r.Steps = append(r.Steps, noFixSteps(f)...)
 		}
 		r.Verification = []string{rescan(f)}
