@@ -5,13 +5,11 @@
 // those of the first batch size (batched decoding pads prompts, so greedy
 // answers may differ in the last digits of a logit). Nothing is cached.
 //
-//	go run ./bench/evalbatch -model DIR -split runs/demo/dataset/valid.jsonl -b 8,24
+//	go run ./bench/evalbatch -model DIR -dataset runs/demo/dataset -b 8,24
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -19,27 +17,29 @@ import (
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/evaluate"
 )
 
 func main() {
 	model := flag.String("model", "", "model directory")
-	split := flag.String("split", "runs/demo/dataset/valid.jsonl", "chat JSONL of held-out examples")
+	datasetDir := flag.String("dataset", "runs/demo/dataset", "dataset dir, read as vulntune evaluate reads it")
+	split := flag.String("split", "", "held-out split: test or valid (default: test if present, else valid)")
 	dataDir := flag.String("data-dir", os.Getenv("VULNTUNE_DATA_DIR"), "vulntune data dir with the engine")
 	batches := flag.String("b", "8,24", "generation batch sizes")
 	maxTokens := flag.Int("max-tokens", 256, "answer length bound")
 	maxSeq := flag.Int("max-seq-length", 768, "scoring length bound")
 	flag.Parse()
-	if err := run(*model, *split, *dataDir, *batches, *maxTokens, *maxSeq); err != nil {
+	if err := run(*model, *datasetDir, *split, *dataDir, *batches, *maxTokens, *maxSeq); err != nil {
 		fmt.Fprintln(os.Stderr, "evalbatch:", err)
 		os.Exit(1)
 	}
 }
 
-func run(model, split, dataDir, batches string, maxTokens, maxSeq int) error {
+func run(model, datasetDir, split, dataDir, batches string, maxTokens, maxSeq int) error {
 	if model == "" {
 		return fmt.Errorf("-model is required")
 	}
-	examples, err := readLines(split)
+	examples, err := evaluate.SplitRows(datasetDir, split)
 	if err != nil {
 		return err
 	}
@@ -78,22 +78,4 @@ func run(model, split, dataDir, batches string, maxTokens, maxSeq int) error {
 			sum.GenerationTokens, float64(sum.GenerationTokens)/sum.GenerateSeconds, same)
 	}
 	return nil
-}
-
-func readLines(path string) ([]json.RawMessage, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []json.RawMessage
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for line := 1; sc.Scan(); line++ {
-		if !json.Valid(sc.Bytes()) {
-			return nil, fmt.Errorf("%s:%d: expected one JSON object per line", path, line)
-		}
-		out = append(out, append(json.RawMessage(nil), sc.Bytes()...))
-	}
-	return out, sc.Err()
 }

@@ -51,6 +51,25 @@ func pickSplit(dir, want string) (string, error) {
 	return dataset.Valid, nil
 }
 
+// SplitRows returns the raw chat rows of dir's held-out split (split as
+// `vulntune evaluate --split` takes it), read and checked as evaluation reads
+// them, for tools that send them to the engine themselves.
+func SplitRows(dir, split string) ([]json.RawMessage, error) {
+	split, err := pickSplit(dir, split)
+	if err != nil {
+		return nil, err
+	}
+	exs, _, err := loadSplit(dir, split)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]json.RawMessage, len(exs))
+	for i, e := range exs {
+		rows[i] = e.Raw
+	}
+	return rows, nil
+}
+
 // loadSplit reads <dir>/<split>.jsonl and pairs each row with its line of
 // examples.meta.jsonl (matched by split and 1-based line). It returns the
 // examples in file order and the split file's sha256.

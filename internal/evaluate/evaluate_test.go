@@ -163,3 +163,44 @@ func TestRunRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitRows(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, dir, split string
+		wantRows         int
+		wantErr          string
+	}{
+		{"default split", "testdata/dataset", "", 3, ""},
+		{"valid", "testdata/dataset", "valid", 3, ""},
+		{"no test split", "testdata/dataset", "test", 0, "test.jsonl"},
+		{"bad split", "testdata/dataset", "train", 0, `split "train"`},
+		{"missing dataset", "testdata/none", "", 0, "valid.jsonl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rows, err := evaluate.SplitRows(tt.dir, tt.split)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != tt.wantRows {
+				t.Fatalf("%d rows, want %d", len(rows), tt.wantRows)
+			}
+			for i, r := range rows {
+				var row struct {
+					Messages []json.RawMessage `json:"messages"`
+				}
+				if err := json.Unmarshal(r, &row); err != nil || len(row.Messages) == 0 {
+					t.Fatalf("row %d is not a chat row: %s (%v)", i, r, err)
+				}
+			}
+		})
+	}
+}
