@@ -22,7 +22,7 @@ import (
 
 // Version identifies what Example writes: bump it whenever the prompts or
 // answers change, so `vulntune run` rebuilds a dataset built the old way.
-const Version = 8
+const Version = 9
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 const SystemPrompt = "You are a security analyst for web applications and their software supply chain, " +

@@ -47,9 +47,15 @@ func fixedLine(f *finding.Finding, rem remedy.Remediation) string {
 		return strings.Join(f.Package.FixedVersions, ", ")
 	}
 	if c := rem.Choice; c != nil && c.Fixed != "" && c.Status != remedy.StatusNotAffected {
-		out := []string{c.Fixed + " (recommended)"}
+		first := c.Fixed + " (recommended)"
+		if c.Listed != "" {
+			// The recommendation is not listed as is: the prompt must name
+			// it, and say which listed version it stands for.
+			first = c.Fixed + " (recommended; listed as " + c.Listed + ")"
+		}
+		out := []string{first}
 		for _, v := range all {
-			if v != c.Fixed {
+			if v != c.Fixed && v != c.Listed {
 				out = append(out, v)
 			}
 		}

@@ -41,6 +41,10 @@ type Choice struct {
 	// Fixed is the version to move to (for StatusNotAffected, the fixed
 	// version the installed one already includes); empty when none.
 	Fixed string `json:"fixed,omitempty"`
+	// Listed is the fixed version as the advisory listed it when Fixed is
+	// the same release in the installed flavour (see KeepFlavour); empty
+	// when Fixed is listed as is.
+	Listed string `json:"listed,omitempty"`
 	// Alternatives are the other fixed versions above the installed one,
 	// oldest first.
 	Alternatives []string `json:"alternatives"`

@@ -190,3 +190,66 @@ func FuzzChooseFix(f *testing.F) {
 		}
 	})
 }
+
+func TestKeepFlavour(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, eco, pkg, installed string
+		fixed, want               []string
+		listed                    map[string]string
+	}{
+		{"jre keeps jre", "maven", "com.google.guava:guava", "31.1-jre",
+			[]string{"32.0.0-android"}, []string{"32.0.0-jre"}, map[string]string{"32.0.0-jre": "32.0.0-android"}},
+		{"android keeps android", "Maven", "com.google.guava:guava", "30.1-android",
+			[]string{"32.0.0-jre"}, []string{"32.0.0-android"}, map[string]string{"32.0.0-android": "32.0.0-jre"}},
+		{"both flavours listed", "maven", "com.google.guava:guava", "31.1-jre",
+			[]string{"32.0.0-android", "32.0.0-jre"}, []string{"32.0.0-jre"}, nil},
+		{"slash coordinates", "maven", "com.google.guava/guava", "31.1-jre",
+			[]string{"32.0.0-android"}, []string{"32.0.0-jre"}, map[string]string{"32.0.0-jre": "32.0.0-android"}},
+		{"unflavoured installed", "maven", "com.google.guava:guava", "19.0",
+			[]string{"24.1.1-android"}, []string{"24.1.1-android"}, nil},
+		{"other artifact", "maven", "org.example:lib", "1.0-jre",
+			[]string{"2.0-android"}, []string{"2.0-android"}, nil},
+		{"other ecosystem", "npm", "com.google.guava:guava", "31.1-jre",
+			[]string{"32.0.0-android"}, []string{"32.0.0-android"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, listed := remedy.KeepFlavour(tt.eco, tt.pkg, tt.installed, tt.fixed)
+			if !reflect.DeepEqual(got, tt.want) || !reflect.DeepEqual(listed, tt.listed) {
+				t.Errorf("KeepFlavour(%q, %q) = %q, %v; want %q, %v", tt.installed, tt.fixed, got, listed, tt.want, tt.listed)
+			}
+		})
+	}
+}
+
+// A jre build is told to move to the jre flavour of the fixed release, and
+// why it is not the version the advisory lists; an android build on the
+// fixed release is not affected.
+func TestForKeepsGuavaFlavour(t *testing.T) {
+	t.Parallel()
+	f := depFinding("maven", "com.google.guava:guava", "gradle.lockfile", "31.1-jre", []string{"32.0.0-android"}, nil)
+	r, err := remedy.For(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Choice == nil || r.Choice.Fixed != "32.0.0-jre" || r.Choice.Listed != "32.0.0-android" {
+		t.Fatalf("choice %+v, want 32.0.0-jre listed as 32.0.0-android", r.Choice)
+	}
+	for _, want := range []string{"from 31.1-jre to 32.0.0-jre", "The advisory lists the fix as 32.0.0-android, the android flavour", `guava:32.0.0-jre"`} {
+		if !strings.Contains(r.Text(), want) {
+			t.Errorf("text lacks %q:\n%s", want, r.Text())
+		}
+	}
+	if len(r.Changes) == 0 || strings.Contains(r.Changes[0].Snippet, "android") {
+		t.Errorf("snippet names the android flavour: %q", r.Changes[0].Snippet)
+	}
+	f = depFinding("maven", "com.google.guava:guava", "gradle.lockfile", "32.0.0-android", []string{"32.0.0-jre"}, nil)
+	if r, err = remedy.For(f); err != nil {
+		t.Fatal(err)
+	}
+	if r.Choice.Status != remedy.StatusNotAffected {
+		t.Errorf("android build on the fixed release: status %s, want %s", r.Choice.Status, remedy.StatusNotAffected)
+	}
+}

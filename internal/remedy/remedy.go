@@ -106,7 +106,8 @@ func forDependency(f *finding.Finding, r *Remediation) {
 	eco := finding.CanonicalEcosystem(p.Ecosystem)
 	name := DisplayName(eco, p.Name)
 	vuln := firstNonEmpty(finding.CanonicalVulnID(f.VulnIDs), f.Title)
-	fixed := NormalizeFixed(p.FixedVersions)
+	advisory := NormalizeFixed(p.FixedVersions)
+	fixed, listed := KeepFlavour(eco, p.Name, p.InstalledVersion, advisory)
 	var choice Choice
 	var err error
 	if p.InstalledVersion == "" {
@@ -114,11 +115,12 @@ func forDependency(f *finding.Finding, r *Remediation) {
 	} else {
 		choice, err = ChooseFix(eco, p.InstalledVersion, fixed)
 	}
+	choice.Listed = listed[choice.Fixed]
 	if err != nil {
 		if len(fixed) > 0 {
 			r.Summary = fmt.Sprintf("%s in %s %s.", vuln, name, p.InstalledVersion)
 			r.Steps = append(r.Steps, fmt.Sprintf("The advisory lists these fixed versions: %s. Versions of this ecosystem (%s) cannot be ordered here (%v), so pick the one on the installed release line by hand.",
-				strings.Join(fixed, ", "), firstNonEmpty(eco, p.Ecosystem), err))
+				strings.Join(advisory, ", "), firstNonEmpty(eco, p.Ecosystem), err))
 		} else {
 			// Without fixed versions the ordering does not matter: the same
 			// answer as for an ecosystem that orders.
@@ -149,11 +151,14 @@ func forDependency(f *finding.Finding, r *Remediation) {
 	case StatusNotAffected:
 		r.Summary = fmt.Sprintf("%s %s already includes the fix for %s on its release line (fixed in %s), so per these fixed versions it is not affected; if the scanner still reports it, check which copy it found.", name, from, vuln, choice.Fixed)
 	case StatusNoFixOnLine:
-		r.Summary = fmt.Sprintf("No fixed version of %s at or above %s is known for %s: the listed fixed versions (%s) are on older release lines.", name, from, vuln, strings.Join(fixed, ", "))
+		r.Summary = fmt.Sprintf("No fixed version of %s at or above %s is known for %s: the listed fixed versions (%s) are on older release lines.", name, from, vuln, strings.Join(advisory, ", "))
 		r.Steps = append(r.Steps, noFixSteps(f)...)
 	case StatusNoFix:
 		r.Summary = noFixSummary(name, vuln)
 		r.Steps = append(r.Steps, noFixSteps(f)...)
+	}
+	if choice.Listed != "" {
+		r.Steps = append(r.Steps, flavourStep(name, from, choice))
 	}
 	if len(choice.Unparsed) > 0 {
 		r.Steps = append(r.Steps, fmt.Sprintf("The advisory also lists %s, which is not a valid %s version and was left out of the choice.", strings.Join(choice.Unparsed, ", "), eco))
