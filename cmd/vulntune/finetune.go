@@ -99,7 +99,7 @@ func (a *app) finetune(cmd *cobra.Command, f finetuneFlags) error {
 	if err != nil {
 		return err
 	}
-	bar := newProgress(a.stderr, !f.asJSON)
+	bar := newProgress(a.stderr, !f.asJSON, a.verbose)
 	defer bar.done()
 	res, err := train.Run(cmd.Context(), train.Options{
 		Dataset: f.dataset, BaseModelDir: base, Name: name,

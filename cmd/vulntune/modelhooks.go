@@ -36,7 +36,7 @@ func (a *app) modelHooks(cmd *cobra.Command, cfg *config.Config, baseModel strin
 		return pipeline.FinetuneHooks{}, err
 	}
 	modelDir := func(name string) string { return filepath.Join(cfg.FineTunedModelsDir, name) }
-	bar := newProgress(a.stderr, true)
+	bar := newProgress(a.stderr, true, a.verbose)
 	return pipeline.FinetuneHooks{
 		Key: map[string]any{"base": baseDir, "training": cfg.FineTuning.Training, "lora": cfg.FineTuning.LoRA,
 			"max_steps": o.MaxSteps, "epochs": o.Epochs, "max_seq": o.MaxSeqLength, "eval_batches": o.TrainEvalBatches},
