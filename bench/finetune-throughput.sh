@@ -20,11 +20,13 @@ r = json.load(open(sys.argv[1]))["engine"]
 print(f"vulntune: dtype {r['dtype']} blas {r['blas']} steps {r['steps']} tokens/s all {r['tokens_per_second']:.1f} "
       f"supervised {r['supervised_tokens_per_second']:.1f} peak {r['peak_memory']/1e9:.2f} GB")
 PY
-# mlx-lm's own loop; LD_PRELOAD as vulntune's engine sets it, for a fair BLAS.
+# mlx-lm's own loop; LD_PRELOAD and glibc's malloc settings as vulntune's
+# engine sets them (internal/engine/blas.go, malloc.go), for a fair comparison.
 blas=""
 for p in /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0 /usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0; do
   [ -e "$p" ] && blas=$p && break
 done
+MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=107374182400 MALLOC_TOP_PAD_=1073741824 \
 LD_PRELOAD="$blas" "$py" -m mlx_lm lora --model "$base" --train --data "$ds" --iters "$steps" --batch-size 2 \
   --max-seq-length 512 --num-layers -1 --mask-prompt --learning-rate 2e-4 --steps-per-report "$steps" \
   --steps-per-eval 100000 --val-batches 1 --adapter-path "$work/mlxlm" 2>&1 | grep -E "Tokens/sec|Peak mem" | tail -2

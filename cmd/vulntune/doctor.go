@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -118,6 +119,14 @@ func (a *app) diagnose(ctx context.Context) doctorReport {
 			add("BLAS", "ok", "optimised BLAS preloaded: "+e.Preload, "")
 		default:
 			add("BLAS", "warn", "mlx[cpu] runs on its bundled reference BLAS (about 30x slower)", engine.BLASHint)
+		}
+		switch {
+		case info.Backend != "cpu" || runtime.GOOS != "linux":
+		case len(e.Malloc) > 0:
+			add("allocator", "ok", "glibc keeps freed memory mapped ("+strings.Join(e.Malloc, " ")+")", "")
+		default:
+			add("allocator", "warn", "glibc defaults: every large array is mapped and faulted in anew (training about 5% slower)",
+				"unset "+engine.MallocEnv+" to let the engine tune glibc's malloc")
 		}
 	}
 

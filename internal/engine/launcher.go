@@ -39,6 +39,9 @@ type Launcher struct {
 	// Preload is a shared library every child preloads (LD_PRELOAD): the
 	// optimised BLAS on Linux (see SystemBLAS); "" for none.
 	Preload string
+	// Malloc is extra environment for the interpreter's children: the
+	// allocator tuning of MallocTuning on Linux; nil for none.
+	Malloc []string
 }
 
 // Call describes one child process.
@@ -92,6 +95,9 @@ func (l *Launcher) Start(ctx context.Context, c Call) (*Process, error) {
 	cmd.Env = childEnv(os.Environ(), c)
 	if l.Preload != "" && c.Program == "" {
 		cmd.Env = append(cmd.Env, "LD_PRELOAD="+l.Preload)
+	}
+	if c.Program == "" {
+		cmd.Env = append(cmd.Env, l.Malloc...)
 	}
 	setProcessGroup(cmd)
 	cmd.WaitDelay = l.Grace

@@ -153,6 +153,43 @@ func TestChildEnvAllowList(t *testing.T) {
 	}
 }
 
+// The allocator tuning reaches the interpreter's children, and only them: a
+// Program call (the base python creating the venv) runs as the user set it.
+func TestLauncherMallocEnv(t *testing.T) {
+	py := systemPython(t)
+	l := &Launcher{Python: py, LogDir: t.TempDir(), Malloc: []string{"MALLOC_ARENA_MAX=1"}}
+	for _, tt := range []struct {
+		name    string
+		program string
+		want    string
+	}{
+		{"interpreter", "", "1"},
+		{"program", py, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := fakeCall("env")
+			c.Program = tt.program
+			p, err := l.Start(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, _, derr := decodeEvents(p.Stdout, nil)
+			if err := errors.Join(derr, p.Wait()); err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				Env map[string]string `json:"env"`
+			}
+			if err := json.Unmarshal(res, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Env["MALLOC_ARENA_MAX"] != tt.want {
+				t.Errorf("MALLOC_ARENA_MAX = %q, want %q", got.Env["MALLOC_ARENA_MAX"], tt.want)
+			}
+		})
+	}
+}
+
 func TestWorkerProtocol(t *testing.T) {
 	py := systemPython(t)
 	tests := []struct {

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# One LoRA training step of SmolLM2-135M on the CPU backend (batch 4 x 736
+# tokens, rank 8 on all 7 projections of all layers, compiled step as
+# train.py does), with glibc's default malloc and with the settings the
+# engine gives its children (internal/engine/malloc.go). Prints seconds per
+# step, user and system CPU seconds per step, page faults per step and the
+# loss after the timed steps, which must be the same in both runs.
+# Usage: bench/trainstep.sh BASE_MODEL_DIR [STEPS] [LENGTH]
+# Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`).
+set -euo pipefail
+base=${1:?base model dir}; steps=${2:-2}; length=${3:-736}
+py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"
+blas=""
+for p in /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 /usr/lib/aarch64-linux-gnu/openblas-pthread/libblas.so.3; do
+  [ -e "$p" ] && blas=$p && break
+done
+script=$(mktemp); trap 'rm -f "$script"' EXIT
+cat > "$script" <<'PY'
+import resource, sys, time
+from functools import partial
+import mlx.core as mx, mlx.nn as nn, mlx.optimizers as optim
+from mlx_lm import load
+from mlx_lm.tuner.utils import linear_to_lora_layers
+
+base, steps, L = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+B = 4
+model, _ = load(base)
+mx.random.seed(0)
+model.freeze()
+keys = [f"self_attn.{k}_proj" for k in "qkvo"] + [f"mlp.{k}_proj" for k in ("gate", "up", "down")]
+linear_to_lora_layers(model, len(model.layers), {"rank": 8, "scale": 2.0, "dropout": 0.05, "keys": keys})
+vocab = model.args.vocab_size
+inputs, targets = mx.random.randint(0, vocab, (B, L)), mx.random.randint(0, vocab, (B, L))
+mask = (mx.arange(L)[None, :] > int(L * 0.4)).astype(mx.float32) * mx.ones((B, 1))
+
+def loss(model, inputs, targets, mask):
+    ce = nn.losses.cross_entropy(model(inputs), targets) * mask
+    return ce.sum() / mask.sum()
+
+opt = optim.AdamW(learning_rate=1e-4)
+opt.init(model.trainable_parameters())
+state = [model.state, opt.state, mx.random.state]
+grad = nn.value_and_grad(model, loss)
+
+@partial(mx.compile, inputs=state, outputs=state)
+def step(i, t, m):
+    l, g = grad(model, i, t, m)
+    opt.update(model, g)
+    return l
+
+mx.eval(step(inputs, targets, mask), state)  # compile and warm up
+r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+for _ in range(steps):
+    l = step(inputs, targets, mask)
+    mx.eval(l, state)
+dt, r1 = (time.perf_counter() - t0) / steps, resource.getrusage(resource.RUSAGE_SELF)
+print(f"{dt:.2f} s/step, {B * L / dt:.1f} tokens/s, user {(r1.ru_utime - r0.ru_utime) / steps:.1f} s, "
+      f"sys {(r1.ru_stime - r0.ru_stime) / steps:.1f} s, page faults {(r1.ru_minflt - r0.ru_minflt) // steps}, "
+      f"loss {l.item():.6f}")
+PY
+echo -n "glibc defaults:        "
+LD_PRELOAD="$blas" "$py" "$script" "$base" "$steps" "$length"
+echo -n "engine malloc settings: "
+MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=107374182400 MALLOC_TOP_PAD_=1073741824 \
+  LD_PRELOAD="$blas" "$py" "$script" "$base" "$steps" "$length"
