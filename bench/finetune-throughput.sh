@@ -4,6 +4,8 @@
 # rank 8, all 7 projections of all layers, batch 2, max_seq 512, loss on the
 # assistant turn: --mask-prompt matches vulntune's mask on one-turn data).
 # Usage: bench/finetune-throughput.sh DATASET_DIR BASE_MODEL_DIR [STEPS] [DTYPE]
+# STEPS = ceil(train examples / 2) is one epoch: both loops then train on the
+# same tokens (in another order), so their tokens/s compare like for like.
 # Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`). Prints tokens/s.
 set -euo pipefail
 ds=${1:?dataset dir}; base=${2:?base model dir}; steps=${3:-8}; dtype=${4:-float32}
@@ -26,7 +28,14 @@ blas=""
 for p in /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0 /usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0; do
   [ -e "$p" ] && blas=$p && break
 done
+# mlx-lm's LoRA defaults differ from vulntune's (dropout 0.0, scale 20):
+# give it vulntune's, dropout included, which costs time on every layer.
+printf 'lora_parameters:\n  rank: 8\n  dropout: 0.05\n  scale: 2.0\n' > "$work/mlxlm.yaml"
 MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=107374182400 MALLOC_TOP_PAD_=1073741824 \
-LD_PRELOAD="$blas" "$py" -m mlx_lm lora --model "$base" --train --data "$ds" --iters "$steps" --batch-size 2 \
+LD_PRELOAD="$blas" "$py" -m mlx_lm lora -c "$work/mlxlm.yaml" --model "$base" --train --data "$ds" --iters "$steps" --batch-size 2 \
   --max-seq-length 512 --num-layers -1 --mask-prompt --learning-rate 2e-4 --steps-per-report "$steps" \
-  --steps-per-eval 100000 --val-batches 1 --adapter-path "$work/mlxlm" 2>&1 | grep -E "Tokens/sec|Peak mem" | tail -2
+  --steps-per-eval 100000 --val-batches 1 --adapter-path "$work/mlxlm" 2>&1 |
+  sed 's/\x1b\[[0-9;]*m//g' | grep -E "Tokens/sec|Peak mem|tok/s|^ *[0-9]+ +[0-9.]+ " | tail -3
+# mlx-lm 0.32 prints a table: "iter train_loss tok/s tokens", tok/s counting
+# the tokens the loss is taken on (with --mask-prompt, the supervised ones);
+# older releases print "Tokens/sec".
