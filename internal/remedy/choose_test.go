@@ -242,7 +242,10 @@ func TestForKeepsGuavaFlavour(t *testing.T) {
 			t.Errorf("text lacks %q:\n%s", want, r.Text())
 		}
 	}
-	if len(r.Changes) == 0 || strings.Contains(r.Changes[0].Snippet, "android") {
+	if len(r.Changes) == 0 {
+		t.Fatal("no changes for a Gradle lockfile finding")
+	}
+	if strings.Contains(r.Changes[0].Snippet, "android") {
 		t.Errorf("snippet names the android flavour: %q", r.Changes[0].Snippet)
 	}
 	f = depFinding("maven", "com.google.guava:guava", "gradle.lockfile", "32.0.0-android", []string{"32.0.0-jre"}, nil)

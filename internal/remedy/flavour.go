@@ -17,6 +17,12 @@ var flavoured = map[string][]string{
 	"com.google.guava:guava-testlib": {"jre", "android"},
 }
 
+// flavoursOf returns the flavours of a Maven artifact named either way
+// ("group:artifact" or "group/artifact"), or nil when it is not flavoured.
+func flavoursOf(name string) []string {
+	return flavoured[strings.ToLower(DisplayName("maven", name))]
+}
+
 // flavourOf returns the flavour suffix of v among flavours, or "".
 func flavourOf(v string, flavours []string) string {
 	for _, fl := range flavours {
@@ -36,7 +42,7 @@ func KeepFlavour(eco, name, installed string, fixed []string) ([]string, map[str
 	if finding.CanonicalEcosystem(eco) != "maven" {
 		return fixed, nil
 	}
-	flavours := flavoured[strings.ToLower(DisplayName("maven", name))]
+	flavours := flavoursOf(name)
 	want := flavourOf(installed, flavours)
 	if want == "" {
 		return fixed, nil
@@ -72,7 +78,7 @@ func KeepFlavour(eco, name, installed string, fixed []string) ([]string, map[str
 // flavourStep tells why the recommended version is not the one the
 // advisory lists.
 func flavourStep(name, installed string, c Choice) string {
-	flavours := flavoured[strings.ToLower(name)]
+	flavours := flavoursOf(name)
 	return fmt.Sprintf("The advisory lists the fix as %s, the %s flavour. %s publishes every release as %s with the same fixes, and the installed %s is the %s flavour, so the upgrade stays on it: switching flavours changes the API the library offers.",
 		c.Listed, flavourOf(c.Listed, flavours), name, strings.Join(flavours, " and "), installed, flavourOf(installed, flavours))
 }
