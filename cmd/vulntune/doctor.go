@@ -113,20 +113,18 @@ func (a *app) diagnose(ctx context.Context) doctorReport {
 		add("engine", "ok", fmt.Sprintf("Python %s at %s", info.Python, info.PythonExecutable), "")
 		add("mlx", "ok", fmt.Sprintf("mlx %s, %s backend on %s", info.MLX, info.Backend, info.Device), "")
 		add("mlx-lm", "ok", fmt.Sprintf("mlx-lm %s, huggingface_hub %s, transformers %s", info.MLXLM, info.HuggingfaceHub, info.Transformers), "")
-		switch {
-		case info.Backend != "cpu" || runtime.GOOS != "linux":
-		case e.Preload != "":
-			add("BLAS", "ok", "optimised BLAS preloaded: "+e.Preload, "")
-		default:
-			add("BLAS", "warn", "mlx[cpu] runs on its bundled reference BLAS (about 30x slower)", engine.BLASHint)
-		}
-		switch {
-		case info.Backend != "cpu" || runtime.GOOS != "linux":
-		case len(e.Malloc) > 0:
-			add("allocator", "ok", "glibc keeps freed memory mapped ("+strings.Join(e.Malloc, " ")+")", "")
-		default:
-			add("allocator", "warn", "glibc defaults: every large array is mapped and faulted in anew (training about 5% slower)",
-				"unset "+engine.MallocEnv+" to let the engine tune glibc's malloc")
+		if info.Backend == "cpu" && runtime.GOOS == "linux" {
+			if e.Preload != "" {
+				add("BLAS", "ok", "optimised BLAS preloaded: "+e.Preload, "")
+			} else {
+				add("BLAS", "warn", "mlx[cpu] runs on its bundled reference BLAS (about 30x slower)", engine.BLASHint)
+			}
+			if len(e.Malloc) > 0 {
+				add("allocator", "ok", "glibc keeps freed memory mapped ("+strings.Join(e.Malloc, " ")+")", "")
+			} else {
+				add("allocator", "warn", "glibc defaults: every large array is mapped and faulted in anew (training about 5% slower)",
+					"unset "+engine.MallocEnv+" to let the engine tune glibc's malloc")
+			}
 		}
 	}
 
