@@ -7,16 +7,18 @@ import (
 	"github.com/vulntune/vulntune/internal/engine"
 )
 
+// envWith is a getenv where only key is set, to v.
+func envWith(key, v string) func(string) string {
+	return func(k string) string {
+		if k == key {
+			return v
+		}
+		return ""
+	}
+}
+
 func TestSystemBLAS(t *testing.T) {
 	t.Parallel()
-	env := func(v string) func(string) string {
-		return func(k string) string {
-			if k == engine.BLASEnv {
-				return v
-			}
-			return ""
-		}
-	}
 	tests := []struct {
 		name, goos, env, want string
 	}{
@@ -25,7 +27,7 @@ func TestSystemBLAS(t *testing.T) {
 		{"bundled opts out", "linux", "bundled", ""},
 	}
 	for _, tt := range tests {
-		if got := engine.SystemBLAS(tt.goos, env(tt.env)); got != tt.want {
+		if got := engine.SystemBLAS(tt.goos, envWith(engine.BLASEnv, tt.env)); got != tt.want {
 			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
 		}
 	}
@@ -33,14 +35,6 @@ func TestSystemBLAS(t *testing.T) {
 
 func TestMallocTuning(t *testing.T) {
 	t.Parallel()
-	env := func(v string) func(string) string {
-		return func(k string) string {
-			if k == engine.MallocEnv {
-				return v
-			}
-			return ""
-		}
-	}
 	tests := []struct {
 		name, goos, env string
 		want            bool
@@ -50,7 +44,7 @@ func TestMallocTuning(t *testing.T) {
 		{"macOS has no glibc", "darwin", "", false},
 	}
 	for _, tt := range tests {
-		got := engine.MallocTuning(tt.goos, env(tt.env))
+		got := engine.MallocTuning(tt.goos, envWith(engine.MallocEnv, tt.env))
 		if has := slices.Contains(got, "MALLOC_MMAP_MAX_=0"); has != tt.want {
 			t.Errorf("%s: got %q, want tuning %v", tt.name, got, tt.want)
 		}
