@@ -22,17 +22,13 @@ r = json.load(open(sys.argv[1]))["engine"]
 print(f"vulntune: dtype {r['dtype']} blas {r['blas']} steps {r['steps']} tokens/s all {r['tokens_per_second']:.1f} "
       f"supervised {r['supervised_tokens_per_second']:.1f} peak {r['peak_memory']/1e9:.2f} GB")
 PY
-# mlx-lm's own loop; LD_PRELOAD and glibc's malloc settings as vulntune's
-# engine sets them (internal/engine/blas.go, malloc.go), for a fair comparison.
-blas=""
-for p in /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0 /usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0; do
-  [ -e "$p" ] && blas=$p && break
-done
+# mlx-lm's own loop, with the BLAS and malloc settings vulntune's engine
+# gives its children (bench/engine-env.sh), for a fair comparison.
+source "$(dirname "$0")/engine-env.sh"
 # mlx-lm's LoRA defaults differ from vulntune's (dropout 0.0, scale 20):
 # give it vulntune's, dropout included, which costs time on every layer.
 printf 'lora_parameters:\n  rank: 8\n  dropout: 0.05\n  scale: 2.0\n' > "$work/mlxlm.yaml"
-MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=107374182400 MALLOC_TOP_PAD_=1073741824 \
-LD_PRELOAD="$blas" "$py" -m mlx_lm lora -c "$work/mlxlm.yaml" --model "$base" --train --data "$ds" --iters "$steps" --batch-size 2 \
+env "${engine_malloc[@]}" LD_PRELOAD="$engine_blas" "$py" -m mlx_lm lora -c "$work/mlxlm.yaml" --model "$base" --train --data "$ds" --iters "$steps" --batch-size 2 \
   --max-seq-length 512 --num-layers -1 --mask-prompt --learning-rate 2e-4 --steps-per-report "$steps" \
   --steps-per-eval 100000 --val-batches 1 --adapter-path "$work/mlxlm" 2>&1 |
   sed 's/\x1b\[[0-9;]*m//g' | grep -E "Tokens/sec|Peak mem|tok/s|^ *[0-9]+ +[0-9.]+ " | tail -3

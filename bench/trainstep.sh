@@ -10,10 +10,7 @@
 set -euo pipefail
 base=${1:?base model dir}; steps=${2:-2}; length=${3:-736}
 py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"
-blas=""
-for p in /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 /usr/lib/aarch64-linux-gnu/openblas-pthread/libblas.so.3; do
-  [ -e "$p" ] && blas=$p && break
-done
+source "$(dirname "$0")/engine-env.sh"
 script=$(mktemp); trap 'rm -f "$script"' EXIT
 cat > "$script" <<'PY'
 import resource, sys, time
@@ -59,7 +56,6 @@ print(f"{dt:.2f} s/step, {B * L / dt:.1f} tokens/s, user {(r1.ru_utime - r0.ru_u
       f"loss {l.item():.6f}")
 PY
 echo -n "glibc defaults:        "
-LD_PRELOAD="$blas" "$py" "$script" "$base" "$steps" "$length"
+LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"
 echo -n "engine malloc settings: "
-MALLOC_ARENA_MAX=1 MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=107374182400 MALLOC_TOP_PAD_=1073741824 \
-  LD_PRELOAD="$blas" "$py" "$script" "$base" "$steps" "$length"
+env "${engine_malloc[@]}" LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"
