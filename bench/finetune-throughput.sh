@@ -7,12 +7,15 @@
 # STEPS = ceil(train examples / 2) is one epoch: both loops then train on the
 # same tokens (in another order), so their tokens/s compare like for like.
 # Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`). Prints tokens/s.
+# vulntune runs on MLX's own kernels here (VULNTUNE_CPU_KERNELS=mlx), as
+# mlx-lm does, so the figure is the loop's overhead alone; set
+# KERNELS=vulntune to include the engine's CPU kernels.
 set -euo pipefail
 ds=${1:?dataset dir}; base=${2:?base model dir}; steps=${3:-8}; dtype=${4:-float32}
 py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 go build -o "$work/vulntune" ./cmd/vulntune
-VULNTUNE_BASE_MODELS_DIR="$(dirname "$base")" VULNTUNE_DEFAULT_BASE_MODEL="$(basename "$base")" VULNTUNE_FINE_TUNED_MODELS_DIR="$work/models" "$work/vulntune" finetune --dataset "$ds" \
+VULNTUNE_CPU_KERNELS="${KERNELS:-mlx}" VULNTUNE_BASE_MODELS_DIR="$(dirname "$base")" VULNTUNE_DEFAULT_BASE_MODEL="$(basename "$base")" VULNTUNE_FINE_TUNED_MODELS_DIR="$work/models" "$work/vulntune" finetune --dataset "$ds" \
   --output-name bench --max-steps "$steps" --batch-size 2 --max-seq-length 512 \
   --eval-steps 100000 --save-steps 100000 --eval-batches 1 --learning-rate 2e-4 --lora-rank 8 --lora-alpha 16 \
   --dtype "$dtype" --json > "$work/vt.json"

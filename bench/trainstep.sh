@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # One LoRA training step of SmolLM2-135M on the CPU backend (batch 4 x 736
 # tokens, rank 8 on all 7 projections of all layers, compiled step as
-# train.py does), with glibc's default malloc and with the settings the
-# engine gives its children (internal/engine/malloc.go). Prints seconds per
-# step, user and system CPU seconds per step, page faults per step and the
-# loss after the timed steps, which must be the same in both runs.
+# train.py does), with glibc's default malloc, with the settings the engine
+# gives its children (internal/engine/malloc.go), and with those plus the
+# engine's CPU kernels (internal/engine/py/cpumath.py, x86-64). Prints
+# seconds per step, user and system CPU seconds per step, page faults per
+# step and the loss after the timed steps: the same in the first two runs,
+# and within float32 rounding of it in the third.
 # Usage: bench/trainstep.sh BASE_MODEL_DIR [STEPS] [LENGTH]
 # Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`).
 set -euo pipefail
@@ -12,7 +14,8 @@ base=${1:?base model dir}; steps=${2:-2}; length=${3:-736}
 py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"
 source "$(dirname "$0")/engine-env.sh"
 script=$(mktemp); trap 'rm -f "$script"' EXIT
-cat > "$script" <<'PY'
+cat "$(dirname "$0")/../internal/engine/py/cpumath.py" > "$script"
+cat >> "$script" <<'PY'
 import resource, sys, time
 from functools import partial
 import mlx.core as mx, mlx.nn as nn, mlx.optimizers as optim
@@ -21,6 +24,7 @@ from mlx_lm.tuner.utils import linear_to_lora_layers
 
 base, steps, L = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 B = 4
+cpumath_install("cpu")  # a no-op unless VULNTUNE_CPU_KERNELS=vulntune
 model, _ = load(base)
 mx.random.seed(0)
 model.freeze()
@@ -56,6 +60,8 @@ print(f"{dt:.2f} s/step, {B * L / dt:.1f} tokens/s, user {(r1.ru_utime - r0.ru_u
       f"loss {l.item():.6f}")
 PY
 echo -n "glibc defaults:        "
-LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"
+VULNTUNE_CPU_KERNELS=mlx LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"
 echo -n "engine malloc settings: "
-env "${engine_malloc[@]}" LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"
+env "${engine_malloc[@]}" VULNTUNE_CPU_KERNELS=mlx LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"
+echo -n "  + engine CPU kernels: "
+env "${engine_malloc[@]}" VULNTUNE_CPU_KERNELS=vulntune LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"

@@ -126,6 +126,14 @@ func (a *app) diagnose(ctx context.Context) doctorReport {
 					"unset "+engine.MallocEnv+" to let the engine tune glibc's malloc")
 			}
 		}
+		if info.Backend == "cpu" && runtime.GOARCH == "amd64" {
+			if len(e.Kernels) > 0 {
+				add("cpu kernels", "ok", "vulntune's exp, softmax and attention kernels replace MLX's scalar ones", "")
+			} else {
+				add("cpu kernels", "warn", "MLX's scalar exp: training and evaluation about a third slower",
+					"unset "+engine.CPUKernelsEnv+" to let the engine use its faster kernels")
+			}
+		}
 	}
 
 	a.checkModels(&r, cfg, add)

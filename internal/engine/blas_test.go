@@ -50,3 +50,22 @@ func TestMallocTuning(t *testing.T) {
 		}
 	}
 }
+
+func TestCPUKernels(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, goarch, env string
+		want              bool
+	}{
+		{"x86-64 gets vulntune's kernels", "amd64", "", true},
+		{"any other value still does", "amd64", "fast", true},
+		{"mlx opts out", "amd64", " mlx ", false},
+		{"other architectures keep MLX's (only x86-64 was measured)", "arm64", "", false},
+	}
+	for _, tt := range tests {
+		got := engine.CPUKernels(tt.goarch, envWith(engine.CPUKernelsEnv, tt.env))
+		if has := slices.Contains(got, engine.CPUKernelsEnv+"=vulntune"); has != tt.want {
+			t.Errorf("%s: got %q, want kernels %v", tt.name, got, tt.want)
+		}
+	}
+}

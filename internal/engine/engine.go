@@ -52,7 +52,7 @@ func VenvPython(venv string) string { return filepath.Join(venv, "bin", "python"
 // dataDir.
 func New(python, dataDir string) *Engine {
 	p := PathsFor(dataDir)
-	return &Engine{Launcher: Launcher{Python: python, LogDir: p.Logs, Preload: hostBLAS(), Malloc: hostMalloc()}, WorkerDir: p.Worker}
+	return &Engine{Launcher: Launcher{Python: python, LogDir: p.Logs, Preload: hostBLAS(), Malloc: hostMalloc(), Kernels: hostKernels()}, WorkerDir: p.Worker}
 }
 
 // Open returns the engine that `vulntune setup` installed under dataDir. A

@@ -14,9 +14,10 @@ func TestEvaluateID(t *testing.T) {
 		os.WriteFile(filepath.Join(venv, stampName), []byte(`{"lock_sha256":"`+lock+`","python_version":"3.11"}`), 0o644)
 	}
 	stamp("aaa")
-	id := func(python, preload string) string {
+	id := func(python, preload string, kernels ...string) string {
 		e := New(python, t.TempDir())
 		e.Preload = preload
+		e.Kernels = kernels
 		return e.EvaluateID()
 	}
 	first := id(py, "")
@@ -26,6 +27,7 @@ func TestEvaluateID(t *testing.T) {
 	for name, other := range map[string]string{
 		"another interpreter": id(filepath.Join(t.TempDir(), "bin", "python"), ""),
 		"another BLAS":        id(py, "/usr/lib/libopenblas.so.0"),
+		"other CPU kernels":   id(py, "", CPUKernelsEnv+"=vulntune"),
 	} {
 		if other == first {
 			t.Errorf("%s: same id", name)

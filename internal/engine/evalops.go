@@ -9,12 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 )
 
 //go:embed py/evaluate.py
 var evaluateSourceBody []byte
 
-var evaluateSource = withProtocol(evaluateSourceBody)
+var evaluateSource = withCPUMath(evaluateSourceBody)
 
 // EvaluateRequest asks the engine to score and answer chat examples with one
 // model, loaded once.
@@ -42,14 +43,19 @@ type EvaluateItem struct {
 // EvaluateSummary is the token-weighted loss over every scored token and the
 // time spent. Loss and Perplexity are nil when no token was scored.
 type EvaluateSummary struct {
-	Loss               *float64 `json:"loss"`
-	Perplexity         *float64 `json:"perplexity"`
-	LossTokens         int      `json:"loss_tokens"`
-	Items              int      `json:"items"`
-	GenerationTokens   int      `json:"generation_tokens"`
-	ScoreSeconds       float64  `json:"score_seconds"`
-	GenerateSeconds    float64  `json:"generate_seconds"`
-	ChatTemplateSource string   `json:"chat_template_source"`
+	Loss             *float64 `json:"loss"`
+	Perplexity       *float64 `json:"perplexity"`
+	LossTokens       int      `json:"loss_tokens"`
+	Items            int      `json:"items"`
+	GenerationTokens int      `json:"generation_tokens"`
+	ScoreSeconds     float64  `json:"score_seconds"`
+	GenerateSeconds  float64  `json:"generate_seconds"`
+	// SharedPrefill counts the answers generated from the KV cache scoring
+	// left behind, without processing their prompt again.
+	SharedPrefill int `json:"shared_prefill"`
+	// CPUKernels is "vulntune" when py/cpumath.py's kernels were in place.
+	CPUKernels         string `json:"cpu_kernels"`
+	ChatTemplateSource string `json:"chat_template_source"`
 }
 
 // Evaluate runs the evaluate op. onItem receives each example as its answer
@@ -147,12 +153,12 @@ func evalCall(op string, req any) scriptCall {
 
 // EvaluateID identifies what the evaluate op answers with: its script, the
 // interpreter and the packages installed with it (the venv's stamp), and the
-// BLAS preloaded. Greedy answers of one model to one request are the same
+// BLAS preloaded and the CPU kernels chosen. Greedy answers of one model to one request are the same
 // for the same ID, which is what lets evaluation reuse them.
 func (e *Engine) EvaluateID() string {
 	h := sha256.New()
 	h.Write(evaluateSource)
-	fmt.Fprintf(h, "\x00%s\x00%s", e.Python, e.Preload)
+	fmt.Fprintf(h, "\x00%s\x00%s\x00%s", e.Python, e.Preload, strings.Join(e.Kernels, " "))
 	if st, err := ReadStamp(filepath.Dir(filepath.Dir(e.Python))); err == nil {
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s", st.LockSHA256, st.PythonVersion, st.InstalledAt)
 	}

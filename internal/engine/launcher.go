@@ -42,6 +42,9 @@ type Launcher struct {
 	// Malloc is extra environment for the interpreter's children: the
 	// allocator tuning of MallocTuning on Linux; nil for none.
 	Malloc []string
+	// Kernels is extra environment that picks the scripts' CPU kernels
+	// (see CPUKernels); nil for MLX's own.
+	Kernels []string
 }
 
 // Call describes one child process.
@@ -98,6 +101,7 @@ func (l *Launcher) Start(ctx context.Context, c Call) (*Process, error) {
 	}
 	if c.Program == "" {
 		cmd.Env = append(cmd.Env, l.Malloc...)
+		cmd.Env = append(cmd.Env, l.Kernels...)
 	}
 	setProcessGroup(cmd)
 	cmd.WaitDelay = l.Grace

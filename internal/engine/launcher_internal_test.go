@@ -153,11 +153,12 @@ func TestChildEnvAllowList(t *testing.T) {
 	}
 }
 
-// The allocator tuning reaches the interpreter's children, and only them: a
-// Program call (the base python creating the venv) runs as the user set it.
+// The allocator tuning and the kernel choice reach the interpreter's
+// children, and only them: a Program call (the base python creating the
+// venv) runs as the user set it.
 func TestLauncherMallocEnv(t *testing.T) {
 	py := systemPython(t)
-	l := &Launcher{Python: py, LogDir: t.TempDir(), Malloc: []string{"MALLOC_ARENA_MAX=1"}}
+	l := &Launcher{Python: py, LogDir: t.TempDir(), Malloc: []string{"MALLOC_ARENA_MAX=1"}, Kernels: []string{CPUKernelsEnv + "=1"}}
 	for _, tt := range []struct {
 		name    string
 		program string
@@ -183,8 +184,10 @@ func TestLauncherMallocEnv(t *testing.T) {
 			if err := json.Unmarshal(res, &got); err != nil {
 				t.Fatal(err)
 			}
-			if got.Env["MALLOC_ARENA_MAX"] != tt.want {
-				t.Errorf("MALLOC_ARENA_MAX = %q, want %q", got.Env["MALLOC_ARENA_MAX"], tt.want)
+			for _, k := range []string{"MALLOC_ARENA_MAX", CPUKernelsEnv} {
+				if got.Env[k] != tt.want {
+					t.Errorf("%s = %q, want %q", k, got.Env[k], tt.want)
+				}
 			}
 		})
 	}

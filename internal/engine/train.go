@@ -9,7 +9,7 @@ import (
 //go:embed py/train.py
 var trainSourceBody []byte
 
-var trainSource = withProtocol(trainSourceBody)
+var trainSource = withCPUMath(trainSourceBody)
 
 // TrainGrace is how long a cancelled training run gets between SIGTERM and
 // SIGKILL. The trainer checks for the signal between optimizer steps and
@@ -79,21 +79,24 @@ type TrainResult struct {
 	DType                     string   `json:"dtype"`
 	Backend                   string   `json:"backend"`
 	BLAS                      string   `json:"blas"` // CPU: "openblas" (preloaded) or "bundled"
-	MLX                       string   `json:"mlx"`
-	MLXLM                     string   `json:"mlx_lm"`
-	Transformers              string   `json:"transformers"`
-	TruncatedTrain            int      `json:"truncated_train"`
-	TruncatedValid            int      `json:"truncated_valid"`
-	TrainExamples             int      `json:"train_examples"`
-	ValidExamples             int      `json:"valid_examples"`
-	TrainableParameters       int64    `json:"trainable_parameters"`
-	Parameters                int64    `json:"parameters"`
-	NumLayers                 int      `json:"num_layers"`
-	LoRAKeys                  []string `json:"lora_keys"`
-	LoRAScale                 float64  `json:"lora_scale"`
-	FusedLoss                 *float64 `json:"fused_loss"`
-	AdaptedLoss               *float64 `json:"adapted_loss"`
-	WallSeconds               float64  `json:"wall_seconds"`
+	// CPUKernels is "vulntune" when py/cpumath.py's exp-heavy kernels
+	// replaced MLX's (x86-64 CPU), else "mlx".
+	CPUKernels          string   `json:"cpu_kernels"`
+	MLX                 string   `json:"mlx"`
+	MLXLM               string   `json:"mlx_lm"`
+	Transformers        string   `json:"transformers"`
+	TruncatedTrain      int      `json:"truncated_train"`
+	TruncatedValid      int      `json:"truncated_valid"`
+	TrainExamples       int      `json:"train_examples"`
+	ValidExamples       int      `json:"valid_examples"`
+	TrainableParameters int64    `json:"trainable_parameters"`
+	Parameters          int64    `json:"parameters"`
+	NumLayers           int      `json:"num_layers"`
+	LoRAKeys            []string `json:"lora_keys"`
+	LoRAScale           float64  `json:"lora_scale"`
+	FusedLoss           *float64 `json:"fused_loss"`
+	AdaptedLoss         *float64 `json:"adapted_loss"`
+	WallSeconds         float64  `json:"wall_seconds"`
 }
 
 // Train runs py/train.py on req. onEvent receives every event as it

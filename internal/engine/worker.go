@@ -37,6 +37,18 @@ func withProtocol(body []byte) []byte {
 	return append(out, body...)
 }
 
+//go:embed py/cpumath.py
+var cpumathSource []byte
+
+// withCPUMath prepends the protocol and the CPU kernels (py/cpumath.py) to
+// a script that trains or scores with MLX.
+func withCPUMath(body []byte) []byte {
+	out := make([]byte, 0, len(cpumathSource)+1+len(body))
+	out = append(out, cpumathSource...)
+	out = append(out, '\n')
+	return withProtocol(append(out, body...))
+}
+
 // WorkerSHA256 is the checksum of the embedded worker; the file on disk is
 // named after it and verified before every use.
 var WorkerSHA256 = func() string { s := sha256.Sum256(workerSource); return hex.EncodeToString(s[:]) }()

@@ -206,7 +206,7 @@ func answer(ctx context.Context, opts Options, label string, req engine.Evaluate
 	items := make([]engine.EvaluateItem, 0, n)
 	seen := make([]bool, n)
 	var bad error
-	_, err := opts.Engine.Evaluate(ctx, req, func(it engine.EvaluateItem) {
+	res, err := opts.Engine.Evaluate(ctx, req, func(it engine.EvaluateItem) {
 		if it.Index < 0 || it.Index >= n || seen[it.Index] {
 			bad = fmt.Errorf("engine reported example %d twice or out of range (0..%d)", it.Index, n-1)
 			return
@@ -225,6 +225,10 @@ func answer(ctx context.Context, opts Options, label string, req engine.Evaluate
 	}
 	if len(items) != n {
 		return nil, fmt.Errorf("evaluate %s model: engine answered %d of %d examples", label, len(items), n)
+	}
+	if opts.Log != nil && res != nil {
+		opts.Log.Debug("evaluated", "model", label, "score_seconds", res.ScoreSeconds, "generate_seconds", res.GenerateSeconds,
+			"generation_tokens", res.GenerationTokens, "shared_prefill", res.SharedPrefill, "cpu_kernels", res.CPUKernels)
 	}
 	return items, nil
 }

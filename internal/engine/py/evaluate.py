@@ -7,8 +7,10 @@ on stdin and writes JSON-line events to stdout, ending with exactly one
 Ops:
   evaluate  load a model once, score the assistant turns of every example
             (token-level cross-entropy) and generate an answer to each
-            example's system+user turns with greedy batch decoding; one
-            "item" event per example as its answer finishes.
+            example's system+user turns with greedy batch decoding, starting
+            from the KV cache of the prompt that scoring filled, one batch of
+            examples at a time; one "item" event per example as its answer
+            finishes.
   check     load a model's tokenizer, round-trip texts through it, render
             the chat template and, unless told not to, answer one prompt.
 
@@ -41,6 +43,7 @@ def _require_chat_template(model_dir, tokenizer):
 
 
 def _load_model(model_dir):
+    cpumath_install(mlx_backend())
     from mlx_lm import load
 
     if not os.path.isdir(model_dir):
@@ -58,11 +61,17 @@ def _prompt_turns(messages):
     return messages[:last]
 
 
-def _assistant_loss(model, tokenizer, messages, max_len):
-    """Summed cross-entropy and token count over the assistant turns. The
-    spans come from rendering growing prefixes, as worker.py's perplexity."""
+def _assistant_loss(model, tokenizer, messages, prompt, max_len):
+    """Summed cross-entropy and token count over the assistant turns, and
+    the KV cache of prompt[:-1] or None. The spans come from rendering
+    growing prefixes, as worker.py's perplexity.
+
+    When the prompt is a prefix of the scored tokens, the forward pass runs
+    in two parts, prompt[:-1] then the rest, through one KV cache, which is
+    then trimmed back to prompt[:-1]: generation continues from it instead
+    of processing the prompt a second time."""
     import mlx.core as mx
-    import mlx.nn as nn
+    from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
 
     ids = tokenizer.apply_chat_template(messages, tokenize=True)
     mask = [0] * len(ids)
@@ -76,10 +85,22 @@ def _assistant_loss(model, tokenizer, messages, max_len):
     ids, mask = ids[:max_len], mask[:max_len]
     n = sum(mask)
     if n == 0:
-        return 0.0, 0
-    logits = model(mx.array(ids)[None])[0, :-1].astype(mx.float32)
-    ce = nn.losses.cross_entropy(logits, mx.array(ids[1:]))
-    return (ce * mx.array(mask[1:], dtype=mx.float32)).sum().item(), n
+        return 0.0, 0, None
+    head = len(prompt) - 1
+    cache = make_prompt_cache(model) if 1 <= head < len(ids) and ids[: head + 1] == prompt else None
+    if cache is not None and not can_trim_prompt_cache(cache):
+        cache = None
+    if cache is None:
+        logits = model(mx.array(ids)[None])
+    else:
+        first = model(mx.array(ids[:head])[None], cache=cache)
+        logits = mx.concatenate([first, model(mx.array(ids[head:])[None], cache=cache)], axis=1)
+    ce = _cross_entropy(logits[0, :-1].astype(mx.float32), mx.array(ids[1:]))
+    nll = (ce * mx.array(mask[1:], dtype=mx.float32)).sum().item()
+    if cache is not None:
+        trim_prompt_cache(cache, len(ids) - head)
+        mx.eval([c.state for c in cache])
+    return nll, n, cache
 
 
 def op_evaluate(req):
@@ -93,53 +114,68 @@ def op_evaluate(req):
     max_len = int(req.get("max_seq_length", 2048))
     batch = max(1, int(req.get("batch_size", 8)))
 
-    t0 = time.perf_counter()
-    scores, prompts = [], []
-    for idx, ex in enumerate(examples):
-        msgs = ex["messages"]
-        scores.append(_assistant_loss(model, tokenizer, msgs, max_len))
-        prompts.append(
-            tokenizer.apply_chat_template(_prompt_turns(msgs), add_generation_prompt=True, tokenize=True)
-        )
-        emit("progress", stage="score", done=idx + 1, total=len(examples))
-    score_s = time.perf_counter() - t0
-
-    t1 = time.perf_counter()
+    # Examples go through in groups of one batch: scored, which leaves each
+    # prompt's KV cache behind, then answered from those caches. A group at
+    # a time bounds the caches held to one batch's, whatever the split size.
+    scores, prompts = [None] * len(examples), [None] * len(examples)
+    score_s = gen_s = 0.0
+    gen_tokens = shared = 0
     gen = BatchGenerator(
         model,
         stop_tokens=[[t] for t in tokenizer.eos_token_ids],
         completion_batch_size=batch,
         prefill_batch_size=batch,
     )
-    uids = gen.insert(prompts, [max_tokens] * len(prompts))
-    index = {uid: i for i, uid in enumerate(uids)}
-    tokens = {uid: [] for uid in uids}
-    started = {uid: time.perf_counter() for uid in uids}
-    gen_tokens = 0
     try:
-        while responses := gen.next_generated():
-            for r in responses:
-                if r.finish_reason != "stop":
-                    tokens[r.uid].append(r.token)
-                    gen_tokens += 1
-                if r.finish_reason is None:
-                    continue
-                i = index[r.uid]
-                nll, n = scores[i]
-                emit(
-                    "item",
-                    index=i,
-                    text=tokenizer.decode(tokens[r.uid]),
-                    prompt_tokens=len(prompts[i]),
-                    generation_tokens=len(tokens[r.uid]),
-                    finish_reason=r.finish_reason,
-                    nll=nll,
-                    loss_tokens=n,
-                    seconds=time.perf_counter() - started[r.uid],
+        for lo in range(0, len(examples), batch):
+            t0 = time.perf_counter()
+            group, caches = range(lo, min(lo + batch, len(examples))), []
+            for idx in group:
+                msgs = examples[idx]["messages"]
+                prompts[idx] = tokenizer.apply_chat_template(
+                    _prompt_turns(msgs), add_generation_prompt=True, tokenize=True
                 )
+                nll, n, cache = _assistant_loss(model, tokenizer, msgs, prompts[idx], max_len)
+                scores[idx] = (nll, n)
+                caches.append(cache)
+                emit("progress", stage="score", done=idx + 1, total=len(examples))
+            t1 = time.perf_counter()
+            score_s += t1 - t0
+            # A prompt whose cache scoring kept needs only its last token.
+            uids = gen.insert(
+                [prompts[i] if c is None else prompts[i][-1:] for i, c in zip(group, caches)],
+                [max_tokens] * len(group),
+                caches=caches,
+            )
+            shared += sum(c is not None for c in caches)
+            del caches
+            index = dict(zip(uids, group))
+            tokens = {uid: [] for uid in uids}
+            pending = set(uids)
+            while pending and (responses := gen.next_generated()):
+                for r in responses:
+                    if r.finish_reason != "stop":
+                        tokens[r.uid].append(r.token)
+                        gen_tokens += 1
+                    if r.finish_reason is None:
+                        continue
+                    pending.discard(r.uid)
+                    i = index[r.uid]
+                    nll, n = scores[i]
+                    emit(
+                        "item",
+                        index=i,
+                        text=tokenizer.decode(tokens[r.uid]),
+                        prompt_tokens=len(prompts[i]),
+                        generation_tokens=len(tokens[r.uid]),
+                        finish_reason=r.finish_reason,
+                        nll=nll,
+                        loss_tokens=n,
+                        seconds=time.perf_counter() - t1,
+                    )
+            gen_s += time.perf_counter() - t1
     finally:
         gen.close()
-    gen_s = time.perf_counter() - t1
 
     total_nll = sum(s[0] for s in scores)
     total_tokens = sum(s[1] for s in scores)
@@ -152,7 +188,9 @@ def op_evaluate(req):
         "generation_tokens": gen_tokens,
         "score_seconds": score_s,
         "generate_seconds": gen_s,
+        "shared_prefill": shared,
         "chat_template_source": source,
+        "cpu_kernels": _cpu_kernels,
     }
 
 

@@ -59,16 +59,6 @@ def _blas():
     return "bundled" if "libblas" in maps else ""
 
 
-def _backend():
-    import mlx.core as mx
-
-    if mx.metal.is_available():
-        return "metal"
-    if hasattr(mx, "cuda") and mx.cuda.is_available():
-        return "cuda"
-    return "cpu"
-
-
 # ---------------------------------------------------------------- data
 
 
@@ -212,6 +202,9 @@ def _loss(model, inputs, targets, mask):
     import mlx.nn as nn
 
     logits = model(inputs)
+    # MLX's own cross-entropy even with cpumath's kernels in place: the fast
+    # one's temporaries raised a step's peak memory from 12.4 to 18.0 GB for
+    # 4 s a step (bench/RESULTS.md).
     ce = nn.losses.cross_entropy(logits, targets) * mask
     ntoks = mask.sum()
     return ce.astype(mx.float32).sum() / mx.maximum(ntoks, 1), ntoks
@@ -417,13 +410,14 @@ def train(req):
     from mlx_lm.utils import load
 
     t_start = time.perf_counter()
-    backend = _backend()
+    backend = mlx_backend()
     dtype_name = req.get("dtype") or "auto"
     if dtype_name == "auto":
         dtype_name = "float32" if backend == "cpu" else "bfloat16"
     if dtype_name not in ("float32", "bfloat16", "float16"):
         raise TrainError("BadRequest", f"unknown dtype {dtype_name!r} (want auto, float32, bfloat16 or float16)")
 
+    kernels = cpumath_install(backend)
     emit("progress", stage="load", message="loading base model")
     model, tokenizer, config = load(req["model"], return_config=True)
     if not tokenizer.has_chat_template:
@@ -597,6 +591,7 @@ def train(req):
         "train_seconds": secs, "tokens_per_second": counters["tokens"] / secs if secs else 0.0,
         "supervised_tokens_per_second": counters["supervised_tokens"] / secs if secs else 0.0,
         "peak_memory": int(mx.get_peak_memory()), "dtype": dtype_name, "backend": backend, "blas": _blas(),
+        "cpu_kernels": kernels,
         "mlx": _version("mlx"), "mlx_lm": _version("mlx-lm"), "transformers": _version("transformers"),
         "truncated_train": trunc_train, "truncated_valid": trunc_valid,
         "train_examples": len(train_set), "valid_examples": len(valid_set),

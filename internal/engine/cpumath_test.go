@@ -1,0 +1,93 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// runCPUMathCheck runs py/cpumath.py followed by testdata/cpumath_check.py
+// in the engine interpreter and decodes the JSON line it prints.
+func runCPUMathCheck(t *testing.T, env ...string) map[string]any {
+	t.Helper()
+	e := newEngine(t)
+	var src []byte
+	for _, f := range []string{"py/cpumath.py", "testdata/cpumath_check.py"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(append(src, b...), '\n')
+	}
+	script := filepath.Join(t.TempDir(), "check.py")
+	if err := os.WriteFile(script, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(context.Background(), e.Python, "-I", script)
+	cmd.Env = append(os.Environ(), env...)
+	if e.Preload != "" {
+		cmd.Env = append(cmd.Env, "LD_PRELOAD="+e.Preload)
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("check script: %v\n%s", err, stderr)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("check script printed %q: %v", out, err)
+	}
+	return got
+}
+
+// TestCPUMathMatchesMLX holds every kernel py/cpumath.py installs to MLX's
+// own: values and compiled gradients within float32 rounding, on the masks
+// mlx-lm passes (causal in blocks and with a cache offset, left-padded
+// boolean, additive) and on a decoding step, which goes to MLX unchanged.
+func TestCPUMathMatchesMLX(t *testing.T) {
+	got := runCPUMathCheck(t, "VULNTUNE_CPU_KERNELS=vulntune")
+	if got["kernels"] != "vulntune" {
+		t.Fatalf("kernels = %v, want vulntune", got["kernels"])
+	}
+	if z, ok := got["exp of -inf and -200"].([]any); !ok || len(z) != 2 || z[0] != 0.0 || z[1] != 0.0 {
+		t.Errorf("exp(-inf), exp(-200) = %v, want exactly 0", got["exp of -inf and -200"])
+	}
+	for _, tt := range []struct {
+		name string
+		tol  float64 // largest difference relative to the largest magnitude
+	}{
+		{"exp", 3e-7},
+		{"sdpa causal L=300 S=300", 1e-5}, {"sdpa causal L=300 S=300 grad", 1e-5},
+		{"sdpa causal L=260 S=300", 1e-5}, {"sdpa causal L=260 S=300 grad", 1e-5},
+		{"sdpa causal L=40 S=40", 1e-5}, {"sdpa causal L=40 S=40 grad", 1e-5},
+		{"sdpa None L=1 S=50", 0}, {"sdpa None L=1 S=50 grad", 0},
+		{"sdpa bool mask, padded rows", 1e-5}, {"sdpa bool mask, padded rows grad", 1e-5},
+		{"sdpa additive mask", 1e-5}, {"sdpa additive mask grad", 1e-5},
+		{"swiglu", 1e-5}, {"swiglu grad", 1e-5},
+		{"cross entropy", 1e-5}, {"cross entropy grad", 1e-5},
+	} {
+		v, ok := got[tt.name].(float64)
+		if !ok {
+			t.Errorf("%s: no figure in %v", tt.name, got)
+			continue
+		}
+		if v > tt.tol {
+			t.Errorf("%s: relative difference %.3g, want <= %.3g", tt.name, v, tt.tol)
+		}
+	}
+}
+
+// On a GPU backend, or with VULNTUNE_CPU_KERNELS=mlx, nothing of MLX's is
+// replaced.
+func TestCPUMathOnlyOnCPU(t *testing.T) {
+	got := runCPUMathCheck(t, "VULNTUNE_CPU_KERNELS=vulntune", "CHECK_OFF=1")
+	if got["gpu"] != "mlx" || got["opted_out"] != "mlx" || got["patched"] != false {
+		t.Errorf("got %v, want mlx for both and MLX's kernels in place", got)
+	}
+}
