@@ -1,16 +1,19 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/vulntune/vulntune/internal/engine"
 )
 
 // runCPUMathCheck runs py/cpumath.py followed by testdata/cpumath_check.py
-// in the engine interpreter and decodes the JSON line it prints.
+// in the engine interpreter, launched as the engine launches its scripts,
+// and decodes the JSON line it prints.
 func runCPUMathCheck(t *testing.T, env ...string) map[string]any {
 	t.Helper()
 	e := newEngine(t)
@@ -26,22 +29,13 @@ func runCPUMathCheck(t *testing.T, env ...string) map[string]any {
 	if err := os.WriteFile(script, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(context.Background(), e.Python, "-I", script)
-	cmd.Env = append(os.Environ(), env...)
-	if e.Preload != "" {
-		cmd.Env = append(cmd.Env, "LD_PRELOAD="+e.Preload)
-	}
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("check script: %v\n%s", err, stderr)
+	var out bytes.Buffer
+	if err := e.Run(context.Background(), engine.Call{Op: "cpumath-check", Args: []string{"-I", script}, Env: env, Stdout: &out}); err != nil {
+		t.Fatalf("check script: %v", err)
 	}
 	var got map[string]any
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("check script printed %q: %v", out, err)
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("check script printed %q: %v", out.String(), err)
 	}
 	return got
 }

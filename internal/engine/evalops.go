@@ -153,8 +153,9 @@ func evalCall(op string, req any) scriptCall {
 
 // EvaluateID identifies what the evaluate op answers with: its script, the
 // interpreter and the packages installed with it (the venv's stamp), and the
-// BLAS preloaded and the CPU kernels chosen. Greedy answers of one model to one request are the same
-// for the same ID, which is what lets evaluation reuse them.
+// BLAS preloaded and the CPU kernels chosen. Greedy answers of one model to
+// one request are the same for the same ID, which is what lets evaluation
+// reuse them.
 func (e *Engine) EvaluateID() string {
 	h := sha256.New()
 	h.Write(evaluateSource)

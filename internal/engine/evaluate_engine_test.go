@@ -3,25 +3,10 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/engine"
 )
-
-// smolLM2Dir returns the imported SmolLM2-135M-Instruct, or skips.
-func smolLM2Dir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("VULNTUNE_TEST_SMOLLM2_DIR")
-	if dir == "" && os.Getenv("VULNTUNE_BASE_MODELS_DIR") != "" {
-		dir = filepath.Join(os.Getenv("VULNTUNE_BASE_MODELS_DIR"), "SmolLM2-135M-Instruct")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "config.json")); dir == "" || err != nil {
-		t.Skip("set VULNTUNE_TEST_SMOLLM2_DIR (or VULNTUNE_BASE_MODELS_DIR) to the imported SmolLM2-135M-Instruct")
-	}
-	return dir
-}
 
 // TestEvaluateSharesPrefill: evaluate answers from the KV cache its scoring
 // pass left behind, in groups of one batch (three examples, batch 2, so two

@@ -256,11 +256,11 @@ func TestServeFailsEarlyWithStderr(t *testing.T) {
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
-// TestSmolLM2AnswersSQLInjection runs the bundled base model end to end. It
-// needs the model `vulntune setup` imports: VULNTUNE_TEST_SMOLLM2_DIR, or
-// <VULNTUNE_BASE_MODELS_DIR>/SmolLM2-135M-Instruct.
-func TestSmolLM2AnswersSQLInjection(t *testing.T) {
-	e := newEngine(t)
+// smolLM2Dir returns the model `vulntune setup` imports:
+// VULNTUNE_TEST_SMOLLM2_DIR, or <VULNTUNE_BASE_MODELS_DIR>/SmolLM2-135M-Instruct;
+// it skips when neither is set.
+func smolLM2Dir(t *testing.T) string {
+	t.Helper()
 	dir := os.Getenv("VULNTUNE_TEST_SMOLLM2_DIR")
 	if dir == "" && os.Getenv("VULNTUNE_BASE_MODELS_DIR") != "" {
 		dir = filepath.Join(os.Getenv("VULNTUNE_BASE_MODELS_DIR"), "SmolLM2-135M-Instruct")
@@ -268,6 +268,13 @@ func TestSmolLM2AnswersSQLInjection(t *testing.T) {
 	if dir == "" {
 		t.Skip("set VULNTUNE_TEST_SMOLLM2_DIR (or VULNTUNE_BASE_MODELS_DIR) to the imported SmolLM2-135M-Instruct")
 	}
+	return dir
+}
+
+// TestSmolLM2AnswersSQLInjection runs the bundled base model end to end.
+func TestSmolLM2AnswersSQLInjection(t *testing.T) {
+	e := newEngine(t)
+	dir := smolLM2Dir(t)
 	g, err := e.Generate(context.Background(), engine.GenerateRequest{Model: dir, Prompt: "What is SQL injection?", MaxTokens: 48})
 	if err != nil {
 		t.Fatal(err)

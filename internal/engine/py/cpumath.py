@@ -34,7 +34,7 @@ _LOG2E = 1.4426950408889634
 _LN2 = 0.6931471805599453
 _cross_entropy = None
 _cpu_kernels = "mlx"
-_kernels = {}  # what cpumath_install put in place, by name (for tests)
+_kernels = {}  # functions tests call directly: "exp"
 
 
 def mlx_backend():
@@ -57,6 +57,8 @@ def cpumath_install(backend, blocks=4):
     import mlx.nn as nn
     import mlx_lm.models.activations as act
 
+    if _cpu_kernels == "vulntune":  # installed already: do not wrap the wrappers
+        return _cpu_kernels
     _cross_entropy = nn.losses.cross_entropy
     if backend != "cpu" or os.environ.get("VULNTUNE_CPU_KERNELS") != "vulntune":
         _cpu_kernels = "mlx"
@@ -170,5 +172,5 @@ def cpumath_install(backend, blocks=4):
             mod.swiglu = swiglu
     _cross_entropy = cross_entropy
     _cpu_kernels = "vulntune"
-    _kernels.update(exp=fexp, softmax=softmax, logsumexp=logsumexp, sdpa=sdpa, swiglu=swiglu)
+    _kernels["exp"] = fexp
     return _cpu_kernels
