@@ -8,8 +8,11 @@
 # same tokens (in another order), so their tokens/s compare like for like.
 # Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`). Prints tokens/s.
 # vulntune runs on MLX's own kernels here (VULNTUNE_CPU_KERNELS=mlx), as
-# mlx-lm does, so the figure is the loop's overhead alone; set
-# KERNELS=vulntune to include the engine's CPU kernels.
+# mlx-lm does; set KERNELS=vulntune to include the engine's CPU kernels.
+# Its loss computes the output layer only at assistant tokens
+# (py/lmhead.py), where mlx-lm's computes it everywhere, so since that
+# change the ratio is the loop's overhead less that saving, not the
+# overhead alone.
 set -euo pipefail
 ds=${1:?dataset dir}; base=${2:?base model dir}; steps=${3:-8}; dtype=${4:-float32}
 py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"

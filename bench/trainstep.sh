@@ -2,11 +2,13 @@
 # One LoRA training step of SmolLM2-135M on the CPU backend (batch 4 x 736
 # tokens, rank 8 on all 7 projections of all layers, compiled step as
 # train.py does), with glibc's default malloc, with the settings the engine
-# gives its children (internal/engine/malloc.go), and with those plus the
-# engine's CPU kernels (internal/engine/py/cpumath.py, x86-64). Prints
-# seconds per step, user and system CPU seconds per step, page faults per
-# step and the loss after the timed steps: the same in the first two runs,
-# and within float32 rounding of it in the third.
+# gives its children (internal/engine/malloc.go), with those plus the
+# engine's CPU kernels (internal/engine/py/cpumath.py, x86-64), and with
+# all that plus the loss's output layer only at the supervised 60 % of
+# positions (py/lmhead.py, train.py's _loss_at). Prints seconds per step,
+# user and system CPU seconds per step, page faults per step, MLX's peak
+# memory and the loss after the timed steps: the same in the first two
+# runs, and within float32 rounding of it in the others.
 # Usage: bench/trainstep.sh BASE_MODEL_DIR [STEPS] [LENGTH]
 # Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`).
 set -euo pipefail
@@ -14,10 +16,11 @@ base=${1:?base model dir}; steps=${2:-2}; length=${3:-736}
 py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"
 source "$(dirname "$0")/engine-env.sh"
 script=$(mktemp); trap 'rm -f "$script"' EXIT
-cat "$(dirname "$0")/../internal/engine/py/cpumath.py" > "$script"
+cat "$(dirname "$0")/../internal/engine/py/cpumath.py" "$(dirname "$0")/../internal/engine/py/lmhead.py" > "$script"
 cat >> "$script" <<'PY'
-import resource, sys, time
+import os, resource, sys, time
 from functools import partial
+import numpy as np
 import mlx.core as mx, mlx.nn as nn, mlx.optimizers as optim
 from mlx_lm import load
 from mlx_lm.tuner.utils import linear_to_lora_layers
@@ -26,6 +29,7 @@ base, steps, L = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 B = 4
 cpumath_install("cpu")  # a no-op unless VULNTUNE_CPU_KERNELS=vulntune
 model, _ = load(base)
+head = lm_head_split(model, range(3, 19)) if os.environ.get("GATHER") else None
 mx.random.seed(0)
 model.freeze()
 keys = [f"self_attn.{k}_proj" for k in "qkvo"] + [f"mlp.{k}_proj" for k in ("gate", "up", "down")]
@@ -34,8 +38,14 @@ vocab = model.args.vocab_size
 inputs, targets = mx.random.randint(0, vocab, (B, L)), mx.random.randint(0, vocab, (B, L))
 mask = (mx.arange(L)[None, :] > int(L * 0.4)).astype(mx.float32) * mx.ones((B, 1))
 
+sel = mx.array(np.flatnonzero(np.array(mask)).astype(np.int32))  # the mask's 60 %: 1764 at length 736
+
 def loss(model, inputs, targets, mask):
-    ce = nn.losses.cross_entropy(model(inputs), targets) * mask
+    if head is None:
+        ce = nn.losses.cross_entropy(model(inputs), targets) * mask
+    else:
+        h = model.model(inputs)
+        ce = nn.losses.cross_entropy(head(h.reshape(-1, h.shape[-1])[sel]), targets.reshape(-1)[sel])
     return ce.sum() / mask.sum()
 
 opt = optim.AdamW(learning_rate=1e-4)
@@ -50,6 +60,7 @@ def step(i, t, m):
     return l
 
 mx.eval(step(inputs, targets, mask), state)  # compile and warm up
+mx.reset_peak_memory()
 r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
 for _ in range(steps):
     l = step(inputs, targets, mask)
@@ -57,7 +68,7 @@ for _ in range(steps):
 dt, r1 = (time.perf_counter() - t0) / steps, resource.getrusage(resource.RUSAGE_SELF)
 print(f"{dt:.2f} s/step, {B * L / dt:.1f} tokens/s, user {(r1.ru_utime - r0.ru_utime) / steps:.1f} s, "
       f"sys {(r1.ru_stime - r0.ru_stime) / steps:.1f} s, page faults {(r1.ru_minflt - r0.ru_minflt) // steps}, "
-      f"loss {l.item():.6f}")
+      f"peak {mx.get_peak_memory() / 1e9:.1f} GB, loss {l.item():.6f}")
 PY
 echo -n "glibc defaults:        "
 VULNTUNE_CPU_KERNELS=mlx LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"
@@ -65,3 +76,5 @@ echo -n "engine malloc settings: "
 env "${engine_malloc[@]}" VULNTUNE_CPU_KERNELS=mlx LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"
 echo -n "  + engine CPU kernels: "
 env "${engine_malloc[@]}" VULNTUNE_CPU_KERNELS=vulntune LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"
+echo -n "  + logits where scored: "
+env "${engine_malloc[@]}" VULNTUNE_CPU_KERNELS=vulntune GATHER=1 LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"

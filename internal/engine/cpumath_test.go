@@ -43,7 +43,7 @@ func runCPUMathCheck(t *testing.T, env ...string) map[string]any {
 // TestCPUMathMatchesMLX holds every kernel py/cpumath.py installs to MLX's
 // own: values and compiled gradients within float32 rounding, on the masks
 // mlx-lm passes (causal in blocks and with a cache offset, left-padded
-// boolean, additive) and on a decoding step, which goes to MLX unchanged.
+// boolean, additive) and on decoding steps over a left-padded cache.
 func TestCPUMathMatchesMLX(t *testing.T) {
 	got := runCPUMathCheck(t, "VULNTUNE_CPU_KERNELS=vulntune")
 	if got["kernels"] != "vulntune" {
@@ -60,7 +60,12 @@ func TestCPUMathMatchesMLX(t *testing.T) {
 		{"sdpa causal L=300 S=300", 1e-5}, {"sdpa causal L=300 S=300 grad", 1e-5},
 		{"sdpa causal L=260 S=300", 1e-5}, {"sdpa causal L=260 S=300 grad", 1e-5},
 		{"sdpa causal L=40 S=40", 1e-5}, {"sdpa causal L=40 S=40 grad", 1e-5},
-		{"sdpa None L=1 S=50", 0}, {"sdpa None L=1 S=50 grad", 0},
+		{"sdpa None L=1 S=50", 1e-5}, {"sdpa None L=1 S=50 grad", 1e-5},
+		{"sdpa decode causal", 1e-5}, {"sdpa decode causal grad", 1e-5},
+		{"sdpa decode bool", 1e-5}, {"sdpa decode bool grad", 1e-5},
+		{"sdpa decode bool per head", 1e-5}, {"sdpa decode bool per head grad", 1e-5},
+		{"sdpa decode additive per head", 1e-5}, {"sdpa decode additive per head grad", 1e-5},
+		{"sdpa decode 2-d bool", 1e-5}, {"sdpa decode 2-d bool grad", 1e-5},
 		{"sdpa bool mask, padded rows", 1e-5}, {"sdpa bool mask, padded rows grad", 1e-5},
 		{"sdpa additive mask", 1e-5}, {"sdpa additive mask grad", 1e-5},
 		{"swiglu", 1e-5}, {"swiglu grad", 1e-5},

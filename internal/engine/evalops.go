@@ -15,7 +15,7 @@ import (
 //go:embed py/evaluate.py
 var evaluateSourceBody []byte
 
-var evaluateSource = withCPUMath(evaluateSourceBody)
+var evaluateSource = withMLX(evaluateSourceBody)
 
 // EvaluateRequest asks the engine to score and answer chat examples with one
 // model, loaded once.

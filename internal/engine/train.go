@@ -9,7 +9,7 @@ import (
 //go:embed py/train.py
 var trainSourceBody []byte
 
-var trainSource = withCPUMath(trainSourceBody)
+var trainSource = withMLX(trainSourceBody)
 
 // TrainGrace is how long a cancelled training run gets between SIGTERM and
 // SIGKILL. The trainer checks for the signal between optimizer steps and
@@ -81,7 +81,11 @@ type TrainResult struct {
 	BLAS                      string   `json:"blas"` // CPU: "openblas" (preloaded) or "bundled"
 	// CPUKernels is "vulntune" when py/cpumath.py's exp-heavy kernels
 	// replaced MLX's (x86-64 CPU), else "mlx".
-	CPUKernels          string   `json:"cpu_kernels"`
+	CPUKernels string `json:"cpu_kernels"`
+	// LogitsAt is "supervised" when the loss computed the output layer only
+	// at assistant tokens (py/lmhead.py found the model's output layer),
+	// "all" when it computed every position's logits.
+	LogitsAt            string   `json:"logits_at"`
 	MLX                 string   `json:"mlx"`
 	MLXLM               string   `json:"mlx_lm"`
 	Transformers        string   `json:"transformers"`

@@ -40,13 +40,18 @@ func withProtocol(body []byte) []byte {
 //go:embed py/cpumath.py
 var cpumathSource []byte
 
-// withCPUMath prepends the protocol and the CPU kernels (py/cpumath.py) to
-// a script that trains or scores with MLX.
-func withCPUMath(body []byte) []byte {
-	out := make([]byte, 0, len(cpumathSource)+1+len(body))
-	out = append(out, cpumathSource...)
-	out = append(out, '\n')
-	return withProtocol(append(out, body...))
+//go:embed py/lmhead.py
+var lmheadSource []byte
+
+// withMLX prepends the protocol, the CPU kernels (py/cpumath.py) and the
+// output-layer split (py/lmhead.py) to a script that trains or scores with
+// MLX.
+func withMLX(body []byte) []byte {
+	var out []byte
+	for _, part := range [][]byte{cpumathSource, lmheadSource, body} {
+		out = append(append(out, part...), '\n')
+	}
+	return withProtocol(out)
 }
 
 // WorkerSHA256 is the checksum of the embedded worker; the file on disk is

@@ -195,7 +195,7 @@ func finish(dir string, o *Options, base BaseRef, ds *DatasetInfo, hp Hyperparam
 		},
 		BaseModel: base, Dataset: *ds, Hyperparameters: hp, Metrics: finalMetrics(r),
 		Durations: Durations{TrainSeconds: r.TrainSeconds, TotalSeconds: o.Now().Sub(start).Seconds()},
-		Engine:    map[string]string{"mlx": r.MLX, "mlx_lm": r.MLXLM, "transformers": r.Transformers, "backend": r.Backend, "cpu_kernels": r.CPUKernels},
+		Engine:    map[string]string{"mlx": r.MLX, "mlx_lm": r.MLXLM, "transformers": r.Transformers, "backend": r.Backend, "cpu_kernels": r.CPUKernels, "logits_at": r.LogitsAt},
 	}
 	if err := writeMetadata(filepath.Join(dir, modelstore.MetadataFile), meta); err != nil {
 		return err

@@ -19,11 +19,13 @@ fast element-wise operations, which mx.compile fuses:
     for 4 s a step;
   * attention: the causal mask is applied in four query blocks, each scored
     only against the keys it may see, so the masked upper triangle is mostly
-    never computed; GQA heads share keys by broadcasting, as MLX does.
+    never computed; GQA heads share keys by broadcasting, as MLX does. A
+    decoding step (one query) scores the query heads that share a key head
+    as rows of one product: 3.3 ms a layer for 23 sequences over 700 keys,
+    against 8.4 ms in MLX's kernel, most of it the scalar exp.
 
 Nothing else changes: the model's weights, matmuls and the rest of the
-graph are MLX's own; decoding steps (one query) and other dtypes go to
-MLX's kernel. vulntune's Go side enables this only for x86-64 CPU children
+graph are MLX's own; other dtypes and attention sinks go to MLX's kernel. vulntune's Go side enables this only for x86-64 CPU children
 (VULNTUNE_CPU_KERNELS=vulntune); VULNTUNE_CPU_KERNELS=mlx switches it off.
 """
 
@@ -86,10 +88,18 @@ def cpumath_install(backend, blocks=4):
     def _fexp_vjp(primals, cotangent, output):
         return (cotangent * output,)
 
+    # Compiled on its own as well as inside a compiled training step, so
+    # scoring and decoding (not compiled) get one fused pass too: 35 ms
+    # instead of 58 ms on 400 x 1600 scores for 9 heads. A new shape costs
+    # a trace, not a kernel build: the fused kernel does not depend on it.
+    @mx.compile
+    def _softmax(x):
+        e = _exp(x - mx.max(x, axis=-1, keepdims=True))
+        return e / mx.sum(e, axis=-1, keepdims=True)
+
     @mx.custom_function
     def softmax(x):
-        e = fexp(x - mx.max(x, axis=-1, keepdims=True))
-        return e / mx.sum(e, axis=-1, keepdims=True)
+        return _softmax(x)
 
     @softmax.vjp
     def _softmax_vjp(primals, cotangent, output):
@@ -127,17 +137,36 @@ def cpumath_install(backend, blocks=4):
             scores = mx.where(keep, scores, neg) if keep.dtype == mx.bool_ else scores + keep
         return softmax(scores) @ v
 
+    def _decode(q, k, v, scale, mask, neg):
+        # One query per sequence: the rep query heads that share a key head
+        # become rows of one (rep, D) @ (D, S) product, with no broadcast
+        # copy of the keys; softmax as below.
+        B, H, _, D = q.shape
+        Hk, S = k.shape[1], k.shape[2]
+        rep = H // Hk
+        scores = (q * scale).reshape(B, Hk, rep, D) @ k.swapaxes(-1, -2)
+        if mask is not None:
+            while mask.ndim < 4:
+                mask = mx.expand_dims(mask, 0)
+            if mask.shape[1] == H > 1:  # per query head: (B, H, 1, S) to the rows' layout
+                mask = mask.reshape(mask.shape[0], Hk, rep, mask.shape[-1])
+            scores = mx.where(mask, scores, neg) if mask.dtype == mx.bool_ else scores + mask
+        return (softmax(scores) @ v).reshape(B, H, 1, D)
+
     def sdpa(q, k, v, *, scale, mask=None, sinks=None, **kw):
-        if sinks is not None or kw or q.shape[2] == 1 or q.dtype != mx.float32:
+        if sinks is not None or kw or q.dtype != mx.float32:
             return mlx_sdpa(q, k, v, scale=scale, mask=mask, sinks=sinks, **kw)
         B, H, L, D = q.shape
         Hk, S = k.shape[1], k.shape[2]
         rep = H // Hk
-        q5 = (q * scale).reshape(B, Hk, rep, L, D)
-        k5, v5 = mx.expand_dims(k, 2), mx.expand_dims(v, 2)
         # MLX masks with the dtype's lowest value, not -inf, so a row that is
         # wholly masked (left padding in batched generation) stays finite.
         neg = mx.finfo(mx.float32).min
+        if L == 1:
+            # A single query sees every key, so "causal" masks nothing.
+            return _decode(q, k, v, scale, None if isinstance(mask, str) else mask, neg)
+        q5 = (q * scale).reshape(B, Hk, rep, L, D)
+        k5, v5 = mx.expand_dims(k, 2), mx.expand_dims(v, 2)
         if isinstance(mask, str):  # "causal": query i sees keys up to i + S - L
             off = S - L
             step = -(-L // blocks) if L >= 256 else L

@@ -61,7 +61,7 @@ def _prompt_turns(messages):
     return messages[:last]
 
 
-def _assistant_loss(model, tokenizer, messages, prompt, max_len):
+def _assistant_loss(model, head_fn, tokenizer, messages, prompt, max_len):
     """Summed cross-entropy and token count over the assistant turns, and
     the KV cache of prompt[:-1] or None. The spans come from rendering
     growing prefixes, as worker.py's perplexity.
@@ -69,7 +69,9 @@ def _assistant_loss(model, tokenizer, messages, prompt, max_len):
     When the prompt is a prefix of the scored tokens, the forward pass runs
     in two parts, prompt[:-1] then the rest, through one KV cache, which is
     then trimmed back to prompt[:-1]: generation continues from it instead
-    of processing the prompt a second time."""
+    of processing the prompt a second time. With head_fn (lmhead.py) the
+    first part computes logits only where an earlier assistant turn is
+    scored."""
     import mlx.core as mx
     from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
 
@@ -90,17 +92,34 @@ def _assistant_loss(model, tokenizer, messages, prompt, max_len):
     cache = make_prompt_cache(model) if 1 <= head < len(ids) and ids[: head + 1] == prompt else None
     if cache is not None and not can_trim_prompt_cache(cache):
         cache = None
+
+    def nll(logits, lo, hi):
+        # Position t's logits predict token t + 1; sum over t in [lo, hi).
+        ce = _cross_entropy(logits.astype(mx.float32), mx.array(ids[lo + 1 : hi + 1]))
+        return (ce * mx.array(mask[lo + 1 : hi + 1], dtype=mx.float32)).sum()
+
     if cache is None:
-        logits = model(mx.array(ids)[None])
+        total = nll(model(mx.array(ids)[None])[0, :-1], 0, len(ids) - 1)
     else:
-        first = model(mx.array(ids[:head])[None], cache=cache)
-        logits = mx.concatenate([first, model(mx.array(ids[head:])[None], cache=cache)], axis=1)
-    ce = _cross_entropy(logits[0, :-1].astype(mx.float32), mx.array(ids[1:]))
-    nll = (ce * mx.array(mask[1:], dtype=mx.float32)).sum().item()
+        # The first part's logits matter only where an earlier assistant
+        # turn is scored, usually nowhere; MLX evaluates lazily, so logits
+        # nothing reads are never computed, and the pass fills the cache.
+        x = mx.array(ids[:head])[None]
+        scored = [t for t in range(head) if mask[t + 1]]
+        total = mx.array(0.0)
+        if not scored:
+            model(x, cache=cache)
+        else:
+            at = mx.array(scored)
+            logits = model(x, cache=cache)[0][at] if head_fn is None else head_fn(model.model(x, cache=cache)[0][at])
+            ce = _cross_entropy(logits.astype(mx.float32), mx.array([ids[t + 1] for t in scored]))
+            total = ce.sum()
+        total = total + nll(model(mx.array(ids[head:])[None], cache=cache)[0, :-1], head, len(ids) - 1)
+    total = total.item()
     if cache is not None:
         trim_prompt_cache(cache, len(ids) - head)
         mx.eval([c.state for c in cache])
-    return nll, n, cache
+    return total, n, cache
 
 
 def op_evaluate(req):
@@ -110,6 +129,7 @@ def op_evaluate(req):
     examples = req.get("examples") or []
     if not examples:
         raise WorkerError("BadRequest", "evaluate needs examples")
+    head_fn = lm_head_split(model, tokenizer.encode("vulntune checks the output layer"))
     max_tokens = int(req.get("max_tokens", 384))
     max_len = int(req.get("max_seq_length", 2048))
     batch = max(1, int(req.get("batch_size", 8)))
@@ -135,7 +155,7 @@ def op_evaluate(req):
                 prompts[idx] = tokenizer.apply_chat_template(
                     _prompt_turns(msgs), add_generation_prompt=True, tokenize=True
                 )
-                nll, n, cache = _assistant_loss(model, tokenizer, msgs, prompts[idx], max_len)
+                nll, n, cache = _assistant_loss(model, head_fn, tokenizer, msgs, prompts[idx], max_len)
                 scores[idx] = (nll, n)
                 caches.append(cache)
                 emit("progress", stage="score", done=idx + 1, total=len(examples))

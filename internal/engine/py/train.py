@@ -180,7 +180,16 @@ class Order:
         return chunks[int(order[(step - 1) % self.WINDOW])]
 
 
-def _pad(data, idx, max_len):
+# Gathered losses pad their position count up to a multiple of this, so a
+# compiled step sees few distinct shapes (each new one costs a recompile).
+GATHER_BUCKET = 256
+
+
+def _pad(data, idx, max_len, gather=False):
+    """One batch as loss arguments, and its real token count: (inputs,
+    targets, mask) for _loss, or with gather (inputs, positions, targets,
+    weights) for _loss_at, the supervised positions flattened and padded
+    with weight 0 to a multiple of GATHER_BUCKET."""
     import mlx.core as mx
     import numpy as np
 
@@ -194,7 +203,16 @@ def _pad(data, idx, max_len):
         toks[r, : len(ids)] = ids
         mask[r, : len(m)] = m
         n_tokens += len(ids)
-    return mx.array(toks[:, :-1]), mx.array(toks[:, 1:]), mx.array(mask[:, 1:]), n_tokens
+    inputs, targets, weights = toks[:, :-1], toks[:, 1:], mask[:, 1:]
+    if not gather:
+        return (mx.array(inputs), mx.array(targets), mx.array(weights)), n_tokens
+    pos = np.flatnonzero(weights)
+    size = GATHER_BUCKET * max(1, -(-len(pos) // GATHER_BUCKET))
+    sel = np.zeros(size, np.int32)
+    sel[: len(pos)] = pos
+    w = np.zeros(size, np.float32)
+    w[: len(pos)] = weights.reshape(-1)[pos]
+    return (mx.array(inputs), mx.array(sel), mx.array(targets.reshape(-1)[sel]), mx.array(w)), n_tokens
 
 
 def _loss(model, inputs, targets, mask):
@@ -210,7 +228,24 @@ def _loss(model, inputs, targets, mask):
     return ce.astype(mx.float32).sum() / mx.maximum(ntoks, 1), ntoks
 
 
-def _evaluate(model, data, batch_size, max_len, max_batches):
+def _loss_at(head):
+    """_loss computing logits only at the gathered positions (see _pad):
+    the same value, without the output layer and the vocabulary-wide
+    cross-entropy at prompt and padding positions."""
+    import mlx.core as mx
+    import mlx.nn as nn
+
+    def loss(model, inputs, sel, targets, weights):
+        hidden = model.model(inputs)
+        hidden = hidden.reshape(-1, hidden.shape[-1])[sel]
+        ce = nn.losses.cross_entropy(head(hidden), targets) * weights
+        ntoks = weights.sum()
+        return ce.astype(mx.float32).sum() / mx.maximum(ntoks, 1), ntoks
+
+    return loss
+
+
+def _evaluate(model, loss_fn, gather, data, batch_size, max_len, max_batches):
     """Token-weighted mean loss over the validation split, batched in
     length order; max_batches > 0 bounds it to the shortest examples."""
     import mlx.core as mx
@@ -224,8 +259,8 @@ def _evaluate(model, data, batch_size, max_len, max_batches):
     for idx in batches:
         if _stop_signal:
             break
-        inputs, targets, mask, _ = _pad(data, idx, max_len)
-        loss, n = _loss(model, inputs, targets, mask)
+        args, _ = _pad(data, idx, max_len, gather)
+        loss, n = loss_fn(model, *args)
         total, ntok = total + loss * n, ntok + n
         mx.eval(total, ntok)
     model.train()
@@ -439,6 +474,10 @@ def train(req):
             f"no training example has assistant tokens within max_seq_length {max_len}; raise it",
         )
     _mask_check(tokenizer, train_rows, train_set)
+    # Before the adapters go in: their dropout would make the check noisy.
+    head = lm_head_split(model, train_set[0][0])
+    gather = head is not None
+    loss_fn = _loss_at(head) if gather else _loss
 
     total = int(req["steps"])
     examples = int(req["examples"])
@@ -487,11 +526,11 @@ def train(req):
         shutil.rmtree(os.path.join(req["work_dir"], "checkpoints"), ignore_errors=True)
         shutil.rmtree(os.path.join(req["work_dir"], "best"), ignore_errors=True)
 
-    loss_and_grad = nn.value_and_grad(model, _loss)
+    loss_and_grad = nn.value_and_grad(model, loss_fn)
     state = [model.state, optimizer.state, mx.random.state]
 
-    def step_fn(inputs, targets, mask):
-        (loss, ntoks), grad = loss_and_grad(model, inputs, targets, mask)
+    def step_fn(*args):
+        (loss, ntoks), grad = loss_and_grad(model, *args)
         optimizer.update(model, grad)
         return loss, ntoks
 
@@ -506,7 +545,7 @@ def train(req):
 
     def run_eval():
         tic = time.perf_counter()
-        val, ntok = _evaluate(model, valid_set, batch, max_len, eval_batches)
+        val, ntok = _evaluate(model, loss_fn, gather, valid_set, batch, max_len, eval_batches)
         step = counters["step"]
         counters["last_val_loss"] = val
         if counters["initial_val_loss"] is None:
@@ -534,12 +573,12 @@ def train(req):
         step = counters["step"] + 1
         tic = time.perf_counter()
         lr_now = float(schedule(optimizer.step).item()) if callable(schedule) else lr
-        inputs, targets, mask, n_tok = _pad(train_set, order.batch(step), max_len)
+        args, n_tok = _pad(train_set, order.batch(step), max_len, gather)
         # Dropout noise is a function of (seed, step) too, so a resumed run
         # draws what the uninterrupted one would have (MLX's RNG state can
         # be read but not restored).
         mx.random.seed((seed * 1_000_003 + step) % (1 << 63))
-        loss, ntoks = step_fn(inputs, targets, mask)
+        loss, ntoks = step_fn(*args)
         mx.eval(state, loss, ntoks)
         dt = time.perf_counter() - tic
         loss_v, sup = float(loss.item()), int(ntoks.item())
@@ -579,7 +618,7 @@ def train(req):
     check = None
     if valid_set:
         first = sorted(range(len(valid_set)), key=lambda i: len(valid_set[i][0]))[:batch]
-        check = _pad(valid_set, first, max_len)[:3]
+        check = _pad(valid_set, first, max_len)[0]
     fuse = _fuse(req, model, config, dtype_name, check) if req.get("fuse", True) else {}
     secs = counters["train_seconds"]
     return {
@@ -591,7 +630,7 @@ def train(req):
         "train_seconds": secs, "tokens_per_second": counters["tokens"] / secs if secs else 0.0,
         "supervised_tokens_per_second": counters["supervised_tokens"] / secs if secs else 0.0,
         "peak_memory": int(mx.get_peak_memory()), "dtype": dtype_name, "backend": backend, "blas": _blas(),
-        "cpu_kernels": kernels,
+        "cpu_kernels": kernels, "logits_at": "supervised" if gather else "all",
         "mlx": _version("mlx"), "mlx_lm": _version("mlx-lm"), "transformers": _version("transformers"),
         "truncated_train": trunc_train, "truncated_valid": trunc_valid,
         "train_examples": len(train_set), "valid_examples": len(valid_set),

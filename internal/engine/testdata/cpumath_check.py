@@ -51,6 +51,17 @@ both("sdpa bool mask, padded rows", lambda q, k, v: fast_sdpa(q, k, v, scale=0.2
 add = mx.where(keep, 0.0, -1e9)
 both("sdpa additive mask", lambda q, k, v: fast_sdpa(q, k, v, scale=0.2, mask=add),
      lambda q, k, v: mlx_sdpa(q, k, v, scale=0.2, mask=add), (q, k, v), (0, 1, 2))
+# Decoding steps as BatchGenerator takes them: one query per sequence over a
+# left-padded cache (the second sequence's first 10 keys are padding; the
+# third's are all padding), the mask per sequence or per query head.
+q, k, v = mx.random.normal((3, 6, 1, 32)), mx.random.normal((3, 2, 64, 32)), mx.random.normal((3, 2, 64, 32))
+# Per-head masks hide 5 more keys for each head, so a mix-up of heads shows.
+dpad = mx.arange(64)[None, None, None, :] >= mx.array([0, 10, 64])[:, None, None, None]
+hpad = dpad & (mx.arange(64)[None, None, None, :] >= 5 * mx.arange(6)[None, :, None, None])
+for name, mask in [("causal", "causal"), ("bool", dpad), ("bool per head", hpad),
+                   ("additive per head", mx.where(hpad, 0.0, -1e9)), ("2-d bool", dpad[1, 0])]:
+    both(f"sdpa decode {name}", lambda q, k, v: fast_sdpa(q, k, v, scale=0.2, mask=mask),
+         lambda q, k, v: mlx_sdpa(q, k, v, scale=0.2, mask=mask), (q, k, v), (0, 1, 2))
 g, h = mx.random.normal((3, 50, 64)) * 6, mx.random.normal((3, 50, 64))
 both("swiglu", fast_swiglu, mlx_swiglu, (g, h), (0, 1))
 logits, targets = mx.random.normal((3, 20, 5000)) * 8, mx.random.randint(0, 5000, (3, 20))

@@ -1,0 +1,5 @@
+package engine
+
+// TrainSource is the training script as written to disk, for tests that
+// call its functions.
+var TrainSource = trainSource

@@ -1,0 +1,60 @@
+# Run by TestLossAtSupervisedPositions in the engine interpreter:
+#   lmhead_check.py TRAIN_SCRIPT LLAMA_DIR OLMO2_DIR
+# Loads the engine's training script as a module and compares, on each
+# model, the loss and gradients computed at the gathered supervised
+# positions (_pad(gather=True), _loss_at) with the full-logits loss (_loss);
+# then checks that a model whose logits are not head(body(x)) gets no split.
+# Prints one JSON object.
+import importlib.util
+import json
+import sys
+
+import mlx.core as mx
+import mlx.nn as nn
+from mlx.utils import tree_flatten
+from mlx_lm import load
+
+spec = importlib.util.spec_from_file_location("vulntune_train", sys.argv[1])
+tr = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tr)
+
+out = {"bucket": tr.GATHER_BUCKET}
+ids = list(range(3, 43))
+# Three rows of different lengths: a prompt then an answer, an answer
+# between two unscored stretches, and a long answer.
+data = [(ids[:30], [0] * 10 + [1] * 20), (ids[:21], [0] * 5 + [1] * 10 + [0] * 6), (ids[:37], [0] * 20 + [1] * 17)]
+for kind, path in (("llama", sys.argv[2]), ("olmo2", sys.argv[3])):
+    model, _ = load(path)
+    head = tr.lm_head_split(model, ids)
+    out[kind + " split"] = head is not None
+    if head is None:
+        continue
+    full, _ = tr._pad(data, [0, 1, 2], 64)
+    gathered, _ = tr._pad(data, [0, 1, 2], 64, gather=True)
+    (lf, nf), gf = nn.value_and_grad(model, tr._loss)(model, *full)
+    (lg, ng), gg = nn.value_and_grad(model, tr._loss_at(head))(model, *gathered)
+    out[kind + " positions"] = gathered[1].size
+    out[kind + " tokens"] = [nf.item(), ng.item()]
+    out[kind + " loss"] = abs(lf.item() - lg.item()) / abs(lf.item())
+    out[kind + " grad"] = max(
+        (mx.max(mx.abs(a - b)) / mx.maximum(mx.max(mx.abs(a)), 1e-30)).item()
+        for (_, a), (_, b) in zip(tree_flatten(gf), tree_flatten(gg))
+    )
+
+
+class Scaled(nn.Module):
+    """Logits halved after the output layer, as a soft-capping model's are
+    transformed: head(body(x)) is not model(x)."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.model = inner.model
+
+    def __call__(self, x):
+        return self.inner(x) * 0.5
+
+
+model, _ = load(sys.argv[2])
+out["scaled split"] = tr.lm_head_split(Scaled(model), ids) is not None
+print(json.dumps(out))
