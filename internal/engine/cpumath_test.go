@@ -11,12 +11,30 @@ import (
 	"github.com/vulntune/vulntune/internal/engine"
 )
 
+// runJSONCheck writes src to a script, runs it in the engine interpreter
+// with args, launched as the engine launches its scripts, and decodes the
+// one JSON object it prints.
+func runJSONCheck(t *testing.T, e *engine.Engine, op string, src []byte, args []string, env ...string) map[string]any {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), op+".py")
+	if err := os.WriteFile(script, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := e.Run(context.Background(), engine.Call{Op: op, Args: append([]string{"-I", script}, args...), Env: env, Stdout: &out}); err != nil {
+		t.Fatalf("%s script: %v", op, err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("%s script printed %q: %v", op, out.String(), err)
+	}
+	return got
+}
+
 // runCPUMathCheck runs py/cpumath.py followed by testdata/cpumath_check.py
-// in the engine interpreter, launched as the engine launches its scripts,
-// and decodes the JSON line it prints.
+// (see runJSONCheck).
 func runCPUMathCheck(t *testing.T, env ...string) map[string]any {
 	t.Helper()
-	e := newEngine(t)
 	var src []byte
 	for _, f := range []string{"py/cpumath.py", "testdata/cpumath_check.py"} {
 		b, err := os.ReadFile(f)
@@ -25,19 +43,7 @@ func runCPUMathCheck(t *testing.T, env ...string) map[string]any {
 		}
 		src = append(append(src, b...), '\n')
 	}
-	script := filepath.Join(t.TempDir(), "check.py")
-	if err := os.WriteFile(script, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if err := e.Run(context.Background(), engine.Call{Op: "cpumath-check", Args: []string{"-I", script}, Env: env, Stdout: &out}); err != nil {
-		t.Fatalf("check script: %v", err)
-	}
-	var got map[string]any
-	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-		t.Fatalf("check script printed %q: %v", out.String(), err)
-	}
-	return got
+	return runJSONCheck(t, newEngine(t), "cpumath-check", src, nil, env...)
 }
 
 // TestCPUMathMatchesMLX holds every kernel py/cpumath.py installs to MLX's

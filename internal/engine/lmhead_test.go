@@ -1,9 +1,6 @@
 package engine_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,15 +20,11 @@ func TestLossAtSupervisedPositions(t *testing.T) {
 	if err := os.WriteFile(script, engine.TrainSource, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	check, _ := filepath.Abs(filepath.Join("testdata", "lmhead_check.py"))
-	var out bytes.Buffer
-	if err := e.Run(context.Background(), engine.Call{Op: "lmhead-check", Args: []string{"-I", check, script, llama, olmo2}, Stdout: &out}); err != nil {
-		t.Fatalf("check script: %v", err)
+	check, err := os.ReadFile(filepath.Join("testdata", "lmhead_check.py"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	var got map[string]any
-	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-		t.Fatalf("check script printed %q: %v", out.String(), err)
-	}
+	got := runJSONCheck(t, e, "lmhead-check", check, []string{script, llama, olmo2})
 	if got["scaled split"] != false {
 		t.Error("a model with transformed logits got an output-layer split")
 	}

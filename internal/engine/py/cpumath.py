@@ -137,22 +137,6 @@ def cpumath_install(backend, blocks=4):
             scores = mx.where(keep, scores, neg) if keep.dtype == mx.bool_ else scores + keep
         return softmax(scores) @ v
 
-    def _decode(q, k, v, scale, mask, neg):
-        # One query per sequence: the rep query heads that share a key head
-        # become rows of one (rep, D) @ (D, S) product, with no broadcast
-        # copy of the keys; softmax as below.
-        B, H, _, D = q.shape
-        Hk, S = k.shape[1], k.shape[2]
-        rep = H // Hk
-        scores = (q * scale).reshape(B, Hk, rep, D) @ k.swapaxes(-1, -2)
-        if mask is not None:
-            while mask.ndim < 4:
-                mask = mx.expand_dims(mask, 0)
-            if mask.shape[1] == H > 1:  # per query head: (B, H, 1, S) to the rows' layout
-                mask = mask.reshape(mask.shape[0], Hk, rep, mask.shape[-1])
-            scores = mx.where(mask, scores, neg) if mask.dtype == mx.bool_ else scores + mask
-        return (softmax(scores) @ v).reshape(B, H, 1, D)
-
     def sdpa(q, k, v, *, scale, mask=None, sinks=None, **kw):
         if sinks is not None or kw or q.dtype != mx.float32:
             return mlx_sdpa(q, k, v, scale=scale, mask=mask, sinks=sinks, **kw)
@@ -163,8 +147,18 @@ def cpumath_install(backend, blocks=4):
         # wholly masked (left padding in batched generation) stays finite.
         neg = mx.finfo(mx.float32).min
         if L == 1:
-            # A single query sees every key, so "causal" masks nothing.
-            return _decode(q, k, v, scale, None if isinstance(mask, str) else mask, neg)
+            # One query per sequence: the rep query heads that share a key
+            # head become rows of one (rep, D) @ (D, S) product, with no
+            # broadcast copy of the keys. A single query sees every key, so
+            # "causal" masks nothing.
+            if isinstance(mask, str):
+                mask = None
+            elif mask is not None:
+                while mask.ndim < 4:
+                    mask = mx.expand_dims(mask, 0)
+                if mask.shape[1] == H > 1:  # per query head: (B, H, 1, S) to the rows' layout
+                    mask = mask.reshape(mask.shape[0], Hk, rep, mask.shape[-1])
+            return _attend((q * scale).reshape(B, Hk, rep, D), k, v, mask, neg).reshape(B, H, 1, D)
         q5 = (q * scale).reshape(B, Hk, rep, L, D)
         k5, v5 = mx.expand_dims(k, 2), mx.expand_dims(v, 2)
         if isinstance(mask, str):  # "causal": query i sees keys up to i + S - L

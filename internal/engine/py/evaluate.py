@@ -93,13 +93,13 @@ def _assistant_loss(model, head_fn, tokenizer, messages, prompt, max_len):
     if cache is not None and not can_trim_prompt_cache(cache):
         cache = None
 
-    def nll(logits, lo, hi):
-        # Position t's logits predict token t + 1; sum over t in [lo, hi).
-        ce = _cross_entropy(logits.astype(mx.float32), mx.array(ids[lo + 1 : hi + 1]))
-        return (ce * mx.array(mask[lo + 1 : hi + 1], dtype=mx.float32)).sum()
+    def nll(logits, positions):
+        # logits[i] predicts the token after positions[i].
+        ce = _cross_entropy(logits.astype(mx.float32), mx.array([ids[t + 1] for t in positions]))
+        return (ce * mx.array([mask[t + 1] for t in positions], dtype=mx.float32)).sum()
 
     if cache is None:
-        total = nll(model(mx.array(ids)[None])[0, :-1], 0, len(ids) - 1)
+        total = nll(model(mx.array(ids)[None])[0, :-1], range(len(ids) - 1))
     else:
         # The first part's logits matter only where an earlier assistant
         # turn is scored, usually nowhere; MLX evaluates lazily, so logits
@@ -112,9 +112,8 @@ def _assistant_loss(model, head_fn, tokenizer, messages, prompt, max_len):
         else:
             at = mx.array(scored)
             logits = model(x, cache=cache)[0][at] if head_fn is None else head_fn(model.model(x, cache=cache)[0][at])
-            ce = _cross_entropy(logits.astype(mx.float32), mx.array([ids[t + 1] for t in scored]))
-            total = ce.sum()
-        total = total + nll(model(mx.array(ids[head:])[None], cache=cache)[0, :-1], head, len(ids) - 1)
+            total = nll(logits, scored)
+        total = total + nll(model(mx.array(ids[head:])[None], cache=cache)[0, :-1], range(head, len(ids) - 1))
     total = total.item()
     if cache is not None:
         trim_prompt_cache(cache, len(ids) - head)
