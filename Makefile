@@ -26,8 +26,12 @@ lint:
 	go vet ./...
 	go tool staticcheck ./...
 
+# -timeout: the engine packages run real training on 2 cores; go test's
+# default of 10 minutes per package leaves a slow CI machine no room, and 40
+# keeps a stuck one inside CI's hour. Engine tests abort a child that runs
+# past its own budget first (internal/engine/watchdog_test.go).
 unit:
-	go test -count=1 ./...
+	go test -count=1 -timeout 40m ./...
 
 test: lint unit
 

@@ -94,7 +94,14 @@ func (l *Launcher) Start(ctx context.Context, c Call) (*Process, error) {
 	if prog == "" {
 		prog = l.Python
 	}
-	cmd := exec.CommandContext(ctx, prog, c.Args...)
+	args := c.Args
+	if c.Program == "" {
+		// A crashed or aborted interpreter prints every thread's Python
+		// traceback into the log and the error's stderr tail. An option, not
+		// PYTHONFAULTHANDLER: scripts run under -I, which ignores PYTHON*.
+		args = append([]string{"-X", "faulthandler"}, args...)
+	}
+	cmd := exec.CommandContext(ctx, prog, args...)
 	cmd.Env = childEnv(os.Environ(), c)
 	if l.Preload != "" && c.Program == "" {
 		cmd.Env = append(cmd.Env, "LD_PRELOAD="+l.Preload)
@@ -108,7 +115,7 @@ func (l *Launcher) Start(ctx context.Context, c Call) (*Process, error) {
 	if cmd.WaitDelay == 0 {
 		cmd.WaitDelay = DefaultGrace
 	}
-	fmt.Fprintf(logf, "# %s: %s %s\n", c.Op, prog, strings.Join(c.Args, " "))
+	fmt.Fprintf(logf, "# %s: %s %s\n", c.Op, prog, strings.Join(args, " "))
 	lw := &logWriter{f: logf}
 	cmd.Stderr = lw
 	cmd.Stdin = c.Stdin

@@ -40,8 +40,12 @@ func enginePython(t *testing.T) string {
 	return ""
 }
 
+// newEngine returns an engine on the test interpreter, logging to t's temp
+// dir, with a watchdog on t (watchEngine).
 func newEngine(t *testing.T) *engine.Engine {
-	return engine.New(enginePython(t), t.TempDir())
+	e := engine.New(enginePython(t), t.TempDir())
+	watchEngine(t)
+	return e
 }
 
 var tinyOnce sync.Map // kind -> *tinyModel
