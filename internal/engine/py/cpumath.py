@@ -21,8 +21,9 @@ fast element-wise operations, which mx.compile fuses:
     only against the keys it may see, so the masked upper triangle is mostly
     never computed; GQA heads share keys by broadcasting, as MLX does. A
     decoding step (one query) scores the query heads that share a key head
-    as rows of one product: 3.3 ms a layer for 23 sequences over 700 keys,
-    against 8.4 ms in MLX's kernel, most of it the scalar exp.
+    as rows of one product: about 4 ms a layer for 23 sequences over 700
+    keys, against about 8 ms in MLX's kernel, most of it the scalar exp
+    (bench/decodestep.sh).
 
 Nothing else changes: the model's weights, matmuls and the rest of the
 graph are MLX's own; other dtypes and attention sinks go to MLX's kernel. vulntune's Go side enables this only for x86-64 CPU children
@@ -89,9 +90,10 @@ def cpumath_install(backend, blocks=4):
         return (cotangent * output,)
 
     # Compiled on its own as well as inside a compiled training step, so
-    # scoring and decoding (not compiled) get one fused pass too: 35 ms
-    # instead of 58 ms on 400 x 1600 scores for 9 heads. A new shape costs
-    # a trace, not a kernel build: the fused kernel does not depend on it.
+    # scoring and decoding (not compiled) get one fused pass too (timed ad
+    # hoc: 35 ms instead of 58 ms on 400 x 1600 scores for 9 heads). A new
+    # shape costs a trace, not a kernel build: the fused kernel does not
+    # depend on it.
     @mx.compile
     def _softmax(x):
         e = _exp(x - mx.max(x, axis=-1, keepdims=True))
