@@ -21,6 +21,17 @@ import (
 // 2-core CPU with the bundled reference BLAS.
 const testBudget = 10 * time.Minute
 
+// Children inherit this process's core-file limit: a child the watchdog
+// aborts leaves its traceback, not a core file of a loaded model in the
+// package directory.
+func init() {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_CORE, &lim) == nil {
+		lim.Cur = 0
+		_ = syscall.Setrlimit(syscall.RLIMIT_CORE, &lim)
+	}
+}
+
 // watchEngine aborts this test binary's engine children when t runs past
 // its budget (or to within a minute of go test's -timeout). The engine runs
 // Python with faulthandler, so an aborted child prints every thread's
