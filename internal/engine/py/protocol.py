@@ -53,6 +53,25 @@ def run(fn, interrupted_kind=None):
         return 1
 
 
+def finish(code):
+    """Exit with code, skipping interpreter teardown.
+
+    MLX 0.32 leaves the cleanup of its stream threads to the program
+    (mx.clear_streams() at the end of every thread) and what still runs at
+    teardown can crash or hang intermittently on Linux (ml-explore/mlx#4110,
+    #4327). A child that never exits stalls vulntune after its result is in,
+    so once the result or error event is out nothing is left to tear down:
+    every file the scripts write is closed by a with block, and the streams
+    are flushed here."""
+    for f in (_events, sys.stdout, sys.stderr):
+        try:
+            if f is not None:
+                f.flush()
+        except Exception:
+            pass
+    os._exit(code)
+
+
 def serve(ops, name):
     """main() of a script with several ops, chosen by argv[1]."""
     open_events()

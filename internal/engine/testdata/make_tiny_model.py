@@ -78,4 +78,7 @@ else:
     from mlx_lm.models.olmo2 import Model, ModelArgs
 model = Model(ModelArgs.from_dict(config))
 mx.save_safetensors(os.path.join(out, "model.safetensors"), dict(tree_flatten(model.parameters())))
-print(json.dumps({"event": "result", "path": out, "vocab": vocab}))
+print(json.dumps({"event": "result", "path": out, "vocab": vocab}), flush=True)
+# As protocol.finish: exit without MLX 0.32's interpreter teardown, which
+# can hang or crash intermittently on Linux.
+os._exit(0)
