@@ -1,15 +1,6 @@
 package engine_test
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,17 +11,6 @@ import (
 // children are aborted. The slowest test takes under two minutes on a
 // 2-core CPU with the bundled reference BLAS.
 const testBudget = 10 * time.Minute
-
-// Children inherit this process's core-file limit: a child the watchdog
-// aborts leaves its traceback, not a core file of a loaded model in the
-// package directory.
-func init() {
-	var lim syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_CORE, &lim) == nil {
-		lim.Cur = 0
-		_ = syscall.Setrlimit(syscall.RLIMIT_CORE, &lim)
-	}
-}
 
 // watchEngine aborts this test binary's engine children when t runs past
 // its budget (or to within a minute of go test's -timeout). The engine runs
@@ -44,114 +24,8 @@ func watchEngine(t *testing.T) {
 	if d, ok := t.Deadline(); ok {
 		budget = min(budget, time.Until(d)-time.Minute)
 	}
-	stop := abortChildrenAfter(budget, func(pids []int) {
+	stop := engine.AbortChildrenAfter(budget, func(pids []int) {
 		t.Errorf("%s ran past its %v budget: aborted engine children %v for their Python tracebacks", t.Name(), budget.Round(time.Second), pids)
 	})
 	t.Cleanup(stop)
-}
-
-// abortChildrenAfter sends SIGABRT to this process's children once d has
-// passed, telling report which it aborted; the returned func disarms it.
-func abortChildrenAfter(d time.Duration, report func(pids []int)) (stop func()) {
-	timer := time.AfterFunc(d, func() {
-		pids := childPids(os.Getpid())
-		for _, pid := range pids {
-			_ = syscall.Kill(pid, syscall.SIGABRT)
-		}
-		report(pids)
-	})
-	return func() { timer.Stop() }
-}
-
-// childPids lists the processes whose parent is ppid, from /proc; none
-// where there is no /proc.
-func childPids(ppid int) []int {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var pids []int
-	for _, p := range stats {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue // exited since the glob
-		}
-		if pid, parent, ok := parseStat(string(b)); ok && parent == ppid {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// parseStat reads the pid and parent pid from a /proc/PID/stat line. The
-// command name is in parentheses and may itself hold spaces and
-// parentheses, so the fields after it are found from the last ')'.
-func parseStat(line string) (pid, ppid int, ok bool) {
-	open, end := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
-	if open < 1 || end < open {
-		return 0, 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(line[:open]))
-	if err != nil {
-		return 0, 0, false
-	}
-	fields := strings.Fields(line[end+1:]) // state, ppid, ...
-	if len(fields) < 2 {
-		return 0, 0, false
-	}
-	ppid, err = strconv.Atoi(fields[1])
-	return pid, ppid, err == nil
-}
-
-func TestParseStat(t *testing.T) {
-	tests := []struct {
-		line      string
-		pid, ppid int
-		ok        bool
-	}{
-		{"4242 (python3.11) S 4200 4242 4200 0 -1", 4242, 4200, true},
-		{"17 (a) b (c)) R 1 17 17", 17, 1, true},
-		{"17 (python", 0, 0, false},
-		{"x (python) S 1", 0, 0, false},
-		{"17 (python) S", 0, 0, false},
-		{"", 0, 0, false},
-	}
-	for _, tt := range tests {
-		pid, ppid, ok := parseStat(tt.line)
-		if pid != tt.pid || ppid != tt.ppid || ok != tt.ok {
-			t.Errorf("parseStat(%q) = %d, %d, %v; want %d, %d, %v", tt.line, pid, ppid, ok, tt.pid, tt.ppid, tt.ok)
-		}
-	}
-}
-
-// TestAbortedChildShowsTraceback runs a child that would sleep for five
-// minutes and checks that the watchdog's abort ends it with its Python
-// traceback in the engine error, which is what a stuck test reports.
-func TestAbortedChildShowsTraceback(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("needs python3 on PATH")
-	}
-	if _, err := os.Stat("/proc/self/stat"); err != nil {
-		t.Skip("needs /proc")
-	}
-	script, _ := filepath.Abs(filepath.Join("testdata", "fake_worker.py"))
-	l := &engine.Launcher{Python: py, LogDir: t.TempDir()}
-	aborted := make(chan []int, 1)
-	stop := abortChildrenAfter(time.Second, func(pids []int) { aborted <- pids })
-	defer stop()
-	start := time.Now()
-	err = l.Run(context.Background(), engine.Call{Op: "fake-stubborn", Args: []string{script, "stubborn"}, Stdout: &bytes.Buffer{}})
-	var ee *engine.EngineError
-	if !errors.As(err, &ee) {
-		t.Fatalf("Run = %v, want *EngineError", err)
-	}
-	if pids := <-aborted; len(pids) != 1 {
-		t.Errorf("aborted %v, want the one child", pids)
-	}
-	if time.Since(start) > time.Minute {
-		t.Errorf("child ended after %v, want soon after the abort", time.Since(start))
-	}
-	for _, want := range []string{"Fatal Python error: Aborted", "fake_worker.py"} {
-		if !strings.Contains(ee.StderrTail, want) {
-			t.Errorf("stderr tail %q lacks %q", ee.StderrTail, want)
-		}
-	}
 }
