@@ -114,10 +114,13 @@ func (a *app) diagnose(ctx context.Context) doctorReport {
 		add("mlx", "ok", fmt.Sprintf("mlx %s, %s backend on %s", info.MLX, info.Backend, info.Device), "")
 		add("mlx-lm", "ok", fmt.Sprintf("mlx-lm %s, huggingface_hub %s, transformers %s", info.MLXLM, info.HuggingfaceHub, info.Transformers), "")
 		if info.Backend == "cpu" && runtime.GOOS == "linux" {
-			if e.Preload != "" {
-				add("BLAS", "ok", "optimised BLAS preloaded: "+e.Preload, "")
-			} else {
-				add("BLAS", "warn", "mlx[cpu] runs on its bundled reference BLAS (about 30x slower)", engine.BLASHint)
+			switch {
+			case !e.BLAS.Optimised():
+				add("BLAS", "warn", "mlx[cpu] runs on its bundled reference BLAS (about 30x slower): "+e.BLAS.Reason, engine.BLASHint)
+			case !engine.SameFile(info.BLASLibrary, e.BLAS.Library):
+				add("BLAS", "fail", fmt.Sprintf("%s BLAS %s was preloaded, but the engine's matmuls resolve to %q", e.BLAS.Source, e.BLAS.Library, info.BLASLibrary), engine.BLASHint)
+			default:
+				add("BLAS", "ok", fmt.Sprintf("%s: %s (%s)", e.BLAS.Source, e.BLAS.Library, e.BLAS.Reason), "")
 			}
 			if len(e.Malloc) > 0 {
 				add("allocator", "ok", "glibc keeps freed memory mapped ("+strings.Join(e.Malloc, " ")+")", "")

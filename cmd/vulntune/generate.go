@@ -23,8 +23,8 @@ func (a *app) openEngine(cfg *config.Config) (*engine.Engine, error) {
 	// Said every time, not only by doctor: without it training takes
 	// hours where it should take minutes, and nothing else would say why.
 	if st, err := engine.ReadStamp(engine.PathsFor(cfg.DataDir).Venv); err == nil && st.Backend == "cpu" &&
-		runtime.GOOS == "linux" && engine.SystemBLAS(runtime.GOOS, os.Getenv) == "" {
-		a.log.Warn("no optimised BLAS found: the engine runs about 30x slower", "fix", engine.BLASHint)
+		runtime.GOOS == "linux" && !e.BLAS.Optimised() {
+		a.log.Warn("the engine runs on the reference BLAS, about 30x slower", "why", e.BLAS.Reason, "fix", engine.BLASHint)
 	}
 	return e, nil
 }

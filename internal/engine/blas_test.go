@@ -17,22 +17,6 @@ func envWith(key, v string) func(string) string {
 	}
 }
 
-func TestSystemBLAS(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, goos, env, want string
-	}{
-		{"macOS never preloads", "darwin", "/x/libblas.so", ""},
-		{"explicit path wins", "linux", "/opt/blas/libblas.so.3", "/opt/blas/libblas.so.3"},
-		{"bundled opts out", "linux", "bundled", ""},
-	}
-	for _, tt := range tests {
-		if got := engine.SystemBLAS(tt.goos, envWith(engine.BLASEnv, tt.env)); got != tt.want {
-			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestMallocTuning(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

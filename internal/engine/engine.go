@@ -26,6 +26,8 @@ type Engine struct {
 	Launcher
 	// WorkerDir receives the embedded worker script.
 	WorkerDir string
+	// BLAS is the library Launcher.Preload holds, and why it was chosen.
+	BLAS BLAS
 }
 
 // Paths are where the engine lives under a data dir.
@@ -52,7 +54,14 @@ func VenvPython(venv string) string { return filepath.Join(venv, "bin", "python"
 // dataDir.
 func New(python, dataDir string) *Engine {
 	p := PathsFor(dataDir)
-	return &Engine{Launcher: Launcher{Python: python, LogDir: p.Logs, Preload: hostBLAS(), Malloc: hostMalloc(), Kernels: hostKernels()}, WorkerDir: p.Worker}
+	// The interpreter's venv holds the engine's OpenBLAS: python is
+	// <venv>/bin/python.
+	blas := hostBLAS(filepath.Dir(filepath.Dir(python)))
+	return &Engine{
+		Launcher:  Launcher{Python: python, LogDir: p.Logs, Preload: blas.Library, Malloc: hostMalloc(), Kernels: hostKernels()},
+		WorkerDir: p.Worker,
+		BLAS:      blas,
+	}
 }
 
 // Open returns the engine that `vulntune setup` installed under dataDir. A

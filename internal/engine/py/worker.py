@@ -50,7 +50,44 @@ def op_info(req):
         "backend": backend,
         "device": str(info.get("device_name", "") or mx.default_device()),
         "memory_bytes": int(info.get("memory_size", 0) or 0),
+        "blas_library": _blas_library(),
     }
+
+
+def _blas_library():
+    """The file that provides cblas_sgemm to libmlx: a library preloaded
+    (LD_PRELOAD) sits in the global scope, which the dynamic linker searches
+    before libmlx's own dependencies; "" when nothing there has it, so
+    libmlx uses the reference BLAS its wheel bundles."""
+    import ctypes
+
+    class DlInfo(ctypes.Structure):
+        _fields_ = [("fname", ctypes.c_char_p), ("fbase", ctypes.c_void_p),
+                    ("sname", ctypes.c_char_p), ("saddr", ctypes.c_void_p)]
+
+    try:
+        sym = ctypes.CDLL(None).cblas_sgemm
+    except (AttributeError, OSError):
+        return ""
+    info = DlInfo()
+    if not ctypes.CDLL(None).dladdr(ctypes.cast(sym, ctypes.c_void_p), ctypes.byref(info)):
+        return ""
+    return os.path.realpath(info.fname.decode())
+
+
+def op_blas(req):
+    import mlx.core as mx
+
+    n, repeats = int(req["n"]), int(req["repeats"])
+    mx.set_default_device(mx.cpu)
+    a, b = mx.random.normal((n, n)), mx.random.normal((n, n))
+    mx.eval(a @ b)  # warm up: thread pool, page faults
+    best = math.inf
+    for _ in range(repeats):
+        t = time.perf_counter()
+        mx.eval(a @ b)
+        best = min(best, time.perf_counter() - t)
+    return {"gflops": 2 * n**3 / best / 1e9, "library": _blas_library()}
 
 
 def _read_metadata(model_dir):
@@ -228,6 +265,7 @@ def op_pull(req):
 
 OPS = {
     "info": op_info,
+    "blas": op_blas,
     "generate": op_generate,
     "perplexity": op_perplexity,
     "pull": op_pull,
