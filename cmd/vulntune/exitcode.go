@@ -6,18 +6,21 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/interrupt"
 )
 
 // Exit codes; docs/exit-codes.md documents the same table.
 const (
 	exitOK          = 0
-	exitError       = 1 // unexpected error
-	exitUsage       = 2 // usage or config error
-	exitGate        = 3 // a quality gate failed
-	exitEngine      = 4 // the engine child process failed
-	exitInput       = 5 // some inputs could not be read; the rest were processed
-	exitInterrupted = 130
+	exitError       = 1   // unexpected error
+	exitUsage       = 2   // usage or config error
+	exitGate        = 3   // a quality gate failed
+	exitEngine      = 4   // the engine child process failed
+	exitInput       = 5   // some inputs could not be read; the rest were processed
+	exitEmpty       = 6   // nothing to build a dataset from: every finding suppressed, capped or dropped
+	exitInterrupted = 130 // SIGINT; SIGTERM exits 143 (interrupt.Signal)
 )
 
 // usageError marks errors in how vulntune was called (bad flags, bad config).
@@ -47,6 +50,9 @@ func exitCode(ctx context.Context, err error) int {
 		return exitOK
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		if s, ok := interrupt.From(ctx); ok {
+			return s.ExitCode()
+		}
 		return exitInterrupted
 	}
 	var ue usageError
@@ -54,6 +60,8 @@ func exitCode(ctx context.Context, err error) int {
 	var ee *engine.EngineError
 	var ge gateError
 	switch {
+	case errors.Is(err, dataset.ErrEmpty):
+		return exitEmpty
 	case errors.As(err, &ge):
 		return exitGate
 	case errors.As(err, &ee), errors.Is(err, engine.ErrNotInstalled):

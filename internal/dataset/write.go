@@ -2,7 +2,7 @@ package dataset
 
 import (
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -38,6 +38,10 @@ type WriteOptions struct {
 	Capped     map[string]int
 }
 
+// ErrEmpty says there is nothing to write: not a failure of vulntune but
+// an outcome of the inputs, which a script tells apart by its exit code.
+var ErrEmpty = errors.New("no examples to write: every finding was suppressed or filtered out")
+
 // Files lists what Write produces, relative to the dataset dir.
 var Files = []string{"train.jsonl", "valid.jsonl", "test.jsonl", "examples.meta.jsonl", "stats.json", "README.md"}
 
@@ -46,7 +50,7 @@ var Files = []string{"train.jsonl", "valid.jsonl", "test.jsonl", "examples.meta.
 // place, so dir is either the previous dataset or the complete new one.
 func Write(dir string, ex []Example, opts WriteOptions) (*Stats, error) {
 	if len(ex) == 0 {
-		return nil, fmt.Errorf("no examples to write: every finding was suppressed or filtered out")
+		return nil, ErrEmpty
 	}
 	if problems := CheckExamples(ex, opts.NearDupThreshold); len(problems) > 0 {
 		return nil, &CheckError{Problems: problems}

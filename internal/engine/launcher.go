@@ -77,6 +77,31 @@ type Process struct {
 	cmd    *exec.Cmd
 	logf   *os.File
 	out    *logWriter
+	exited chan struct{} // closed by Wait
+}
+
+// enforceGrace ends a cancelled child's whole process group once grace has
+// passed, and closes our end of its stdout. exec's own WaitDelay kills only
+// the group leader, and the group's other processes (a server the child
+// started, a helper deaf to SIGTERM) would run on until Wait's killGroup;
+// vulntune promises to stop within seconds of a signal, whatever its
+// children do.
+func (p *Process) enforceGrace(grace time.Duration) {
+	select {
+	case <-p.ctx.Done():
+	case <-p.exited:
+		return
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		killGroup(p.cmd)
+		if p.Stdout != nil {
+			_ = p.Stdout.Close()
+		}
+	case <-p.exited:
+	}
 }
 
 // Start starts c in its own process group. Cancelling ctx sends SIGTERM to
@@ -134,6 +159,8 @@ func (l *Launcher) Start(ctx context.Context, c Call) (*Process, error) {
 		logf.Close()
 		return nil, &EngineError{Op: c.Op, Code: -1, LogPath: logPath, Err: err}
 	}
+	p.exited = make(chan struct{})
+	go p.enforceGrace(cmd.WaitDelay)
 	if l.Log != nil {
 		l.Log.Debug("engine started", "op", c.Op, "pid", cmd.Process.Pid, "log", logPath)
 	}
@@ -147,6 +174,7 @@ func (p *Process) Pid() int { return p.cmd.Process.Pid }
 // maps a failure to *EngineError.
 func (p *Process) Wait() error {
 	err := p.cmd.Wait()
+	close(p.exited)
 	killGroup(p.cmd)
 	p.logf.Close()
 	if err == nil {

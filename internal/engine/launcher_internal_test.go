@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,7 +47,7 @@ func TestCancelKillsWholeGroup(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("needs /proc")
 	}
-	for _, mode := range []string{"spawn", "stubborn"} {
+	for _, mode := range []string{"spawn", "stubborn", "holder"} {
 		t.Run(mode, func(t *testing.T) {
 			l := fakeLauncher(t)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -70,6 +71,9 @@ func TestCancelKillsWholeGroup(t *testing.T) {
 			}
 			start := time.Now()
 			cancel()
+			// Read to EOF first, as runScript does: a child that leaves a
+			// process holding its stdout must not make this wait forever.
+			_, _ = io.Copy(io.Discard, p.Stdout)
 			err = p.Wait()
 			var ee *EngineError
 			if !errors.As(err, &ee) || !errors.Is(err, context.Canceled) {

@@ -12,10 +12,18 @@ var trainSourceBody []byte
 var trainSource = withMLX(trainSourceBody)
 
 // TrainGrace is how long a cancelled training run gets between SIGTERM and
-// SIGKILL. The trainer checks for the signal between optimizer steps and
-// then writes a checkpoint; one step of a 1B model on a CPU takes tens of
-// seconds, so the worker's 5 s would lose the step and the checkpoint.
-const TrainGrace = 3 * time.Minute
+// SIGKILL: vulntune stops within 10 s of a signal, whatever it is doing.
+// The trainer checks for the signal between optimizer steps and validation
+// batches and then writes a checkpoint; a step that cannot finish in time
+// (one step of a 1B model on a CPU takes minutes) is lost with the process,
+// and resume redoes it from the last checkpoint, which the trainer also
+// writes every CheckpointEvery so little else is lost with it.
+const TrainGrace = 8 * time.Second
+
+// CheckpointEvery is how often, besides every save_steps, the trainer
+// checkpoints: a checkpoint of the LoRA weights and optimizer state is tens
+// of MB and milliseconds to write, against steps of tens of seconds.
+const CheckpointEvery = time.Minute
 
 // LoRASpec is the adapter part of a TrainRequest.
 type LoRASpec struct {
@@ -31,31 +39,34 @@ type LoRASpec struct {
 // TrainRequest is one LoRA training run of py/train.py. Paths are
 // absolute; nothing in it is secret.
 type TrainRequest struct {
-	Model         string   `json:"model"`    // base model directory
-	DataDir       string   `json:"data_dir"` // train.jsonl + valid.jsonl chat rows
-	WorkDir       string   `json:"work_dir"` // checkpoints/, best/
-	OutputDir     string   `json:"output_dir"`
-	BaseModelName string   `json:"base_model_name"`
-	Fingerprint   string   `json:"fingerprint"` // settings + data; resume refuses another
-	Steps         int      `json:"steps"`
-	Examples      int      `json:"examples"` // training rows drawn in all: Steps = ceil(Examples/BatchSize)
-	BatchSize     int      `json:"batch_size"`
-	LearningRate  float64  `json:"learning_rate"`
-	WarmupSteps   int      `json:"warmup_steps"`
-	MinLRRatio    float64  `json:"min_lr_ratio"`
-	WeightDecay   float64  `json:"weight_decay"`
-	MaxSeqLength  int      `json:"max_seq_length"`
-	EvalSteps     int      `json:"eval_steps"`
-	EvalBatches   int      `json:"eval_batches"` // 0: the whole validation split
-	SaveSteps     int      `json:"save_steps"`
-	Patience      int      `json:"patience"` // evaluations without improvement; 0: off
-	Seed          int64    `json:"seed"`
-	GradCheckpt   bool     `json:"grad_checkpoint"`
-	DType         string   `json:"dtype"` // auto, float32, bfloat16
-	Resume        bool     `json:"resume"`
-	Fuse          bool     `json:"fuse"`
-	Compile       bool     `json:"compile"`
-	LoRA          LoRASpec `json:"lora"`
+	Model         string  `json:"model"`    // base model directory
+	DataDir       string  `json:"data_dir"` // train.jsonl + valid.jsonl chat rows
+	WorkDir       string  `json:"work_dir"` // checkpoints/, best/
+	OutputDir     string  `json:"output_dir"`
+	BaseModelName string  `json:"base_model_name"`
+	Fingerprint   string  `json:"fingerprint"` // settings + data; resume refuses another
+	Steps         int     `json:"steps"`
+	Examples      int     `json:"examples"` // training rows drawn in all: Steps = ceil(Examples/BatchSize)
+	BatchSize     int     `json:"batch_size"`
+	LearningRate  float64 `json:"learning_rate"`
+	WarmupSteps   int     `json:"warmup_steps"`
+	MinLRRatio    float64 `json:"min_lr_ratio"`
+	WeightDecay   float64 `json:"weight_decay"`
+	MaxSeqLength  int     `json:"max_seq_length"`
+	EvalSteps     int     `json:"eval_steps"`
+	EvalBatches   int     `json:"eval_batches"` // 0: the whole validation split
+	SaveSteps     int     `json:"save_steps"`
+	// CheckpointSeconds also checkpoints after a step when this long has
+	// passed since the last checkpoint (CheckpointEvery).
+	CheckpointSeconds float64  `json:"checkpoint_seconds"`
+	Patience          int      `json:"patience"` // evaluations without improvement; 0: off
+	Seed              int64    `json:"seed"`
+	GradCheckpt       bool     `json:"grad_checkpoint"`
+	DType             string   `json:"dtype"` // auto, float32, bfloat16
+	Resume            bool     `json:"resume"`
+	Fuse              bool     `json:"fuse"`
+	Compile           bool     `json:"compile"`
+	LoRA              LoRASpec `json:"lora"`
 }
 
 // TrainResult is the trainer's result event.
@@ -105,7 +116,8 @@ type TrainResult struct {
 
 // Train runs py/train.py on req. onEvent receives every event as it
 // arrives (one metric per step). Cancelling ctx sends SIGTERM; the trainer
-// finishes its step, writes a checkpoint and exits within TrainGrace.
+// finishes its step, writes a checkpoint and exits, or is killed after
+// TrainGrace.
 func (e *Engine) Train(ctx context.Context, req TrainRequest, onEvent func(Event)) (*TrainResult, error) {
 	var out TrainResult
 	c := scriptCall{Name: "train", Source: trainSource, Op: "train", Args: []string{}, Req: req, Grace: TrainGrace}

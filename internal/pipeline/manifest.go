@@ -40,6 +40,16 @@ type Manifest struct {
 	Model    string            `json:"model_name,omitempty"`
 	Phases   map[string]*Phase `json:"phases"`
 	Versions map[string]string `json:"versions"`
+	// Interruptions lists every signal that stopped a phase of this run,
+	// oldest first; the phase itself is left running and resumes.
+	Interruptions []Interruption `json:"interruptions,omitempty"`
+}
+
+// Interruption is one stop by a signal.
+type Interruption struct {
+	Phase  string    `json:"phase"`
+	Signal string    `json:"signal"`
+	At     time.Time `json:"at"`
 }
 
 // InputFile is one input with its content hash.
@@ -51,9 +61,13 @@ type InputFile struct {
 
 // Phase records one phase of a run.
 type Phase struct {
-	Status   string            `json:"status"`
-	Key      string            `json:"key"`
-	Outputs  []string          `json:"outputs"`
+	Status  string   `json:"status"`
+	Key     string   `json:"key"`
+	Outputs []string `json:"outputs"`
+	// Hashes holds each output's content hash when the phase finished
+	// (outputHash): a phase is up to date only while they still match, so
+	// an output changed or truncated since is rebuilt, not trusted.
+	Hashes   map[string]string `json:"hashes,omitempty"`
 	Started  time.Time         `json:"started,omitzero"`
 	Finished time.Time         `json:"finished,omitzero"`
 	Duration float64           `json:"duration_s"`
@@ -158,6 +172,24 @@ func hashDir(dir string) (string, error) {
 		fmt.Fprintf(h, "%s %s\n", e.Name(), fh)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// outputHash identifies an output's content: a file's SHA-256, a model
+// directory's weights, config and tokenizer (hashModel: later phases
+// rewrite its card and eval/), or any other directory's files (hashDir).
+func outputHash(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if !fi.IsDir() {
+		h, _, err := filehash.File(path)
+		return h, err
+	}
+	if _, err := os.Stat(filepath.Join(path, "config.json")); err == nil {
+		return hashModel(path)
+	}
+	return hashDir(path)
 }
 
 // hashModel hashes what defines a model's behaviour (weights, config,

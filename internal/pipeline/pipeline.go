@@ -12,6 +12,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/analyze"
 	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/dirlock"
 	"github.com/vulntune/vulntune/internal/filehash"
 	"github.com/vulntune/vulntune/internal/narrate"
 )
@@ -101,9 +102,11 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	if dir, err = filepath.Abs(dir); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	lock, err := dirlock.Acquire(dir)
+	if err != nil {
 		return nil, err
 	}
+	defer lock.Release()
 	m, err := LoadManifest(dir, o.Now())
 	if err != nil {
 		return nil, err

@@ -6,9 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vulntune/vulntune/internal/dirlock"
+	"github.com/vulntune/vulntune/internal/interrupt"
 	"github.com/vulntune/vulntune/internal/pipeline"
 )
 
@@ -195,5 +198,122 @@ func TestSamplesDataset(t *testing.T) {
 	}
 	if uncapped.Capped != 0 || uncapped.Examples != res.Examples+res.Capped {
 		t.Errorf("without a cap: %d examples, %d capped; with: %d + %d", uncapped.Examples, uncapped.Capped, res.Examples, res.Capped)
+	}
+}
+
+// A signal that stops a phase is recorded in run.json, the phase is left
+// to resume, and the next run picks it up.
+func TestRunRecordsInterruption(t *testing.T) {
+	t.Parallel()
+	arts := copySamples(t)
+	fm := &fakeModel{root: t.TempDir()}
+	hooks := fm.hooks()
+	train := hooks.Train
+	ctx, cancel := context.WithCancelCause(context.Background())
+	hooks.Train = func(ctx context.Context, ds, name, key string) (map[string]any, error) {
+		if fm.trains == 0 {
+			// SIGTERM arrives while the model trains.
+			fm.trains++
+			cancel(&interrupt.Signal{Sig: syscall.SIGTERM})
+			return nil, context.Cause(ctx)
+		}
+		return train(ctx, ds, name, key)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	opts := pipeline.RunOptions{ArtifactPaths: []string{arts}, Dir: dir, DefaultOutputName: "vt", Finetune: hooks}
+	_, err := pipeline.Run(ctx, opts)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	m, err := pipeline.LoadManifest(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph := m.Phases[pipeline.PhaseFinetune]
+	if ph.Status != pipeline.StatusRunning || ph.Error != "interrupted by SIGTERM" {
+		t.Errorf("finetune phase: %+v", ph)
+	}
+	if len(m.Interruptions) != 1 || m.Interruptions[0].Phase != pipeline.PhaseFinetune || m.Interruptions[0].Signal != "SIGTERM" {
+		t.Errorf("interruptions: %+v", m.Interruptions)
+	}
+	res, err := pipeline.Run(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Ran, []string{pipeline.PhaseFinetune, pipeline.PhaseEvaluate, pipeline.PhaseValidate}) {
+		t.Errorf("resumed run ran %v", res.Ran)
+	}
+	if len(res.Manifest.Interruptions) != 1 {
+		t.Errorf("the history of interruptions was lost: %+v", res.Manifest.Interruptions)
+	}
+}
+
+// Resume trusts no output it did not verify: an output changed, truncated
+// or removed since its phase finished is rebuilt, with the phases after it.
+func TestRunRebuildsChangedOutputs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		change func(t *testing.T, dir string)
+		want   []string
+	}{
+		{"findings truncated", func(t *testing.T, dir string) {
+			if err := os.Truncate(filepath.Join(dir, "findings.jsonl"), 10); err != nil {
+				t.Fatal(err)
+			}
+			// Parse writes the same findings again, so the dataset built
+			// from them stays up to date.
+		}, []string{pipeline.PhaseParse}},
+		{"a dataset file edited", func(t *testing.T, dir string) {
+			f, err := os.OpenFile(filepath.Join(dir, "dataset", "train.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString(`{"messages":[]}` + "\n")
+			f.Close()
+		}, []string{pipeline.PhaseDataset}},
+		{"a dataset file removed", func(t *testing.T, dir string) {
+			if err := os.Remove(filepath.Join(dir, "dataset", "stats.json")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{pipeline.PhaseDataset}},
+		{"nothing changed", func(*testing.T, string) {}, []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "run")
+			opts := pipeline.RunOptions{ArtifactPaths: []string{copySamples(t)}, Dir: dir, SkipFineTuning: true}
+			if _, err := pipeline.Run(context.Background(), opts); err != nil {
+				t.Fatal(err)
+			}
+			tt.change(t, dir)
+			res, err := pipeline.Run(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(res.Ran, tt.want) {
+				t.Errorf("ran %v, want %v", res.Ran, tt.want)
+			}
+		})
+	}
+}
+
+// Two runs never share a run directory at once.
+func TestRunDirIsLocked(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "run")
+	held, err := dirlock.Acquire(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Release()
+	_, err = pipeline.Run(context.Background(), pipeline.RunOptions{ArtifactPaths: []string{copySamples(t)}, Dir: dir, SkipFineTuning: true})
+	var he *dirlock.HeldError
+	if !errors.As(err, &he) {
+		t.Fatalf("err = %v, want a HeldError", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "findings.jsonl")); err == nil {
+		t.Error("the refused run wrote findings")
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/ingest"
+	"github.com/vulntune/vulntune/internal/interrupt"
 )
 
 // Phase names, in order.
@@ -55,9 +56,13 @@ func (e *ErrPhaseFailed) Unwrap() error { return e.Err }
 // crash leaves the phase marked running and a later run repeats it.
 func (r *Runner) Do(ctx context.Context, name, key string, fn PhaseFunc) (ran bool, err error) {
 	p := r.Manifest.Phases[name]
-	if !r.Force && p != nil && p.Status == StatusDone && p.Key == key && r.outputsExist(p.Outputs) {
-		r.event(name, "up to date", fmt.Sprintf("key %s", key))
-		return false, nil
+	if !r.Force && p != nil && p.Status == StatusDone && p.Key == key {
+		changed := r.changedOutput(p)
+		if changed == "" {
+			r.event(name, "up to date", fmt.Sprintf("key %s", key))
+			return false, nil
+		}
+		r.event(name, "rerunning", changed)
 	}
 	if p != nil && p.Status == StatusRunning {
 		r.event(name, "resuming", "a previous run stopped during this phase")
@@ -79,6 +84,11 @@ func (r *Runner) Do(ctx context.Context, name, key string, fn PhaseFunc) (ran bo
 		if errors.Is(err, context.Canceled) {
 			// Left "running" on purpose: the next run resumes this phase.
 			p.Error = "interrupted"
+			if s, ok := interrupt.From(ctx); ok {
+				p.Error = s.Error()
+				r.Manifest.Interruptions = append(r.Manifest.Interruptions,
+					Interruption{Phase: name, Signal: interrupt.Name(s.Sig), At: p.Finished})
+			}
 		} else {
 			p.Status, p.Error = StatusFailed, err.Error()
 		}
@@ -87,6 +97,14 @@ func (r *Runner) Do(ctx context.Context, name, key string, fn PhaseFunc) (ran bo
 		}
 		r.event(name, "failed", err.Error())
 		return true, &ErrPhaseFailed{Phase: name, Err: err}
+	}
+	p.Hashes = map[string]string{}
+	for _, o := range p.Outputs {
+		h, err := outputHash(r.abs(o))
+		if err != nil {
+			return true, fmt.Errorf("phase %s: output %s: %w", name, o, err)
+		}
+		p.Hashes[o] = h
 	}
 	p.Status = StatusDone
 	if err := r.Manifest.Save(r.Dir, r.Now()); err != nil {
@@ -112,16 +130,32 @@ func (r *Runner) event(phase, status, detail string) {
 	}
 }
 
-func (r *Runner) outputsExist(outs []string) bool {
-	for _, o := range outs {
-		if !filepath.IsAbs(o) {
-			o = filepath.Join(r.Dir, o)
+// changedOutput says why a finished phase's outputs can no longer be
+// trusted ("" when they can): one is missing, or its content is not what
+// the phase wrote (edited, truncated, or recorded by a vulntune that kept
+// no hashes).
+func (r *Runner) changedOutput(p *Phase) string {
+	for _, o := range p.Outputs {
+		want, ok := p.Hashes[o]
+		if !ok {
+			return o + " has no recorded hash"
 		}
-		if _, err := os.Stat(o); err != nil {
-			return false
+		got, err := outputHash(r.abs(o))
+		if err != nil {
+			return o + " is missing"
+		}
+		if got != want {
+			return o + " changed since the phase wrote it"
 		}
 	}
-	return true
+	return ""
+}
+
+func (r *Runner) abs(o string) string {
+	if filepath.IsAbs(o) {
+		return o
+	}
+	return filepath.Join(r.Dir, o)
 }
 
 // parsePhase runs ingest over the artifacts into dir/findings.jsonl.

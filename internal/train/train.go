@@ -101,7 +101,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		BatchSize: hp.BatchSize, LearningRate: hp.LearningRate, WarmupSteps: hp.WarmupSteps,
 		MinLRRatio: hp.MinLRRatio, WeightDecay: hp.WeightDecay, MaxSeqLength: hp.MaxSeqLength,
 		EvalSteps: hp.EvalSteps, EvalBatches: hp.EvalBatches, SaveSteps: hp.SaveSteps, Patience: hp.Patience,
-		Seed: hp.Seed, GradCheckpt: hp.GradCheckpoint, DType: hp.DType, Resume: o.Resume,
+		CheckpointSeconds: engine.CheckpointEvery.Seconds(),
+		Seed:              hp.Seed, GradCheckpt: hp.GradCheckpoint, DType: hp.DType, Resume: o.Resume,
 		Fuse: !o.NoFuse, Compile: true,
 		LoRA: engine.LoRASpec{Rank: hp.Rank, Alpha: hp.Alpha, Dropout: hp.Dropout, Targets: hp.TargetModules, NumLayers: hp.NumLayers},
 	}

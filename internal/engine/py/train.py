@@ -538,6 +538,10 @@ def train(req):
         step_fn = partial(mx.compile, inputs=state, outputs=state)(step_fn)
 
     eval_steps, save_steps = int(req["eval_steps"]), int(req["save_steps"])
+    # Besides every save_steps, a checkpoint at least this often: a stop
+    # that cannot wait for the step (vulntune is killed 8 s after SIGTERM)
+    # loses no more than this and the step.
+    checkpoint_seconds, last_save = float(req["checkpoint_seconds"]), time.monotonic()
     patience = int(req.get("patience", 0))
     eval_batches = int(req.get("eval_batches", 0))
     order = Order([len(d[0]) for d in train_set], batch, examples, seed)
@@ -599,8 +603,10 @@ def train(req):
             if patience > 0 and counters["evals_since_best"] >= patience and step < total:
                 counters["stopped_early"] = True
                 emit("log", message=f"early stop at step {step}: no better validation loss in {patience} evaluations")
-        if step % save_steps == 0 or _stop_signal or counters["stopped_early"] or step == total:
+        if step % save_steps == 0 or _stop_signal or counters["stopped_early"] or step == total \
+                or time.monotonic() - last_save >= checkpoint_seconds:
             _save_checkpoint(req, model, optimizer, counters)
+            last_save = time.monotonic()
         if counters["stopped_early"]:
             break
     if _stop_signal:

@@ -19,6 +19,16 @@ elif mode == "stubborn":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     print(json.dumps({"event": "progress", "pid": os.getpid()}), flush=True)
     time.sleep(300)
+elif mode == "holder":
+    # Ignores SIGTERM and leaves a grandchild, also deaf to SIGTERM, holding
+    # the stdout pipe: a reader waiting for EOF waits for both.
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    child = subprocess.Popen([sys.executable, "-c",
+                              "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"])
+    print(json.dumps({"event": "progress", "pid": os.getpid(), "child": child.pid}), flush=True)
+    time.sleep(300)
 elif mode == "crash":
     sys.stderr.write("loading model\nTraceback (most recent call last):\nValueError: bad weights\n")
     sys.exit(3)
