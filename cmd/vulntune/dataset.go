@@ -77,7 +77,7 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 				}
 				opts.Analysis = a.analysisOptions(cfg, endpoint, model)
 			}
-			bar := newProgress(a.stderr, !asJSON, a.verbose)
+			bar := newProgress(a.stderr, !asJSON && !a.quiet)
 			opts.Progress = bar.update
 			res, err := pipeline.BuildDataset(cmd.Context(), opts)
 			bar.done()

@@ -99,7 +99,7 @@ func (a *app) finetune(cmd *cobra.Command, f finetuneFlags) error {
 	if err != nil {
 		return err
 	}
-	bar := newProgress(a.stderr, !f.asJSON, a.verbose)
+	bar := newProgress(a.stderr, !f.asJSON && !a.quiet)
 	defer bar.done()
 	res, err := train.Run(cmd.Context(), train.Options{
 		Dataset: f.dataset, BaseModelDir: base, Name: name,
@@ -109,11 +109,7 @@ func (a *app) finetune(cmd *cobra.Command, f finetuneFlags) error {
 		Epochs:         f.epochs, MaxSteps: f.maxSteps, MaxSeqLength: f.maxSeq,
 		Patience: f.patience, EvalBatches: f.evalB, Seed: f.seed, DType: f.dtype, Resume: f.resume,
 		Engine: e, Logger: a.log.With("component", "train"),
-		Progress: func(p train.Progress) {
-			if p.Stage == "train" {
-				bar.update(fmt.Sprintf("train loss %.3f %.0f tok/s", p.Loss, p.TokensPerSecond), p.Step, p.Total)
-			}
-		},
+		Progress: bar.training,
 	})
 	bar.done()
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -36,7 +35,7 @@ func (a *app) modelHooks(cmd *cobra.Command, cfg *config.Config, baseModel strin
 		return pipeline.FinetuneHooks{}, err
 	}
 	modelDir := func(name string) string { return filepath.Join(cfg.FineTunedModelsDir, name) }
-	bar := newProgress(a.stderr, true, a.verbose)
+	bar := newProgress(a.stderr, !a.quiet)
 	return pipeline.FinetuneHooks{
 		Key: map[string]any{"base": baseDir, "training": cfg.FineTuning.Training, "lora": cfg.FineTuning.LoRA,
 			"max_steps": o.MaxSteps, "epochs": o.Epochs, "max_seq": o.MaxSeqLength, "eval_batches": o.TrainEvalBatches},
@@ -54,11 +53,7 @@ func (a *app) modelHooks(cmd *cobra.Command, cfg *config.Config, baseModel strin
 				GradCheckpoint: cfg.FineTuning.MLX.GradientCheckpointing,
 				Epochs:         o.Epochs, MaxSteps: o.MaxSteps, MaxSeqLength: o.MaxSeqLength, EvalBatches: o.TrainEvalBatches,
 				Resume: len(ckpts) > 0, Engine: e, Logger: a.log.With("component", "train"),
-				Progress: func(p train.Progress) {
-					if p.Stage == "train" {
-						bar.update(fmt.Sprintf("train loss %.3f %.0f tok/s", p.Loss, p.TokensPerSecond), p.Step, p.Total)
-					}
-				},
+				Progress: bar.training,
 			})
 			if err != nil {
 				return nil, err

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/vulntune/vulntune/internal/train"
 )
 
 // plainEvery is how often a plain progress line may be written when stderr
@@ -16,13 +18,13 @@ import (
 const plainEvery = 30 * time.Second
 
 // progress draws a one-line progress indicator on a terminal. Elsewhere (CI
-// logs, pipes) it stays silent, so quiet-by-default holds, unless -v asked
-// for detail: then it writes a plain line at most every plainEvery and one
-// when a count completes.
+// logs, pipes) it writes a plain line at most every plainEvery and one when
+// a count completes, so a log of a long job shows it is alive; -q and
+// --json turn both off.
 type progress struct {
 	w       io.Writer
 	on      bool // a terminal: redraw one line in place
-	plain   bool // not a terminal, -v: append plain lines
+	plain   bool // not a terminal: append plain lines
 	now     func() time.Time
 	start   time.Time
 	last    time.Time
@@ -33,9 +35,22 @@ type progress struct {
 	total   int
 }
 
-func newProgress(w io.Writer, enabled, verbose bool) *progress {
+func newProgress(w io.Writer, enabled bool) *progress {
 	tty := isTerminal(w)
-	return &progress{w: w, on: enabled && tty, plain: enabled && verbose && !tty, now: time.Now}
+	return &progress{w: w, on: enabled && tty, plain: enabled && !tty, now: time.Now}
+}
+
+// training shows a trainer's step or validation pass: the phase with its
+// loss and rate, step/total, elapsed time and ETA.
+func (p *progress) training(tp train.Progress) {
+	switch {
+	case tp.Stage == "train" && tp.Step == 0:
+		p.update("train", tp.Step, tp.Total)
+	case tp.Stage == "train":
+		p.update(fmt.Sprintf("train loss %.3f %.0f tok/s", tp.Loss, tp.TokensPerSecond), tp.Step, tp.Total)
+	case tp.Stage == "eval":
+		p.update(fmt.Sprintf("validate loss %.3f", tp.ValLoss), tp.Step, tp.Total)
+	}
 }
 
 // update shows phase done/total with the time since the count's first

@@ -17,15 +17,12 @@ func TestProgressOffTerminal(t *testing.T) {
 	tests := []struct {
 		name    string
 		enabled bool
-		verbose bool
 		ticks   []tick
 		want    []string
 	}{
-		{"quiet by default", true, false,
+		{"disabled by -q or --json", false,
 			[]tick{{0, "train", 1, 10}, {time.Minute, "train", 10, 10}}, nil},
-		{"disabled by --json even with -v", false, true,
-			[]tick{{0, "train", 1, 10}}, nil},
-		{"verbose: first, throttled, last", true, true,
+		{"first, throttled, last", true,
 			[]tick{
 				{0, "train", 1, 4},
 				{10 * time.Second, "train", 2, 4}, // within plainEvery: dropped
@@ -33,7 +30,7 @@ func TestProgressOffTerminal(t *testing.T) {
 				{time.Second, "train", 4, 4},      // a finished count always shows
 			},
 			[]string{"train 1/4 0s", "train 3/4 35s ETA 18s", "train 4/4 36s"}},
-		{"verbose: a new count restarts the clock", true, true,
+		{"a new count restarts the clock", true,
 			[]tick{
 				{0, "train", 2, 2},
 				{time.Minute, "eval base", 1, 3},
@@ -45,7 +42,7 @@ func TestProgressOffTerminal(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var buf bytes.Buffer
-			p := newProgress(&buf, tt.enabled, tt.verbose)
+			p := newProgress(&buf, tt.enabled)
 			clock := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 			p.now = func() time.Time { return clock }
 			for _, tk := range tt.ticks {

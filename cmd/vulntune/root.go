@@ -15,6 +15,7 @@ import (
 type app struct {
 	stdout, stderr io.Writer
 	verbose        bool
+	quiet          bool
 	configPath     string
 	log            *slog.Logger
 }
@@ -61,6 +62,7 @@ deduplicated, secret-free dataset of "finding -> analysis and fix" examples.`,
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log detail to stderr")
+	root.PersistentFlags().BoolVarP(&a.quiet, "quiet", "q", false, "no progress lines, only warnings, errors and the result")
 	root.PersistentFlags().StringVar(&a.configPath, "config", "",
 		"YAML config file; precedence is flag > VULNTUNE_* environment > file > defaults")
 	for _, c := range commands(a) {

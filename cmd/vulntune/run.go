@@ -53,7 +53,7 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 				MaxPerRule: cfg.Dataset.MaxPerRule,
 				Force:      force, Log: a.log,
 			}
-			if !asJSON {
+			if !asJSON && !a.quiet {
 				opts.Events = func(phase, status, detail string) {
 					if detail != "" {
 						detail = " (" + detail + ")"

@@ -31,6 +31,10 @@ type Config struct {
 
 	// st remembers where each value came from, so flags applied after Load
 	// re-resolve against the same file and environment.
+	// Warnings are problems that do not stop vulntune: VULNTUNE_* variables
+	// nothing reads (with the likely intended one). Callers log them.
+	Warnings []string `yaml:"-"`
+
 	st *state
 }
 

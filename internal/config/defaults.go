@@ -8,6 +8,7 @@ import (
 type platform struct {
 	home   string
 	goos   string
+	cwd    string
 	getenv func(string) string
 }
 

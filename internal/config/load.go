@@ -23,6 +23,16 @@ type LoadOptions struct {
 	Getenv  func(string) string
 	HomeDir string
 	GOOS    string
+	// Environ lists the environment (os.Environ when nil), to find
+	// VULNTUNE_* variables nothing reads.
+	Environ func() []string
+	// OtherEnv names VULNTUNE_* variables that other packages read (the
+	// engine's BLAS, allocator and kernel switches), so they are not
+	// reported as unknown.
+	OtherEnv []string
+	// WorkDir resolves relative paths given by a flag or variable
+	// (os.Getwd when empty); the file's own folder resolves its paths.
+	WorkDir string
 }
 
 // ConfigEnv names the environment variable that points at a config file.
@@ -80,11 +90,23 @@ func Load(opts LoadOptions) (*Config, error) {
 	if len(errs) > 0 {
 		return nil, &Error{Errs: errs}
 	}
+	environ := opts.Environ
+	if environ == nil {
+		environ = os.Environ
+	}
+	c.Warnings = unknownEnv(environ(), opts.OtherEnv)
 	return c, nil
 }
 
 func newPlatform(opts LoadOptions) (platform, error) {
-	p := platform{home: opts.HomeDir, goos: opts.GOOS, getenv: opts.Getenv}
+	p := platform{home: opts.HomeDir, goos: opts.GOOS, getenv: opts.Getenv, cwd: opts.WorkDir}
+	if p.cwd == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return p, fmt.Errorf("find the working directory for relative paths: %w", err)
+		}
+		p.cwd = wd
+	}
 	if p.getenv == nil {
 		p.getenv = os.Getenv
 	}
@@ -144,6 +166,7 @@ func (c *Config) resolve() []error {
 	st := c.st
 	st.sources = map[string]string{}
 	var errs []error
+	bad := map[string]bool{}
 	for _, s := range specs {
 		ptr := s.field(c)
 		reflect.ValueOf(ptr).Elem().SetZero()
@@ -159,11 +182,13 @@ func (c *Config) resolve() []error {
 			st.sources[s.key] = "flag:--" + flag
 			where = fmt.Sprintf("flag --%s (%s)", flag, s.key)
 			err = decodeText(ptr, st.flags[s.key])
+			relTo = st.plat.cwd
 		case st.env[s.key][0] != "":
 			name := st.env[s.key][0]
 			st.sources[s.key] = "env:" + name
 			where = fmt.Sprintf("environment variable %s (%s)", name, s.key)
 			err = decodeText(ptr, st.env[s.key][1])
+			relTo = st.plat.cwd
 		case st.nodes[s.key] != nil:
 			line := st.lines[s.key]
 			st.sources[s.key] = fmt.Sprintf("file:%s:%d", st.file, line)
@@ -187,21 +212,24 @@ func (c *Config) resolve() []error {
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+			bad[s.key] = true
 		}
 	}
-	if len(errs) == 0 {
-		for _, m := range crossCheck(c) {
-			errs = append(errs, errors.New(m))
-		}
+	// Checks across keys run whatever else is wrong, so every problem is
+	// reported at once; each skips only when one of its own keys is bad.
+	for _, m := range crossCheck(c, bad) {
+		errs = append(errs, errors.New(m))
 	}
 	return errs
 }
 
 func hasKey(m map[string]string, k string) bool { _, ok := m[k]; return ok }
 
-// expandPath replaces a leading "~" with the home directory and, for values
-// from the config file, resolves relative paths against the file's folder,
-// so a file means the same thing whatever the working directory.
+// expandPath replaces a leading "~" with the home directory and resolves
+// relative paths: a file's against the file's folder, so a file means the
+// same thing whatever the working directory; a flag's or variable's against
+// the working directory, so `config show` and every later chdir-free use
+// see the path the user meant.
 func expandPath(p *string, home, relTo string, resolve bool) error {
 	v := *p
 	switch {

@@ -88,8 +88,10 @@ func TestEnvOverrides(t *testing.T) {
 	}{
 		{name: "path with tilde", env: map[string]string{"VULNTUNE_BASE_MODELS_DIR": "~/m"},
 			check: func(c *config.Config) bool { return c.BaseModelsDir == "/home/test/m" }},
-		{name: "relative env path stays relative to the working directory", env: map[string]string{"VULNTUNE_DATA_DIR": "rel"},
-			check: func(c *config.Config) bool { return c.DataDir == "rel" && c.FineTuning.WorkspaceDir == "rel/workspace" }},
+		{name: "relative env path resolves against the working directory", env: map[string]string{"VULNTUNE_DATA_DIR": "rel"},
+			check: func(c *config.Config) bool {
+				return c.DataDir == "/work/rel" && c.FineTuning.WorkspaceDir == "/work/rel/workspace"
+			}},
 		{name: "list comma separated", env: map[string]string{"VULNTUNE_FINE_TUNING_LORA_TARGET_MODULES": "q_proj, v_proj"},
 			check: func(c *config.Config) bool {
 				return strings.Join(c.FineTuning.LoRA.TargetModules, "|") == "q_proj|v_proj"
@@ -124,7 +126,7 @@ func TestEnvOverrides(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c, err := config.Load(config.LoadOptions{Getenv: envOf(tt.env), HomeDir: home, GOOS: "linux"})
+			c, err := config.Load(config.LoadOptions{Getenv: envOf(tt.env), HomeDir: home, GOOS: "linux", WorkDir: "/work"})
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
@@ -270,5 +272,68 @@ func TestDataDirDefault(t *testing.T) {
 				t.Errorf("data_dir %q workspace %q, want %q", c.DataDir, c.FineTuning.WorkspaceDir, tt.want)
 			}
 		})
+	}
+}
+
+// Every problem is reported at once: the check across the split fractions
+// runs beside a bad value elsewhere, and is skipped only when one of its
+// own keys is bad.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+		not  string
+	}{
+		{"fractions and another bad key", map[string]string{
+			"VULNTUNE_DATASET_VALID_FRACTION": "0.6", "VULNTUNE_DATASET_TEST_FRACTION": "0.6", "VULNTUNE_FINE_TUNING_LORA_RANK": "-1"},
+			[]string{"VULNTUNE_FINE_TUNING_LORA_RANK", "must be below 1"}, ""},
+		{"a bad fraction skips the sum", map[string]string{
+			"VULNTUNE_DATASET_VALID_FRACTION": "x", "VULNTUNE_DATASET_TEST_FRACTION": "0.6"},
+			[]string{"VULNTUNE_DATASET_VALID_FRACTION"}, "must be below 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.Load(config.LoadOptions{Getenv: envOf(tt.env), HomeDir: t.TempDir(), GOOS: "linux", Environ: func() []string { return nil }})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if tt.not != "" && strings.Contains(err.Error(), tt.not) {
+				t.Errorf("error has %q:\n%v", tt.not, err)
+			}
+		})
+	}
+}
+
+func TestUnknownEnvWarns(t *testing.T) {
+	t.Parallel()
+	environ := []string{
+		"VULNTUNE_FINE_TUNNING_LORA_RANK=4", // a typo of a setting
+		"VULNTUNE_BLASS=bundled",            // a typo of another package's switch
+		"VULNTUNE_SOMETHING_ELSE=1",         // nothing close
+		"VULNTUNE_BLAS=bundled",             // read by the engine
+		"VULNTUNE_DATA_DIR=/d",              // a setting
+		"VULNTUNE_TEST_BASE_MODEL=/m",       // the test suites'
+		"HOME=/h",
+	}
+	c, err := config.Load(config.LoadOptions{Getenv: noEnv, HomeDir: t.TempDir(), GOOS: "linux",
+		Environ: func() []string { return environ }, OtherEnv: []string{"VULNTUNE_BLAS"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"environment variable VULNTUNE_BLASS is not a vulntune setting and is ignored (did you mean VULNTUNE_BLAS?)",
+		"environment variable VULNTUNE_FINE_TUNNING_LORA_RANK is not a vulntune setting and is ignored (did you mean VULNTUNE_FINE_TUNING_LORA_RANK?)",
+		"environment variable VULNTUNE_SOMETHING_ELSE is not a vulntune setting and is ignored",
+	}
+	if strings.Join(c.Warnings, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(c.Warnings, "\n"), strings.Join(want, "\n"))
 	}
 }

