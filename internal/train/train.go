@@ -10,7 +10,6 @@ package train
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -113,7 +112,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("fine-tuning %s interrupted (checkpoint in %s; continue with --resume): %w", o.Name, o.WorkDir, errors.Join(ctx.Err(), err))
+			// What the child said as it was stopped (a SIGKILL, a partial
+			// step) is in its log; the user needs the cause and the way on.
+			return nil, fmt.Errorf("fine-tuning %s stopped (%w); it resumes from its last checkpoint in %s", o.Name, context.Cause(ctx), o.WorkDir)
 		}
 		return nil, fmt.Errorf("fine-tuning %s: %w", o.Name, err)
 	}
