@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/analyze"
+	"github.com/vulntune/vulntune/internal/ident"
 )
 
 func TestParseAnswer(t *testing.T) {
@@ -186,5 +187,25 @@ func TestCheckInjectedFinding(t *testing.T) {
 				t.Errorf("got %v, want reason %s", rej, tt.wantReason)
 			}
 		})
+	}
+}
+
+// The analysis's grounding check and the dataset's and evaluation's
+// (ident.Ungrounded) know the same vulnerability-id families: an id one
+// of them lets through, the other would not catch either.
+func TestVulnIDFamiliesAgree(t *testing.T) {
+	t.Parallel()
+	f := loadFinding(t, "finding-dependency.json")
+	ids := []string{"CVE-2019-10744", "GHSA-jf85-cpcp-j695", "GO-2022-0001", "PYSEC-2021-19", "RUSTSEC-2021-0001",
+		"OSV-2021-1", "GSD-2021-1000", "MAL-2022-1", "DSA-5555-1", "DLA-3000-1", "USN-6000-1", "RHSA-2023:1234",
+		"ALAS2-2023-2000", "ELSA-2023-1234", "SNYK-JS-LODASH-567746"}
+	for _, id := range ids {
+		text := "The package is also affected by " + id + " in its lookup feature."
+		if got := ident.Ungrounded(text, ""); len(got) != 1 || !strings.EqualFold(got[0], id) {
+			t.Errorf("ident: %s: ungrounded %v", id, got)
+		}
+		if rej := analyze.Check(withSummary(text), &f, refs); rej == nil || rej.Reason != analyze.ReasonVulnID {
+			t.Errorf("analyze: %s: %v, want reason %s", id, rej, analyze.ReasonVulnID)
+		}
 	}
 }

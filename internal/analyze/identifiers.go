@@ -12,13 +12,10 @@ import (
 
 // Identifier shapes. Each regexp is applied to an answer field after the
 // spans of the earlier classes are blanked, so a version inside a URL or a
-// path is judged with its URL or path, not again on its own.
+// path is judged with its URL or path, not again on its own. Vulnerability
+// ids are ident.VulnRE, the one list the dataset and evaluation use too.
 var (
-	urlRE  = regexp.MustCompile(`(?i)\b(?:https?|ftp)://[^\s<>"'\x60]+|\bwww\.[a-z0-9-]+(?:\.[a-z0-9-]+)+[^\s<>"'\x60]*`)
-	vulnRE = regexp.MustCompile(`(?i)\b(?:CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3}|GO-\d{4}-\d{4,}|PYSEC-\d{4}-\d+|` +
-		`RUSTSEC-\d{4}-\d{4,}|OSV-\d{4}-\d+|GSD-\d{4}-\d+|MAL-\d{4}-\d+|DSA-\d{3,}(?:-\d+)?|DLA-\d{3,}-\d+|` +
-		`USN-\d+-\d+|RHSA-\d{4}:\d+|ALAS\d*-\d{4}-\d+|ELSA-\d{4}-\d+|SNYK-[A-Z]+-[A-Z0-9]+-\d+)\b`)
-
+	urlRE = regexp.MustCompile(`(?i)\b(?:https?|ftp)://[^\s<>"'\x60]+|\bwww\.[a-z0-9-]+(?:\.[a-z0-9-]+)+[^\s<>"'\x60]*`)
 	// Package coordinates: Maven group:artifact (the group has a dot, the
 	// artifact starts with a letter, so times and host:port do not match),
 	// npm @scope/name, name@1.2 or name==1.2, and a dashed or dotted name
@@ -74,7 +71,7 @@ func newGround(f *finding.Finding, refs ReferenceFunc) *ground {
 	}
 	all := text + "\n" + ref.String()
 	g.corpus = strings.ToLower(all)
-	for _, m := range vulnRE.FindAllString(all, -1) {
+	for _, m := range ident.VulnRE.FindAllString(all, -1) {
 		g.vulnIDs[strings.ToUpper(m)] = true
 	}
 	for _, id := range f.VulnIDs {
@@ -143,7 +140,7 @@ func (g *ground) checkIdentifiers(name, text string) *Rejection {
 		}
 		blank(b, m[0], m[1])
 	}
-	for _, m := range vulnRE.FindAllIndex(b, -1) {
+	for _, m := range ident.VulnRE.FindAllIndex(b, -1) {
 		if id := strings.ToUpper(string(b[m[0]:m[1]])); !g.vulnIDs[id] {
 			return reject(ReasonVulnID, "%s names %s", name, id)
 		}

@@ -12,8 +12,14 @@ import (
 var (
 	// URLRE matches an http(s) or ftp URL.
 	URLRE = regexp.MustCompile(`(?i)\b(?:https?|ftp)://[^\s<>"'\x60)\]]+`)
-	// VulnRE matches a vulnerability id: CVE, GHSA, GO-, PYSEC-, RUSTSEC-, OSV-.
-	VulnRE = regexp.MustCompile(`(?i)\b(?:CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3}|GO-\d{4}-\d{4,}|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d{4,}|OSV-\d{4}-\d+)\b`)
+	// VulnRE matches a vulnerability id of every family a scanner reports:
+	// CVE, GHSA, GO-, PYSEC-, RUSTSEC-, OSV-, GSD-, MAL-, Debian DSA/DLA,
+	// Ubuntu USN, Red Hat RHSA, Amazon ALAS, Oracle ELSA and Snyk ids. The
+	// one list for the dataset's grounding guarantee, the hallucination
+	// measure and the analysis's grounding check.
+	VulnRE = regexp.MustCompile(`(?i)\b(?:CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3}|GO-\d{4}-\d{4,}|PYSEC-\d{4}-\d+|` +
+		`RUSTSEC-\d{4}-\d{4,}|OSV-\d{4}-\d+|GSD-\d{4}-\d+|MAL-\d{4}-\d+|DSA-\d{3,}(?:-\d+)?|DLA-\d{3,}-\d+|` +
+		`USN-\d+-\d+|RHSA-\d{4}:\d+|ALAS\d*-\d{4}-\d+|ELSA-\d{4}-\d+|SNYK-[A-Z]+-[A-Z0-9]+-\d+)\b`)
 	// LooseVerRE matches anything version-like, "1.2" included: what a
 	// ground may contain. A qualifier follows a dash, plus or tilde, or a
 	// dot when it starts with a letter (Maven's "4.1.124.Final"), so that
@@ -25,6 +31,20 @@ var (
 	tokenRE     = regexp.MustCompile("[^\\s,;()\\[\\]{}<>\"'`*]+")
 )
 
+// Kinds of identifier an answer can name.
+const (
+	KindVulnID  = "vulnerability id"
+	KindCWE     = "CWE"
+	KindPath    = "path"
+	KindVersion = "version"
+)
+
+// Ident is one identifier found in a text, with its kind.
+type Ident struct {
+	Kind string
+	Text string
+}
+
 // Ungrounded returns the identifiers text names — vulnerability ids, CWE
 // ids, versions and file paths — that do not occur in ground, sorted and
 // deduplicated. URLs and package names are left out: text may cite a CWE
@@ -35,6 +55,17 @@ var (
 // every project of its ecosystem has, not a location: it is judged only
 // with a directory ("web/package.json").
 func Ungrounded(text, ground string) []string {
+	ids := UngroundedIdents(text, ground)
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.Text
+	}
+	return out
+}
+
+// UngroundedIdents is Ungrounded with each identifier's kind, sorted by
+// text.
+func UngroundedIdents(text, ground string) []Ident {
 	lowGround := strings.ToLower(ground)
 	vulnIDs, cwes, versions := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, m := range VulnRE.FindAllString(ground, -1) {
@@ -47,20 +78,20 @@ func Ungrounded(text, ground string) []string {
 		versions[NormVersion(m)] = true
 	}
 
-	bad := map[string]bool{}
+	bad := map[string]string{} // text -> kind
 	b := []byte(text)
 	for _, m := range URLRE.FindAllIndex(b, -1) {
 		blank(b, m[0], m[1])
 	}
 	for _, m := range VulnRE.FindAllIndex(b, -1) {
 		if id := strings.ToUpper(string(b[m[0]:m[1]])); !vulnIDs[id] {
-			bad[id] = true
+			bad[id] = KindVulnID
 		}
 		blank(b, m[0], m[1])
 	}
 	for _, m := range CWERE.FindAllIndex(b, -1) {
 		if id := NormCWE(string(b[m[0]:m[1]])); !cwes[id] {
-			bad[id] = true
+			bad[id] = KindCWE
 		}
 		blank(b, m[0], m[1])
 	}
@@ -70,20 +101,20 @@ func Ungrounded(text, ground string) []string {
 			continue
 		}
 		if !ContainsWord(lowGround, strings.ToLower(strings.TrimPrefix(tok, "./"))) {
-			bad[tok] = true
+			bad[tok] = KindPath
 		}
 		blank(b, m[0], m[1])
 	}
 	for _, m := range strictVerRE.FindAllSubmatchIndex(b, -1) {
 		if v := strings.TrimRight(string(b[m[2]:m[3]]), ".,;:"); !versions[NormVersion(v)] {
-			bad[v] = true
+			bad[v] = KindVersion
 		}
 	}
-	out := make([]string, 0, len(bad))
-	for k := range bad {
-		out = append(out, k)
+	out := make([]Ident, 0, len(bad))
+	for t, k := range bad {
+		out = append(out, Ident{Kind: k, Text: t})
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Text < out[j].Text })
 	return out
 }
 

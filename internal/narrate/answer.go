@@ -28,6 +28,16 @@ var kindImpact = map[finding.Kind]string{
 // scanner's free-text description, the longest and least structured part,
 // comes after the fix. The facts come from f and rem only.
 func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
+	return answer(f, rem, prose, func(string) bool { return true })
+}
+
+// answer is Answer keeping, of the text that is not the finding's own
+// facts (the scanner's solution steps, its description, the CWE
+// catalogue's description), only what shown accepts: what names nothing
+// its prompt does not show. The catalogue's entry for CWE-36 carries
+// example paths, a scanner's solution may name a weakness or an API the
+// prompt never mentions; a model trained on them would learn to recall.
+func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown func(string) bool) string {
 	var b strings.Builder
 	section := func(title string) { fmt.Fprintf(&b, "\n**%s**\n", title) }
 
@@ -68,8 +78,15 @@ func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
 		}
 		fmt.Fprintf(&b, "%s\n```\n%s\n```\n", strings.TrimRight(head, ".")+".", strings.TrimRight(ch.Snippet, "\n"))
 	}
-	for i, s := range rem.Steps {
-		fmt.Fprintf(&b, "%d. %s\n", i+1, strings.TrimSpace(s))
+	n := 0
+	for _, s := range rem.Steps {
+		if shown(s) {
+			n++
+			fmt.Fprintf(&b, "%d. %s\n", n, strings.TrimSpace(s))
+		}
+	}
+	if n == 0 && len(rem.Steps) > 0 {
+		fmt.Fprintf(&b, "1. Change %s so that the scanner's rule no longer matches, as its message above describes.\n", where(f))
 	}
 	if prose != nil && prose.FixRationale != "" {
 		b.WriteString(prose.FixRationale + "\n")
@@ -86,14 +103,14 @@ func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
 		sev += ")"
 	}
 	b.WriteString(sev + ". ")
-	if desc := description(f); desc != "" {
+	if desc := description(f); desc != "" && shown(desc) {
 		b.WriteString(desc + " ")
 	}
 	b.WriteString(kindImpact[f.Kind])
 	// The weakness's description once: the fix steps often quote it.
 	if len(rem.CWE) > 0 && rem.CWE[0].Description != "" {
 		c := rem.CWE[0]
-		if d := clip(c.Description, 300); !strings.Contains(b.String(), d) {
+		if d := clip(c.Description, 300); !strings.Contains(b.String(), d) && shown(d) {
 			fmt.Fprintf(&b, " %s (%s): %s", c.ID, c.Name, d)
 		}
 	}

@@ -22,7 +22,7 @@ import (
 
 // Version identifies what Example writes: bump it whenever the prompts or
 // answers change, so `vulntune run` rebuilds a dataset built the old way.
-const Version = 9
+const Version = 10
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 const SystemPrompt = "You are a security analyst for web applications and their software supply chain, " +
@@ -47,8 +47,10 @@ type Prose struct {
 func Example(f *finding.Finding, rem remedy.Remediation, prose *Prose) dataset.Example {
 	phr := phrasing(f.ID, len(userTemplates))
 	user := userTemplates[phr](f, rem)
-	answer := Answer(f, rem, prose)
-	if prose != nil && len(ident.Ungrounded(answer, SystemPrompt+"\n"+user)) > 0 {
+	prompt := SystemPrompt + "\n" + user
+	shown := func(s string) bool { return len(ident.Ungrounded(s, prompt)) == 0 }
+	answer := answer(f, rem, prose, shown)
+	if prose != nil && !shown(answer) {
 		prose = nil
 		answer = Answer(f, rem, nil)
 	}
@@ -166,13 +168,25 @@ func where(f *finding.Finding) string {
 		}
 		return s
 	case l.Path != "" && l.StartLine > 0:
-		return fmt.Sprintf("%s:%d", l.Path, l.StartLine)
+		return fmt.Sprintf("%s:%d%s", l.Path, l.StartLine, logicalOf(l))
 	case l.Path != "":
-		return l.Path
+		return l.Path + logicalOf(l)
 	case l.Image != "":
-		return l.Image
+		return l.Image + logicalOf(l)
+	case len(l.Logical) > 0:
+		return strings.Join(l.Logical, ", ")
 	}
 	return "(no location reported)"
+}
+
+// logicalOf names the logical location (a CloudFormation resource, a
+// Dockerfile instruction) after a file or image: answers say where in the
+// file the problem is, so their prompts must show it too.
+func logicalOf(l finding.Location) string {
+	if len(l.Logical) == 0 {
+		return ""
+	}
+	return " (in " + strings.Join(l.Logical, ", ") + ")"
 }
 
 func primaryTool(f *finding.Finding) finding.Tool {

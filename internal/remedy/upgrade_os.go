@@ -27,7 +27,10 @@ func osChanges(d dep) []Change {
 	var snippet, note string
 	switch d.eco {
 	case "debian":
-		snippet = fmt.Sprintf("RUN apt-get update && apt-get install -y --only-upgrade %s=%s && rm -rf /var/lib/apt/lists/*", d.name, d.version)
+		// No "rm -rf /var/lib/apt/lists/*" after it: Docker hygiene, not the
+		// fix, and a path no finding shows, which a model trained on it
+		// would learn to recall.
+		snippet = fmt.Sprintf("RUN apt-get update && apt-get install -y --only-upgrade %s=%s", d.name, d.version)
 		note = "Add this line " + where + ", after the FROM line; --only-upgrade changes the package only if it is installed. The version must be in the image's apt sources."
 	case "alpine":
 		snippet = fmt.Sprintf("RUN apk add --no-cache --upgrade %s=%s", d.name, d.version)
