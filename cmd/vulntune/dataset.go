@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,9 +22,6 @@ func newDatasetCmd(a *app) *cobra.Command {
 		findings, out, endpoint, model, name string
 		artifacts                            []string
 		noLLM, asJSON                        bool
-		validFrac, testFrac                  float64
-		seed                                 int64
-		maxPerRule                           int
 	)
 	cmd := &cobra.Command{
 		Use:   "dataset (--findings FILE | --artifacts-dir DIR...)",
@@ -46,22 +45,11 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 			if err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("valid-fraction") {
-				validFrac = cfg.Dataset.ValidFraction
-			}
-			if !cmd.Flags().Changed("test-fraction") {
-				testFrac = cfg.Dataset.TestFraction
-			}
-			if !cmd.Flags().Changed("seed") {
-				seed = cfg.Dataset.Seed
-			}
-			if !cmd.Flags().Changed("max-per-rule") {
-				maxPerRule = cfg.Dataset.MaxPerRule
-			}
+			d := cfg.Dataset
 			opts := pipeline.DatasetOptions{
 				FindingsPath: findings, ArtifactPaths: artifacts, OutDir: out, Name: name,
-				Split:      dataset.SplitOptions{ValidFraction: validFrac, TestFraction: testFrac, Seed: seed},
-				MaxPerRule: maxPerRule, Log: a.log,
+				Split:      dataset.SplitOptions{ValidFraction: d.ValidFraction, TestFraction: d.TestFraction, Seed: d.Seed},
+				MaxPerRule: d.MaxPerRule, Strict: d.Strict, Log: a.log,
 			}
 			if !noLLM {
 				if endpoint == "" {
@@ -104,10 +92,7 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 	f.BoolVar(&noLLM, "no-llm", false, "build the dataset without LLM analysis (fully deterministic)")
 	f.StringVar(&endpoint, "analysis-endpoint", "", "OpenAI-compatible endpoint for analysis (default: serve the base model)")
 	f.StringVar(&model, "analysis-model", "", "model name at --analysis-endpoint")
-	f.Float64Var(&validFrac, "valid-fraction", 0.2, "fraction of examples for validation")
-	f.Float64Var(&testFrac, "test-fraction", 0, "fraction of examples for a test split")
-	f.Int64Var(&seed, "seed", 42, "split seed")
-	f.IntVar(&maxPerRule, "max-per-rule", 10, "most examples kept per scanner rule (0 = keep all)")
+	bindConfigFlags(cmd, "dataset.valid_fraction", "dataset.test_fraction", "dataset.seed", "dataset.max_per_rule", "dataset.strict")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
 	return cmd
 }
@@ -165,8 +150,31 @@ func printDatasetSummary(a *app, res *pipeline.DatasetResult, out string) {
 		fmt.Fprintf(a.stdout, "analysis: %d accepted, %d rejected %v, %d cache hits, %d calls, %d errors\n",
 			an.Accepted, an.Rejected, an.RejectReasons, an.CacheHits, an.Calls, an.Errors)
 	}
+	printDrops(a, res.Dropped)
 	for _, e := range res.InputErrors {
 		fmt.Fprintf(a.stdout, "  error: %s\n", e)
 	}
 	fmt.Fprintf(a.stdout, "wrote %s (%.1fs)\n", out, res.Duration.Seconds())
+}
+
+// printDrops lists what the build checks left out: the count per reason
+// and the first few examples, the rest being in stats.json.
+func printDrops(a *app, drops []dataset.Drop) {
+	if len(drops) == 0 {
+		return
+	}
+	counts := dataset.DropCounts(drops)
+	reasons := make([]string, 0, len(counts))
+	for r, n := range counts {
+		reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
+	}
+	sort.Strings(reasons)
+	fmt.Fprintf(a.stdout, "dropped %d example(s) that failed a build check: %s\n", len(drops), strings.Join(reasons, ", "))
+	for i, d := range drops {
+		if i == dataset.ShownDrops {
+			fmt.Fprintf(a.stdout, "  ... and %d more (stats.json lists them all)\n", len(drops)-dataset.ShownDrops)
+			break
+		}
+		fmt.Fprintf(a.stdout, "  finding %s: %s (%s)\n", d.FindingID, d.Reason, d.Detail)
+	}
 }

@@ -50,7 +50,7 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 				ArtifactPaths: artifacts, Dir: outDir, WorkspaceDir: cfg.FineTuning.WorkspaceDir,
 				SkipFineTuning: skipFT, ModelName: modelName, DefaultOutputName: cfg.FineTuning.DefaultOutputName,
 				Split:      dataset.SplitOptions{ValidFraction: cfg.Dataset.ValidFraction, TestFraction: cfg.Dataset.TestFraction, Seed: cfg.Dataset.Seed},
-				MaxPerRule: cfg.Dataset.MaxPerRule,
+				MaxPerRule: cfg.Dataset.MaxPerRule, Strict: cfg.Dataset.Strict,
 				Force:      force, Log: a.log,
 			}
 			if !asJSON && !a.quiet {
@@ -105,6 +105,7 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 	f.IntVar(&evalMaxTokens, "eval-max-tokens", 0, "answer length bound during evaluation (default: evaluate's)")
 	f.BoolVar(&noEvalCache, "no-eval-cache", false, "answer every held-out example anew instead of reusing the base model's cached answers")
 	f.BoolVar(&asJSON, "json", false, "print the run result as JSON on stdout")
+	bindConfigFlags(cmd, "dataset.strict")
 	return cmd
 }
 

@@ -111,6 +111,7 @@ type Dataset struct {
 	TestFraction  float64 `yaml:"test_fraction"`
 	Seed          int64   `yaml:"seed"`
 	MaxPerRule    int     `yaml:"max_per_rule"`
+	Strict        bool    `yaml:"strict"`
 }
 
 // Analysis configures the optional LLM analysis.

@@ -23,6 +23,10 @@ type Stats struct {
 	// it dropped, by "tool:rule".
 	MaxPerRule int            `json:"max_per_rule"`
 	Capped     map[string]int `json:"capped_per_rule"`
+	// Dropped counts the examples the build checks left out, by reason;
+	// DroppedExamples lists each (finding id, reason, what failed).
+	Dropped         map[string]int `json:"dropped"`
+	DroppedExamples []Drop         `json:"dropped_examples"`
 }
 
 // LengthStats summarises answer lengths in characters.
@@ -39,6 +43,7 @@ func ComputeStats(ex []Example, opts WriteOptions) *Stats {
 		ByKind: map[string]map[string]int{}, BySeverity: map[string]map[string]int{}, ByTool: map[string]map[string]int{},
 		Split: opts.Split, Redactions: opts.Redactions, Provenance: opts.Provenance,
 		MaxPerRule: opts.MaxPerRule, Capped: opts.Capped,
+		Dropped: DropCounts(opts.Drops), DroppedExamples: append([]Drop{}, opts.Drops...),
 	}
 	if st.Capped == nil {
 		st.Capped = map[string]int{}
@@ -145,6 +150,22 @@ func Card(st *Stats, opts WriteOptions) string {
 			st.MaxPerRule, total, n, strings.Join(rules, ", "))
 	}
 
+	if len(st.DroppedExamples) > 0 {
+		fmt.Fprintf(&b, "## Dropped examples\n\n%d example(s) failed a build check and were left out; nothing of them is in any file here.\n\n| reason | examples |\n|---|---|\n", len(st.DroppedExamples))
+		for _, r := range sortedKeys(st.Dropped) {
+			fmt.Fprintf(&b, "| %s | %d |\n", r, st.Dropped[r])
+		}
+		b.WriteString("\n")
+		for i, d := range st.DroppedExamples {
+			if i == ShownDrops {
+				fmt.Fprintf(&b, "- ... and %d more (stats.json lists them all)\n", len(st.DroppedExamples)-ShownDrops)
+				break
+			}
+			fmt.Fprintf(&b, "- finding `%s`: %s (%s)\n", d.FindingID, d.Reason, d.Detail)
+		}
+		b.WriteString("\n")
+	}
+
 	table := func(title string, m map[string]map[string]int) {
 		fmt.Fprintf(&b, "## By %s\n\n| %s | %s |\n|%s\n", title, title, strings.Join(splits, " | "), strings.Repeat("---|", len(splits)+1))
 		keys := make([]string, 0, len(m))
@@ -217,4 +238,17 @@ func Card(st *Stats, opts WriteOptions) string {
 	}
 	b.WriteString("## Limitations\n\nThe examples reflect the scanners' own findings, including their false positives, and the projects they were run on. Suppressed findings are excluded. Answers recommend fixed versions known to the scanners' databases at scan time.\n")
 	return b.String()
+}
+
+// ShownDrops is how many dropped examples the card and a summary list;
+// stats.json has them all.
+const ShownDrops = 10
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

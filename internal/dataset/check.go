@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/vulntune/vulntune/internal/ident"
 	"github.com/vulntune/vulntune/internal/redact"
 )
 
@@ -38,36 +37,20 @@ var placeholder = regexp.MustCompile(`(?i)\b(TODO|FIXME|TBD|XXX)\b|implement (th
 // least a what, a where and a fix, which never fits in fewer characters.
 const minAnswer = 120
 
-// CheckExamples runs the content checks: no placeholder or TODO text in
-// answers, no empty or truncated answers, no answer naming an identifier
-// its prompt lacks, no exact or near-duplicate
-// examples across splits. Split must have run.
+// CheckExamples runs every content check on a dataset about to be
+// written: the checks of single examples (Screen drops what fails them
+// before; here a failure is fatal) and those of the dataset as a whole:
+// every example in a split, no exact or near-duplicate examples across
+// splits. Split must have run.
 func CheckExamples(ex []Example, nearDup float64) []string {
 	if nearDup == 0 {
-		nearDup = 0.9
+		nearDup = DefaultNearDup
 	}
 	var problems []string
 	for i, e := range ex {
-		a := e.Assistant()
 		where := fmt.Sprintf("example %d (finding %s)", i, e.Meta.FindingID)
-		switch {
-		case strings.TrimSpace(a) == "":
-			problems = append(problems, where+": empty answer")
-			continue
-		case len(a) < minAnswer:
-			problems = append(problems, fmt.Sprintf("%s: answer of %d characters is too short to be complete (minimum %d)", where, len(a), minAnswer))
-		case truncated(a):
-			problems = append(problems, where+": answer looks truncated (ends mid-sentence or with an open code block)")
-		}
-		if m := placeholder.FindString(a); m != "" {
-			problems = append(problems, fmt.Sprintf("%s: placeholder text %q in answer", where, m))
-		}
-		// The dataset's grounding contract: an answer names no vulnerability
-		// id, CWE, version or path its prompt does not carry, so the model
-		// learns to read facts, never to recall them (the rule evaluation's
-		// hallucination rate holds the tuned model to).
-		if u := ident.Ungrounded(a, e.Prompt()); len(u) > 0 {
-			problems = append(problems, fmt.Sprintf("%s: answer names %s, which its prompt does not", where, strings.Join(u, ", ")))
+		for _, d := range exampleProblems(e) {
+			problems = append(problems, fmt.Sprintf("%s: %s: %s", where, d.Reason, d.Detail))
 		}
 		if e.Meta.Split == "" {
 			problems = append(problems, where+": not assigned to a split")

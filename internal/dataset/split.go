@@ -10,13 +10,18 @@ import (
 )
 
 // SplitOptions controls Split.
+// DefaultNearDup is the word 3-shingle Jaccard similarity at or above which
+// two examples count as near-duplicates, kept in one split by Split and
+// checked across splits by CheckExamples.
+const DefaultNearDup = 0.9
+
 type SplitOptions struct {
 	ValidFraction float64 // default 0.2
 	TestFraction  float64 // default 0
 	Seed          int64
 	// NearDupThreshold is the word-shingle Jaccard similarity at or above
 	// which two examples count as near-duplicates and must share a split
-	// (default 0.9).
+	// (default DefaultNearDup).
 	NearDupThreshold float64
 }
 
@@ -48,7 +53,7 @@ func Split(ex []Example, opts SplitOptions) (SplitStats, error) {
 		return SplitStats{}, fmt.Errorf("split fractions valid %.2f + test %.2f: want each >= 0 and a sum below 1", opts.ValidFraction, opts.TestFraction)
 	}
 	if opts.NearDupThreshold == 0 {
-		opts.NearDupThreshold = 0.9
+		opts.NearDupThreshold = DefaultNearDup
 	}
 	uf := newUnionFind(len(ex))
 	owner := map[string]int{}

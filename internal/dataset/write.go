@@ -30,12 +30,14 @@ type WriteOptions struct {
 	LLMStats map[string]int
 	// Canaries are planted test secrets that must not appear in any file.
 	Canaries []string
-	// NearDupThreshold as used by Split (default 0.9).
+	// NearDupThreshold as used by Split (default DefaultNearDup).
 	NearDupThreshold float64
 	// MaxPerRule and Capped record CapPerRule: the cap and the examples
 	// it dropped per rule.
 	MaxPerRule int
 	Capped     map[string]int
+	// Drops are the examples Screen left out, for stats and card.
+	Drops []Drop
 }
 
 // ErrEmpty says there is nothing to write: not a failure of vulntune but
@@ -92,11 +94,7 @@ func Write(dir string, ex []Example, opts WriteOptions) (*Stats, error) {
 		for i, e := range rows {
 			meta = append(meta, metaLine{Meta: e.Meta, Line: i + 1})
 		}
-		if err := writeJSONL(filepath.Join(staging, split+".jsonl"), len(rows), func(i int) any {
-			return struct {
-				Messages []Message `json:"messages"`
-			}{rows[i].Messages}
-		}); err != nil {
+		if err := writeJSONL(filepath.Join(staging, split+".jsonl"), len(rows), func(i int) any { return splitRow(rows[i]) }); err != nil {
 			return nil, err
 		}
 	}

@@ -36,6 +36,11 @@ type DatasetOptions struct {
 	IncludeSuppressed bool
 	// Analysis, when non-nil, adds grounded LLM prose; nil means --no-llm.
 	Analysis *analyze.Options
+	// Strict makes any build-check failure fatal (CI): without it an
+	// example that fails a check is dropped and reported, and only
+	// problems of the dataset as a whole (an empty split, a leak across
+	// splits) stop the build.
+	Strict bool
 	// Canaries are planted secrets that must appear in no output (tests).
 	Canaries []string
 	Log      *slog.Logger
@@ -48,6 +53,7 @@ type DatasetResult struct {
 	Suppressed  int                 `json:"suppressed_excluded"`
 	Examples    int                 `json:"examples"`
 	Capped      int                 `json:"capped"`
+	Dropped     []dataset.Drop      `json:"dropped"`
 	Stats       *dataset.Stats      `json:"stats"`
 	Analysis    *analyze.Stats      `json:"analysis,omitempty"`
 	InputErrors []string            `json:"input_errors"`
@@ -68,7 +74,7 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	res := &DatasetResult{InputErrors: []string{}, Remedy: map[string]int{}}
+	res := &DatasetResult{InputErrors: []string{}, Remedy: map[string]int{}, Dropped: []dataset.Drop{}}
 	var all []finding.Finding
 	redactions := map[string]int{}
 	switch {
@@ -149,6 +155,18 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 			o.Progress("narrate", i+1, len(use))
 		}
 	}
+	ex, drops := dataset.Screen(ex)
+	res.Dropped = drops
+	for _, d := range drops {
+		log.Info("example dropped", "finding", d.FindingID, "reason", d.Reason, "detail", d.Detail)
+	}
+	if o.Strict && len(drops) > 0 {
+		problems := make([]string, len(drops))
+		for i, d := range drops {
+			problems[i] = fmt.Sprintf("finding %s: %s: %s", d.FindingID, d.Reason, d.Detail)
+		}
+		return res, &dataset.CheckError{Problems: problems}
+	}
 	ex, capped := dataset.CapPerRule(ex, o.MaxPerRule, o.Split.Seed)
 	for rule, n := range capped {
 		res.Capped += n
@@ -161,7 +179,7 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 	st, err := dataset.Write(o.OutDir, ex, dataset.WriteOptions{
 		Name: o.Name, License: o.License, Provenance: res.Provenance, Redactions: redactions,
 		Split: splitStats, LLM: llmName, LLMStats: llmStats, Canaries: o.Canaries,
-		NearDupThreshold: o.Split.NearDupThreshold, MaxPerRule: o.MaxPerRule, Capped: capped,
+		NearDupThreshold: o.Split.NearDupThreshold, MaxPerRule: o.MaxPerRule, Capped: capped, Drops: drops,
 	})
 	if err != nil {
 		return nil, err

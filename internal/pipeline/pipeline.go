@@ -35,13 +35,15 @@ type RunOptions struct {
 	DefaultOutputName string
 	Split             dataset.SplitOptions
 	MaxPerRule        int
-	Analysis          *analyze.Options
-	Finetune          FinetuneHooks
-	Force             bool
-	Now               func() time.Time
-	Log               *slog.Logger
-	Events            func(phase, status, detail string)
-	Progress          func(phase string, done, total int)
+	// Strict makes a failing example fatal instead of dropped.
+	Strict   bool
+	Analysis *analyze.Options
+	Finetune FinetuneHooks
+	Force    bool
+	Now      func() time.Time
+	Log      *slog.Logger
+	Events   func(phase, status, detail string)
+	Progress func(phase string, done, total int)
 }
 
 // FinetuneHooks runs the model phases. They live behind functions so the
@@ -140,8 +142,8 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 		llm = o.Analysis.Model
 	}
 	dsOpts := DatasetOptions{FindingsPath: findings, OutDir: dsDir, Split: o.Split, MaxPerRule: o.MaxPerRule,
-		Analysis: o.Analysis, Log: o.Log, Progress: o.Progress}
-	ran, err = r.Do(ctx, PhaseDataset, Key(PhaseDataset, findingsHash, o.Split, o.MaxPerRule, llm, analyze.PromptVersion, narrate.Version), datasetPhase(dsOpts))
+		Strict: o.Strict, Analysis: o.Analysis, Log: o.Log, Progress: o.Progress}
+	ran, err = r.Do(ctx, PhaseDataset, Key(PhaseDataset, findingsHash, o.Split, o.MaxPerRule, o.Strict, llm, analyze.PromptVersion, narrate.Version), datasetPhase(dsOpts))
 	if err != nil {
 		return res, err
 	}

@@ -182,7 +182,8 @@ func datasetPhase(o DatasetOptions) PhaseFunc {
 		if err != nil {
 			return nil, nil, err
 		}
-		sum := map[string]any{"examples": res.Examples, "splits": res.Stats.Splits, "groups": res.Stats.Split.Groups}
+		sum := map[string]any{"examples": res.Examples, "splits": res.Stats.Splits, "groups": res.Stats.Split.Groups,
+			"dropped": res.Stats.Dropped}
 		if res.Analysis != nil {
 			sum["analysis"] = res.Analysis
 		}
