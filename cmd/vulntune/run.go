@@ -51,7 +51,7 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 				SkipFineTuning: skipFT, ModelName: modelName, DefaultOutputName: cfg.FineTuning.DefaultOutputName,
 				Split:      dataset.SplitOptions{ValidFraction: cfg.Dataset.ValidFraction, TestFraction: cfg.Dataset.TestFraction, Seed: cfg.Dataset.Seed},
 				MaxPerRule: cfg.Dataset.MaxPerRule, Strict: cfg.Dataset.Strict,
-				Force:      force, Log: a.log,
+				Force: force, Log: a.log,
 			}
 			if !asJSON && !a.quiet {
 				opts.Events = func(phase, status, detail string) {
