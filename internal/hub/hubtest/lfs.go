@@ -154,6 +154,7 @@ func (s *Server) lfsUpload(w http.ResponseWriter, c *call) {
 		select {
 		case <-h.released:
 		case <-c.r.Context().Done():
+			c.after = func() { h.gone.Do(func() { close(h.abandoned) }) }
 			return
 		case <-time.After(2 * time.Minute):
 			writeError(w, http.StatusGatewayTimeout, "", "held upload never released")

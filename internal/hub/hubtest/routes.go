@@ -15,6 +15,8 @@ type call struct {
 	r    *http.Request
 	body []byte
 	m    []string
+	// after runs once the request is recorded.
+	after func()
 }
 
 // route is one served route. Paths are matched escaped, so a revision such

@@ -193,21 +193,27 @@ func (s *Server) Inject(f Fault) {
 // Hold blocks uploads of one LFS object until released, so a test can kill
 // a client in the middle of an upload.
 type Hold struct {
-	reached  chan struct{}
-	released chan struct{}
-	once     sync.Once
-	seen     sync.Once
+	reached   chan struct{}
+	released  chan struct{}
+	abandoned chan struct{}
+	once      sync.Once
+	seen      sync.Once
+	gone      sync.Once
 }
 
 // Reached is closed when an upload of the held object arrives.
 func (h *Hold) Reached() <-chan struct{} { return h.reached }
+
+// Abandoned is closed once a held upload's client went away and the
+// request is in the log.
+func (h *Hold) Abandoned() <-chan struct{} { return h.abandoned }
 
 // Release lets held uploads proceed.
 func (h *Hold) Release() { h.once.Do(func() { close(h.released) }) }
 
 // HoldUpload holds every upload of the LFS object oid (its SHA-256).
 func (s *Server) HoldUpload(oid string) *Hold {
-	h := &Hold{reached: make(chan struct{}), released: make(chan struct{})}
+	h := &Hold{reached: make(chan struct{}), released: make(chan struct{}), abandoned: make(chan struct{})}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.holds[oid] = h
@@ -229,7 +235,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		name, writes = rt.name, rt.writes
 	}
 	rec := &statusRecorder{ResponseWriter: w}
-	defer func() { s.record(r, name, writes, int64(len(body)), rec.code(), body) }()
+	c := &call{r: r, body: body, m: m}
+	defer func() {
+		s.record(r, name, writes, int64(len(body)), rec.code(), body)
+		if c.after != nil {
+			c.after()
+		}
+	}()
 	if rt == nil {
 		msg := fmt.Sprintf("hub stand-in: unserved route %s %s", r.Method, r.URL.Path)
 		s.mu.Lock()
@@ -246,7 +258,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(rec, f.Status, "", fmt.Sprintf("injected %d", f.Status))
 		return
 	}
-	rt.serve(s, rec, &call{r: r, body: body, m: m})
+	rt.serve(s, rec, c)
 }
 
 // Unserved lists the unserved requests seen (each also failed the test).
