@@ -81,6 +81,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	log      []Request
+	leaks    []Request        // kept across ResetLog
 	repos    map[string]*repo // "model:ns/name"
 	uploads  map[string]pendingUpload
 	faults   []*Fault
@@ -158,16 +159,13 @@ func (s *Server) Count(route string) int {
 	return n
 }
 
-// Leaks returns the recorded requests that carried a token or canary
-// outside the Authorization header.
+// Leaks returns every request since the stand-in started (ResetLog does
+// not forget them) that carried a token or canary outside the
+// Authorization header.
 func (s *Server) Leaks() []Request {
-	var out []Request
-	for _, r := range s.Requests() {
-		if r.TokenElsewhere != "" {
-			out = append(out, r)
-		}
-	}
-	return out
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.leaks...)
 }
 
 // Fault makes the stand-in answer matching requests with Status instead of
@@ -290,6 +288,9 @@ func (s *Server) record(r *http.Request, route string, writes bool, size int64, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = append(s.log, req)
+	if req.TokenElsewhere != "" {
+		s.leaks = append(s.leaks, req)
+	}
 }
 
 func (s *Server) tokenName(v string) string {
