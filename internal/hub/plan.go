@@ -262,11 +262,14 @@ func repoName(o PlanOptions, dir string) (string, error) {
 	return name, nil
 }
 
-// NameError is a model or dataset name the Hub would not accept as a repo
-// name.
-type NameError struct{ Name string }
+// NameError is a model or dataset name, or a --repo, the Hub would not
+// accept.
+type NameError struct{ Name, Want string }
 
 func (e *NameError) Error() string {
+	if e.Want != "" {
+		return fmt.Sprintf("--repo %q: want %s", e.Name, e.Want)
+	}
 	return fmt.Sprintf("%q is not a valid Hub repo name (letters, digits, '-', '_', '.'; at most 96)", e.Name)
 }
 
@@ -280,7 +283,7 @@ func RepoID(repo, prefix, name string) (string, error) {
 	if repo != "" {
 		ns, n, ok := strings.Cut(repo, "/")
 		if !ok || !hubName.MatchString(ns) || !hubName.MatchString(n) {
-			return "", fmt.Errorf("--repo %q: want NAMESPACE/NAME (letters, digits, '-', '_', '.')", repo)
+			return "", &NameError{Name: repo, Want: "NAMESPACE/NAME (letters, digits, '-', '_', '.')"}
 		}
 		return repo, nil
 	}
@@ -289,6 +292,15 @@ func RepoID(repo, prefix, name string) (string, error) {
 
 // Namespace is the repo's owner ("" until the account is known).
 func (p *Plan) Namespace() string { ns, _, _ := strings.Cut(p.Repo, "/"); return ns }
+
+// DisplayRepo is the repo id for people: "<your account>/name" while the
+// account is unknown.
+func (p *Plan) DisplayRepo() string {
+	if p.Namespace() == "" {
+		return "<your account>" + p.Repo
+	}
+	return p.Repo
+}
 
 // WithAccount completes a repo id that has no namespace with the token's
 // account name.

@@ -81,7 +81,7 @@ func Publish(ctx context.Context, o Options) (*Result, error) {
 		return res, nil
 	}
 	if !v.Passed {
-		return res, &RefusedError{Kind: plan.Kind, Repo: plan.Repo, Problems: v.Problems()}
+		return res, &RefusedError{Kind: plan.Kind, Repo: plan.DisplayRepo(), Problems: v.Problems()}
 	}
 	acct, err := CheckAccess(ctx, o.Engine, o.Token, o.Endpoint, plan.Namespace())
 	if err != nil {

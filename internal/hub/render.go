@@ -16,11 +16,7 @@ func WriteText(w io.Writer, r *Result) error {
 	if p.Private {
 		vis = "private"
 	}
-	repo := p.Repo
-	if p.Namespace() == "" {
-		repo = "<your account>" + p.Repo
-	}
-	fmt.Fprintf(w, "publish %s %s (%s when created), revision %s", p.Kind, repo, vis, p.Revision)
+	fmt.Fprintf(w, "publish %s %s (%s when created), revision %s", p.Kind, p.DisplayRepo(), vis, p.Revision)
 	if p.Tag != "" {
 		fmt.Fprintf(w, ", tag %s", p.Tag)
 	}

@@ -22,6 +22,11 @@ type ModelOptions struct {
 	// BaseHubID is the base model's Hub id recorded in metadata.json ("" =
 	// HuggingFaceTB/SmolLM2-135M-Instruct).
 	BaseHubID string
+	// Weights is a model directory whose weights, config and tokenizer the
+	// fixture takes (hard links, else copies): a real model answers the
+	// validation's functional check, which the tiny random one ("") does
+	// not.
+	Weights string
 }
 
 // WriteModel writes a fine-tuned model directory shaped like the ones
@@ -34,16 +39,20 @@ type ModelOptions struct {
 // that is never published: a log, generations and an optimizer state.
 func WriteModel(t testing.TB, dir string, o ModelOptions) {
 	t.Helper()
-	var gguf bytes.Buffer
-	if err := modelstore.WriteTinyLlamaGGUF(&gguf, modelstore.TinyLlamaOptions{Seed: 3}); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(t.TempDir(), "tiny.gguf")
-	must(t, os.WriteFile(src, gguf.Bytes(), 0o644))
 	created := time.Date(2026, 11, 26, 10, 15, 0, 0, time.UTC)
-	if _, err := modelstore.ImportGGUF(context.Background(), src, dir, modelstore.ImportOptions{
-		Name: filepath.Base(dir), Now: func() time.Time { return created }}); err != nil {
-		t.Fatal(err)
+	if o.Weights != "" {
+		linkModel(t, o.Weights, dir)
+	} else {
+		var gguf bytes.Buffer
+		if err := modelstore.WriteTinyLlamaGGUF(&gguf, modelstore.TinyLlamaOptions{Seed: 3}); err != nil {
+			t.Fatal(err)
+		}
+		src := filepath.Join(t.TempDir(), "tiny.gguf")
+		must(t, os.WriteFile(src, gguf.Bytes(), 0o644))
+		if _, err := modelstore.ImportGGUF(context.Background(), src, dir, modelstore.ImportOptions{
+			Name: filepath.Base(dir), Now: func() time.Time { return created }}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	hubID := o.BaseHubID
 	if hubID == "" {
@@ -85,6 +94,26 @@ func WriteModel(t testing.TB, dir string, o ModelOptions) {
 }
 
 func ptr(f float64) *float64 { return &f }
+
+// linkModel puts src's weights, config and tokenizer files into dst.
+func linkModel(t testing.TB, src, dst string) {
+	t.Helper()
+	must(t, os.MkdirAll(dst, 0o755))
+	entries, err := os.ReadDir(src)
+	must(t, err)
+	for _, e := range entries {
+		if !e.Type().IsRegular() || e.Name() == modelstore.MetadataFile || e.Name() == "README.md" {
+			continue
+		}
+		from, to := filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())
+		if os.Link(from, to) == nil {
+			continue
+		}
+		b, err := os.ReadFile(from)
+		must(t, err)
+		must(t, os.WriteFile(to, b, 0o644))
+	}
+}
 
 // adapterWeights is a small valid safetensors file.
 func adapterWeights() []byte {
