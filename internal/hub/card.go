@@ -6,16 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/vulntune/vulntune/internal/modelstore"
 )
-
-// hubRepoID is a repo id as cards must name models and datasets.
-var hubRepoID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // baseRef is the part of a fine-tuned model's metadata.json that names its
 // base.
@@ -124,7 +120,7 @@ func cardProblems(card string) []string {
 			ids = []any{v}
 		}
 		for _, id := range ids {
-			if s, _ := id.(string); !hubRepoID.MatchString(s) {
+			if s, _ := id.(string); !modelstore.IsHubID(s) {
 				out = append(out, fmt.Sprintf("README.md: %s %v is not a Hub id (namespace/name): the Hub refuses the card and no one could find it", key, id))
 			}
 		}
