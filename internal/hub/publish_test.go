@@ -104,6 +104,17 @@ func TestPublishToStandIn(t *testing.T) {
 	if h := s.History("dataset", hubtest.DefaultUser+"/findings-ds", "main"); len(h) != 2 || h[0].Files["examples.meta.jsonl"] != nil || h[0].Files["train.jsonl"] == nil {
 		t.Errorf("dataset repo: %d commits", len(h))
 	}
+	// A revision is a branch made from main: the same content there makes
+	// no commit of its own; a change goes to the branch only.
+	appendTo(t, filepath.Join(ds, "README.md"), "\nSecond edition.\n")
+	ob := opts(hub.KindDataset, ds)
+	ob.Revision = "v2"
+	if r, err := hub.Publish(ctx, ob); err != nil || !r.Published.Committed || r.Published.Revision != "v2" {
+		t.Fatalf("dataset on a branch: %v", err)
+	}
+	if main, v2 := s.History("dataset", hubtest.DefaultUser+"/findings-ds", "main"), s.History("dataset", hubtest.DefaultUser+"/findings-ds", "v2"); len(main) != 2 || len(v2) != 3 || v2[1].ID != main[0].ID {
+		t.Errorf("branch v2: %d commits on main, %d on v2", len(main), len(v2))
+	}
 
 	refusals := []struct {
 		name      string
