@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vulntune/vulntune/internal/hub"
 	"github.com/vulntune/vulntune/internal/train"
 )
 
@@ -17,6 +18,7 @@ import (
 type finetuneFlags struct {
 	dataset, dtype           string
 	validateModel            string
+	uploadModel              string
 	epochs, maxSteps, maxSeq int
 	patience, evalB          int
 	seed                     int64
@@ -40,12 +42,17 @@ continues it exactly (without --output-name: the newest unfinished run).`,
 		Example: `  vulntune finetune --dataset dataset/
   vulntune finetune --dataset plan.jsonl --output-name my-model --max-steps 50
   vulntune finetune --resume --output-name my-model --dataset dataset/
-  vulntune finetune --validate-model my-model`,
+  vulntune finetune --validate-model my-model
+  vulntune finetune --upload-model my-model`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.validateModel != "" {
 				// The original plan's standalone mode: check a model, train nothing.
 				return a.validate(cmd, f.validateModel, validateFlags{asJSON: f.asJSON, requireEval: true})
+			}
+			if f.uploadModel != "" {
+				// The plan's other standalone mode: publish a model, train nothing.
+				return a.publish(cmd, hub.KindModel, f.uploadModel, publishFlags{asJSON: f.asJSON})
 			}
 			return a.finetune(cmd, f)
 		},
@@ -61,11 +68,13 @@ continues it exactly (without --output-name: the newest unfinished run).`,
 	fl.StringVar(&f.dtype, "dtype", "auto", "weights dtype: auto (float32 on CPU, bfloat16 on Metal/CUDA), float32, bfloat16")
 	fl.BoolVar(&f.resume, "resume", false, "continue the run's last checkpoint")
 	fl.StringVar(&f.validateModel, "validate-model", "", "validate this model (as `vulntune validate --require-eval`) instead of training")
+	fl.StringVar(&f.uploadModel, "upload-model", "", "publish this model (as `vulntune publish model`) instead of training")
 	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
 	bindConfigFlags(cmd, "fine_tuning.default_output_name", "default_base_model", "fine_tuning.training.learning_rate",
 		"fine_tuning.training.batch_size", "fine_tuning.training.warmup_steps", "fine_tuning.training.save_steps",
 		"fine_tuning.training.eval_steps", "fine_tuning.lora.rank", "fine_tuning.lora.alpha", "fine_tuning.lora.dropout",
 		"fine_tuning.lora.target_modules", "fine_tuning.lora.num_layers", "fine_tuning.mlx.gradient_checkpointing")
+	bindConfigFlags(cmd, publishConfigKeys...)
 	return cmd
 }
 

@@ -81,7 +81,7 @@ func writeModelTable(w io.Writer, models []modelstore.Model) error {
 }
 
 func newModelsImportCmd(a *app) *cobra.Command {
-	var name, dtype, source string
+	var name, dtype, source, hubID string
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "import FILE.gguf",
@@ -107,8 +107,11 @@ complete.`,
 			if name == "." || name == ".." || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
 				return usageError{fmt.Errorf("--name %q must be a plain folder name", name)}
 			}
+			if hubID != "" && (strings.Count(hubID, "/") != 1 || strings.HasPrefix(hubID, "/") || strings.HasSuffix(hubID, "/")) {
+				return usageError{fmt.Errorf("--hub-id %q: want NAMESPACE/NAME", hubID)}
+			}
 			m, err := modelstore.ImportGGUF(cmd.Context(), args[0], filepath.Join(cfg.BaseModelsDir, name),
-				modelstore.ImportOptions{Name: name, Source: source, DType: dtype, Force: force})
+				modelstore.ImportOptions{Name: name, Source: source, HubID: hubID, DType: dtype, Force: force})
 			if errors.Is(err, modelstore.ErrExists) {
 				return usageError{err}
 			}
@@ -124,6 +127,7 @@ complete.`,
 	cmd.Flags().StringVar(&name, "name", "", "folder name under base_models_dir (default: the file name without .gguf)")
 	cmd.Flags().StringVar(&dtype, "dtype", modelstore.DTypeFloat32, "weights dtype: float32, float16 or bfloat16")
 	cmd.Flags().StringVar(&source, "source", "", `where the file came from, recorded in metadata.json (default "gguf:<file name>")`)
+	cmd.Flags().StringVar(&hubID, "hub-id", "", "Hub repo the GGUF was made from (e.g. HuggingFaceTB/SmolLM2-135M-Instruct), named as base_model in the cards of models tuned from it")
 	cmd.Flags().BoolVar(&force, "force", false, "replace an existing model of the same name")
 	return cmd
 }

@@ -20,7 +20,8 @@ func newModelsPullCmd(a *app) *cobra.Command {
 		Short: "Download a model from the Hugging Face Hub into the base models dir",
 		Long: `pull downloads a model repository (safetensors, config and tokenizer files
 only, never pickles) with huggingface_hub inside the engine, honouring
-HF_ENDPOINT and HF_TOKEN, into <base_models_dir>/<name>; --quantize q4 or q8
+the Hub endpoint (fine_tuning.huggingface.endpoint, HF_ENDPOINT) and
+HF_TOKEN, into <base_models_dir>/<name>; --quantize q4 or q8
 converts it with mlx_lm.convert. A base tokenizer without a chat template
 (e.g. OLMo-2 base) gets one set explicitly and recorded. This needs network
 access to the Hub; where there is none the error names the host it tried.`,
@@ -61,7 +62,7 @@ access to the Hub; where there is none the error names the host it tried.`,
 				return err
 			}
 			got, err := e.Pull(cmd.Context(), engine.PullRequest{Repo: repo, Revision: revision, Dest: dest,
-				QuantizeBits: bits, HFToken: cfg.HFToken.Value()}, nil)
+				QuantizeBits: bits, HFToken: cfg.HFToken.Value(), Endpoint: cfg.FineTuning.HuggingFace.Endpoint}, nil)
 			if err != nil {
 				return err
 			}
@@ -77,6 +78,6 @@ access to the Hub; where there is none the error names the host it tried.`,
 	cmd.Flags().StringVar(&revision, "revision", "", "branch, tag or commit (default: main)")
 	cmd.Flags().StringVar(&quantize, "quantize", "", "convert with mlx_lm.convert: q4 or q8 (not for training on CPU)")
 	cmd.Flags().BoolVar(&force, "force", false, "replace an existing model of that name")
-	bindConfigFlags(cmd, "base_models_dir")
+	bindConfigFlags(cmd, "base_models_dir", "fine_tuning.huggingface.endpoint")
 	return cmd
 }

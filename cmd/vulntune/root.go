@@ -82,5 +82,6 @@ func commands(a *app) []*cobra.Command {
 		newEvaluateCmd(a), newValidateCmd(a),
 		newRunCmd(a),
 		newFinetuneCmd(a),
+		newPublishCmd(a),
 	}
 }

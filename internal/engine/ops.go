@@ -109,6 +109,9 @@ type PullRequest struct {
 	QuantizeBits int    `json:"quantize_bits,omitempty"`
 	// HFToken is sent to the worker as HF_TOKEN (never in the request body).
 	HFToken string `json:"-"`
+	// Endpoint, when set, is sent as HF_ENDPOINT (config
+	// fine_tuning.huggingface.endpoint).
+	Endpoint string `json:"-"`
 }
 
 // Pulled says where the model landed and which endpoint served it.
@@ -117,10 +120,12 @@ type Pulled struct {
 	Endpoint string `json:"endpoint"`
 }
 
-// Pull runs the pull op. The Hub endpoint comes from HF_ENDPOINT.
+// Pull runs the pull op. The Hub endpoint is req.Endpoint, else HF_ENDPOINT.
 func (e *Engine) Pull(ctx context.Context, req PullRequest, onEvent func(Event)) (*Pulled, error) {
 	var out Pulled
-	if err := e.runWorker(ctx, "pull", req, req.HFToken, onEvent, &out); err != nil {
+	c := scriptCall{Name: "worker", Source: workerSource, Op: "pull", Req: req, HFToken: req.HFToken,
+		Env: HubAuth{Endpoint: req.Endpoint}.env()}
+	if err := e.runScript(ctx, c, onEvent, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

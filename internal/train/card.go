@@ -12,15 +12,25 @@ import (
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
 	"github.com/vulntune/vulntune/internal/evaluate"
+	"github.com/vulntune/vulntune/internal/modelstore"
 )
 
 // CardInfo is what the model card says about a fine-tuned model. The
 // numbers come from the run (Result) and, when present, eval/results.json.
 type CardInfo struct {
 	Name      string
-	BaseModel string // base model name (Hub id when known)
-	License   string // "" = apache-2.0 (SmolLM2's and OLMo-2's license)
-	Datasets  []string
+	BaseModel string // base model name
+	// BaseHubID is the base's Hub id, the card's base_model ("" when
+	// unknown: the front matter then names none, the body the name).
+	BaseHubID string
+	// BaseQuantization is the GGUF quantization the base was dequantized
+	// from, if any: the adapter then does not reproduce on the original
+	// weights, and the card says so.
+	BaseQuantization string
+	License          string // "" = apache-2.0 (SmolLM2's and OLMo-2's license)
+	// Datasets are the datasets' Hub ids; others (local folder names) are
+	// left out of the front matter.
+	Datasets []string
 	// Training figures; zero values are left out of the card.
 	Steps, Epochs           int
 	BatchSize               int
@@ -37,9 +47,10 @@ type CardInfo struct {
 	TrainMinutes            float64
 }
 
-// WriteCard renders README.md into the model dir: YAML front matter
-// (license, base_model, datasets, tags, library_name: mlx, pipeline_tag,
-// model-index) and a body with how it was trained and how to use it. The
+// WriteCard renders README.md into the model dir: YAML front matter the
+// Hub accepts (license, base_model and datasets by Hub id, language, tags
+// with mlx, library_name transformers since the weights are plain
+// transformers layout, pipeline_tag, model-index) and a body with how it was trained and how to use it. The
 // model-index carries eval/results.json's figures when the dir has them
 // (the pipeline calls WriteCard again after evaluation), else the
 // validation loss measured during training.
@@ -62,15 +73,22 @@ func renderCard(info CardInfo, res *evaluate.Results) ([]byte, error) {
 	}
 	front := map[string]any{
 		"license":      license,
-		"library_name": "mlx",
+		"library_name": "transformers",
+		"language":     []string{"en"},
 		"pipeline_tag": "text-generation",
 		"tags":         []string{"mlx", "lora", "security", "vulnerability-remediation", "vulntune"},
 	}
-	if info.BaseModel != "" {
-		front["base_model"] = info.BaseModel
+	if modelstore.IsHubID(info.BaseHubID) {
+		front["base_model"] = info.BaseHubID
 	}
-	if len(info.Datasets) > 0 {
-		front["datasets"] = info.Datasets
+	var datasets []string
+	for _, d := range info.Datasets {
+		if modelstore.IsHubID(d) {
+			datasets = append(datasets, d)
+		}
+	}
+	if len(datasets) > 0 {
+		front["datasets"] = datasets
 	}
 	if res != nil {
 		front["model-index"] = evaluate.ModelIndex(res)
@@ -102,10 +120,18 @@ func renderCard(info CardInfo, res *evaluate.Results) ([]byte, error) {
 
 func body(b *bytes.Buffer, info CardInfo, res *evaluate.Results) {
 	fmt.Fprintf(b, "# %s\n\n", info.Name)
+	base := orUnknown(info.BaseModel)
+	if info.BaseHubID != "" {
+		base = info.BaseHubID
+	}
 	fmt.Fprintf(b, "A LoRA fine-tune of %s that explains security-scanner findings "+
 		"(Trivy, Checkov, Semgrep, OSV-Scanner, ZAP, ...) and gives grounded fixes. "+
 		"Trained with [vulntune](https://github.com/vulntune/vulntune) on MLX; the adapter is "+
-		"fused into full-precision weights, and kept alone in `adapters/`.\n\n", orUnknown(info.BaseModel))
+		"fused into full-precision weights, and kept alone in `adapters/`.\n\n", base)
+	if info.BaseQuantization != "" {
+		fmt.Fprintf(b, "The base weights were dequantized from a GGUF %s quantization of %s, so the adapter "+
+			"was trained on, and reproduces only on, those weights, not the original ones.\n\n", info.BaseQuantization, base)
+	}
 	b.WriteString("## Training\n\n| setting | value |\n|---|---|\n")
 	row := func(k string, v any) { fmt.Fprintf(b, "| %s | %v |\n", k, v) }
 	if info.TrainExamples > 0 {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
@@ -18,8 +19,14 @@ import (
 // BaseRef identifies the base model: its name, where it came from and the
 // hash of its weights, so a card and a resume can tell bases apart.
 type BaseRef struct {
-	Name          string `json:"name"`
-	Source        string `json:"source,omitempty"`
+	Name   string `json:"name"`
+	Source string `json:"source,omitempty"`
+	// HubID is the base's Hub id when known (recorded at import, or the
+	// repo it was pulled from): the card's base_model.
+	HubID string `json:"hub_id,omitempty"`
+	// Quantization is the encoding the base was dequantized from (a GGUF
+	// quantization such as Q4_1), "" for original weights.
+	Quantization  string `json:"quantization,omitempty"`
 	WeightsSHA256 string `json:"weights_sha256"`
 }
 
@@ -126,7 +133,10 @@ func finalMetrics(r *engine.TrainResult) *FinalMetrics {
 func baseRef(dir string) (BaseRef, error) {
 	ref := BaseRef{Name: filepath.Base(dir)}
 	if m, err := modelstore.ReadMetadata(dir); err == nil {
-		ref.Source = m.Source
+		ref.Source, ref.HubID, ref.Quantization = m.Source, m.HubID, m.Quantization
+		if ref.HubID == "" && strings.HasPrefix(m.Source, "hf:") {
+			ref.HubID = strings.TrimPrefix(m.Source, "hf:")
+		}
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.safetensors"))
 	if err != nil || len(files) == 0 {

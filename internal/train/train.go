@@ -222,7 +222,7 @@ func chatTemplateSource(baseDir string) string {
 
 func cardInfo(o *Options, base BaseRef, ds *DatasetInfo, hp Hyperparameters, r *engine.TrainResult) CardInfo {
 	return CardInfo{
-		Name: o.Name, BaseModel: base.Name, Datasets: []string{ds.Source}, Steps: r.Steps, Epochs: hp.Epochs,
+		Name: o.Name, BaseModel: base.Name, BaseHubID: base.HubID, BaseQuantization: base.Quantization, Datasets: []string{ds.Source}, Steps: r.Steps, Epochs: hp.Epochs,
 		BatchSize: hp.BatchSize, LearningRate: hp.LearningRate, Rank: hp.Rank, Alpha: hp.Alpha, Dropout: hp.Dropout,
 		TargetModules: hp.TargetModules, MaxSeqLength: hp.MaxSeqLength, DType: r.DType, Backend: r.Backend,
 		InitialValLoss: r.InitialValLoss, ValLoss: r.BestValLoss, TrainExamples: ds.Train, ValidExamples: ds.Valid,

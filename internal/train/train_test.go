@@ -191,7 +191,8 @@ func TestWriteCard(t *testing.T) {
 	dir := t.TempDir()
 	v0, v1 := 2.29, 1.99
 	err := train.WriteCard(dir, train.CardInfo{
-		Name: "vulntune-security-20261124-153000", BaseModel: "SmolLM2-135M-Instruct", Datasets: []string{"ds"},
+		Name: "vulntune-security-20261124-153000", BaseModel: "SmolLM2-135M-Instruct", BaseHubID: "HuggingFaceTB/SmolLM2-135M-Instruct",
+		BaseQuantization: "Q4_1", Datasets: []string{"ds", "acme/findings"},
 		Steps: 111, Epochs: 3, BatchSize: 4, LearningRate: 2e-4, Rank: 8, Alpha: 16, Dropout: 0.05,
 		TargetModules: []string{"q_proj"}, MaxSeqLength: 1024, DType: "float32", Backend: "cpu",
 		InitialValLoss: &v0, ValLoss: &v1,
@@ -201,11 +202,15 @@ func TestWriteCard(t *testing.T) {
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "README.md"))
 	card := string(b)
-	for _, want := range []string{"---\n", "license: apache-2.0", "base_model: SmolLM2-135M-Instruct", "library_name: mlx",
-		"pipeline_tag: text-generation", "model-index:", "value: 1.99", "- ds", "2.2900 → 1.9900"} {
+	for _, want := range []string{"---\n", "license: apache-2.0", "base_model: HuggingFaceTB/SmolLM2-135M-Instruct",
+		"library_name: transformers", "  - mlx", "language:\n  - en", "pipeline_tag: text-generation", "model-index:", "value: 1.99",
+		"datasets:\n  - acme/findings\n", "2.2900 → 1.9900", "dequantized from a GGUF Q4_1 quantization"} {
 		if !strings.Contains(card, want) {
 			t.Errorf("card lacks %q:\n%s", want, card)
 		}
+	}
+	if strings.Contains(card, "- ds\n") {
+		t.Errorf("the card names the local dataset folder as a dataset:\n%s", card)
 	}
 }
 

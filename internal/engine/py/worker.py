@@ -15,6 +15,7 @@ OPS below.
 import json
 import math
 import os
+import shutil
 import sys
 import time
 
@@ -228,8 +229,8 @@ def op_perplexity(req):
 
 
 def op_pull(req):
-    """Download a model repo (safetensors and tokenizer files only, never
-    pickles) and optionally quantize it with mlx_lm.convert."""
+    """Download a model repo (safetensors, JSON, tokenizer files and the
+    card, never pickles) and optionally quantize it with mlx_lm.convert."""
     from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -246,7 +247,7 @@ def op_pull(req):
             repo_id=req["repo"],
             revision=req.get("revision") or None,
             local_dir=download_dir,
-            allow_patterns=["*.json", "*.safetensors", "*.jinja", "tokenizer.model", "*.txt"],
+            allow_patterns=["*.json", "*.safetensors", "*.jinja", "tokenizer.model", "*.txt", "README.md"],
         )
     except (RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError) as e:
         raise WorkerError(type(e).__name__, f"{req['repo']} on {endpoint}: {e}") from e
@@ -254,6 +255,10 @@ def op_pull(req):
         raise WorkerError(
             "HubUnreachable", f"cannot reach {endpoint} (HF_ENDPOINT): {type(e).__name__}: {e}"
         ) from e
+    # local_dir downloads keep the client's bookkeeping (.cache/huggingface:
+    # lock files, per-file metadata) inside the model dir; a model dir
+    # holds the model only, and pull never resumes into an existing one.
+    shutil.rmtree(os.path.join(download_dir, ".cache"), ignore_errors=True)
     emit("artifact", kind="download", path=download_dir)
     if req.get("quantize_bits"):
         from mlx_lm import convert

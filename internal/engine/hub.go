@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"context"
+	_ "embed" // the Hub script ships inside the binary
+)
+
+//go:embed py/hub.py
+var hubBody []byte
+
+// hubSource is py/hub.py as written to disk, after the protocol prelude.
+var hubSource = withProtocol(hubBody)
+
+// HubAuth is what every Hub op needs besides its request: the token, sent
+// to the child only as HF_TOKEN, and the endpoint, sent as HF_ENDPOINT
+// ("" keeps the environment's HF_ENDPOINT or the client's default).
+type HubAuth struct {
+	Token    string
+	Endpoint string
+}
+
+func (a HubAuth) env() []string {
+	if a.Endpoint == "" {
+		return nil
+	}
+	return []string{"HF_ENDPOINT=" + a.Endpoint}
+}
+
+// HubAccount is the token's account as the Hub's whoami reports it.
+type HubAccount struct {
+	Name string   `json:"name"`
+	Type string   `json:"type"` // "user" or "org"
+	Orgs []HubOrg `json:"orgs"`
+	// TokenRole is "read", "write" or "fineGrained".
+	TokenRole string `json:"token_role"`
+	// Scoped lists a fine-grained token's permissions per entity.
+	Scoped   []HubScope `json:"scoped"`
+	Endpoint string     `json:"endpoint"`
+}
+
+// HubOrg is an organisation the account belongs to and its role there.
+type HubOrg struct {
+	Name string `json:"name"`
+	Role string `json:"role"` // "admin", "write", "contributor", "read"
+}
+
+// HubScope is one entity a fine-grained token may act on.
+type HubScope struct {
+	Type        string   `json:"type"` // "user" or "org"
+	Name        string   `json:"name"`
+	Permissions []string `json:"permissions"` // e.g. "repo.write"
+}
+
+// HubWhoami asks the Hub whose token auth carries.
+func (e *Engine) HubWhoami(ctx context.Context, auth HubAuth) (*HubAccount, error) {
+	var out HubAccount
+	c := scriptCall{Name: "hub", Source: hubSource, Op: "hub-whoami", Args: []string{"whoami"}, Req: struct{}{}, HFToken: auth.Token, Env: auth.env()}
+	if err := e.runScript(ctx, c, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PublishFile is one file of a publish: its path in the repo, where it is
+// on disk, and its size and SHA-256 (compared with the remote tree's).
+type PublishFile struct {
+	Path   string `json:"path"`
+	Local  string `json:"local"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// PublishRequest is one commit of a file set to a repo. The repo then holds
+// exactly Files (and the Hub's .gitattributes): remote files not in Files
+// are deleted by the same commit.
+type PublishRequest struct {
+	Repo     string        `json:"repo"`      // namespace/name
+	RepoType string        `json:"repo_type"` // "model" or "dataset"
+	Private  bool          `json:"private"`   // when the repo is created
+	Revision string        `json:"revision,omitempty"`
+	Files    []PublishFile `json:"files"`
+	Message  string        `json:"commit_message"`
+	// Description is the commit's longer text.
+	Description string `json:"commit_description,omitempty"`
+	// Tag, when set, is created on the commit unless it exists.
+	Tag        string `json:"tag,omitempty"`
+	TagMessage string `json:"tag_message,omitempty"`
+	// Retries and BackoffSeconds bound the retries of 429/5xx answers
+	// (defaults 4 and 2 s, doubling).
+	Retries        int     `json:"retries,omitempty"`
+	BackoffSeconds float64 `json:"backoff_seconds,omitempty"`
+	Auth           HubAuth `json:"-"`
+}
+
+// Published says what a publish did.
+type Published struct {
+	Repo     string `json:"repo"`
+	RepoType string `json:"repo_type"`
+	URL      string `json:"url"`
+	Revision string `json:"revision"`
+	// Commit is the revision's head afterwards; Committed says whether this
+	// publish made it (false: the content was already there).
+	Commit    string   `json:"commit"`
+	Parent    string   `json:"parent"`
+	Committed bool     `json:"committed"`
+	Changed   []string `json:"changed"`
+	Deleted   []string `json:"deleted"`
+	Tag       string   `json:"tag"`
+	TagNew    bool     `json:"tag_created"`
+	Private   bool     `json:"private"`
+	// BytesUploaded counts the bytes sent to LFS storage (the basic
+	// transfer); objects the Hub already held are not sent.
+	BytesUploaded int64   `json:"bytes_uploaded"`
+	Seconds       float64 `json:"seconds"`
+}
+
+// Publish runs the publish op. onEvent receives progress events: stage
+// "repo", "compare", "commit", "retry", and "upload" with bytes, total and
+// rate (bytes per second).
+func (e *Engine) Publish(ctx context.Context, req PublishRequest, onEvent func(Event)) (*Published, error) {
+	var out Published
+	c := scriptCall{Name: "hub", Source: hubSource, Op: "hub-publish", Args: []string{"publish"}, Req: req, HFToken: req.Auth.Token, Env: req.Auth.env()}
+	if err := e.runScript(ctx, c, onEvent, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
