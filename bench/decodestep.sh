@@ -2,7 +2,7 @@
 # One batched greedy-decoding step of SmolLM2-135M on the CPU backend, as
 # evaluation takes it (23 sequences, one new token each, over a KV cache of
 # CACHE tokens), with MLX's kernels and with the engine's CPU kernels
-# (internal/engine/py/cpumath.py, x86-64). Prints milliseconds per attention
+# (internal/engine/py/vulntune_engine/cpumath.py, x86-64). Prints milliseconds per attention
 # call of one layer's shape (9 query heads, 3 key heads, head size 64) and
 # seconds per whole decoding step, each the mean of 10 after a warm-up.
 # Usage: bench/decodestep.sh BASE_MODEL_DIR [CACHE]
@@ -12,9 +12,11 @@ base=${1:?base model dir}; cache=${2:-700}
 py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"
 source "$(dirname "$0")/engine-env.sh"
 script=$(mktemp); trap 'rm -f "$script"' EXIT
-cat "$(dirname "$0")/../internal/engine/py/cpumath.py" > "$script"
-cat >> "$script" <<'PY'
-import sys, time
+pkg=$(cd "$(dirname "$0")/../internal/engine/py" && pwd)
+cat > "$script" <<'PY'
+import os, sys, time
+sys.path.insert(0, os.environ["ENGINE_PY"])
+from vulntune_engine.cpumath import cpumath_install
 import mlx.core as mx
 from mlx_lm import load
 from mlx_lm.models.cache import make_prompt_cache
@@ -42,6 +44,6 @@ step = mean(lambda: model(y, cache=c))
 print(f"attention {attn * 1000:.2f} ms a layer, decoding step {step:.3f} s")
 PY
 echo -n "MLX kernels:    "
-env "${engine_malloc[@]}" VULNTUNE_CPU_KERNELS=mlx LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$cache"
+env "${engine_malloc[@]}" ENGINE_PY="$pkg" VULNTUNE_CPU_KERNELS=mlx LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$cache"
 echo -n "engine kernels: "
-env "${engine_malloc[@]}" VULNTUNE_CPU_KERNELS=vulntune LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$cache"
+env "${engine_malloc[@]}" ENGINE_PY="$pkg" VULNTUNE_CPU_KERNELS=vulntune LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$cache"

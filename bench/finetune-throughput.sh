@@ -10,7 +10,7 @@
 # vulntune runs on MLX's own kernels here (VULNTUNE_CPU_KERNELS=mlx), as
 # mlx-lm does; set KERNELS=vulntune to include the engine's CPU kernels.
 # Its loss computes the output layer only at assistant tokens
-# (py/lmhead.py), where mlx-lm's computes it everywhere, so since that
+# (vulntune_engine/lmhead.py), where mlx-lm's computes it everywhere, so since that
 # change the ratio is the loop's overhead less that saving, not the
 # overhead alone.
 set -euo pipefail

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # One LoRA training step of SmolLM2-135M on the CPU backend (batch 4 x 736
 # tokens, rank 8 on all 7 projections of all layers, compiled step as
-# train.py does), with glibc's default malloc, with the settings the engine
+# the engine's trainer does), with glibc's default malloc, with the settings the engine
 # gives its children (internal/engine/malloc.go), with those plus the
-# engine's CPU kernels (internal/engine/py/cpumath.py, x86-64), and with
+# engine's CPU kernels (internal/engine/py/vulntune_engine/cpumath.py, x86-64), and with
 # all that plus the loss's output layer only at the supervised 60 % of
-# positions (py/lmhead.py, train.py's _loss_at). Prints seconds per step,
+# positions (vulntune_engine/lmhead.py, data.py's loss_at). Prints seconds per step,
 # user and system CPU seconds per step, page faults per step, MLX's peak
 # memory and the loss after the timed steps: the same in the first two
 # runs, and within float32 rounding of it in the others.
@@ -16,9 +16,12 @@ base=${1:?base model dir}; steps=${2:-2}; length=${3:-736}
 py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"
 source "$(dirname "$0")/engine-env.sh"
 script=$(mktemp); trap 'rm -f "$script"' EXIT
-cat "$(dirname "$0")/../internal/engine/py/cpumath.py" "$(dirname "$0")/../internal/engine/py/lmhead.py" > "$script"
-cat >> "$script" <<'PY'
+export ENGINE_PY=$(cd "$(dirname "$0")/../internal/engine/py" && pwd)
+cat > "$script" <<'PY'
 import os, resource, sys, time
+sys.path.insert(0, os.environ["ENGINE_PY"])
+from vulntune_engine.cpumath import cpumath_install
+from vulntune_engine.lmhead import lm_head_split
 from functools import partial
 import numpy as np
 import mlx.core as mx, mlx.nn as nn, mlx.optimizers as optim

@@ -31,22 +31,22 @@ func runJSONCheck(t *testing.T, e *engine.Engine, op string, src []byte, args []
 	return got
 }
 
-// runCPUMathCheck runs py/cpumath.py followed by testdata/cpumath_check.py
-// (see runJSONCheck).
+// runCPUMathCheck runs testdata/cpumath_check.py against the installed
+// package's cpumath module (see runJSONCheck).
 func runCPUMathCheck(t *testing.T, env ...string) map[string]any {
 	t.Helper()
-	var src []byte
-	for _, f := range []string{"py/cpumath.py", "testdata/cpumath_check.py"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		src = append(append(src, b...), '\n')
+	src, err := os.ReadFile(filepath.Join("testdata", "cpumath_check.py"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return runJSONCheck(t, newEngine(t), "cpumath-check", src, nil, env...)
+	root, err := engine.InstallPython(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runJSONCheck(t, newEngine(t), "cpumath-check", src, []string{root}, env...)
 }
 
-// TestCPUMathMatchesMLX holds every kernel py/cpumath.py installs to MLX's
+// TestCPUMathMatchesMLX holds every kernel cpumath installs to MLX's
 // own: values and compiled gradients within float32 rounding, on the masks
 // mlx-lm passes (causal in blocks and with a cache offset, left-padded
 // boolean, additive) and on decoding steps over a left-padded cache.

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
-	_ "embed" // the evaluation script ships inside the binary
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -12,19 +11,14 @@ import (
 	"strings"
 )
 
-//go:embed py/evaluate.py
-var evaluateSourceBody []byte
-
-var evaluateSource = withMLX(evaluateSourceBody)
-
 // EvaluateRequest asks the engine to score and answer chat examples with one
 // model, loaded once.
 type EvaluateRequest struct {
 	Model        string            `json:"model"`    // model directory (fused)
 	Examples     []json.RawMessage `json:"examples"` // {"messages":[...]} rows
 	MaxTokens    int               `json:"max_tokens"`
-	MaxSeqLength int               `json:"max_seq_length,omitempty"`
-	BatchSize    int               `json:"batch_size,omitempty"`
+	MaxSeqLength int               `json:"max_seq_length"` // 0: DefaultScoreLength
+	BatchSize    int               `json:"batch_size"`
 }
 
 // EvaluateItem is one example's outcome: the greedy answer to its prompt
@@ -53,7 +47,7 @@ type EvaluateSummary struct {
 	// SharedPrefill counts the answers generated from the KV cache scoring
 	// left behind, without processing their prompt again.
 	SharedPrefill int `json:"shared_prefill"`
-	// CPUKernels is "vulntune" when py/cpumath.py's kernels were in place.
+	// CPUKernels is "vulntune" when vulntune_engine/cpumath.py's kernels were in place.
 	CPUKernels         string `json:"cpu_kernels"`
 	ChatTemplateSource string `json:"chat_template_source"`
 }
@@ -62,8 +56,11 @@ type EvaluateSummary struct {
 // finishes (in completion order, not input order); onEvent, if not nil,
 // receives every other event (progress).
 func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(EvaluateItem), onEvent func(Event)) (*EvaluateSummary, error) {
-	if req.MaxTokens <= 0 {
-		return nil, fmt.Errorf("evaluate: max_tokens must be positive, got %d", req.MaxTokens)
+	if req.MaxTokens <= 0 || req.BatchSize <= 0 {
+		return nil, fmt.Errorf("evaluate: max_tokens and batch_size must be positive, got %d and %d", req.MaxTokens, req.BatchSize)
+	}
+	if req.MaxSeqLength <= 0 {
+		req.MaxSeqLength = DefaultScoreLength
 	}
 	var itemErr error
 	handle := func(ev Event) {
@@ -99,7 +96,7 @@ type CheckModelRequest struct {
 	Texts     []string  `json:"texts"`    // round-tripped through the tokenizer
 	Messages  []Message `json:"messages"` // rendered through the chat template
 	Generate  bool      `json:"generate"`
-	MaxTokens int       `json:"max_tokens,omitempty"`
+	MaxTokens int       `json:"max_tokens"` // the answer's bound when Generate
 }
 
 // RoundTrip is one text encoded and decoded again.
@@ -137,6 +134,9 @@ type ModelCheck struct {
 // CheckModel runs the check op. A broken tokenizer or template is reported
 // in the result, not as an error; errors mean the engine itself failed.
 func (e *Engine) CheckModel(ctx context.Context, req CheckModelRequest) (*ModelCheck, error) {
+	if req.Generate && req.MaxTokens <= 0 {
+		return nil, fmt.Errorf("check: max_tokens must be positive to generate, got %d", req.MaxTokens)
+	}
 	var out ModelCheck
 	if err := e.runScript(ctx, evalCall("check", req), nil, &out); err != nil {
 		return nil, err
@@ -144,21 +144,23 @@ func (e *Engine) CheckModel(ctx context.Context, req CheckModelRequest) (*ModelC
 	return &out, nil
 }
 
-// evalCall runs op of evaluate.py. The Hub is switched off: these ops read
+// evalCall runs op of the evaluate module. The Hub is switched off: these ops read
 // local directories only, and a missing one must fail rather than turn into
 // a download.
 func evalCall(op string, req any) scriptCall {
-	return scriptCall{Name: "evaluate", Source: evaluateSource, Op: op, Req: req, Env: []string{"HF_HUB_OFFLINE=1"}}
+	return scriptCall{Module: "evaluate", Op: op, Req: req, Env: []string{"HF_HUB_OFFLINE=1"}}
 }
 
-// EvaluateID identifies what the evaluate op answers with: its script, the
+// EvaluateID identifies what the evaluate op answers with: its modules, the
 // interpreter and the packages installed with it (the venv's stamp), and the
 // BLAS preloaded and the CPU kernels chosen. Greedy answers of one model to
 // one request are the same for the same ID, which is what lets evaluation
 // reuse them.
 func (e *Engine) EvaluateID() string {
 	h := sha256.New()
-	h.Write(evaluateSource)
+	// The modules the evaluate op runs: a change to any of them may change
+	// an answer.
+	h.Write([]byte(moduleSum("evaluate", "protocol", "chat", "runtime", "cpumath", "lmhead")))
 	fmt.Fprintf(h, "\x00%s\x00%s\x00%s", e.Python, e.Preload, strings.Join(e.Kernels, " "))
 	if st, err := ReadStamp(filepath.Dir(filepath.Dir(e.Python))); err == nil {
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s", st.LockSHA256, st.PythonVersion, st.InstalledAt)

@@ -2,14 +2,8 @@ package engine
 
 import (
 	"context"
-	_ "embed" // the Hub script ships inside the binary
+	"time"
 )
-
-//go:embed py/hub.py
-var hubBody []byte
-
-// hubSource is py/hub.py as written to disk, after the protocol prelude.
-var hubSource = withProtocol(hubBody)
 
 // HubAuth is what every Hub op needs besides its request: the token, sent
 // to the child only as HF_TOKEN, and the endpoint, sent as HF_ENDPOINT
@@ -54,7 +48,7 @@ type HubScope struct {
 // HubWhoami asks the Hub whose token auth carries.
 func (e *Engine) HubWhoami(ctx context.Context, auth HubAuth) (*HubAccount, error) {
 	var out HubAccount
-	c := scriptCall{Name: "hub", Source: hubSource, Op: "hub-whoami", Args: []string{"whoami"}, Req: struct{}{}, HFToken: auth.Token, Env: auth.env()}
+	c := scriptCall{Module: "hub", Op: "hub-whoami", Args: []string{"whoami"}, Req: struct{}{}, HFToken: auth.Token, Env: auth.env()}
 	if err := e.runScript(ctx, c, nil, &out); err != nil {
 		return nil, err
 	}
@@ -77,7 +71,7 @@ type PublishRequest struct {
 	Repo     string        `json:"repo"`      // namespace/name
 	RepoType string        `json:"repo_type"` // "model" or "dataset"
 	Private  bool          `json:"private"`   // when the repo is created
-	Revision string        `json:"revision,omitempty"`
+	Revision string        `json:"revision"`  // "": main
 	Files    []PublishFile `json:"files"`
 	Message  string        `json:"commit_message"`
 	// Description is the commit's longer text.
@@ -86,11 +80,19 @@ type PublishRequest struct {
 	Tag        string `json:"tag,omitempty"`
 	TagMessage string `json:"tag_message,omitempty"`
 	// Retries and BackoffSeconds bound the retries of 429/5xx answers
-	// (defaults 4 and 2 s, doubling).
-	Retries        int     `json:"retries,omitempty"`
-	BackoffSeconds float64 `json:"backoff_seconds,omitempty"`
+	// (0: DefaultPublishRetries and DefaultPublishBackoff, doubling).
+	Retries        int     `json:"retries"`
+	BackoffSeconds float64 `json:"backoff_seconds"`
 	Auth           HubAuth `json:"-"`
 }
+
+// Retries of a publish's 429/5xx answers and the first wait between them,
+// doubling: the Hub's rate limits reset within a minute, and 2+4+8+16 s
+// outlasts a restart of its front end.
+const (
+	DefaultPublishRetries = 4
+	DefaultPublishBackoff = 2 * time.Second
+)
 
 // Published says what a publish did.
 type Published struct {
@@ -118,8 +120,17 @@ type Published struct {
 // "repo", "compare", "commit", "retry", and "upload" with bytes, total and
 // rate (bytes per second).
 func (e *Engine) Publish(ctx context.Context, req PublishRequest, onEvent func(Event)) (*Published, error) {
+	if req.Revision == "" {
+		req.Revision = "main"
+	}
+	if req.Retries <= 0 {
+		req.Retries = DefaultPublishRetries
+	}
+	if req.BackoffSeconds <= 0 {
+		req.BackoffSeconds = DefaultPublishBackoff.Seconds()
+	}
 	var out Published
-	c := scriptCall{Name: "hub", Source: hubSource, Op: "hub-publish", Args: []string{"publish"}, Req: req, HFToken: req.Auth.Token, Env: req.Auth.env()}
+	c := scriptCall{Module: "hub", Op: "hub-publish", Args: []string{"publish"}, Req: req, HFToken: req.Auth.Token, Env: req.Auth.env()}
 	if err := e.runScript(ctx, c, onEvent, &out); err != nil {
 		return nil, err
 	}

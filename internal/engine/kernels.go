@@ -11,7 +11,7 @@ import (
 const CPUKernelsEnv = "VULNTUNE_CPU_KERNELS"
 
 // CPUKernels returns the environment that asks the training and evaluation
-// scripts for vulntune's exp-heavy kernels (py/cpumath.py), or nil. MLX's
+// scripts for vulntune's exp-heavy kernels (vulntune_engine/cpumath.py), or nil. MLX's
 // CPU backend computes exp one scalar at a time on x86-64 (14 ns an
 // element, against 0.3 ns for its adds), and attention softmax, SiLU and
 // the vocabulary logsumexp made up most of a training step. The scripts

@@ -232,20 +232,33 @@ func TestWorkerProtocol(t *testing.T) {
 	}
 }
 
-func TestWriteWorkerRepairsTamperedFile(t *testing.T) {
+// The installed package is checked before every use: a tampered module or
+// a missing one is replaced, the package staying whole.
+func TestInstallPythonRepairsTamperedFile(t *testing.T) {
 	dir := t.TempDir()
-	path, err := writeWorker(dir)
+	root, err := installPython(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, []byte("import os; os.system('evil')"), 0o644); err != nil {
+	worker := filepath.Join(root, "vulntune_engine", "worker.py")
+	want, _ := os.ReadFile(worker)
+	if err := os.WriteFile(worker, []byte("import os; os.system('evil')"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := writeWorker(dir); err != nil {
+	if err := os.Remove(filepath.Join(root, "run.py")); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := os.ReadFile(path)
-	if string(b) != string(workerSource) {
-		t.Fatal("tampered worker was not rewritten")
+	again, err := installPython(dir)
+	if err != nil || again != root {
+		t.Fatalf("reinstall: %q, %v", again, err)
+	}
+	if b, _ := os.ReadFile(worker); string(b) != string(want) {
+		t.Error("tampered module was not rewritten")
+	}
+	if _, err := os.Stat(filepath.Join(root, "run.py")); err != nil {
+		t.Error("missing run.py was not restored")
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".py-staging-*")); len(leftovers) > 0 {
+		t.Errorf("staging left behind: %v", leftovers)
 	}
 }

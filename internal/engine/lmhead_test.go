@@ -9,22 +9,22 @@ import (
 )
 
 // TestLossAtSupervisedPositions: the training loss computed with the output
-// layer only at assistant tokens (py/lmhead.py, train.py's _loss_at) has the
+// layer only at assistant tokens (lmhead.py, data.py's loss_at) has the
 // value and gradients of the full-logits loss on both architectures vulntune
 // names, its positions padded to the compile bucket; a model whose logits are
 // not its output layer's keeps the full logits.
 func TestLossAtSupervisedPositions(t *testing.T) {
 	e := newEngine(t)
 	llama, olmo2 := tinyModelDir(t, e, "llama"), tinyModelDir(t, e, "olmo2")
-	script := filepath.Join(t.TempDir(), "train_script.py")
-	if err := os.WriteFile(script, engine.TrainSource, 0o644); err != nil {
+	root, err := engine.InstallPython(t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
 	check, err := os.ReadFile(filepath.Join("testdata", "lmhead_check.py"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := runJSONCheck(t, e, "lmhead-check", check, []string{script, llama, olmo2})
+	got := runJSONCheck(t, e, "lmhead-check", check, []string{root, llama, olmo2})
 	if got["scaled split"] != false {
 		t.Error("a model with transformed logits got an output-layer split")
 	}

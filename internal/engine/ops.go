@@ -30,6 +30,11 @@ func (e *Engine) Info(ctx context.Context) (*Info, error) {
 	return &out, nil
 }
 
+// DefaultScoreLength is where scoring (perplexity, evaluation's loss)
+// truncates an example when the caller names no length: mlx-lm's training
+// default, so a score covers what a model of that setting was trained on.
+const DefaultScoreLength = 2048
+
 // Message is one chat turn.
 type Message struct {
 	Role    string `json:"role"`
@@ -79,7 +84,7 @@ type PerplexityRequest struct {
 	Adapter      string            `json:"adapter,omitempty"`
 	Examples     []json.RawMessage `json:"examples,omitempty"` // {"messages":[...]} rows
 	Texts        []string          `json:"texts,omitempty"`
-	MaxSeqLength int               `json:"max_seq_length,omitempty"`
+	MaxSeqLength int               `json:"max_seq_length"` // 0: DefaultScoreLength
 }
 
 // Perplexity is the token-weighted mean loss over every scored token.
@@ -93,6 +98,9 @@ type Perplexity struct {
 // Perplexity scores req. onEvent, if not nil, receives one metric event per
 // item as it is scored.
 func (e *Engine) Perplexity(ctx context.Context, req PerplexityRequest, onEvent func(Event)) (*Perplexity, error) {
+	if req.MaxSeqLength <= 0 {
+		req.MaxSeqLength = DefaultScoreLength
+	}
 	var out Perplexity
 	if err := e.runWorker(ctx, "perplexity", req, "", onEvent, &out); err != nil {
 		return nil, err
@@ -123,7 +131,7 @@ type Pulled struct {
 // Pull runs the pull op. The Hub endpoint is req.Endpoint, else HF_ENDPOINT.
 func (e *Engine) Pull(ctx context.Context, req PullRequest, onEvent func(Event)) (*Pulled, error) {
 	var out Pulled
-	c := scriptCall{Name: "worker", Source: workerSource, Op: "pull", Req: req, HFToken: req.HFToken,
+	c := scriptCall{Module: "worker", Op: "pull", Req: req, HFToken: req.HFToken,
 		Env: HubAuth{Endpoint: req.Endpoint}.env()}
 	if err := e.runScript(ctx, c, onEvent, &out); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,8 +34,13 @@ def fail(req):
 if __name__ == "__main__":
     finish(serve({"ok": ok, "fail": fail}, "teardown.py"))
 `)
+	root, err := installPython(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := "import sys\nsys.path.insert(0, " + strconv.Quote(root) + ")\nfrom vulntune_engine.protocol import WorkerError, finish, serve\n"
 	script := filepath.Join(t.TempDir(), "teardown.py")
-	if err := os.WriteFile(script, withProtocol(body), 0o644); err != nil {
+	if err := os.WriteFile(script, append([]byte(header), body...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {

@@ -6,11 +6,6 @@ import (
 	"time"
 )
 
-//go:embed py/train.py
-var trainSourceBody []byte
-
-var trainSource = withMLX(trainSourceBody)
-
 // TrainGrace is how long a cancelled training run gets between SIGTERM and
 // SIGKILL: vulntune stops within 10 s of a signal, whatever it is doing.
 // The trainer checks for the signal between optimizer steps and validation
@@ -36,7 +31,7 @@ type LoRASpec struct {
 	NumLayers int `json:"num_layers"`
 }
 
-// TrainRequest is one LoRA training run of py/train.py. Paths are
+// TrainRequest is one LoRA training run of vulntune_engine.train. Paths are
 // absolute; nothing in it is secret.
 type TrainRequest struct {
 	Model         string  `json:"model"`    // base model directory
@@ -90,11 +85,11 @@ type TrainResult struct {
 	DType                     string   `json:"dtype"`
 	Backend                   string   `json:"backend"`
 	BLAS                      string   `json:"blas"` // CPU: "openblas" (preloaded) or "bundled"
-	// CPUKernels is "vulntune" when py/cpumath.py's exp-heavy kernels
+	// CPUKernels is "vulntune" when vulntune_engine/cpumath.py's exp-heavy kernels
 	// replaced MLX's (x86-64 CPU), else "mlx".
 	CPUKernels string `json:"cpu_kernels"`
 	// LogitsAt is "supervised" when the loss computed the output layer only
-	// at assistant tokens (py/lmhead.py found the model's output layer),
+	// at assistant tokens (vulntune_engine/lmhead.py found the model's output layer),
 	// "all" when it computed every position's logits.
 	LogitsAt            string   `json:"logits_at"`
 	MLX                 string   `json:"mlx"`
@@ -114,13 +109,13 @@ type TrainResult struct {
 	WallSeconds         float64  `json:"wall_seconds"`
 }
 
-// Train runs py/train.py on req. onEvent receives every event as it
+// Train runs vulntune_engine.train on req. onEvent receives every event as it
 // arrives (one metric per step). Cancelling ctx sends SIGTERM; the trainer
 // finishes its step, writes a checkpoint and exits, or is killed after
 // TrainGrace.
 func (e *Engine) Train(ctx context.Context, req TrainRequest, onEvent func(Event)) (*TrainResult, error) {
 	var out TrainResult
-	c := scriptCall{Name: "train", Source: trainSource, Op: "train", Args: []string{}, Req: req, Grace: TrainGrace}
+	c := scriptCall{Module: "train", Op: "train", Args: []string{}, Req: req, Grace: TrainGrace}
 	if err := e.runScript(ctx, c, onEvent, &out); err != nil {
 		return nil, err
 	}

@@ -4,59 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	_ "embed" // the Python worker ships inside the binary
-	"encoding/hex"
+
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
-
-	"github.com/vulntune/vulntune/internal/atomicfile"
 )
-
-//go:embed py/protocol.py
-var protocolSource []byte
-
-//go:embed py/worker.py
-var workerBody []byte
-
-// workerSource is the worker as written to disk: the shared protocol
-// prelude, then the worker's ops.
-var workerSource = withProtocol(workerBody)
-
-// withProtocol prepends the JSON-lines protocol (py/protocol.py) to an
-// engine script, since python -I cannot import it as a module.
-func withProtocol(body []byte) []byte {
-	out := make([]byte, 0, len(protocolSource)+1+len(body))
-	out = append(out, protocolSource...)
-	out = append(out, '\n')
-	return append(out, body...)
-}
-
-//go:embed py/cpumath.py
-var cpumathSource []byte
-
-//go:embed py/lmhead.py
-var lmheadSource []byte
-
-// withMLX prepends the protocol, the CPU kernels (py/cpumath.py) and the
-// output-layer split (py/lmhead.py) to a script that trains or scores with
-// MLX.
-func withMLX(body []byte) []byte {
-	var out []byte
-	for _, part := range [][]byte{cpumathSource, lmheadSource, body} {
-		out = append(append(out, part...), '\n')
-	}
-	return withProtocol(out)
-}
-
-// WorkerSHA256 is the checksum of the embedded worker; the file on disk is
-// named after it and verified before every use.
-var WorkerSHA256 = func() string { s := sha256.Sum256(workerSource); return hex.EncodeToString(s[:]) }()
 
 // Event is one JSON line from the worker. Event is progress, metric,
 // artifact, log, result or error; Raw holds the whole line for typed decoding.
@@ -70,50 +24,30 @@ type Event struct {
 // maxEventBytes bounds one event line; generated texts travel in one line.
 const maxEventBytes = 64 << 20
 
-// writeWorker puts the embedded worker under dir (see writeScript).
-func writeWorker(dir string) (string, error) { return writeScript(dir, "worker", workerSource) }
-
-// writeScript puts an embedded script under dir, named by its checksum, and
-// rewrites it when the file on disk does not match (edited, truncated).
-func writeScript(dir, name string, src []byte) (string, error) {
-	sum := sha256.Sum256(src)
-	hexSum := hex.EncodeToString(sum[:])
-	path := filepath.Join(dir, name+"-"+hexSum[:16]+".py")
-	if b, err := os.ReadFile(path); err == nil {
-		if s := sha256.Sum256(b); hex.EncodeToString(s[:]) == hexSum {
-			return path, nil
-		}
-	}
-	if err := atomicfile.WriteFile(path, src, 0o644); err != nil {
-		return "", fmt.Errorf("install engine %s script: %w", name, err)
-	}
-	return path, nil
-}
-
-// scriptCall is one run of an embedded engine script.
+// scriptCall is one run of a module of the engine's Python package.
 type scriptCall struct {
-	Name    string // script name, for the file on disk
-	Source  []byte
-	Op      string   // op name: log file, errors, and the script's first argument
-	Args    []string // argv after the script path (default: Op)
+	Module  string   // vulntune_engine.<Module>: worker, train, evaluate, hub
+	Op      string   // op name: log file, errors, and the module's first argument
+	Args    []string // argv after the module (default: Op)
 	Req     any      // sent as JSON on stdin
 	HFToken string
 	Env     []string
-	// Grace, when longer than the launcher's, gives the script more time
+	// Grace, when longer than the launcher's, gives the module more time
 	// to finish after SIGTERM (the trainer checkpoints).
 	Grace time.Duration
 }
 
 // runWorker runs one op of the main worker script.
 func (e *Engine) runWorker(ctx context.Context, op string, req any, hfToken string, onEvent func(Event), out any) error {
-	return e.runScript(ctx, scriptCall{Name: "worker", Source: workerSource, Op: op, Req: req, HFToken: hfToken}, onEvent, out)
+	return e.runScript(ctx, scriptCall{Module: "worker", Op: op, Req: req, HFToken: hfToken}, onEvent, out)
 }
 
-// runScript runs an embedded script: the request as JSON on stdin, events
-// passed to onEvent as they arrive, the result event decoded into out, and
-// every failure mapped to an *EngineError quoting the script's stderr.
+// runScript runs a module of the engine's package: the request as JSON on
+// stdin, events passed to onEvent as they arrive, the result event decoded
+// into out, and every failure mapped to an *EngineError quoting the
+// module's stderr.
 func (e *Engine) runScript(ctx context.Context, c scriptCall, onEvent func(Event), out any) error {
-	script, err := writeScript(e.WorkerDir, c.Name, c.Source)
+	root, err := installPython(e.WorkerDir)
 	if err != nil {
 		return err
 	}
@@ -133,7 +67,7 @@ func (e *Engine) runScript(ctx context.Context, c scriptCall, onEvent func(Event
 	// directory can inject modules into the engine.
 	p, err := l.Start(ctx, Call{
 		Op:      c.Op,
-		Args:    append([]string{"-I", script}, args...),
+		Args:    append(moduleArgs(root, c.Module), args...),
 		Stdin:   bytes.NewReader(body),
 		HFToken: c.HFToken,
 		Env:     c.Env,

@@ -68,7 +68,7 @@ type Options struct {
 	// DefaultBatchSize).
 	BatchSize int
 	// MaxSeqLength truncates each example before its loss is scored
-	// (0: the engine's 2048, mlx-lm's training default).
+	// (0: engine.DefaultScoreLength, mlx-lm's training default).
 	MaxSeqLength int
 	Engine       Runner
 	Log          *slog.Logger // nil: discard

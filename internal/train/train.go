@@ -1,5 +1,5 @@
 // Package train fine-tunes a base model with LoRA through the engine's
-// trainer (internal/engine py/train.py) and turns the run into a complete
+// trainer (internal/engine vulntune_engine.train) and turns the run into a complete
 // model directory: fused safetensors weights, config and tokenizer files,
 // adapters/, training/metrics.jsonl and loss.png, metadata.json and a model
 // card. The directory is staged beside its final place and renamed in only

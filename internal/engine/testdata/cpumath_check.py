@@ -1,7 +1,15 @@
-# Appended to py/cpumath.py by TestCPUMathMatchesMLX: compares each kernel
-# cpumath installs with MLX's own, values and gradients, and prints the
-# largest differences as one JSON object.
+# Run by TestCPUMathMatchesMLX in the engine interpreter:
+#   cpumath_check.py PACKAGE_ROOT
+# Compares each kernel the engine's cpumath installs with MLX's own,
+# values and gradients, and prints the largest differences as one JSON
+# object.
 import json
+import os
+import sys
+
+sys.path.insert(0, sys.argv[1])
+from vulntune_engine import cpumath  # noqa: E402
+from vulntune_engine.cpumath import cpumath_install  # noqa: E402
 
 import mlx.core as mx
 import mlx.nn as nn
@@ -13,10 +21,10 @@ if os.environ.get("CHECK_OFF"):  # a GPU backend, then the opt-out
     os.environ["VULNTUNE_CPU_KERNELS"] = "mlx"
     off = cpumath_install("cpu")
     print(json.dumps({"gpu": gpu, "opted_out": off, "patched": mx.fast.scaled_dot_product_attention is not mlx_sdpa
-                      or act.swiglu is not mlx_swiglu or _cross_entropy is not mlx_ce}))
+                      or act.swiglu is not mlx_swiglu or cpumath.cross_entropy() is not mlx_ce}))
     sys.exit(0)
 kernels = cpumath_install("cpu")
-fast_sdpa, fast_swiglu, fast_ce = mx.fast.scaled_dot_product_attention, act.swiglu, _cross_entropy
+fast_sdpa, fast_swiglu, fast_ce = mx.fast.scaled_dot_product_attention, act.swiglu, cpumath.cross_entropy()
 mx.random.seed(7)
 out = {"kernels": kernels}
 
@@ -37,8 +45,8 @@ def both(name, f_fast, f_mlx, args, argnums):
 
 
 x = mx.concatenate([mx.linspace(-87, 88, 200001), mx.array([0.0, -1e-30, 1e-30])])
-out["exp"] = rel(mx.compile(_kernels["exp"])(x) / mx.exp(x), mx.ones_like(x))
-out["exp of -inf and -200"] = mx.compile(_kernels["exp"])(mx.array([-mx.inf, -200.0])).tolist()
+out["exp"] = rel(mx.compile(cpumath._kernels["exp"])(x) / mx.exp(x), mx.ones_like(x))
+out["exp of -inf and -200"] = mx.compile(cpumath._kernels["exp"])(mx.array([-mx.inf, -200.0])).tolist()
 for L, S, mask in [(300, 300, "causal"), (260, 300, "causal"), (40, 40, "causal"), (1, 50, None)]:
     q, k, v = mx.random.normal((2, 6, L, 32)), mx.random.normal((2, 2, S, 32)), mx.random.normal((2, 2, S, 32))
     both(f"sdpa {mask} L={L} S={S}", lambda q, k, v: fast_sdpa(q, k, v, scale=0.2, mask=mask),

@@ -1,11 +1,10 @@
 # Run by TestLossAtSupervisedPositions in the engine interpreter:
-#   lmhead_check.py TRAIN_SCRIPT LLAMA_DIR OLMO2_DIR
-# Loads the engine's training script as a module and compares, on each
-# model, the loss and gradients computed at the gathered supervised
-# positions (_pad(gather=True), _loss_at) with the full-logits loss (_loss);
+#   lmhead_check.py PACKAGE_ROOT LLAMA_DIR OLMO2_DIR
+# Imports the engine's training data module and compares, on each model,
+# the loss and gradients computed at the gathered supervised positions
+# (pad(gather=True), loss_at) with the full-logits loss (masked_loss);
 # then checks that a model whose logits are not head(body(x)) gets no split.
 # Prints one JSON object.
-import importlib.util
 import json
 import os
 import sys
@@ -15,9 +14,9 @@ import mlx.nn as nn
 from mlx.utils import tree_flatten
 from mlx_lm import load
 
-spec = importlib.util.spec_from_file_location("vulntune_train", sys.argv[1])
-tr = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tr)
+sys.path.insert(0, sys.argv[1])
+from vulntune_engine import data as tr  # noqa: E402
+from vulntune_engine.lmhead import lm_head_split  # noqa: E402
 
 out = {"bucket": tr.GATHER_BUCKET}
 ids = list(range(3, 43))
@@ -26,14 +25,14 @@ ids = list(range(3, 43))
 data = [(ids[:30], [0] * 10 + [1] * 20), (ids[:21], [0] * 5 + [1] * 10 + [0] * 6), (ids[:37], [0] * 20 + [1] * 17)]
 for kind, path in (("llama", sys.argv[2]), ("olmo2", sys.argv[3])):
     model, _ = load(path)
-    head = tr.lm_head_split(model, ids)
+    head = lm_head_split(model, ids)
     out[kind + " split"] = head is not None
     if head is None:
         continue
-    full, _ = tr._pad(data, [0, 1, 2], 64)
-    gathered, _ = tr._pad(data, [0, 1, 2], 64, gather=True)
-    (lf, nf), gf = nn.value_and_grad(model, tr._loss)(model, *full)
-    (lg, ng), gg = nn.value_and_grad(model, tr._loss_at(head))(model, *gathered)
+    full, _ = tr.pad(data, [0, 1, 2], 64)
+    gathered, _ = tr.pad(data, [0, 1, 2], 64, gather=True)
+    (lf, nf), gf = nn.value_and_grad(model, tr.masked_loss)(model, *full)
+    (lg, ng), gg = nn.value_and_grad(model, tr.loss_at(head))(model, *gathered)
     out[kind + " positions"] = gathered[1].size
     out[kind + " tokens"] = [nf.item(), ng.item()]
     out[kind + " loss"] = abs(lf.item() - lg.item()) / abs(lf.item())
@@ -57,7 +56,7 @@ class Scaled(nn.Module):
 
 
 model, _ = load(sys.argv[2])
-out["scaled split"] = tr.lm_head_split(Scaled(model), ids) is not None
+out["scaled split"] = lm_head_split(Scaled(model), ids) is not None
 print(json.dumps(out), flush=True)
 # As protocol.finish: exit without MLX 0.32's interpreter teardown, which
 # can hang or crash intermittently on Linux.

@@ -1,7 +1,7 @@
 """vulntune's Hub client: the official huggingface_hub, driven by Go.
 
-`python -I hub.py OP` reads one JSON request on stdin and speaks the
-JSON-lines protocol (protocol.py). Ops:
+`python -I run.py vulntune_engine.hub OP` reads one JSON request on stdin
+and speaks the JSON-lines protocol (protocol.py). Ops:
 
   whoami   the token's account, organisations and role (Go decides whether
            it may write to a namespace)
@@ -20,6 +20,8 @@ import os
 import sys
 import threading
 import time
+
+from .protocol import WorkerError, emit, finish, serve
 
 RETRYABLE = (408, 429, 500, 502, 503, 504)
 
@@ -99,8 +101,8 @@ def _with_retries(fn, req, what):
     preupload and upload calls; commit, create and tag it sends once."""
     from huggingface_hub.errors import HfHubHTTPError
 
-    retries = int(req.get("retries", 4))
-    wait = float(req.get("backoff_seconds", 2.0))
+    retries = int(req["retries"])
+    wait = float(req["backoff_seconds"])
     for attempt in range(retries + 1):
         try:
             return fn()
@@ -207,11 +209,11 @@ def op_publish(req):
 
     api = _api()
     repo, repo_type = req["repo"], req["repo_type"]
-    revision = req.get("revision") or "main"
+    revision = req["revision"]
     start = time.monotonic()
     emit("progress", stage="repo", message=f"{repo_type} {repo}")
     url = _with_retries(
-        lambda: api.create_repo(repo, repo_type=repo_type, private=bool(req.get("private")), exist_ok=True),
+        lambda: api.create_repo(repo, repo_type=repo_type, private=bool(req["private"]), exist_ok=True),
         req,
         "create repo",
     )
@@ -223,7 +225,7 @@ def op_publish(req):
     progress = _Progress(0)
     progress.install()
     committed, commit, parent, changed, deleted = False, "", "", [], []
-    for _ in range(int(req.get("retries", 4)) + 1):
+    for _ in range(int(req["retries"]) + 1):
         info = api.repo_info(repo, repo_type=repo_type, revision=revision)
         parent = info.sha
         emit("progress", stage="compare", message=f"{len(files)} files against {revision} at {parent[:12]}")
@@ -297,7 +299,7 @@ OPS = {"whoami": op_whoami, "publish": op_publish}
 
 
 def main():
-    return serve(OPS, "hub.py")
+    return serve(OPS, "vulntune_engine.hub")
 
 
 if __name__ == "__main__":

@@ -40,15 +40,15 @@ _cpu_kernels = "mlx"
 _kernels = {}  # functions tests call directly: "exp"
 
 
-def mlx_backend():
-    """The device MLX computes on: metal, cuda or cpu."""
-    import mlx.core as mx
+def kernels_in_use():
+    """"vulntune" when cpumath_install replaced MLX's kernels, else "mlx"."""
+    return _cpu_kernels
 
-    if mx.metal.is_available():
-        return "metal"
-    if hasattr(mx, "cuda") and mx.cuda.is_available():
-        return "cuda"
-    return "cpu"
+
+def cross_entropy():
+    """The cross-entropy scoring uses: the fast one once installed, else
+    MLX's (set by cpumath_install)."""
+    return _cross_entropy
 
 
 def cpumath_install(backend, blocks=4):

@@ -1,70 +1,45 @@
-"""vulntune evaluation and model-check engine script.
+"""vulntune evaluation and model checks.
 
-Same protocol as worker.py: `python -I evaluate.py OP` reads one JSON request
-on stdin and writes JSON-line events to stdout, ending with exactly one
-"result" (exit 0) or "error" (exit non-zero). Library output goes to stderr.
+`python -I run.py vulntune_engine.evaluate OP` reads one JSON request on
+stdin and speaks the JSON-lines protocol (protocol.py).
 
 Ops:
   evaluate  load a model once, score the assistant turns of every example
             (token-level cross-entropy) and generate an answer to each
-            example's system+user turns with greedy batch decoding, starting
+            example's prompt turns with greedy batch decoding, starting
             from the KV cache of the prompt that scoring filled, one batch of
             examples at a time; one "item" event per example as its answer
             finishes.
   check     load a model's tokenizer, round-trip texts through it, render
             the chat template and, unless told not to, answer one prompt.
-
-It runs under `python -I`, so it cannot import worker.py and repeats the few
-helpers it needs (event stream, chat-template policy).
 """
 
-import json
 import math
 import os
-import sys
 import time
 
-
-def _require_chat_template(model_dir, tokenizer):
-    """The policy of worker.py: the tokenizer's own template, or one that
-    vulntune recorded in metadata.json; never a raw prompt."""
-    if tokenizer.has_chat_template:
-        return "tokenizer"
-    try:
-        with open(os.path.join(model_dir, "metadata.json"), encoding="utf-8") as f:
-            meta = json.load(f)
-    except (FileNotFoundError, ValueError):
-        meta = {}
-    tmpl = meta.get("chat_template") if isinstance(meta, dict) else None
-    if isinstance(tmpl, str) and tmpl:
-        tokenizer._tokenizer.chat_template = tmpl
-        return meta.get("chat_template_source", "metadata")
-    raise WorkerError("NoChatTemplate", f"model {model_dir} has no chat template")
+from . import cpumath
+from .chat import assistant_mask, prompt_turns, require_chat_template
+from .lmhead import lm_head_split
+from .protocol import WorkerError, emit, finish, serve
+from .runtime import mlx_backend
 
 
 def _load_model(model_dir):
-    cpumath_install(mlx_backend())
+    cpumath.cpumath_install(mlx_backend())
     from mlx_lm import load
 
     if not os.path.isdir(model_dir):
         raise WorkerError("BadRequest", f"model directory {model_dir} does not exist")
     emit("progress", stage="load", message=f"loading {model_dir}")
     model, tokenizer = load(model_dir)
-    return model, tokenizer, _require_chat_template(model_dir, tokenizer)
-
-
-def _prompt_turns(messages):
-    """Everything before the last assistant turn: what the model is asked."""
-    last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=None)
-    if last is None:
-        raise WorkerError("BadRequest", "example has no assistant turn")
-    return messages[:last]
+    return model, tokenizer, require_chat_template(model_dir, tokenizer)
 
 
 def _assistant_loss(model, head_fn, tokenizer, messages, prompt, max_len):
     """Summed cross-entropy and token count over the assistant turns, and
     the KV cache of prompt[:-1] or None. The spans come from rendering
-    growing prefixes, as worker.py's perplexity.
+    growing prefixes (chat.assistant_mask), as the worker's perplexity.
 
     When the prompt is a prefix of the scored tokens, the forward pass runs
     in two parts, prompt[:-1] then the rest, through one KV cache, which is
@@ -75,15 +50,7 @@ def _assistant_loss(model, head_fn, tokenizer, messages, prompt, max_len):
     import mlx.core as mx
     from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
 
-    ids = tokenizer.apply_chat_template(messages, tokenize=True)
-    mask = [0] * len(ids)
-    for i, m in enumerate(messages):
-        if m.get("role") != "assistant":
-            continue
-        a = len(tokenizer.apply_chat_template(messages[:i], add_generation_prompt=True, tokenize=True))
-        b = len(tokenizer.apply_chat_template(messages[: i + 1], tokenize=True))
-        for p in range(max(a, 1), min(b, len(ids))):
-            mask[p] = 1
+    ids, mask = assistant_mask(tokenizer, messages)
     ids, mask = ids[:max_len], mask[:max_len]
     n = sum(mask)
     if n == 0:
@@ -95,7 +62,7 @@ def _assistant_loss(model, head_fn, tokenizer, messages, prompt, max_len):
 
     def nll(logits, positions):
         # logits[i] predicts the token after positions[i].
-        ce = _cross_entropy(logits.astype(mx.float32), mx.array([ids[t + 1] for t in positions]))
+        ce = cpumath.cross_entropy()(logits.astype(mx.float32), mx.array([ids[t + 1] for t in positions]))
         return (ce * mx.array([mask[t + 1] for t in positions], dtype=mx.float32)).sum()
 
     if cache is None:
@@ -125,13 +92,13 @@ def op_evaluate(req):
     from mlx_lm.generate import BatchGenerator
 
     model, tokenizer, source = _load_model(req["model"])
-    examples = req.get("examples") or []
+    examples = req["examples"]
     if not examples:
         raise WorkerError("BadRequest", "evaluate needs examples")
     head_fn = lm_head_split(model, tokenizer.encode("vulntune checks the output layer"))
-    max_tokens = int(req.get("max_tokens", 384))
-    max_len = int(req.get("max_seq_length", 2048))
-    batch = max(1, int(req.get("batch_size", 8)))
+    max_tokens = int(req["max_tokens"])
+    max_len = int(req["max_seq_length"])
+    batch = int(req["batch_size"])
 
     # Examples go through in groups of one batch: scored, which leaves each
     # prompt's KV cache behind, then answered from those caches. A group at
@@ -152,7 +119,7 @@ def op_evaluate(req):
             for idx in group:
                 msgs = examples[idx]["messages"]
                 prompts[idx] = tokenizer.apply_chat_template(
-                    _prompt_turns(msgs), add_generation_prompt=True, tokenize=True
+                    prompt_turns(msgs), add_generation_prompt=True, tokenize=True
                 )
                 nll, n, cache = _assistant_loss(model, head_fn, tokenizer, msgs, prompts[idx], max_len)
                 scores[idx] = (nll, n)
@@ -209,7 +176,7 @@ def op_evaluate(req):
         "generate_seconds": gen_s,
         "shared_prefill": shared,
         "chat_template_source": source,
-        "cpu_kernels": _cpu_kernels,
+        "cpu_kernels": cpumath.kernels_in_use(),
     }
 
 
@@ -230,13 +197,13 @@ def op_check(req):
     except Exception as e:  # any loader failure is a finding, not a crash
         out["tokenizer_error"] = f"{type(e).__name__}: {e}"
         return out
-    for text in req.get("texts") or []:
+    for text in req["texts"] or []:
         ids = tokenizer.encode(text, add_special_tokens=False)
         back = tokenizer.decode(ids)
         out["round_trips"].append({"text": text, "decoded": back, "tokens": len(ids), "ok": back == text})
-    msgs = req.get("messages") or []
+    msgs = req["messages"] or []
     try:
-        source = _require_chat_template(model_dir, tokenizer)
+        source = require_chat_template(model_dir, tokenizer)
         rendered = tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False)
         missing = [m["content"] for m in msgs if m["content"] not in rendered]
         out["template"] = {"ok": not missing, "source": source, "rendered": rendered,
@@ -244,15 +211,15 @@ def op_check(req):
     except Exception as e:
         out["template"] = {"ok": False, "source": "", "rendered": "", "error": f"{type(e).__name__}: {e}"}
         return out
-    if req.get("generate"):
+    if req["generate"]:
         from mlx_lm import load
 
         emit("progress", stage="load", message=f"loading {model_dir}")
         model, tokenizer = load(model_dir)
-        _require_chat_template(model_dir, tokenizer)
+        require_chat_template(model_dir, tokenizer)
         prompt = tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True)
         text, last = [], None
-        for resp in stream_generate(model, tokenizer, prompt, max_tokens=int(req.get("max_tokens", 96))):
+        for resp in stream_generate(model, tokenizer, prompt, max_tokens=int(req["max_tokens"])):
             text.append(resp.text)
             last = resp
         out["generation"] = {
@@ -267,7 +234,7 @@ OPS = {"evaluate": op_evaluate, "check": op_check}
 
 
 def main():
-    return serve(OPS, "evaluate.py")
+    return serve(OPS, "vulntune_engine.evaluate")
 
 
 if __name__ == "__main__":

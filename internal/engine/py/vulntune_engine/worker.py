@@ -1,32 +1,20 @@
-"""vulntune engine worker.
+"""vulntune engine worker: one op per process.
 
-One op per process: `python -I worker.py OP` reads one JSON request on stdin
-and writes events to stdout, one JSON object per line:
-
-  {"event": "progress"|"metric"|"artifact"|"log"|"result"|"error", ...}
-
-Exactly one "result" (exit 0) or one "error" (exit non-zero) ends the
-stream. Anything a library prints goes to stderr, which vulntune keeps in a
-log file; stdout carries events only. New ops (e.g. "train", reporting
-through an mlx_lm TrainingCallback that emits "metric" events) are added to
-OPS below.
+`python -I run.py vulntune_engine.worker OP` reads one JSON request on
+stdin and writes events to stdout, one JSON object per line (protocol.py).
+Ops: info (versions, device, BLAS), blas (a matmul's rate), generate (one
+chat completion), perplexity (loss on assistant turns or plain texts), pull
+(a model from the Hub).
 """
 
-import json
 import math
 import os
-import shutil
 import sys
 import time
 
-
-def _version(dist):
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return ""
+from .chat import assistant_mask, require_chat_template
+from .protocol import WorkerError, emit, finish, serve
+from .runtime import blas_library, mlx_backend, version
 
 
 def op_info(req):
@@ -34,46 +22,20 @@ def op_info(req):
 
     import mlx.core as mx
 
-    if mx.metal.is_available():
-        backend = "metal"
-    elif hasattr(mx, "cuda") and mx.cuda.is_available():
-        backend = "cuda"
-    else:
-        backend = "cpu"
+    backend = mlx_backend()
     info = mx.device_info() if hasattr(mx, "device_info") else {}
     return {
         "python": platform.python_version(),
         "python_executable": sys.executable,
-        "mlx": _version("mlx"),
-        "mlx_lm": _version("mlx-lm"),
-        "huggingface_hub": _version("huggingface_hub"),
-        "transformers": _version("transformers"),
+        "mlx": version("mlx"),
+        "mlx_lm": version("mlx-lm"),
+        "huggingface_hub": version("huggingface_hub"),
+        "transformers": version("transformers"),
         "backend": backend,
         "device": str(info.get("device_name", "") or mx.default_device()),
         "memory_bytes": int(info.get("memory_size", 0) or 0),
-        "blas_library": _blas_library(),
+        "blas_library": blas_library(),
     }
-
-
-def _blas_library():
-    """The file that provides cblas_sgemm to libmlx: a library preloaded
-    (LD_PRELOAD) sits in the global scope, which the dynamic linker searches
-    before libmlx's own dependencies; "" when nothing there has it, so
-    libmlx uses the reference BLAS its wheel bundles."""
-    import ctypes
-
-    class DlInfo(ctypes.Structure):
-        _fields_ = [("fname", ctypes.c_char_p), ("fbase", ctypes.c_void_p),
-                    ("sname", ctypes.c_char_p), ("saddr", ctypes.c_void_p)]
-
-    try:
-        sym = ctypes.CDLL(None).cblas_sgemm
-    except (AttributeError, OSError):
-        return ""
-    info = DlInfo()
-    if not ctypes.CDLL(None).dladdr(ctypes.cast(sym, ctypes.c_void_p), ctypes.byref(info)):
-        return ""
-    return os.path.realpath(info.fname.decode())
 
 
 def op_blas(req):
@@ -88,36 +50,7 @@ def op_blas(req):
         t = time.perf_counter()
         mx.eval(a @ b)
         best = min(best, time.perf_counter() - t)
-    return {"gflops": 2 * n**3 / best / 1e9, "library": _blas_library()}
-
-
-def _read_metadata(model_dir):
-    path = os.path.join(model_dir, "metadata.json")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return {}
-
-
-def _require_chat_template(model_dir, tokenizer):
-    """Never fall back to a raw prompt: a model without a chat template is
-    prompted in a format it was not trained on and answers badly without any
-    error. The only template used besides the tokenizer's own is one that
-    vulntune recorded explicitly in metadata.json."""
-    if tokenizer.has_chat_template:
-        return "tokenizer"
-    meta = _read_metadata(model_dir)
-    tmpl = meta.get("chat_template")
-    if isinstance(tmpl, str) and tmpl:
-        tokenizer._tokenizer.chat_template = tmpl
-        return meta.get("chat_template_source", "metadata")
-    raise WorkerError(
-        "NoChatTemplate",
-        f"model {model_dir} has no chat template; vulntune will not prompt it "
-        "with raw text. Set one explicitly (engine.EnsureChatTemplate, used by "
-        "`vulntune models pull`) so metadata.json records which template it got",
-    )
+    return {"gflops": 2 * n**3 / best / 1e9, "library": blas_library()}
 
 
 def _load(req):
@@ -127,7 +60,7 @@ def _load(req):
     adapter = req.get("adapter") or None
     emit("progress", stage="load", message=f"loading {model_dir}")
     model, tokenizer = load(model_dir, adapter_path=adapter)
-    source = _require_chat_template(model_dir, tokenizer)
+    source = require_chat_template(model_dir, tokenizer)
     return model, tokenizer, source
 
 
@@ -149,11 +82,11 @@ def op_generate(req):
     prompt = tokenizer.apply_chat_template(
         _messages(req), add_generation_prompt=True, tokenize=True
     )
-    sampler = make_sampler(temp=float(req.get("temp", 0.0)))
+    sampler = make_sampler(temp=float(req["temp"]))
     text, last = [], None
     start = time.perf_counter()
     for resp in stream_generate(
-        model, tokenizer, prompt, max_tokens=int(req.get("max_tokens", 256)), sampler=sampler
+        model, tokenizer, prompt, max_tokens=int(req["max_tokens"]), sampler=sampler
     ):
         text.append(resp.text)
         last = resp
@@ -170,22 +103,6 @@ def op_generate(req):
     }
 
 
-def _assistant_spans(tokenizer, messages):
-    """Token ids of the whole conversation and the [start, end) spans of each
-    assistant turn, found by rendering growing prefixes of the conversation."""
-    full = tokenizer.apply_chat_template(messages, tokenize=True)
-    spans = []
-    for i, m in enumerate(messages):
-        if m.get("role") != "assistant":
-            continue
-        before = tokenizer.apply_chat_template(
-            messages[:i], add_generation_prompt=True, tokenize=True
-        )
-        upto = tokenizer.apply_chat_template(messages[: i + 1], tokenize=True)
-        spans.append((len(before), len(upto)))
-    return full, spans
-
-
 def op_perplexity(req):
     """Mean negative log-likelihood per scored token: the assistant tokens of
     chat examples, or every token after the first of plain texts."""
@@ -193,7 +110,7 @@ def op_perplexity(req):
     import mlx.nn as nn
 
     model, tokenizer, _ = _load(req)
-    max_len = int(req.get("max_seq_length", 2048))
+    max_len = int(req["max_seq_length"])
     items = [("messages", m) for m in req.get("examples") or []]
     items += [("text", t) for t in req.get("texts") or []]
     if not items:
@@ -201,15 +118,11 @@ def op_perplexity(req):
     total_nll, total_tokens = 0.0, 0
     for idx, (kind, item) in enumerate(items):
         if kind == "messages":
-            ids, spans = _assistant_spans(tokenizer, item["messages"])
+            ids, mask = assistant_mask(tokenizer, item["messages"])
         else:
             ids = tokenizer.encode(item)
-            spans = [(1, len(ids))]
-        ids = ids[:max_len]
-        mask = [0] * len(ids)
-        for a, b in spans:
-            for p in range(max(a, 1), min(b, len(ids))):
-                mask[p] = 1
+            mask = [0] + [1] * (len(ids) - 1)
+        ids, mask = ids[:max_len], mask[:max_len]
         n = sum(mask)
         if n == 0:
             emit("metric", index=idx, tokens=0, loss=None)
@@ -278,7 +191,7 @@ OPS = {
 
 
 def main():
-    return serve(OPS, "worker.py")
+    return serve(OPS, "vulntune_engine.worker")
 
 
 if __name__ == "__main__":
