@@ -16,8 +16,21 @@ import (
 // SOURCES.tsv records where each came from.
 const corpus = "../../examples/corpus"
 
-// corpusSources reads SOURCES.tsv into file -> format column.
-func corpusSources(t *testing.T) map[string]string {
+// corpusRow is what the test needs from a SOURCES.tsv row.
+type corpusRow struct {
+	format string
+	// unrecognised is set when the row's notes record that ingest does not
+	// recognise the file yet (a real shape the product claims to read), so
+	// the gap stays visible in SOURCES.tsv and this test fails once it closes.
+	unrecognised bool
+}
+
+// knownGap is the phrase a SOURCES.tsv note uses for a real report ingest
+// cannot recognise yet.
+const knownGap = "not recognised by ingest as of"
+
+// corpusSources reads SOURCES.tsv into file -> row.
+func corpusSources(t *testing.T) map[string]corpusRow {
 	t.Helper()
 	f, err := os.Open(filepath.Join(corpus, "SOURCES.tsv"))
 	if err != nil {
@@ -34,12 +47,12 @@ func corpusSources(t *testing.T) map[string]string {
 	if len(rows) < 2 || rows[0][0] != "file" || rows[0][7] != "format" {
 		t.Fatalf("SOURCES.tsv: header %q, want file ... format ...", rows[0])
 	}
-	out := map[string]string{}
+	out := map[string]corpusRow{}
 	for i, row := range rows[1:] {
 		if _, dup := out[row[0]]; dup {
 			t.Errorf("SOURCES.tsv line %d: %s listed twice", i+2, row[0])
 		}
-		out[row[0]] = row[7]
+		out[row[0]] = corpusRow{format: row[7], unrecognised: strings.Contains(row[9], knownGap)}
 	}
 	return out
 }
@@ -81,10 +94,13 @@ func TestCorpusRecognised(t *testing.T) {
 		head = bytes.TrimSpace(bytes.TrimPrefix(head[:n], []byte("\xEF\xBB\xBF")))
 		got := ingest.Detect(head)
 		switch {
+		case listed && want.unrecognised && got != nil:
+			t.Errorf("%s: now recognised as %s; drop %q from its SOURCES.tsv note", rel, got.Name(), knownGap)
+		case listed && want.unrecognised:
 		case got == nil:
 			t.Errorf("%s: not recognised as any report format", rel)
-		case listed && got.Name() != strings.TrimSuffix(want, "-json"):
-			t.Errorf("%s: recognised as %s, SOURCES.tsv says %s", rel, got.Name(), want)
+		case listed && got.Name() != strings.TrimSuffix(want.format, "-json"):
+			t.Errorf("%s: recognised as %s, SOURCES.tsv says %s", rel, got.Name(), want.format)
 		}
 		return nil
 	})
