@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/vulntune/vulntune/internal/chat"
 )
 
 // client talks to one OpenAI-compatible chat completions endpoint.
@@ -42,7 +44,7 @@ func ChatURL(endpoint string) string {
 
 type chatRequest struct {
 	Model          string          `json:"model"`
-	Messages       []Message       `json:"messages"`
+	Messages       []chat.Message  `json:"messages"`
 	Temperature    float64         `json:"temperature"`
 	MaxTokens      int             `json:"max_tokens"`
 	Stream         bool            `json:"stream"`
@@ -80,7 +82,7 @@ const errBodyLimit = 4 << 20
 // complete sends msgs and returns the assistant's text, retrying 429, 5xx,
 // timeouts and transport errors with exponential backoff and jitter, and
 // honouring Retry-After.
-func (c *client) complete(ctx context.Context, msgs []Message) (string, error) {
+func (c *client) complete(ctx context.Context, msgs []chat.Message) (string, error) {
 	var last error
 	for attempt := 0; attempt <= c.retries; attempt++ {
 		if attempt > 0 {
@@ -104,7 +106,7 @@ func (c *client) complete(ctx context.Context, msgs []Message) (string, error) {
 	return "", fmt.Errorf("chat request to %s: %w", c.url, last)
 }
 
-func (c *client) once(ctx context.Context, msgs []Message) (string, error) {
+func (c *client) once(ctx context.Context, msgs []chat.Message) (string, error) {
 	req := chatRequest{Model: c.model, Messages: msgs, MaxTokens: c.maxTokens}
 	if !c.noRespFmt.Load() {
 		req.ResponseFormat = &responseFormat{Type: "json_object"}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/analyze"
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/finding"
 )
 
@@ -44,7 +45,7 @@ func loadFinding(t testing.TB, name string) finding.Finding {
 	return f
 }
 
-func renderPrompt(msgs []analyze.Message) string {
+func renderPrompt(msgs []chat.Message) string {
 	var b strings.Builder
 	b.WriteString("prompt_version: " + analyze.PromptVersion + "\n")
 	for _, m := range msgs {
@@ -78,7 +79,7 @@ func TestPromptGolden(t *testing.T) {
 // placeholder, keeping keys, nesting and everything outside the block, so
 // two prompts with the same skeleton have the same structure whatever the
 // scanner wrote.
-func skeleton(t *testing.T, msgs []analyze.Message) string {
+func skeleton(t *testing.T, msgs []chat.Message) string {
 	t.Helper()
 	var b strings.Builder
 	for _, m := range msgs {

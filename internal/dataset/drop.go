@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/ident"
 	"github.com/vulntune/vulntune/internal/redact"
 )
@@ -134,6 +135,6 @@ func exampleLines(e Example) []string {
 // splitRow is one line of a split file: the messages alone.
 func splitRow(e Example) any {
 	return struct {
-		Messages []Message `json:"messages"`
+		Messages []chat.Message `json:"messages"`
 	}{e.Messages}
 }

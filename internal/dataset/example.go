@@ -6,20 +6,16 @@
 // that name what their prompt does not.
 package dataset
 
-import "strings"
-
-// Message is one chat turn.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
+import (
+	"github.com/vulntune/vulntune/internal/chat"
+)
 
 // Example is one training example and its metadata. Only Messages is
 // written to the split files; Meta goes to examples.meta.jsonl in the same
 // line order, because mlx-lm's chat loader only reads "messages" but TRL
 // would try to use any extra column.
 type Example struct {
-	Messages []Message
+	Messages []chat.Message
 	Meta     Meta
 }
 
@@ -68,38 +64,11 @@ const (
 )
 
 // Assistant returns the last assistant turn, the answer a model learns.
-func (e Example) Assistant() string {
-	for i := len(e.Messages) - 1; i >= 0; i-- {
-		if e.Messages[i].Role == "assistant" {
-			return e.Messages[i].Content
-		}
-	}
-	return ""
-}
+func (e Example) Assistant() string { return chat.Answer(e.Messages) }
 
 // User returns the first user turn.
-func (e Example) User() string {
-	for _, m := range e.Messages {
-		if m.Role == "user" {
-			return m.Content
-		}
-	}
-	return ""
-}
+func (e Example) User() string { return chat.FirstUser(e.Messages) }
 
 // Prompt returns every turn before the last assistant turn, joined: what the
-// model sees when it writes the answer.
-func (e Example) Prompt() string {
-	end := len(e.Messages)
-	for i := len(e.Messages) - 1; i >= 0; i-- {
-		if e.Messages[i].Role == "assistant" {
-			end = i
-			break
-		}
-	}
-	parts := make([]string, 0, end)
-	for _, m := range e.Messages[:end] {
-		parts = append(parts, m.Content)
-	}
-	return strings.Join(parts, "\n")
-}
+// model sees when it writes the answer (chat.Prompt).
+func (e Example) Prompt() string { return chat.Prompt(e.Messages) }

@@ -3,52 +3,86 @@ package dataset
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/vulntune/vulntune/internal/chat"
 )
 
 // Read reads the examples of a dataset directory Write produced: every row
-// of train, valid and (when present) test.jsonl, with its metadata from
-// examples.meta.jsonl (matched by split and line) when that file exists,
-// and its split set either way, so CheckExamples can check a dataset again
-// before it is published. Errors name the file and line.
+// of train, valid and (when present) test.jsonl, each with its split and
+// its metadata when examples.meta.jsonl exists, so CheckExamples can check
+// a dataset again before it is published. Errors name the file and line.
 func Read(dir string) ([]Example, error) {
-	metas, err := readMeta(filepath.Join(dir, "examples.meta.jsonl"))
-	if err != nil {
-		return nil, err
-	}
 	var out []Example
 	for _, split := range []string{Train, Valid, Test} {
-		path := filepath.Join(dir, split+".jsonl")
-		data, err := os.ReadFile(path)
+		ex, _, err := ReadSplit(dir, split, false)
 		if errors.Is(err, fs.ErrNotExist) && split == Test {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-		for line := 1; sc.Scan(); line++ {
-			var row struct {
-				Messages []Message `json:"messages"`
-			}
-			if err := json.Unmarshal(sc.Bytes(), &row); err != nil || len(row.Messages) == 0 {
-				return nil, fmt.Errorf("%s line %d: want a JSON object with messages", path, line)
-			}
-			e := Example{Messages: row.Messages, Meta: metas[metaKey{split, line}]}
-			e.Meta.Split = split
-			out = append(out, e)
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
+		out = append(out, ex...)
 	}
 	return out, nil
+}
+
+// ReadSplit reads one split file of a dataset directory, the one reader of
+// dataset rows: every row checked as a conversation (chat.Check), in file
+// order, with its split and its line of examples.meta.jsonl (matched by
+// split and line). needMeta requires that file and an entry for every row
+// (evaluation scores against the entries' facts). It also returns the split
+// file's SHA-256, which identifies what was evaluated.
+func ReadSplit(dir, split string, needMeta bool) ([]Example, string, error) {
+	path := filepath.Join(dir, split+".jsonl")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(data)
+	metaPath := filepath.Join(dir, "examples.meta.jsonl")
+	metas, err := readMeta(metaPath)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []Example
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
+	for line := 1; sc.Scan(); line++ {
+		raw := bytes.TrimSpace(sc.Bytes())
+		if len(raw) == 0 {
+			continue
+		}
+		var row struct {
+			Messages []chat.Message `json:"messages"`
+		}
+		if err := json.Unmarshal(raw, &row); err != nil {
+			return nil, "", fmt.Errorf("%s line %d: want a JSON object with messages: %w", path, line, err)
+		}
+		if err := chat.Check(row.Messages); err != nil {
+			return nil, "", fmt.Errorf("%s line %d: %w", path, line, err)
+		}
+		m, ok := metas[metaKey{split, line}]
+		if needMeta && !ok {
+			return nil, "", fmt.Errorf("%s: no entry for %s line %d", metaPath, split, line)
+		}
+		m.Split = split
+		out = append(out, Example{Messages: row.Messages, Meta: m})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, "", fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(out) == 0 {
+		return nil, "", fmt.Errorf("%s: no examples", path)
+	}
+	return out, hex.EncodeToString(sum[:]), nil
 }
 
 type metaKey struct {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/dataset"
 )
 
@@ -26,7 +27,7 @@ func words(seed int) string {
 
 func example(id, kind string, keys ...string) dataset.Example {
 	return dataset.Example{
-		Messages: []dataset.Message{{Role: "system", Content: "s"}, {Role: "user", Content: words(len(id)*7919 + int(id[len(id)-1])*31 + len(keys))}, {Role: "assistant", Content: words(int(id[0])*104729+len(id)*13+int(id[len(id)-1])) + "."}},
+		Messages: []chat.Message{{Role: "system", Content: "s"}, {Role: "user", Content: words(len(id)*7919 + int(id[len(id)-1])*31 + len(keys))}, {Role: "assistant", Content: words(int(id[0])*104729+len(id)*13+int(id[len(id)-1])) + "."}},
 		Meta:     dataset.Meta{FindingID: id, Kind: kind, Keys: keys},
 	}
 }

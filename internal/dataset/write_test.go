@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/dataset"
 )
 
@@ -84,7 +85,7 @@ func TestWriteRefusesAndKeepsPrevious(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			bad := append([]dataset.Example(nil), ex...)
 			for i := range bad {
-				bad[i].Messages = append([]dataset.Message(nil), ex[i].Messages...)
+				bad[i].Messages = append([]chat.Message(nil), ex[i].Messages...)
 			}
 			tt.mutate(bad)
 			tt.opts.Split = st

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/vulntune/vulntune/internal/chat"
 )
 
 // EvaluateRequest asks the engine to score and answer chat examples with one
@@ -92,11 +94,11 @@ func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(
 // CheckModelRequest asks for the tokenizer and chat-template checks of
 // validation and, when Generate is set, one greedy answer to Messages.
 type CheckModelRequest struct {
-	Model     string    `json:"model"`
-	Texts     []string  `json:"texts"`    // round-tripped through the tokenizer
-	Messages  []Message `json:"messages"` // rendered through the chat template
-	Generate  bool      `json:"generate"`
-	MaxTokens int       `json:"max_tokens"` // the answer's bound when Generate
+	Model     string         `json:"model"`
+	Texts     []string       `json:"texts"`    // round-tripped through the tokenizer
+	Messages  []chat.Message `json:"messages"` // rendered through the chat template
+	Generate  bool           `json:"generate"`
+	MaxTokens int            `json:"max_tokens"` // the answer's bound when Generate
 }
 
 // RoundTrip is one text encoded and decoded again.

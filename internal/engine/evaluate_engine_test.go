@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/engine"
 )
 
@@ -25,13 +26,13 @@ func TestEvaluateSharesPrefill(t *testing.T) {
 		{"Explain cross-site scripting in one sentence, with an example of a vulnerable template.", "Cross-site scripting runs attacker script in a victim's browser."},
 		{"What is CWE-798?", "Hard-coded credentials."},
 	}
-	conversations := make([][]engine.Message, len(convs))
+	conversations := make([][]chat.Message, len(convs))
 	for i, c := range convs {
-		conversations[i] = []engine.Message{{Role: "system", Content: system}, {Role: "user", Content: c[0]}, {Role: "assistant", Content: c[1]}}
+		conversations[i] = []chat.Message{{Role: "system", Content: system}, {Role: "user", Content: c[0]}, {Role: "assistant", Content: c[1]}}
 	}
 	conversations = append(conversations, append(slices.Clone(conversations[2]),
-		engine.Message{Role: "user", Content: "And how do I fix it?"},
-		engine.Message{Role: "assistant", Content: "Read the secret from the environment or a vault, and rotate it."}))
+		chat.Message{Role: "user", Content: "And how do I fix it?"},
+		chat.Message{Role: "assistant", Content: "Read the secret from the environment or a vault, and rotate it."}))
 	req := engine.EvaluateRequest{Model: model, MaxTokens: 20, MaxSeqLength: 512, BatchSize: 2}
 	for _, msgs := range conversations {
 		b, _ := json.Marshal(map[string]any{"messages": msgs})

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/vulntune/vulntune/internal/chat"
 )
 
 // Info describes the engine's interpreter, libraries and device.
@@ -35,22 +37,16 @@ func (e *Engine) Info(ctx context.Context) (*Info, error) {
 // default, so a score covers what a model of that setting was trained on.
 const DefaultScoreLength = 2048
 
-// Message is one chat turn.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
-}
-
 // GenerateRequest asks for one completion. The prompt always goes through
 // the model's chat template; a model without one is refused.
 type GenerateRequest struct {
-	Model     string    `json:"model"`             // model directory
-	Adapter   string    `json:"adapter,omitempty"` // LoRA adapter directory
-	Prompt    string    `json:"prompt,omitempty"`
-	System    string    `json:"system,omitempty"`
-	Messages  []Message `json:"messages,omitempty"` // replaces Prompt and System
-	MaxTokens int       `json:"max_tokens"`
-	Temp      float64   `json:"temp"` // 0 = greedy
+	Model     string         `json:"model"`             // model directory
+	Adapter   string         `json:"adapter,omitempty"` // LoRA adapter directory
+	Prompt    string         `json:"prompt,omitempty"`
+	System    string         `json:"system,omitempty"`
+	Messages  []chat.Message `json:"messages,omitempty"` // replaces Prompt and System
+	MaxTokens int            `json:"max_tokens"`
+	Temp      float64        `json:"temp"` // 0 = greedy
 }
 
 // Generation is the answer and its token accounting.

@@ -1,15 +1,12 @@
 package evaluate
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/dataset"
 )
 
@@ -17,22 +14,13 @@ import (
 // parsed turns and its sidecar metadata.
 type example struct {
 	Raw      json.RawMessage
-	Messages []dataset.Message
+	Messages []chat.Message
 	Meta     dataset.Meta
 }
 
-// prompt is the text the model sees: every turn before the answer.
-func (e example) prompt() string {
-	var b bytes.Buffer
-	for _, m := range e.Messages {
-		if m.Role == "assistant" {
-			break
-		}
-		b.WriteString(m.Content)
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
+// prompt is the text the model sees: every turn before the answer
+// (chat.Prompt, as the dataset's grounding check reads it).
+func (e example) prompt() string { return chat.Prompt(e.Messages) }
 
 // pickSplit returns want, or "test" when the dataset has a test split and
 // "valid" otherwise: the test split exists to be held out from every choice
@@ -70,99 +58,26 @@ func SplitRows(dir, split string) ([]json.RawMessage, error) {
 	return rows, nil
 }
 
-// loadSplit reads <dir>/<split>.jsonl and pairs each row with its line of
-// examples.meta.jsonl (matched by split and 1-based line). It returns the
-// examples in file order and the split file's sha256.
+// loadSplit reads a split through the dataset's one reader, every row with
+// its metadata (facts are scored from it), and keeps each row as the
+// engine gets it. It returns the examples in file order and the split
+// file's sha256.
 func loadSplit(dir, split string) ([]example, string, error) {
-	path := filepath.Join(dir, split+".jsonl")
-	data, err := os.ReadFile(path)
+	exs, sum, err := dataset.ReadSplit(dir, split, true)
 	if err != nil {
 		return nil, "", fmt.Errorf("read dataset split: %w", err)
 	}
-	sum := sha256.Sum256(data)
-	var out []example
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	for line := 1; sc.Scan(); line++ {
-		raw := bytes.TrimSpace(sc.Bytes())
-		if len(raw) == 0 {
-			continue
+	out := make([]example, len(exs))
+	for i, e := range exs {
+		raw, err := json.Marshal(struct {
+			Messages []chat.Message `json:"messages"`
+		}{e.Messages})
+		if err != nil {
+			return nil, "", err
 		}
-		var row struct {
-			Messages []dataset.Message `json:"messages"`
-		}
-		if err := json.Unmarshal(raw, &row); err != nil {
-			return nil, "", fmt.Errorf("%s line %d: %w", path, line, err)
-		}
-		if !hasAnswer(row.Messages) {
-			return nil, "", fmt.Errorf("%s line %d: no user turn followed by an assistant turn", path, line)
-		}
-		out = append(out, example{Raw: append(json.RawMessage(nil), raw...), Messages: row.Messages})
+		out[i] = example{Raw: raw, Messages: e.Messages, Meta: e.Meta}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, "", fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(out) == 0 {
-		return nil, "", fmt.Errorf("%s: no examples", path)
-	}
-	metas, err := loadMeta(filepath.Join(dir, "examples.meta.jsonl"), split)
-	if err != nil {
-		return nil, "", err
-	}
-	for i := range out {
-		m, ok := metas[i+1]
-		if !ok {
-			return nil, "", fmt.Errorf("examples.meta.jsonl in %s: no entry for %s line %d", dir, split, i+1)
-		}
-		out[i].Meta = m
-	}
-	return out, hex.EncodeToString(sum[:]), nil
-}
-
-func hasAnswer(msgs []dataset.Message) bool {
-	user := false
-	for _, m := range msgs {
-		switch m.Role {
-		case "user":
-			user = true
-		case "assistant":
-			if user {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// loadMeta returns the metadata of split's rows by 1-based line.
-func loadMeta(path, split string) (map[int]dataset.Meta, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read example metadata (facts are scored from it): %w", err)
-	}
-	defer f.Close()
-	out := map[int]dataset.Meta{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-	for n := 1; sc.Scan(); n++ {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		var row struct {
-			dataset.Meta
-			Line int `json:"line"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", path, n, err)
-		}
-		if row.Split == split {
-			out[row.Line] = row.Meta
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return out, nil
+	return out, sum, nil
 }
 
 // BaseModelName returns the base model a fine-tuned model dir was trained

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/ident"
@@ -55,7 +56,7 @@ func Example(f *finding.Finding, rem remedy.Remediation, prose *Prose) dataset.E
 		answer = Answer(f, rem, nil)
 	}
 	return dataset.Example{
-		Messages: []dataset.Message{
+		Messages: []chat.Message{
 			{Role: "system", Content: SystemPrompt},
 			{Role: "user", Content: user},
 			{Role: "assistant", Content: answer},

@@ -15,18 +15,13 @@ import (
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/narrate"
 )
 
 // Row is one chat example as the trainer reads it.
 type Row struct {
-	Messages []Message `json:"messages"`
-}
-
-// Message is one chat turn.
-type Message struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Messages []chat.Message `json:"messages"`
 }
 
 // DatasetInfo describes the prepared training data.
@@ -157,12 +152,10 @@ func readRows(path string, h io.Writer) ([]Row, []string, bool, error) {
 
 // rawRow holds the keys either accepted format uses.
 type rawRow struct {
-	Messages    *[]Message `json:"messages"`
-	Instruction *string    `json:"instruction"`
-	Response    *string    `json:"response"`
+	Messages    *[]chat.Message `json:"messages"`
+	Instruction *string         `json:"instruction"`
+	Response    *string         `json:"response"`
 }
-
-var validRoles = map[string]bool{"system": true, "user": true, "assistant": true}
 
 // parseRow decodes one line and checks it the way training needs it.
 func parseRow(line []byte) (Row, bool, error) {
@@ -180,33 +173,16 @@ func parseRow(line []byte) (Row, bool, error) {
 		if raw.Response == nil || strings.TrimSpace(*raw.Response) == "" {
 			return Row{}, false, errors.New(`empty or missing "response"`)
 		}
-		return Row{Messages: []Message{
+		return Row{Messages: []chat.Message{
 			{Role: "system", Content: narrate.SystemPrompt},
 			{Role: "user", Content: *raw.Instruction},
 			{Role: "assistant", Content: *raw.Response},
 		}}, true, nil
 	}
-	msgs := *raw.Messages
-	if len(msgs) == 0 {
-		return Row{}, false, errors.New(`"messages" is empty`)
+	if err := chat.Check(*raw.Messages); err != nil {
+		return Row{}, false, err
 	}
-	assistant := false
-	for i, m := range msgs {
-		if !validRoles[m.Role] {
-			return Row{}, false, fmt.Errorf("message %d: role %q (want system, user or assistant)", i, m.Role)
-		}
-		if strings.TrimSpace(m.Content) == "" {
-			return Row{}, false, fmt.Errorf("message %d (%s): empty content", i, m.Role)
-		}
-		if m.Role == "system" && i != 0 {
-			return Row{}, false, fmt.Errorf("message %d: a system message may only come first", i)
-		}
-		assistant = assistant || m.Role == "assistant"
-	}
-	if !assistant {
-		return Row{}, false, errors.New("no assistant turn to learn from")
-	}
-	return Row{Messages: msgs}, false, nil
+	return Row{Messages: *raw.Messages}, false, nil
 }
 
 // splitRows holds out the validFraction of rows whose content hashes

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/engine"
 )
 
@@ -19,7 +20,7 @@ var roundTripTexts = []string{
 // functionalPrompt is a security question any instruction-tuned model can
 // answer; expectWords are words a coherent answer uses at least one of.
 var (
-	functionalPrompt = []engine.Message{
+	functionalPrompt = []chat.Message{
 		{Role: "system", Content: "You are a security analyst. Answer briefly."},
 		{Role: "user", Content: "A dependency scanner reports CVE-2021-44228 in log4j-core 2.14.1, fixed in 2.17.1. What should we do?"},
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/dataset"
 )
 
@@ -16,7 +17,7 @@ func WriteDataset(t testing.TB, dir, name string, n int) {
 	var ex []dataset.Example
 	for i := 0; i < n; i++ {
 		ex = append(ex, dataset.Example{
-			Messages: []dataset.Message{{Role: "system", Content: "You explain security findings."},
+			Messages: []chat.Message{{Role: "system", Content: "You explain security findings."},
 				{Role: "user", Content: "Finding: " + words(i*3+1)},
 				{Role: "assistant", Content: "The finding is real and must be fixed. " + words(i*3+2) + "."}},
 			Meta: dataset.Meta{FindingID: fmt.Sprintf("f%04d", i), Kind: "code", Tools: []string{"semgrep"}, Severity: "high"},
