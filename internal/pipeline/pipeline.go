@@ -15,6 +15,7 @@ import (
 	"github.com/vulntune/vulntune/internal/dirlock"
 	"github.com/vulntune/vulntune/internal/filehash"
 	"github.com/vulntune/vulntune/internal/narrate"
+	"github.com/vulntune/vulntune/internal/train"
 )
 
 // RunOptions configures Run, the manual pipeline.
@@ -236,7 +237,7 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 // model directory does not exist yet: two runs in one second must not share
 // one.
 func newModelName(prefix string, now time.Time, dir func(string) string) string {
-	name := fmt.Sprintf("%s-%s", prefix, now.UTC().Format("20060102-150405"))
+	name := train.DefaultName(prefix, now)
 	out := name
 	for i := 2; ; i++ {
 		if _, err := os.Stat(dir(out)); errors.Is(err, fs.ErrNotExist) {
