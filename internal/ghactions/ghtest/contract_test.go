@@ -53,7 +53,7 @@ func TestContractRefusesDrift(t *testing.T) {
 		{"null where not nullable", func(r map[string]any) { r["head_repository"] = nil }, 200, false},
 		{"null where nullable", func(r map[string]any) { r["conclusion"] = nil }, 200, true},
 		{"nested object drifts", func(r map[string]any) { delete(r["repository"].(map[string]any), "full_name") }, 200, false},
-		{"undocumented status", func(map[string]any) {}, 500, false},
+		{"undocumented status", func(map[string]any) {}, 418, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -272,7 +272,7 @@ func (s *Server) AddArtifact(runID int64, spec ArtifactSpec) int64 {
 
 // FailNext makes the next n API requests (of operation op, "" for any)
 // answer status with Retry-After retryAfter ("" for none): GitHub's
-// secondary rate limit.
+// secondary rate limit with 403 or 429, an outage with 5xx.
 func (s *Server) FailNext(n int, op string, status int, retryAfter string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -384,7 +384,11 @@ func (s *Server) gate(op string, authorized bool) answer {
 			if f.retryAfter != "" {
 				h.Set("Retry-After", f.retryAfter)
 			}
-			return answer{status: f.status, header: h, body: errorJSON("You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")}
+			msg := "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+			if f.status >= 500 {
+				msg = "Server Error"
+			}
+			return answer{status: f.status, header: h, body: errorJSON(msg)}
 		}
 	}
 	if s.remaining <= 0 {
