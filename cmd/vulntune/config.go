@@ -77,7 +77,7 @@ func (f *flagText) Set(s string) error {
 	f.s, f.set = s, true
 	return nil
 }
-func (f *flagText) Type() string       { return "value" }
+func (f *flagText) Type() string { return "value" }
 
 func showDefault(d string) string {
 	if d == "" {

@@ -171,7 +171,9 @@ func TestInstallUninstallWithoutLoading(t *testing.T) {
 	if err := daemon.Uninstall(context.Background(), sf, run); err == nil {
 		t.Fatal("uninstalling nothing succeeded")
 	}
-	failing := func(_ context.Context, argv []string) ([]byte, error) { return []byte("Failed to connect to bus"), errors.New("exit status 1") }
+	failing := func(_ context.Context, argv []string) ([]byte, error) {
+		return []byte("Failed to connect to bus"), errors.New("exit status 1")
+	}
 	if err := daemon.Install(context.Background(), sf, failing); err == nil || !strings.Contains(err.Error(), "Failed to connect to bus") {
 		t.Fatalf("a load failure must be reported with the tool's words: %v", err)
 	}
