@@ -80,5 +80,6 @@ func commands(a *app) []*cobra.Command {
 		newEvaluateCmd(a), newValidateCmd(a),
 		newRunCmd(a),
 		newFinetuneCmd(a),
+		newDaemonCmd(a),
 	}
 }
