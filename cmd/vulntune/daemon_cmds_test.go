@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -152,5 +153,52 @@ func TestDaemonInstallPrint(t *testing.T) {
 	}
 	if strings.Contains(out, "ghs_mustNotBeWritten") || strings.Contains(out, "GH_TOKEN") || strings.Contains(out, "--print") {
 		t.Fatalf("service file carries the token or install's own flags:\n%s", out)
+	}
+}
+
+// TestDaemonStopsOnSignal: the context main cancels on SIGTERM stops a
+// polling daemon within 10 s, with exit 0 (a stop, not a failure: the
+// service manager may start it again).
+func TestDaemonStopsOnSignal(t *testing.T) {
+	home := cleanEnv(t)
+	s := ghtest.New(t, ghtest.Options{Token: "tok"})
+	r := s.AddRun(ghtest.RunSpec{Repo: "acme/app", Created: time.Now().Add(-time.Hour)})
+	s.AddArtifact(r, ghtest.ArtifactSpec{Name: "sarif", Zip: artifactZip(t, "semgrep/semgrep.sarif")})
+	data := filepath.Join(home, "data")
+	t.Setenv("VULNTUNE_DATA_DIR", data)
+	t.Setenv("VULNTUNE_GITHUB_API_URL", s.URL())
+	t.Setenv("VULNTUNE_FINE_TUNING_SKIP_IN_DAEMON", "true")
+	t.Setenv("GH_TOKEN", "tok")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	var out, errb bytes.Buffer
+	go func() { done <- run(ctx, []string{"daemon", "run", "--repo", "acme/app"}, &out, &errb) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := daemon.ReadStatus(filepath.Join(data, "daemon"))
+		if err == nil && st.Polls >= 1 {
+			if st.NextPoll.IsZero() || !st.Running {
+				t.Fatalf("a looping daemon's status: %+v", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no poll within 30 s: %s", errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stopped := time.Now()
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Fatalf("exit %d after the stop signal: %s", code, errb.String())
+		}
+		if d := time.Since(stopped); d > 10*time.Second {
+			t.Fatalf("took %v to stop", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the daemon did not stop within 10 s")
 	}
 }
