@@ -83,9 +83,20 @@ type Options struct {
 	RateLimit int
 }
 
+// TB is what the stand-in needs of a test: testing.TB has it, and so can
+// a benchmark program that serves the stand-in outside go test.
+type TB interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+var _ TB = testing.TB(nil)
+
 // Server is the stand-in. Create it with New; it closes with the test.
 type Server struct {
-	t        testing.TB
+	t        TB
 	apiSrv   *httptest.Server
 	blob     *httptest.Server
 	contract *Contract
@@ -151,7 +162,7 @@ type fault struct {
 }
 
 // New starts the stand-in's two listeners, closed when the test ends.
-func New(t testing.TB, o Options) *Server {
+func New(t TB, o Options) *Server {
 	t.Helper()
 	c, err := LoadContract()
 	if err != nil {
