@@ -5,12 +5,13 @@
 //     report of three findings), processed by `daemon run --once` to the
 //     dataset (fine-tuning and publishing off): wall time, CPU time and
 //     peak RSS of the daemon process;
+//
 //  2. idle: a fresh `daemon run --interval -interval` over the same state,
 //     left polling for -cycles cycles with nothing new: HTTP requests per
 //     cycle, CPU time per cycle and resident memory (Linux /proc).
 //
-//	go build -o bin/vulntune ./cmd/vulntune
-//	go run ./bench/daemonbench -vulntune bin/vulntune
+//     go build -o bin/vulntune ./cmd/vulntune
+//     go run ./bench/daemonbench -vulntune bin/vulntune
 //
 // bench/daemon.sh does both steps.
 package main
