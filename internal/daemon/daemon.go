@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -160,7 +161,14 @@ func (d *Daemon) Poll(ctx context.Context) (*Summary, error) {
 	}()
 	for _, t := range d.o.Targets() {
 		if err := d.list(ctx, t, sum); err != nil {
-			return sum, err
+			if stopsPoll(ctx, err) {
+				return sum, err
+			}
+			// One listing's problem (a workflow renamed, a repository
+			// gone) must not keep the others from being polled.
+			msg := fmt.Sprintf("listing %s failed: %v", describeTarget(t), err)
+			sum.Notes = append(sum.Notes, msg)
+			d.o.Log.Warn("listing failed", "repo", t.Repo, "workflow", t.Workflow, "branch", t.Branch, "err", err.Error())
 		}
 	}
 	due, err := d.store.due(d.o.Clock.Now())
@@ -275,13 +283,8 @@ func (d *Daemon) runOne(ctx context.Context, r RunRow, sum *Summary) error {
 	if ctx.Err() != nil {
 		return ctx.Err() // cut short: the run resumes from its last committed state
 	}
-	var ae *ghactions.APIError
-	var rl *ghactions.RateLimitError
-	switch {
-	case errors.As(err, &rl):
+	if stopsPoll(ctx, err) {
 		return err
-	case errors.As(err, &ae) && (ae.Status == 401 || ae.Status == 403):
-		return err // the token, not the run: every other run would fail alike
 	}
 	sum.Failed++
 	now := d.o.Clock.Now()
@@ -296,6 +299,26 @@ func (d *Daemon) runOne(ctx context.Context, r RunRow, sum *Summary) error {
 	}
 	d.hook("failed")
 	return nil
+}
+
+// stopsPoll reports whether an error ends the whole poll rather than one
+// run or listing: a rate limit, the token (401, 403: every other request
+// would fail alike), or cancellation.
+func stopsPoll(ctx context.Context, err error) bool {
+	var ae *ghactions.APIError
+	var rl *ghactions.RateLimitError
+	return ctx.Err() != nil || errors.As(err, &rl) || errors.As(err, &ae) && (ae.Status == 401 || ae.Status == 403)
+}
+
+func describeTarget(t Target) string {
+	s := t.Repo
+	if t.Workflow != "" {
+		s += " workflow " + t.Workflow
+	}
+	if t.Branch != "" {
+		s += " branch " + t.Branch
+	}
+	return s
 }
 
 // backoff is base·2^n, at most limit.

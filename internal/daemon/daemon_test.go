@@ -459,3 +459,13 @@ func TestCancelDuringFineTuneResumesSameModel(t *testing.T) {
 		t.Fatalf("resumed as %v, want %s", e.pipe.finetunes, name)
 	}
 }
+
+func TestOneBadListingDoesNotStopTheOthers(t *testing.T) {
+	e := newEnv(t)
+	e.opts.Repos = []string{"acme/gone", "acme/app"}
+	id := e.addRun(ghtest.RunSpec{}, report(t, "sqli", 1))
+	sum := e.poll()
+	if e.runStates()[id] != daemon.StatePublished || len(sum.Notes) == 0 || !strings.Contains(strings.Join(sum.Notes, " "), "acme/gone") {
+		t.Fatalf("summary %+v, states %v", sum, e.runStates())
+	}
+}
