@@ -108,7 +108,7 @@ func TestExtractMatchesNPM(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "pack", "--silent", ghtest.OpenAPIPackage+"@"+ghtest.OpenAPIVersion, "--pack-destination", dir)
+	cmd := exec.CommandContext(ctx, npm, "pack", "--silent", "--prefer-offline", "--fetch-retries=1", ghtest.OpenAPIPackage+"@"+ghtest.OpenAPIVersion, "--pack-destination", dir)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
