@@ -39,7 +39,7 @@ func bindConfigFlags(cmd *cobra.Command, keys ...string) {
 			panic("bindConfigFlags: no flag for config key " + key) // programming error, caught by any test of the command
 		}
 		help := fmt.Sprintf("%s (config %s, env %s; default %s)", in.Help, in.Key, in.Env, showDefault(in.Default))
-		f := cmd.Flags().VarPF(&flagText{}, in.Flag, "", help)
+		f := cmd.Flags().VarPF(&flagText{list: in.List}, in.Flag, "", help)
 		if in.Bool {
 			f.NoOptDefVal = "true"
 		}
@@ -66,12 +66,23 @@ func (a *app) loadConfigFor(cmd *cobra.Command) (*config.Config, error) {
 }
 
 // flagText is a pflag.Value that keeps the text for config.SetFromFlag to
-// parse, so flag values are checked exactly like file and env values.
-type flagText struct{ s string }
+// parse, so flag values are checked exactly like file and env values. A
+// list flag given more than once collects every value.
+type flagText struct {
+	s    string
+	list bool
+	set  bool
+}
 
-func (f *flagText) String() string     { return f.s }
-func (f *flagText) Set(s string) error { f.s = s; return nil }
-func (f *flagText) Type() string       { return "value" }
+func (f *flagText) String() string { return f.s }
+func (f *flagText) Set(s string) error {
+	if f.list && f.set {
+		s = f.s + "," + s
+	}
+	f.s, f.set = s, true
+	return nil
+}
+func (f *flagText) Type() string { return "value" }
 
 func showDefault(d string) string {
 	if d == "" {

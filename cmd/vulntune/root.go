@@ -83,5 +83,6 @@ func commands(a *app) []*cobra.Command {
 		newRunCmd(a),
 		newFinetuneCmd(a),
 		newPublishCmd(a),
+		newDaemonCmd(a),
 	}
 }

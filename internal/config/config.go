@@ -18,6 +18,8 @@ type Config struct {
 	Engine   Engine   `yaml:"engine"`
 	Dataset  Dataset  `yaml:"dataset"`
 	Analysis Analysis `yaml:"analysis"`
+	GitHub   GitHub   `yaml:"github"`
+	Daemon   Daemon   `yaml:"daemon"`
 
 	// Sections of the plan's file that vulntune accepts so an existing file
 	// keeps loading, but does not use (see compat.go).
@@ -121,6 +123,30 @@ type Analysis struct {
 	Endpoint    string `yaml:"endpoint"`
 	Model       string `yaml:"model"`
 	Concurrency int    `yaml:"concurrency"`
+}
+
+// GitHub configures the daemon's GitHub Actions source.
+type GitHub struct {
+	// APIURL is the REST API base; GitHub Enterprise Server serves it
+	// at https://HOST/api/v3.
+	APIURL string `yaml:"api_url"`
+	// TokenFile holds the token for a daemon run as a service, which does
+	// not see the shell's GH_TOKEN; the file must be private (0600).
+	TokenFile        string   `yaml:"token_file"`
+	Repos            []string `yaml:"repos"`
+	Workflows        []string `yaml:"workflows"`
+	Branches         []string `yaml:"branches"`
+	ArtifactPatterns []string `yaml:"artifact_patterns"`
+	// AllowForks lists repos whose runs from forks are read anyway.
+	AllowForks []string `yaml:"allow_forks"`
+}
+
+// Daemon configures the poll loop.
+type Daemon struct {
+	Interval       string `yaml:"interval"` // a Go duration, e.g. 5m
+	Backfill       string `yaml:"backfill"`
+	FinetuneAfter  int    `yaml:"finetune_after"`
+	MaxArtifactMiB int    `yaml:"max_artifact_mib"`
 }
 
 // Secret is a credential. It prints as set/unset, never its value.

@@ -68,6 +68,9 @@ type Info struct {
 	Secret  bool
 	// Bool settings take flags without a value (--upload means true).
 	Bool bool
+	// List settings take a comma-separated flag value, or the flag
+	// repeated (--repo a --repo b).
+	List bool
 }
 
 // Keys lists every setting vulntune knows, in declaration order.
@@ -75,8 +78,9 @@ func Keys() []Info {
 	out := make([]Info, 0, len(specs))
 	for _, s := range specs {
 		_, isBool := s.field(&Config{}).(*bool)
+		_, isList := s.field(&Config{}).(*[]string)
 		out = append(out, Info{Key: s.key, Env: envList(s), Flag: s.flag, Default: s.def,
-			Help: s.help, Compat: s.compat, Secret: s.secret, Bool: isBool})
+			Help: s.help, Compat: s.compat, Secret: s.secret, Bool: isBool, List: isList})
 	}
 	return out
 }

@@ -3,9 +3,11 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Value checks used by the settings table. Each returns a message that
@@ -150,4 +152,43 @@ func crossCheck(c *Config, bad map[string]bool) []string {
 			d.ValidFraction, d.TestFraction))
 	}
 	return msgs
+}
+
+// requiredHTTPURL is httpURL without the empty value.
+func requiredHTTPURL(v any) error {
+	if v.(string) == "" {
+		return fmt.Errorf("must be an http:// or https:// URL")
+	}
+	return httpURL(v)
+}
+
+// ghName is GitHub's rule for owner and repository names.
+var ghName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+
+func repoList(v any) error {
+	for _, r := range v.([]string) {
+		owner, name, ok := strings.Cut(r, "/")
+		if !ok || !ghName.MatchString(owner) || !ghName.MatchString(name) || name == "." || name == ".." {
+			return fmt.Errorf("must list repositories as OWNER/NAME, got %q", r)
+		}
+	}
+	return nil
+}
+
+func globList(v any) error {
+	for _, g := range v.([]string) {
+		if _, err := path.Match(g, ""); err != nil {
+			return fmt.Errorf("%q is not a valid glob: %v", g, err)
+		}
+	}
+	return nil
+}
+
+// duration accepts a positive Go duration such as 5m or 1h30m.
+func duration(v any) error {
+	d, err := time.ParseDuration(v.(string))
+	if err != nil || d <= 0 {
+		return fmt.Errorf("must be a duration such as 30s, 5m or 2h, got %q", v)
+	}
+	return nil
 }

@@ -32,6 +32,8 @@ type Options struct {
 	Output string
 	// TempDir holds the spill file (default os.TempDir()).
 	TempDir string
+	// Archives are zip archives already in memory, read after paths.
+	Archives []Archive
 }
 
 // FileResult is what happened to one input file.
@@ -80,6 +82,15 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		for _, err := range errs {
 			res.Errors = append(res.Errors, err)
 			res.Files = append(res.Files, FileResult{Path: errPath(err, p), Error: err.Error()})
+		}
+	}
+	for _, a := range opts.Archives {
+		u, skipped, err := expandArchive(a, opts.Zip)
+		units = append(units, u...)
+		res.Skipped = append(res.Skipped, skipped...)
+		if err != nil {
+			res.Errors = append(res.Errors, err)
+			res.Files = append(res.Files, FileResult{Path: a.Name, Error: err.Error()})
 		}
 	}
 	st, err := newStore(opts.TempDir)
@@ -175,6 +186,7 @@ type unit struct {
 	data    []byte // zip entry content
 	format  Format
 	size    int64
+	source  finding.Source // run metadata of an in-memory archive
 }
 
 // expand turns one command-line path into parse units. Directories are
@@ -308,7 +320,8 @@ func parseUnit(ctx context.Context, idx int, u unit, st *store) (FileResult, []e
 		defer f.Close()
 		r = f
 	}
-	src := finding.Source{ToolFile: u.name, Artifact: u.archive}
+	src := u.source
+	src.ToolFile, src.Artifact = u.name, u.archive
 	var addErr error
 	add := func(f finding.Finding) error {
 		f.Sources = []finding.Source{src}

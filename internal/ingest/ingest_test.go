@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -204,6 +205,7 @@ func TestZip(t *testing.T) {
 		{"total cap", []zipEntry{{name: "a.sarif", data: sarif}}, ingest.ZipLimits{MaxTotal: 100}, 0, "limit"},
 		{"too many entries", []zipEntry{{name: "a", data: nil}, {name: "b", data: nil}}, ingest.ZipLimits{MaxEntries: 1}, 0, "more than the limit"},
 		{"no reports", []zipEntry{{name: "a.txt", data: []byte("x")}}, ingest.ZipLimits{}, 0, "no recognised scanner report"},
+		{"hidden directory unread", []zipEntry{{name: ".git/config", data: sarif}, {name: "./out/ok.sarif", data: sarif}}, ingest.ZipLimits{}, 1, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,6 +231,65 @@ func TestZip(t *testing.T) {
 			}
 			if (tt.wantErr == "") != (got == "") || !strings.Contains(got, tt.wantErr) {
 				t.Errorf("errors = %q, want containing %q", got, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestArchivesInMemory(t *testing.T) {
+	t.Parallel()
+	sarif, _ := os.ReadFile(filepath.Join(samples, "checkov/checkov-results.sarif"))
+	src := finding.Source{RunID: "42", Commit: "abc123", Branch: "main"}
+	tests := []struct {
+		name       string
+		data       []byte
+		limits     ingest.ZipLimits
+		wantFiles  int
+		wantUnsafe bool
+		wantErr    string
+	}{
+		{"artifact", buildZip(t, []zipEntry{{name: "checkov/results.sarif", data: sarif}, {name: ".git/config", data: []byte("token")}}), ingest.ZipLimits{}, 1, false, ""},
+		{"zip slip", buildZip(t, []zipEntry{{name: "../evil.sarif", data: sarif}}), ingest.ZipLimits{}, 0, true, `".." rejected`},
+		{"symlink", buildZip(t, []zipEntry{{name: "l.sarif", data: []byte("/etc/passwd"), symlink: true}}), ingest.ZipLimits{}, 0, true, "symbolic link"},
+		{"bomb", buildZip(t, []zipEntry{{name: "big.json", data: bytes.Repeat([]byte(" "), 1<<20)}}), ingest.ZipLimits{MaxRatio: 50}, 0, true, "zip bomb"},
+		{"oversized", buildZip(t, []zipEntry{{name: "a.sarif", data: sarif}}), ingest.ZipLimits{MaxArchive: 64}, 0, true, "larger than"},
+		{"not a zip", []byte(`{"version":"2.1.0"}`), ingest.ZipLimits{}, 0, false, "not a zip archive"},
+		{"no reports", buildZip(t, []zipEntry{{name: "notes.txt", data: []byte("x")}}), ingest.ZipLimits{}, 0, false, "no recognised scanner report"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res, err := ingest.Run(context.Background(), nil, ingest.Options{Zip: tt.limits,
+				Archives: []ingest.Archive{{Name: "run-42/sarif.zip", Data: tt.data, Source: src}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			read := 0
+			for _, f := range res.Files {
+				if f.Format != "" {
+					read++
+				}
+			}
+			if read != tt.wantFiles {
+				t.Errorf("read %d reports, want %d: %+v", read, tt.wantFiles, res.Files)
+			}
+			var msgs string
+			unsafe := false
+			for _, e := range res.Errors {
+				msgs += e.Error()
+				unsafe = unsafe || errors.Is(e, ingest.ErrUnsafeArchive)
+			}
+			if unsafe != tt.wantUnsafe || !strings.Contains(msgs, tt.wantErr) || (tt.wantErr == "") != (msgs == "") {
+				t.Errorf("errors %q (unsafe %v), want %q (unsafe %v)", msgs, unsafe, tt.wantErr, tt.wantUnsafe)
+			}
+			for _, f := range res.Findings {
+				s := f.Sources[0]
+				if s.RunID != "42" || s.Commit != "abc123" || s.Branch != "main" || s.Artifact != "run-42/sarif.zip" || !strings.HasPrefix(s.ToolFile, "run-42/sarif.zip!") {
+					t.Fatalf("source not recorded: %+v", s)
+				}
+			}
+			if tt.wantFiles > 0 && len(res.Findings) == 0 {
+				t.Error("no findings read")
 			}
 		})
 	}

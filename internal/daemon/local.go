@@ -1,0 +1,111 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/vulntune/vulntune/internal/analyze"
+	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/filehash"
+	"github.com/vulntune/vulntune/internal/pipeline"
+)
+
+// Local is the Pipeline that runs every phase in this process through
+// internal/pipeline: BuildDataset as `vulntune dataset` does, the model
+// phases through the same hooks as `vulntune run`.
+type Local struct {
+	Split      dataset.SplitOptions
+	MaxPerRule int
+	// Analysis adds grounded LLM prose (nil: none, as --no-llm).
+	Analysis *analyze.Options
+	Log      *slog.Logger
+	// Hooks run training, evaluation and validation; without Train,
+	// fine-tuning is unavailable.
+	Hooks pipeline.FinetuneHooks
+	// GateFailed says whether an error of Hooks.Validate is a failed
+	// quality gate rather than a failure to check.
+	GateFailed func(error) bool
+	// Publisher publishes; nil means publishing is unavailable.
+	Publisher func(ctx context.Context, datasetDir string, model *ModelInfo) (Publication, error)
+}
+
+var _ Pipeline = (*Local)(nil)
+
+// BuildDataset builds the dataset from the daemon's findings. Findings
+// that cannot become examples are logged and left out, as in `vulntune
+// dataset`; the dataset is still written.
+func (l *Local) BuildDataset(ctx context.Context, findingsPath, outDir string) (DatasetInfo, error) {
+	res, err := pipeline.BuildDataset(ctx, pipeline.DatasetOptions{FindingsPath: findingsPath, OutDir: outDir,
+		Split: l.Split, MaxPerRule: l.MaxPerRule, Analysis: l.Analysis, Log: l.Log})
+	if errors.Is(err, pipeline.ErrInputs) && res != nil {
+		if l.Log != nil {
+			l.Log.Warn("dataset built with problems", "problems", len(res.InputErrors), "first", res.InputErrors[0])
+		}
+		err = nil
+	}
+	if err != nil {
+		return DatasetInfo{}, err
+	}
+	return DatasetInfo{Findings: res.Findings, Examples: res.Examples}, nil
+}
+
+// FineTune trains, evaluates and validates model name on datasetDir.
+// Training resumes from its checkpoints when called again with the same
+// name and dataset.
+func (l *Local) FineTune(ctx context.Context, datasetDir, name string) (ModelInfo, error) {
+	h := l.Hooks
+	if h.Train == nil || h.ModelDir == nil {
+		return ModelInfo{}, fmt.Errorf("fine-tuning: %w (no trainer configured)", ErrUnavailable)
+	}
+	dsHash, err := hashFiles(datasetDir, dataset.Files)
+	if err != nil {
+		return ModelInfo{}, err
+	}
+	info := ModelInfo{Name: name, Dir: h.ModelDir(name)}
+	if _, err := h.Train(ctx, datasetDir, name, pipeline.Key(pipeline.PhaseFinetune, dsHash, h.Key, name)); err != nil {
+		return info, err
+	}
+	if h.Evaluate != nil {
+		if _, err := h.Evaluate(ctx, info.Dir, datasetDir); err != nil {
+			return info, err
+		}
+	}
+	if h.Validate != nil {
+		if _, err := h.Validate(ctx, info.Dir); err != nil {
+			if l.GateFailed != nil && l.GateFailed(err) {
+				return info, fmt.Errorf("%w: %v", ErrRejected, err)
+			}
+			return info, err
+		}
+	}
+	return info, nil
+}
+
+// Publish publishes through Publisher.
+func (l *Local) Publish(ctx context.Context, datasetDir string, model *ModelInfo) (Publication, error) {
+	if l.Publisher == nil {
+		return Publication{}, fmt.Errorf("publishing to the Hub is %w in this build yet", ErrUnavailable)
+	}
+	return l.Publisher(ctx, datasetDir, model)
+}
+
+// hashFiles identifies a dataset by the contents of its files.
+func hashFiles(dir string, names []string) (string, error) {
+	var parts []string
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		h, _, err := filehash.File(p)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, n+" "+h)
+	}
+	return pipeline.Key(parts), nil
+}
