@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vulntune/vulntune/internal/ghactions"
+	"github.com/vulntune/vulntune/internal/lockfile"
 )
 
 // Files under the state directory.
@@ -33,7 +34,7 @@ const lateCompletion = 48 * time.Hour
 type Daemon struct {
 	o       Options
 	store   *Store
-	lock    *Lock
+	lock    *lockfile.Lock
 	started time.Time
 	noted   map[string]bool // notes logged once per process
 }
@@ -55,7 +56,7 @@ func Open(o Options) (*Daemon, error) {
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return nil, err
 	}
-	lock, err := AcquireLock(filepath.Join(o.StateDir, LockFile))
+	lock, err := lockfile.Acquire(filepath.Join(o.StateDir, LockFile))
 	if err != nil {
 		return nil, err
 	}

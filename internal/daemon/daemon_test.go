@@ -16,6 +16,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/daemon"
 	"github.com/vulntune/vulntune/internal/ghactions/ghtest"
+	"github.com/vulntune/vulntune/internal/lockfile"
 )
 
 func TestThreeRunsOnceEachInOrder(t *testing.T) {
@@ -372,7 +373,7 @@ func TestSecondDaemonRefused(t *testing.T) {
 	o := e.opts
 	o.GitHub = e.client()
 	_, err := daemon.Open(o)
-	var le *daemon.LockedError
+	var le *lockfile.HeldError
 	if !errors.As(err, &le) || le.PID != os.Getpid() || !strings.Contains(err.Error(), fmt.Sprint(os.Getpid())) {
 		t.Fatalf("second daemon: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
+	"github.com/vulntune/vulntune/internal/lockfile"
 )
 
 // Daemon-wide steps, each with its own retry state.
@@ -128,8 +129,8 @@ func (d *Daemon) finetuneStep(ctx context.Context, sum *Summary) error {
 		return err
 	}
 	if d.o.FinetuneLock != "" {
-		l, err := AcquireLock(d.o.FinetuneLock)
-		var le *LockedError
+		l, err := lockfile.Acquire(d.o.FinetuneLock)
+		var le *lockfile.HeldError
 		if errors.As(err, &le) {
 			d.noteOnce(sum, "ft-lock", "another fine-tune is running ("+le.Error()+"); trying again next poll")
 			return nil

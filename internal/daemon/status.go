@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/vulntune/vulntune/internal/lockfile"
 )
 
 // Status is what `vulntune daemon status` shows, read from the state
@@ -47,7 +49,7 @@ type TargetStatus struct {
 func ReadStatus(stateDir string) (*Status, error) {
 	st := &Status{StateDir: stateDir, Runs: map[string]int{}, Targets: []TargetStatus{}, Queue: []RunRow{},
 		Failures: []RunRow{}, Steps: []StepRow{}}
-	if lockHeld(filepath.Join(stateDir, LockFile)) {
+	if lockfile.Held(filepath.Join(stateDir, LockFile)) {
 		st.Running = true
 		if b, err := os.ReadFile(filepath.Join(stateDir, LockFile)); err == nil {
 			_, _ = fmt.Sscan(string(b), &st.PID)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/analyze"
 	"github.com/vulntune/vulntune/internal/dataset"
-	"github.com/vulntune/vulntune/internal/dirlock"
+	"github.com/vulntune/vulntune/internal/lockfile"
 	"github.com/vulntune/vulntune/internal/filehash"
 	"github.com/vulntune/vulntune/internal/narrate"
 	"github.com/vulntune/vulntune/internal/train"
@@ -105,7 +105,7 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	if dir, err = filepath.Abs(dir); err != nil {
 		return nil, err
 	}
-	lock, err := dirlock.Acquire(dir)
+	lock, err := lockfile.AcquireDir(dir)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vulntune/vulntune/internal/dirlock"
+	"github.com/vulntune/vulntune/internal/lockfile"
 	"github.com/vulntune/vulntune/internal/interrupt"
 	"github.com/vulntune/vulntune/internal/pipeline"
 )
@@ -303,13 +303,13 @@ func TestRunRebuildsChangedOutputs(t *testing.T) {
 func TestRunDirIsLocked(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "run")
-	held, err := dirlock.Acquire(dir)
+	held, err := lockfile.AcquireDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Release()
 	_, err = pipeline.Run(context.Background(), pipeline.RunOptions{ArtifactPaths: []string{copySamples(t)}, Dir: dir, SkipFineTuning: true})
-	var he *dirlock.HeldError
+	var he *lockfile.HeldError
 	if !errors.As(err, &he) {
 		t.Fatalf("err = %v, want a HeldError", err)
 	}

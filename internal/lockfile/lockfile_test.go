@@ -1,4 +1,4 @@
-package dirlock_test
+package lockfile_test
 
 import (
 	"errors"
@@ -7,31 +7,35 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/vulntune/vulntune/internal/dirlock"
+	"github.com/vulntune/vulntune/internal/lockfile"
 )
 
 func TestSecondHolderIsRefused(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "run")
-	first, err := dirlock.Acquire(dir)
+	first, err := lockfile.AcquireDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// flock locks belong to open file descriptions: a second Acquire in the
 	// same process conflicts just as another process would.
-	_, err = dirlock.Acquire(dir)
-	var held *dirlock.HeldError
+	_, err = lockfile.AcquireDir(dir)
+	var held *lockfile.HeldError
 	if !errors.As(err, &held) {
 		t.Fatalf("second Acquire: %v, want a HeldError", err)
 	}
-	if held.PID != os.Getpid() || !strings.Contains(err.Error(), dir) {
+	if held.PID != os.Getpid() || !strings.Contains(err.Error(), dir) || !lockfile.Held(filepath.Join(dir, lockfile.DirName)) {
 		t.Fatalf("error %q names pid %d, want %d and the dir", err, held.PID, os.Getpid())
 	}
 	if err := first.Release(); err != nil {
 		t.Fatal(err)
 	}
-	again, err := dirlock.Acquire(dir)
+	if lockfile.Held(filepath.Join(dir, lockfile.DirName)) {
+		t.Error("released, yet Held says held")
+	}
+	again, err := lockfile.AcquireDir(dir)
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
@@ -41,16 +45,21 @@ func TestSecondHolderIsRefused(t *testing.T) {
 // A holder killed with SIGKILL leaves no stale lock behind.
 func TestKilledHolderLeavesNoLock(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("DIRLOCK_HOLD") != "" {
-		if _, err := dirlock.Acquire(os.Getenv("DIRLOCK_HOLD")); err != nil {
+	if os.Getenv("LOCKFILE_HOLD") != "" {
+		l, err := lockfile.AcquireDir(os.Getenv("LOCKFILE_HOLD"))
+		if err != nil {
 			os.Exit(3)
 		}
 		os.Stdout.WriteString("held\n")
-		select {}
+		// Sleep, not select{}: a process whose goroutines all block
+		// dies of the runtime's deadlock check, releasing the lock. l
+		// stays reachable: a finalized Lock closes its file and flock.
+		time.Sleep(time.Hour)
+		l.Release()
 	}
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledHolderLeavesNoLock$")
-	cmd.Env = append(os.Environ(), "DIRLOCK_HOLD="+dir)
+	cmd.Env = append(os.Environ(), "LOCKFILE_HOLD="+dir)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -62,13 +71,13 @@ func TestKilledHolderLeavesNoLock(t *testing.T) {
 	if _, err := out.Read(buf); err != nil || string(buf[:4]) != "held" {
 		t.Fatalf("child did not take the lock: %q %v", buf, err)
 	}
-	var held *dirlock.HeldError
-	if _, err := dirlock.Acquire(dir); !errors.As(err, &held) || held.PID != cmd.Process.Pid {
+	var held *lockfile.HeldError
+	if _, err := lockfile.AcquireDir(dir); !errors.As(err, &held) || held.PID != cmd.Process.Pid {
 		t.Fatalf("while the child holds it: %v", err)
 	}
 	cmd.Process.Kill()
 	cmd.Wait()
-	l, err := dirlock.Acquire(dir)
+	l, err := lockfile.AcquireDir(dir)
 	if err != nil {
 		t.Fatalf("after kill -9: %v", err)
 	}
