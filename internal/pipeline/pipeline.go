@@ -12,8 +12,8 @@ import (
 
 	"github.com/vulntune/vulntune/internal/analyze"
 	"github.com/vulntune/vulntune/internal/dataset"
-	"github.com/vulntune/vulntune/internal/lockfile"
 	"github.com/vulntune/vulntune/internal/filehash"
+	"github.com/vulntune/vulntune/internal/lockfile"
 	"github.com/vulntune/vulntune/internal/narrate"
 	"github.com/vulntune/vulntune/internal/train"
 )

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vulntune/vulntune/internal/lockfile"
 	"github.com/vulntune/vulntune/internal/interrupt"
+	"github.com/vulntune/vulntune/internal/lockfile"
 	"github.com/vulntune/vulntune/internal/pipeline"
 )
 
