@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -16,22 +14,14 @@ import (
 	"github.com/vulntune/vulntune/internal/modelstore"
 )
 
-// check is one line of the doctor's report.
-type check struct {
-	Name   string `json:"name"`
-	Status string `json:"status"` // ok, warn or fail
-	Detail string `json:"detail"`
-	Fix    string `json:"fix,omitempty"`
-}
-
 // doctorReport is doctor's --json output.
 type doctorReport struct {
-	Version    string       `json:"version"`
-	GoVersion  string       `json:"go_version"`
-	Platform   string       `json:"platform"`
-	Engine     *engine.Info `json:"engine,omitempty"`
-	BaseModels []string     `json:"base_models"`
-	Checks     []check      `json:"checks"`
+	Version    string         `json:"version"`
+	GoVersion  string         `json:"go_version"`
+	Platform   string         `json:"platform"`
+	Engine     *engine.Info   `json:"engine,omitempty"`
+	BaseModels []string       `json:"base_models"`
+	Checks     []engine.Check `json:"checks"`
 }
 
 // doctorFailed is returned when a needed piece is missing; exit status 1.
@@ -70,7 +60,7 @@ missing, naming the command that fixes it.`,
 			}
 			n := 0
 			for _, c := range r.Checks {
-				if c.Status == "fail" {
+				if c.Status == engine.CheckFail {
 					n++
 				}
 			}
@@ -90,93 +80,45 @@ func (a *app) diagnose(ctx context.Context) doctorReport {
 		r.Version = bi.Main.Version
 	}
 	add := func(name, status, detail, fix string) {
-		r.Checks = append(r.Checks, check{Name: name, Status: status, Detail: detail, Fix: fix})
+		r.Checks = append(r.Checks, engine.Check{Name: name, Status: status, Detail: detail, Fix: fix})
 	}
 	cfg, err := a.loadConfig()
 	if err != nil {
-		add("config", "fail", err.Error(), "fix the file, then `vulntune config validate FILE`")
+		add("config", engine.CheckFail, err.Error(), "fix the file, then `vulntune config validate FILE`")
 		return r
 	}
 	file := cfg.File()
 	if file == "" {
 		file = "defaults (no config file)"
 	}
-	add("config", "ok", file, "")
+	add("config", engine.CheckOK, file, "")
 
-	e, err := a.openEngine(cfg)
-	if err != nil {
-		add("engine", "fail", err.Error(), "vulntune setup")
-	} else if info, err := e.Info(ctx); err != nil {
-		add("engine", "fail", err.Error(), "vulntune setup --force")
+	if e, err := a.openEngine(cfg); err != nil {
+		add("engine", engine.CheckFail, err.Error(), "vulntune setup")
 	} else {
-		r.Engine = info
-		add("engine", "ok", fmt.Sprintf("Python %s at %s", info.Python, info.PythonExecutable), "")
-		add("mlx", "ok", fmt.Sprintf("mlx %s, %s backend on %s", info.MLX, info.Backend, info.Device), "")
-		add("mlx-lm", "ok", fmt.Sprintf("mlx-lm %s, huggingface_hub %s, transformers %s", info.MLXLM, info.HuggingfaceHub, info.Transformers), "")
-		if info.Backend == "cpu" && runtime.GOOS == "linux" {
-			switch {
-			case !e.BLAS.Optimised():
-				add("BLAS", "warn", "mlx[cpu] runs on its bundled reference BLAS (about 30x slower): "+e.BLAS.Reason, engine.BLASHint)
-			case !engine.SameFile(info.BLASLibrary, e.BLAS.Library):
-				add("BLAS", "fail", fmt.Sprintf("%s BLAS %s was preloaded, but the engine's matmuls resolve to %q", e.BLAS.Source, e.BLAS.Library, info.BLASLibrary), engine.BLASHint)
-			default:
-				add("BLAS", "ok", fmt.Sprintf("%s: %s (%s)", e.BLAS.Source, e.BLAS.Library, e.BLAS.Reason), "")
-			}
-			if len(e.Malloc) > 0 {
-				add("allocator", "ok", "glibc keeps freed memory mapped ("+strings.Join(e.Malloc, " ")+")", "")
-			} else {
-				add("allocator", "warn", "glibc defaults: every large array is mapped and faulted in anew (training about 5% slower)",
-					"unset "+engine.MallocEnv+" to let the engine tune glibc's malloc")
-			}
-		}
-		if info.Backend == "cpu" && runtime.GOARCH == "amd64" {
-			if len(e.Kernels) > 0 {
-				add("cpu kernels", "ok", "vulntune's exp, softmax and attention kernels replace MLX's scalar ones", "")
-			} else {
-				add("cpu kernels", "warn", "MLX's scalar exp: training and evaluation about a third slower",
-					"unset "+engine.CPUKernelsEnv+" to let the engine use its faster kernels")
-			}
-		}
+		var checks []engine.Check
+		r.Engine, checks = e.Diagnose(ctx)
+		r.Checks = append(r.Checks, checks...)
 	}
 
-	a.checkModels(&r, cfg, add)
-	for _, d := range []struct{ name, dir string }{
-		{"disk: data dir", cfg.DataDir}, {"disk: base models", cfg.BaseModelsDir}, {"disk: fine-tuned models", cfg.FineTunedModelsDir},
-	} {
-		free, err := engine.DiskFree(d.dir)
-		switch {
-		case err != nil:
-			add(d.name, "warn", err.Error(), "")
-		case free < engine.MinFreeBytes:
-			add(d.name, "warn", fmt.Sprintf("%s: only %d MiB free", d.dir, free>>20), "free some space")
-		default:
-			add(d.name, "ok", fmt.Sprintf("%s: %.1f GiB free", d.dir, float64(free)/(1<<30)), "")
-		}
+	names, hasDefault, err := modelstore.BaseModels(cfg.BaseModelsDir, cfg.DefaultBaseModel)
+	switch {
+	case err != nil:
+		add("base models", engine.CheckFail, err.Error(), "")
+	case hasDefault:
+		r.BaseModels = names
+		add("base models", engine.CheckOK, fmt.Sprintf("%d in %s", len(names), cfg.BaseModelsDir), "")
+		add("default base model", engine.CheckOK, cfg.DefaultBaseModel, "")
+	default:
+		r.BaseModels = names
+		add("base models", engine.CheckOK, fmt.Sprintf("%d in %s", len(names), cfg.BaseModelsDir), "")
+		add("default base model", engine.CheckFail, cfg.DefaultBaseModel+" not in "+cfg.BaseModelsDir, "vulntune setup")
 	}
+	r.Checks = append(r.Checks, engine.DiskCheck("disk: data dir", cfg.DataDir),
+		engine.DiskCheck("disk: base models", cfg.BaseModelsDir), engine.DiskCheck("disk: fine-tuned models", cfg.FineTunedModelsDir))
 	add("HF token", tokenStatus(cfg.HFToken), cfg.HFToken.String()+" (needed only to publish or pull gated models)", "")
 	add("GitHub token", tokenStatus(cfg.GitHubToken), cfg.GitHubToken.String()+" (needed only by the daemon)", "")
 	return r
-}
-
-func (a *app) checkModels(r *doctorReport, cfg *config.Config, add func(name, status, detail, fix string)) {
-	models, err := modelstore.List(modelstore.Root{Dir: cfg.BaseModelsDir, Kind: "base"})
-	if err != nil {
-		add("base models", "fail", err.Error(), "")
-		return
-	}
-	found := false
-	for _, m := range models {
-		r.BaseModels = append(r.BaseModels, m.Name)
-		if filepath.Base(m.Dir) == cfg.DefaultBaseModel {
-			found = true
-		}
-	}
-	add("base models", "ok", fmt.Sprintf("%d in %s", len(models), cfg.BaseModelsDir), "")
-	if found {
-		add("default base model", "ok", cfg.DefaultBaseModel, "")
-	} else {
-		add("default base model", "fail", cfg.DefaultBaseModel+" not in "+cfg.BaseModelsDir, "vulntune setup")
-	}
 }
 
 func tokenStatus(s config.Secret) string {

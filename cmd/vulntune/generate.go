@@ -2,73 +2,40 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vulntune/vulntune/internal/config"
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/modelstore"
 )
 
-// openEngine opens the engine `vulntune setup` installed under data_dir.
+// openEngine opens the engine `vulntune setup` installed under data_dir,
+// saying what the user must hear each time (engine.Warnings).
 func (a *app) openEngine(cfg *config.Config) (*engine.Engine, error) {
 	e, err := engine.Open(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
 	e.Log = a.log
-	// Said every time, not only by doctor: without it training takes
-	// hours where it should take minutes, and nothing else would say why.
-	if st, err := engine.ReadStamp(engine.PathsFor(cfg.DataDir).Venv); err == nil && st.Backend == "cpu" &&
-		runtime.GOOS == "linux" && !e.BLAS.Optimised() {
-		a.log.Warn("the engine runs on the reference BLAS, about 30x slower", "why", e.BLAS.Reason, "fix", engine.BLASHint)
+	for _, w := range e.Warnings() {
+		a.log.Warn(w)
 	}
 	return e, nil
 }
 
-// resolveModel finds NAME in the base then fine-tuned model dirs, or takes
-// an existing directory path as is.
+// resolveModel finds a model by name or directory (modelstore.Resolve);
+// "" is the default base model. Not finding it is a usage error.
 func resolveModel(cfg *config.Config, name string) (string, error) {
 	if name == "" {
 		name = cfg.DefaultBaseModel
 	}
-	var tried []string
-	if strings.ContainsRune(name, filepath.Separator) || strings.HasPrefix(name, ".") {
-		tried = append(tried, name)
-		if isModelDir(name) {
-			return filepath.Abs(name)
-		}
-	} else {
-		for _, root := range []string{cfg.BaseModelsDir, cfg.FineTunedModelsDir} {
-			dir := filepath.Join(root, name)
-			tried = append(tried, dir)
-			if isModelDir(dir) {
-				return dir, nil
-			}
-		}
+	dir, err := modelstore.Resolve(name, cfg.BaseModelsDir, cfg.FineTunedModelsDir)
+	if err != nil {
+		return "", usageError{err}
 	}
-	return "", usageError{modelNotFound{name: name, tried: tried}}
-}
-
-type modelNotFound struct {
-	name  string
-	tried []string
-}
-
-func (e modelNotFound) Error() string {
-	return fmt.Sprintf("model %q not found (looked in %s)", e.name, strings.Join(e.tried, ", "))
-}
-
-func (e modelNotFound) Hint() string {
-	return "run `vulntune setup` for the default base model, or pass a model directory"
-}
-
-func isModelDir(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, "config.json"))
-	return err == nil
+	return dir, nil
 }
 
 func newGenerateCmd(a *app) *cobra.Command {

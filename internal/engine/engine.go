@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 )
 
 // Layout under the data dir.
@@ -28,6 +29,20 @@ type Engine struct {
 	WorkerDir string
 	// BLAS is the library Launcher.Preload holds, and why it was chosen.
 	BLAS BLAS
+	// Backend is the venv's backend (cpu, cuda, metal) when Open read it
+	// from the install stamp; "" for an engine built by New.
+	Backend string
+}
+
+// Warnings are what a user must hear every time the engine is opened, not
+// only from doctor: on the reference BLAS a Linux CPU engine trains in
+// hours what takes minutes, and nothing else would say why.
+func (e *Engine) Warnings() []string {
+	var out []string
+	if e.Backend == BackendCPU && runtime.GOOS == "linux" && !e.BLAS.Optimised() {
+		out = append(out, fmt.Sprintf("the engine runs on the reference BLAS, about 30x slower (%s); fix: %s", e.BLAS.Reason, BLASHint))
+	}
+	return out
 }
 
 // Paths are where the engine lives under a data dir.
@@ -68,14 +83,17 @@ func New(python, dataDir string) *Engine {
 // venv without a stamp was interrupted mid-install and counts as missing.
 func Open(dataDir string) (*Engine, error) {
 	p := PathsFor(dataDir)
-	if _, err := ReadStamp(p.Venv); err != nil {
+	st, err := ReadStamp(p.Venv)
+	if err != nil {
 		return nil, &NotInstalledError{VenvDir: p.Venv, Reason: err.Error()}
 	}
 	py := VenvPython(p.Venv)
 	if _, err := os.Stat(py); err != nil {
 		return nil, &NotInstalledError{VenvDir: p.Venv, Reason: "no interpreter in the venv"}
 	}
-	return New(py, dataDir), nil
+	e := New(py, dataDir)
+	e.Backend = st.Backend
+	return e, nil
 }
 
 // Stamp records a completed install. It is written last, so its presence
