@@ -58,6 +58,12 @@ func (a *app) loadConfigFor(cmd *cobra.Command) (*config.Config, error) {
 		if in.Flag == "" || f == nil || !f.Changed {
 			continue
 		}
+		// Only flags bindConfigFlags made are settings: a command's own
+		// flag may share a setting's name (publish's --repo is a Hub
+		// repo, not the daemon's github.repos).
+		if _, ok := f.Value.(*flagText); !ok {
+			continue
+		}
 		if err := c.SetFromFlag(in.Key, f.Value.String()); err != nil {
 			return nil, usageError{err}
 		}

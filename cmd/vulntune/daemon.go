@@ -14,6 +14,8 @@ import (
 	"github.com/vulntune/vulntune/internal/daemon"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/ghactions"
+	"github.com/vulntune/vulntune/internal/pipeline"
+	"github.com/vulntune/vulntune/internal/validate"
 )
 
 // daemonKeys are the settings `daemon run` and `daemon install` take as
@@ -118,21 +120,22 @@ func (a *app) daemonOptions(cmd *cobra.Command, cfg *config.Config, log *slog.Lo
 		return daemon.Options{}, usageError{err}
 	}
 	local := &daemon.Local{
+		RunsDir:    filepath.Join(cfg.DataDir, "daemon", "runs"),
 		Split:      dataset.SplitOptions{ValidFraction: cfg.Dataset.ValidFraction, TestFraction: cfg.Dataset.TestFraction, Seed: cfg.Dataset.Seed},
 		MaxPerRule: cfg.Dataset.MaxPerRule, Log: log.With("component", "dataset"),
-		GateFailed: func(err error) bool { var g gateError; return errors.As(err, &g) },
+		GateFailed: func(err error) bool { var g *validate.FailedError; return errors.As(err, &g) },
 	}
 	if cfg.Analysis.Endpoint != "" {
 		local.Analysis = a.analysisOptions(cfg, cfg.Analysis.Endpoint, cfg.Analysis.Model)
 	}
 	if !cfg.FineTuning.SkipInDaemon {
-		hooks, err := a.modelHooks(cmd, cfg, cfg.DefaultBaseModel, modelHookOptions{})
+		mo, err := a.modelOptions(cfg, cfg.DefaultBaseModel, modelFlags{})
 		if err != nil {
 			// The daemon still builds datasets; the summary says why it
 			// does not fine-tune.
 			log.Warn("fine-tuning unavailable", "err", err.Error())
 		} else {
-			local.Hooks = hooks
+			local.Hooks = pipeline.ModelHooks(mo)
 		}
 	}
 	return daemon.Options{

@@ -89,10 +89,6 @@ func (a *app) finetune(cmd *cobra.Command, f finetuneFlags) error {
 	if err != nil {
 		return err
 	}
-	base, err := resolveModel(cfg, cfg.DefaultBaseModel)
-	if err != nil {
-		return err
-	}
 	runs := filepath.Join(cfg.FineTuning.WorkspaceDir, "finetune")
 	name := cfg.FineTuning.DefaultOutputName
 	switch {
@@ -104,22 +100,16 @@ func (a *app) finetune(cmd *cobra.Command, f finetuneFlags) error {
 	default:
 		name = train.DefaultName(name, time.Now())
 	}
-	e, err := a.openEngine(cfg)
+	mo, err := a.modelOptions(cfg, cfg.DefaultBaseModel, modelFlags{Epochs: f.epochs, MaxSteps: f.maxSteps, MaxSeqLength: f.maxSeq,
+		TrainEvalBatches: f.evalB})
 	if err != nil {
 		return err
 	}
+	mo.Patience, mo.Seed, mo.DType = f.patience, f.seed, f.dtype
 	bar := newProgress(a.stderr, !f.asJSON && !a.quiet)
 	defer bar.done()
-	res, err := train.Run(cmd.Context(), train.Options{
-		Dataset: f.dataset, BaseModelDir: base, Name: name,
-		OutputDir: filepath.Join(cfg.FineTunedModelsDir, name), WorkDir: filepath.Join(runs, name),
-		Training: cfg.FineTuning.Training, LoRA: cfg.FineTuning.LoRA,
-		GradCheckpoint: cfg.FineTuning.MLX.GradientCheckpointing,
-		Epochs:         f.epochs, MaxSteps: f.maxSteps, MaxSeqLength: f.maxSeq,
-		Patience: f.patience, EvalBatches: f.evalB, Seed: f.seed, DType: f.dtype, Resume: f.resume,
-		Engine: e, Logger: a.log.With("component", "train"),
-		Progress: bar.training,
-	})
+	mo.TrainProgress = bar.training
+	res, err := train.Run(cmd.Context(), mo.TrainOptions(f.dataset, name, filepath.Join(runs, name), f.resume))
 	bar.done()
 	if err != nil {
 		return err

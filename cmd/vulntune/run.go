@@ -65,13 +65,13 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 				opts.Analysis = a.analysisOptions(cfg, cfg.Analysis.Endpoint, cfg.Analysis.Model)
 			}
 			if !skipFT {
-				hooks, err := a.modelHooks(cmd, cfg, baseModel, modelHookOptions{
+				mo, err := a.modelOptions(cfg, baseModel, modelFlags{
 					MaxSteps: maxSteps, Epochs: epochs, MaxSeqLength: maxSeq, EvalLimit: evalLimit, EvalMaxTokens: evalMaxTokens,
 					TrainEvalBatches: trainEvalBatches, NoEvalCache: noEvalCache})
 				if err != nil {
 					return err
 				}
-				opts.Finetune = hooks
+				opts.Finetune = pipeline.ModelHooks(mo)
 			}
 			res, err := pipeline.Run(cmd.Context(), opts)
 			if res != nil {

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 
 	"github.com/vulntune/vulntune/internal/analyze"
 	"github.com/vulntune/vulntune/internal/dataset"
-	"github.com/vulntune/vulntune/internal/filehash"
 	"github.com/vulntune/vulntune/internal/pipeline"
 )
 
@@ -29,6 +27,9 @@ type Local struct {
 	// GateFailed says whether an error of Hooks.Validate is a failed
 	// quality gate rather than a failure to check.
 	GateFailed func(error) bool
+	// RunsDir holds a run directory per fine-tuned model (run.json,
+	// through pipeline.Run).
+	RunsDir string
 	// Publisher publishes; nil means publishing is unavailable.
 	Publisher func(ctx context.Context, datasetDir string, model *ModelInfo) (Publication, error)
 }
@@ -53,36 +54,24 @@ func (l *Local) BuildDataset(ctx context.Context, findingsPath, outDir string) (
 	return DatasetInfo{Findings: res.Findings, Examples: res.Examples}, nil
 }
 
-// FineTune trains, evaluates and validates model name on datasetDir.
-// Training resumes from its checkpoints when called again with the same
-// name and dataset.
+// FineTune trains, evaluates and validates model name on datasetDir: the
+// model phases of a pipeline run (pipeline.Run from a built dataset) in
+// <RunsDir>/<name>, so the daemon gets what a `vulntune run` gets — a
+// run.json, a fine-tune that resumes its checkpoints when called again
+// with the same name and dataset, phases done once per content — from the
+// one orchestrator.
 func (l *Local) FineTune(ctx context.Context, datasetDir, name string) (ModelInfo, error) {
 	h := l.Hooks
 	if h.Train == nil || h.ModelDir == nil {
 		return ModelInfo{}, fmt.Errorf("fine-tuning: %w (no trainer configured)", ErrUnavailable)
 	}
-	dsHash, err := hashFiles(datasetDir, dataset.Files)
-	if err != nil {
-		return ModelInfo{}, err
-	}
 	info := ModelInfo{Name: name, Dir: h.ModelDir(name)}
-	if _, err := h.Train(ctx, datasetDir, name, pipeline.Key(pipeline.PhaseFinetune, dsHash, h.Key, name)); err != nil {
-		return info, err
+	_, err := pipeline.Run(ctx, pipeline.RunOptions{DatasetDir: datasetDir, Dir: filepath.Join(l.RunsDir, name),
+		ModelName: name, Finetune: h, Log: l.Log})
+	if err != nil && l.GateFailed != nil && l.GateFailed(err) {
+		return info, fmt.Errorf("%w: %v", ErrRejected, err)
 	}
-	if h.Evaluate != nil {
-		if _, err := h.Evaluate(ctx, info.Dir, datasetDir); err != nil {
-			return info, err
-		}
-	}
-	if h.Validate != nil {
-		if _, err := h.Validate(ctx, info.Dir); err != nil {
-			if l.GateFailed != nil && l.GateFailed(err) {
-				return info, fmt.Errorf("%w: %v", ErrRejected, err)
-			}
-			return info, err
-		}
-	}
-	return info, nil
+	return info, err
 }
 
 // Publish publishes through Publisher.
@@ -91,21 +80,4 @@ func (l *Local) Publish(ctx context.Context, datasetDir string, model *ModelInfo
 		return Publication{}, fmt.Errorf("publishing to the Hub is %w in this build yet", ErrUnavailable)
 	}
 	return l.Publisher(ctx, datasetDir, model)
-}
-
-// hashFiles identifies a dataset by the contents of its files.
-func hashFiles(dir string, names []string) (string, error) {
-	var parts []string
-	for _, n := range names {
-		p := filepath.Join(dir, n)
-		if _, err := os.Stat(p); err != nil {
-			continue
-		}
-		h, _, err := filehash.File(p)
-		if err != nil {
-			return "", err
-		}
-		parts = append(parts, n+" "+h)
-	}
-	return pipeline.Key(parts), nil
 }

@@ -32,14 +32,20 @@ func TestLocalBuildsDatasetFromFindings(t *testing.T) {
 func TestLocalFineTune(t *testing.T) {
 	gate := errors.New("quality gate: tuned loss not lower")
 	var trained []string
+	models := t.TempDir()
 	hooks := func(validate error) pipeline.FinetuneHooks {
 		return pipeline.FinetuneHooks{
-			ModelDir: func(name string) string { return filepath.Join("/models", name) },
+			ModelDir: func(name string) string { return filepath.Join(models, name) },
 			Train: func(_ context.Context, ds, name, key string) (map[string]any, error) {
 				trained = append(trained, name+" "+key)
-				return nil, nil
+				dir := filepath.Join(models, name)
+				os.MkdirAll(dir, 0o755)
+				return nil, os.WriteFile(filepath.Join(dir, "config.json"), []byte(key), 0o644)
 			},
-			Evaluate: func(context.Context, string, string) (map[string]any, error) { return nil, nil },
+			Evaluate: func(_ context.Context, dir, _ string) (map[string]any, error) {
+				os.MkdirAll(filepath.Join(dir, "eval"), 0o755)
+				return nil, os.WriteFile(filepath.Join(dir, "eval", "results.json"), []byte("{}"), 0o644)
+			},
 			Validate: func(context.Context, string) (map[string]any, error) { return nil, validate },
 		}
 	}
@@ -59,25 +65,32 @@ func TestLocalFineTune(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			trained = nil
+			tt.l.RunsDir = t.TempDir()
 			info, err := tt.l.FineTune(context.Background(), ds, "m1")
 			if !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) || len(trained) != tt.wantN {
 				t.Fatalf("err %v, want %v; trained %v", err, tt.want, trained)
 			}
-			if tt.wantN > 0 && info.Dir != "/models/m1" {
+			if tt.wantN > 0 && info.Dir != filepath.Join(models, "m1") {
 				t.Fatalf("info %+v", info)
 			}
 		})
 	}
-	// The same dataset and name give the same training key, so an
-	// interrupted fine-tune resumes its checkpoints.
-	l := &daemon.Local{Hooks: hooks(nil)}
+	// A run per model through the pipeline: the same dataset and name are
+	// up to date the second time, and new data trains again under a new
+	// key, so an interrupted fine-tune resumes its own checkpoints only.
+	l := &daemon.Local{Hooks: hooks(nil), RunsDir: t.TempDir()}
 	trained = nil
-	l.FineTune(context.Background(), ds, "m1")
-	l.FineTune(context.Background(), ds, "m1")
-	os.WriteFile(filepath.Join(ds, "train.jsonl"), []byte("{}\n{}\n"), 0o644)
-	l.FineTune(context.Background(), ds, "m1")
-	if trained[0] != trained[1] || trained[1] == trained[2] {
-		t.Fatalf("keys %v: same data must give the same key, new data a new one", trained)
+	for _, data := range []string{"{}\n", "{}\n", "{}\n{}\n"} {
+		os.WriteFile(filepath.Join(ds, "train.jsonl"), []byte(data), 0o644)
+		if _, err := l.FineTune(context.Background(), ds, "m1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(trained) != 2 || trained[0] == trained[1] {
+		t.Fatalf("trained %v: same data must be up to date, new data trained under a new key", trained)
+	}
+	if _, err := os.Stat(filepath.Join(l.RunsDir, "m1", pipeline.ManifestName)); err != nil {
+		t.Fatalf("no run manifest: %v", err)
 	}
 	if _, err := (&daemon.Local{}).Publish(context.Background(), ds, nil); !errors.Is(err, daemon.ErrUnavailable) {
 		t.Fatalf("publish without a publisher: %v", err)

@@ -33,13 +33,13 @@ const (
 // run again; a phase left "running" by a crash is run again (finetune
 // resumes from its last checkpoint).
 type Manifest struct {
-	Version  int               `json:"version"`
-	Created  time.Time         `json:"created"`
-	Updated  time.Time         `json:"updated"`
-	Inputs   []InputFile       `json:"inputs"`
-	Model    string            `json:"model_name,omitempty"`
-	Phases   map[string]*Phase `json:"phases"`
-	Versions map[string]string `json:"versions"`
+	Version  int                     `json:"version"`
+	Created  time.Time               `json:"created"`
+	Updated  time.Time               `json:"updated"`
+	Inputs   []InputFile             `json:"inputs"`
+	Model    string                  `json:"model_name,omitempty"`
+	Phases   map[string]*PhaseRecord `json:"phases"`
+	Versions map[string]string       `json:"versions"`
 	// Interruptions lists every signal that stopped a phase of this run,
 	// oldest first; the phase itself is left running and resumes.
 	Interruptions []Interruption `json:"interruptions,omitempty"`
@@ -59,8 +59,8 @@ type InputFile struct {
 	Bytes  int64  `json:"bytes"`
 }
 
-// Phase records one phase of a run.
-type Phase struct {
+// PhaseRecord is what run.json records of one phase.
+type PhaseRecord struct {
 	Status  string   `json:"status"`
 	Key     string   `json:"key"`
 	Outputs []string `json:"outputs"`
@@ -81,7 +81,7 @@ type Phase struct {
 func LoadManifest(dir string, now time.Time) (*Manifest, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ManifestName))
 	if errors.Is(err, fs.ErrNotExist) {
-		return &Manifest{Version: 1, Created: now, Phases: map[string]*Phase{}, Versions: map[string]string{}}, nil
+		return &Manifest{Version: 1, Created: now, Phases: map[string]*PhaseRecord{}, Versions: map[string]string{}}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -91,7 +91,7 @@ func LoadManifest(dir string, now time.Time) (*Manifest, error) {
 		return nil, fmt.Errorf("%s: corrupt run manifest (delete it to start the run afresh): %w", filepath.Join(dir, ManifestName), err)
 	}
 	if m.Phases == nil {
-		m.Phases = map[string]*Phase{}
+		m.Phases = map[string]*PhaseRecord{}
 	}
 	if m.Versions == nil {
 		m.Versions = map[string]string{}

@@ -20,8 +20,11 @@ import (
 
 // RunOptions configures Run, the manual pipeline.
 type RunOptions struct {
-	// ArtifactPaths are the scanner artifacts (dirs, files, zips).
+	// ArtifactPaths are the scanner artifacts (dirs, files, zips); or
+	// DatasetDir is a dataset already built (the daemon's), and the run
+	// starts at fine-tuning.
 	ArtifactPaths []string
+	DatasetDir    string
 	// Dir is the run directory; empty means
 	// <WorkspaceDir>/runs/<hash of the inputs>, so a repeated run over the
 	// same inputs finds its earlier work.
@@ -40,16 +43,20 @@ type RunOptions struct {
 	Strict   bool
 	Analysis *analyze.Options
 	Finetune FinetuneHooks
-	Force    bool
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Extra phases plug into the run after the phase each names (After):
+	// publishing the dataset after "dataset", the model after "validate".
+	Extra []Phase
+	Force bool
+	Now   func() time.Time
+	Log   *slog.Logger
+	// Events receives one line per phase outcome for the user.
 	Events   func(phase, status, detail string)
 	Progress func(phase string, done, total int)
 }
 
 // FinetuneHooks runs the model phases. They live behind functions so the
-// pipeline's bookkeeping is testable without the engine; cmd wires the real
-// train, evaluate and validate packages.
+// pipeline's bookkeeping is testable without the engine; ModelHooks builds
+// the real ones over the train, evaluate and validate packages.
 type FinetuneHooks struct {
 	// Key identifies the training setup (base model, hyperparameters); a
 	// change reruns training.
@@ -67,6 +74,33 @@ type FinetuneHooks struct {
 	Validate func(ctx context.Context, modelDir string) (map[string]any, error)
 }
 
+// State is what the phases of one run hand each other: where the outputs
+// of the phases before are, and their content hashes, from which the
+// later phases' keys are made.
+type State struct {
+	Dir          string // the run directory
+	FindingsPath string // parse's output
+	DatasetDir   string
+	DatasetHash  string
+	Model        string // the fine-tuned model's name
+	ModelDir     string
+	ModelHash    string
+	trainKey     string // the finetune phase's key, which names its checkpoints
+}
+
+// Phase is one step of a run: its key (a change of it, or of an output
+// since, makes the phase run again), what it does, and why it is skipped
+// this time ("" to run it). Key is called only once the phases before have
+// run, so it may read their outputs through State.
+type Phase struct {
+	Name string
+	// After names the phase this one follows (Extra phases only).
+	After string
+	Skip  func(*State) string
+	Key   func(*State) (string, error)
+	Run   func(ctx context.Context, s *State) (outputs []string, summary map[string]any, err error)
+}
+
 // RunResult reports a pipeline run.
 type RunResult struct {
 	Dir      string    `json:"dir"`
@@ -78,27 +112,34 @@ type RunResult struct {
 	Manifest *Manifest `json:"manifest"`
 }
 
-// Run executes parse → dataset → finetune → evaluate → validate in a run
-// directory, recording each phase in run.json. Phases whose inputs did not
-// change are not run again; a phase interrupted earlier is run again.
+// Run executes the run's phases in order — parse → dataset → finetune →
+// evaluate → validate, with any Extra phases after the one each names — in
+// a run directory, recording each phase in run.json. Phases whose inputs
+// did not change are not run again; a phase interrupted earlier is run
+// again. One process at a time holds a run directory.
 func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if len(o.ArtifactPaths) == 0 {
+	var inputs []InputFile
+	var err error
+	switch {
+	case o.DatasetDir != "":
+		inputs, err = HashInputs([]string{o.DatasetDir})
+	case len(o.ArtifactPaths) > 0:
+		inputs, err = HashInputs(o.ArtifactPaths)
+	default:
 		return nil, errors.New("no artifacts given")
 	}
-	inputs, err := HashInputs(o.ArtifactPaths)
 	if err != nil {
 		return nil, err
 	}
 	if len(inputs) == 0 {
-		return nil, fmt.Errorf("no files under %v", o.ArtifactPaths)
+		return nil, fmt.Errorf("no files under %v", append(o.ArtifactPaths, o.DatasetDir))
 	}
-	inputKey := Key(inputs)
 	dir := o.Dir
 	if dir == "" {
-		dir = filepath.Join(o.WorkspaceDir, "runs", inputKey[:12])
+		dir = filepath.Join(o.WorkspaceDir, "runs", Key(inputs)[:12])
 	}
 	// Outputs are recorded as absolute paths; a relative run dir would make
 	// them relative twice when checked on the next run.
@@ -117,119 +158,197 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	m.Inputs = inputs
 	r := &Runner{Dir: dir, Manifest: m, Now: o.Now, Log: o.Log, Force: o.Force, Events: o.Events}
 	res := &RunResult{Dir: dir, Ran: []string{}, UpToDate: []string{}, Skipped: []string{}, Manifest: m}
-	track := func(name string, ran bool) {
+	st := &State{Dir: dir, FindingsPath: filepath.Join(dir, "findings.jsonl"), DatasetDir: filepath.Join(dir, "dataset")}
+	if o.DatasetDir != "" {
+		st.DatasetDir = o.DatasetDir
+	}
+
+	// A run that could read only some inputs goes on with the rest and
+	// says so at the end (exit 5).
+	var inputErr error
+	for _, p := range runPhases(o, res, inputs) {
+		if why := skipReason(p, st); why != "" {
+			if err := r.Skip(p.Name, why); err != nil {
+				return res, err
+			}
+			res.Skipped = append(res.Skipped, p.Name)
+			continue
+		}
+		key, err := p.Key(st)
+		if err != nil {
+			return res, err
+		}
+		ran, err := r.Do(ctx, p.Name, key, func(ctx context.Context) ([]string, map[string]any, error) { return p.Run(ctx, st) })
+		if errors.Is(err, ErrInputs) {
+			inputErr, err = err, nil
+		}
+		if err != nil {
+			return res, err
+		}
 		if ran {
-			res.Ran = append(res.Ran, name)
+			res.Ran = append(res.Ran, p.Name)
 		} else {
-			res.UpToDate = append(res.UpToDate, name)
+			res.UpToDate = append(res.UpToDate, p.Name)
 		}
 	}
+	return res, inputErr
+}
 
-	findings := filepath.Join(dir, "findings.jsonl")
-	ran, err := r.Do(ctx, PhaseParse, Key(PhaseParse, inputs), parsePhase(o.ArtifactPaths, findings))
-	if err != nil && !errors.Is(err, ErrInputs) {
-		return res, err
+func skipReason(p Phase, st *State) string {
+	if p.Skip == nil {
+		return ""
 	}
-	track(PhaseParse, ran)
-	inputErr := err
+	return p.Skip(st)
+}
 
-	findingsHash, _, err := filehash.File(findings)
-	if err != nil {
-		return res, err
+// runPhases is the run's phase list: the built-in phases, each Extra phase
+// after the one it names.
+func runPhases(o RunOptions, res *RunResult, inputs []InputFile) []Phase {
+	var base []Phase
+	if o.DatasetDir == "" {
+		base = append(base, parsePhase(o, inputs), datasetPhase(o))
 	}
-	dsDir := filepath.Join(dir, "dataset")
+	base = append(base, modelPhases(o, res)...)
+	var out []Phase
+	for _, p := range base {
+		out = append(out, p)
+		for _, x := range o.Extra {
+			if x.After == p.Name {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+func parsePhase(o RunOptions, inputs []InputFile) Phase {
+	return Phase{
+		Name: PhaseParse,
+		Key:  func(*State) (string, error) { return Key(PhaseParse, inputs), nil },
+		Run: func(ctx context.Context, s *State) ([]string, map[string]any, error) {
+			return runParse(ctx, o.ArtifactPaths, s.FindingsPath)
+		},
+	}
+}
+
+func datasetPhase(o RunOptions) Phase {
 	llm := ""
 	if o.Analysis != nil {
 		llm = o.Analysis.Model
 	}
-	dsOpts := DatasetOptions{FindingsPath: findings, OutDir: dsDir, Split: o.Split, MaxPerRule: o.MaxPerRule,
-		Strict: o.Strict, Analysis: o.Analysis, Log: o.Log, Progress: o.Progress}
-	ran, err = r.Do(ctx, PhaseDataset, Key(PhaseDataset, findingsHash, o.Split, o.MaxPerRule, o.Strict, llm, analyze.PromptVersion, narrate.Version), datasetPhase(dsOpts))
-	if err != nil {
-		return res, err
-	}
-	track(PhaseDataset, ran)
-
-	if o.SkipFineTuning {
-		for _, p := range []string{PhaseFinetune, PhaseEvaluate, PhaseValidate} {
-			if err := r.Skip(p, "--skip-fine-tuning"); err != nil {
-				return res, err
+	return Phase{
+		Name: PhaseDataset,
+		Key: func(s *State) (string, error) {
+			h, _, err := filehash.File(s.FindingsPath)
+			if err != nil {
+				return "", err
 			}
-			res.Skipped = append(res.Skipped, p)
-		}
-		return res, inputErr
+			return Key(PhaseDataset, h, o.Split, o.MaxPerRule, o.Strict, llm, analyze.PromptVersion, narrate.Version), nil
+		},
+		Run: func(ctx context.Context, s *State) ([]string, map[string]any, error) {
+			return runDataset(ctx, DatasetOptions{FindingsPath: s.FindingsPath, OutDir: s.DatasetDir, Split: o.Split,
+				MaxPerRule: o.MaxPerRule, Strict: o.Strict, Analysis: o.Analysis, Log: o.Log, Progress: o.Progress})
+		},
 	}
+}
+
+// modelPhases are fine-tuning, evaluation and validation, skipped together
+// with --skip-fine-tuning.
+func modelPhases(o RunOptions, res *RunResult) []Phase {
 	h := o.Finetune
-	if h.Train == nil || h.ModelDir == nil {
-		return res, errors.New("fine-tuning requested but no trainer configured")
+	skip := func(*State) string {
+		if o.SkipFineTuning {
+			return "--skip-fine-tuning"
+		}
+		return ""
 	}
-	if m.Model == "" {
+	finetune := Phase{
+		Name: PhaseFinetune, Skip: skip,
+		Key: func(s *State) (string, error) {
+			if h.Train == nil || h.ModelDir == nil {
+				return "", errors.New("fine-tuning requested but no trainer configured")
+			}
+			var err error
+			if s.DatasetHash, err = hashDir(s.DatasetDir); err != nil {
+				return "", err
+			}
+			if err := chooseModelName(o, res.Manifest, s); err != nil {
+				return "", err
+			}
+			res.Model, res.ModelDir = s.Model, s.ModelDir
+			s.trainKey = Key(PhaseFinetune, s.DatasetHash, h.Key, s.Model)
+			return s.trainKey, nil
+		},
+		Run: func(ctx context.Context, s *State) ([]string, map[string]any, error) {
+			sum, err := h.Train(ctx, s.DatasetDir, s.Model, s.trainKey)
+			return []string{s.ModelDir}, sum, err
+		},
+	}
+	evaluate := Phase{
+		Name: PhaseEvaluate, Skip: skip,
+		Key: func(s *State) (string, error) {
+			var err error
+			if s.ModelHash, err = hashModel(s.ModelDir); err != nil {
+				return "", err
+			}
+			return Key(PhaseEvaluate, s.ModelHash, s.DatasetHash, h.EvalKey), nil
+		},
+		Run: func(ctx context.Context, s *State) ([]string, map[string]any, error) {
+			sum, err := h.Evaluate(ctx, s.ModelDir, s.DatasetDir)
+			return []string{filepath.Join(s.ModelDir, "eval", "results.json")}, sum, err
+		},
+	}
+	validate := Phase{
+		Name: PhaseValidate, Skip: skip,
+		Key: func(s *State) (string, error) {
+			evalHash, _, _ := filehash.File(filepath.Join(s.ModelDir, "eval", "results.json"))
+			return Key(PhaseValidate, s.ModelHash, evalHash), nil
+		},
+		Run: func(ctx context.Context, s *State) ([]string, map[string]any, error) {
+			sum, err := h.Validate(ctx, s.ModelDir)
+			return []string{}, sum, err
+		},
+	}
+	// Without hooks for them, evaluation and validation are no phases of
+	// this run, unless skipped, which run.json records either way.
+	out := []Phase{finetune}
+	if h.Evaluate != nil || o.SkipFineTuning {
+		out = append(out, evaluate)
+	}
+	if h.Validate != nil || o.SkipFineTuning {
+		out = append(out, validate)
+	}
+	return out
+}
+
+// chooseModelName fixes the fine-tuned model's name in the manifest: the
+// one given, else the one a previous run chose. A finished model whose
+// dataset or settings changed is kept, and the new one gets a new default
+// name: a run directory is rerun to refresh it, not to overwrite a model
+// that may already be published. A given name, or a phase a crash left
+// running, keeps its name.
+func chooseModelName(o RunOptions, m *Manifest, s *State) error {
+	h := o.Finetune
+	if m.Model == "" || (o.ModelName != "" && o.ModelName != m.Model) {
 		m.Model = o.ModelName
 		if m.Model == "" {
 			m.Model = newModelName(o.DefaultOutputName, o.Now(), h.ModelDir)
 		}
-		if err := m.Save(dir, o.Now()); err != nil {
-			return res, err
+		if err := m.Save(s.Dir, o.Now()); err != nil {
+			return err
 		}
-	} else if o.ModelName != "" && o.ModelName != m.Model {
-		m.Model = o.ModelName
 	}
-	dsHash, err := hashDir(dsDir)
-	if err != nil {
-		return res, err
-	}
-	ftKey := Key(PhaseFinetune, dsHash, h.Key, m.Model)
-	// A finished model whose dataset or settings changed is kept, and the
-	// new one gets a new default name: a run directory is rerun to refresh
-	// it, not to overwrite a model that may already be published. A given
-	// name, or a phase a crash left running, keeps its name.
+	ftKey := Key(PhaseFinetune, s.DatasetHash, h.Key, m.Model)
 	if p := m.Phases[PhaseFinetune]; o.ModelName == "" && p != nil && p.Status == StatusDone && p.Key != ftKey {
 		if _, err := os.Stat(h.ModelDir(m.Model)); err == nil {
 			m.Model = newModelName(o.DefaultOutputName, o.Now(), h.ModelDir)
-			ftKey = Key(PhaseFinetune, dsHash, h.Key, m.Model)
-			if err := m.Save(dir, o.Now()); err != nil {
-				return res, err
+			if err := m.Save(s.Dir, o.Now()); err != nil {
+				return err
 			}
 		}
 	}
-	res.Model = m.Model
-	modelDir := h.ModelDir(m.Model)
-	res.ModelDir = modelDir
-	ran, err = r.Do(ctx, PhaseFinetune, ftKey, func(ctx context.Context) ([]string, map[string]any, error) {
-		sum, err := h.Train(ctx, dsDir, m.Model, ftKey)
-		return []string{modelDir}, sum, err
-	})
-	if err != nil {
-		return res, err
-	}
-	track(PhaseFinetune, ran)
-
-	modelHash, err := hashModel(modelDir)
-	if err != nil {
-		return res, err
-	}
-	if h.Evaluate != nil {
-		ran, err = r.Do(ctx, PhaseEvaluate, Key(PhaseEvaluate, modelHash, dsHash, h.EvalKey), func(ctx context.Context) ([]string, map[string]any, error) {
-			sum, err := h.Evaluate(ctx, modelDir, dsDir)
-			return []string{filepath.Join(modelDir, "eval", "results.json")}, sum, err
-		})
-		if err != nil {
-			return res, err
-		}
-		track(PhaseEvaluate, ran)
-	}
-	if h.Validate != nil {
-		evalHash, _, _ := filehash.File(filepath.Join(modelDir, "eval", "results.json"))
-		ran, err = r.Do(ctx, PhaseValidate, Key(PhaseValidate, modelHash, evalHash), func(ctx context.Context) ([]string, map[string]any, error) {
-			sum, err := h.Validate(ctx, modelDir)
-			return []string{}, sum, err
-		})
-		if err != nil {
-			return res, err
-		}
-		track(PhaseValidate, ran)
-	}
-	return res, inputErr
+	s.Model, s.ModelDir = m.Model, h.ModelDir(m.Model)
+	return nil
 }
 
 // newModelName is the default model name, "<prefix>-<timestamp>" as

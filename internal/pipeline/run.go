@@ -67,7 +67,7 @@ func (r *Runner) Do(ctx context.Context, name, key string, fn PhaseFunc) (ran bo
 	if p != nil && p.Status == StatusRunning {
 		r.event(name, "resuming", "a previous run stopped during this phase")
 	}
-	p = &Phase{Status: StatusRunning, Key: key, Started: r.Now(), Outputs: []string{}}
+	p = &PhaseRecord{Status: StatusRunning, Key: key, Started: r.Now(), Outputs: []string{}}
 	r.Manifest.Phases[name] = p
 	if err := r.Manifest.Save(r.Dir, r.Now()); err != nil {
 		return false, err
@@ -116,7 +116,7 @@ func (r *Runner) Do(ctx context.Context, name, key string, fn PhaseFunc) (ran bo
 
 // Skip records a phase the user opted out of.
 func (r *Runner) Skip(name, why string) error {
-	r.Manifest.Phases[name] = &Phase{Status: StatusSkipped, Outputs: []string{}, Notes: map[string]string{"reason": why}}
+	r.Manifest.Phases[name] = &PhaseRecord{Status: StatusSkipped, Outputs: []string{}, Notes: map[string]string{"reason": why}}
 	r.event(name, "skipped", why)
 	return r.Manifest.Save(r.Dir, r.Now())
 }
@@ -134,7 +134,7 @@ func (r *Runner) event(phase, status, detail string) {
 // trusted ("" when they can): one is missing, or its content is not what
 // the phase wrote (edited, truncated, or recorded by a vulntune that kept
 // no hashes).
-func (r *Runner) changedOutput(p *Phase) string {
+func (r *Runner) changedOutput(p *PhaseRecord) string {
 	for _, o := range p.Outputs {
 		want, ok := p.Hashes[o]
 		if !ok {
@@ -158,9 +158,9 @@ func (r *Runner) abs(o string) string {
 	return filepath.Join(r.Dir, o)
 }
 
-// parsePhase runs ingest over the artifacts into dir/findings.jsonl.
-func parsePhase(paths []string, out string) PhaseFunc {
-	return func(ctx context.Context) ([]string, map[string]any, error) {
+// runParse runs ingest over the artifacts into out (the run's findings.jsonl).
+func runParse(ctx context.Context, paths []string, out string) ([]string, map[string]any, error) {
+	{
 		res, err := ingest.Run(ctx, paths, ingest.Options{Output: out})
 		if err != nil {
 			return nil, nil, err
@@ -175,9 +175,9 @@ func parsePhase(paths []string, out string) PhaseFunc {
 	}
 }
 
-// datasetPhase builds the dataset from the run's findings.
-func datasetPhase(o DatasetOptions) PhaseFunc {
-	return func(ctx context.Context) ([]string, map[string]any, error) {
+// runDataset builds the dataset from the run's findings.
+func runDataset(ctx context.Context, o DatasetOptions) ([]string, map[string]any, error) {
+	{
 		res, err := BuildDataset(ctx, o)
 		if err != nil {
 			return nil, nil, err
