@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vulntune/vulntune/internal/atomicfile"
 	"github.com/vulntune/vulntune/internal/config"
 	"github.com/vulntune/vulntune/internal/engine"
 )
@@ -197,7 +196,7 @@ unless --force is given, and writes through a temporary file and a rename.`,
 			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("check %s: %w", path, err)
 			}
-			if err := atomicfile.WriteFile(path, config.Template(), 0o644); err != nil {
+			if err := config.WriteTemplate(path); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "wrote %s\n", path)

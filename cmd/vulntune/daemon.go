@@ -12,10 +12,8 @@ import (
 
 	"github.com/vulntune/vulntune/internal/config"
 	"github.com/vulntune/vulntune/internal/daemon"
-	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/ghactions"
 	"github.com/vulntune/vulntune/internal/pipeline"
-	"github.com/vulntune/vulntune/internal/validate"
 )
 
 // daemonKeys are the settings `daemon run` and `daemon install` take as
@@ -121,12 +119,12 @@ func (a *app) daemonOptions(cmd *cobra.Command, cfg *config.Config, log *slog.Lo
 	}
 	local := &daemon.Local{
 		RunsDir:    filepath.Join(cfg.DataDir, "daemon", "runs"),
-		Split:      dataset.SplitOptions{ValidFraction: cfg.Dataset.ValidFraction, TestFraction: cfg.Dataset.TestFraction, Seed: cfg.Dataset.Seed},
+		Split:      pipeline.SplitOptions(cfg.Dataset),
 		MaxPerRule: cfg.Dataset.MaxPerRule, Log: log.With("component", "dataset"),
-		GateFailed: func(err error) bool { var g *validate.FailedError; return errors.As(err, &g) },
+		GateFailed: pipeline.GateFailed,
 	}
 	if cfg.Analysis.Endpoint != "" {
-		local.Analysis = a.analysisOptions(cfg, cfg.Analysis.Endpoint, cfg.Analysis.Model)
+		local.Analysis = pipeline.AnalysisOptions(cfg, cfg.Analysis.Endpoint, cfg.Analysis.Model, a.log)
 	}
 	if !cfg.FineTuning.SkipInDaemon {
 		mo, err := a.modelOptions(cfg, cfg.DefaultBaseModel, modelFlags{})

@@ -3,18 +3,15 @@ package main
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/vulntune/vulntune/internal/analyze"
 	"github.com/vulntune/vulntune/internal/config"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/pipeline"
-	"github.com/vulntune/vulntune/internal/remedy"
 )
 
 func newDatasetCmd(a *app) *cobra.Command {
@@ -48,7 +45,7 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 			d := cfg.Dataset
 			opts := pipeline.DatasetOptions{
 				FindingsPath: findings, ArtifactPaths: artifacts, OutDir: out, Name: name,
-				Split:      dataset.SplitOptions{ValidFraction: d.ValidFraction, TestFraction: d.TestFraction, Seed: d.Seed},
+				Split:      pipeline.SplitOptions(d),
 				MaxPerRule: d.MaxPerRule, Strict: d.Strict, Log: a.log,
 			}
 			if !noLLM {
@@ -63,7 +60,7 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 					defer srv.Close()
 					endpoint, model = srv.URL(), served
 				}
-				opts.Analysis = a.analysisOptions(cfg, endpoint, model)
+				opts.Analysis = pipeline.AnalysisOptions(cfg, endpoint, model, a.log)
 			}
 			bar := newProgress(a.stderr, !asJSON && !a.quiet)
 			opts.Progress = bar.update
@@ -95,19 +92,6 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 	bindConfigFlags(cmd, "dataset.valid_fraction", "dataset.test_fraction", "dataset.seed", "dataset.max_per_rule", "dataset.strict")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout")
 	return cmd
-}
-
-// analysisOptions configures the LLM analysis against endpoint, with the
-// answer cache in the data dir and CWE names from the shipped catalogue.
-func (a *app) analysisOptions(cfg *config.Config, endpoint, model string) *analyze.Options {
-	return &analyze.Options{
-		Endpoint: endpoint, Model: model, Concurrency: cfg.Analysis.Concurrency,
-		CacheDir: filepath.Join(cfg.DataDir, "cache", "analysis"), Logger: a.log,
-		References: func(id string) (string, string, bool) {
-			e, ok := remedy.CWE(id)
-			return e.Name, e.Description, ok
-		},
-	}
 }
 
 // serveBaseModel starts the embedded OpenAI-compatible endpoint on the

@@ -9,7 +9,7 @@ import (
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/interrupt"
-	"github.com/vulntune/vulntune/internal/validate"
+	"github.com/vulntune/vulntune/internal/pipeline"
 )
 
 // Exit codes; docs/exit-codes.md documents the same table.
@@ -60,11 +60,10 @@ func exitCode(ctx context.Context, err error) int {
 	var ie inputError
 	var ee *engine.EngineError
 	var ge gateError
-	var fe *validate.FailedError
 	switch {
 	case errors.Is(err, dataset.ErrEmpty):
 		return exitEmpty
-	case errors.As(err, &ge), errors.As(err, &fe):
+	case errors.As(err, &ge), pipeline.GateFailed(err):
 		return exitGate
 	case errors.As(err, &ee), errors.Is(err, engine.ErrNotInstalled):
 		return exitEngine

@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/pipeline"
 )
 
@@ -49,7 +48,7 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 			opts := pipeline.RunOptions{
 				ArtifactPaths: artifacts, Dir: outDir, WorkspaceDir: cfg.FineTuning.WorkspaceDir,
 				SkipFineTuning: skipFT, ModelName: modelName, DefaultOutputName: cfg.FineTuning.DefaultOutputName,
-				Split:      dataset.SplitOptions{ValidFraction: cfg.Dataset.ValidFraction, TestFraction: cfg.Dataset.TestFraction, Seed: cfg.Dataset.Seed},
+				Split:      pipeline.SplitOptions(cfg.Dataset),
 				MaxPerRule: cfg.Dataset.MaxPerRule, Strict: cfg.Dataset.Strict,
 				Force: force, Log: a.log,
 			}
@@ -62,7 +61,7 @@ directory is <workspace_dir>/runs/<hash of the inputs>.`,
 				}
 			}
 			if !noLLM && cfg.Analysis.Endpoint != "" {
-				opts.Analysis = a.analysisOptions(cfg, cfg.Analysis.Endpoint, cfg.Analysis.Model)
+				opts.Analysis = pipeline.AnalysisOptions(cfg, cfg.Analysis.Endpoint, cfg.Analysis.Model, a.log)
 			}
 			if !skipFT {
 				mo, err := a.modelOptions(cfg, baseModel, modelFlags{

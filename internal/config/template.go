@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/vulntune/vulntune/internal/atomicfile"
+
 	"bytes"
 	"fmt"
 	"strings"
@@ -67,4 +69,9 @@ func yamlText(s *spec) string {
 		return strings.TrimSpace(string(out))
 	}
 	return s.def
+}
+
+// WriteTemplate writes the commented template to path, atomically.
+func WriteTemplate(path string) error {
+	return atomicfile.WriteFile(path, Template(), 0o644)
 }

@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"time"
 
 	"github.com/vulntune/vulntune/internal/analyze"
+	"github.com/vulntune/vulntune/internal/config"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/ingest"
@@ -233,4 +235,24 @@ func provenance(fs []finding.Finding) map[string][]string {
 		out[name] = list
 	}
 	return out
+}
+
+// SplitOptions are the dataset settings' split: the one place a command or
+// the daemon turns them into the dataset package's options.
+func SplitOptions(d config.Dataset) dataset.SplitOptions {
+	return dataset.SplitOptions{ValidFraction: d.ValidFraction, TestFraction: d.TestFraction, Seed: d.Seed}
+}
+
+// AnalysisOptions configure grounded LLM analysis against endpoint (model
+// named model), its answer cache in the data dir, and CWE names and
+// descriptions from the shipped catalogue as the reference entries.
+func AnalysisOptions(cfg *config.Config, endpoint, model string, log *slog.Logger) *analyze.Options {
+	return &analyze.Options{
+		Endpoint: endpoint, Model: model, Concurrency: cfg.Analysis.Concurrency,
+		CacheDir: filepath.Join(cfg.DataDir, "cache", "analysis"), Logger: log,
+		References: func(id string) (string, string, bool) {
+			e, ok := remedy.CWE(id)
+			return e.Name, e.Description, ok
+		},
+	}
 }

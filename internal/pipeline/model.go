@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,6 +47,13 @@ type ModelOptions struct {
 	EvalProgress  func(model string, done, total int)
 	Evaluated     func(*evaluate.Results)
 	Validated     func(*validate.Report)
+}
+
+// GateFailed reports whether err is a quality gate that failed (validation
+// ran and found the model wanting: exit 3), not a failure to check.
+func GateFailed(err error) bool {
+	var fe *validate.FailedError
+	return errors.As(err, &fe)
 }
 
 // ModelDir is where the fine-tuned model named name lives.
