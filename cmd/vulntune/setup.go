@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -46,7 +45,7 @@ pip's full output goes to <data_dir>/engine/logs/setup-<time>.log.`,
 			if runtime.GOOS == "linux" {
 				steps++ // a CPU install measures the BLAS libraries
 			}
-			prog := newStepPrinter(a.stderr, steps)
+			prog := newStepPrinter(newProgress(a.stderr, !a.quiet), steps)
 			res, err := engine.Setup(cmd.Context(), engine.SetupOptions{
 				DataDir: cfg.DataDir, Python: cfg.Engine.Python, Backend: cfg.Engine.Backend,
 				Force: force, Progress: prog,
@@ -92,62 +91,32 @@ pip's full output goes to <data_dir>/engine/logs/setup-<time>.log.`,
 	return cmd
 }
 
-// stepPrinter renders setup progress as one line per step on a terminal
-// and stays quiet otherwise (CI logs get the summary and, on failure, the
-// error with pip's tail).
+// stepPrinter shows setup's steps through the one progress renderer: a
+// step is a count of its items ("[3/5] install packages 12/40"), so a
+// terminal shows it redrawn in place and a CI log a line at most every 30
+// seconds and one when the step completes.
 type stepPrinter struct {
-	w          io.Writer
-	tty        bool
-	total, n   int
-	name       string
-	start      time.Time
-	stepStart  time.Time
-	lastRedraw time.Time
+	bar      *progress
+	total, n int
+	name     string
+	start    time.Time
 }
 
-func newStepPrinter(w io.Writer, total int) *stepPrinter {
-	return &stepPrinter{w: w, tty: isTerminal(w), total: total, start: time.Now()}
+func newStepPrinter(bar *progress, total int) *stepPrinter {
+	return &stepPrinter{bar: bar, total: total, start: time.Now()}
 }
+
+func (p *stepPrinter) label() string { return fmt.Sprintf("[%d/%d] %s", p.n, p.total, p.name) }
 
 func (p *stepPrinter) Step(name string) {
-	p.finish("done")
+	p.bar.done()
 	p.n++
-	p.name, p.stepStart = name, time.Now()
-	if p.tty {
-		fmt.Fprintf(p.w, "[%d/%d] %s ...", p.n, p.total, name)
-	}
+	p.name = name
+	p.bar.update(p.label(), 0, 1)
 }
 
-func (p *stepPrinter) Advance(done, total int, item string) {
-	if !p.tty || time.Since(p.lastRedraw) < 100*time.Millisecond && done < total {
-		return
-	}
-	p.lastRedraw = time.Now()
-	fmt.Fprintf(p.w, "\r\033[K[%d/%d] %s %d/%d %s (%s)", p.n, p.total, p.name, done, total,
-		truncate(item, 40), time.Since(p.stepStart).Round(time.Second))
-}
+func (p *stepPrinter) Advance(done, total int, _ string) { p.bar.update(p.label(), done, total) }
 
-func (p *stepPrinter) Done(err error) {
-	if err != nil {
-		p.finish("failed")
-		return
-	}
-	p.finish("done")
-}
-
-func (p *stepPrinter) finish(word string) {
-	if p.tty && p.name != "" && !p.stepStart.IsZero() {
-		fmt.Fprintf(p.w, "\r\033[K[%d/%d] %s: %s (%s)\n", p.n, p.total, p.name, word,
-			time.Since(p.stepStart).Round(100*time.Millisecond))
-		p.stepStart = time.Time{}
-	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-1] + "…"
-}
+func (p *stepPrinter) Done(error) { p.bar.done() }
 
 var _ engine.Progress = (*stepPrinter)(nil)
