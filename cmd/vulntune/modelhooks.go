@@ -32,10 +32,11 @@ func (a *app) modelOptions(cfg *config.Config, baseModel string, f modelFlags) (
 		return pipeline.ModelOptions{}, err
 	}
 	bar := newProgress(a.stderr, !a.quiet)
+	quantize, gradCheckpoint := pipeline.MLXSettings(cfg.FineTuning.MLX)
 	o := pipeline.ModelOptions{
 		BaseModel: baseModel, BaseModelDir: baseDir, FineTunedDir: cfg.FineTunedModelsDir,
 		WorkspaceDir: cfg.FineTuning.WorkspaceDir, EvalCacheDir: evalCacheDir(cfg, f.NoEvalCache),
-		Training: cfg.FineTuning.Training, LoRA: cfg.FineTuning.LoRA, GradCheckpoint: cfg.FineTuning.MLX.GradientCheckpointing,
+		Training: cfg.FineTuning.Training, LoRA: cfg.FineTuning.LoRA, GradCheckpoint: gradCheckpoint, QuantizeBits: quantize,
 		Epochs: f.Epochs, MaxSteps: f.MaxSteps, MaxSeqLength: f.MaxSeqLength, EvalBatches: f.TrainEvalBatches,
 		EvalLimit: f.EvalLimit, EvalMaxTokens: f.EvalMaxTokens,
 		Engine: e, Log: a.log,

@@ -53,15 +53,17 @@ type TrainRequest struct {
 	SaveSteps     int     `json:"save_steps"`
 	// CheckpointSeconds also checkpoints after a step when this long has
 	// passed since the last checkpoint (CheckpointEvery).
-	CheckpointSeconds float64  `json:"checkpoint_seconds"`
-	Patience          int      `json:"patience"` // evaluations without improvement; 0: off
-	Seed              int64    `json:"seed"`
-	GradCheckpt       bool     `json:"grad_checkpoint"`
-	DType             string   `json:"dtype"` // auto, float32, bfloat16
-	Resume            bool     `json:"resume"`
-	Fuse              bool     `json:"fuse"`
-	Compile           bool     `json:"compile"`
-	LoRA              LoRASpec `json:"lora"`
+	CheckpointSeconds float64 `json:"checkpoint_seconds"`
+	Patience          int     `json:"patience"` // evaluations without improvement; 0: off
+	Seed              int64   `json:"seed"`
+	GradCheckpt       bool    `json:"grad_checkpoint"`
+	// QuantizeBits quantizes the base before LoRA (QLoRA); 0: none.
+	QuantizeBits int      `json:"quantize_bits"`
+	DType        string   `json:"dtype"` // auto, float32, bfloat16
+	Resume       bool     `json:"resume"`
+	Fuse         bool     `json:"fuse"`
+	Compile      bool     `json:"compile"`
+	LoRA         LoRASpec `json:"lora"`
 }
 
 // TrainResult is the trainer's result event.

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/vulntune/vulntune/internal/config"
 	"github.com/vulntune/vulntune/internal/engine"
@@ -30,6 +32,7 @@ type ModelOptions struct {
 	Training       config.Training
 	LoRA           config.LoRA
 	GradCheckpoint bool
+	QuantizeBits   int // QLoRA: quantize the base first (0: no)
 	// Epochs, MaxSteps, MaxSeqLength, EvalBatches, Patience, Seed and
 	// DType: zero is train's default.
 	Epochs, MaxSteps, MaxSeqLength int
@@ -56,6 +59,17 @@ func GateFailed(err error) bool {
 	return errors.As(err, &fe)
 }
 
+// MLXSettings turns the plan's fine_tuning.mlx keys into what training
+// does: quantization "q4" trains LoRA on a 4-bit base (QLoRA), and
+// memory_efficient asks for what gradient checkpointing does, trading
+// speed for peak memory.
+func MLXSettings(m config.MLX) (quantizeBits int, gradCheckpoint bool) {
+	if q, ok := strings.CutPrefix(m.Quantization, "q"); ok {
+		quantizeBits, _ = strconv.Atoi(q)
+	}
+	return quantizeBits, m.GradientCheckpointing || m.MemoryEfficient
+}
+
 // ModelDir is where the fine-tuned model named name lives.
 func (o ModelOptions) ModelDir(name string) string { return filepath.Join(o.FineTunedDir, name) }
 
@@ -69,7 +83,7 @@ func (o ModelOptions) TrainOptions(dataset, name, workDir string, resume bool) t
 	}
 	return train.Options{
 		Dataset: dataset, BaseModelDir: o.BaseModelDir, Name: name, OutputDir: o.ModelDir(name), WorkDir: workDir,
-		Training: o.Training, LoRA: o.LoRA, GradCheckpoint: o.GradCheckpoint,
+		Training: o.Training, LoRA: o.LoRA, GradCheckpoint: o.GradCheckpoint, QuantizeBits: o.QuantizeBits,
 		Epochs: o.Epochs, MaxSteps: o.MaxSteps, MaxSeqLength: o.MaxSeqLength, EvalBatches: o.EvalBatches,
 		Patience: o.Patience, Seed: o.Seed, DType: o.DType, Resume: resume,
 		Engine: o.Engine, Logger: log.With("component", "train"), Progress: o.TrainProgress,
@@ -83,7 +97,7 @@ func (o ModelOptions) TrainOptions(dataset, name, workDir string, resume bool) t
 // from its last one.
 func ModelHooks(o ModelOptions) FinetuneHooks {
 	return FinetuneHooks{
-		Key: map[string]any{"base": o.BaseModelDir, "training": o.Training, "lora": o.LoRA,
+		Key: map[string]any{"base": o.BaseModelDir, "training": o.Training, "lora": o.LoRA, "quantize": o.QuantizeBits, "grad_checkpoint": o.GradCheckpoint,
 			"max_steps": o.MaxSteps, "epochs": o.Epochs, "max_seq": o.MaxSeqLength, "eval_batches": o.EvalBatches},
 		EvalKey:  map[string]any{"scoring": evaluate.ScoringVersion, "limit": o.EvalLimit, "max_tokens": o.EvalMaxTokens},
 		ModelDir: o.ModelDir,

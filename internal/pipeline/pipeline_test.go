@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vulntune/vulntune/internal/config"
 	"github.com/vulntune/vulntune/internal/interrupt"
 	"github.com/vulntune/vulntune/internal/lockfile"
 	"github.com/vulntune/vulntune/internal/pipeline"
@@ -315,5 +316,25 @@ func TestRunDirIsLocked(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "findings.jsonl")); err == nil {
 		t.Error("the refused run wrote findings")
+	}
+}
+
+func TestMLXSettings(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in       config.MLX
+		bits     int
+		gradCkpt bool
+	}{
+		{config.MLX{Quantization: "none"}, 0, false},
+		{config.MLX{Quantization: "q4"}, 4, false},
+		{config.MLX{Quantization: "q8", GradientCheckpointing: true}, 8, true},
+		{config.MLX{Quantization: "none", MemoryEfficient: true}, 0, true},
+	}
+	for _, tt := range tests {
+		bits, ckpt := pipeline.MLXSettings(tt.in)
+		if bits != tt.bits || ckpt != tt.gradCkpt {
+			t.Errorf("%+v: %d bits, checkpointing %v; want %d, %v", tt.in, bits, ckpt, tt.bits, tt.gradCkpt)
+		}
 	}
 }

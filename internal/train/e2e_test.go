@@ -179,3 +179,27 @@ func checkModelDir(t *testing.T, dir, base string) {
 		}
 	}
 }
+
+// QLoRA (fine_tuning.mlx.quantization) on the CPU backend is refused by
+// the engine with the setting named, before any training: MLX's CPU backend
+// cannot train on a quantized base.
+func TestQuantizedBaseRefusedOnCPU(t *testing.T) {
+	e, base := testEngine(t)
+	info, err := e.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Backend != engine.BackendCPU {
+		t.Skipf("backend %s trains quantized bases", info.Backend)
+	}
+	o := e2eOptions(e, base, t.TempDir())
+	o.QuantizeBits, o.MaxSteps = 4, 1
+	_, err = train.Run(context.Background(), o)
+	var ee *engine.EngineError
+	if !errors.As(err, &ee) || ee.Kind != "Quantized" || !strings.Contains(err.Error(), "fine_tuning.mlx.quantization q4") {
+		t.Fatalf("err = %v, want the engine's Quantized refusal naming the setting", err)
+	}
+	if _, serr := os.Stat(o.OutputDir); serr == nil {
+		t.Error("a refused training left a model dir")
+	}
+}

@@ -54,6 +54,7 @@ type Hyperparameters struct {
 	NumLayers      int      `json:"lora_num_layers"` // 0 = all
 	GradCheckpoint bool     `json:"grad_checkpoint"`
 	DType          string   `json:"dtype"`
+	QuantizeBits   int      `json:"quantize_bits,omitempty"` // QLoRA; 0 = full precision
 }
 
 // Metadata is metadata.json of a fine-tuned model: the modelstore fields

@@ -44,6 +44,10 @@ type Options struct {
 	LoRA     config.LoRA
 	// GradCheckpoint recomputes activations in the backward pass.
 	GradCheckpoint bool
+	// QuantizeBits quantizes the base before the adapters go on (QLoRA;
+	// 0: full precision). MLX's CPU backend cannot train on a quantized
+	// base, so the engine refuses it there.
+	QuantizeBits int
 	// Epochs overrides Training.MaxEpochs when > 0; MaxSteps, when > 0,
 	// overrides both.
 	Epochs, MaxSteps int

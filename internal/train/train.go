@@ -71,7 +71,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		Steps: steps, Examples: examples, MaxSeqLength: o.MaxSeqLength, EvalSteps: o.Training.EvalSteps,
 		EvalBatches: o.EvalBatches, SaveSteps: o.Training.SaveSteps, Patience: o.Patience, Seed: o.Seed,
 		Rank: o.LoRA.Rank, Alpha: o.LoRA.Alpha, Dropout: o.LoRA.Dropout, TargetModules: o.LoRA.TargetModules,
-		NumLayers: o.LoRA.NumLayers, GradCheckpoint: o.GradCheckpoint, DType: o.DType,
+		NumLayers: o.LoRA.NumLayers, GradCheckpoint: o.GradCheckpoint, DType: o.DType, QuantizeBits: o.QuantizeBits,
 	}
 	metricsPath := filepath.Join(o.WorkDir, "metrics.jsonl")
 	hist := &Metrics{}
@@ -102,7 +102,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		EvalSteps: hp.EvalSteps, EvalBatches: hp.EvalBatches, SaveSteps: hp.SaveSteps, Patience: hp.Patience,
 		CheckpointSeconds: engine.CheckpointEvery.Seconds(),
 		Seed:              hp.Seed, GradCheckpt: hp.GradCheckpoint, DType: hp.DType, Resume: o.Resume,
-		Fuse: !o.NoFuse, Compile: true,
+		Fuse: !o.NoFuse, Compile: true, QuantizeBits: hp.QuantizeBits,
 		LoRA: engine.LoRASpec{Rank: hp.Rank, Alpha: hp.Alpha, Dropout: hp.Dropout, Targets: hp.TargetModules, NumLayers: hp.NumLayers},
 	}
 	o.Logger.Info("training", "name", o.Name, "steps", steps, "examples", examples, "train", ds.Train, "valid", ds.Valid, "resume", o.Resume)

@@ -46,6 +46,18 @@ def load_base(req, backend, dtype_name):
     if "quantization" in config and backend == "cpu":
         raise WorkerError("Quantized", "MLX's CPU backend cannot train on a quantized base; use a full-precision base")
     model.set_dtype(getattr(mx, dtype_name))
+    bits = int(req["quantize_bits"])
+    if bits:
+        if backend == "cpu":
+            raise WorkerError(
+                "Quantized",
+                f"fine_tuning.mlx.quantization q{bits} asks for QLoRA, which MLX's CPU backend cannot train "
+                "(Metal or CUDA can); set it to none to train the full-precision base",
+            )
+        from mlx_lm.utils import quantize_model
+
+        emit("progress", stage="load", message=f"quantizing the base to {bits} bits (QLoRA)")
+        model, config = quantize_model(model, config, 64, bits)
     return model, tokenizer, config
 
 
