@@ -47,8 +47,16 @@ DEMO_FLAGS ?= --max-steps 30 --max-seq-length 768 --train-eval-batches 2 --eval-
 demo: build
 	$(BIN) run --artifacts-dir examples/artifacts --output-dir runs/demo $(DEMO_FLAGS)
 
+# Every fuzz target for FUZZTIME each (go test runs their seeds anyway);
+# a crasher lands in the package's testdata/fuzz, to be committed.
+FUZZTIME ?= 15s
 fuzz:
-	@for p in $$(go test -list 'Fuzz.*' ./internal/... | grep ^Fuzz); do echo $$p; done
+	@set -e; for pkg in $$(go list ./internal/... ./cmd/...); do \
+		for t in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$t ($(FUZZTIME))"; \
+			go test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./internal/...
