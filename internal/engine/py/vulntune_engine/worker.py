@@ -9,6 +9,7 @@ chat completion), perplexity (loss on assistant turns or plain texts), pull
 
 import math
 import os
+import shutil
 import sys
 import time
 
