@@ -1,6 +1,7 @@
 package finding_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -127,6 +128,10 @@ func TestFingerprint(t *testing.T) {
 		{"rule id case-insensitive", code("R.X", "a.go", 3, ""), code("r.x", "a.go", 3, ""), true},
 		{"other line", code("r.x", "a.go", 3, ""), code("r.x", "a.go", 4, ""), false},
 		{"partial fingerprint survives line move", code("r.x", "a.go", 3, "abc"), code("r.x", "a.go", 9, "abc"), true},
+		{"two packages on one line", withPkg(code("unpinned", "Dockerfile", 4, ""), "curl"), withPkg(code("unpinned", "Dockerfile", 4, ""), "git"), false},
+		{"two messages on one line", withMsg(code("unpinned", "Dockerfile", 4, ""), "Package 'curl' has no version"), withMsg(code("unpinned", "Dockerfile", 4, ""), "Package 'git' has no version"), false},
+		{"message case and wrapping", withMsg(code("r.x", "a.go", 3, ""), "Use of  weak\nhash"), withMsg(code("r.x", "a.go", 3, ""), "use of weak hash"), true},
+		{"partial fingerprint outweighs message", withMsg(code("r.x", "a.go", 3, "abc"), "one"), withMsg(code("r.x", "a.go", 3, "abc"), "two"), true},
 		{"web ignores query", web("https://h/p?a=1", "GET", "a"), web("https://h/p?a=2", "get", "a"), true},
 		{"web other param", web("https://h/p", "GET", "a"), web("https://h/p", "GET", "b"), false},
 		{"secret by hash", secret("h1"), secret("h1"), true},
@@ -142,6 +147,54 @@ func TestFingerprint(t *testing.T) {
 				t.Errorf("fingerprint %q: want 24 hex chars", a)
 			}
 		})
+	}
+}
+
+func withPkg(f finding.Finding, name string) finding.Finding {
+	f.Package = &finding.Package{Name: name}
+	return f
+}
+
+func withMsg(f finding.Finding, m string) finding.Finding {
+	f.Message = m
+	return f
+}
+
+// TestMergeOrderIndependent folds the same reports in every order: the
+// merged finding (location, help URI, package fields taken from one report)
+// must be byte-identical.
+func TestMergeOrderIndependent(t *testing.T) {
+	t.Parallel()
+	mk := func(tool, path string, line int, help, purl string) finding.Finding {
+		f := dep(tool, "npm", "lodash", "4.17.20", "CVE-2020-8203")
+		f.Location = finding.Location{Path: path, StartLine: line}
+		f.HelpURI = help
+		f.Package.PURL = purl
+		f.Sources = []finding.Source{{ToolFile: tool + ".json"}}
+		f.ID = finding.Fingerprint(&f)
+		return f
+	}
+	reports := []finding.Finding{
+		mk("trivy", "package-lock.json", 10, "https://a", "pkg:npm/lodash@4.17.20"),
+		mk("osv-scanner", "web/package-lock.json", 0, "https://b", ""),
+		mk("grype", "", 0, "", "pkg:npm/lodash@4.17.20?x=1"),
+	}
+	var want []byte
+	for _, p := range [][]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}} {
+		in := []finding.Finding{reports[p[0]], reports[p[1]], reports[p[2]]}
+		out, st := finding.Merge(in)
+		if st.Output != 1 {
+			t.Fatalf("order %v: %d findings, want 1", p, st.Output)
+		}
+		got, err := json.Marshal(out[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want == nil {
+			want = got
+		} else if !bytes.Equal(got, want) {
+			t.Errorf("order %v merged to\n%s\nwant\n%s", p, got, want)
+		}
 	}
 }
 

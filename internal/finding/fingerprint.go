@@ -13,7 +13,8 @@ import (
 // Fingerprint computes the stable identity of f (DESIGN.md §3):
 //
 //	dependency: ecosystem, package, installed version, canonical vuln id
-//	code/config: rule, path, and the tool's partial fingerprint or the line
+//	code/config: rule, path, and the tool's partial fingerprint or the line,
+//	  the package it names and its message (several results on one line)
 //	web: rule, URL path, method, param
 //	secret: rule, path, line, hash of the secret
 //	license: package, license id
@@ -66,9 +67,29 @@ func Fingerprint(f *Finding) string {
 			loc = f.Location.URL
 		}
 		parts = []string{string(f.Kind), rule, loc, where}
+		// One rule can flag several things on one line: KICS reports each
+		// unpinned package of a Dockerfile RUN line as its own result with
+		// the same rule, path and line. The package and the message tell
+		// them apart; without them seven findings became one naming one
+		// package. A tool's own fingerprint already tells them apart.
+		if f.PartialFingerprint == "" {
+			if f.Package != nil && f.Package.Name != "" {
+				parts = append(parts, "pkg", f.Package.Name)
+			}
+			if m := normMessage(f.Message); m != "" {
+				parts = append(parts, "msg", m)
+			}
+		}
 	}
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(sum[:12])
+}
+
+// normMessage folds case and runs of white space, so the same result in a
+// tool's SARIF and its JSON (which wrap and capitalise differently) keeps
+// one identity.
+func normMessage(m string) string {
+	return strings.ToLower(strings.Join(strings.Fields(m), " "))
 }
 
 var vulnIDPrefixes = []string{"CVE-", "GHSA-", "GO-", "PYSEC-", "RUSTSEC-", "OSV-"}

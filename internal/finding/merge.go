@@ -1,6 +1,8 @@
 package finding
 
 import (
+	"bytes"
+	"encoding/json"
 	"sort"
 	"strings"
 )
@@ -21,11 +23,14 @@ type MergeStats struct {
 // severity (most severe first), then kind, then ID, so output is stable.
 // IDs must already be set (see Fingerprint). When two reports disagree, the
 // more specific value wins: the higher severity and score, the longer text,
-// the union of tools, ids, CWEs, references and fixed versions.
+// the union of tools, ids, CWEs, references and fixed versions. Where a
+// value is simply taken from one report (the location, the help URI, the
+// package's purl), reports are folded in the order of their content, so the
+// result does not depend on the order the reports came in.
 func Merge(in []Finding) ([]Finding, MergeStats) {
 	byID := make(map[string]int, len(in))
 	out := make([]Finding, 0, len(in))
-	for _, f := range in {
+	for _, f := range contentOrder(in) {
 		if i, ok := byID[f.ID]; ok {
 			mergeInto(&out[i], f)
 			continue
@@ -56,6 +61,37 @@ func Merge(in []Finding) ([]Finding, MergeStats) {
 		return x.ID < y.ID
 	})
 	return out, st
+}
+
+// contentOrder returns in sorted by ID and then by each report's JSON
+// encoding: a total order on what the reports say, not where they came from
+// on the command line or which worker parsed them first.
+func contentOrder(in []Finding) []Finding {
+	type keyed struct {
+		f   Finding
+		key []byte
+	}
+	ks := make([]keyed, len(in))
+	for i, f := range in {
+		b, err := json.Marshal(f)
+		if err != nil {
+			// A finding that cannot be encoded keeps its place among
+			// equals; the ID still orders it.
+			b = nil
+		}
+		ks[i] = keyed{f, b}
+	}
+	sort.SliceStable(ks, func(a, b int) bool {
+		if ks[a].f.ID != ks[b].f.ID {
+			return ks[a].f.ID < ks[b].f.ID
+		}
+		return bytes.Compare(ks[a].key, ks[b].key) < 0
+	})
+	out := make([]Finding, len(ks))
+	for i := range ks {
+		out[i] = ks[i].f
+	}
+	return out
 }
 
 func mergeInto(dst *Finding, src Finding) {
