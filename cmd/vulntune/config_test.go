@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,11 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vulntune/vulntune/internal/config"
+	"github.com/vulntune/vulntune/internal/golden"
 )
-
-// update is this package's one -update flag for golden files; other CLI
-// tests in package main should use it too rather than define another.
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 // cleanEnv points HOME at a fresh directory and clears every variable that
 // config reads, so the developer's own settings cannot leak in. It returns
@@ -58,22 +54,7 @@ func TestConfigShowGolden(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	got := []byte(out)
-	path := filepath.Join("testdata", "config-show-defaults.golden")
-	if *update {
-		t.Logf("UPDATING golden file %s", path)
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (go test ./cmd/vulntune -run TestConfigShowGolden -update): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("config show output differs from %s (rerun with -update and review the diff):\n%s", path, got)
-	}
+	golden.Assert(t, filepath.Join("testdata", "config-show-defaults.golden"), []byte(out))
 }
 
 func TestConfigShowNeverPrintsTokens(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/golden"
+
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
 )
@@ -41,7 +43,7 @@ func TestCLIReferenceCurrent(t *testing.T) {
 		}
 	}
 	walk(root)
-	if *update {
+	if golden.Update() {
 		os.RemoveAll(dir)
 		os.MkdirAll(dir, 0o755)
 		for name, text := range want {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vulntune/vulntune/internal/golden"
+
 	"github.com/vulntune/vulntune/internal/interrupt"
 	"github.com/vulntune/vulntune/internal/pipeline"
 )
@@ -28,7 +30,7 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	os.Exit(golden.Main(m))
 }
 
 // stopGuard is how long a signalled vulntune may take before the test

@@ -3,18 +3,17 @@ package analyze_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/golden"
+
 	"github.com/vulntune/vulntune/internal/analyze"
 	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/finding"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata golden files")
 
 const (
 	beginLine = "-----BEGIN UNTRUSTED FINDING DATA-----"
@@ -58,21 +57,8 @@ func TestPromptGolden(t *testing.T) {
 	t.Parallel()
 	f := loadFinding(t, "finding-dependency.json")
 	got := renderPrompt(analyze.BuildPrompt(&f, refs))
-	path := filepath.Join("testdata", "prompt.golden.txt")
-	if *update {
-		t.Logf("WARNING: rewriting %s; bump analyze.PromptVersion if the prompt changed", path)
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("prompt differs from %s; if the change is intended, bump PromptVersion and run go test -update\n--- got ---\n%s", path, got)
-	}
+	// If the prompt changed on purpose, bump analyze.PromptVersion too.
+	golden.Assert(t, filepath.Join("testdata", "prompt.golden.txt"), []byte(got))
 }
 
 // skeleton replaces every data value in the delimited block with a
@@ -197,3 +183,5 @@ func TestPromptDoesNotChangeFinding(t *testing.T) {
 		t.Error("BuildPrompt modified the finding")
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(golden.Main(m)) }

@@ -3,16 +3,14 @@ package config_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/config"
+	"github.com/vulntune/vulntune/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files and docs/configuration.md")
 
 // noEnv is an environment with nothing set, so the developer's own
 // VULNTUNE_* or HF_TOKEN cannot leak into a test.
@@ -54,7 +52,7 @@ func TestValidFixtures(t *testing.T) {
 			if err := enc.Encode(rows); err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, strings.TrimSuffix(path, ".yaml")+".golden.json", buf.Bytes())
+			golden.Assert(t, strings.TrimSuffix(path, ".yaml")+".golden.json", buf.Bytes())
 		})
 	}
 }
@@ -148,20 +146,4 @@ func directives(text, prefix string) []string {
 	return out
 }
 
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		t.Logf("UPDATING golden file %s", path)
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run go test -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (rerun with -update and review the diff):\n%s", path, got)
-	}
-}
+func TestMain(m *testing.M) { os.Exit(golden.Main(m)) }

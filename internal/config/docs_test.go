@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/config"
+	"github.com/vulntune/vulntune/internal/golden"
 )
 
 const (
@@ -59,7 +60,7 @@ func TestDocsCurrent(t *testing.T) {
 	if want == doc {
 		return
 	}
-	if *update {
+	if golden.Update() {
 		t.Logf("UPDATING %s", filepath.Clean(docsPath))
 		if err := os.WriteFile(docsPath, []byte(want), 0o644); err != nil {
 			t.Fatal(err)

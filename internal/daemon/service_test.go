@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"io"
 	"os"
 	"os/exec"
@@ -15,30 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vulntune/vulntune/internal/golden"
+
 	"github.com/vulntune/vulntune/internal/daemon"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func serviceOptions(goos, bin, home string) daemon.ServiceOptions {
 	return daemon.ServiceOptions{GOOS: goos, Binary: bin, Home: home, UID: 501,
 		Args: []string{"daemon", "run", "--config", home + "/my configs/vulntune.yaml"},
 		Env:  map[string]string{"PATH": "/usr/local/bin:/usr/bin:/bin", "VULNTUNE_DATA_DIR": home + "/data 100%<&>$HOME"}}
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		t.Logf("UPDATING %s", path)
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("%s differs (go test ./internal/daemon -run TestServiceFiles -update):\n%s", path, got)
-	}
 }
 
 func TestServiceFiles(t *testing.T) {
@@ -47,7 +31,7 @@ func TestServiceFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "launchd.plist.golden", sf.Content)
+		golden.Assert(t, filepath.Join("testdata", "launchd.plist.golden"), sf.Content)
 		if sf.Path != "/Users/alice/Library/LaunchAgents/com.vulntune.daemon.plist" || sf.LogFile != "/Users/alice/Library/Logs/vulntune/daemon.log" {
 			t.Fatalf("paths %s %s", sf.Path, sf.LogFile)
 		}
@@ -73,7 +57,7 @@ func TestServiceFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, "vulntune-daemon.service.golden", sf.Content)
+		golden.Assert(t, filepath.Join("testdata", "vulntune-daemon.service.golden"), sf.Content)
 		if sf.Path != "/home/alice/.config/systemd/user/vulntune-daemon.service" {
 			t.Fatalf("path %s", sf.Path)
 		}
@@ -178,3 +162,5 @@ func TestInstallUninstallWithoutLoading(t *testing.T) {
 		t.Fatalf("a load failure must be reported with the tool's words: %v", err)
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(golden.Main(m)) }

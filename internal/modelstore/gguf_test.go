@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/golden"
+
 	"github.com/vulntune/vulntune/internal/modelstore"
 )
 
@@ -185,18 +187,5 @@ func TestSeedCorpusCurrent(t *testing.T) {
 	if err := modelstore.WriteTinyLlamaGGUF(&buf, modelstore.TinyLlamaOptions{Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "gguf", "tiny-llama.gguf")
-	if *update {
-		t.Logf("WARNING: rewriting %s", path)
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/modelstore -run TestSeedCorpusCurrent -update)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Fatalf("%s is stale (run with -update)", path)
-	}
+	golden.Assert(t, filepath.Join("testdata", "gguf", "tiny-llama.gguf"), buf.Bytes())
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -15,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vulntune/vulntune/internal/golden"
+
 	"github.com/vulntune/vulntune/internal/modelstore"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 var fixedNow = func() time.Time { return time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC) }
 
@@ -222,24 +221,7 @@ func TestImportGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden := filepath.Join("testdata", "tiny-llama", strings.TrimSuffix(f, ".json")+".golden.json")
-		if *update {
-			t.Logf("WARNING: rewriting %s", golden)
-			if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(golden, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatalf("%v (run go test ./internal/modelstore -run TestImportGolden -update)", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from %s (run with -update and review the diff)", f, golden)
-		}
+		golden.Assert(t, filepath.Join("testdata", "tiny-llama", strings.TrimSuffix(f, ".json")+".golden.json"), got)
 	}
 }
 
@@ -412,3 +394,5 @@ func TestImportOLMo2(t *testing.T) {
 		t.Errorf("config.json:\n%s", cfg)
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(golden.Main(m)) }

@@ -2,13 +2,14 @@ package narrate_test
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/vulntune/vulntune/internal/golden"
 
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/finding"
@@ -17,8 +18,6 @@ import (
 	"github.com/vulntune/vulntune/internal/redact"
 	"github.com/vulntune/vulntune/internal/remedy"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func load(t *testing.T, path string) finding.Finding {
 	t.Helper()
@@ -73,19 +72,7 @@ func TestGolden(t *testing.T) {
 			}
 			e := narrate.Example(&f, rem, nil)
 			got := render(e)
-			golden := filepath.Join("testdata", name+".golden.txt")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("missing golden (run go test -update): %v", err)
-			}
-			if got != string(want) {
-				t.Errorf("example differs from %s (run with -update and review the diff):\n%s", golden, got)
-			}
+			golden.Assert(t, filepath.Join("testdata", name+".golden.txt"), []byte(got))
 			e.Meta.Split = dataset.Train
 			if p := dataset.CheckExamples([]dataset.Example{e}, 0); len(p) > 0 {
 				t.Errorf("build checks: %v", p)
@@ -246,3 +233,5 @@ func TestPasswordLikePackageIsNotASecret(t *testing.T) {
 		t.Errorf("secret scan flags the example (%s): %s", m[0].Detector, e.Assistant())
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(golden.Main(m)) }

@@ -1,20 +1,18 @@
 package remedy_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/golden"
+
 	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/remedy"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/findings/*.golden.json from the current output")
 
 // loadFindings reads every testdata/findings/<case>.json (not the goldens).
 func loadFindings(t *testing.T) map[string]*finding.Finding {
@@ -44,9 +42,9 @@ func loadFindings(t *testing.T) map[string]*finding.Finding {
 	return out
 }
 
-// golden is what a golden file holds: the structure and its rendering, so
+// goldenFile is what a golden file holds: the structure and its rendering, so
 // reviewers read the text a model would be trained on.
-type golden struct {
+type goldenFile struct {
 	Remediation remedy.Remediation `json:"remediation"`
 	Text        []string           `json:"text"`
 }
@@ -58,26 +56,12 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := json.MarshalIndent(golden{r, strings.Split(r.Text(), "\n")}, "", "  ")
+			got, err := json.MarshalIndent(goldenFile{r, strings.Split(r.Text(), "\n")}, "", "  ")
 			if err != nil {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			path := filepath.Join("testdata", "findings", name+".golden.json")
-			if *update {
-				t.Logf("WARNING: rewriting %s; review the diff", path)
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the current output; run go test -update and review the diff.\ngot:\n%s", path, got)
-			}
+			golden.Assert(t, filepath.Join("testdata", "findings", name+".golden.json"), got)
 		})
 	}
 }
@@ -193,3 +177,5 @@ func TestNoOrphanGoldens(t *testing.T) {
 		}
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(golden.Main(m)) }
