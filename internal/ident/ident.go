@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/vulntune/vulntune/internal/finding"
 )
 
 var (
@@ -17,18 +19,24 @@ var (
 	extRE = regexp.MustCompile(`(?i)\.[a-z][a-z0-9]{0,9}$`)
 )
 
-// KnownFiles are build and config file names text may name without a
-// directory, lower-cased.
-var KnownFiles = map[string]bool{
-	"pom.xml": true, "build.gradle": true, "build.gradle.kts": true, "settings.gradle": true, "gradle.properties": true,
-	"gradle.lockfile": true, "package.json": true, "package-lock.json": true, "yarn.lock": true, "pnpm-lock.yaml": true,
-	".npmrc": true, "go.mod": true, "go.sum": true, "requirements.txt": true, "pipfile": true, "pipfile.lock": true,
-	"poetry.lock": true, "pyproject.toml": true, "setup.py": true, "setup.cfg": true, "cargo.toml": true,
-	"cargo.lock": true, "gemfile": true, "gemfile.lock": true, "composer.json": true, "composer.lock": true,
-	"packages.config": true, "dockerfile": true, "docker-compose.yml": true, "docker-compose.yaml": true,
-	".env": true, "web.xml": true, "application.properties": true, "application.yml": true, "application.yaml": true,
-	".gitlab-ci.yml": true, "jenkinsfile": true, "makefile": true, "main.tf": true, "values.yaml": true,
+// configFiles are config and CI file names text may name without a
+// directory, lower-cased; with the build and lock files of
+// finding.ManifestNames they make the files a bare name may be.
+var configFiles = []string{
+	".npmrc", "docker-compose.yml", "docker-compose.yaml", ".env", "web.xml",
+	"application.properties", "application.yml", "application.yaml",
+	".gitlab-ci.yml", "jenkinsfile", "makefile", "main.tf", "values.yaml",
 }
+
+// KnownFiles are build, lock and config file names text may name without a
+// directory, lower-cased.
+var KnownFiles = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range append(finding.ManifestNames(), configFiles...) {
+		m[strings.ToLower(n)] = true
+	}
+	return m
+}()
 
 // SourceExts are extensions that make a bare "name.ext" token a file name.
 // "js" is left out: "Node.js" and "Express.js" are product names.

@@ -3,6 +3,7 @@ package ident_test
 import (
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/ident"
 )
 
@@ -60,6 +61,17 @@ func TestContainsWord(t *testing.T) {
 	for _, tt := range tests {
 		if got := ident.ContainsWord(tt.hay, tt.needle); got != tt.want {
 			t.Errorf("ContainsWord(%q, %q) = %v, want %v", tt.hay, tt.needle, got, tt.want)
+		}
+	}
+}
+
+// TestKnownFilesIncludeManifests keeps one table of manifest files: every
+// file finding knows pins packages is a file name text may name.
+func TestKnownFilesIncludeManifests(t *testing.T) {
+	t.Parallel()
+	for _, n := range finding.ManifestNames() {
+		if !ident.IsPath(n) {
+			t.Errorf("%s: a manifest file name is not recognised as a file name", n)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path"
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/finding"
@@ -87,19 +86,6 @@ type checkovVulnID struct {
 	Vector         string   `json:"vector"`
 	Description    string   `json:"description"`
 	Link           string   `json:"link"`
-}
-
-// checkovEcosystems names the ecosystem of the manifests and lock files
-// Checkov's SCA scan reads; it reports the file but not the ecosystem.
-var checkovEcosystems = map[string]string{
-	"package.json": "npm", "package-lock.json": "npm", "yarn.lock": "npm", "pnpm-lock.yaml": "npm",
-	"requirements.txt": "pypi", "Pipfile": "pypi", "Pipfile.lock": "pypi", "poetry.lock": "pypi", "pyproject.toml": "pypi",
-	"pom.xml": "maven", "build.gradle": "maven", "build.gradle.kts": "maven", "gradle.lockfile": "maven",
-	"go.mod": "go", "go.sum": "go",
-	"Gemfile": "rubygems", "Gemfile.lock": "rubygems",
-	"Cargo.toml": "cargo", "Cargo.lock": "cargo",
-	"composer.json": "composer", "composer.lock": "composer",
-	"packages.config": "nuget", "packages.lock.json": "nuget",
 }
 
 // Parse implements Format.
@@ -191,7 +177,7 @@ func checkovDependency(f *finding.Finding, v checkovVulnID) {
 	f.Tools[0].RuleID = v.ID
 	f.Package = &finding.Package{
 		Name:             v.PackageName,
-		Ecosystem:        checkovEcosystems[path.Base(f.Location.Path)],
+		Ecosystem:        finding.ManifestEcosystem(f.Location.Path),
 		InstalledVersion: v.PackageVersion,
 		FixedVersions:    trivySplitVersions(v.FixedVersion.String()),
 	}

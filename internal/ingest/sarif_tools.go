@@ -3,7 +3,6 @@ package ingest
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -119,18 +118,6 @@ func sarifClearPlaceholderRegion(f *finding.Finding) {
 	}
 }
 
-var sarifLockfiles = map[string]string{
-	"package-lock.json": "npm", "npm-shrinkwrap.json": "npm", "yarn.lock": "npm", "pnpm-lock.yaml": "npm", "package.json": "npm", "bun.lock": "npm",
-	"pom.xml": "maven", "build.gradle": "maven", "build.gradle.kts": "maven", "gradle.lockfile": "maven",
-	"requirements.txt": "pypi", "pipfile.lock": "pypi", "poetry.lock": "pypi", "uv.lock": "pypi", "pdm.lock": "pypi", "setup.py": "pypi", "pyproject.toml": "pypi",
-	"go.mod": "go", "go.sum": "go", "gemfile.lock": "rubygems", "cargo.lock": "cargo", "composer.lock": "composer",
-	"packages.lock.json": "nuget", "mix.lock": "hex", "pubspec.lock": "pub",
-}
-
-var sarifArchiveExts = map[string]string{
-	".jar": "maven", ".war": "maven", ".ear": "maven", ".csproj": "nuget", ".gemspec": "rubygems", ".whl": "pypi", ".egg": "pypi",
-}
-
 // sarifEcosystem derives a package ecosystem from a purl ("pkg:maven/...")
 // or from the manifest or archive a dependency was found in; "" if neither
 // says.
@@ -140,14 +127,7 @@ func sarifEcosystem(purl, file string) string {
 			return strings.ToLower(rest[:i])
 		}
 	}
-	base := strings.ToLower(path.Base(file))
-	if e, ok := sarifLockfiles[base]; ok {
-		return e
-	}
-	if strings.HasPrefix(base, "requirements") && strings.HasSuffix(base, ".txt") {
-		return "pypi"
-	}
-	return sarifArchiveExts[path.Ext(base)]
+	return finding.ManifestEcosystem(file)
 }
 
 func sarifPURL(x *sarifResultCtx) string {

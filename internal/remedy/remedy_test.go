@@ -79,7 +79,7 @@ var (
 // directory in source; and any placeholder text.
 func ungrounded(text, source string) []string {
 	manifests := map[string]bool{}
-	for _, m := range remedy.ManifestNames {
+	for _, m := range finding.ManifestNames() {
 		manifests[m] = true
 	}
 	var bad []string

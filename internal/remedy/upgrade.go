@@ -37,16 +37,6 @@ type Change struct {
 	Note string `json:"note"`
 }
 
-// ManifestNames are the build and lock files remediation text may name
-// beside the file the scanner reported (a lock file's manifest sits next to
-// it). It names no other file that is not in the finding.
-var ManifestNames = []string{
-	"pom.xml", "build.gradle", "build.gradle.kts", "gradle.lockfile", "package.json",
-	"package-lock.json", "yarn.lock", "pnpm-lock.yaml", "requirements.txt", "pyproject.toml",
-	"poetry.lock", "uv.lock", "Pipfile", "Pipfile.lock", "go.mod", "go.sum", "Cargo.toml",
-	"Cargo.lock", "Gemfile", "Gemfile.lock", "composer.json", "Directory.Packages.props", "Dockerfile",
-}
-
 // DisplayName is the package name to write into build files: as the scanner
 // gave it (RubyGems and NuGet names keep their case in files), except Maven's
 // "group/artifact", which build files spell "group:artifact", and PyPI names,
