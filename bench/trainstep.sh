@@ -10,6 +10,8 @@
 # memory and the loss after the timed steps: the same in the first two
 # runs, and within float32 rounding of it in the others.
 # Usage: bench/trainstep.sh BASE_MODEL_DIR [STEPS] [LENGTH]
+# ENGINE_ONLY=1 runs only the last (the engine's own) configuration, for
+# comparing BLAS libraries (BLAS=engine|system|PATH, bench/engine-env.sh).
 # Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`).
 set -euo pipefail
 base=${1:?base model dir}; steps=${2:-2}; length=${3:-736}
@@ -73,11 +75,13 @@ print(f"{dt:.2f} s/step, {B * L / dt:.1f} tokens/s, user {(r1.ru_utime - r0.ru_u
       f"sys {(r1.ru_stime - r0.ru_stime) / steps:.1f} s, page faults {(r1.ru_minflt - r0.ru_minflt) // steps}, "
       f"peak {mx.get_peak_memory() / 1e9:.1f} GB, loss {l.item():.6f}")
 PY
+if [ -z "${ENGINE_ONLY:-}" ]; then
 echo -n "glibc defaults:        "
 VULNTUNE_CPU_KERNELS=mlx LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"
 echo -n "engine malloc settings: "
 env "${engine_malloc[@]}" VULNTUNE_CPU_KERNELS=mlx LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"
 echo -n "  + engine CPU kernels: "
 env "${engine_malloc[@]}" VULNTUNE_CPU_KERNELS=vulntune LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"
+fi
 echo -n "  + logits where scored: "
 env "${engine_malloc[@]}" VULNTUNE_CPU_KERNELS=vulntune GATHER=1 LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$steps" "$length"

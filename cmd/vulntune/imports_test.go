@@ -3,6 +3,8 @@ package main
 import (
 	"go/parser"
 	"go/token"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -61,6 +63,24 @@ func TestCmdImportsOnlyWhatItFronts(t *testing.T) {
 			if ok && !slices.Contains(allowed, pkg) {
 				t.Errorf("%s imports internal/%s: cmd parses flags and calls packages; move the logic behind pipeline or the package %s fronts (%v)", f, pkg, f, allowed)
 			}
+		}
+	}
+}
+
+// TestNoTestCodeInBinary keeps test helpers (modeltest's random models,
+// hubtest's Hub stand-in, golden) out of what users install: none of
+// vulntune's packages the binary links may be one only tests should use.
+func TestNoTestCodeInBinary(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if !strings.HasPrefix(p, "github.com/vulntune/vulntune/") {
+			continue
+		}
+		if base := path.Base(p); strings.HasSuffix(base, "test") || base == "golden" {
+			t.Errorf("the vulntune binary links %s, a package for tests", p)
 		}
 	}
 }

@@ -8,13 +8,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/modelstore/modeltest"
+
 	"github.com/vulntune/vulntune/internal/modelstore"
 )
 
 func writeTinyGGUF(t *testing.T) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := modelstore.WriteTinyLlamaGGUF(&buf, modelstore.TinyLlamaOptions{Seed: 1}); err != nil {
+	if err := modeltest.WriteTinyLlamaGGUF(&buf, modeltest.TinyLlamaOptions{Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(t.TempDir(), "tiny-random.gguf")

@@ -64,6 +64,15 @@ var globalMap = map[string]string{
 
 var blockName = regexp.MustCompile(`^blk\.(\d+)\.(.+)\.(weight|bias)$`)
 
+// CheckArch says whether the importer knows the GGUF architecture name, and
+// which it knows when it does not.
+func CheckArch(arch string) error {
+	if _, ok := archs[arch]; !ok {
+		return fmt.Errorf("architecture %q is not supported (supported: %s)", arch, supportedArchs())
+	}
+	return nil
+}
+
 // supportedArchs lists the architecture names for error messages.
 func supportedArchs() string {
 	names := make([]string, 0, len(archs))

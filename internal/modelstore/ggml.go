@@ -41,6 +41,10 @@ type typeInfo struct {
 }
 
 const qk = 32   // elements per block of the legacy quants (QK4_0, QK8_0...)
+
+// QuantBlock is the number of elements in a block of the legacy quant types
+// (Q4_0, Q4_1, Q8_0...): a row of such a tensor is a multiple of it.
+const QuantBlock = qk
 const qkK = 256 // elements per super-block of the K-quants (QK_K)
 
 var ggmlTypes = map[GGMLType]typeInfo{

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/modelstore/modeltest"
+
 	"github.com/vulntune/vulntune/internal/golden"
 
 	"github.com/vulntune/vulntune/internal/modelstore"
@@ -184,7 +186,7 @@ func FuzzReadGGUF(f *testing.F) {
 func TestSeedCorpusCurrent(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	if err := modelstore.WriteTinyLlamaGGUF(&buf, modelstore.TinyLlamaOptions{Seed: 1}); err != nil {
+	if err := modeltest.WriteTinyLlamaGGUF(&buf, modeltest.TinyLlamaOptions{Seed: 1}); err != nil {
 		t.Fatal(err)
 	}
 	golden.Assert(t, filepath.Join("testdata", "gguf", "tiny-llama.gguf"), buf.Bytes())

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/modelstore/modeltest"
+
 	"github.com/vulntune/vulntune/internal/modelstore"
 )
 
@@ -22,7 +24,7 @@ func TestIsHubID(t *testing.T) {
 
 func TestImportRecordsHubID(t *testing.T) {
 	t.Parallel()
-	src := tinyGGUF(t, modelstore.TinyLlamaOptions{Seed: 1})
+	src := tinyGGUF(t, modeltest.TinyLlamaOptions{Seed: 1})
 	dir := filepath.Join(t.TempDir(), "m")
 	if _, err := modelstore.ImportGGUF(context.Background(), src, dir, modelstore.ImportOptions{HubID: "acme/tiny"}); err != nil {
 		t.Fatal(err)

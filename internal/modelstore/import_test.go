@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vulntune/vulntune/internal/modelstore/modeltest"
+
 	"github.com/vulntune/vulntune/internal/golden"
 
 	"github.com/vulntune/vulntune/internal/modelstore"
@@ -22,10 +24,10 @@ import (
 var fixedNow = func() time.Time { return time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC) }
 
 // tinyGGUF writes a tiny random model and returns its path.
-func tinyGGUF(t testing.TB, opts modelstore.TinyLlamaOptions) string {
+func tinyGGUF(t testing.TB, opts modeltest.TinyLlamaOptions) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := modelstore.WriteTinyLlamaGGUF(&buf, opts); err != nil {
+	if err := modeltest.WriteTinyLlamaGGUF(&buf, opts); err != nil {
 		t.Fatal(err)
 	}
 	p := filepath.Join(t.TempDir(), "tiny.gguf")
@@ -104,7 +106,7 @@ func TestImportTinyLlama(t *testing.T) {
 		name := map[bool]string{false: "tied", true: "untied"}[untied]
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			src := tinyGGUF(t, modelstore.TinyLlamaOptions{Seed: 1, Untied: untied})
+			src := tinyGGUF(t, modeltest.TinyLlamaOptions{Seed: 1, Untied: untied})
 			dest := filepath.Join(t.TempDir(), "models", "tiny")
 			m, err := modelstore.ImportGGUF(context.Background(), src, dest, modelstore.ImportOptions{Now: fixedNow, Source: "test:tiny"})
 			if err != nil {
@@ -211,7 +213,7 @@ func checkTensorValues(t *testing.T, g *modelstore.GGUF, st string, names map[st
 
 func TestImportGolden(t *testing.T) {
 	t.Parallel()
-	src := tinyGGUF(t, modelstore.TinyLlamaOptions{Seed: 7})
+	src := tinyGGUF(t, modeltest.TinyLlamaOptions{Seed: 7})
 	dest := filepath.Join(t.TempDir(), "tiny")
 	if _, err := modelstore.ImportGGUF(context.Background(), src, dest, modelstore.ImportOptions{Now: fixedNow, Name: "tiny-random"}); err != nil {
 		t.Fatal(err)
@@ -227,7 +229,7 @@ func TestImportGolden(t *testing.T) {
 
 func TestImportDTypes(t *testing.T) {
 	t.Parallel()
-	src := tinyGGUF(t, modelstore.TinyLlamaOptions{Seed: 3})
+	src := tinyGGUF(t, modeltest.TinyLlamaOptions{Seed: 3})
 	g, err := modelstore.OpenGGUF(src)
 	if err != nil {
 		t.Fatal(err)
@@ -286,7 +288,7 @@ func TestImportDTypes(t *testing.T) {
 
 func TestImportFailuresLeaveNothing(t *testing.T) {
 	t.Parallel()
-	src := tinyGGUF(t, modelstore.TinyLlamaOptions{Seed: 4})
+	src := tinyGGUF(t, modeltest.TinyLlamaOptions{Seed: 4})
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	garbage := filepath.Join(t.TempDir(), "garbage.gguf")
@@ -321,7 +323,7 @@ func TestImportFailuresLeaveNothing(t *testing.T) {
 
 func TestImportRefusesOverwrite(t *testing.T) {
 	t.Parallel()
-	src := tinyGGUF(t, modelstore.TinyLlamaOptions{Seed: 5})
+	src := tinyGGUF(t, modeltest.TinyLlamaOptions{Seed: 5})
 	dest := filepath.Join(t.TempDir(), "m")
 	if _, err := modelstore.ImportGGUF(context.Background(), src, dest, modelstore.ImportOptions{Now: fixedNow}); err != nil {
 		t.Fatal(err)
@@ -346,7 +348,7 @@ func TestImportRefusesOverwrite(t *testing.T) {
 
 func TestImportSkipUnpermuteIsRecorded(t *testing.T) {
 	t.Parallel()
-	src := tinyGGUF(t, modelstore.TinyLlamaOptions{Seed: 6})
+	src := tinyGGUF(t, modeltest.TinyLlamaOptions{Seed: 6})
 	dest := filepath.Join(t.TempDir(), "broken")
 	if _, err := modelstore.ImportGGUF(context.Background(), src, dest, modelstore.ImportOptions{SkipUnpermute: true}); err != nil {
 		t.Fatal(err)
@@ -368,7 +370,7 @@ func TestImportSkipUnpermuteIsRecorded(t *testing.T) {
 
 func TestImportOLMo2(t *testing.T) {
 	t.Parallel()
-	src := tinyGGUF(t, modelstore.TinyLlamaOptions{Seed: 8, Arch: "olmo2", Untied: true})
+	src := tinyGGUF(t, modeltest.TinyLlamaOptions{Seed: 8, Arch: "olmo2", Untied: true})
 	dest := filepath.Join(t.TempDir(), "olmo")
 	m, err := modelstore.ImportGGUF(context.Background(), src, dest, modelstore.ImportOptions{})
 	if err != nil {

@@ -7,13 +7,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/modelstore/modeltest"
+
 	"github.com/vulntune/vulntune/internal/modelstore"
 )
 
 func TestList(t *testing.T) {
 	t.Parallel()
 	base, tuned := filepath.Join(t.TempDir(), "base"), filepath.Join(t.TempDir(), "tuned")
-	src := tinyGGUF(t, modelstore.TinyLlamaOptions{Seed: 2})
+	src := tinyGGUF(t, modeltest.TinyLlamaOptions{Seed: 2})
 	if _, err := modelstore.ImportGGUF(context.Background(), src, filepath.Join(base, "tiny"),
 		modelstore.ImportOptions{Now: fixedNow, Source: "test:tiny", DType: "float16"}); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,17 @@ const (
 	tokenUserDefined = 4
 )
 
+// TokenNormal and TokenControl are the GGUF token types of an ordinary
+// token and of a control token (<|im_start|>), for writers of GGUF files.
+const (
+	TokenNormal  int32 = tokenNormal
+	TokenControl int32 = tokenControl
+)
+
+// ByteAlphabet returns GPT-2's bytes_to_unicode table, which byte-level BPE
+// vocabularies spell every token with.
+func ByteAlphabet() [256]rune { return byteAlphabet }
+
 // The split regex of llama-3 style byte-level BPE vocabularies
 // (LLAMA_VOCAB_PRE_TYPE_LLAMA3 and DBRX in llama.cpp's llama-vocab.cpp).
 const llama3Split = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vulntune/vulntune/internal/modelstore/modeltest"
+
 	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/modelstore"
 )
@@ -44,7 +46,7 @@ func WriteModel(t testing.TB, dir string, o ModelOptions) {
 		linkModel(t, o.Weights, dir)
 	} else {
 		var gguf bytes.Buffer
-		if err := modelstore.WriteTinyLlamaGGUF(&gguf, modelstore.TinyLlamaOptions{Seed: 3}); err != nil {
+		if err := modeltest.WriteTinyLlamaGGUF(&gguf, modeltest.TinyLlamaOptions{Seed: 3}); err != nil {
 			t.Fatal(err)
 		}
 		src := filepath.Join(t.TempDir(), "tiny.gguf")

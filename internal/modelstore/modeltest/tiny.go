@@ -1,4 +1,8 @@
-package modelstore
+// Package modeltest builds small random models for tests and smoke runs:
+// real model files vulntune can import, load and answer with, without a
+// download. Only tests import it (a test in cmd/vulntune keeps it out of
+// the binary).
+package modeltest
 
 import (
 	"encoding/binary"
@@ -7,6 +11,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/x448/float16"
+
+	"github.com/vulntune/vulntune/internal/modelstore"
 )
 
 // TinyLlamaOptions shape the random model WriteTinyLlamaGGUF builds.
@@ -46,20 +54,20 @@ func WriteTinyLlamaGGUF(w io.Writer, opts TinyLlamaOptions) error {
 	if arch == "" {
 		arch = "llama"
 	}
-	if _, ok := archs[arch]; !ok {
-		return fmt.Errorf("tiny model: architecture %q is not supported (supported: %s)", arch, supportedArchs())
+	if err := modelstore.CheckArch(arch); err != nil {
+		return fmt.Errorf("tiny model: %w", err)
 	}
 	tokens := []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>"}
-	types := []int32{tokenControl, tokenControl, tokenControl}
-	for _, r := range byteAlphabet {
+	types := []int32{modelstore.TokenControl, modelstore.TokenControl, modelstore.TokenControl}
+	for _, r := range modelstore.ByteAlphabet() {
 		tokens = append(tokens, string(r))
-		types = append(types, tokenNormal)
+		types = append(types, modelstore.TokenNormal)
 	}
 	for _, m := range tinyMerges {
 		tokens = append(tokens, strings.ReplaceAll(m, " ", ""))
-		types = append(types, tokenNormal)
+		types = append(types, modelstore.TokenNormal)
 	}
-	kv := KV{
+	kv := modelstore.KV{
 		"general.architecture":                     arch,
 		"general.name":                             "tiny-random-" + arch,
 		"general.file_type":                        uint32(3),
@@ -88,49 +96,49 @@ func WriteTinyLlamaGGUF(w io.Writer, opts TinyLlamaOptions) error {
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x7e57))
 	vocab := uint64(len(tokens))
-	var ts []GGUFTensor
-	add := func(name string, typ GGMLType, dims ...uint64) {
-		ts = append(ts, GGUFTensor{Name: name, Dims: dims, Type: typ, Data: randomBlocks(rng, typ, dims)})
+	var ts []modelstore.GGUFTensor
+	add := func(name string, typ modelstore.GGMLType, dims ...uint64) {
+		ts = append(ts, modelstore.GGUFTensor{Name: name, Dims: dims, Type: typ, Data: randomBlocks(rng, typ, dims)})
 	}
-	add("token_embd.weight", TypeQ8_0, tinyHidden, vocab)
+	add("token_embd.weight", modelstore.TypeQ8_0, tinyHidden, vocab)
 	for i := range tinyLayers {
 		p := fmt.Sprintf("blk.%d.", i)
 		if arch == "olmo2" {
-			add(p+"attn_q_norm.weight", TypeF32, tinyHidden)
-			add(p+"attn_k_norm.weight", TypeF32, tinyKVHeads*tinyHeadDim)
-			add(p+"post_attention_norm.weight", TypeF32, tinyHidden)
-			add(p+"post_ffw_norm.weight", TypeF32, tinyHidden)
+			add(p+"attn_q_norm.weight", modelstore.TypeF32, tinyHidden)
+			add(p+"attn_k_norm.weight", modelstore.TypeF32, tinyKVHeads*tinyHeadDim)
+			add(p+"post_attention_norm.weight", modelstore.TypeF32, tinyHidden)
+			add(p+"post_ffw_norm.weight", modelstore.TypeF32, tinyHidden)
 		} else {
-			add(p+"attn_norm.weight", TypeF32, tinyHidden)
-			add(p+"ffn_norm.weight", TypeF32, tinyHidden)
+			add(p+"attn_norm.weight", modelstore.TypeF32, tinyHidden)
+			add(p+"ffn_norm.weight", modelstore.TypeF32, tinyHidden)
 		}
-		add(p+"attn_q.weight", TypeF32, tinyHidden, tinyHidden)
-		add(p+"attn_k.weight", TypeF16, tinyHidden, tinyKVHeads*tinyHeadDim)
-		add(p+"attn_v.weight", TypeQ4_0, tinyHidden, tinyKVHeads*tinyHeadDim)
-		add(p+"attn_output.weight", TypeQ4_1, tinyHidden, tinyHidden)
-		add(p+"ffn_gate.weight", TypeQ4_1, tinyHidden, tinyFFN)
-		add(p+"ffn_up.weight", TypeQ8_0, tinyHidden, tinyFFN)
-		add(p+"ffn_down.weight", TypeQ4_1, tinyFFN, tinyHidden)
+		add(p+"attn_q.weight", modelstore.TypeF32, tinyHidden, tinyHidden)
+		add(p+"attn_k.weight", modelstore.TypeF16, tinyHidden, tinyKVHeads*tinyHeadDim)
+		add(p+"attn_v.weight", modelstore.TypeQ4_0, tinyHidden, tinyKVHeads*tinyHeadDim)
+		add(p+"attn_output.weight", modelstore.TypeQ4_1, tinyHidden, tinyHidden)
+		add(p+"ffn_gate.weight", modelstore.TypeQ4_1, tinyHidden, tinyFFN)
+		add(p+"ffn_up.weight", modelstore.TypeQ8_0, tinyHidden, tinyFFN)
+		add(p+"ffn_down.weight", modelstore.TypeQ4_1, tinyFFN, tinyHidden)
 	}
-	add("output_norm.weight", TypeF32, tinyHidden)
+	add("output_norm.weight", modelstore.TypeF32, tinyHidden)
 	if opts.Untied {
-		add("output.weight", TypeQ8_0, tinyHidden, vocab)
+		add("output.weight", modelstore.TypeQ8_0, tinyHidden, vocab)
 	}
-	return WriteGGUF(w, kv, ts)
+	return modelstore.WriteGGUF(w, kv, ts)
 }
 
 // randomBlocks fills a tensor of typ with small random weights: floats
 // around ±0.1 (norm weights around 1), or quant blocks with random quants
 // and scales that give a similar range.
-func randomBlocks(rng *rand.Rand, typ GGMLType, dims []uint64) []byte {
+func randomBlocks(rng *rand.Rand, typ modelstore.GGMLType, dims []uint64) []byte {
 	n := uint64(1)
 	for _, d := range dims {
 		n *= d
 	}
-	f16 := func(f float32) []byte { return le16(float16Bits(f)) }
+	f16 := func(f float32) []byte { return le16(float16.Fromfloat32(f).Bits()) }
 	var out []byte
 	switch typ {
-	case TypeF32:
+	case modelstore.TypeF32:
 		for range n {
 			v := float32(rng.NormFloat64() * 0.1)
 			if len(dims) == 1 {
@@ -138,24 +146,24 @@ func randomBlocks(rng *rand.Rand, typ GGMLType, dims []uint64) []byte {
 			}
 			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
 		}
-	case TypeF16:
+	case modelstore.TypeF16:
 		for range n {
 			out = append(out, f16(float32(rng.NormFloat64()*0.1))...)
 		}
-	case TypeQ8_0:
-		for range n / qk {
+	case modelstore.TypeQ8_0:
+		for range n / modelstore.QuantBlock {
 			out = append(out, f16(0.1/127)...)
-			for range qk {
+			for range modelstore.QuantBlock {
 				out = append(out, byte(rng.IntN(256)))
 			}
 		}
-	case TypeQ4_0, TypeQ4_1:
-		for range n / qk {
+	case modelstore.TypeQ4_0, modelstore.TypeQ4_1:
+		for range n / modelstore.QuantBlock {
 			out = append(out, f16(0.1/8)...)
-			if typ == TypeQ4_1 {
+			if typ == modelstore.TypeQ4_1 {
 				out = append(out, f16(-0.1)...)
 			}
-			for range qk / 2 {
+			for range modelstore.QuantBlock / 2 {
 				out = append(out, byte(rng.IntN(256)))
 			}
 		}
