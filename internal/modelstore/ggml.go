@@ -40,7 +40,7 @@ type typeInfo struct {
 	dequant   func(dst []float32, src []byte)
 }
 
-const qk = 32   // elements per block of the legacy quants (QK4_0, QK8_0...)
+const qk = 32 // elements per block of the legacy quants (QK4_0, QK8_0...)
 
 // QuantBlock is the number of elements in a block of the legacy quant types
 // (Q4_0, Q4_1, Q8_0...): a row of such a tensor is a multiple of it.
