@@ -94,7 +94,7 @@ func leftBoundary(s string, a int) bool {
 // Each detector is named once; values are never returned.
 func (id Identity) Hits(line string) []string {
 	var out []string
-	if id.Home != "" && id.Home != "/" && len(id.Home) > 3 && strings.Contains(line, id.Home) {
+	if id.personalHome() && strings.Contains(line, id.Home) {
 		out = append(out, "local home directory")
 	}
 	if u := id.User; !Generic(u) && ContainsWord(line, u) {
@@ -104,6 +104,14 @@ func (id Identity) Hits(line string) []string {
 		out = append(out, "home directory path")
 	}
 	return out
+}
+
+// personalHome says whether the home directory names a person: not "/",
+// not /root, /home/runner or another generic account's.
+func (id Identity) personalHome() bool {
+	h := strings.TrimRight(strings.ReplaceAll(id.Home, `\`, "/"), "/")
+	i := strings.LastIndexByte(h, '/')
+	return h != "" && i >= 0 && !Generic(h[i+1:])
 }
 
 // ContainsWord says whether w occurs in s with no letter, digit or

@@ -128,6 +128,8 @@ func TestHits(t *testing.T) {
 		{id, "/Users/bob/x", "home directory path"},
 		{Identity{User: "root", Home: "/root"}, "runs as root", ""},
 		{Identity{User: "bob"}, "bob was here", ""},
+		{Identity{User: "root", Home: "/root"}, "chmod /root/.ssh", ""},
+		{Identity{User: "runner", Home: "/home/runner"}, "CI at /home/runner/work", "home directory path"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(tt.id.Hits(tt.line), ","); got != tt.want {
