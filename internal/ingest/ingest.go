@@ -81,6 +81,9 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	var units []unit
 	for _, p := range paths {
 		u, skipped, errs := expand(p, opts.Zip)
+		for i := range u {
+			u[i].name, u[i].archive = displayName(p, u[i].name), displayName(p, u[i].archive)
+		}
 		units = append(units, u...)
 		res.Skipped = append(res.Skipped, skipped...)
 		for _, err := range errs {
@@ -169,6 +172,25 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	sort.Slice(res.Files, func(a, b int) bool { return res.Files[a].Path < res.Files[b].Path })
 	sort.Strings(res.Skipped)
 	return res, nil
+}
+
+// displayName is how a file found under the command-line input in is
+// named in findings (sources[].tool_file) and the summary: relative to the
+// input, never absolute. A relative input that stays inside the working
+// directory is kept as given; otherwise the input's base name stands for it.
+func displayName(in, name string) string {
+	if name == "" {
+		return ""
+	}
+	clean := filepath.Clean(in)
+	if !filepath.IsAbs(clean) && clean != ".." && !strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return name
+	}
+	rest, ok := strings.CutPrefix(name, clean)
+	if !ok {
+		return filepath.ToSlash(filepath.Base(name))
+	}
+	return filepath.ToSlash(filepath.Base(clean) + rest)
 }
 
 // redactedError keeps the original error for errors.Is/As while showing the

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -139,6 +140,22 @@ func TestNotJSONErrorShowsOneCharacter(t *testing.T) {
 		msg := res.Errors[0].Error()
 		if !strings.Contains(msg, tt.want) || strings.Contains(msg, tt.hidden) {
 			t.Errorf("error %q: want %q and no %q", msg, tt.want, tt.hidden)
+		}
+	}
+}
+
+func TestToolFileRelativeToInput(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "reports", "web")
+	writeFile(t, sub, "r.sarif", []byte(sarifDoc("ESLint", "", "src/a.js", "", `"5.0"`)))
+	for _, in := range []string{filepath.Join(dir, "reports"), filepath.Join(sub, "r.sarif")} {
+		res := runIngest(t, in)
+		if len(res.Findings) != 1 {
+			t.Fatalf("%d findings", len(res.Findings))
+		}
+		got := res.Findings[0].Sources[0].ToolFile
+		if filepath.IsAbs(got) || !strings.HasSuffix(got, "r.sarif") || strings.Contains(got, dir) {
+			t.Errorf("input %s: tool_file %q", in, got)
 		}
 	}
 }
