@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vulntune/vulntune/internal/homepath"
 	"github.com/vulntune/vulntune/internal/redact"
 )
 
@@ -102,9 +103,14 @@ func truncated(a string) bool {
 }
 
 // CheckFiles scans every line of every file in dir with the redaction
-// detectors and for each canary (planted test secrets), so a secret that
-// slipped past ingest fails the build instead of being published.
+// detectors, for each canary (planted test secrets) and for home-directory
+// paths and the local user's name and home, so a secret or a personal path
+// that slipped past ingest fails the build instead of being published.
 func CheckFiles(dir string, canaries []string) ([]string, error) {
+	return checkFiles(dir, canaries, homepath.Local())
+}
+
+func checkFiles(dir string, canaries []string, id homepath.Identity) ([]string, error) {
 	var problems []string
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -130,6 +136,9 @@ func CheckFiles(dir string, canaries []string) ([]string, error) {
 			text := sc.Text()
 			for _, m := range redact.Scan(text) {
 				problems = append(problems, fmt.Sprintf("%s:%d: looks like a secret (%s detector)", name, line, m.Detector))
+			}
+			for _, det := range id.Hits(text) {
+				problems = append(problems, fmt.Sprintf("%s:%d: contains a %s", name, line, det))
 			}
 			for _, c := range canaries {
 				if c != "" && strings.Contains(text, c) {

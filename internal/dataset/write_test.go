@@ -79,6 +79,10 @@ func TestWriteRefusesAndKeepsPrevious(t *testing.T) {
 		{"detector", func(ex []dataset.Example) {
 			ex[4].Messages[1].Content += " token ghp_Canary0123456789abcdefghijABCDEFGHIJ"
 		}, dataset.WriteOptions{}, "looks like a secret"},
+		{"laptop path", func(ex []dataset.Example) {
+			ex[6].Messages[1].Content += " in file:///Users/alicew/git/shop/src/a.js"
+		}, dataset.WriteOptions{}, ".jsonl:"},
+		{"windows home", func(ex []dataset.Example) { ex[6].Messages[1].Content += ` see C:\Users\carol\shop` }, dataset.WriteOptions{}, "home directory path"},
 		{"todo", func(ex []dataset.Example) { ex[5].Messages[2].Content += " // TODO: Implement validation here." }, dataset.WriteOptions{}, "placeholder"},
 	}
 	for _, tt := range tests {

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"path"
 	"regexp"
 	"strings"
 
+	"github.com/vulntune/vulntune/internal/homepath"
 	"github.com/vulntune/vulntune/internal/redact"
 )
 
@@ -49,70 +49,12 @@ func publicAddress(a string) bool {
 		strings.HasSuffix(domain, ".example")
 }
 
-// anyHome matches a path into someone's home directory on Linux, macOS or
-// Windows: scanner output copied from a developer's machine.
-var anyHome = regexp.MustCompile(`(?:/home/[^/\s"']+/|/Users/[^/\s"']+/|[A-Za-z]:\\\\?Users\\\\?[^\\\s"']+)`)
-
 // Identity is the local account whose name and home directory must not be
-// published.
-type Identity struct {
-	User string
-	Home string
-}
+// published; the detector is shared with ingest and the dataset writer.
+type Identity = homepath.Identity
 
-// LocalIdentity returns this machine's user and home directory. It is the
-// one place the publish gate learns them (another branch builds a shared
-// detector in internal/redact; this is what to point at it).
-func LocalIdentity() Identity {
-	id := Identity{}
-	if u, err := user.Current(); err == nil {
-		id.User = u.Username
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		id.Home = h
-	}
-	return id
-}
-
-// commonAccounts are user names that are ordinary words in security text
-// ("runs as root"); the home path check still covers their directories.
-var commonAccounts = map[string]bool{"root": true, "admin": true, "user": true, "runner": true, "ubuntu": true,
-	"debian": true, "node": true, "app": true, "nobody": true, "vagrant": true, "ec2-user": true, "www-data": true}
-
-// identityDetectors returns what in a line gives the local account away:
-// its home directory, its user name as a word (names of at least four
-// characters that are not ordinary words), any home path.
-func (id Identity) hits(line string) []string {
-	var out []string
-	if id.Home != "" && id.Home != "/" && strings.Contains(line, id.Home) {
-		out = append(out, "local home directory")
-	}
-	if u := id.User; len(u) >= 4 && !commonAccounts[strings.ToLower(u)] && containsWord(line, u) {
-		out = append(out, "local user name")
-	}
-	if len(out) == 0 && anyHome.MatchString(line) {
-		out = append(out, "home directory path")
-	}
-	return out
-}
-
-func containsWord(s, w string) bool {
-	for i := 0; ; {
-		j := strings.Index(s[i:], w)
-		if j < 0 {
-			return false
-		}
-		a, b := i+j, i+j+len(w)
-		if (a == 0 || !isWordByte(s[a-1])) && (b == len(s) || !isWordByte(s[b])) {
-			return true
-		}
-		i = a + 1
-	}
-}
-
-func isWordByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
-}
+// LocalIdentity returns this machine's user and home directory.
+func LocalIdentity() Identity { return homepath.Local() }
 
 // Scan checks every file of the plan for secrets (the redaction
 // detectors: provider tokens incl. Hugging Face, GitHub and cloud keys,
@@ -172,7 +114,7 @@ func scanLine(p string, line int, text string, id Identity, specialTokens bool) 
 			add("e-mail address")
 		}
 	}
-	for _, det := range id.hits(text) {
+	for _, det := range id.Hits(text) {
 		add(det)
 	}
 	return hits

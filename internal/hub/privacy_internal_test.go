@@ -53,7 +53,7 @@ func TestScanLineDetectors(t *testing.T) {
 			t.Errorf("%q: detectors %v, want %q", tt.line, got, tt.want)
 		}
 	}
-	if hits := (Identity{User: "root", Home: "/root"}).hits("runs as root"); len(hits) != 0 {
+	if hits := (Identity{User: "root", Home: "/root"}).Hits("runs as root"); len(hits) != 0 {
 		t.Errorf("an ordinary account name as a word: %v", hits)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -57,6 +58,9 @@ type Result struct {
 	Skipped    []string
 	Merge      finding.MergeStats
 	Redactions redact.Stats
+	// RootlessPaths counts paths in a home directory that no checkout
+	// root was found for: written with the home and user segments dropped.
+	RootlessPaths int
 	// Counts describe the merged findings (also when they went to Output).
 	Counts Counts
 	// Errors holds every input problem, one per bad file or bad record; the
@@ -77,6 +81,9 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	var units []unit
 	for _, p := range paths {
 		u, skipped, errs := expand(p, opts.Zip)
+		for i := range u {
+			u[i].name, u[i].archive = displayName(p, u[i].name), displayName(p, u[i].archive)
+		}
 		units = append(units, u...)
 		res.Skipped = append(res.Skipped, skipped...)
 		for _, err := range errs {
@@ -99,6 +106,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	}
 	defer st.close()
 
+	ev := newPathEvidence()
 	results := make([]FileResult, len(units))
 	fileErrs := make([][]error, len(units))
 	var wg sync.WaitGroup
@@ -109,13 +117,19 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i], fileErrs[i] = parseUnit(ctx, i, units[i], st)
+			results[i], fileErrs[i] = parseUnit(ctx, i, units[i], st, ev)
 		}(i)
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// Paths are made repo-relative with the evidence of every report.
+	ev.settle()
+	if err := st.fixup(ev.fix); err != nil {
+		return nil, err
+	}
+	res.RootlessPaths = ev.rootless
 
 	r := redact.New(st.known)
 	for i := range units {
@@ -158,6 +172,25 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	sort.Slice(res.Files, func(a, b int) bool { return res.Files[a].Path < res.Files[b].Path })
 	sort.Strings(res.Skipped)
 	return res, nil
+}
+
+// displayName is how a file found under the command-line input in is
+// named in findings (sources[].tool_file) and the summary: relative to the
+// input, never absolute. A relative input that stays inside the working
+// directory is kept as given; otherwise the input's base name stands for it.
+func displayName(in, name string) string {
+	if name == "" {
+		return ""
+	}
+	clean := filepath.Clean(in)
+	if !filepath.IsAbs(clean) && clean != ".." && !strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return name
+	}
+	rest, ok := strings.CutPrefix(name, clean)
+	if !ok {
+		return filepath.ToSlash(filepath.Base(name))
+	}
+	return filepath.ToSlash(filepath.Base(clean) + rest)
 }
 
 // redactedError keeps the original error for errors.Is/As while showing the
@@ -294,7 +327,10 @@ func sniff(head []byte) (Format, string) {
 		return nil, "binary data: expected a SARIF or scanner JSON report"
 	}
 	if trimmed[0] != '{' && trimmed[0] != '[' {
-		return nil, fmt.Sprintf("not JSON (starts with %q): expected a SARIF or scanner JSON report", string(trimmed[:min(len(trimmed), 12)]))
+		// Only the first character: the start of a file that is no report
+		// may be a credential (AKIA..., hf_...).
+		first, _ := utf8.DecodeRune(trimmed)
+		return nil, fmt.Sprintf("not JSON (starts with %q): expected a SARIF or scanner JSON report", string(first))
 	}
 	return nil, "JSON of no known report format: expected one of " + strings.Join(FormatNames(), ", ")
 }
@@ -305,7 +341,7 @@ type Streamer interface {
 	Each(ctx context.Context, in Input, r io.Reader, yield func(finding.Finding) error) error
 }
 
-func parseUnit(ctx context.Context, idx int, u unit, st *store) (FileResult, []error) {
+func parseUnit(ctx context.Context, idx int, u unit, st *store, ev *pathEvidence) (FileResult, []error) {
 	fr := FileResult{Path: u.name, Format: u.format.Name(), Bytes: u.size}
 	var r io.Reader
 	if u.data != nil {
@@ -334,8 +370,11 @@ func parseUnit(ctx context.Context, idx int, u unit, st *store) (FileResult, []e
 		if f.Severity.Rank() < 0 {
 			f.Severity = finding.SeverityInfo
 		}
+		if math.IsNaN(f.Score) || math.IsInf(f.Score, 0) {
+			f.Score = 0 // a score that is no number is missing, not fatal
+		}
 		f.ID = finding.Fingerprint(&f)
-		if err := st.add(idx, &f); err != nil {
+		if err := st.add(idx, &f, ev.note(idx, &f)); err != nil {
 			addErr = err
 			return err
 		}

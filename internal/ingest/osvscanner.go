@@ -207,7 +207,7 @@ func osvFillFromRecords(f *finding.Finding, members []*osvVuln, pkg osvPackage, 
 	case best.ok():
 		f.Score, f.CVSSVector = best.score, best.vector
 		f.Severity = finding.SeverityFromScore(best.score)
-	case err == nil && score > 0:
+	case err == nil && score > 0 && score <= 10: // NaN and ±Inf fail this too
 		f.Score = jsonRound1(score)
 		f.Severity = finding.SeverityFromScore(score)
 	default:

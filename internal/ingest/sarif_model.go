@@ -84,6 +84,13 @@ type sarifArtifact struct {
 	Location sarifArtifactLocation `json:"location"`
 }
 
+// sarifVCP is one versionControlProvenance entry: the repository scanned and
+// where its checkout was on disk.
+type sarifVCP struct {
+	RepositoryURI string                `json:"repositoryUri"`
+	MappedTo      sarifArtifactLocation `json:"mappedTo"`
+}
+
 type sarifArtifactLocation struct {
 	URI       string `json:"uri"`
 	URIBaseID string `json:"uriBaseId"`

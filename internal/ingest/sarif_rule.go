@@ -235,7 +235,9 @@ func sarifPropScore(props sarifProps) (float64, bool) {
 		return 0, false
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f > 10 {
+	// "NaN" and "Infinity" parse, and fail both comparisons or the
+	// second: a score that is no number counts as missing.
+	if err != nil || !(f >= 0 && f <= 10) {
 		return 0, false
 	}
 	return f, true

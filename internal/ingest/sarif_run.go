@@ -11,6 +11,7 @@ import (
 	"github.com/go-json-experiment/json"
 
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/homepath"
 )
 
 // sarifRun is one run's context: everything but its results, plus caches
@@ -21,6 +22,7 @@ type sarifRun struct {
 	artifacts  []sarifArtifact
 	taxonomies []sarifComponent
 	baseIDs    map[string]sarifArtifactLocation
+	vcp        []sarifVCP
 	logical    []sarifLogicalLocation
 	props      sarifProps
 
@@ -28,7 +30,8 @@ type sarifRun struct {
 	name    string            // canonical lower-case tool name
 	version string
 	profile *sarifProfile
-	roots   []string // absolute directories of originalUriBaseIds, longest first
+	roots   []string // absolute directories of originalUriBaseIds and versionControlProvenance, longest first
+	repos   []string // names of the repositories of versionControlProvenance
 	image   string   // run.properties.imageName (Trivy image scans)
 
 	p       *sarifParser
@@ -63,6 +66,25 @@ func (run *sarifRun) prepare() {
 		// A root of "/" (Trivy's ROOTPATH) says nothing about the checkout.
 		if dir, ok := run.baseDir(id, 0); ok && dir != "" && dir != "/" {
 			run.roots = append(run.roots, dir)
+		}
+	}
+	for _, v := range run.vcp {
+		if name := homepath.RepoName(v.RepositoryURI); name != "" {
+			run.repos = append(run.repos, name)
+		}
+		dir, ok := "", false
+		if abs, isAbs := sarifFileURIPath(v.MappedTo.URI); isAbs {
+			dir, ok = abs, true
+		} else if v.MappedTo.URIBaseID != "" {
+			if parent, found := run.baseDir(v.MappedTo.URIBaseID, 0); found {
+				dir, ok = parent+sarifUnescape(v.MappedTo.URI), true
+			}
+		}
+		if ok && dir != "" && dir != "/" {
+			if !strings.HasSuffix(dir, "/") {
+				dir += "/"
+			}
+			run.roots = append(run.roots, strings.ReplaceAll(dir, `\`, "/"))
 		}
 	}
 	sort.Slice(run.roots, func(a, b int) bool {
@@ -323,6 +345,13 @@ func (run *sarifRun) relativize(abs string) string {
 	}
 	if m := sarifCIRoots.FindString(abs); m != "" && len(abs) > len(m) {
 		return finding.CleanPath(abs[len(m):])
+	}
+	// The repository's name from versionControlProvenance marks the
+	// checkout in a laptop path; with no such evidence the path stays
+	// absolute here and ingest relativises it with what the other reports
+	// tell (homepath).
+	if rel, how := (homepath.Roots{Repos: run.repos}).Rel(abs); how == homepath.Repo {
+		return rel
 	}
 	return finding.CleanPath(abs)
 }

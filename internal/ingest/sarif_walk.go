@@ -137,6 +137,8 @@ func (w *sarifWalker) run(i int) error {
 			_, err = w.member(&run.taxonomies)
 		case "originalUriBaseIds":
 			_, err = w.member(&run.baseIDs)
+		case "versionControlProvenance":
+			_, err = w.member(&run.vcp)
 		case "logicalLocations":
 			_, err = w.member(&run.logical)
 		case "properties":

@@ -34,6 +34,7 @@ type store struct {
 	// dropped units are files whose findings must not count after all (a
 	// SARIF version found unsupported only at the end of the file).
 	dropped map[int]bool
+	fixes   int // spans marked fix
 }
 
 type entry struct {
@@ -46,6 +47,10 @@ type span struct {
 	off  int64
 	n    int
 	unit int
+	fix  bool // its paths still need making repo-relative (fixup)
+	// pfp is the tool's partial fingerprint of a span marked fix: it is
+	// not serialised, and fixup fingerprints the finding again.
+	pfp string
 }
 
 func newStore(dir string) (*store, error) {
@@ -60,7 +65,7 @@ func newStore(dir string) (*store, error) {
 // add records one fingerprinted finding. It is safe for concurrent use:
 // redaction, the costly part, runs outside the lock, so parsing workers
 // redact in parallel.
-func (s *store) add(unit int, f *finding.Finding) error {
+func (s *store) add(unit int, f *finding.Finding, fix bool) error {
 	secrets := append([]string(nil), f.Secrets...)
 	// The finding's own secrets are masked by Finding whatever the
 	// Redactor knows; other findings' secrets are masked when read back.
@@ -90,7 +95,12 @@ func (s *store) add(unit int, f *finding.Finding) error {
 	if r := f.Severity.Rank(); r > e.rank {
 		e.rank = r
 	}
-	e.recs = append(e.recs, span{s.off, len(b), unit})
+	sp := span{off: s.off, n: len(b), unit: unit, fix: fix}
+	if fix {
+		sp.pfp = f.PartialFingerprint
+	}
+	e.recs = append(e.recs, sp)
+	s.fixes += btoi(fix)
 	s.off += int64(len(b))
 	s.reports++
 	return nil
@@ -176,6 +186,84 @@ func (s *store) each(fn func(finding.Finding) error) (finding.MergeStats, error)
 		}
 	}
 	return st, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// fixup reads back every finding marked fix, lets fix rewrite it (paths
+// made repo-relative), fingerprints it again and files it under its new id,
+// appending the rewritten record to the spill file. It runs after all
+// reports are parsed, when the evidence of every report is in.
+func (s *store) fixup(fix func(unit int, f *finding.Finding)) error {
+	if s.fixes == 0 {
+		return nil
+	}
+	if err := s.w.Flush(); err != nil {
+		return err
+	}
+	ids := make([]string, 0, len(s.index))
+	for id := range s.index {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var buf []byte
+	for _, id := range ids {
+		e := s.index[id]
+		keep := e.recs[:0]
+		var moved []span
+		for _, sp := range e.recs {
+			if sp.fix {
+				moved = append(moved, sp)
+			} else {
+				keep = append(keep, sp)
+			}
+		}
+		if len(moved) == 0 {
+			continue
+		}
+		e.recs = keep
+		if len(keep) == 0 {
+			delete(s.index, id)
+		}
+		for _, sp := range moved {
+			buf = append(buf[:0], make([]byte, sp.n)...)
+			if _, err := s.f.ReadAt(buf, sp.off); err != nil && err != io.EOF {
+				return fmt.Errorf("read ingest spill file: %w", err)
+			}
+			var f finding.Finding
+			if err := json.Unmarshal(buf, &f); err != nil {
+				return fmt.Errorf("read ingest spill file: %w", err)
+			}
+			fix(sp.unit, &f)
+			f.PartialFingerprint = sp.pfp
+			f.ID = finding.Fingerprint(&f)
+			b, err := json.Marshal(&f)
+			if err != nil {
+				return err
+			}
+			b = append(b, '\n')
+			if _, err := s.f.WriteAt(b, s.off); err != nil {
+				return fmt.Errorf("write ingest spill file: %w", err)
+			}
+			ne := s.index[f.ID]
+			if ne == nil {
+				ne = &entry{rank: -1, kind: f.Kind}
+				s.index[f.ID] = ne
+			}
+			if r := f.Severity.Rank(); r > ne.rank {
+				ne.rank = r
+			}
+			ne.recs = append(ne.recs, span{off: s.off, n: len(b), unit: sp.unit})
+			s.off += int64(len(b))
+		}
+	}
+	s.fixes = 0
+	return nil
 }
 
 // drop discards every finding of unit.

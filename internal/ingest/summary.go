@@ -13,21 +13,24 @@ import (
 // Summary is the account of one ingest that `vulntune parse` prints, as a
 // table for people or as JSON (--json) for scripts.
 type Summary struct {
-	FilesRead   int            `json:"files_read"`
-	Files       []FileResult   `json:"files"`
-	Skipped     []string       `json:"skipped"`
-	Findings    int            `json:"findings"`
-	Reports     int            `json:"reports"`
-	Merged      int            `json:"merged_duplicates"`
-	MultiTool   int            `json:"multi_tool"`
-	Suppressed  int            `json:"suppressed"`
-	Redactions  map[string]int `json:"redactions"`
-	Breakdown   []Count        `json:"breakdown"`
-	Errors      []string       `json:"errors"`
-	Output      string         `json:"output,omitempty"`
-	ByKind      map[string]int `json:"by_kind"`
-	BySeverity  map[string]int `json:"by_severity"`
-	FormatsSeen map[string]int `json:"formats"`
+	FilesRead  int            `json:"files_read"`
+	Files      []FileResult   `json:"files"`
+	Skipped    []string       `json:"skipped"`
+	Findings   int            `json:"findings"`
+	Reports    int            `json:"reports"`
+	Merged     int            `json:"merged_duplicates"`
+	MultiTool  int            `json:"multi_tool"`
+	Suppressed int            `json:"suppressed"`
+	Redactions map[string]int `json:"redactions"`
+	// RootlessPaths counts paths in a home directory no checkout root was
+	// found for (written with the home and user segments dropped).
+	RootlessPaths int            `json:"rootless_paths"`
+	Breakdown     []Count        `json:"breakdown"`
+	Errors        []string       `json:"errors"`
+	Output        string         `json:"output,omitempty"`
+	ByKind        map[string]int `json:"by_kind"`
+	BySeverity    map[string]int `json:"by_severity"`
+	FormatsSeen   map[string]int `json:"formats"`
 }
 
 // Count is one row of the tool × kind × severity breakdown. A finding
@@ -73,7 +76,7 @@ func (c *Counts) add(f *finding.Finding) {
 func Summarize(res *Result) Summary {
 	s := Summary{
 		Files: res.Files, Skipped: res.Skipped,
-		Reports: res.Merge.Input, Merged: res.Merge.Merged, MultiTool: res.Merge.MultiTool,
+		Reports: res.Merge.Input, Merged: res.Merge.Merged, MultiTool: res.Merge.MultiTool, RootlessPaths: res.RootlessPaths,
 		Redactions: map[string]int{}, Breakdown: []Count{}, Errors: []string{},
 		ByKind: map[string]int{}, BySeverity: map[string]int{}, FormatsSeen: map[string]int{},
 	}
@@ -176,6 +179,9 @@ func (s Summary) WriteText(w io.Writer) error {
 			parts[i] = fmt.Sprintf("%s %d", k, s.Redactions[k])
 		}
 		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
+	}
+	if s.RootlessPaths > 0 {
+		fmt.Fprintf(w, ", %d paths without a checkout root (home directory dropped)", s.RootlessPaths)
 	}
 	fmt.Fprintf(w, ", %d errors\n", len(s.Errors))
 	for _, e := range s.Errors {
