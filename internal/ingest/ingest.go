@@ -85,8 +85,16 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			u[i].name, u[i].archive = displayName(p, u[i].name), displayName(p, u[i].archive)
 		}
 		units = append(units, u...)
-		res.Skipped = append(res.Skipped, skipped...)
+		for _, sk := range skipped {
+			res.Skipped = append(res.Skipped, displayName(p, sk))
+		}
 		for _, err := range errs {
+			// Errors name files as the summary does: under the input as
+			// given, never by an absolute path that holds a home directory.
+			var ie *InputError
+			if errors.As(err, &ie) {
+				ie.File = displayName(p, ie.File)
+			}
 			res.Errors = append(res.Errors, err)
 			res.Files = append(res.Files, FileResult{Path: errPath(err, p), Error: err.Error()})
 		}
@@ -255,7 +263,7 @@ func expand(p string, zl ZipLimits) (units []unit, skipped []string, errs []erro
 		}
 		fi, err := d.Info()
 		if err != nil {
-			errs = append(errs, &InputError{File: path, Offset: -1, Msg: "cannot stat", Err: err})
+			errs = append(errs, &InputError{File: path, Offset: -1, Msg: "cannot stat", Err: unwrapPathErr(err)})
 			return nil
 		}
 		u, skip, err := classify(path, fi.Size(), zl, false)

@@ -320,3 +320,47 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestNoAbsolutePathsInResult gives ingest an absolute input (as a user
+// under their home directory would) holding a report, a file it skips, a
+// broken link and a bad report: nothing in the result names the absolute
+// directory.
+func TestNoAbsolutePathsInResult(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "home", "alice", "reports")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sarif, err := os.ReadFile(filepath.Join(samples, "checkov/checkov-results.sarif"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"ok.sarif": sarif, "bad.sarif": sarif[:len(sarif)/2], "broken.zip": []byte("PK\x03\x04garbage"), "notes.txt": []byte("hello")} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(dir, "gone.sarif"), filepath.Join(dir, "link.sarif")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ingest.Run(context.Background(), []string{dir}, ingest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Errors) == 0 || len(res.Skipped) == 0 {
+		t.Fatalf("want errors and skipped files: %+v %v", res.Errors, res.Skipped)
+	}
+	var texts []string
+	for _, e := range res.Errors {
+		texts = append(texts, e.Error())
+	}
+	texts = append(texts, res.Skipped...)
+	for _, f := range res.Files {
+		texts = append(texts, f.Path, f.Error)
+	}
+	for _, s := range texts {
+		if strings.Contains(s, dir) || strings.Contains(s, "alice/reports") && strings.HasPrefix(s, "/") {
+			t.Errorf("result names the absolute input: %q", s)
+		}
+	}
+}
