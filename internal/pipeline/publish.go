@@ -84,7 +84,7 @@ func (e *PublishCheckError) Unwrap() error { return e.Err }
 // Hint says how to provide a token or leave publishing out.
 func (e *PublishCheckError) Hint() string {
 	var h interface{ Hint() string }
-	fix := "export HF_TOKEN with a write token, or log in with `hf auth login` (`huggingface-cli login` in older clients)"
+	fix := "export HF_TOKEN with a write token, or log in with `hf auth login` (`huggingface-cli login` with older clients)"
 	if errors.As(e.Err, &h) {
 		fix = h.Hint()
 	}
@@ -230,13 +230,9 @@ func CheckToken(o PublishOptions) error {
 }
 
 // CheckPublish checks, before a fine-tune that will publish its model
-// (`vulntune finetune --upload`), that there is a dataset directory to
-// evaluate on and that the token may write to the model's repo: the same
-// check a run makes before its first phase.
-func CheckPublish(ctx context.Context, o PublishOptions, datasetDir string) error {
-	if fi, err := os.Stat(datasetDir); err != nil || !fi.IsDir() {
-		return &PublishCheckError{Err: fmt.Errorf("publishing after fine-tuning needs a dataset directory with a held-out split to evaluate on, not %s", datasetDir)}
-	}
+// (`vulntune finetune --upload`), that the token may write to the model's
+// repo: the same check a run makes before its first phase.
+func CheckPublish(ctx context.Context, o PublishOptions) error {
 	return newPublisher(o).check(ctx, o.ModelRepo)
 }
 
