@@ -164,8 +164,7 @@ func TestRunPublish(t *testing.T) {
 	data := engineDataDir(t)
 	home := cleanEnv(t)
 	s := hubtest.New(t, hubtest.Options{})
-	for k, v := range map[string]string{"VULNTUNE_DATA_DIR": data, "HF_ENDPOINT": s.URL, "HF_HUB_DISABLE_XET": "1",
-		"VULNTUNE_WORKSPACE_DIR": filepath.Join(home, "ws")} {
+	for k, v := range map[string]string{"VULNTUNE_DATA_DIR": data, "HF_ENDPOINT": s.URL, "HF_HUB_DISABLE_XET": "1"} {
 		t.Setenv(k, v)
 	}
 	runDir := filepath.Join(home, "runs", "samples")
@@ -229,5 +228,35 @@ func TestRunPublish(t *testing.T) {
 	}
 	for _, r := range s.Leaks() {
 		t.Errorf("token outside Authorization: %s %s (%s)", r.Method, r.Path, r.TokenElsewhere)
+	}
+}
+
+// TestFinetuneUploadChecksFirst: `finetune --upload` refuses before any
+// training when there is nothing to evaluate on or no token.
+func TestFinetuneUploadChecksFirst(t *testing.T) {
+	home := cleanEnv(t)
+	ws := filepath.Join(home, "ws")
+	t.Setenv("VULNTUNE_FINE_TUNING_WORKSPACE_DIR", ws)
+	ds := filepath.Join(home, "ds")
+	hubtest.WriteDataset(t, ds, "findings", 30)
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"a JSONL file has no held-out split", []string{"finetune", "--dataset", filepath.Join(ds, "train.jsonl"), "--upload"},
+			"--dataset must be a dataset directory"},
+		{"no token", []string{"finetune", "--dataset", ds, "--upload"}, "hint: export HF_TOKEN with a write token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, tt.args...)
+			if code != exitUsage || !strings.Contains(stderr, tt.stderr) {
+				t.Fatalf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s\nwant stderr containing %q", code, exitUsage, stdout, stderr, tt.stderr)
+			}
+			if _, err := os.Stat(filepath.Join(ws, "finetune")); err == nil {
+				t.Error("training started")
+			}
+		})
 	}
 }
