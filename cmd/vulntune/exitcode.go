@@ -8,6 +8,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/hub"
 	"github.com/vulntune/vulntune/internal/interrupt"
 	"github.com/vulntune/vulntune/internal/pipeline"
 )
@@ -60,11 +61,18 @@ func exitCode(ctx context.Context, err error) int {
 	var ie inputError
 	var ee *engine.EngineError
 	var ge gateError
+	var refused *hub.RefusedError
+	var access *hub.AccessError
+	var name *hub.NameError
 	switch {
 	case errors.Is(err, dataset.ErrEmpty):
 		return exitEmpty
-	case errors.As(err, &ge), pipeline.GateFailed(err):
+	case errors.As(err, &ge), pipeline.GateFailed(err), errors.As(err, &refused):
 		return exitGate
+	// A publish (a command's or a run's phase) without a token that may
+	// write, or to a repo name the Hub refuses: configuration.
+	case errors.Is(err, hub.ErrNoToken), errors.As(err, &access), errors.As(err, &name):
+		return exitUsage
 	case errors.As(err, &ee), errors.Is(err, engine.ErrNotInstalled):
 		return exitEngine
 	case errors.As(err, &ue):

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vulntune/vulntune/internal/hub"
+	"github.com/vulntune/vulntune/internal/pipeline"
 	"github.com/vulntune/vulntune/internal/train"
 )
 
@@ -18,7 +19,7 @@ import (
 type finetuneFlags struct {
 	dataset, dtype           string
 	validateModel            string
-	uploadModel              string
+	uploadModel, repo        string
 	epochs, maxSteps, maxSeq int
 	patience, evalB          int
 	seed                     int64
@@ -38,11 +39,19 @@ then fuses them into full-precision weights in
 training/metrics.jsonl and loss.png, metadata.json and a model card.
 Steps = ceil(epochs * train examples / batch size) unless --max-steps is set.
 Ctrl-C saves a checkpoint in <workspace_dir>/finetune/<name>; --resume
-continues it exactly (without --output-name: the newest unfinished run).`,
+continues it exactly (without --output-name: the newest unfinished run).
+
+--upload (fine_tuning.huggingface.upload_enabled) publishes the model after
+a successful fine-tune: it is evaluated on the dataset's held-out split,
+then published through the gate of ` + "`vulntune publish model`" + `
+(validation and quality gate, card, privacy scan) to --repo, else
+default_repo_prefix (or the token's account) / the model name. The token
+and its write access are checked before training starts.`,
 		Example: `  vulntune finetune --dataset dataset/
   vulntune finetune --dataset plan.jsonl --output-name my-model --max-steps 50
   vulntune finetune --resume --output-name my-model --dataset dataset/
   vulntune finetune --validate-model my-model
+  vulntune finetune --dataset dataset/ --upload --repo my-org/security-model
   vulntune finetune --upload-model my-model`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -52,7 +61,7 @@ continues it exactly (without --output-name: the newest unfinished run).`,
 			}
 			if f.uploadModel != "" {
 				// The plan's other standalone mode: publish a model, train nothing.
-				return a.publish(cmd, hub.KindModel, f.uploadModel, publishFlags{asJSON: f.asJSON})
+				return a.publish(cmd, hub.KindModel, f.uploadModel, publishFlags{asJSON: f.asJSON, repo: f.repo})
 			}
 			return a.finetune(cmd, f)
 		},
@@ -69,12 +78,14 @@ continues it exactly (without --output-name: the newest unfinished run).`,
 	fl.BoolVar(&f.resume, "resume", false, "continue the run's last checkpoint")
 	fl.StringVar(&f.validateModel, "validate-model", "", "validate this model (as `vulntune validate --require-eval`) instead of training")
 	fl.StringVar(&f.uploadModel, "upload-model", "", "publish this model (as `vulntune publish model`) instead of training")
+	fl.StringVar(&f.repo, "repo", "", "repo id NAMESPACE/NAME for --upload and --upload-model (default: default_repo_prefix, or the token's account, / the model name)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
 	bindConfigFlags(cmd, "fine_tuning.default_output_name", "default_base_model", "fine_tuning.training.learning_rate",
 		"fine_tuning.training.batch_size", "fine_tuning.training.warmup_steps", "fine_tuning.training.save_steps",
 		"fine_tuning.training.eval_steps", "fine_tuning.lora.rank", "fine_tuning.lora.alpha", "fine_tuning.lora.dropout",
 		"fine_tuning.lora.target_modules", "fine_tuning.lora.num_layers", "fine_tuning.mlx.gradient_checkpointing")
 	bindConfigFlags(cmd, publishConfigKeys...)
+	bindConfigFlags(cmd, "fine_tuning.huggingface.upload_enabled")
 	return cmd
 }
 
@@ -100,10 +111,29 @@ func (a *app) finetune(cmd *cobra.Command, f finetuneFlags) error {
 	default:
 		name = train.DefaultName(name, time.Now())
 	}
+	// Publishing after training is checked before it: the token first,
+	// then (with the engine) its write access.
+	upload := cfg.FineTuning.HuggingFace.UploadEnabled
+	po := pipeline.PublishOptions{ModelRepo: f.repo}
+	if upload {
+		if fi, err := os.Stat(f.dataset); err != nil || !fi.IsDir() {
+			return usageError{fmt.Errorf("--upload evaluates the model on the dataset's held-out split before publishing: --dataset must be a dataset directory, not %s", f.dataset)}
+		}
+		a.hubOptions(cfg, &po, f.asJSON)
+		if err := pipeline.CheckToken(po); err != nil {
+			return err
+		}
+	}
 	mo, err := a.modelOptions(cfg, cfg.DefaultBaseModel, modelFlags{Epochs: f.epochs, MaxSteps: f.maxSteps, MaxSeqLength: f.maxSeq,
 		TrainEvalBatches: f.evalB})
 	if err != nil {
 		return err
+	}
+	if upload {
+		po.Engine = mo.Engine
+		if err := pipeline.CheckPublish(cmd.Context(), po); err != nil {
+			return err
+		}
 	}
 	mo.Patience, mo.Seed, mo.DType = f.patience, f.seed, f.dtype
 	bar := newProgress(a.stderr, !f.asJSON && !a.quiet)
@@ -114,9 +144,36 @@ func (a *app) finetune(cmd *cobra.Command, f finetuneFlags) error {
 	if err != nil {
 		return err
 	}
+	if upload {
+		return a.publishTrained(cmd, mo, po, res, f)
+	}
 	if f.asJSON {
 		return a.printJSON(res)
 	}
+	a.printTrained(res)
+	return nil
+}
+
+// publishTrained evaluates and publishes the model just trained and
+// prints both outcomes.
+func (a *app) publishTrained(cmd *cobra.Command, mo pipeline.ModelOptions, po pipeline.PublishOptions, res *train.Result, f finetuneFlags) error {
+	if !f.asJSON {
+		a.printTrained(res)
+	}
+	pub, err := pipeline.PublishTrained(cmd.Context(), mo, po, res.ModelDir, f.dataset)
+	if f.asJSON {
+		if perr := a.printJSON(map[string]any{"finetune": res, "publish": pub}); perr != nil {
+			return perr
+		}
+	} else if pub != nil {
+		if werr := hub.WriteText(a.stdout, pub); werr != nil {
+			return werr
+		}
+	}
+	return err
+}
+
+func (a *app) printTrained(res *train.Result) {
 	m := res.Metrics
 	fmt.Fprintf(a.stdout, "model: %s\nsteps: %d/%d", res.ModelDir, m.Steps, m.TotalSteps)
 	if m.StoppedEarly {
@@ -128,7 +185,6 @@ func (a *app) finetune(cmd *cobra.Command, f finetuneFlags) error {
 	}
 	fmt.Fprintf(a.stdout, "throughput: %.1f tokens/s (%.1f supervised), truncated examples: %d\n",
 		m.TokensPerSecond, m.SupervisedTokensPerSecond, m.TruncatedTrain+m.TruncatedValid)
-	return nil
 }
 
 // latestRun names the newest run under dir that has a checkpoint.

@@ -20,8 +20,8 @@ import (
 // redact, finding, ...) is product logic that belongs behind one of them.
 var cmdImports = map[string][]string{
 	"main.go":           {"interrupt"},
-	"exitcode.go":       {"dataset", "engine", "interrupt"}, // the error types exit codes map
-	"config.go":         {"engine"},                         // the engine's VULNTUNE_* switches, not settings
+	"exitcode.go":       {"dataset", "engine", "hub", "interrupt"}, // the error types exit codes map
+	"config.go":         {"engine"},                                // the engine's VULNTUNE_* switches, not settings
 	"daemon.go":         {"daemon", "ghactions"},
 	"daemon_service.go": {"daemon", "ghactions"},
 	"daemon_status.go":  {"daemon"},

@@ -10,7 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vulntune/vulntune/internal/config"
 	"github.com/vulntune/vulntune/internal/hub"
+	"github.com/vulntune/vulntune/internal/pipeline"
 	"github.com/vulntune/vulntune/internal/validate"
 )
 
@@ -150,6 +152,21 @@ func (a *app) publish(cmd *cobra.Command, kind, arg string, f publishFlags) erro
 		}
 	}
 	return publishError(err)
+}
+
+// hubOptions completes publish options from the config: repo prefix,
+// private repos, the endpoint, the configured token (resolved, and the
+// login file read, by the pipeline), and the upload bar on
+// stderr unless the output is JSON. The caller sets the engine.
+func (a *app) hubOptions(cfg *config.Config, po *pipeline.PublishOptions, asJSON bool) {
+	hf := cfg.FineTuning.HuggingFace
+	po.Prefix, po.Private, po.Endpoint = hf.DefaultRepoPrefix, hf.PrivateRepos, hf.Endpoint
+	po.Token, po.Log = cfg.HFToken.Value(), a.log.With("component", "hub")
+	if !asJSON {
+		bar := newUploadBar(a.stderr, a.verbose)
+		po.Progress = bar.update
+		po.Published = func(*hub.Result) { bar.done() }
+	}
 }
 
 // publishError maps a publish's failure to its exit code: a refusal is a

@@ -134,7 +134,7 @@ var specs = []*spec{
 		help:  "recompute activations in the backward pass to save memory (mlx-lm --grad-checkpoint)",
 		field: func(c *Config) any { return &c.FineTuning.MLX.GradientCheckpointing }},
 	{key: "fine_tuning.huggingface.upload_enabled", flag: "upload", def: "false",
-		help:  "publish the model to the Hugging Face Hub after a run that passes its quality gate (needs HF_TOKEN)",
+		help:  "publish to the Hugging Face Hub: run publishes the dataset after building it and the model once it passes its quality gate, finetune the model it trained (needs HF_TOKEN)",
 		field: func(c *Config) any { return &c.FineTuning.HuggingFace.UploadEnabled }},
 	{key: "fine_tuning.huggingface.default_repo_prefix", flag: "repo-prefix", def: "",
 		help:  `Hub user or organisation that owns published repos ("" = the account of HF_TOKEN)`,

@@ -39,7 +39,7 @@ func (e *NoTokenError) Is(target error) bool { return target == ErrNoToken }
 
 // Hint names the ways to provide one.
 func (e *NoTokenError) Hint() string {
-	return "export HF_TOKEN with a write token (https://huggingface.co/settings/tokens), or log in with `hf auth login`"
+	return "export HF_TOKEN with a write token (https://huggingface.co/settings/tokens), or log in with `hf auth login` (`huggingface-cli login` with older clients)"
 }
 
 // ResolveToken returns the token to publish with: the configured one

@@ -96,6 +96,10 @@ type Phase struct {
 	Name string
 	// After names the phase this one follows (Extra phases only).
 	After string
+	// Check, when set, runs before the run's first phase: what would make
+	// this phase fail after hours of work (a publish token that cannot
+	// write) fails the run before anything is done.
+	Check func(ctx context.Context) error
 	Skip  func(*State) string
 	Key   func(*State) (string, error)
 	Run   func(ctx context.Context, s *State) (outputs []string, summary map[string]any, err error)
@@ -113,8 +117,9 @@ type RunResult struct {
 }
 
 // Run executes the run's phases in order — parse → dataset → finetune →
-// evaluate → validate, with any Extra phases after the one each names — in
-// a run directory, recording each phase in run.json. Phases whose inputs
+// evaluate → validate, with any Extra phases after the one each names
+// (PublishPhases) — in a run directory, recording each phase in run.json.
+// Every phase's Check runs before the first phase does. Phases whose inputs
 // did not change are not run again; a phase interrupted earlier is run
 // again. One process at a time holds a run directory.
 func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
@@ -163,10 +168,20 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 		st.DatasetDir = o.DatasetDir
 	}
 
+	// Phases check what they can before the first one runs.
+	phases := runPhases(o, res, inputs)
+	for _, p := range phases {
+		if p.Check == nil {
+			continue
+		}
+		if err := p.Check(ctx); err != nil {
+			return res, fmt.Errorf("%s: %w", p.Name, err)
+		}
+	}
 	// A run that could read only some inputs goes on with the rest and
 	// says so at the end (exit 5).
 	var inputErr error
-	for _, p := range runPhases(o, res, inputs) {
+	for _, p := range phases {
 		if why := skipReason(p, st); why != "" {
 			if err := r.Skip(p.Name, why); err != nil {
 				return res, err
