@@ -97,7 +97,9 @@ once per content and repo, and unchanged content makes no new commit.`,
 				opts.Finetune = pipeline.ModelHooks(mo)
 			}
 			if publish {
-				if mo.Engine == nil {
+				// Only a publish phase that will run needs the engine: one
+				// skipped by flags is recorded without it.
+				if mo.Engine == nil && (po.SkipDataset == "" || po.SkipModel == "") {
 					if mo.Engine, err = a.openEngine(cfg); err != nil {
 						return err
 					}
