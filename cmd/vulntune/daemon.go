@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -126,8 +127,10 @@ func (a *app) daemonOptions(cmd *cobra.Command, cfg *config.Config, log *slog.Lo
 	if cfg.Analysis.Endpoint != "" {
 		local.Analysis = pipeline.AnalysisOptions(cfg, cfg.Analysis.Endpoint, cfg.Analysis.Model, a.log)
 	}
+	var mo pipeline.ModelOptions
 	if !cfg.FineTuning.SkipInDaemon {
-		mo, err := a.modelOptions(cfg, cfg.DefaultBaseModel, modelFlags{})
+		var err error
+		mo, err = a.modelOptions(cfg, cfg.DefaultBaseModel, modelFlags{})
 		if err != nil {
 			// The daemon still builds datasets; the summary says why it
 			// does not fine-tune.
@@ -135,6 +138,9 @@ func (a *app) daemonOptions(cmd *cobra.Command, cfg *config.Config, log *slog.Lo
 		} else {
 			local.Hooks = pipeline.ModelHooks(mo)
 		}
+	}
+	if hf := cfg.FineTuning.HuggingFace; hf.UploadEnabled && !hf.SkipInDaemon {
+		a.daemonPublisher(cfg, local, mo, log)
 	}
 	return daemon.Options{
 		StateDir: filepath.Join(cfg.DataDir, "daemon"),
@@ -147,6 +153,43 @@ func (a *app) daemonOptions(cmd *cobra.Command, cfg *config.Config, log *slog.Lo
 		MaxArtifactBytes: int64(cfg.Daemon.MaxArtifactMiB) << 20,
 		GitHub:           gh, Pipeline: local, Log: log,
 	}, nil
+}
+
+// daemonPublisher lets the daemon publish its dataset and models as a run
+// does (upload_enabled, the same gate and naming), or says in the log why
+// it cannot; the daemon then notes publishing as not done and goes on.
+func (a *app) daemonPublisher(cfg *config.Config, local *daemon.Local, mo pipeline.ModelOptions, log *slog.Logger) {
+	var po pipeline.PublishOptions
+	a.hubOptions(cfg, &po, true)
+	po.Log = log.With("component", "hub")
+	if err := pipeline.CheckToken(po); err != nil {
+		log.Warn("publishing unavailable", "err", err.Error())
+		return
+	}
+	e := mo.Engine
+	if e == nil {
+		var err error
+		if e, err = a.openEngine(cfg); err != nil {
+			log.Warn("publishing unavailable", "err", err.Error())
+			return
+		}
+	}
+	po.Engine = e
+	local.Publisher = func(ctx context.Context, datasetDir string, model *daemon.ModelInfo) (daemon.Publication, error) {
+		modelDir := ""
+		if model != nil {
+			modelDir = model.Dir
+		}
+		p, err := pipeline.PublishDirs(ctx, po, datasetDir, modelDir)
+		var pub daemon.Publication
+		if p.Dataset != nil {
+			pub.DatasetURL = p.Dataset.URL
+		}
+		if p.Model != nil {
+			pub.ModelURL = p.Model.URL
+		}
+		return pub, err
+	}
 }
 
 func printDaemonSummary(a *app, s *daemon.Summary, stateDir string) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/daemon"
 	"github.com/vulntune/vulntune/internal/ghactions/ghtest"
+	"github.com/vulntune/vulntune/internal/hub/hubtest"
 )
 
 // artifactZip packs sample reports as GitHub hands an artifact out.
@@ -200,5 +201,58 @@ func TestDaemonStopsOnSignal(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the daemon did not stop within 10 s")
+	}
+}
+
+// TestDaemonOncePublishes: with upload_enabled, `daemon run --once`
+// publishes the dataset it built to the Hub (stand-in), records where,
+// and the second call publishes nothing again. Without a token the daemon
+// still builds the dataset and says why it did not publish.
+func TestDaemonOncePublishes(t *testing.T) {
+	data := engineDataDir(t)
+	if data == "" {
+		t.Skip("no engine: run `make setup` (or export VULNTUNE_DATA_DIR) to publish to the Hub stand-in")
+	}
+	cleanEnv(t)
+	const ghToken = "ghs_cmdTestToken0123456789"
+	gh := ghtest.New(t, ghtest.Options{Token: ghToken})
+	r := gh.AddRun(ghtest.RunSpec{Repo: "acme/app", Created: time.Now().Add(-time.Hour)})
+	gh.AddArtifact(r, ghtest.ArtifactSpec{Name: "semgrep-sarif", Zip: artifactZip(t, "semgrep/semgrep.sarif")})
+	hub := hubtest.New(t, hubtest.Options{})
+	for k, v := range map[string]string{"VULNTUNE_DATA_DIR": data, "VULNTUNE_GITHUB_API_URL": gh.URL(),
+		"VULNTUNE_GITHUB_ARTIFACT_PATTERNS": "*-sarif", "VULNTUNE_FINE_TUNING_SKIP_IN_DAEMON": "true",
+		"VULNTUNE_FINE_TUNING_HUGGINGFACE_UPLOAD_ENABLED": "true", "GH_TOKEN": ghToken,
+		"HF_ENDPOINT": hub.URL, "HF_HUB_DISABLE_XET": "1", "HF_TOKEN": ""} {
+		t.Setenv(k, v)
+	}
+	args := []string{"daemon", "run", "--repo", "acme/app", "--workflow", "security.yml", "--branch", "main", "--once"}
+	const repo = hubtest.DefaultUser + "/daemon-dataset"
+
+	code, out, errOut := runCLI(t, args...)
+	if code != exitOK || !strings.Contains(out, "dataset rebuilt:") || !strings.Contains(out+errOut, "publishing") {
+		t.Fatalf("no token: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if w := hub.Writes(); len(w) > 0 {
+		t.Fatalf("published without a token: %v", w)
+	}
+
+	// A new run brings the same findings again; with a token, the dataset
+	// the daemon has is published.
+	t.Setenv("HF_TOKEN", hubtest.DefaultWriteToken)
+	r2 := gh.AddRun(ghtest.RunSpec{Repo: "acme/app", Created: time.Now().Add(-30 * time.Minute)})
+	gh.AddArtifact(r2, ghtest.ArtifactSpec{Name: "trivy-sarif", Zip: artifactZip(t, "trivy/webauthn-comprehensive.sarif")})
+	code, out, errOut = runCLI(t, args...)
+	if code != exitOK || len(hub.History("dataset", repo, "main")) != 2 {
+		t.Fatalf("with a token: exit %d, %d commits on %s\n%s\n%s", code, len(hub.History("dataset", repo, "main")), repo, out, errOut)
+	}
+	code, out, _ = runCLI(t, "daemon", "status", "--json")
+	if code != exitOK || !strings.Contains(out, hub.URL) {
+		t.Fatalf("status does not say where the dataset was published: exit %d\n%s", code, out)
+	}
+	if strings.Contains(out+errOut, hubtest.DefaultWriteToken) {
+		t.Fatal("the Hub token appears in the daemon's output")
+	}
+	for _, l := range hub.Leaks() {
+		t.Errorf("token outside Authorization: %s %s", l.Method, l.Path)
 	}
 }

@@ -77,7 +77,7 @@ func (l *Local) FineTune(ctx context.Context, datasetDir, name string) (ModelInf
 // Publish publishes through Publisher.
 func (l *Local) Publish(ctx context.Context, datasetDir string, model *ModelInfo) (Publication, error) {
 	if l.Publisher == nil {
-		return Publication{}, fmt.Errorf("publishing to the Hub is %w in this build yet", ErrUnavailable)
+		return Publication{}, fmt.Errorf("publishing is %w: fine_tuning.huggingface.upload_enabled is off, or no Hub token (HF_TOKEN) was found when the daemon started", ErrUnavailable)
 	}
 	return l.Publisher(ctx, datasetDir, model)
 }
