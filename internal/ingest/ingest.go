@@ -335,7 +335,7 @@ func parseUnit(ctx context.Context, idx int, u unit, st *store) (FileResult, []e
 			f.Severity = finding.SeverityInfo
 		}
 		f.ID = finding.Fingerprint(&f)
-		if err := st.add(idx, &f); err != nil {
+		if err := st.add(ctx, idx, &f); err != nil {
 			addErr = err
 			return err
 		}
