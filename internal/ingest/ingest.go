@@ -42,7 +42,10 @@ type FileResult struct {
 	Format   string `json:"format,omitempty"`
 	Findings int    `json:"findings"`
 	Bytes    int64  `json:"bytes"`
-	Error    string `json:"error,omitempty"`
+	// Elided counts JSON strings over 64 KiB cut to head and tail (see
+	// capReader).
+	Elided int    `json:"elided_fields,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // Result is the outcome of Run: merged findings plus a full account of what
@@ -342,7 +345,11 @@ func parseUnit(ctx context.Context, idx int, u unit, st *store) (FileResult, []e
 		fr.Findings++
 		return nil
 	}
-	err := safeParse(ctx, u, r, add)
+	// Over-long strings are cut before a parser sees them; byte offsets
+	// in errors after such a string count the cut text.
+	cr := newCapReader(r)
+	err := safeParse(ctx, u, cr, add)
+	fr.Elided = cr.elided
 	if errors.Is(err, errSARIFVersion) {
 		st.drop(idx)
 		fr.Findings = 0

@@ -22,6 +22,7 @@ type Summary struct {
 	MultiTool   int            `json:"multi_tool"`
 	Suppressed  int            `json:"suppressed"`
 	Redactions  map[string]int `json:"redactions"`
+	Elided      int            `json:"elided_fields"`
 	Breakdown   []Count        `json:"breakdown"`
 	Errors      []string       `json:"errors"`
 	Output      string         `json:"output,omitempty"`
@@ -84,6 +85,7 @@ func Summarize(res *Result) Summary {
 		s.Skipped = []string{}
 	}
 	for _, f := range res.Files {
+		s.Elided += f.Elided
 		if f.Format != "" {
 			s.FilesRead++
 			s.FormatsSeen[f.Format]++
@@ -176,6 +178,9 @@ func (s Summary) WriteText(w io.Writer) error {
 			parts[i] = fmt.Sprintf("%s %d", k, s.Redactions[k])
 		}
 		fmt.Fprintf(w, " (%s)", strings.Join(parts, ", "))
+	}
+	if s.Elided > 0 {
+		fmt.Fprintf(w, ", %d strings over 64 KiB cut to head and tail", s.Elided)
 	}
 	fmt.Fprintf(w, ", %d errors\n", len(s.Errors))
 	for _, e := range s.Errors {
