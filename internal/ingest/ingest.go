@@ -78,22 +78,27 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	}
 	res := &Result{Redactions: redact.Stats{}}
 	var units []unit
+	defer func() { removeTemps(units) }()
+	zl := opts.Zip
+	zl.tempDir = opts.TempDir
 	for _, p := range paths {
-		u, skipped, errs := expand(p, opts.Zip)
+		u, skipped, errs := expand(p, zl)
 		units = append(units, u...)
 		res.Skipped = append(res.Skipped, skipped...)
-		for _, err := range errs {
+		for _, err := range flattenAll(errs) {
 			res.Errors = append(res.Errors, err)
 			res.Files = append(res.Files, FileResult{Path: errPath(err, p), Error: err.Error()})
 		}
 	}
 	for _, a := range opts.Archives {
-		u, skipped, err := expandArchive(a, opts.Zip)
+		u, skipped, err := expandArchive(a, zl)
 		units = append(units, u...)
 		res.Skipped = append(res.Skipped, skipped...)
 		if err != nil {
-			res.Errors = append(res.Errors, err)
-			res.Files = append(res.Files, FileResult{Path: a.Name, Error: err.Error()})
+			for _, err := range flatten(err) {
+				res.Errors = append(res.Errors, err)
+				res.Files = append(res.Files, FileResult{Path: errPath(err, a.Name), Error: err.Error()})
+			}
 		}
 	}
 	st, err := newStore(opts.TempDir)
@@ -187,6 +192,7 @@ type unit struct {
 	archive string
 	path    string // on disk, when data is nil
 	data    []byte // zip entry content
+	temp    bool   // path is a spilled zip entry, removed after the run
 	format  Format
 	size    int64
 	source  finding.Source // run metadata of an in-memory archive
@@ -391,6 +397,15 @@ func safeParse(ctx context.Context, u unit, r io.Reader, yield func(finding.Find
 		}
 	}
 	return err
+}
+
+// flattenAll flattens each of errs.
+func flattenAll(errs []error) []error {
+	var out []error
+	for _, err := range errs {
+		out = append(out, flatten(err)...)
+	}
+	return out
 }
 
 // flatten splits errors.Join trees into their leaves.
