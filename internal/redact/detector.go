@@ -83,7 +83,10 @@ func (d *Detector) find(p *pass, s, lower string, hits [][2]int) [][2]int {
 	}
 	e := newEdges(s, &p.edgeBytes)
 	var wins [][2]int
-	for _, h := range hits {
+	for i, h := range hits {
+		if i%(1<<14) == 0 && p.cancelled() {
+			return nil
+		}
 		if a, b, ok := d.window(e, h[0], h[1]); ok {
 			wins = append(wins, [2]int{a, b})
 		}
@@ -119,7 +122,7 @@ func (d *Detector) run(p *pass, s, lower string, wins [][2]int) [][2]int {
 				continue
 			}
 			p.regexBytes += len(text)
-			for _, m := range pt.re.FindAllStringSubmatchIndex(text, -1) {
+			for _, m := range p.findAll(pt.re, text) {
 				for _, g := range pt.groups {
 					start, end := m[2*g], m[2*g+1]
 					if start < 0 || end <= start {
@@ -209,7 +212,7 @@ func Scan(s string) []Match {
 	p := &pass{}
 	forEachGap(s, func(off int, gap string) {
 		lower := asciiLower(gap)
-		hits := keywords().hits(lower, len(dets))
+		hits := keywords().hits(p, lower, len(dets))
 		for i := range dets {
 			for _, m := range dets[i].find(p, gap, lower, hits[i]) {
 				out = append(out, Match{Detector: dets[i].Name, Start: off + m[0], End: off + m[1]})

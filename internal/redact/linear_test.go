@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -142,7 +143,7 @@ func TestFindMatchesReference(t *testing.T) {
 	texts = append(texts, minifiedCSS(5000))
 	for _, s := range texts {
 		lower := asciiLower(s)
-		hits := keywords().hits(lower, len(dets))
+		hits := keywords().hits(&pass{}, lower, len(dets))
 		for i := range dets {
 			got := dets[i].find(&pass{}, s, lower, hits[i])
 			want := referenceFind(&dets[i], s, lower)
@@ -151,6 +152,48 @@ func TestFindMatchesReference(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestKeywordHitsAcrossChunks checks that scanning long text in chunks finds
+// every keyword occurrence once, those straddling a chunk boundary included.
+func TestKeywordHitsAcrossChunks(t *testing.T) {
+	t.Parallel()
+	b := []byte(strings.Repeat(".", 3*keywordChunk+100))
+	for i, at := range []int{0, keywordChunk - 2, keywordChunk - 1, keywordChunk, 2*keywordChunk - 6, 3*keywordChunk + 90} {
+		w := []string{"sk-", "sk-ant-", "hooks.slack.com", "xox"}[i%4]
+		copy(b[at:], w)
+	}
+	lower := string(b)
+	dets := builtin()
+	got := keywords().hits(&pass{}, lower, len(dets))
+	for i, d := range dets {
+		var want [][2]int
+		for _, k := range d.Keywords {
+			for from := 0; ; {
+				j := strings.Index(lower[from:], k)
+				if j < 0 {
+					break
+				}
+				want = append(want, [2]int{from + j, from + j + len(k)})
+				from += j + 1
+			}
+		}
+		sortHits(want)
+		g := append([][2]int(nil), got[i]...)
+		sortHits(g)
+		if !reflect.DeepEqual(g, want) && (len(g) > 0 || len(want) > 0) {
+			t.Errorf("%s: hits %v, want %v", d.Name, g, want)
+		}
+	}
+}
+
+func sortHits(h [][2]int) {
+	sort.Slice(h, func(i, j int) bool {
+		if h[i][0] != h[j][0] {
+			return h[i][0] < h[j][0]
+		}
+		return h[i][1] < h[j][1]
+	})
 }
 
 // TestRedactionWorkIsLinear redacts 4 MB of minified CSS, a keyword hit

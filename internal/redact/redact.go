@@ -139,7 +139,7 @@ func collect(p *pass, s string, sets ...*knownSet) []span {
 			return
 		}
 		lower := asciiLower(gap)
-		hits := keywords().hits(lower, len(dets))
+		hits := keywords().hits(p, lower, len(dets))
 		for i := range dets {
 			for _, m := range dets[i].find(p, gap, lower, hits[i]) {
 				spans = append(spans, span{off + m[0], off + m[1], i})

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"context"
+	"regexp"
 	"sort"
 	"sync"
 
@@ -28,13 +29,43 @@ func (p *pass) cancelled() bool {
 	return p.err != nil
 }
 
+// asyncRegex is the window size from which a cancellable pass runs a regular
+// expression in a goroutine of its own: Go's regexp cannot be interrupted,
+// and on a window of hundreds of MB one expression takes seconds.
+const asyncRegex = 1 << 20
+
+// findAll is re.FindAllStringSubmatchIndex(text, -1), except that on a long
+// text a cancelled pass returns at once with nothing; the expression then
+// finishes in the background (its work is linear in text) and its result is
+// dropped.
+func (p *pass) findAll(re *regexp.Regexp, text string) [][]int {
+	if p.ctx == nil || p.ctx.Done() == nil || len(text) < asyncRegex {
+		return re.FindAllStringSubmatchIndex(text, -1)
+	}
+	done := make(chan [][]int, 1)
+	go func() { done <- re.FindAllStringSubmatchIndex(text, -1) }()
+	select {
+	case m := <-done:
+		return m
+	case <-p.ctx.Done():
+		p.err = p.ctx.Err()
+		return nil
+	}
+}
+
 // keywordIndex finds the keywords of every detector in one scan of a text.
 type keywordIndex struct {
 	ac ahocorasick.AhoCorasick
 	// dets lists, for each distinct keyword (the automaton's pattern index),
 	// the detectors that have it.
 	dets [][]int
+	// longest is the length of the longest keyword.
+	longest int
 }
+
+// keywordChunk is how much text one automaton run covers; the pass checks
+// for cancellation between runs.
+const keywordChunk = 1 << 20
 
 var keywords = sync.OnceValue(func() *keywordIndex {
 	idx := map[string]int{}
@@ -48,6 +79,7 @@ var keywords = sync.OnceValue(func() *keywordIndex {
 				idx[w] = j
 				words = append(words, w)
 				k.dets = append(k.dets, nil)
+				k.longest = max(k.longest, len(w))
 			}
 			if n := len(k.dets[j]); n == 0 || k.dets[j][n-1] != i {
 				k.dets[j] = append(k.dets[j], i)
@@ -61,13 +93,24 @@ var keywords = sync.OnceValue(func() *keywordIndex {
 
 // hits returns, for each detector (by index in builtin()), the [start, end)
 // of every occurrence of its keywords in lower, overlapping ones included,
-// sorted by start.
-func (k *keywordIndex) hits(lower string, n int) [][][2]int {
+// sorted by start. Long texts are scanned in chunks that overlap by the
+// longest keyword, each occurrence counted in the chunk it starts in, so
+// that a cancelled pass stops within one chunk.
+func (k *keywordIndex) hits(p *pass, lower string, n int) [][][2]int {
 	out := make([][][2]int, n)
-	it := k.ac.IterOverlapping(lower)
-	for m := it.Next(); m != nil; m = it.Next() {
-		for _, d := range k.dets[m.Pattern()] {
-			out[d] = append(out[d], [2]int{m.Start(), m.End()})
+	for from := 0; from < len(lower); from += keywordChunk {
+		if p.cancelled() {
+			return out
+		}
+		chunk := lower[from:min(len(lower), from+keywordChunk+k.longest-1)]
+		it := k.ac.IterOverlapping(chunk)
+		for m := it.Next(); m != nil; m = it.Next() {
+			if m.Start() >= keywordChunk {
+				continue
+			}
+			for _, d := range k.dets[m.Pattern()] {
+				out[d] = append(out[d], [2]int{from + m.Start(), from + m.End()})
+			}
 		}
 	}
 	for _, h := range out {
