@@ -11,9 +11,14 @@ import (
 // message otherwise costs about ten times its size in memory as it passes
 // through decoding, redaction and the spill file; nothing a finding needs
 // lies in the middle of such a string.
+//
+// Runs of whitespace between tokens are cut to capSpace bytes too: padding
+// costs nothing to compress, and the SARIF decoder buffers a run of it whole
+// (a 1 GB zip entry that was mostly padding took 5 GB).
 const (
-	capMax  = 64 << 10
-	capKeep = 32 << 10
+	capMax   = 64 << 10
+	capKeep  = 32 << 10
+	capSpace = 4 << 10
 )
 
 // capReader rewrites over-long JSON strings in the byte stream it reads, so
@@ -32,6 +37,7 @@ type capReader struct {
 
 	started, off bool // seen the first significant byte; pass-through mode
 	inStr        bool
+	space        int  // length of the current whitespace run between tokens
 	esc          int  // bytes of an escape sequence still to come (after '\', after "\u")
 	n            int  // raw bytes of the current string so far
 	cutting      bool // past the head of a string longer than capMax so far
@@ -80,6 +86,18 @@ func (c *capReader) process(b []byte) {
 	start := 0 // start of the run of b to copy through unchanged
 	for i := 0; i < len(b); i++ {
 		ch := b[i]
+		if !c.inStr {
+			if ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' {
+				c.space++
+				if c.space > capSpace {
+					c.out = append(c.out, b[start:i]...)
+					start = i + 1
+					continue
+				}
+			} else {
+				c.space = 0
+			}
+		}
 		if !c.started {
 			switch ch {
 			case ' ', '\t', '\r', '\n', 0xEF, 0xBB, 0xBF:
@@ -88,7 +106,7 @@ func (c *capReader) process(b []byte) {
 				c.started = true
 			default:
 				c.started, c.off = true, true
-				c.out = append(c.out, b...)
+				c.out = append(c.out, b[start:]...)
 				return
 			}
 		}
