@@ -128,6 +128,14 @@ func TestFindMatchesReference(t *testing.T) {
 		parts = append(parts, d.MustMatch...)
 		parts = append(parts, d.MustNotMatch...)
 		parts = append(parts, d.Keywords...)
+		for _, k := range d.Keywords {
+			// A keyword overlapping itself: "xox" + "ox".
+			for b := 1; b < len(k); b++ {
+				if k[:b] == k[len(k)-b:] {
+					parts = append(parts, k+k[b:]+k[b:], k+k[b:]+strings.Repeat("A", 60)+" "+k)
+				}
+			}
+		}
 	}
 	texts := append([]string(nil), parts...)
 	rng := rand.New(rand.NewSource(2))
@@ -160,7 +168,7 @@ func TestKeywordHitsAcrossChunks(t *testing.T) {
 	t.Parallel()
 	b := []byte(strings.Repeat(".", 3*keywordChunk+100))
 	for i, at := range []int{0, keywordChunk - 2, keywordChunk - 1, keywordChunk, 2*keywordChunk - 6, 3*keywordChunk + 90} {
-		w := []string{"sk-", "sk-ant-", "hooks.slack.com", "xox"}[i%4]
+		w := []string{"sk-", "sk-ant-", "hooks.slack.com", "xoxox"}[i%4]
 		copy(b[at:], w)
 	}
 	lower := string(b)
@@ -175,7 +183,7 @@ func TestKeywordHitsAcrossChunks(t *testing.T) {
 					break
 				}
 				want = append(want, [2]int{from + j, from + j + len(k)})
-				from += j + 1
+				from += j + len(k)
 			}
 		}
 		sortHits(want)

@@ -92,12 +92,16 @@ var keywords = sync.OnceValue(func() *keywordIndex {
 })
 
 // hits returns, for each detector (by index in builtin()), the [start, end)
-// of every occurrence of its keywords in lower, overlapping ones included,
-// sorted by start. Long texts are scanned in chunks that overlap by the
+// of the occurrences of its keywords in lower, sorted by start. Long texts are scanned in chunks that overlap by the
 // longest keyword, each occurrence counted in the chunk it starts in, so
 // that a cancelled pass stops within one chunk.
 func (k *keywordIndex) hits(p *pass, lower string, n int) [][][2]int {
 	out := make([][][2]int, n)
+	// An occurrence of a keyword that overlaps the previous occurrence of
+	// the same keyword is not a hit ("xoxox" holds one "xox"), as when
+	// each keyword was searched with strings.Index from the end of the
+	// last.
+	next := make([]int, len(k.dets))
 	for from := 0; from < len(lower); from += keywordChunk {
 		if p.cancelled() {
 			return out
@@ -105,9 +109,10 @@ func (k *keywordIndex) hits(p *pass, lower string, n int) [][][2]int {
 		chunk := lower[from:min(len(lower), from+keywordChunk+k.longest-1)]
 		it := k.ac.IterOverlapping(chunk)
 		for m := it.Next(); m != nil; m = it.Next() {
-			if m.Start() >= keywordChunk {
+			if m.Start() >= keywordChunk || from+m.Start() < next[m.Pattern()] {
 				continue
 			}
+			next[m.Pattern()] = from + m.End()
 			for _, d := range k.dets[m.Pattern()] {
 				out[d] = append(out[d], [2]int{from + m.Start(), from + m.End()})
 			}
