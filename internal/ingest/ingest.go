@@ -43,7 +43,10 @@ type FileResult struct {
 	Format   string `json:"format,omitempty"`
 	Findings int    `json:"findings"`
 	Bytes    int64  `json:"bytes"`
-	Error    string `json:"error,omitempty"`
+	// Elided counts JSON strings over 64 KiB cut to head and tail (see
+	// capReader).
+	Elided int    `json:"elided_fields,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // Result is the outcome of Run: merged findings plus a full account of what
@@ -79,8 +82,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	}
 	res := &Result{Redactions: redact.Stats{}}
 	var units []unit
+	defer func() { removeTemps(units) }()
+	zl := opts.Zip
+	zl.tempDir = opts.TempDir
 	for _, p := range paths {
-		u, skipped, errs := expand(p, opts.Zip)
+		u, skipped, errs := expand(p, zl)
 		for i := range u {
 			u[i].name, u[i].archive = displayName(p, u[i].name), displayName(p, u[i].archive)
 		}
@@ -88,7 +94,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		for _, sk := range skipped {
 			res.Skipped = append(res.Skipped, displayName(p, sk))
 		}
-		for _, err := range errs {
+		for _, err := range flattenAll(errs) {
 			// Errors name files as the summary does: under the input as
 			// given, never by an absolute path that holds a home directory.
 			var ie *InputError
@@ -100,12 +106,14 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 	}
 	for _, a := range opts.Archives {
-		u, skipped, err := expandArchive(a, opts.Zip)
+		u, skipped, err := expandArchive(a, zl)
 		units = append(units, u...)
 		res.Skipped = append(res.Skipped, skipped...)
 		if err != nil {
-			res.Errors = append(res.Errors, err)
-			res.Files = append(res.Files, FileResult{Path: a.Name, Error: err.Error()})
+			for _, err := range flatten(err) {
+				res.Errors = append(res.Errors, err)
+				res.Files = append(res.Files, FileResult{Path: errPath(err, a.Name), Error: err.Error()})
+			}
 		}
 	}
 	st, err := newStore(opts.TempDir)
@@ -225,6 +233,7 @@ type unit struct {
 	archive string
 	path    string // on disk, when data is nil
 	data    []byte // zip entry content
+	temp    bool   // path is a spilled zip entry, removed after the run
 	format  Format
 	size    int64
 	source  finding.Source // run metadata of an in-memory archive
@@ -382,14 +391,18 @@ func parseUnit(ctx context.Context, idx int, u unit, st *store, ev *pathEvidence
 			f.Score = 0 // a score that is no number is missing, not fatal
 		}
 		f.ID = finding.Fingerprint(&f)
-		if err := st.add(idx, &f, ev.note(idx, &f)); err != nil {
+		if err := st.add(ctx, idx, &f, ev.note(idx, &f)); err != nil {
 			addErr = err
 			return err
 		}
 		fr.Findings++
 		return nil
 	}
-	err := safeParse(ctx, u, r, add)
+	// Over-long strings are cut before a parser sees them; byte offsets
+	// in errors after such a string count the cut text.
+	cr := newCapReader(r)
+	err := safeParse(ctx, u, cr, add)
+	fr.Elided = cr.elided
 	if errors.Is(err, errSARIFVersion) {
 		st.drop(idx)
 		fr.Findings = 0
@@ -431,6 +444,15 @@ func safeParse(ctx context.Context, u unit, r io.Reader, yield func(finding.Find
 		}
 	}
 	return err
+}
+
+// flattenAll flattens each of errs.
+func flattenAll(errs []error) []error {
+	var out []error
+	for _, err := range errs {
+		out = append(out, flatten(err)...)
+	}
+	return out
 }
 
 // flatten splits errors.Join trees into their leaves.

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -64,12 +65,16 @@ func newStore(dir string) (*store, error) {
 
 // add records one fingerprinted finding. It is safe for concurrent use:
 // redaction, the costly part, runs outside the lock, so parsing workers
-// redact in parallel.
-func (s *store) add(unit int, f *finding.Finding, fix bool) error {
+// redact in parallel. A cancelled ctx stops a long redaction (a huge
+// minified line) and returns ctx's error.
+func (s *store) add(ctx context.Context, unit int, f *finding.Finding, fix bool) error {
 	secrets := append([]string(nil), f.Secrets...)
 	// The finding's own secrets are masked by Finding whatever the
 	// Redactor knows; other findings' secrets are masked when read back.
-	st := s.red.Finding(f)
+	st, err := s.red.FindingContext(ctx, f)
+	if err != nil {
+		return err
+	}
 	b, err := json.Marshal(f)
 	if err != nil {
 		return err

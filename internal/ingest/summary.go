@@ -22,6 +22,8 @@ type Summary struct {
 	MultiTool  int            `json:"multi_tool"`
 	Suppressed int            `json:"suppressed"`
 	Redactions map[string]int `json:"redactions"`
+	// Elided counts JSON strings over 64 KiB cut to their head and tail.
+	Elided int `json:"elided_fields"`
 	// RootlessPaths counts paths in a home directory no checkout root was
 	// found for (written with the home and user segments dropped).
 	RootlessPaths int            `json:"rootless_paths"`
@@ -87,6 +89,7 @@ func Summarize(res *Result) Summary {
 		s.Skipped = []string{}
 	}
 	for _, f := range res.Files {
+		s.Elided += f.Elided
 		if f.Format != "" {
 			s.FilesRead++
 			s.FormatsSeen[f.Format]++
@@ -182,6 +185,9 @@ func (s Summary) WriteText(w io.Writer) error {
 	}
 	if s.RootlessPaths > 0 {
 		fmt.Fprintf(w, ", %d paths without a checkout root (home directory dropped)", s.RootlessPaths)
+	}
+	if s.Elided > 0 {
+		fmt.Fprintf(w, ", %d strings over 64 KiB cut to head and tail", s.Elided)
 	}
 	fmt.Fprintf(w, ", %d errors\n", len(s.Errors))
 	for _, e := range s.Errors {

@@ -160,18 +160,14 @@ func assignmentPatterns(key string, quoted, unquoted func(s string, start, end i
 // key (room for .NET's `key="`) to the end of its line (quoted values never
 // span lines), or to the closing tag of an XML element, at most maxValue
 // bytes on.
-func assignmentWindow(key string) func(s string, start, end int) (int, int, bool) {
+func assignmentWindow(key string) func(e *edges, start, end int) (int, int, bool) {
 	re := regexp.MustCompile(`(?i)^` + key + `$`)
 	const dotnetKey, maxValue = 16, 600
-	return func(s string, start, end int) (int, int, bool) {
-		a, b := start, end
-		for a > 0 && isIdent(s[a-1]) {
-			a--
-		}
-		for b < len(s) && isIdent(s[b]) {
-			b++
-		}
-		if !re.MatchString(s[a:b]) {
+	return func(e *edges, start, end int) (int, int, bool) {
+		s := e.s
+		a, _ := e.identRun(start)
+		_, b := e.identRun(end)
+		if !e.wordIs(a, b, re.MatchString) {
 			return 0, 0, false
 		}
 		limit := min(b+maxValue, len(s))
@@ -179,12 +175,12 @@ func assignmentWindow(key string) func(s string, start, end int) (int, int, bool
 			if i := strings.Index(s[b:limit], "</"); i >= 0 {
 				limit = b + i + 2
 			}
-			return wordStart(s, a-1), toSpace(s, limit), true
+			return e.wordStart(a - 1), e.toSpace(limit), true
 		}
 		if i := strings.IndexAny(s[b:limit], "\r\n"); i >= 0 {
 			limit = b + i
 		}
-		win := [2]int{wordStart(s, a-dotnetKey), toSpace(s, limit)}
+		win := [2]int{e.wordStart(a - dotnetKey), e.toSpace(limit)}
 		if s[a] == '-' {
 			return win[0], win[1], true
 		}

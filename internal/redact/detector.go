@@ -32,7 +32,9 @@ type Detector struct {
 	// at [start, end): it returns the region [a, b) a match involving that
 	// hit must lie in, or ok false when the hit cannot be part of a match.
 	// When nil the whole text is searched.
-	window func(s string, start, end int) (a, b int, ok bool)
+	// It asks e about the text, which keeps the work linear in the text
+	// however many hits there are.
+	window func(e *edges, start, end int) (a, b int, ok bool)
 }
 
 // pattern is one expression of a detector. The spans to mask are the
@@ -63,69 +65,70 @@ func newPattern(expr string, keep func(s string, start, end int) bool) pattern {
 }
 
 // find returns the spans of s the detector would mask. lower is
-// asciiLower(s), computed once per text for all detectors.
+// asciiLower(s) and hits the detector's keyword occurrences in it (see
+// keywordIndex), both computed once per text for all detectors.
 //
 // Keywords gate the expressions, as in Gitleaks. A windowed detector runs its
 // expressions only on the text around each keyword hit (that near accepts),
 // which keeps redaction fast on long text that merely mentions a keyword.
-func (d *Detector) find(s, lower string) [][2]int {
+func (d *Detector) find(p *pass, s, lower string, hits [][2]int) [][2]int {
 	if len(d.Keywords) == 0 {
-		return d.run(s, nil)
+		return d.run(p, s, lower, nil)
 	}
-	if d.window == nil {
-		for _, k := range d.Keywords {
-			if strings.Contains(lower, k) {
-				return d.run(s, nil)
-			}
-		}
+	if len(hits) == 0 {
 		return nil
 	}
+	if d.window == nil {
+		return d.run(p, s, lower, nil)
+	}
+	e := newEdges(s, &p.edgeBytes)
 	var wins [][2]int
-	for _, k := range d.Keywords {
-		for from := 0; from < len(lower); {
-			i := strings.Index(lower[from:], k)
-			if i < 0 {
-				break
-			}
-			i += from
-			from = i + len(k)
-			if a, b, ok := d.window(s, i, i+len(k)); ok {
-				wins = append(wins, [2]int{a, b})
-			}
+	for i, h := range hits {
+		if i%(1<<14) == 0 && p.cancelled() {
+			return nil
+		}
+		if a, b, ok := d.window(e, h[0], h[1]); ok {
+			wins = append(wins, [2]int{a, b})
 		}
 	}
 	if len(wins) == 0 {
 		return nil
 	}
-	return d.run(s, mergeWindows(wins))
+	return d.run(p, s, lower, mergeWindows(wins))
 }
 
 // run matches the detector's expressions on each window of s (all of s when
-// wins is nil) and returns the spans to mask.
-func (d *Detector) run(s string, wins [][2]int) [][2]int {
+// wins is nil) and returns the spans to mask. It stops early, with what it
+// found so far, when the pass is cancelled.
+func (d *Detector) run(p *pass, s, lower string, wins [][2]int) [][2]int {
 	if wins == nil {
 		wins = [][2]int{{0, len(s)}}
 	}
 	var out [][2]int
 	for _, w := range wins {
+		if p.cancelled() {
+			return out
+		}
 		text := s[w[0]:w[1]]
 		if d.custom != nil {
+			p.regexBytes += len(text)
 			for _, m := range d.custom(text) {
 				out = append(out, [2]int{w[0] + m[0], w[0] + m[1]})
 			}
 			continue
 		}
-		for _, p := range d.patterns {
-			if p.need != "" && !strings.Contains(asciiLower(text), p.need) {
+		for _, pt := range d.patterns {
+			if pt.need != "" && !strings.Contains(lower[w[0]:w[1]], pt.need) {
 				continue
 			}
-			for _, m := range p.re.FindAllStringSubmatchIndex(text, -1) {
-				for _, g := range p.groups {
+			p.regexBytes += len(text)
+			for _, m := range p.findAll(pt.re, text) {
+				for _, g := range pt.groups {
 					start, end := m[2*g], m[2*g+1]
 					if start < 0 || end <= start {
 						continue
 					}
-					if p.keep != nil && !p.keep(text, start, end) {
+					if pt.keep != nil && !pt.keep(text, start, end) {
 						continue
 					}
 					out = append(out, [2]int{w[0] + start, w[0] + end})
@@ -145,29 +148,10 @@ const windowBefore = 64
 // separator byte (so boundary tests see the same context as in the whole
 // text), to after bytes past it, moved forward to the next whitespace (so no
 // secret is cut).
-func tokenWindow(after int) func(s string, start, end int) (int, int, bool) {
-	return func(s string, start, end int) (int, int, bool) {
-		return wordStart(s, start-windowBefore), toSpace(s, end+after), true
+func tokenWindow(after int) func(e *edges, start, end int) (int, int, bool) {
+	return func(e *edges, start, end int) (int, int, bool) {
+		return e.wordStart(start - windowBefore), e.toSpace(end + after), true
 	}
-}
-
-// wordStart moves a back to the start of the word it falls in, then one more
-// byte so the window includes the separator before it.
-func wordStart(s string, a int) int {
-	a = max(a, 0)
-	for a > 0 && isIdent(s[a-1]) {
-		a--
-	}
-	return max(a-1, 0)
-}
-
-// toSpace moves b forward to the next whitespace or the end of s.
-func toSpace(s string, b int) int {
-	b = min(b, len(s))
-	for b < len(s) && !isSpace(s[b]) {
-		b++
-	}
-	return b
 }
 
 // mergeWindows sorts windows and joins overlapping ones.
@@ -225,10 +209,12 @@ type Match struct {
 func Scan(s string) []Match {
 	dets := builtin()
 	var out []Match
+	p := &pass{}
 	forEachGap(s, func(off int, gap string) {
 		lower := asciiLower(gap)
+		hits := keywords().hits(p, lower, len(dets))
 		for i := range dets {
-			for _, m := range dets[i].find(gap, lower) {
+			for _, m := range dets[i].find(p, gap, lower, hits[i]) {
 				out = append(out, Match{Detector: dets[i].Name, Start: off + m[0], End: off + m[1]})
 			}
 		}
@@ -261,6 +247,15 @@ var builtin = sync.OnceValue(func() []Detector {
 	all = append(all, webDetectors()...)
 	all = append(all, assignmentDetectors()...)
 	return all
+})
+
+// maxMaskName is the length of the longest name a mask may carry.
+var maxMaskName = sync.OnceValue(func() int {
+	n := 0
+	for name := range maskNames() {
+		n = max(n, len(name))
+	}
+	return n
 })
 
 // maskNames is the set of names a mask may carry.

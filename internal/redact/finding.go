@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"context"
 	"regexp"
 	"sort"
 
@@ -21,7 +22,18 @@ import (
 // not set SecretHash; fingerprinting runs before redaction and needs it set
 // already (ingest does that with Hash).
 func (r *Redactor) Finding(f *finding.Finding) Stats {
-	w := walker{r: r, stats: Stats{}}
+	st, _ := r.finding(&pass{}, f)
+	return st
+}
+
+// FindingContext is Finding that gives up when ctx is done, returning ctx's
+// error; f is then partly redacted and must be dropped.
+func (r *Redactor) FindingContext(ctx context.Context, f *finding.Finding) (Stats, error) {
+	return r.finding(&pass{ctx: ctx}, f)
+}
+
+func (r *Redactor) finding(p *pass, f *finding.Finding) (Stats, error) {
+	w := walker{r: r, p: p, stats: Stats{}}
 	if len(f.Secrets) > 0 {
 		w.extra = newKnownSet(f.Secrets, false)
 	}
@@ -52,22 +64,23 @@ func (r *Redactor) Finding(f *finding.Finding) Stats {
 	}
 	f.Properties = w.properties(f.Properties)
 	f.Secrets = nil
-	return w.stats
+	return w.stats, p.err
 }
 
 // walker redacts fields in place and sums what it masked.
 type walker struct {
 	r     *Redactor
+	p     *pass
 	extra *knownSet
 	stats Stats
 }
 
 func (w *walker) str(fields ...*string) {
 	for _, p := range fields {
-		if *p == "" {
+		if *p == "" || w.p.cancelled() {
 			continue
 		}
-		out, st := w.r.redact(*p, w.extra)
+		out, st, _ := w.r.redact(w.p, *p, w.extra)
 		*p = out
 		w.stats.Add(st)
 	}

@@ -20,6 +20,7 @@
 package redact
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"sort"
@@ -83,19 +84,36 @@ func New(known []string) *Redactor {
 
 // String masks every secret in s and reports what it masked.
 func (r *Redactor) String(s string) (string, Stats) {
-	return r.redact(s, nil)
+	out, stats, _ := r.redact(&pass{}, s, nil)
+	return out, stats
+}
+
+// StringContext is String that gives up when ctx is done, returning ctx's
+// error and no text: a half-redacted text must not be used. Redaction takes
+// time linear in len(s), but a text of hundreds of MB still takes seconds,
+// which a SIGTERM should not have to wait for.
+func (r *Redactor) StringContext(ctx context.Context, s string) (string, Stats, error) {
+	out, stats, err := r.redact(&pass{ctx: ctx}, s, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	return out, stats, nil
 }
 
 // redact masks s with the Redactor's known values, the finding-local extra
 // values, and the detectors, repeating until a pass finds nothing. Each pass
 // only turns unmasked text into masks, so the loop ends; and the result is a
-// fixed point, which is what makes redaction idempotent.
-func (r *Redactor) redact(s string, extra *knownSet) (string, Stats) {
+// fixed point, which is what makes redaction idempotent. It stops with p's
+// error when p is cancelled, and the text it returns then is not redacted.
+func (r *Redactor) redact(p *pass, s string, extra *knownSet) (string, Stats, error) {
 	var stats Stats
 	for {
-		spans := collect(s, r.known, extra)
+		spans := collect(p, s, r.known, extra)
+		if p.cancelled() {
+			return s, stats, p.err
+		}
 		if len(spans) == 0 {
-			return s, stats
+			return s, stats, nil
 		}
 		if stats == nil {
 			stats = Stats{}
@@ -112,13 +130,18 @@ type span struct {
 
 // collect finds every span to mask in the unmasked gaps of s, merged so that
 // overlapping hits become one mask named after the highest-priority detector.
-func collect(s string, sets ...*knownSet) []span {
+// The keywords of all detectors are found in one scan of each gap.
+func collect(p *pass, s string, sets ...*knownSet) []span {
 	dets := builtin()
 	var spans []span
 	forEachGap(s, func(off int, gap string) {
+		if p.cancelled() {
+			return
+		}
 		lower := asciiLower(gap)
+		hits := keywords().hits(p, lower, len(dets))
 		for i := range dets {
-			for _, m := range dets[i].find(gap, lower) {
+			for _, m := range dets[i].find(p, gap, lower, hits[i]) {
 				spans = append(spans, span{off + m[0], off + m[1], i})
 			}
 		}
@@ -211,6 +234,9 @@ func nextMask(s string, from int) (start, end int) {
 		}
 		i += from
 		rest := s[i+len(maskPrefix):]
+		// Look for the ']' only as far as the longest name could reach, so
+		// many unclosed "[REDACTED:" do not each scan the rest of s.
+		rest = rest[:min(len(rest), maxMaskName()+1)]
 		if j := strings.IndexByte(rest, ']'); j > 0 && maskNames()[rest[:j]] {
 			return i, i + len(maskPrefix) + j + 1
 		}

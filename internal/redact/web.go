@@ -12,7 +12,7 @@ import (
 func webDetectors() []Detector {
 	return []Detector{
 		{
-			window:      func(s string, start, end int) (int, int, bool) { return start, toSpace(s, end), true },
+			window:      func(e *edges, start, end int) (int, int, bool) { return start, e.toSpace(end), true },
 			Name:        "url-password",
 			Description: "password in the userinfo of a URL (scheme://user:password@host); only the password is masked",
 			Keywords:    []string{"://"},
