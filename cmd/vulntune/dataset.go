@@ -44,7 +44,7 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 			}
 			d := cfg.Dataset
 			opts := pipeline.DatasetOptions{
-				FindingsPath: findings, ArtifactPaths: artifacts, OutDir: out, Name: name,
+				FindingsPath: findings, ArtifactPaths: artifacts, OutDir: out, Name: name, TempDir: cfg.TempDir(),
 				Split:      pipeline.SplitOptions(d),
 				MaxPerRule: d.MaxPerRule, Strict: d.Strict, Log: a.log,
 			}

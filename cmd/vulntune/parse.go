@@ -29,7 +29,11 @@ exit status is 5.`,
   vulntune parse --json examples/artifacts | jq .breakdown`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := ingest.Run(cmd.Context(), args, ingest.Options{Output: out})
+			cfg, err := a.loadConfigFor(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := ingest.Run(cmd.Context(), args, ingest.Options{Output: out, TempDir: cfg.TempDir()})
 			if err != nil {
 				return err
 			}

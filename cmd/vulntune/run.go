@@ -60,7 +60,7 @@ once per content and repo, and unchanged content makes no new commit.`,
 				baseModel = cfg.DefaultBaseModel
 			}
 			opts := pipeline.RunOptions{
-				ArtifactPaths: artifacts, Dir: outDir, WorkspaceDir: cfg.FineTuning.WorkspaceDir,
+				ArtifactPaths: artifacts, Dir: outDir, WorkspaceDir: cfg.FineTuning.WorkspaceDir, TempDir: cfg.TempDir(),
 				SkipFineTuning: skipFT, ModelName: modelName, DefaultOutputName: cfg.FineTuning.DefaultOutputName,
 				Split:      pipeline.SplitOptions(cfg.Dataset),
 				MaxPerRule: cfg.Dataset.MaxPerRule, Strict: cfg.Dataset.Strict,

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // Write creates or replaces path with whatever fill writes. If fill or any
@@ -19,6 +21,7 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err err
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create directory for %s: %w", path, err)
 	}
+	RemoveStale(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -49,6 +52,36 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err err
 		return fmt.Errorf("rename into %s: %w", path, err)
 	}
 	return syncDir(dir)
+}
+
+// StaleAfter is how long a temporary file of Write may go unmodified
+// before the next Write of the same path takes it for the leftover of a
+// killed process. A live writer keeps writing to it, and vulntune's
+// directories have one writer each (run dirs are locked).
+const StaleAfter = time.Hour
+
+// RemoveStale removes the temporary files Write left beside path when its
+// process was killed mid-write (kill -9, power loss): hidden
+// ".<name>.tmp-*" files not modified for StaleAfter.
+func RemoveStale(path string) {
+	tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+globEscape(filepath.Base(path))+".tmp-*"))
+	for _, t := range tmps {
+		if fi, err := os.Lstat(t); err == nil && fi.Mode().IsRegular() && time.Since(fi.ModTime()) > StaleAfter {
+			os.Remove(t)
+		}
+	}
+}
+
+// globEscape quotes the characters filepath.Match treats as special.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // WriteFile is Write for content already in memory.

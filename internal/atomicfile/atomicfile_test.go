@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
 )
@@ -71,5 +72,40 @@ func TestReplaceDir(t *testing.T) {
 	ents, _ := os.ReadDir(root)
 	if len(ents) != 1 {
 		t.Errorf("left behind: %v", ents)
+	}
+}
+
+// TestRemoveStale: a write removes the temporary files a killed writer of
+// the same path left, and keeps a fresh one (a live writer's) and those of
+// other files.
+func TestRemoveStale(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "findings[1].jsonl")
+	old := time.Now().Add(-2 * atomicfile.StaleAfter)
+	files := map[string]bool{ // name → kept
+		".findings[1].jsonl.tmp-123": false,
+		".findings[1].jsonl.tmp-456": true, // fresh
+		".other.jsonl.tmp-789":       true,
+	}
+	for name := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if name != ".findings[1].jsonl.tmp-456" {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := atomicfile.WriteFile(path, []byte("whole"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, kept := range files {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if (err == nil) != kept {
+			t.Errorf("%s: exists %v, want %v", name, err == nil, kept)
+		}
 	}
 }

@@ -3,6 +3,8 @@
 // additions, environment overrides and defaults (DESIGN.md §5).
 package config
 
+import "path/filepath"
+
 // Config is the effective configuration. Field tags are the YAML keys.
 type Config struct {
 	BaseModelsDir      string     `yaml:"base_models_dir"`
@@ -162,3 +164,9 @@ func (s Secret) String() string {
 
 // Value returns the raw credential, for the one HTTP client that sends it.
 func (s Secret) Value() string { return string(s) }
+
+// TempDir is where vulntune keeps temporary files (ingest's spill files,
+// zip entries too large for memory): under the data dir rather than the
+// system's temp dir, which may be a small tmpfs, and where leftovers of a
+// killed process are found and removed by the next.
+func (c *Config) TempDir() string { return filepath.Join(c.DataDir, "tmp") }

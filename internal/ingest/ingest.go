@@ -31,7 +31,10 @@ type Options struct {
 	// written atomically, and Result.Findings stays nil: nothing but a small
 	// index is held in memory, whatever the input size.
 	Output string
-	// TempDir holds the spill file (default os.TempDir()).
+	// TempDir holds this ingest's spill files, in a directory of its own
+	// removed at the end (default os.TempDir(); vulntune's commands use
+	// <data_dir>/tmp). Directories left by a killed ingest are removed at
+	// the start of the next.
 	TempDir string
 	// Archives are zip archives already in memory, read after paths.
 	Archives []Archive
@@ -81,10 +84,15 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		opts.Workers = 2
 	}
 	res := &Result{Redactions: redact.Stats{}}
+	work, done, err := workDir(opts.TempDir)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	var units []unit
 	defer func() { removeTemps(units) }()
 	zl := opts.Zip
-	zl.tempDir = opts.TempDir
+	zl.tempDir = work
 	for _, p := range paths {
 		u, skipped, errs := expand(p, zl)
 		for i := range u {
@@ -116,7 +124,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			}
 		}
 	}
-	st, err := newStore(opts.TempDir)
+	st, err := newStore(work)
 	if err != nil {
 		return nil, err
 	}

@@ -27,8 +27,10 @@ type DatasetOptions struct {
 	// FindingsPath is a findings.jsonl; or ArtifactPaths are parsed first.
 	FindingsPath  string
 	ArtifactPaths []string
-	OutDir        string
-	Split         dataset.SplitOptions
+	// TempDir holds ingest's spill files ("" = the system's temp dir).
+	TempDir string
+	OutDir  string
+	Split   dataset.SplitOptions
 	// MaxPerRule caps the examples of one scanner rule (0: no cap).
 	MaxPerRule int
 	Name       string
@@ -88,7 +90,7 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 		all = fs
 		countMasks(all, redactions)
 	case len(o.ArtifactPaths) > 0:
-		ir, err := ingest.Run(ctx, o.ArtifactPaths, ingest.Options{})
+		ir, err := ingest.Run(ctx, o.ArtifactPaths, ingest.Options{TempDir: o.TempDir})
 		if err != nil {
 			return nil, err
 		}

@@ -25,6 +25,9 @@ type RunOptions struct {
 	// starts at fine-tuning.
 	ArtifactPaths []string
 	DatasetDir    string
+	// TempDir holds parse's spill files (config's TempDir; "" = the
+	// system's temp dir).
+	TempDir string
 	// Dir is the run directory; empty means
 	// <WorkspaceDir>/runs/<hash of the inputs>, so a repeated run over the
 	// same inputs finds its earlier work.
@@ -241,7 +244,7 @@ func parsePhase(o RunOptions, inputs []InputFile) Phase {
 		Name: PhaseParse,
 		Key:  func(*State) (string, error) { return Key(PhaseParse, inputs), nil },
 		Run: func(ctx context.Context, s *State) ([]string, map[string]any, error) {
-			return runParse(ctx, o.ArtifactPaths, s.FindingsPath)
+			return runParse(ctx, o.ArtifactPaths, s.FindingsPath, o.TempDir)
 		},
 	}
 }

@@ -159,9 +159,9 @@ func (r *Runner) abs(o string) string {
 }
 
 // runParse runs ingest over the artifacts into out (the run's findings.jsonl).
-func runParse(ctx context.Context, paths []string, out string) ([]string, map[string]any, error) {
+func runParse(ctx context.Context, paths []string, out, tempDir string) ([]string, map[string]any, error) {
 	{
-		res, err := ingest.Run(ctx, paths, ingest.Options{Output: out})
+		res, err := ingest.Run(ctx, paths, ingest.Options{Output: out, TempDir: tempDir})
 		if err != nil {
 			return nil, nil, err
 		}
