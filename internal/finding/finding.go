@@ -118,6 +118,11 @@ type Finding struct {
 	Occurrences int               `json:"occurrences"`
 	Properties  map[string]string `json:"properties,omitempty"`
 
+	// Redactions counts the masks redaction put into this finding's text,
+	// by detector, summed over the reports merged into it: the dataset's
+	// card says what was masked from these, not by re-reading the text.
+	Redactions map[string]int `json:"redactions,omitempty"`
+
 	// SecretHash is the SHA-256 of a secret a secret scanner found, kept for
 	// identity (fingerprint, dedup); the value itself is never stored.
 	SecretHash string `json:"secret_hash,omitempty"`
@@ -128,4 +133,17 @@ type Finding struct {
 	// Secrets holds the raw secret values a scanner reported for this
 	// finding, only between parsing and redaction; it is never serialised.
 	Secrets []string `json:"-"`
+}
+
+// AddRedactions adds counts of masks applied to f, by detector.
+func (f *Finding) AddRedactions(counts map[string]int) {
+	for k, v := range counts {
+		if v == 0 {
+			continue
+		}
+		if f.Redactions == nil {
+			f.Redactions = map[string]int{}
+		}
+		f.Redactions[k] += v
+	}
 }

@@ -3,6 +3,7 @@ package finding
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"sort"
 	"strings"
 )
@@ -37,6 +38,8 @@ func Merge(in []Finding) ([]Finding, MergeStats) {
 		}
 		byID[f.ID] = len(out)
 		f.Tools = uniqTools(f.Tools)
+		// Folding adds to the counts: the caller's map stays its own.
+		f.Redactions = maps.Clone(f.Redactions)
 		out = append(out, f)
 	}
 	st := MergeStats{Input: len(in), Output: len(out), Merged: len(in) - len(out)}
@@ -159,6 +162,7 @@ func mergeInto(dst *Finding, src Finding) {
 		dst.SecretHash = src.SecretHash
 	}
 	dst.Secrets = append(dst.Secrets, src.Secrets...)
+	dst.AddRedactions(src.Redactions)
 }
 
 func mergeLocation(dst *Location, src Location) {

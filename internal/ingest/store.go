@@ -75,6 +75,7 @@ func (s *store) add(ctx context.Context, unit int, f *finding.Finding, fix bool)
 	if err != nil {
 		return err
 	}
+	f.AddRedactions(st)
 	b, err := json.Marshal(f)
 	if err != nil {
 		return err
@@ -177,7 +178,9 @@ func (s *store) each(fn func(finding.Finding) error) (finding.MergeStats, error)
 		merged, _ := finding.Merge(recs)
 		f := merged[0]
 		if len(s.known) > 0 {
-			s.stats.Add(final.Finding(&f))
+			rs := final.Finding(&f)
+			s.stats.Add(rs)
+			f.AddRedactions(rs)
 		}
 		names := map[string]bool{}
 		for _, t := range f.Tools {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/vulntune/vulntune/internal/lockfile"
 )
@@ -11,6 +13,9 @@ import (
 // workPrefix starts the name of each ingest's own directory for spill files
 // (the findings spill and zip entries too large for memory).
 const workPrefix = "vulntune-ingest-"
+
+// stagingPrefix names a work directory before it is locked.
+const stagingPrefix = ".vulntune-ingest-new-"
 
 // workDir makes this ingest's locked directory under base (os.TempDir()
 // when ""), after removing the directories of ingests that are gone: a
@@ -25,13 +30,22 @@ func workDir(base string) (dir string, done func(), err error) {
 		return "", nil, fmt.Errorf("ingest temp dir: %w", err)
 	}
 	removeStaleWork(base)
-	dir, err = os.MkdirTemp(base, workPrefix+"*")
+	// The directory is locked under a name the sweep ignores and only then
+	// renamed to one it looks at (the lock is on the inode and survives the
+	// rename), so another ingest's sweep never finds it unlocked.
+	staging, err := os.MkdirTemp(base, stagingPrefix+"*")
 	if err != nil {
 		return "", nil, fmt.Errorf("ingest temp dir: %w", err)
 	}
-	lock, err := lockfile.AcquireDir(dir)
+	lock, err := lockfile.AcquireDir(staging)
 	if err != nil {
-		os.RemoveAll(dir)
+		os.RemoveAll(staging)
+		return "", nil, fmt.Errorf("ingest temp dir: %w", err)
+	}
+	dir = filepath.Join(base, workPrefix+strings.TrimPrefix(filepath.Base(staging), stagingPrefix))
+	if err := os.Rename(staging, dir); err != nil {
+		lock.Release()
+		os.RemoveAll(staging)
 		return "", nil, fmt.Errorf("ingest temp dir: %w", err)
 	}
 	return dir, func() {
@@ -41,17 +55,18 @@ func workDir(base string) (dir string, done func(), err error) {
 }
 
 // removeStaleWork removes the work directories under base whose lock no
-// process holds. A directory without a lock file yet is a few instants
-// old at most; it is left for the next sweep unless its owner is gone too,
-// which the lock cannot tell, so it is kept.
+// process holds, and staging directories an ingest killed before locking
+// one left (an hour old: a live one is renamed within instants).
 func removeStaleWork(base string) {
 	dirs, _ := filepath.Glob(filepath.Join(base, workPrefix+"*"))
 	for _, d := range dirs {
-		lock := filepath.Join(d, lockfile.DirName)
-		if _, err := os.Stat(lock); err != nil {
-			continue
+		if !lockfile.Held(filepath.Join(d, lockfile.DirName)) {
+			os.RemoveAll(d)
 		}
-		if !lockfile.Held(lock) {
+	}
+	staged, _ := filepath.Glob(filepath.Join(base, stagingPrefix+"*"))
+	for _, d := range staged {
+		if fi, err := os.Stat(d); err == nil && time.Since(fi.ModTime()) > time.Hour {
 			os.RemoveAll(d)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"time"
 
@@ -88,7 +87,6 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 			res.InputErrors = append(res.InputErrors, e.Error())
 		}
 		all = fs
-		countMasks(all, redactions)
 	case len(o.ArtifactPaths) > 0:
 		ir, err := ingest.Run(ctx, o.ArtifactPaths, ingest.Options{TempDir: o.TempDir})
 		if err != nil {
@@ -98,13 +96,15 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 			res.InputErrors = append(res.InputErrors, e.Error())
 		}
 		all = ir.Findings
-		for k, v := range ir.Redactions {
-			redactions[k] = v
-		}
 	default:
 		return nil, errors.New("no input: give a findings file or artifact paths")
 	}
 	res.Findings = len(all)
+	for _, f := range all {
+		for k, v := range f.Redactions {
+			redactions[k] += v
+		}
+	}
 
 	var use []finding.Finding
 	for _, f := range all {
@@ -195,24 +195,6 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 		return res, fmt.Errorf("%w: %d problem(s)", ErrInputs, len(res.InputErrors))
 	}
 	return res, nil
-}
-
-var maskRe = regexp.MustCompile(`\[REDACTED:([a-z0-9-]+)\]`)
-
-// countMasks recovers redaction counts from findings already written by
-// parse, so the card can say what was masked.
-func countMasks(fs []finding.Finding, into map[string]int) {
-	for _, f := range fs {
-		texts := []string{f.Title, f.Message, f.Description, f.Location.Snippet, f.Location.URL}
-		for _, v := range f.Properties {
-			texts = append(texts, v)
-		}
-		for _, t := range texts {
-			for _, m := range maskRe.FindAllStringSubmatch(t, -1) {
-				into[m[1]]++
-			}
-		}
-	}
 }
 
 func provenance(fs []finding.Finding) map[string][]string {
