@@ -187,11 +187,8 @@ func body(b *bytes.Buffer, info CardInfo, res *evaluate.Results) {
 		pair("hallucination rate", res.Base.HallucinationRate, res.Tuned.HallucinationRate)
 		b.WriteString("\n")
 	}
-	b.WriteString("## Use\n\n```sh\nmlx_lm.generate --model . --prompt \"Explain CWE-79 and how to fix it\"\n" +
-		"vulntune generate --model " + info.Name + " \"Explain CWE-79 and how to fix it\"\n```\n\n" +
-		"The weights are plain safetensors in Hugging Face layout, so `transformers` loads them too. " +
-		"Prompts go through the chat template in `tokenizer_config.json`.\n\n" +
-		"## Limits\n\nAnswers are only as good as the scanner facts in the prompt: verify every version " +
+	usage(b, info.Name)
+	b.WriteString("## Limits\n\nAnswers are only as good as the scanner facts in the prompt: verify every version " +
 		"and path before applying a fix.\n")
 }
 
