@@ -136,3 +136,44 @@ func (e *Engine) Publish(ctx context.Context, req PublishRequest, onEvent func(E
 	}
 	return &out, nil
 }
+
+// LinkModelsRequest adds model repo ids to a dataset card's list of the
+// models trained on the dataset.
+type LinkModelsRequest struct {
+	Repo     string   `json:"repo"`     // the dataset's namespace/name
+	Revision string   `json:"revision"` // "": main
+	Models   []string `json:"models"`
+	Message  string   `json:"commit_message"`
+	// Retries and BackoffSeconds as in PublishRequest.
+	Retries        int     `json:"retries"`
+	BackoffSeconds float64 `json:"backoff_seconds"`
+	Auth           HubAuth `json:"-"`
+}
+
+// LinkedModels says whether the card changed: one commit of README.md
+// alone when a model was not listed yet, none otherwise.
+type LinkedModels struct {
+	Repo      string `json:"repo"`
+	Revision  string `json:"revision"`
+	Commit    string `json:"commit"`
+	Committed bool   `json:"committed"`
+}
+
+// HubLinkModels runs the link-models op.
+func (e *Engine) HubLinkModels(ctx context.Context, req LinkModelsRequest) (*LinkedModels, error) {
+	if req.Revision == "" {
+		req.Revision = "main"
+	}
+	if req.Retries <= 0 {
+		req.Retries = DefaultPublishRetries
+	}
+	if req.BackoffSeconds <= 0 {
+		req.BackoffSeconds = DefaultPublishBackoff.Seconds()
+	}
+	var out LinkedModels
+	c := scriptCall{Module: "hub", Op: "hub-link-models", Args: []string{"link-models"}, Req: req, HFToken: req.Auth.Token, Env: req.Auth.env()}
+	if err := e.runScript(ctx, c, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

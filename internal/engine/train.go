@@ -34,23 +34,26 @@ type LoRASpec struct {
 // TrainRequest is one LoRA training run of vulntune_engine.train. Paths are
 // absolute; nothing in it is secret.
 type TrainRequest struct {
-	Model         string  `json:"model"`    // base model directory
-	DataDir       string  `json:"data_dir"` // train.jsonl + valid.jsonl chat rows
-	WorkDir       string  `json:"work_dir"` // checkpoints/, best/
-	OutputDir     string  `json:"output_dir"`
-	BaseModelName string  `json:"base_model_name"`
-	Fingerprint   string  `json:"fingerprint"` // settings + data; resume refuses another
-	Steps         int     `json:"steps"`
-	Examples      int     `json:"examples"` // training rows drawn in all: Steps = ceil(Examples/BatchSize)
-	BatchSize     int     `json:"batch_size"`
-	LearningRate  float64 `json:"learning_rate"`
-	WarmupSteps   int     `json:"warmup_steps"`
-	MinLRRatio    float64 `json:"min_lr_ratio"`
-	WeightDecay   float64 `json:"weight_decay"`
-	MaxSeqLength  int     `json:"max_seq_length"`
-	EvalSteps     int     `json:"eval_steps"`
-	EvalBatches   int     `json:"eval_batches"` // 0: the whole validation split
-	SaveSteps     int     `json:"save_steps"`
+	Model         string `json:"model"`    // base model directory
+	DataDir       string `json:"data_dir"` // train.jsonl + valid.jsonl chat rows
+	WorkDir       string `json:"work_dir"` // checkpoints/, best/
+	OutputDir     string `json:"output_dir"`
+	BaseModelName string `json:"base_model_name"`
+	// BaseHubID is the base's Hub id ("" when unknown): the PEFT adapter's
+	// base_model_name_or_path, else BaseModelName.
+	BaseHubID    string  `json:"base_hub_id"`
+	Fingerprint  string  `json:"fingerprint"` // settings + data; resume refuses another
+	Steps        int     `json:"steps"`
+	Examples     int     `json:"examples"` // training rows drawn in all: Steps = ceil(Examples/BatchSize)
+	BatchSize    int     `json:"batch_size"`
+	LearningRate float64 `json:"learning_rate"`
+	WarmupSteps  int     `json:"warmup_steps"`
+	MinLRRatio   float64 `json:"min_lr_ratio"`
+	WeightDecay  float64 `json:"weight_decay"`
+	MaxSeqLength int     `json:"max_seq_length"`
+	EvalSteps    int     `json:"eval_steps"`
+	EvalBatches  int     `json:"eval_batches"` // 0: the whole validation split
+	SaveSteps    int     `json:"save_steps"`
 	// CheckpointSeconds also checkpoints after a step when this long has
 	// passed since the last checkpoint (CheckpointEvery).
 	CheckpointSeconds float64 `json:"checkpoint_seconds"`

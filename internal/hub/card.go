@@ -49,16 +49,22 @@ func readBase(dir string) (baseRef, error) {
 }
 
 // adapterCard is the README.md of an --adapter-only repo: front matter the
-// Hub accepts (base_model, library_name mlx, tags) and a body that names
-// the base and says how to load the adapter onto it.
+// Hub accepts (base_model, library_name peft when the PEFT form is there,
+// else mlx, tags) and a body that names the base and says how to load the
+// adapter onto it with PEFT and with mlx-lm.
 func adapterCard(dir string) ([]byte, error) {
 	base, err := readBase(dir)
 	if err != nil {
 		return nil, fmt.Errorf("adapter card: %w", err)
 	}
+	peft := hasPEFT(dir)
+	library := "mlx"
+	if peft {
+		library = "peft"
+	}
 	front := map[string]any{
 		"license":      "apache-2.0",
-		"library_name": "mlx",
+		"library_name": library,
 		"pipeline_tag": "text-generation",
 		"tags":         []string{"mlx", "lora", "security", "vulnerability-remediation", "vulntune"},
 	}
@@ -83,7 +89,16 @@ func adapterCard(dir string) ([]byte, error) {
 	fmt.Fprintf(&buf, "The LoRA adapter of %s, trained by [vulntune](https://github.com/vulntune/vulntune) on MLX "+
 		"to explain security-scanner findings and give grounded fixes. It applies to the base model **%s**; "+
 		"the fused model is published separately.\n\n", name, load)
-	fmt.Fprintf(&buf, "## Use\n\n```sh\nmlx_lm.generate --model %s --adapter-path . --prompt \"...\"\n```\n\n", load)
+	buf.WriteString("## Use\n\nIn a clone of this repo:\n\n")
+	mlxDir := "."
+	if peft {
+		mlxDir = "mlx"
+		fmt.Fprintf(&buf, "```python\nfrom peft import PeftModel\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n"+
+			"base = AutoModelForCausalLM.from_pretrained(%q)\ntokenizer = AutoTokenizer.from_pretrained(%q)\n"+
+			"model = PeftModel.from_pretrained(base, \".\")  # adapter_config.json + adapter_model.safetensors\n```\n\n"+
+			"The same adapter in mlx-lm's format is in `mlx/`:\n\n", load, load)
+	}
+	fmt.Fprintf(&buf, "```sh\nmlx_lm.generate --model %s --adapter-path %s --prompt \"...\"\n```\n\n", load, mlxDir)
 	buf.WriteString("`metadata.json` records the training settings and the base's weights hash; `eval/results.json` " +
 		"the held-out comparison with the base, when the model was evaluated.\n")
 	return buf.Bytes(), nil

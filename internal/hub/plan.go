@@ -95,11 +95,10 @@ var (
 		"eval/results.json": true, "training/metrics.jsonl": true, "training/loss.png": true,
 	}
 	modelShard = regexp.MustCompile(`^model-\d{5}-of-\d{5}\.safetensors$`)
-	// adapterFiles are the adapter's files under adapters/ (mlx-lm's and
-	// PEFT's names).
-	adapterFiles = map[string]bool{
-		"adapter_config.json": true, "adapters.safetensors": true, "adapter_model.safetensors": true,
-	}
+	// adapterFiles are mlx-lm's adapter files under adapters/, and
+	// peftFiles PEFT's under adapters/peft/.
+	adapterFiles = map[string]bool{"adapter_config.json": true, "adapters.safetensors": true}
+	peftFiles    = map[string]bool{"adapter_config.json": true, "adapter_model.safetensors": true}
 	// datasetFiles are what a dataset repo carries; examples.meta.jsonl
 	// (scoring facts and split groups) is vulntune's working data.
 	datasetFiles = map[string]bool{
@@ -218,20 +217,35 @@ func allowed(o PlanOptions, rel string) (string, string) {
 		}
 		return "", "not a dataset file (train/valid/test.jsonl, stats.json, README.md)"
 	case o.AdapterOnly:
-		if dir, name := path.Split(rel); dir == "adapters/" && adapterFiles[name] {
+		// PEFT's files at the repo's root, where PeftModel.from_pretrained
+		// looks; mlx-lm's then under mlx/ (both are adapter_config.json).
+		dir, name := path.Split(rel)
+		switch {
+		case dir == "adapters/peft/" && peftFiles[name]:
 			return name, ""
-		}
-		if rel == modelstore.MetadataFile || rel == "eval/results.json" {
+		case dir == "adapters/" && adapterFiles[name] && hasPEFT(o.Dir):
+			return "mlx/" + name, ""
+		case dir == "adapters/" && adapterFiles[name]:
+			return name, ""
+		case rel == modelstore.MetadataFile || rel == "eval/results.json":
 			return rel, ""
 		}
-		return "", "--adapter-only publishes adapters/, metadata.json and eval/results.json"
+		return "", "--adapter-only publishes adapters/ (PEFT's and mlx-lm's), metadata.json and eval/results.json"
 	case modelFiles[rel] || modelShard.MatchString(rel):
 		return rel, ""
 	}
-	if dir, name := path.Split(rel); dir == "adapters/" && adapterFiles[name] {
+	switch dir, name := path.Split(rel); {
+	case dir == "adapters/" && adapterFiles[name], dir == "adapters/peft/" && peftFiles[name]:
 		return rel, ""
 	}
 	return "", "not on the model allow-list (no logs, checkpoints, optimizer state or generations)"
+}
+
+// hasPEFT reports whether a model dir holds the PEFT form of its adapter
+// (adapters/peft/, written by training since PEFT export existed).
+func hasPEFT(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "adapters", "peft", "adapter_config.json"))
+	return err == nil
 }
 
 // hubName is what the Hub accepts as a repo or namespace name.

@@ -35,12 +35,13 @@ func TestPlanModel(t *testing.T) {
 		wantFiles string
 	}{
 		{"prefix", hub.PlanOptions{Kind: hub.KindModel, Dir: dir, Prefix: "acme", Private: true}, "acme/sec-model",
-			"README.md adapters/adapter_config.json adapters/adapters.safetensors config.json eval/results.json generation_config.json " +
+			"README.md adapters/adapter_config.json adapters/adapters.safetensors adapters/peft/adapter_config.json adapters/peft/adapter_model.safetensors " +
+				"config.json eval/results.json generation_config.json " +
 				"metadata.json model.safetensors special_tokens_map.json tokenizer.json tokenizer_config.json training/metrics.jsonl"},
 		{"repo flag", hub.PlanOptions{Kind: hub.KindModel, Dir: dir, Prefix: "acme", Repo: "me/other"}, "me/other", ""},
 		{"account", hub.PlanOptions{Kind: hub.KindModel, Dir: dir}, "/sec-model", ""},
 		{"adapter only", hub.PlanOptions{Kind: hub.KindModel, Dir: dir, Prefix: "acme", AdapterOnly: true}, "acme/sec-model-adapter",
-			"README.md adapter_config.json adapters.safetensors eval/results.json metadata.json"},
+			"README.md adapter_config.json adapter_model.safetensors eval/results.json metadata.json mlx/adapter_config.json mlx/adapters.safetensors"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,8 +76,29 @@ func TestPlanModel(t *testing.T) {
 		}
 	}
 	a, _ := hub.NewPlan(tests[3].opts)
-	if !strings.Contains(a.Card, "base_model: HuggingFaceTB/SmolLM2-135M-Instruct") || !strings.Contains(a.Card, "--adapter-path") {
+	if !strings.Contains(a.Card, "base_model: HuggingFaceTB/SmolLM2-135M-Instruct") || !strings.Contains(a.Card, "--adapter-path mlx") ||
+		!strings.Contains(a.Card, "library_name: peft") || !strings.Contains(a.Card, "PeftModel.from_pretrained(base, \".\")") {
 		t.Errorf("adapter card:\n%s", a.Card)
+	}
+	// The adapter-only repo's root adapter_config.json is PEFT's.
+	for _, f := range a.Files {
+		if f.Path == "adapter_config.json" && !strings.HasSuffix(filepath.ToSlash(f.Local), "adapters/peft/adapter_config.json") {
+			t.Errorf("adapter_config.json at the root is %s, want PEFT's", f.Local)
+		}
+	}
+	// A model dir from before PEFT export: mlx-lm's adapter at the root.
+	old := filepath.Join(t.TempDir(), "old-model")
+	hubtest.WriteModel(t, old, hubtest.ModelOptions{})
+	if err := os.RemoveAll(filepath.Join(old, "adapters", "peft")); err != nil {
+		t.Fatal(err)
+	}
+	o, err := hub.NewPlan(hub.PlanOptions{Kind: hub.KindModel, Dir: old, Prefix: "acme", AdapterOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := paths(o); got != "README.md adapter_config.json adapters.safetensors eval/results.json metadata.json" ||
+		!strings.Contains(o.Card, "--adapter-path .") || !strings.Contains(o.Card, "library_name: mlx") {
+		t.Errorf("adapter-only without PEFT: %s\n%s", got, o.Card)
 	}
 
 	if _, err := hub.NewPlan(hub.PlanOptions{Kind: hub.KindModel, Dir: dir, Repo: "no-namespace"}); err == nil {

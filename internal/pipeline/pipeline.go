@@ -89,6 +89,18 @@ type State struct {
 	ModelDir     string
 	ModelHash    string
 	trainKey     string // the finetune phase's key, which names its checkpoints
+	manifest     *Manifest
+}
+
+// done returns the record of a phase of this run that finished, or nil.
+func (s *State) done(phase string) *PhaseRecord {
+	if s.manifest == nil {
+		return nil
+	}
+	if p := s.manifest.Phases[phase]; p != nil && p.Status == StatusDone {
+		return p
+	}
+	return nil
 }
 
 // Phase is one step of a run: its key (a change of it, or of an output
@@ -166,7 +178,7 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 	m.Inputs = inputs
 	r := &Runner{Dir: dir, Manifest: m, Now: o.Now, Log: o.Log, Force: o.Force, Events: o.Events}
 	res := &RunResult{Dir: dir, Ran: []string{}, UpToDate: []string{}, Skipped: []string{}, Manifest: m}
-	st := &State{Dir: dir, FindingsPath: filepath.Join(dir, "findings.jsonl"), DatasetDir: filepath.Join(dir, "dataset")}
+	st := &State{Dir: dir, FindingsPath: filepath.Join(dir, "findings.jsonl"), DatasetDir: filepath.Join(dir, "dataset"), manifest: m}
 	if o.DatasetDir != "" {
 		st.DatasetDir = o.DatasetDir
 	}

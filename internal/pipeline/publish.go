@@ -10,6 +10,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/hub"
+	"github.com/vulntune/vulntune/internal/train"
 	"github.com/vulntune/vulntune/internal/validate"
 )
 
@@ -207,13 +208,47 @@ func PublishPhases(o PublishOptions) []Phase {
 			}
 			return o.SkipModel
 		},
-		Key: func(s *State) (string, error) { return p.key(PhasePublishModel, hub.KindModel, s.ModelDir) },
+		Key: func(s *State) (string, error) {
+			// The card names the dataset by the repo it was published to
+			// in this run: part of the content the key is made from.
+			if repo, _ := publishedDataset(s); repo != "" {
+				if _, err := train.SetCardDatasets(s.ModelDir, []string{repo}); err != nil {
+					return "", err
+				}
+			}
+			return p.key(PhasePublishModel, hub.KindModel, s.ModelDir)
+		},
 		Run: func(ctx context.Context, s *State) ([]string, map[string]any, error) {
-			_, sum, err := p.publish(ctx, hub.KindModel, s.ModelDir)
-			return []string{}, sum, err
+			res, sum, err := p.publish(ctx, hub.KindModel, s.ModelDir)
+			if err != nil {
+				return []string{}, sum, err
+			}
+			// The dataset's card lists the models trained on it. A failure
+			// fails the phase; rerun, the model makes no new commit and the
+			// card is linked then.
+			if repo, rev := publishedDataset(s); repo != "" {
+				l, err := hub.LinkModels(ctx, p.o.Engine, p.tok, p.o.Endpoint, repo, rev, res.Published.Repo)
+				if err != nil {
+					return []string{}, sum, fmt.Errorf("list %s on the card of dataset %s: %w", res.Published.Repo, repo, err)
+				}
+				sum["dataset_card"] = map[string]any{"repo": l.Repo, "commit": l.Commit, "committed": l.Committed}
+			}
+			return []string{}, sum, nil
 		},
 	}
 	return []Phase{ds, model}
+}
+
+// publishedDataset is the repo and revision this run published its
+// dataset to ("" when it did not).
+func publishedDataset(s *State) (repo, revision string) {
+	p := s.done(PhasePublishDataset)
+	if p == nil {
+		return "", ""
+	}
+	repo, _ = p.Summary["repo"].(string)
+	revision, _ = p.Summary["revision"].(string)
+	return repo, revision
 }
 
 // CheckToken reports, without a request, publishing with no token at

@@ -95,9 +95,14 @@ func TestRunPublishes(t *testing.T) {
 			ran: []string{pipeline.PhaseParse, pipeline.PhaseDataset, pipeline.PhasePublishDataset}, skipped: noModel, dsCommits: 2, committed: true},
 		{name: "rerun is up to date", dir: "samples", token: hubtest.DefaultWriteToken, engine: true,
 			upToDate: []string{pipeline.PhaseParse, pipeline.PhaseDataset, pipeline.PhasePublishDataset}, skipped: noModel, dsCommits: 2, committed: true},
-		{name: "model too; the same dataset makes no commit", dir: "samples", token: hubtest.DefaultWriteToken, engine: true, model: true,
+		// The dataset's content makes no commit; its card listing the
+		// model makes one.
+		{name: "model too; the dataset card lists it", dir: "samples", token: hubtest.DefaultWriteToken, engine: true, model: true,
 			upToDate: []string{pipeline.PhaseParse, pipeline.PhaseDataset, pipeline.PhasePublishDataset},
-			ran:      []string{pipeline.PhaseFinetune, pipeline.PhaseEvaluate, pipeline.PhaseValidate, pipeline.PhasePublishModel}, dsCommits: 2, committed: true, modelRepos: 1},
+			ran:      []string{pipeline.PhaseFinetune, pipeline.PhaseEvaluate, pipeline.PhaseValidate, pipeline.PhasePublishModel}, dsCommits: 3, committed: true, modelRepos: 1},
+		{name: "rerun with the model is up to date", dir: "samples", token: hubtest.DefaultWriteToken, engine: true, model: true,
+			upToDate: []string{pipeline.PhaseParse, pipeline.PhaseDataset, pipeline.PhasePublishDataset,
+				pipeline.PhaseFinetune, pipeline.PhaseEvaluate, pipeline.PhaseValidate, pipeline.PhasePublishModel}, dsCommits: 3, committed: true, modelRepos: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,12 +167,36 @@ func TestRunPublishes(t *testing.T) {
 			if tt.model {
 				mp := res.Manifest.Phases[pipeline.PhasePublishModel]
 				repo := hubtest.DefaultUser + "/" + res.Model
-				if mp.Status != pipeline.StatusDone || mp.Summary["repo"] != repo || mp.Summary["tag"] == nil ||
-					len(s.History("model", repo, "main")) != 2 {
+				mh := s.History("model", repo, "main")
+				if mp.Status != pipeline.StatusDone || mp.Summary["repo"] != repo || mp.Summary["tag"] == nil || len(mh) != 2 {
 					t.Errorf("publish-model in run.json: %+v", mp)
 				}
-				// The dataset phase was up to date: only the model went out.
-				if len(published) != 1 || published[0].Plan.Kind != hub.KindModel {
+				// The published model card names the dataset by its repo id.
+				if card := string(mh[0].Files["README.md"]); !strings.Contains(card, "datasets:\n  - "+dsRepo+"\n") {
+					t.Errorf("the model card does not name %s:\n%s", dsRepo, card)
+				}
+				// The dataset card's newest commit lists the model, and
+				// changes nothing else.
+				dh := s.History("dataset", dsRepo, "main")
+				card := string(dh[0].Files["README.md"])
+				if !strings.Contains(card, "## Models trained on this dataset\n\n- ["+repo+"](") {
+					t.Errorf("the dataset card does not list %s:\n%s", repo, card)
+				}
+				for f, b := range dh[1].Files {
+					if f != "README.md" && string(dh[0].Files[f]) != string(b) {
+						t.Errorf("the card commit changed %s", f)
+					}
+				}
+				if !strings.HasPrefix(card, string(dh[1].Files["README.md"])[:200]) {
+					t.Error("the card commit rewrote the card instead of appending")
+				}
+				// The dataset phase was up to date: only the model went out,
+				// once.
+				wantPub := 1
+				if slices.Contains(res.UpToDate, pipeline.PhasePublishModel) {
+					wantPub = 0
+				}
+				if len(published) != wantPub || (wantPub == 1 && published[0].Plan.Kind != hub.KindModel) {
 					t.Errorf("published %d times", len(published))
 				}
 			}
@@ -192,8 +221,14 @@ func TestRunPublishes(t *testing.T) {
 			t.Fatal(err)
 		}
 		ph := res.Manifest.Phases[pipeline.PhasePublishDataset]
-		if !slices.Contains(res.Ran, pipeline.PhasePublishDataset) || ph.Summary["committed"] != false || len(s.History("dataset", dsRepo, "main")) != 2 {
+		// Three commits: the dataset and the card listing the model; the
+		// local card, which lists no model, does not take the list away.
+		dh := s.History("dataset", dsRepo, "main")
+		if !slices.Contains(res.Ran, pipeline.PhasePublishDataset) || ph.Summary["committed"] != false || len(dh) != 3 {
 			t.Errorf("republish from another run: ran %v, %+v", res.Ran, ph.Summary)
+		}
+		if !strings.Contains(string(dh[0].Files["README.md"]), "## Models trained on this dataset\n\n- ["+hubtest.DefaultUser+"/sec-model-") {
+			t.Errorf("the republished dataset card lost its models:\n%s", dh[0].Files["README.md"])
 		}
 	})
 	for _, r := range s.Leaks() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -187,11 +188,8 @@ func body(b *bytes.Buffer, info CardInfo, res *evaluate.Results) {
 		pair("hallucination rate", res.Base.HallucinationRate, res.Tuned.HallucinationRate)
 		b.WriteString("\n")
 	}
-	b.WriteString("## Use\n\n```sh\nmlx_lm.generate --model . --prompt \"Explain CWE-79 and how to fix it\"\n" +
-		"vulntune generate --model " + info.Name + " \"Explain CWE-79 and how to fix it\"\n```\n\n" +
-		"The weights are plain safetensors in Hugging Face layout, so `transformers` loads them too. " +
-		"Prompts go through the chat template in `tokenizer_config.json`.\n\n" +
-		"## Limits\n\nAnswers are only as good as the scanner facts in the prompt: verify every version " +
+	usage(b, info.Name)
+	b.WriteString("## Limits\n\nAnswers are only as good as the scanner facts in the prompt: verify every version " +
 		"and path before applying a fix.\n")
 }
 
@@ -210,3 +208,72 @@ func orUnknown(s string) string {
 }
 
 func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }
+
+// SetCardDatasets sets the datasets of dir's model card front matter to
+// ids (Hub ids; others are left out, as WriteCard does), keeping every
+// other key and the body: a run that published its dataset names it by
+// its repo id once the id is known. It reports whether the card changed;
+// a dir without a card is left alone.
+func SetCardDatasets(dir string, ids []string) (bool, error) {
+	path := dir + "/README.md"
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("model card: %w", err)
+	}
+	s := string(b)
+	if !strings.HasPrefix(s, "---\n") {
+		return false, fmt.Errorf("model card %s: no front matter", path)
+	}
+	end := strings.Index(s[4:], "\n---\n")
+	if end < 0 {
+		return false, fmt.Errorf("model card %s: front matter is not closed by ---", path)
+	}
+	front, body := s[4:4+end+1], s[4+end+5:]
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(front), &doc); err != nil || doc.Kind != yaml.DocumentNode || doc.Content[0].Kind != yaml.MappingNode {
+		return false, fmt.Errorf("model card %s: front matter is not a YAML mapping", path)
+	}
+	var keep []string
+	for _, id := range ids {
+		if modelstore.IsHubID(id) {
+			keep = append(keep, id)
+		}
+	}
+	root := doc.Content[0]
+	var val yaml.Node
+	if err := val.Encode(keep); err != nil {
+		return false, err
+	}
+	found := false
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "datasets" {
+			found = true
+			if len(keep) == 0 {
+				root.Content = append(root.Content[:i], root.Content[i+2:]...)
+			} else {
+				root.Content[i+1] = &val
+			}
+			break
+		}
+	}
+	if !found && len(keep) > 0 {
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "datasets"}, &val)
+	}
+	var out bytes.Buffer
+	out.WriteString("---\n")
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return false, fmt.Errorf("model card front matter: %w", err)
+	}
+	_ = enc.Close()
+	out.WriteString("---\n")
+	out.WriteString(body)
+	if bytes.Equal(out.Bytes(), b) {
+		return false, nil
+	}
+	return true, atomicfile.WriteFile(path, out.Bytes(), 0o644)
+}

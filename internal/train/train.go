@@ -37,6 +37,7 @@ type Result struct {
 var requiredFiles = []string{
 	"config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
 	"generation_config.json", "adapters/adapter_config.json", "adapters/adapters.safetensors",
+	"adapters/peft/adapter_config.json", "adapters/peft/adapter_model.safetensors",
 	"README.md", "metadata.json", "training/metrics.jsonl", "training/loss.png",
 }
 
@@ -96,7 +97,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}()
 	req := engine.TrainRequest{
 		Model: o.BaseModelDir, DataDir: dataDir, WorkDir: o.WorkDir, OutputDir: staging,
-		BaseModelName: base.Name, Fingerprint: fingerprint(base, ds, hp), Steps: steps, Examples: examples,
+		BaseModelName: base.Name, BaseHubID: base.HubID, Fingerprint: fingerprint(base, ds, hp), Steps: steps, Examples: examples,
 		BatchSize: hp.BatchSize, LearningRate: hp.LearningRate, WarmupSteps: hp.WarmupSteps,
 		MinLRRatio: hp.MinLRRatio, WeightDecay: hp.WeightDecay, MaxSeqLength: hp.MaxSeqLength,
 		EvalSteps: hp.EvalSteps, EvalBatches: hp.EvalBatches, SaveSteps: hp.SaveSteps, Patience: hp.Patience,

@@ -35,7 +35,7 @@ type ModelOptions struct {
 // training and evaluation leave (DESIGN.md §3), around the tiny random
 // model: real safetensors weights, tokenizer and chat template (through
 // modelstore's GGUF importer, so the engine can load and answer with it),
-// an adapter, metadata.json of kind fine-tuned, a card, training metrics,
+// an adapter (mlx-lm's and PEFT's), metadata.json of kind fine-tuned, a card, training metrics,
 // and eval/results.json with figures the test chooses (evaluation itself
 // is tested in internal/evaluate). It also leaves what training leaves
 // that is never published: a log, generations and an optimizer state.
@@ -73,6 +73,10 @@ func WriteModel(t testing.TB, dir string, o ModelOptions) {
 	writeJSONFile(t, filepath.Join(dir, "adapters", "adapter_config.json"),
 		map[string]any{"fine_tune_type": "lora", "num_layers": 2, "lora_parameters": map[string]any{"rank": 8, "scale": 2.0, "dropout": 0.05}})
 	must(t, os.WriteFile(filepath.Join(dir, "adapters", "adapters.safetensors"), adapterWeights(), 0o644))
+	writeJSONFile(t, filepath.Join(dir, "adapters", "peft", "adapter_config.json"),
+		map[string]any{"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 8, "lora_alpha": 16.0, "lora_dropout": 0.05,
+			"target_modules": []string{"q_proj"}, "base_model_name_or_path": hubID})
+	must(t, os.WriteFile(filepath.Join(dir, "adapters", "peft", "adapter_model.safetensors"), peftWeights(), 0o644))
 	must(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("---\nlicense: apache-2.0\nbase_model: "+hubID+
 		"\nlibrary_name: transformers\ntags:\n- mlx\n- lora\n- security\nlanguage:\n- en\npipeline_tag: text-generation\n---\n\n"+
 		"# "+filepath.Base(dir)+"\n\nA LoRA fine-tune for security findings.\n"), 0o644))
@@ -124,6 +128,16 @@ func adapterWeights() []byte {
 	_ = binary.Write(&b, binary.LittleEndian, uint64(len(header)))
 	b.Write(header)
 	b.Write([]byte{0, 0, 128, 63, 0, 0, 0, 64}) // 1.0, 2.0
+	return b.Bytes()
+}
+
+// peftWeights is adapterWeights under PEFT's name, with PEFT's metadata.
+func peftWeights() []byte {
+	header := []byte(`{"__metadata__":{"format":"pt"},"base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]}}`)
+	var b bytes.Buffer
+	_ = binary.Write(&b, binary.LittleEndian, uint64(len(header)))
+	b.Write(header)
+	b.Write([]byte{0, 0, 128, 63, 0, 0, 0, 64})
 	return b.Bytes()
 }
 

@@ -11,13 +11,19 @@ and speaks the JSON-lines protocol (protocol.py). Ops:
            changed files (LFS objects the Hub already holds are not sent
            again: the client's preupload and LFS batch calls settle that),
            retry 429/5xx with backoff, and tag the commit.
+  link-models  add model repo ids to a dataset card's "Models trained on
+           this dataset" list (kept in the card, appended to): one commit
+           of README.md alone, none when every id is already listed.
 
 The token arrives only as HF_TOKEN in the environment and the endpoint as
 HF_ENDPOINT; neither is ever written to an event.
 """
 
+import atexit
 import os
+import re
 import sys
+import tempfile
 import threading
 import time
 
@@ -229,7 +235,10 @@ def op_publish(req):
         info = api.repo_info(repo, repo_type=repo_type, revision=revision)
         parent = info.sha
         emit("progress", stage="compare", message=f"{len(files)} files against {revision} at {parent[:12]}")
-        changed, deleted = _changes(files, _remote_files(api, req, parent))
+        remote = _remote_files(api, req, parent)
+        if repo_type == "dataset" and "README.md" in remote:
+            files = _keep_models(api, req, parent, files)
+        changed, deleted = _changes(files, remote)
         if not changed and not deleted:
             commit = parent
             break
@@ -295,7 +304,106 @@ def op_publish(req):
     }
 
 
-OPS = {"whoami": op_whoami, "publish": op_publish}
+MODELS_HEADING = "## Models trained on this dataset"
+_LISTED = re.compile(r"^- \[([^\]]+)\]")
+
+
+def add_models(card, ids, endpoint):
+    """card with every id of ids in its MODELS_HEADING list, each a link to
+    the model on endpoint; ids already listed stay where they are, new ones
+    are appended in order. The section is added at the end when missing."""
+    lines = card.split("\n")
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == MODELS_HEADING)
+    except StopIteration:
+        text = card.rstrip("\n") + "\n\n" + MODELS_HEADING + "\n\n"
+        return text + "".join(f"- [{i}]({endpoint}/{i})\n" for i in dict.fromkeys(ids))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+    listed = listed_models(card)
+    new = [i for i in dict.fromkeys(ids) if i not in listed]
+    if not new:
+        return card
+    items = [f"- [{i}]({endpoint}/{i})" for i in new]
+    at = [i for i in range(start + 1, end) if _LISTED.match(lines[i])]
+    if at:
+        lines[at[-1] + 1:at[-1] + 1] = items
+    else:
+        lines[start + 1:start + 1] = [""] + items
+    return "\n".join(lines)
+
+
+def _read_card(api, req, revision):
+    from huggingface_hub import hf_hub_download
+
+    with tempfile.TemporaryDirectory(prefix="vulntune-card-") as tmp:
+        path = _with_retries(
+            lambda: hf_hub_download(req["repo"], "README.md", repo_type=req.get("repo_type", "dataset"),
+                                    revision=revision, cache_dir=tmp),
+            req,
+            "download card",
+        )
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+
+
+def listed_models(card):
+    """The model ids a card's MODELS_HEADING list holds, in order."""
+    lines = card.split("\n")
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == MODELS_HEADING)
+    except StopIteration:
+        return []
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+    return [m.group(1) for m in (_LISTED.match(line) for line in lines[start + 1:end]) if m]
+
+
+def _keep_models(api, req, revision, files):
+    """files with the plan's dataset card carrying the models the Hub's card
+    lists: republishing a dataset keeps the models trained on it listed."""
+    from huggingface_hub import constants
+
+    ids = listed_models(_read_card(api, req, revision))
+    out = []
+    for f in files:
+        if f["path"] == "README.md" and ids:
+            with open(f["local"], encoding="utf-8") as fh:
+                card = fh.read()
+            merged = add_models(card, ids, constants.ENDPOINT.rstrip("/"))
+            if merged != card:
+                tmp = tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix="-README.md", delete=False)
+                with tmp:
+                    tmp.write(merged)
+                atexit.register(os.unlink, tmp.name)
+                f = dict(f, local=tmp.name, size=os.path.getsize(tmp.name))
+        out.append(f)
+    return out
+
+
+@_hub_errors
+def op_link_models(req):
+    from huggingface_hub import CommitOperationAdd, constants
+
+    api = _api()
+    repo, revision = req["repo"], req["revision"]
+    info = _with_retries(lambda: api.repo_info(repo, repo_type="dataset", revision=revision), req, "repo info")
+    parent = info.sha
+    card = _read_card(api, dict(req, repo_type="dataset"), parent)
+    updated = add_models(card, req["models"], constants.ENDPOINT.rstrip("/"))
+    if updated == card:
+        return {"repo": repo, "revision": revision, "commit": parent, "committed": False}
+    op = CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=updated.encode("utf-8"))
+    result = _with_retries(
+        lambda: api.create_commit(
+            repo, [op], repo_type="dataset", revision=revision, parent_commit=parent,
+            commit_message=req["commit_message"],
+        ),
+        req,
+        "commit",
+    )
+    return {"repo": repo, "revision": revision, "commit": result.oid, "committed": result.oid != parent}
+
+
+OPS = {"whoami": op_whoami, "publish": op_publish, "link-models": op_link_models}
 
 
 def main():

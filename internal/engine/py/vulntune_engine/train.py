@@ -19,6 +19,7 @@ from .chat import require_chat_template
 from .cpumath import cpumath_install, kernels_in_use
 from .data import loss_at, mask_check, masked_loss, pad, read_jsonl, tokenize_split
 from .lmhead import lm_head_split
+from .peft import write_peft
 from .protocol import Request, WorkerError, emit, finish, install_stop_signals, open_events, run
 from .runtime import blas_kind, mlx_backend, version
 from .trainer import TrainArgs, adapter_weights, new_counters, restore_checkpoint, train_loop, write_adapter
@@ -225,6 +226,10 @@ def train(req):
         final_weights = adapter_weights(model)
         used = "best"
     write_adapter(os.path.join(req["output_dir"], "adapters"), final_weights, adapter_config)
+    # The same adapter as PEFT reads it, for transformers users: named by
+    # the base's Hub id when known, else its local name.
+    write_peft(os.path.join(req["output_dir"], "adapters", "peft"), final_weights, adapter_config,
+               req["base_hub_id"] or req["base_model_name"], n_layers=len(model.layers))
     check = None
     if valid_set:
         first = sorted(range(len(valid_set)), key=lambda i: len(valid_set[i][0]))[:batch]
