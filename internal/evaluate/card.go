@@ -47,7 +47,8 @@ func ModelIndex(r *Results) []any {
 func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }
 
 // UpdateCard sets the model-index of <modelDir>/README.md's YAML front
-// matter to ModelIndex(r), keeping every other key and the body. A model
+// matter to ModelIndex(r) and its Evaluation section to CardSection(r),
+// keeping every other key and section. A model
 // dir without a README.md is left alone (the card is written by training);
 // a README.md without front matter gets one.
 func UpdateCard(modelDir string, r *Results) error {
@@ -95,7 +96,8 @@ func UpdateCard(modelDir string, r *Results) error {
 		return fmt.Errorf("encode model card front matter: %w", err)
 	}
 	out.WriteString("---\n")
-	out.Write(body)
+	// The body's Evaluation section shows the same figures, per kind too.
+	out.WriteString(replaceSection(string(body), EvaluationHeading, CardSection(r)+"\n"))
 	if err := atomicfile.WriteFile(path, out.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("update model card: %w", err)
 	}

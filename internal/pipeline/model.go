@@ -138,6 +138,11 @@ func ModelHooks(o ModelOptions) FinetuneHooks {
 			if o.Validated != nil {
 				o.Validated(rep)
 			}
+			// The card says what the gate decided, passed or not: a model
+			// kept after a failed gate must not read as a good one.
+			if err := evaluate.ReplaceCardSection(dir, validate.GateHeading, rep.GateSection()); err != nil {
+				return nil, err
+			}
 			// A *validate.FailedError: the quality gate, exit 3.
 			if err := rep.Err(); err != nil {
 				return nil, err

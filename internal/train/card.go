@@ -174,30 +174,16 @@ func body(b *bytes.Buffer, info CardInfo, res *evaluate.Results) {
 	}
 	b.WriteString("\nThe loss curves are in `training/loss.png`, every step in `training/metrics.jsonl`.\n\n")
 	if res != nil {
-		b.WriteString("## Evaluation\n\nHeld-out figures from `eval/results.json` (base → tuned):\n\n| metric | base | tuned |\n|---|---|---|\n")
-		pair := func(k string, base, tuned *float64) {
-			if base != nil || tuned != nil {
-				fmt.Fprintf(b, "| %s | %s | %s |\n", k, num(base), num(tuned))
-			}
-		}
-		pair("loss", res.Base.Loss, res.Tuned.Loss)
-		pair("perplexity", res.Base.Perplexity, res.Tuned.Perplexity)
-		pair("fixed version accuracy", res.Base.FixedVersionAccuracy, res.Tuned.FixedVersionAccuracy)
-		pair("CWE accuracy", res.Base.CWEAccuracy, res.Tuned.CWEAccuracy)
-		pair("location accuracy", res.Base.LocationAccuracy, res.Tuned.LocationAccuracy)
-		pair("hallucination rate", res.Base.HallucinationRate, res.Tuned.HallucinationRate)
-		b.WriteString("\n")
+		b.WriteString(evaluate.CardSection(res) + "\n")
 	}
 	usage(b, info.Name)
+	b.WriteString("## Intended use\n\nExplaining findings of security scanners (dependency, code, config, secret, " +
+		"web and license findings) to the developer who has to fix them, from the facts the scanner reported: " +
+		"what is affected, why it matters, and the fix (the fixed version, the change, the setting). " +
+		"Not for deciding alone whether a system is secure, nor for findings without the scanner's facts.\n\n")
 	b.WriteString("## Limits\n\nAnswers are only as good as the scanner facts in the prompt: verify every version " +
-		"and path before applying a fix.\n")
-}
-
-func num(v *float64) string {
-	if v == nil {
-		return "–"
-	}
-	return fmt.Sprintf("%.4f", *v)
+		"and path before applying a fix. A small model trained on one team's findings knows their scanners, " +
+		"ecosystems and rules best; the evaluation above says how it did on held-out findings.\n")
 }
 
 func orUnknown(s string) string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/modelstore"
@@ -125,4 +126,36 @@ func validFactsMode(m string) error {
 		return nil
 	}
 	return fmt.Errorf("gate facts mode %q: want %q or %q", m, FactsMean, FactsEach)
+}
+
+// GateHeading is the model card section the quality gate's verdict goes in.
+const GateHeading = "Quality gate"
+
+// GateSection renders the verdict of the quality gate for the model card:
+// passed or failed, and each of its checks with what it compared. Only
+// the gate's checks: the artifact and functional checks are the validate
+// command's report.
+func (r *Report) GateSection() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s\n\n", GateHeading)
+	var rows []Check
+	for _, c := range r.Checks {
+		if c.Group == GroupGate {
+			rows = append(rows, c)
+		}
+	}
+	switch {
+	case len(rows) == 0:
+		b.WriteString("Not checked.\n")
+		return b.String()
+	case r.GateFailed():
+		b.WriteString("**Failed**: the tuned model does not beat its base on held-out findings by the margins below.\n\n")
+	default:
+		b.WriteString("**Passed**: the tuned model beats its base on held-out findings (`vulntune validate`).\n\n")
+	}
+	b.WriteString("| check | result | detail |\n|---|---|---|\n")
+	for _, c := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", c.Name, c.Status, strings.ReplaceAll(c.Detail, "|", `\|`))
+	}
+	return b.String()
 }

@@ -74,6 +74,20 @@ func TestQualityGate(t *testing.T) {
 			if r.GateFailed() != failed {
 				t.Errorf("GateFailed() = %v, want %v", r.GateFailed(), failed)
 			}
+			// The card's section says the same verdict and lists the checks.
+			sec := r.GateSection()
+			verdict := "**Passed**"
+			if failed {
+				verdict = "**Failed**"
+			}
+			if !strings.HasPrefix(sec, "## "+validate.GateHeading+"\n\n"+verdict) {
+				t.Errorf("card section does not open with %s:\n%s", verdict, sec)
+			}
+			for name := range tt.want {
+				if !strings.Contains(sec, "| "+name+" | "+string(got[name].Status)+" |") {
+					t.Errorf("card section lacks the %s check:\n%s", name, sec)
+				}
+			}
 		})
 	}
 }

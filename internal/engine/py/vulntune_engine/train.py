@@ -122,13 +122,41 @@ TOKENIZER_FILES = (
 )
 
 
+def save_weights(out, model):
+    """Write the model's weights as transformers writes them: one
+    model.safetensors without an index when it fits a shard, else numbered
+    shards and model.safetensors.index.json; safetensors metadata
+    {"format": "pt"}, which transformers' loader expects (mlx-lm writes
+    "mlx", and an index even for a single file)."""
+    import json
+
+    import mlx.core as mx
+    from mlx.utils import tree_flatten
+    from mlx_lm.utils import make_shards
+
+    weights = dict(tree_flatten(model.parameters()))
+    total = sum(v.nbytes for v in weights.values())
+    shards = make_shards(weights)
+    if len(shards) == 1:
+        mx.save_safetensors(os.path.join(out, "model.safetensors"), shards[0], metadata={"format": "pt"})
+        return
+    weight_map = {}
+    for i, shard in enumerate(shards):
+        name = "model-{:05d}-of-{:05d}.safetensors".format(i + 1, len(shards))
+        mx.save_safetensors(os.path.join(out, name), shard, metadata={"format": "pt"})
+        weight_map.update({k: name for k in shard})
+    index = {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))}
+    with open(os.path.join(out, "model.safetensors.index.json"), "w") as f:
+        json.dump(index, f, indent=2)
+
+
 def fuse(req, model, config, dtype_name, check_batch):
     """Fold the adapters into the weights (dequantized), save a Hugging Face
     layout model, and check that the fused model's loss on one validation
     batch matches the adapted model's."""
     import mlx.core as mx
     from mlx.utils import tree_unflatten
-    from mlx_lm.utils import dequantize_model, load, save_config, save_model
+    from mlx_lm.utils import dequantize_model, load, save_config
 
     emit("progress", stage="fuse", message="fusing adapters into the base weights")
     before = None
@@ -145,7 +173,7 @@ def fuse(req, model, config, dtype_name, check_batch):
     config["torch_dtype"] = dtype_name
     out = req["output_dir"]
     os.makedirs(out, exist_ok=True)
-    save_model(out, model, donate_model=False)
+    save_weights(out, model)
     save_config(config, config_path=os.path.join(out, "config.json"))
     for name in TOKENIZER_FILES:
         src = os.path.join(req["model"], name)

@@ -1,0 +1,138 @@
+package evaluate
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vulntune/vulntune/internal/atomicfile"
+)
+
+// EvaluationHeading is the card section evaluation owns.
+const EvaluationHeading = "Evaluation"
+
+// CardSection renders the model card's Evaluation section from r: the
+// base-vs-tuned table over the held-out split, then one table per finding
+// kind, each figure with the number of examples it is over. Training writes
+// it into the card it renders; evaluation rewrites it each time it runs.
+func CardSection(r *Results) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## %s\n\n", EvaluationHeading)
+	fmt.Fprintf(&b, "Held-out figures from `eval/results.json` (%d examples of the %s split; base → tuned):\n\n",
+		r.Tuned.N, orDash(r.Dataset.Split))
+	table(&b, r.Base, r.Tuned)
+	kinds := r.Kinds()
+	if len(kinds) > 0 {
+		b.WriteString("\nBy kind of finding (tuned model, base in brackets):\n\n")
+		b.WriteString("| kind | examples | fixed version | CWE | location | hallucination |\n|---|---|---|---|---|---|\n")
+		for _, k := range kinds {
+			p := r.ByKind[k]
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", k, p.Tuned.N,
+				vs(p.Base.FixedVersionAccuracy, p.Tuned.FixedVersionAccuracy, p.Tuned.FixedVersionN),
+				vs(p.Base.CWEAccuracy, p.Tuned.CWEAccuracy, p.Tuned.CWEN),
+				vs(p.Base.LocationAccuracy, p.Tuned.LocationAccuracy, p.Tuned.LocationN),
+				vs(p.Base.HallucinationRate, p.Tuned.HallucinationRate, p.Tuned.N))
+		}
+	}
+	if r.Tuned.Truncated > 0 {
+		fmt.Fprintf(&b, "\n%d of %d tuned answers were cut at the evaluation's token limit.\n", r.Tuned.Truncated, r.Tuned.N)
+	}
+	return b.String()
+}
+
+func table(b *strings.Builder, base, tuned Metrics) {
+	b.WriteString("| metric | base | tuned |\n|---|---|---|\n")
+	row := func(k string, x, y *float64) {
+		if x != nil || y != nil {
+			fmt.Fprintf(b, "| %s | %s | %s |\n", k, fmtMetric(x), fmtMetric(y))
+		}
+	}
+	row("loss", base.Loss, tuned.Loss)
+	row("perplexity", base.Perplexity, tuned.Perplexity)
+	row(fmt.Sprintf("fixed version accuracy (n=%d)", tuned.FixedVersionN), base.FixedVersionAccuracy, tuned.FixedVersionAccuracy)
+	row(fmt.Sprintf("CWE accuracy (n=%d)", tuned.CWEN), base.CWEAccuracy, tuned.CWEAccuracy)
+	row(fmt.Sprintf("location accuracy (n=%d)", tuned.LocationN), base.LocationAccuracy, tuned.LocationAccuracy)
+	row(fmt.Sprintf("hallucination rate (n=%d)", tuned.N), base.HallucinationRate, tuned.HallucinationRate)
+}
+
+func vs(base, tuned *float64, n int) string {
+	if tuned == nil && base == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%s (%s), n=%d", fmtMetric(tuned), fmtMetric(base), n)
+}
+
+func fmtMetric(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", *v)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+// ReplaceCardSection sets the "## heading" section of <modelDir>/README.md
+// to section (which starts with that heading line): in place when the card
+// has it, else before the "## Use" section, else at the end. A model dir
+// without a card is left alone.
+func ReplaceCardSection(modelDir, heading, section string) error {
+	path := filepath.Join(modelDir, "README.md")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read model card: %w", err)
+	}
+	front, body := splitFrontMatter(b)
+	out := bytes.NewBuffer(nil)
+	if front != nil {
+		out.WriteString("---\n")
+		out.Write(front)
+		out.WriteString("---\n")
+	}
+	out.WriteString(replaceSection(string(body), heading, strings.TrimRight(section, "\n")+"\n\n"))
+	if err := atomicfile.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("update model card: %w", err)
+	}
+	return nil
+}
+
+// replaceSection puts section in body where "## heading" is (up to the
+// next "## " heading), else before "## Use", else at the end.
+func replaceSection(body, heading, section string) string {
+	lines := strings.SplitAfter(body, "\n")
+	start, end := -1, len(lines)
+	for i, l := range lines {
+		t := strings.TrimRight(l, "\n")
+		if start < 0 && t == "## "+heading {
+			start = i
+			continue
+		}
+		if start >= 0 && strings.HasPrefix(t, "## ") {
+			end = i
+			break
+		}
+	}
+	if start < 0 {
+		for i, l := range lines {
+			if strings.TrimRight(l, "\n") == "## Use" {
+				return strings.Join(lines[:i], "") + section + strings.Join(lines[i:], "")
+			}
+		}
+		if body != "" && !strings.HasSuffix(body, "\n\n") {
+			body = strings.TrimRight(body, "\n") + "\n\n"
+		}
+		return body + strings.TrimRight(section, "\n") + "\n"
+	}
+	return strings.Join(lines[:start], "") + section + strings.Join(lines[end:], "")
+}
