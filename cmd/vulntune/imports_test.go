@@ -36,6 +36,7 @@ var cmdImports = map[string][]string{
 	"parse.go":          {"ingest"},
 	"progress.go":       {"train"}, // renders its progress
 	"publish.go":        {"hub", "validate"},
+	"report.go":         {"report"},
 	"serve.go":          {"engine"},
 	"setup.go":          {"engine", "modelstore"},
 	"validate.go":       {"engine", "validate"},

@@ -34,9 +34,12 @@ func TestPipelineCommands(t *testing.T) {
 		{"dataset no-llm", []string{"dataset", "--artifacts-dir", "../../examples/artifacts", "--no-llm", "-o", filepath.Join(out, "ds")},
 			exitOK, "188 findings -> 111 examples (0 suppressed excluded, 77 over the cap of 10 per rule left out)", []string{"ds/train.jsonl", "ds/valid.jsonl", "ds/README.md", "ds/stats.json", "ds/examples.meta.jsonl"}},
 		{"run without fine-tuning", []string{"run", "--artifacts-dir", "../../examples/artifacts", "--skip-fine-tuning", "--output-dir", filepath.Join(out, "run")},
-			exitOK, "skipped: finetune, evaluate, validate", []string{"run/run.json", "run/findings.jsonl", "run/dataset/train.jsonl"}},
+			exitOK, "skipped: finetune, evaluate, validate", []string{"run/run.json", "run/findings.jsonl", "run/dataset/train.jsonl", "run/report.html"}},
 		{"run again does nothing", []string{"run", "--artifacts-dir", "../../examples/artifacts", "--skip-fine-tuning", "--output-dir", filepath.Join(out, "run")},
 			exitOK, "up to date (not run again): parse, dataset", nil},
+		{"report of a run", []string{"report", filepath.Join(out, "run"), "-o", filepath.Join(out, "elsewhere.html")},
+			exitOK, filepath.Join(out, "elsewhere.html"), []string{"elsewhere.html"}},
+		{"report needs a run dir", []string{"report", filepath.Join(out, "no-such-run")}, exitError, "", nil},
 		{"validate a touched model", []string{"validate", "--skip-functional", broken}, exitGate, "0-byte", nil},
 	}
 	for _, tt := range tests {

@@ -80,7 +80,7 @@ func commands(a *app) []*cobra.Command {
 		newModelsCmd(a),
 		newDatasetCmd(a),
 		newEvaluateCmd(a), newValidateCmd(a),
-		newRunCmd(a),
+		newRunCmd(a), newReportCmd(a),
 		newFinetuneCmd(a),
 		newPublishCmd(a),
 		newDaemonCmd(a),

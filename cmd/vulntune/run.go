@@ -200,4 +200,7 @@ func printRunSummary(a *app, res *pipeline.RunResult) {
 	if res.ModelDir != "" {
 		fmt.Fprintf(a.stdout, "model: %s (%s)\n", res.Model, res.ModelDir)
 	}
+	if res.Report != "" {
+		fmt.Fprintf(a.stdout, "report: %s\n", res.Report)
+	}
 }

@@ -143,11 +143,16 @@ func ModelHooks(o ModelOptions) FinetuneHooks {
 			if err := evaluate.ReplaceCardSection(dir, validate.GateHeading, rep.GateSection()); err != nil {
 				return nil, err
 			}
-			// A *validate.FailedError: the quality gate, exit 3.
-			if err := rep.Err(); err != nil {
-				return nil, err
+			// The gate's checks go into run.json, where the run report
+			// reads the verdict's reasons, passed or failed.
+			var gate []validate.Check
+			for _, c := range rep.Checks {
+				if c.Group == validate.GroupGate {
+					gate = append(gate, c)
+				}
 			}
-			return map[string]any{"checks": len(rep.Checks)}, nil
+			// A *validate.FailedError: the quality gate, exit 3.
+			return map[string]any{"checks": len(rep.Checks), "gate": gate}, rep.Err()
 		},
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vulntune/vulntune/internal/filehash"
 	"github.com/vulntune/vulntune/internal/lockfile"
 	"github.com/vulntune/vulntune/internal/narrate"
+	"github.com/vulntune/vulntune/internal/report"
 	"github.com/vulntune/vulntune/internal/train"
 )
 
@@ -129,6 +130,8 @@ type RunResult struct {
 	Model    string    `json:"model,omitempty"`
 	ModelDir string    `json:"model_dir,omitempty"`
 	Manifest *Manifest `json:"manifest"`
+	// Report is the run's report.html ("" when it could not be written).
+	Report string `json:"report,omitempty"`
 }
 
 // Run executes the run's phases in order — parse → dataset → finetune →
@@ -171,6 +174,33 @@ func Run(ctx context.Context, o RunOptions) (*RunResult, error) {
 		return nil, err
 	}
 	defer lock.Release()
+	res, err := runLocked(ctx, o, dir, inputs)
+	if res != nil {
+		writeReport(o, res)
+	}
+	return res, err
+}
+
+// writeReport renders the run's report.html, whatever the run's outcome:
+// it is no phase (it never makes a run out of date) and a report that
+// cannot be written costs a warning, not the run.
+func writeReport(o RunOptions, res *RunResult) {
+	opts := report.Options{RunDir: res.Dir, DatasetDir: o.DatasetDir, ModelDir: res.ModelDir}
+	path := filepath.Join(res.Dir, report.FileName)
+	if err := report.WriteFile(path, opts); err != nil {
+		if o.Log != nil {
+			o.Log.Warn("run report not written", "err", err)
+		}
+		if o.Events != nil {
+			o.Events("report", "failed", err.Error())
+		}
+		return
+	}
+	res.Report = path
+}
+
+// runLocked runs the phases of the run in dir, which the caller holds.
+func runLocked(ctx context.Context, o RunOptions, dir string, inputs []InputFile) (*RunResult, error) {
 	m, err := LoadManifest(dir, o.Now())
 	if err != nil {
 		return nil, err

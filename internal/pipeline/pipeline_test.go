@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -163,7 +164,10 @@ func TestRunSkipFineTuning(t *testing.T) {
 	if len(res.Skipped) != 3 || res.Manifest.Phases[pipeline.PhaseDataset].Status != pipeline.StatusDone {
 		t.Errorf("result %+v", res)
 	}
-	for _, f := range []string{"run.json", "findings.jsonl", "dataset/train.jsonl", "dataset/valid.jsonl", "dataset/README.md"} {
+	if res.Report != filepath.Join(res.Dir, "report.html") {
+		t.Errorf("report %q", res.Report)
+	}
+	for _, f := range []string{"run.json", "findings.jsonl", "dataset/train.jsonl", "dataset/valid.jsonl", "dataset/README.md", "report.html"} {
 		if _, err := os.Stat(filepath.Join(res.Dir, f)); err != nil {
 			t.Errorf("missing %s", f)
 		}
@@ -233,6 +237,11 @@ func TestRunRecordsInterruption(t *testing.T) {
 	ph := m.Phases[pipeline.PhaseFinetune]
 	if ph.Status != pipeline.StatusRunning || ph.Error != "interrupted by SIGTERM" {
 		t.Errorf("finetune phase: %+v", ph)
+	}
+	// The report is written whatever the outcome, and says why the model
+	// parts are missing.
+	if page, err := os.ReadFile(filepath.Join(dir, "report.html")); err != nil || !strings.Contains(string(page), "stopped (interrupted by SIGTERM)") {
+		t.Errorf("interrupted run's report (%v) does not say the fine-tune stopped", err)
 	}
 	if len(m.Interruptions) != 1 || m.Interruptions[0].Phase != pipeline.PhaseFinetune || m.Interruptions[0].Signal != "SIGTERM" {
 		t.Errorf("interruptions: %+v", m.Interruptions)
