@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"path/filepath"
 
 	"github.com/vulntune/vulntune/internal/config"
@@ -31,6 +32,11 @@ func (a *app) modelOptions(cfg *config.Config, baseModel string, f modelFlags) (
 	if err != nil {
 		return pipeline.ModelOptions{}, err
 	}
+	// The config bounds what a command's flags leave unset (the daemon
+	// has no flags for them).
+	f.MaxSteps = cmp.Or(f.MaxSteps, cfg.FineTuning.Training.MaxSteps)
+	f.EvalLimit = cmp.Or(f.EvalLimit, cfg.FineTuning.Evaluation.MaxExamples)
+	f.EvalMaxTokens = cmp.Or(f.EvalMaxTokens, cfg.FineTuning.Evaluation.MaxTokens)
 	bar := newProgress(a.stderr, !a.quiet)
 	quantize, gradCheckpoint := pipeline.MLXSettings(cfg.FineTuning.MLX)
 	o := pipeline.ModelOptions{

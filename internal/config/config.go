@@ -50,6 +50,7 @@ type FineTuning struct {
 	Training          Training    `yaml:"training"`
 	LoRA              LoRA        `yaml:"lora"`
 	MLX               MLX         `yaml:"mlx"`
+	Evaluation        Evaluation  `yaml:"evaluation"`
 	HuggingFace       HuggingFace `yaml:"huggingface"`
 	// Sequential is the plan's two-stage training section (compatibility).
 	Sequential Sequential `yaml:"sequential"`
@@ -60,9 +61,11 @@ type Training struct {
 	LearningRate float64 `yaml:"learning_rate"`
 	BatchSize    int     `yaml:"batch_size"`
 	MaxEpochs    int     `yaml:"max_epochs"`
-	WarmupSteps  int     `yaml:"warmup_steps"`
-	SaveSteps    int     `yaml:"save_steps"`
-	EvalSteps    int     `yaml:"eval_steps"`
+	// MaxSteps, when not 0, bounds training instead of MaxEpochs.
+	MaxSteps    int `yaml:"max_steps"`
+	WarmupSteps int `yaml:"warmup_steps"`
+	SaveSteps   int `yaml:"save_steps"`
+	EvalSteps   int `yaml:"eval_steps"`
 
 	// The plan's two-stage schedule; accepted for compatibility.
 	MaxStage1Iters     int     `yaml:"max_stage1_iters"`
@@ -70,6 +73,13 @@ type Training struct {
 	Stage1LearningRate float64 `yaml:"stage1_learning_rate"`
 	Stage2LearningRate float64 `yaml:"stage2_learning_rate"`
 	Stage1ReplayRatio  float64 `yaml:"stage1_replay_ratio"`
+}
+
+// Evaluation bounds the held-out evaluation after fine-tuning, for the
+// runs that take no flags (the daemon's); a command's flags win.
+type Evaluation struct {
+	MaxExamples int `yaml:"max_examples"` // 0 = the whole held-out split
+	MaxTokens   int `yaml:"max_tokens"`   // 0 = the evaluator's default
 }
 
 // LoRA holds adapter settings. mlx-lm's scale is Alpha/Rank.
