@@ -18,6 +18,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/ingest/sarif"
 	"github.com/vulntune/vulntune/internal/redact"
 )
 
@@ -411,7 +412,7 @@ func parseUnit(ctx context.Context, idx int, u unit, st *store, ev *pathEvidence
 	cr := newCapReader(r)
 	err := safeParse(ctx, u, cr, add)
 	fr.Elided = cr.elided
-	if errors.Is(err, errSARIFVersion) {
+	if errors.Is(err, sarif.ErrVersion) {
 		st.drop(idx)
 		fr.Findings = 0
 	}

@@ -1,4 +1,4 @@
-package ingest
+package sarif
 
 import (
 	"crypto/sha256"
@@ -10,40 +10,40 @@ import (
 	"github.com/vulntune/vulntune/internal/finding"
 )
 
-// sarifProfile is what vulntune knows about one producer's SARIF: the kind
+// profile is what vulntune knows about one producer's SARIF: the kind
 // of its findings and the facts it hides in odd places. Profiles are keyed
-// on the canonical tool name (sarifCanonicalTool of tool.driver.name).
-type sarifProfile struct {
+// on the canonical tool name (canonicalTool of tool.driver.name).
+type profile struct {
 	// kind is the default Kind; empty means code when the result has a
 	// file location, else other.
 	kind finding.Kind
 	// noFingerprint leaves Finding.PartialFingerprint empty: for tools
 	// whose SARIF fingerprints are junk or carry personal data.
 	noFingerprint bool
-	rule          func(info *sarifRuleInfo)
-	result        func(x *sarifResultCtx, f *finding.Finding)
+	rule          func(info *ruleInfo)
+	result        func(x *resultCtx, f *finding.Finding)
 }
 
-// sarifToolNames maps lower-cased driver names to the canonical tool names
+// toolNames maps lower-cased driver names to the canonical tool names
 // used across vulntune (the native-JSON parsers use the same names, and the
 // merge counts tools by them).
-var sarifToolNames = map[string]string{
+var toolNames = map[string]string{
 	"trivy": "trivy", "grype": "grype", "bandit": "bandit", "checkov": "checkov",
 	"gitleaks": "gitleaks", "kics": "kics", "gosec": "gosec", "eslint": "eslint",
 	"codeql": "codeql", "osv-scanner": "osv-scanner", "osv scanner": "osv-scanner",
 	"zap": "zap", "owasp zap": "zap", "zaproxy": "zap",
 }
 
-// sarifToolPrefixes catches product names with editions in them
+// toolPrefixes catches product names with editions in them
 // ("Semgrep OSS", "Snyk Open Source", "SnykCode").
-var sarifToolPrefixes = []string{"semgrep", "snyk", "codeql", "trivy", "checkov"}
+var toolPrefixes = []string{"semgrep", "snyk", "codeql", "trivy", "checkov"}
 
-func sarifCanonicalTool(driver string) string {
+func canonicalTool(driver string) string {
 	n := strings.ToLower(strings.TrimSpace(driver))
-	if c, ok := sarifToolNames[n]; ok {
+	if c, ok := toolNames[n]; ok {
 		return c
 	}
-	for _, p := range sarifToolPrefixes {
+	for _, p := range toolPrefixes {
 		if strings.HasPrefix(n, p) {
 			return p
 		}
@@ -54,34 +54,34 @@ func sarifCanonicalTool(driver string) string {
 	return strings.Join(strings.Fields(n), "-")
 }
 
-var sarifProfiles = map[string]*sarifProfile{
-	"trivy":       {rule: sarifTrivyRule, result: sarifTrivyResult},
-	"grype":       {kind: finding.KindDependency, result: sarifGrypeResult},
-	"snyk":        {result: sarifSnykResult},
-	"bandit":      {kind: finding.KindCode, result: sarifBanditResult},
-	"checkov":     {kind: finding.KindConfig, rule: sarifCheckovRule, result: sarifCheckovResult},
+var profiles = map[string]*profile{
+	"trivy":       {rule: trivyRule, result: trivyResult},
+	"grype":       {kind: finding.KindDependency, result: grypeResult},
+	"snyk":        {result: snykResult},
+	"bandit":      {kind: finding.KindCode, result: banditResult},
+	"checkov":     {kind: finding.KindConfig, rule: checkovRule, result: checkovResult},
 	"kics":        {kind: finding.KindConfig},
-	"semgrep":     {kind: finding.KindCode, noFingerprint: true, rule: sarifSemgrepRule, result: sarifSemgrepResult},
-	"gitleaks":    {kind: finding.KindSecret, noFingerprint: true, result: sarifGitleaksResult},
+	"semgrep":     {kind: finding.KindCode, noFingerprint: true, rule: semgrepRule, result: semgrepResult},
+	"gitleaks":    {kind: finding.KindSecret, noFingerprint: true, result: gitleaksResult},
 	"gosec":       {kind: finding.KindCode},
 	"eslint":      {kind: finding.KindCode},
 	"codeql":      {kind: finding.KindCode},
 	"zap":         {kind: finding.KindWeb},
-	"osv-scanner": {kind: finding.KindDependency, result: sarifOSVResult},
+	"osv-scanner": {kind: finding.KindDependency, result: osvResult},
 }
 
-var sarifGeneric = &sarifProfile{}
+var generic = &profile{}
 
-func sarifProfileFor(name string) *sarifProfile {
-	if p, ok := sarifProfiles[name]; ok {
+func profileFor(name string) *profile {
+	if p, ok := profiles[name]; ok {
 		return p
 	}
-	return sarifGeneric
+	return generic
 }
 
-// sarifFields reads "Key: value" lines (Trivy and Grype write package facts
+// fields reads "Key: value" lines (Trivy and Grype write package facts
 // this way in messages and rule help).
-func sarifFields(texts ...string) map[string]string {
+func fields(texts ...string) map[string]string {
 	m := map[string]string{}
 	for _, t := range texts {
 		for line := range strings.SplitSeq(t, "\n") {
@@ -98,8 +98,8 @@ func sarifFields(texts ...string) map[string]string {
 	return m
 }
 
-// sarifSplitVersions splits "1.5.13, 1.3.15" into versions.
-func sarifSplitVersions(s string) []string {
+// splitVersions splits "1.5.13, 1.3.15" into versions.
+func splitVersions(s string) []string {
 	out := []string{}
 	for v := range strings.SplitSeq(strings.Trim(s, "[] "), ",") {
 		if v = strings.TrimSpace(v); v != "" {
@@ -109,19 +109,19 @@ func sarifSplitVersions(s string) []string {
 	return out
 }
 
-// sarifClearPlaceholderRegion drops the 1:1 region image and dependency
+// clearPlaceholderRegion drops the 1:1 region image and dependency
 // scanners write because SARIF wants one; it is no real line.
-func sarifClearPlaceholderRegion(f *finding.Finding) {
+func clearPlaceholderRegion(f *finding.Finding) {
 	l := &f.Location
 	if l.StartLine == 1 && l.EndLine == 1 && l.StartCol <= 1 && l.Snippet == "" {
 		l.StartLine, l.EndLine, l.StartCol = 0, 0, 0
 	}
 }
 
-// sarifEcosystem derives a package ecosystem from a purl ("pkg:maven/...")
+// ecosystem derives a package ecosystem from a purl ("pkg:maven/...")
 // or from the manifest or archive a dependency was found in; "" if neither
 // says.
-func sarifEcosystem(purl, file string) string {
+func ecosystem(purl, file string) string {
 	if rest, ok := strings.CutPrefix(purl, "pkg:"); ok {
 		if i := strings.IndexByte(rest, '/'); i > 0 {
 			return strings.ToLower(rest[:i])
@@ -130,13 +130,13 @@ func sarifEcosystem(purl, file string) string {
 	return finding.ManifestEcosystem(file)
 }
 
-func sarifPURL(x *sarifResultCtx) string {
+func purl(x *resultCtx) string {
 	for _, k := range []string{"purl", "PURL", "packageUrl", "pkgPurl"} {
-		if v := sarifPropString(x.res.Properties, k); v != "" {
+		if v := propString(x.res.Properties, k); v != "" {
 			return v
 		}
 		if x.info.rule != nil {
-			if v := sarifPropString(x.info.rule.Properties, k); v != "" {
+			if v := propString(x.info.rule.Properties, k); v != "" {
 				return v
 			}
 		}
@@ -144,21 +144,21 @@ func sarifPURL(x *sarifResultCtx) string {
 	return ""
 }
 
-func sarifHelpText(info *sarifRuleInfo) string {
+func helpText(info *ruleInfo) string {
 	if info.rule == nil || info.rule.Help == nil {
 		return ""
 	}
 	return info.rule.Help.Text
 }
 
-func sarifSecretHash(s string) string {
+func secretHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
 
 // Trivy: the rule's tags say what kind of finding it is and carry the
 // severity word; the message carries package, installed and fixed versions.
-func sarifTrivyRule(info *sarifRuleInfo) {
+func trivyRule(info *ruleInfo) {
 	for _, t := range info.tags {
 		switch strings.ToLower(t) {
 		case "vulnerability":
@@ -176,20 +176,20 @@ func sarifTrivyRule(info *sarifRuleInfo) {
 	}
 }
 
-func sarifTrivyResult(x *sarifResultCtx, f *finding.Finding) {
-	m := sarifFields(f.Message, sarifHelpText(x.info))
+func trivyResult(x *resultCtx, f *finding.Finding) {
+	m := fields(f.Message, helpText(x.info))
 	if w := m["Severity"]; w != "" {
 		x.word = w
 	}
 	if x.run.image != "" {
 		f.Location.Image = x.run.image
-		if f.Location.Path == sarifImageRepo(x.run.image) || f.Location.Path == x.run.image {
+		if f.Location.Path == imageRepo(x.run.image) || f.Location.Path == x.run.image {
 			f.Location.Path = ""
 		}
 	}
 	switch x.info.kind {
 	case finding.KindDependency:
-		sarifClearPlaceholderRegion(f)
+		clearPlaceholderRegion(f)
 		name := m["Package"]
 		if name == "" {
 			name = m["PkgName"]
@@ -197,10 +197,10 @@ func sarifTrivyResult(x *sarifResultCtx, f *finding.Finding) {
 		f.Package = &finding.Package{
 			Name:             name,
 			InstalledVersion: m["Installed Version"],
-			FixedVersions:    sarifSplitVersions(m["Fixed Version"]),
-			PURL:             sarifPURL(x),
+			FixedVersions:    splitVersions(m["Fixed Version"]),
+			PURL:             purl(x),
 		}
-		f.Package.Ecosystem = sarifEcosystem(f.Package.PURL, f.Location.Path)
+		f.Package.Ecosystem = ecosystem(f.Package.PURL, f.Location.Path)
 		f.VulnIDs = []string{f.Tools[0].RuleID}
 	case finding.KindSecret:
 		if match := m["Match"]; match != "" {
@@ -209,19 +209,19 @@ func sarifTrivyResult(x *sarifResultCtx, f *finding.Finding) {
 			if !strings.Contains(match, "***") {
 				f.Secrets = []string{match}
 			}
-			f.SecretHash = sarifSecretHash(match)
+			f.SecretHash = secretHash(match)
 		}
 	case finding.KindLicense:
-		sarifClearPlaceholderRegion(f)
+		clearPlaceholderRegion(f)
 		if name := m["PkgName"] + m["Package"]; name != "" {
 			f.Package = &finding.Package{Name: name}
 		}
-		sarifSetProp(f, "license", f.Tools[0].RuleID)
+		setProp(f, "license", f.Tools[0].RuleID)
 	}
 }
 
-// sarifImageRepo strips registry and tag: ghcr.io/o/r:latest → o/r.
-func sarifImageRepo(image string) string {
+// imageRepo strips registry and tag: ghcr.io/o/r:latest → o/r.
+func imageRepo(image string) string {
 	if i := strings.IndexByte(image, '@'); i >= 0 {
 		image = image[:i]
 	}
@@ -236,32 +236,32 @@ func sarifImageRepo(image string) string {
 
 // Grype: rule ids are "<vuln id>-<package>"; rule help lists package,
 // version, fix version and package type.
-var sarifGrypeRuleRe = regexp.MustCompile(`^(CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3})-(.+)$`)
-var sarifGrypeMsgRe = regexp.MustCompile(`reports (\S+) at version (\S+)`)
+var grypeRuleRe = regexp.MustCompile(`^(CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3})-(.+)$`)
+var grypeMsgRe = regexp.MustCompile(`reports (\S+) at version (\S+)`)
 
-var sarifGrypeTypes = map[string]string{
+var grypeTypes = map[string]string{
 	"java-archive": "maven", "python": "pypi", "go-module": "go", "gem": "rubygems", "deb": "debian",
 	"apk": "alpine", "rust-crate": "cargo", "dotnet": "nuget", "php-composer": "composer",
 }
 
-func sarifGrypeResult(x *sarifResultCtx, f *finding.Finding) {
-	sarifClearPlaceholderRegion(f)
-	m := sarifFields(sarifHelpText(x.info))
+func grypeResult(x *resultCtx, f *finding.Finding) {
+	clearPlaceholderRegion(f)
+	m := fields(helpText(x.info))
 	if w := m["Severity"]; w != "" {
 		x.word = w
 	}
 	id, name := "", m["Package"]
-	if sm := sarifGrypeRuleRe.FindStringSubmatch(f.Tools[0].RuleID); sm != nil {
+	if sm := grypeRuleRe.FindStringSubmatch(f.Tools[0].RuleID); sm != nil {
 		id = sm[1]
 		if name == "" {
 			name = sm[2]
 		}
 	}
-	if v, ok := strings.CutPrefix(sarifFirstLine(sarifHelpText(x.info)), "Vulnerability "); ok && id == "" {
+	if v, ok := strings.CutPrefix(firstLine(helpText(x.info)), "Vulnerability "); ok && id == "" {
 		id = strings.TrimSpace(v)
 	}
 	version := m["Version"]
-	if mm := sarifGrypeMsgRe.FindStringSubmatch(f.Message); mm != nil {
+	if mm := grypeMsgRe.FindStringSubmatch(f.Message); mm != nil {
 		if name == "" {
 			name = mm[1]
 		}
@@ -270,14 +270,14 @@ func sarifGrypeResult(x *sarifResultCtx, f *finding.Finding) {
 		}
 	}
 	eco := m["Type"]
-	if e, ok := sarifGrypeTypes[eco]; ok {
+	if e, ok := grypeTypes[eco]; ok {
 		eco = e
 	}
-	purl := sarifPURL(x)
+	purl := purl(x)
 	if eco == "" {
-		eco = sarifEcosystem(purl, f.Location.Path)
+		eco = ecosystem(purl, f.Location.Path)
 	}
-	f.Package = &finding.Package{Name: name, Ecosystem: eco, PURL: purl, InstalledVersion: version, FixedVersions: sarifSplitVersions(m["Fix Version"])}
+	f.Package = &finding.Package{Name: name, Ecosystem: eco, PURL: purl, InstalledVersion: version, FixedVersions: splitVersions(m["Fix Version"])}
 	if id != "" {
 		f.VulnIDs = []string{id}
 	}
@@ -285,12 +285,12 @@ func sarifGrypeResult(x *sarifResultCtx, f *finding.Finding) {
 
 // Snyk writes the severity only as text: "High severity - ..." in rule
 // descriptions, "... with a high severity vulnerability" in messages.
-var sarifSnykSevRe = regexp.MustCompile(`(?i)\b(critical|high|medium|low)\s+severity\b`)
-var sarifSnykModuleRe = regexp.MustCompile(`(?m)Vulnerable module:\s*(\S+)`)
+var snykSevRe = regexp.MustCompile(`(?i)\b(critical|high|medium|low)\s+severity\b`)
+var snykModuleRe = regexp.MustCompile(`(?m)Vulnerable module:\s*(\S+)`)
 
-func sarifSnykResult(x *sarifResultCtx, f *finding.Finding) {
-	for _, t := range []string{f.Message, x.info.title, sarifHelpText(x.info), f.Description} {
-		if m := sarifSnykSevRe.FindStringSubmatch(t); m != nil {
+func snykResult(x *resultCtx, f *finding.Finding) {
+	for _, t := range []string{f.Message, x.info.title, helpText(x.info), f.Description} {
+		if m := snykSevRe.FindStringSubmatch(t); m != nil {
 			x.word = m[1]
 			break
 		}
@@ -303,36 +303,36 @@ func sarifSnykResult(x *sarifResultCtx, f *finding.Finding) {
 		f.Kind = finding.KindConfig
 	case strings.Contains(driver, "open source") || strings.Contains(driver, "container"):
 		f.Kind = finding.KindDependency
-		help := sarifHelpText(x.info)
+		help := helpText(x.info)
 		if x.info.rule != nil && x.info.rule.Help != nil && help == "" {
 			help = x.info.rule.Help.Markdown
 		}
-		sarifClearPlaceholderRegion(f)
-		pkg := &finding.Package{PURL: sarifPURL(x)}
-		if m := sarifSnykModuleRe.FindStringSubmatch(help); m != nil {
+		clearPlaceholderRegion(f)
+		pkg := &finding.Package{PURL: purl(x)}
+		if m := snykModuleRe.FindStringSubmatch(help); m != nil {
 			pkg.Name = m[1]
 			// "Introduced through: app@1.0.0 and lodash@4.17.20" or the
 			// description "(CVE-...) lodash@4.17.20" name the version.
 			for _, t := range []string{help, f.Description, f.Message} {
-				if v := sarifVersionAfter(t, pkg.Name); v != "" {
+				if v := versionAfter(t, pkg.Name); v != "" {
 					pkg.InstalledVersion = v
 					break
 				}
 			}
 		}
-		pkg.Ecosystem = sarifEcosystem(pkg.PURL, f.Location.Path)
+		pkg.Ecosystem = ecosystem(pkg.PURL, f.Location.Path)
 		f.Package = pkg
 		f.VulnIDs = []string{f.Tools[0].RuleID}
 		for _, t := range []string{f.Description, x.info.title} {
-			for _, id := range sarifVulnIDRe.FindAllString(t, -1) {
-				f.VulnIDs = sarifAddUnique(f.VulnIDs, id)
+			for _, id := range vulnIDRe.FindAllString(t, -1) {
+				f.VulnIDs = addUnique(f.VulnIDs, id)
 			}
 		}
 	}
 }
 
-// sarifVersionAfter finds "name@version" as a word in text.
-func sarifVersionAfter(text, name string) string {
+// versionAfter finds "name@version" as a word in text.
+func versionAfter(text, name string) string {
 	key := name + "@"
 	for i := 0; i < len(text); {
 		j := strings.Index(text[i:], key)
@@ -356,29 +356,29 @@ func sarifVersionAfter(text, name string) string {
 }
 
 // Bandit keeps severity and confidence in result properties.
-func sarifBanditResult(x *sarifResultCtx, f *finding.Finding) {
-	if w := sarifPropString(x.res.Properties, "issue_severity"); w != "" {
+func banditResult(x *resultCtx, f *finding.Finding) {
+	if w := propString(x.res.Properties, "issue_severity"); w != "" {
 		x.word = w
 	}
-	sarifSetProp(f, "confidence", strings.ToLower(sarifPropString(x.res.Properties, "issue_confidence")))
+	setProp(f, "confidence", strings.ToLower(propString(x.res.Properties, "issue_confidence")))
 }
 
 // Checkov: the guideline URL is the help link when helpUri is missing.
-func sarifCheckovRule(info *sarifRuleInfo) {
+func checkovRule(info *ruleInfo) {
 	if info.helpURI == "" && len(info.refs) > 0 {
 		info.helpURI = info.refs[0]
 	}
 }
 
-// sarifCheckovResult: Checkov writes paths relative to the scanned
+// checkovResult: Checkov writes paths relative to the scanned
 // directory, sometimes with a leading slash ("/Dockerfile").
-func sarifCheckovResult(_ *sarifResultCtx, f *finding.Finding) {
+func checkovResult(_ *resultCtx, f *finding.Finding) {
 	f.Location.Path = strings.TrimPrefix(f.Location.Path, "/")
 }
 
 // Semgrep: shortDescription is "Semgrep Finding: <id>", help ends with an
 // advert, tags carry CWE, OWASP and confidence.
-func sarifSemgrepRule(info *sarifRuleInfo) {
+func semgrepRule(info *ruleInfo) {
 	if strings.HasPrefix(info.title, "Semgrep Finding:") {
 		info.title = info.id
 	}
@@ -405,13 +405,13 @@ func sarifSemgrepRule(info *sarifRuleInfo) {
 	}
 }
 
-// sarifSemgrepResult keeps identity line-based: Semgrep JSON has no SARIF
+// semgrepResult keeps identity line-based: Semgrep JSON has no SARIF
 // fingerprints, so leaving PartialFingerprint empty lets the same issue from
 // both formats merge. Semgrep writes its INFO severity as level "note";
 // it maps back to info as in Semgrep JSON.
-func sarifSemgrepResult(x *sarifResultCtx, f *finding.Finding) {
+func semgrepResult(x *resultCtx, f *finding.Finding) {
 	for k, v := range x.info.props {
-		sarifSetProp(f, k, v)
+		setProp(f, k, v)
 	}
 	if x.word == "" && strings.EqualFold(x.level, "note") {
 		x.word = "info"
@@ -420,36 +420,36 @@ func sarifSemgrepResult(x *sarifResultCtx, f *finding.Finding) {
 
 // Gitleaks: the raw secret is region.snippet.text; commit author, email,
 // date and message sit in partialFingerprints and are never read.
-func sarifGitleaksResult(x *sarifResultCtx, f *finding.Finding) {
+func gitleaksResult(x *resultCtx, f *finding.Finding) {
 	if len(x.res.Locations) > 0 {
 		if pl := x.res.Locations[0].PhysicalLocation; pl != nil && pl.Region != nil && pl.Region.Snippet != nil {
 			if s := pl.Region.Snippet.Text; s != "" {
 				f.Secrets = []string{s}
-				f.SecretHash = sarifSecretHash(s)
+				f.SecretHash = secretHash(s)
 			}
 		}
 	}
 	commit := x.res.PartialFingerprints["commitSha"]
 	if commit == "" {
-		commit = sarifPropString(x.res.Properties, "commit")
+		commit = propString(x.res.Properties, "commit")
 	}
-	sarifSetProp(f, "commit", commit)
+	setProp(f, "commit", commit)
 }
 
 // OSV-Scanner: "Package 'name@version' is vulnerable to 'ID'".
-var sarifOSVMsgRe = regexp.MustCompile(`Package '([^']+)@([^'@]+)'`)
-var sarifVulnIDRe = regexp.MustCompile(`\b(CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3})\b`)
+var osvMsgRe = regexp.MustCompile(`Package '([^']+)@([^'@]+)'`)
+var vulnIDRe = regexp.MustCompile(`\b(CVE-\d{4}-\d{4,}|GHSA(?:-[0-9a-z]{4}){3})\b`)
 
-func sarifOSVResult(x *sarifResultCtx, f *finding.Finding) {
-	sarifClearPlaceholderRegion(f)
-	pkg := &finding.Package{PURL: sarifPURL(x)}
-	if m := sarifOSVMsgRe.FindStringSubmatch(f.Message); m != nil {
+func osvResult(x *resultCtx, f *finding.Finding) {
+	clearPlaceholderRegion(f)
+	pkg := &finding.Package{PURL: purl(x)}
+	if m := osvMsgRe.FindStringSubmatch(f.Message); m != nil {
 		pkg.Name, pkg.InstalledVersion = m[1], m[2]
 	}
-	pkg.Ecosystem = sarifEcosystem(pkg.PURL, f.Location.Path)
+	pkg.Ecosystem = ecosystem(pkg.PURL, f.Location.Path)
 	f.Package = pkg
 	f.VulnIDs = []string{f.Tools[0].RuleID}
-	for _, id := range sarifVulnIDRe.FindAllString(f.Message, -1) {
-		f.VulnIDs = sarifAddUnique(f.VulnIDs, id)
+	for _, id := range vulnIDRe.FindAllString(f.Message, -1) {
+		f.VulnIDs = addUnique(f.VulnIDs, id)
 	}
 }

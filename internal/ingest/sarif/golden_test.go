@@ -1,4 +1,4 @@
-package ingest_test
+package sarif_test
 
 import (
 	"bytes"
@@ -12,7 +12,8 @@ import (
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/finding"
-	"github.com/vulntune/vulntune/internal/ingest"
+	"github.com/vulntune/vulntune/internal/ingest/report"
+	"github.com/vulntune/vulntune/internal/ingest/sarif"
 )
 
 // The -update flag may be declared by another test file of this package
@@ -28,20 +29,20 @@ func sarifUpdate() bool {
 	return f != nil && f.Value.String() == "true"
 }
 
-// sarifSemgrepSample is the 2 MB real Semgrep SARIF; it is read in place
+// semgrepSample is the 2 MB real Semgrep SARIF; it is read in place
 // rather than copied, and its golden holds a summary and the first findings.
-const sarifSemgrepSample = "../../examples/artifacts/semgrep/semgrep.sarif"
+const semgrepSample = "../../../examples/artifacts/semgrep/semgrep.sarif"
 
-// sarifGoldenHead is how many findings the golden of a large sample keeps.
-const sarifGoldenHead = 12
+// goldenHead is how many findings the golden of a large sample keeps.
+const goldenHead = 12
 
-type sarifGolden struct {
-	Summary  *sarifSummary        `json:"summary,omitempty"`
-	Findings []sarifGoldenFinding `json:"findings"`
-	Errors   []string             `json:"errors"`
+type goldenDoc struct {
+	Summary  *summary        `json:"summary,omitempty"`
+	Findings []goldenFinding `json:"findings"`
+	Errors   []string        `json:"errors"`
 }
 
-type sarifSummary struct {
+type summary struct {
 	Findings   int            `json:"findings"`
 	ByKind     map[string]int `json:"by_kind"`
 	BySeverity map[string]int `json:"by_severity"`
@@ -49,24 +50,24 @@ type sarifSummary struct {
 	WithFix    int            `json:"with_fix"`
 }
 
-// sarifGoldenFinding shows the fields that never serialise as well.
-type sarifGoldenFinding struct {
+// goldenFinding shows the fields that never serialise as well.
+type goldenFinding struct {
 	finding.Finding
 	PartialFingerprint string   `json:"partial_fingerprint,omitempty"`
 	Secrets            []string `json:"secrets,omitempty"`
 }
 
-func sarifParseFile(t testing.TB, path string) ([]finding.Finding, error) {
+func parseFile(t testing.TB, path string) ([]finding.Finding, error) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	return ingest.SARIF{}.Parse(context.Background(), ingest.Input{Name: filepath.Base(path), Size: -1}, f)
+	return sarif.Format{}.Parse(context.Background(), report.Input{Name: filepath.Base(path), Size: -1}, f)
 }
 
-func sarifErrStrings(err error) []string {
+func errStrings(err error) []string {
 	out := []string{}
 	if err == nil {
 		return out
@@ -74,10 +75,10 @@ func sarifErrStrings(err error) []string {
 	return append(out, strings.Split(err.Error(), "\n")...)
 }
 
-func sarifRender(fs []finding.Finding, err error, head int) []byte {
-	g := sarifGolden{Findings: []sarifGoldenFinding{}, Errors: sarifErrStrings(err)}
+func render(fs []finding.Finding, err error, head int) []byte {
+	g := goldenDoc{Findings: []goldenFinding{}, Errors: errStrings(err)}
 	if head > 0 {
-		s := &sarifSummary{Findings: len(fs), ByKind: map[string]int{}, BySeverity: map[string]int{}}
+		s := &summary{Findings: len(fs), ByKind: map[string]int{}, BySeverity: map[string]int{}}
 		for _, f := range fs {
 			s.ByKind[string(f.Kind)]++
 			s.BySeverity[string(f.Severity)]++
@@ -92,7 +93,7 @@ func sarifRender(fs []finding.Finding, err error, head int) []byte {
 		fs = fs[:min(head, len(fs))]
 	}
 	for _, f := range fs {
-		g.Findings = append(g.Findings, sarifGoldenFinding{Finding: f, PartialFingerprint: f.PartialFingerprint, Secrets: f.Secrets})
+		g.Findings = append(g.Findings, goldenFinding{Finding: f, PartialFingerprint: f.PartialFingerprint, Secrets: f.Secrets})
 	}
 	b, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {
@@ -103,23 +104,23 @@ func sarifRender(fs []finding.Finding, err error, head int) []byte {
 
 // TestSARIFGolden parses every testdata/sarif/*.sarif (handcrafted cases and
 // copies of real CI artifacts) and the Semgrep sample, and compares with
-// <case>.golden.json. Rewrite with: go test ./internal/ingest -run SARIFGolden -update
+// <case>.golden.json. Rewrite with: go test ./internal/ingest/sarif -run SARIFGolden -update
 func TestSARIFGolden(t *testing.T) {
 	cases, err := filepath.Glob("testdata/sarif/*.sarif")
 	if err != nil || len(cases) == 0 {
 		t.Fatalf("no SARIF cases: %v", err)
 	}
-	cases = append(cases, sarifSemgrepSample)
+	cases = append(cases, semgrepSample)
 	for _, path := range cases {
 		name := strings.TrimSuffix(filepath.Base(path), ".sarif")
 		head := 0
-		if path == sarifSemgrepSample {
-			name, head = "semgrep-sample", sarifGoldenHead
+		if path == semgrepSample {
+			name, head = "semgrep-sample", goldenHead
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			fs, err := sarifParseFile(t, path)
-			got := sarifRender(fs, err, head)
+			fs, err := parseFile(t, path)
+			got := render(fs, err, head)
 			golden := filepath.Join("testdata", "sarif", name+".golden.json")
 			if sarifUpdate() {
 				t.Logf("UPDATING golden file %s — review the diff", golden)
