@@ -1,33 +1,20 @@
 package sarif_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/golden"
 	"github.com/vulntune/vulntune/internal/ingest/report"
 	"github.com/vulntune/vulntune/internal/ingest/sarif"
 )
 
-// The -update flag may be declared by another test file of this package
-// too; declaring it twice panics, so it is declared only when absent.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files under testdata/")
-	}
-}
-
-func sarifUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
+func TestMain(m *testing.M) { os.Exit(golden.Main(m)) }
 
 // semgrepSample is the 2 MB real Semgrep SARIF; it is read in place
 // rather than copied, and its golden holds a summary and the first findings.
@@ -104,7 +91,7 @@ func render(fs []finding.Finding, err error, head int) []byte {
 
 // TestSARIFGolden parses every testdata/sarif/*.sarif (handcrafted cases and
 // copies of real CI artifacts) and the Semgrep sample, and compares with
-// <case>.golden.json. Rewrite with: go test ./internal/ingest/sarif -run SARIFGolden -update
+// <case>.golden.json (golden.Assert). Rewrite with: go test ./internal/ingest/sarif -run SARIFGolden -update
 func TestSARIFGolden(t *testing.T) {
 	cases, err := filepath.Glob("testdata/sarif/*.sarif")
 	if err != nil || len(cases) == 0 {
@@ -121,21 +108,7 @@ func TestSARIFGolden(t *testing.T) {
 			t.Parallel()
 			fs, err := parseFile(t, path)
 			got := render(fs, err, head)
-			golden := filepath.Join("testdata", "sarif", name+".golden.json")
-			if sarifUpdate() {
-				t.Logf("UPDATING golden file %s — review the diff", golden)
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("read golden (create it with -update): %v", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from parse output; rerun with -update and review the diff\n%s", golden, sarifFirstDiff(string(want), string(got)))
-			}
+			golden.Assert(t, filepath.Join("testdata", "sarif", name+".golden.json"), got)
 		})
 	}
 }
@@ -152,21 +125,4 @@ func TestSARIFGoldenNoOrphans(t *testing.T) {
 			t.Errorf("orphaned golden %s: no %s.sarif", g, name)
 		}
 	}
-}
-
-func sarifFirstDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			return "line " + strconv.Itoa(i+1) + ":\n  want: " + a + "\n  got:  " + b
-		}
-	}
-	return ""
 }
