@@ -54,6 +54,7 @@ func canonicalTool(driver string) string {
 	return strings.Join(strings.Fields(n), "-")
 }
 
+// profiles holds each producer's quirks; Trivy's are in trivy.go.
 var profiles = map[string]*profile{
 	"trivy":       {rule: trivyRule, result: trivyResult},
 	"grype":       {kind: finding.KindDependency, result: grypeResult},
@@ -154,84 +155,6 @@ func helpText(info *ruleInfo) string {
 func secretHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
-}
-
-// Trivy: the rule's tags say what kind of finding it is and carry the
-// severity word; the message carries package, installed and fixed versions.
-func trivyRule(info *ruleInfo) {
-	for _, t := range info.tags {
-		switch strings.ToLower(t) {
-		case "vulnerability":
-			info.kind = finding.KindDependency
-		case "misconfiguration":
-			info.kind = finding.KindConfig
-		case "secret":
-			info.kind = finding.KindSecret
-		case "license":
-			info.kind = finding.KindLicense
-		}
-		if _, ok := finding.SeverityFromWord(t); ok && info.word == "" {
-			info.word = t
-		}
-	}
-}
-
-func trivyResult(x *resultCtx, f *finding.Finding) {
-	m := fields(f.Message, helpText(x.info))
-	if w := m["Severity"]; w != "" {
-		x.word = w
-	}
-	if x.run.image != "" {
-		f.Location.Image = x.run.image
-		if f.Location.Path == imageRepo(x.run.image) || f.Location.Path == x.run.image {
-			f.Location.Path = ""
-		}
-	}
-	switch x.info.kind {
-	case finding.KindDependency:
-		clearPlaceholderRegion(f)
-		name := m["Package"]
-		if name == "" {
-			name = m["PkgName"]
-		}
-		f.Package = &finding.Package{
-			Name:             name,
-			InstalledVersion: m["Installed Version"],
-			FixedVersions:    splitVersions(m["Fixed Version"]),
-			PURL:             purl(x),
-		}
-		f.Package.Ecosystem = ecosystem(f.Package.PURL, f.Location.Path)
-		f.VulnIDs = []string{f.Tools[0].RuleID}
-	case finding.KindSecret:
-		if match := m["Match"]; match != "" {
-			// Trivy masks the secret with '*'; an unmasked match is the
-			// secret itself and must reach the redactor.
-			if !strings.Contains(match, "***") {
-				f.Secrets = []string{match}
-			}
-			f.SecretHash = secretHash(match)
-		}
-	case finding.KindLicense:
-		clearPlaceholderRegion(f)
-		if name := m["PkgName"] + m["Package"]; name != "" {
-			f.Package = &finding.Package{Name: name}
-		}
-		setProp(f, "license", f.Tools[0].RuleID)
-	}
-}
-
-// imageRepo strips registry and tag: ghcr.io/o/r:latest → o/r.
-func imageRepo(image string) string {
-	if i := strings.IndexByte(image, '@'); i >= 0 {
-		image = image[:i]
-	}
-	if i := strings.LastIndexByte(image, ':'); i > strings.LastIndexByte(image, '/') {
-		image = image[:i]
-	}
-	if first, rest, ok := strings.Cut(image, "/"); ok && strings.ContainsAny(first, ".:") {
-		image = rest
-	}
-	return image
 }
 
 // Grype: rule ids are "<vuln id>-<package>"; rule help lists package,
