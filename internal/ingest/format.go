@@ -1,8 +1,8 @@
-// Package ingest reads scanner output (SARIF from any producer and the native
-// JSON of OSV-Scanner, ZAP, Semgrep, Trivy, Gitleaks, Grype, Checkov and
-// KICS) from files, directories and zip archives, recognises each format by
-// its content, and turns it into normalised, fingerprinted, redacted and
-// merged findings.
+// Package ingest reads scanner output (SARIF from any producer, through
+// package sarif, and the native JSON of OSV-Scanner, ZAP, Semgrep, Trivy,
+// Gitleaks, Grype, Checkov and KICS) from files, directories and zip
+// archives, recognises each format by its content, and turns it into
+// normalised, fingerprinted, redacted and merged findings.
 package ingest
 
 import (

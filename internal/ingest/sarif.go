@@ -2,7 +2,9 @@ package ingest
 
 import "github.com/vulntune/vulntune/internal/ingest/sarif"
 
-// SARIF logs from any producer are read by package sarif; registered here,
-// between the formats whose files sort before and after this one, so the
-// sniffing order stays what it was.
+// SARIF logs from any producer are read by package sarif, which streams
+// (Streamer). It is registered from this file so that the sniffing order
+// stays by file name, as for the formats that live in ingest.
+var _ Streamer = sarif.Format{}
+
 func init() { register(sarif.Format{}) }

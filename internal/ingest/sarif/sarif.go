@@ -1,3 +1,7 @@
+// Package sarif reads SARIF 2.1.0 logs, streamed, into findings, with what
+// vulntune knows of each producer's habits (tools.go; Trivy's in trivy.go).
+// Package ingest registers Format among its formats; this package imports
+// only ingest/report from ingest, never ingest itself.
 package sarif
 
 import (
@@ -16,7 +20,7 @@ import (
 	"github.com/vulntune/vulntune/internal/ingest/report"
 )
 
-// SARIF reads SARIF 2.1.0 logs from any producer (Trivy, CodeQL, Semgrep,
+// Format reads SARIF 2.1.0 logs from any producer (Trivy, CodeQL, Semgrep,
 // Checkov, Gitleaks, Grype, Snyk, KICS, gosec, ESLint, MegaLinter
 // aggregates...). Facts producers hide in odd places are read by the
 // per-tool profiles in tools.go.
@@ -32,7 +36,7 @@ import (
 // first.
 type Format struct{}
 
-// Name implements Format.
+// Name implements ingest.Format.
 func (Format) Name() string { return "sarif" }
 
 // version is the one SARIF version read; "2.1.0-rtm.N" drafts share its
@@ -111,7 +115,7 @@ func sniffRun(dec *jsontext.Decoder) bool {
 	return false
 }
 
-// Parse implements Format. It returns every finding it could read; bad
+// Parse implements ingest.Format. It returns every finding it could read; bad
 // results are skipped with an *report.Error each (joined), and a syntax error
 // ends the file with the findings read before it. An unsupported version
 // returns no findings.
@@ -150,7 +154,8 @@ func (Format) Each(ctx context.Context, in report.Input, r io.Reader, yield func
 	return errors.Join(p.errs...)
 }
 
-// ErrVersion is wrapped by the error for an unsupported version.
+// ErrVersion is wrapped by the error for an unsupported version; ingest
+// drops the findings of a file whose error wraps it.
 var ErrVersion = errors.New("unsupported SARIF version")
 
 // errStop unwinds the walk when yield fails.
