@@ -16,6 +16,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/ingest"
+	"github.com/vulntune/vulntune/internal/ingest/sarif"
 )
 
 func main() {
@@ -99,11 +100,11 @@ func parseOnce(path string, size int64) (int, error) {
 	var perr error
 	if collect {
 		var fs []finding.Finding
-		fs, perr = ingest.SARIF{}.Parse(context.Background(), in, f)
+		fs, perr = sarif.Format{}.Parse(context.Background(), in, f)
 		n = len(fs)
 		runtime.KeepAlive(fs)
 	} else {
-		perr = ingest.SARIF{}.Each(context.Background(), in, f, func(finding.Finding) error {
+		perr = sarif.Format{}.Each(context.Background(), in, f, func(finding.Finding) error {
 			n++
 			return nil
 		})

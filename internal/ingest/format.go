@@ -1,31 +1,24 @@
-// Package ingest reads scanner output (SARIF from any producer and the native
-// JSON of OSV-Scanner, ZAP, Semgrep, Trivy, Gitleaks, Grype, Checkov and
-// KICS) from files, directories and zip archives, recognises each format by
-// its content, and turns it into normalised, fingerprinted, redacted and
-// merged findings.
+// Package ingest reads scanner output (SARIF from any producer, through
+// package sarif, and the native JSON of OSV-Scanner, ZAP, Semgrep, Trivy,
+// Gitleaks, Grype, Checkov and KICS) from files, directories and zip
+// archives, recognises each format by its content, and turns it into
+// normalised, fingerprinted, redacted and merged findings.
 package ingest
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"sort"
-	"strings"
 
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/ingest/report"
 )
 
-// Input is one scanner file as a parser sees it.
-type Input struct {
-	// Name is the display path of the file: a filesystem path, or
-	// "archive.zip!entry/path" for a zip entry. Errors and Source use it.
-	Name string
-	// Size is the file size in bytes, or -1 when unknown.
-	Size int64
-}
+// Input is one scanner file as a parser sees it (see package report).
+type Input = report.Input
 
-// Format is one input format. Each lives in its own file (sarif.go, zap.go,
-// ...) and registers itself in formats below.
+// Format is one input format. Each lives in its own file (zap.go, ...) or
+// package (sarif) and registers itself in formats below.
 type Format interface {
 	// Name is the short format name shown in summaries ("sarif", "zap").
 	Name() string
@@ -73,32 +66,7 @@ func Detect(head []byte) Format {
 	return nil
 }
 
-// InputError is a problem with one input file: it names the file, the place
-// (a byte offset, a JSON path, or both) and what was expected there.
-type InputError struct {
-	File     string
-	Offset   int64  // byte offset, or -1 when unknown
-	JSONPath string // e.g. "$.runs[0].results[3].locations", or ""
-	Msg      string // what was wrong / expected
-	Err      error  // underlying cause, may be nil
-}
-
-func (e *InputError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Offset >= 0 {
-		fmt.Fprintf(&b, ": byte %d", e.Offset)
-	}
-	if e.JSONPath != "" {
-		fmt.Fprintf(&b, ": at %s", e.JSONPath)
-	}
-	b.WriteString(": ")
-	b.WriteString(e.Msg)
-	if e.Err != nil && !strings.Contains(e.Msg, e.Err.Error()) {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
-	return b.String()
-}
-
-func (e *InputError) Unwrap() error { return e.Err }
+// InputError is a problem with one input file: it names the file, the
+// place (a byte offset, a JSON path, or both) and what was expected there
+// (see package report).
+type InputError = report.Error

@@ -3,31 +3,18 @@ package ingest_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/golden"
 	"github.com/vulntune/vulntune/internal/ingest"
 )
 
-// The -update flag may also be declared by another test file of this
-// package; declaring it twice panics, so it is declared here only when no
-// package-level variable did so first (those initialise before init runs).
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files under testdata/")
-	}
-}
-
-func nativeUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
+func TestMain(m *testing.M) { os.Exit(golden.Main(m)) }
 
 // nativeFormats maps each testdata directory to the format that must read
 // every file in it.
@@ -100,26 +87,7 @@ func TestNativeGolden(t *testing.T) {
 				if err != nil {
 					g.Error = strings.Split(err.Error(), "\n")
 				}
-				out, merr := json.MarshalIndent(g, "", "  ")
-				if merr != nil {
-					t.Fatal(merr)
-				}
-				out = append(out, '\n')
-				golden := strings.TrimSuffix(path, ".json") + ".golden.json"
-				if nativeUpdate() {
-					t.Logf("WARNING: rewriting %s; review the diff", golden)
-					if werr := os.WriteFile(golden, out, 0o644); werr != nil {
-						t.Fatal(werr)
-					}
-					return
-				}
-				want, rerr := os.ReadFile(golden)
-				if rerr != nil {
-					t.Fatalf("%v (run go test -update to create it)", rerr)
-				}
-				if !bytes.Equal(want, out) {
-					t.Errorf("%s differs from the parser's output; run go test ./internal/ingest -run TestNativeGolden -update and review the diff", golden)
-				}
+				golden.AssertJSON(t, strings.TrimSuffix(path, ".json")+".golden.json", g)
 			})
 		}
 	}

@@ -1,4 +1,4 @@
-package ingest
+package sarif
 
 import (
 	"slices"
@@ -8,38 +8,38 @@ import (
 	"github.com/vulntune/vulntune/internal/finding"
 )
 
-// sarifConverter turns the decoded results of one run into findings.
-type sarifConverter struct {
-	p    *sarifParser
-	run  *sarifRun
+// converter turns the decoded results of one run into findings.
+type converter struct {
+	p    *parser
+	run  *run
 	path string // JSON path of the results array
 }
 
-func newSarifConverter(p *sarifParser, run *sarifRun, path string) *sarifConverter {
-	return &sarifConverter{p: p, run: run, path: path}
+func newSarifConverter(p *parser, run *run, path string) *converter {
+	return &converter{p: p, run: run, path: path}
 }
 
-// sarifResultCtx is what a tool profile sees of one result. Profiles may
+// resultCtx is what a tool profile sees of one result. Profiles may
 // change the severity inputs (word, score, level) before severity is set.
-type sarifResultCtx struct {
-	run      *sarifRun
-	res      *sarifResult
-	info     *sarifRuleInfo
+type resultCtx struct {
+	run      *run
+	res      *result
+	info     *ruleInfo
 	word     string
 	score    float64
 	hasScore bool
 	level    string
 }
 
-// sarifMaxFlow caps the code-flow steps kept per finding.
-const sarifMaxFlow = 100
+// maxFlow caps the code-flow steps kept per finding.
+const maxFlow = 100
 
 // result converts one result. Results of kind pass or notApplicable say a
 // rule found nothing and are dropped, as are results whose baselineState
 // is "absent" (fixed since the baseline run). informational results are
 // kept at severity info; review and open results keep their severity and
 // are marked with properties["sarif_kind"].
-func (c *sarifConverter) result(res *sarifResult, j int) {
+func (c *converter) result(res *result, j int) {
 	kind := strings.ToLower(res.Kind)
 	switch kind {
 	case "pass", "notapplicable":
@@ -77,7 +77,7 @@ func (c *sarifConverter) result(res *sarifResult, j int) {
 	f.Flow = run.flow(res.CodeFlows)
 	f.Message = sarifRender(res, info, run)
 	if f.Title == "" {
-		f.Title = sarifFirstLine(f.Message)
+		f.Title = firstLine(f.Message)
 	}
 	if f.Title == "" {
 		f.Title = "untitled " + run.name + " result"
@@ -85,19 +85,19 @@ func (c *sarifConverter) result(res *sarifResult, j int) {
 	for k := range res.Taxa {
 		f.CWE = run.taxonCWE(f.CWE, &res.Taxa[k])
 	}
-	f.CWE = sarifCWEs(f.CWE, sarifPropStrings(res.Properties, "tags")...)
-	f.CWE = sarifCWEProp(f.CWE, res.Properties)
+	f.CWE = cwes(f.CWE, propStrings(res.Properties, "tags")...)
+	f.CWE = cweProp(f.CWE, res.Properties)
 	f.Fixes = run.fixes(res.Fixes)
 	c.suppression(res, &f)
 	if kind == "review" || kind == "open" || kind == "informational" {
-		sarifSetProp(&f, "sarif_kind", kind)
+		setProp(&f, "sarif_kind", kind)
 	}
 
-	x := &sarifResultCtx{run: run, res: res, info: info, word: info.word, score: info.score, hasScore: info.hasScore}
-	if s, ok := sarifPropScore(res.Properties); ok {
+	x := &resultCtx{run: run, res: res, info: info, word: info.word, score: info.score, hasScore: info.hasScore}
+	if s, ok := propScore(res.Properties); ok {
 		x.score, x.hasScore = s, true
 	}
-	if w := sarifPropString(res.Properties, "severity"); w != "" {
+	if w := propString(res.Properties, "severity"); w != "" {
 		x.word = w
 	}
 	x.level = res.Level
@@ -109,7 +109,7 @@ func (c *sarifConverter) result(res *sarifResult, j int) {
 	}
 	prof := run.profile
 	if !prof.noFingerprint {
-		f.PartialFingerprint = sarifPartialFingerprint(res)
+		f.PartialFingerprint = partialFingerprint(res)
 	}
 	if prof.result != nil {
 		prof.result(x, &f)
@@ -127,13 +127,13 @@ func (c *sarifConverter) result(res *sarifResult, j int) {
 			f.Kind = finding.KindCode
 		}
 	}
-	sarifNormalize(&f)
+	normalize(&f)
 	c.p.emit(f)
 }
 
 // severity applies the order: security-severity score, then the tool's own
 // word, then the SARIF level.
-func (c *sarifConverter) severity(x *sarifResultCtx, f *finding.Finding, kind string) {
+func (c *converter) severity(x *resultCtx, f *finding.Finding, kind string) {
 	switch {
 	case x.hasScore:
 		f.Severity, f.Score = finding.SeverityFromScore(x.score), x.score
@@ -157,7 +157,7 @@ func (c *sarifConverter) severity(x *sarifResultCtx, f *finding.Finding, kind st
 // suppression: any suppression whose status is absent or "accepted"
 // suppresses the result (SARIF §3.35); "underReview" and "rejected" ones do
 // not, and are noted in properties["suppression_status"].
-func (c *sarifConverter) suppression(res *sarifResult, f *finding.Finding) {
+func (c *converter) suppression(res *result, f *finding.Finding) {
 	for _, s := range res.Suppressions {
 		status := s.Status
 		if status == "" || strings.EqualFold(status, "accepted") {
@@ -167,16 +167,16 @@ func (c *sarifConverter) suppression(res *sarifResult, f *finding.Finding) {
 		}
 	}
 	if len(res.Suppressions) > 0 {
-		sarifSetProp(f, "suppression_status", res.Suppressions[0].Status)
+		setProp(f, "suppression_status", res.Suppressions[0].Status)
 	}
 }
 
-// sarifPartialFingerprint picks the tool's own identity for a result:
+// partialFingerprint picks the tool's own identity for a result:
 // partialFingerprints.primaryLocationLineHash (GitHub, CodeQL), then the
 // other partialFingerprints, then fingerprints, each in key order, so the
 // same log always gives the same choice. The key is kept with the value so
 // two schemes never compare equal by accident.
-func sarifPartialFingerprint(res *sarifResult) string {
+func partialFingerprint(res *result) string {
 	if v := res.PartialFingerprints["primaryLocationLineHash"]; v != "" {
 		return "primaryLocationLineHash=" + v
 	}
@@ -196,7 +196,7 @@ func sarifPartialFingerprint(res *sarifResult) string {
 }
 
 // location converts a SARIF location; http(s) URIs become Location.URL.
-func (run *sarifRun) location(l *sarifLocation) finding.Location {
+func (run *run) location(l *location) finding.Location {
 	var loc finding.Location
 	if pl := l.PhysicalLocation; pl != nil {
 		if pl.ArtifactLocation != nil {
@@ -245,14 +245,14 @@ func (run *sarifRun) location(l *sarifLocation) finding.Location {
 // flow keeps the steps of the first thread flow of the first code flow:
 // CodeQL lists alternative paths as further flows, and one path is what a
 // reader follows.
-func (run *sarifRun) flow(flows []sarifCodeFlow) []finding.Location {
+func (run *run) flow(flows []codeFlow) []finding.Location {
 	if len(flows) == 0 || len(flows[0].ThreadFlows) == 0 {
 		return nil
 	}
 	steps := flows[0].ThreadFlows[0].Locations
-	out := make([]finding.Location, 0, min(len(steps), sarifMaxFlow))
+	out := make([]finding.Location, 0, min(len(steps), maxFlow))
 	for _, step := range steps {
-		if step.Location == nil || len(out) >= sarifMaxFlow {
+		if step.Location == nil || len(out) >= maxFlow {
 			continue
 		}
 		if loc := run.location(step.Location); loc.Path != "" || loc.URL != "" || len(loc.Logical) > 0 {
@@ -268,7 +268,7 @@ func (run *sarifRun) flow(flows []sarifCodeFlow) []finding.Location {
 // fixes converts fixes[]: one Fix per replacement, or one Fix with only the
 // description when a fix lists no changes (including the schema-invalid
 // "artifactChanges": null some producers write).
-func (run *sarifRun) fixes(fixes []sarifFix) []finding.Fix {
+func (run *run) fixes(fixes []fix) []finding.Fix {
 	var out []finding.Fix
 	for _, fx := range fixes {
 		desc := ""
@@ -299,7 +299,7 @@ func (run *sarifRun) fixes(fixes []sarifFix) []finding.Fix {
 	return out
 }
 
-func sarifSetProp(f *finding.Finding, k, v string) {
+func setProp(f *finding.Finding, k, v string) {
 	if v == "" {
 		return
 	}
@@ -309,8 +309,8 @@ func sarifSetProp(f *finding.Finding, k, v string) {
 	f.Properties[k] = v
 }
 
-// sarifNormalize gives list fields [] rather than null (STYLE §16).
-func sarifNormalize(f *finding.Finding) {
+// normalize gives list fields [] rather than null (STYLE §16).
+func normalize(f *finding.Finding) {
 	if f.References == nil {
 		f.References = []string{}
 	}
@@ -325,7 +325,7 @@ func sarifNormalize(f *finding.Finding) {
 	}
 }
 
-func sarifFirstLine(s string) string {
+func firstLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		s = strings.TrimSpace(s[:i])

@@ -1,4 +1,4 @@
-package ingest_test
+package sarif_test
 
 import (
 	"bytes"
@@ -7,17 +7,18 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/vulntune/vulntune/internal/ingest"
+	"github.com/vulntune/vulntune/internal/ingest/report"
+	"github.com/vulntune/vulntune/internal/ingest/sarif"
 )
 
-// sarifMaxSeed keeps large samples out of the seed corpus so that mutation
+// maxSeed keeps large samples out of the seed corpus so that mutation
 // stays fast; the small handcrafted cases cover every code path.
-const sarifMaxSeed = 64 << 10
+const maxSeed = 64 << 10
 
 // FuzzParseSARIF must never panic, and must return either an error or
 // findings with the required fields set. Seeds: testdata/sarif/*.sarif.
 //
-//	go test ./internal/ingest -run '^$' -fuzz FuzzParseSARIF -fuzztime 1m
+//	go test ./internal/ingest/sarif -run '^$' -fuzz FuzzParseSARIF -fuzztime 1m
 func FuzzParseSARIF(f *testing.F) {
 	seeds, err := filepath.Glob(filepath.Join("testdata", "sarif", "*.sarif"))
 	if err != nil || len(seeds) == 0 {
@@ -28,14 +29,14 @@ func FuzzParseSARIF(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		if len(data) <= sarifMaxSeed {
+		if len(data) <= maxSeed {
 			f.Add(data)
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		in := ingest.Input{Name: "fuzz.sarif", Size: int64(len(data))}
-		_ = ingest.SARIF{}.Sniff(data)
-		fs, err := ingest.SARIF{}.Parse(context.Background(), in, bytes.NewReader(data))
+		in := report.Input{Name: "fuzz.sarif", Size: int64(len(data))}
+		_ = sarif.Format{}.Sniff(data)
+		fs, err := sarif.Format{}.Parse(context.Background(), in, bytes.NewReader(data))
 		if err == nil && len(fs) == 0 && len(bytes.TrimSpace(data)) == 0 {
 			t.Fatal("empty input parsed without error")
 		}

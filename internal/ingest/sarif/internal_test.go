@@ -1,4 +1,4 @@
-package ingest
+package sarif
 
 import (
 	"slices"
@@ -17,8 +17,8 @@ func TestSARIFCWEs(t *testing.T) {
 		{[]string{"OWASP-A03:2021 - Injection", "CWE-0", "kcwe-5"}, nil},
 	}
 	for _, tt := range tests {
-		if got := sarifCWEs(nil, tt.in...); !slices.Equal(got, tt.want) {
-			t.Errorf("sarifCWEs(%q) = %v, want %v", tt.in, got, tt.want)
+		if got := cwes(nil, tt.in...); !slices.Equal(got, tt.want) {
+			t.Errorf("cwes(%q) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
 }
@@ -35,19 +35,19 @@ func TestSARIFSubstitute(t *testing.T) {
 		{"{ 0} {x} {", []string{"x"}, "{ 0} {x} {"},
 	}
 	for _, tt := range tests {
-		if got := sarifSubstitute(tt.s, tt.args); got != tt.want {
-			t.Errorf("sarifSubstitute(%q) = %q, want %q", tt.s, got, tt.want)
+		if got := substitute(tt.s, tt.args); got != tt.want {
+			t.Errorf("substitute(%q) = %q, want %q", tt.s, got, tt.want)
 		}
 	}
 }
 
 func TestSARIFLinks(t *testing.T) {
 	one, two := 1, 2
-	run := &sarifRun{}
-	run.prepare()
-	res := &sarifResult{RelatedLocations: []sarifLocation{
-		{ID: &one, PhysicalLocation: &sarifPhysicalLocation{ArtifactLocation: &sarifArtifactLocation{URI: "src/a.go"}, Region: &sarifRegion{StartLine: 7}}},
-		{ID: &two, LogicalLocations: []sarifLogicalLocation{{FullyQualifiedName: "pkg.Func"}}},
+	r := &run{}
+	r.prepare()
+	res := &result{RelatedLocations: []location{
+		{ID: &one, PhysicalLocation: &physicalLocation{ArtifactLocation: &artifactLocation{URI: "src/a.go"}, Region: &region{StartLine: 7}}},
+		{ID: &two, LogicalLocations: []logicalLocation{{FullyQualifiedName: "pkg.Func"}}},
 	}}
 	tests := []struct{ in, want string }{
 		{"flows from [user input](1).", "flows from user input (src/a.go:7)."},
@@ -58,19 +58,19 @@ func TestSARIFLinks(t *testing.T) {
 		{"half [open(1)", "half [open(1)"},
 	}
 	for _, tt := range tests {
-		if got := sarifLinks(tt.in, res, run); got != tt.want {
-			t.Errorf("sarifLinks(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := links(tt.in, res, r); got != tt.want {
+			t.Errorf("links(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
 
 func TestSARIFResolve(t *testing.T) {
-	run := &sarifRun{baseIDs: map[string]sarifArtifactLocation{
+	r := &run{baseIDs: map[string]artifactLocation{
 		"SRCROOT":  {URI: "file:///home/runner/work/app/app/"},
 		"WEB":      {URI: "web/", URIBaseID: "SRCROOT"},
 		"ROOTPATH": {URI: "file:///"},
 	}}
-	run.prepare()
+	r.prepare()
 	tests := []struct{ uri, base, want string }{
 		{"src/a.go", "SRCROOT", "src/a.go"},
 		{"app.js", "WEB", "web/app.js"},
@@ -83,12 +83,12 @@ func TestSARIFResolve(t *testing.T) {
 		{"file:///opt/other/g.go", "", "/opt/other/g.go"},
 	}
 	for _, tt := range tests {
-		if got := run.resolve(&sarifArtifactLocation{URI: tt.uri, URIBaseID: tt.base}); got != tt.want {
+		if got := r.resolve(&artifactLocation{URI: tt.uri, URIBaseID: tt.base}); got != tt.want {
 			t.Errorf("resolve(%q, %q) = %q, want %q", tt.uri, tt.base, got, tt.want)
 		}
 	}
 	// Without a file:/// root, common CI checkouts are stripped.
-	bare := &sarifRun{}
+	bare := &run{}
 	bare.prepare()
 	for uri, want := range map[string]string{
 		"file:///github/workspace/c.py":               "c.py",
@@ -97,7 +97,7 @@ func TestSARIFResolve(t *testing.T) {
 		"file:///D:/a/repo/repo/src/f.cs":             "src/f.cs",
 		"/app/app.jar":                                "/app/app.jar",
 	} {
-		if got := bare.resolve(&sarifArtifactLocation{URI: uri}); got != want {
+		if got := bare.resolve(&artifactLocation{URI: uri}); got != want {
 			t.Errorf("resolve(%q) = %q, want %q", uri, got, want)
 		}
 	}
@@ -110,8 +110,8 @@ func TestSARIFImageRepo(t *testing.T) {
 		"localhost:5000/app@sha256:abc":              "app",
 		"alpine":                                     "alpine",
 	} {
-		if got := sarifImageRepo(in); got != want {
-			t.Errorf("sarifImageRepo(%q) = %q, want %q", in, got, want)
+		if got := imageRepo(in); got != want {
+			t.Errorf("imageRepo(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -126,8 +126,8 @@ func TestSARIFEcosystem(t *testing.T) {
 		{"", "hitoshura25/webauthn-server", ""},
 	}
 	for _, tt := range tests {
-		if got := sarifEcosystem(tt.purl, tt.file); got != tt.want {
-			t.Errorf("sarifEcosystem(%q, %q) = %q, want %q", tt.purl, tt.file, got, tt.want)
+		if got := ecosystem(tt.purl, tt.file); got != tt.want {
+			t.Errorf("ecosystem(%q, %q) = %q, want %q", tt.purl, tt.file, got, tt.want)
 		}
 	}
 }
@@ -137,8 +137,8 @@ func TestSARIFCanonicalTool(t *testing.T) {
 		"Semgrep OSS": "semgrep", "Trivy": "trivy", "SnykCode": "snyk", "Snyk Open Source": "snyk",
 		"CodeQL": "codeql", "gitleaks": "gitleaks", "Microsoft DevSkim": "microsoft-devskim", "": "unknown",
 	} {
-		if got := sarifCanonicalTool(in); got != want {
-			t.Errorf("sarifCanonicalTool(%q) = %q, want %q", in, got, want)
+		if got := canonicalTool(in); got != want {
+			t.Errorf("canonicalTool(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

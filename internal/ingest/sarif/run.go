@@ -1,4 +1,4 @@
-package ingest
+package sarif
 
 import (
 	"errors"
@@ -12,56 +12,57 @@ import (
 
 	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/homepath"
+	"github.com/vulntune/vulntune/internal/ingest/report"
 )
 
-// sarifRun is one run's context: everything but its results, plus caches
+// run is one run's context: everything but its results, plus caches
 // filled while its results are converted.
-type sarifRun struct {
+type run struct {
 	index      int
-	tool       sarifTool
-	artifacts  []sarifArtifact
-	taxonomies []sarifComponent
-	baseIDs    map[string]sarifArtifactLocation
-	vcp        []sarifVCP
-	logical    []sarifLogicalLocation
-	props      sarifProps
+	tool       tool
+	artifacts  []artifact
+	taxonomies []component
+	baseIDs    map[string]artifactLocation
+	vcp        []vcp
+	logical    []logicalLocation
+	props      props
 
-	comps   []*sarifComponent // driver, then tool.extensions in order
-	name    string            // canonical lower-case tool name
+	comps   []*component // driver, then tool.extensions in order
+	name    string       // canonical lower-case tool name
 	version string
-	profile *sarifProfile
+	profile *profile
 	roots   []string // absolute directories of originalUriBaseIds and versionControlProvenance, longest first
 	repos   []string // names of the repositories of versionControlProvenance
 	image   string   // run.properties.imageName (Trivy image scans)
 
-	p       *sarifParser
-	keys    [][]sarifRuleKey // per component: rule ids and guids, decoded on first use
+	p       *parser
+	keys    [][]ruleKey      // per component: rule ids and guids, decoded on first use
 	byID    []map[string]int // per component: rule id → index, built on first use
-	infos   map[[2]int]*sarifRuleInfo
-	missing map[string]*sarifRuleInfo
+	infos   map[[2]int]*ruleInfo
+	missing map[string]*ruleInfo
 	paths   map[[2]string]string // (uri, uriBaseId) → resolved, also interns paths
 }
 
-// sarifMaxPathCache bounds the path cache of one run.
-const sarifMaxPathCache = 1 << 16
+// maxPathCache bounds the path cache of one run.
+const maxPathCache = 1 << 16
 
-func (run *sarifRun) prepare() {
+func (run *run) prepare() {
 	run.comps = append(run.comps, &run.tool.Driver)
 	for i := range run.tool.Extensions {
 		run.comps = append(run.comps, &run.tool.Extensions[i])
 	}
 	run.byID = make([]map[string]int, len(run.comps))
-	run.keys = make([][]sarifRuleKey, len(run.comps))
-	run.infos = map[[2]int]*sarifRuleInfo{}
-	run.missing = map[string]*sarifRuleInfo{}
+	run.keys = make([][]ruleKey, len(run.comps))
+	run.infos = map[[2]int]*ruleInfo{}
+	run.missing = map[string]*ruleInfo{}
 	run.paths = map[[2]string]string{}
-	run.name = sarifCanonicalTool(run.tool.Driver.Name)
+	run.name = canonicalTool(run.tool.Driver.Name)
 	run.version = run.tool.Driver.Version
 	if run.version == "" {
 		run.version = run.tool.Driver.SemanticVersion
 	}
-	run.profile = sarifProfileFor(run.name)
-	run.image = sarifPropString(run.props, "imageName")
+	run.profile = profileFor(run.name)
+	run.image = propString(run.props, "imageName")
 	for id := range run.baseIDs {
 		// A root of "/" (Trivy's ROOTPATH) says nothing about the checkout.
 		if dir, ok := run.baseDir(id, 0); ok && dir != "" && dir != "/" {
@@ -73,11 +74,11 @@ func (run *sarifRun) prepare() {
 			run.repos = append(run.repos, name)
 		}
 		dir, ok := "", false
-		if abs, isAbs := sarifFileURIPath(v.MappedTo.URI); isAbs {
+		if abs, isAbs := fileURIPath(v.MappedTo.URI); isAbs {
 			dir, ok = abs, true
 		} else if v.MappedTo.URIBaseID != "" {
 			if parent, found := run.baseDir(v.MappedTo.URIBaseID, 0); found {
-				dir, ok = parent+sarifUnescape(v.MappedTo.URI), true
+				dir, ok = parent+unescape(v.MappedTo.URI), true
 			}
 		}
 		if ok && dir != "" && dir != "/" {
@@ -97,12 +98,12 @@ func (run *sarifRun) prepare() {
 
 // baseDir resolves an originalUriBaseIds entry to an absolute directory with
 // a trailing slash; ok is false when the chain does not end in a file URI.
-func (run *sarifRun) baseDir(id string, depth int) (string, bool) {
+func (run *run) baseDir(id string, depth int) (string, bool) {
 	b, ok := run.baseIDs[id]
 	if !ok || depth > 8 {
 		return "", false
 	}
-	if abs, isAbs := sarifFileURIPath(b.URI); isAbs {
+	if abs, isAbs := fileURIPath(b.URI); isAbs {
 		if !strings.HasSuffix(abs, "/") {
 			abs += "/"
 		}
@@ -115,7 +116,7 @@ func (run *sarifRun) baseDir(id string, depth int) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	rel := sarifUnescape(b.URI)
+	rel := unescape(b.URI)
 	if rel != "" && !strings.HasSuffix(rel, "/") {
 		rel += "/"
 	}
@@ -126,7 +127,7 @@ func (run *sarifRun) baseDir(id string, depth int) (string, bool) {
 // into tool.extensions (CodeQL), then ruleIndex, then ruleId (and the base
 // of a hierarchical id "CA2000/1"), then other components. A rule that
 // cannot be found gives an info built from the id alone.
-func (run *sarifRun) rule(res *sarifResult) *sarifRuleInfo {
+func (run *run) rule(res *result) *ruleInfo {
 	id, idx, comp := res.RuleID, -1, 0
 	if res.RuleIndex != nil {
 		idx = *res.RuleIndex
@@ -175,8 +176,8 @@ func (run *sarifRun) rule(res *sarifResult) *sarifRuleInfo {
 	if info, ok := run.missing[id]; ok {
 		return info
 	}
-	info := &sarifRuleInfo{id: id, title: id}
-	if len(run.missing) < sarifMaxPathCache {
+	info := &ruleInfo{id: id, title: id}
+	if len(run.missing) < maxPathCache {
 		run.missing[id] = info
 	}
 	return info
@@ -184,7 +185,7 @@ func (run *sarifRun) rule(res *sarifResult) *sarifRuleInfo {
 
 // component resolves a toolComponentReference to an index in run.comps
 // (index refers to tool.extensions; name or guid may name the driver too).
-func (run *sarifRun) component(ref *sarifComponentRef) int {
+func (run *run) component(ref *componentRef) int {
 	if ref.Index != nil && *ref.Index >= 0 && *ref.Index < len(run.tool.Extensions) {
 		return *ref.Index + 1
 	}
@@ -196,7 +197,7 @@ func (run *sarifRun) component(ref *sarifComponentRef) int {
 	return -1
 }
 
-func (run *sarifRun) lookup(ci int, id string) (int, bool) {
+func (run *run) lookup(ci int, id string) (int, bool) {
 	m := run.byID[ci]
 	if m == nil {
 		keys := run.ruleKeys(ci)
@@ -218,7 +219,7 @@ func (run *sarifRun) lookup(ci int, id string) (int, bool) {
 	return 0, false
 }
 
-func (run *sarifRun) info(ci, ri int) *sarifRuleInfo {
+func (run *run) info(ci, ri int) *ruleInfo {
 	key := [2]int{ci, ri}
 	if info, ok := run.infos[key]; ok {
 		return info
@@ -229,14 +230,14 @@ func (run *sarifRun) info(ci, ri int) *sarifRuleInfo {
 }
 
 // ruleKeys decodes the id and guid of every rule of component ci once.
-func (run *sarifRun) ruleKeys(ci int) []sarifRuleKey {
+func (run *run) ruleKeys(ci int) []ruleKey {
 	if run.keys[ci] == nil {
 		raw := run.comps[ci].Rules
-		keys := make([]sarifRuleKey, len(raw))
+		keys := make([]ruleKey, len(raw))
 		for ri, v := range raw {
 			// A rule of the wrong shape keeps an empty key here; decodeRule
 			// reports it if a result uses it.
-			_ = json.Unmarshal(v, &keys[ri], sarifJSONOptions...)
+			_ = json.Unmarshal(v, &keys[ri], jsonOptions...)
 		}
 		run.keys[ci] = keys
 	}
@@ -245,9 +246,9 @@ func (run *sarifRun) ruleKeys(ci int) []sarifRuleKey {
 
 // decodeRule decodes rule ri of component ci. A rule of the wrong shape is
 // reported once and replaced by one that has only its id.
-func (run *sarifRun) decodeRule(ci, ri int) *sarifRule {
-	r := &sarifRule{}
-	err := json.Unmarshal(run.comps[ci].Rules[ri], r, sarifJSONOptions...)
+func (run *run) decodeRule(ci, ri int) *rule {
+	r := &rule{}
+	err := json.Unmarshal(run.comps[ci].Rules[ri], r, jsonOptions...)
 	if err == nil {
 		return r
 	}
@@ -259,12 +260,12 @@ func (run *sarifRun) decodeRule(ci, ri int) *sarifRule {
 	var se *json.SemanticError
 	msg := "invalid rule: expected a reportingDescriptor object (rule details ignored)"
 	if errors.As(err, &se) {
-		w := &sarifWalker{root: path}
+		w := &walker{root: path}
 		path = w.pointerPath(se.JSONPointer)
-		msg = fmt.Sprintf("invalid rule: expected %s, found %s (rule details ignored)", sarifGoKind(se), sarifKindName(se.JSONKind))
+		msg = fmt.Sprintf("invalid rule: expected %s, found %s (rule details ignored)", goKind(se), kindName(se.JSONKind))
 	}
-	run.p.addErr(&InputError{File: run.p.file, Offset: -1, JSONPath: path, Msg: msg})
-	r = &sarifRule{}
+	run.p.addErr(&report.Error{File: run.p.file, Offset: -1, JSONPath: path, Msg: msg})
+	r = &rule{}
 	if ri < len(run.ruleKeys(ci)) {
 		r.ID = run.keys[ci][ri].ID
 	}
@@ -272,7 +273,7 @@ func (run *sarifRun) decodeRule(ci, ri int) *sarifRule {
 }
 
 // resolve turns an artifactLocation into a repo-relative path (or a URL).
-func (run *sarifRun) resolve(al *sarifArtifactLocation) string {
+func (run *run) resolve(al *artifactLocation) string {
 	uri, base := al.URI, al.URIBaseID
 	if al.Index != nil && *al.Index >= 0 && *al.Index < len(run.artifacts) {
 		a := run.artifacts[*al.Index].Location
@@ -290,31 +291,31 @@ func (run *sarifRun) resolve(al *sarifArtifactLocation) string {
 		return p
 	}
 	p := run.resolveURI(uri, base)
-	if len(run.paths) < sarifMaxPathCache {
+	if len(run.paths) < maxPathCache {
 		run.paths[key] = p
 	}
 	return p
 }
 
-var sarifScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]+:`)
+var scheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]+:`)
 
-func (run *sarifRun) resolveURI(uri, base string) string {
-	if abs, ok := sarifFileURIPath(uri); ok {
+func (run *run) resolveURI(uri, base string) string {
+	if abs, ok := fileURIPath(uri); ok {
 		return run.relativize(abs)
 	}
-	if sarifScheme.MatchString(uri) {
+	if scheme.MatchString(uri) {
 		return uri // http(s) and other schemes are kept as they are
 	}
-	rel := sarifUnescape(uri)
+	rel := unescape(uri)
 	for depth := 0; base != "" && depth < 8; depth++ {
 		b, ok := run.baseIDs[base]
 		if !ok {
 			break
 		}
-		if _, abs := sarifFileURIPath(b.URI); abs || b.URI == "" {
+		if _, abs := fileURIPath(b.URI); abs || b.URI == "" {
 			break // the scan root: paths below it are repo-relative already
 		}
-		prefix := sarifUnescape(b.URI)
+		prefix := unescape(b.URI)
 		if !strings.HasSuffix(prefix, "/") {
 			prefix += "/"
 		}
@@ -326,24 +327,24 @@ func (run *sarifRun) resolveURI(uri, base string) string {
 	return finding.CleanPath(rel)
 }
 
-// sarifCIRoots are checkout directories of common CI systems. They are
+// ciRoots are checkout directories of common CI systems. They are
 // stripped from absolute paths only when no originalUriBaseIds root matched:
 // GitHub Actions (Linux, Windows, container jobs), GitLab, Cloud Build,
 // Drone, and /src where Semgrep's container mounts the repository. /app is
 // not stripped: image scanners report in-image paths such as /app/app.jar
 // where /app is part of the path.
-var sarifCIRoots = regexp.MustCompile(`^(?:/github/workspace/|/home/runner/work/[^/]+/[^/]+/|[A-Za-z]:/a/[^/]+/[^/]+/|/builds/[^/]+/[^/]+/|/workspace/|/drone/src/|/src/)`)
+var ciRoots = regexp.MustCompile(`^(?:/github/workspace/|/home/runner/work/[^/]+/[^/]+/|[A-Za-z]:/a/[^/]+/[^/]+/|/builds/[^/]+/[^/]+/|/workspace/|/drone/src/|/src/)`)
 
 // relativize makes an absolute path repo-relative when a known root
 // prefixes it, else returns it cleaned but still absolute.
-func (run *sarifRun) relativize(abs string) string {
+func (run *run) relativize(abs string) string {
 	abs = strings.ReplaceAll(abs, `\`, "/")
 	for _, root := range run.roots {
 		if strings.HasPrefix(abs, root) && len(abs) > len(root) {
 			return finding.CleanPath(abs[len(root):])
 		}
 	}
-	if m := sarifCIRoots.FindString(abs); m != "" && len(abs) > len(m) {
+	if m := ciRoots.FindString(abs); m != "" && len(abs) > len(m) {
 		return finding.CleanPath(abs[len(m):])
 	}
 	// The repository's name from versionControlProvenance marks the
@@ -356,10 +357,10 @@ func (run *sarifRun) relativize(abs string) string {
 	return finding.CleanPath(abs)
 }
 
-// sarifFileURIPath returns the decoded path of an absolute file URI
+// fileURIPath returns the decoded path of an absolute file URI
 // ("file:///x/y", "file://host/x", "file:/x") or of an absolute path
 // written without a scheme ("/x/y", "C:/x"); ok is false otherwise.
-func sarifFileURIPath(uri string) (string, bool) {
+func fileURIPath(uri string) (string, bool) {
 	switch {
 	case len(uri) >= 5 && strings.EqualFold(uri[:5], "file:"):
 		u, err := url.Parse(uri)
@@ -375,14 +376,14 @@ func sarifFileURIPath(uri string) (string, bool) {
 		}
 		return p, strings.HasPrefix(p, "/") || len(p) >= 2 && p[1] == ':'
 	case strings.HasPrefix(uri, "/"):
-		return sarifUnescape(uri), true
+		return unescape(uri), true
 	case len(uri) >= 3 && uri[1] == ':' && (uri[2] == '/' || uri[2] == '\\'):
 		return strings.ReplaceAll(uri, `\`, "/"), true
 	}
 	return "", false
 }
 
-func sarifUnescape(s string) string {
+func unescape(s string) string {
 	if !strings.Contains(s, "%") {
 		return s
 	}

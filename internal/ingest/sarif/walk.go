@@ -1,4 +1,4 @@
-package ingest
+package sarif
 
 import (
 	"bytes"
@@ -12,25 +12,26 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/vulntune/vulntune/internal/ingest/report"
 )
 
-// sarifWalker reads one JSON text token by token: the whole log, or one
+// walker reads one JSON text token by token: the whole log, or one
 // run's results array re-read from its byte range.
-type sarifWalker struct {
-	p    *sarifParser
+type walker struct {
+	p    *parser
 	dec  *jsontext.Decoder
 	base int64  // file offset of this decoder's offset 0
 	root string // JSON path of this decoder's top-level value
 }
 
 // log walks the top-level SARIF object.
-func (w *sarifWalker) log() error {
+func (w *walker) log() error {
 	tok, err := w.dec.ReadToken()
 	if err != nil {
 		return w.syntax(err, "a SARIF log object")
 	}
 	if tok.Kind() != '{' {
-		return w.errAt(0, "", fmt.Sprintf("expected a SARIF log object, found %s", sarifKindName(tok.Kind())), nil)
+		return w.errAt(0, "", fmt.Sprintf("expected a SARIF log object, found %s", kindName(tok.Kind())), nil)
 	}
 	for w.dec.PeekKind() != '}' {
 		name, err := w.dec.ReadToken()
@@ -45,7 +46,7 @@ func (w *sarifWalker) log() error {
 				return w.syntax(err, "a string")
 			}
 			if tok.Kind() != '"' {
-				return w.errAt(w.dec.InputOffset(), "$."+key, "expected a string, found "+sarifKindName(tok.Kind()), nil)
+				return w.errAt(w.dec.InputOffset(), "$."+key, "expected a string, found "+kindName(tok.Kind()), nil)
 			}
 			if key == "$schema" {
 				w.p.schema = tok.String()
@@ -74,13 +75,13 @@ func (w *sarifWalker) log() error {
 	return nil
 }
 
-func (w *sarifWalker) runs() error {
+func (w *walker) runs() error {
 	if k := w.dec.PeekKind(); k != '[' {
 		if k == 0 {
 			_, err := w.dec.ReadToken()
 			return w.syntax(err, "an array of runs")
 		}
-		w.p.addErr(w.errAt(w.dec.InputOffset(), "$.runs", "expected an array of runs, found "+sarifKindName(k), nil))
+		w.p.addErr(w.errAt(w.dec.InputOffset(), "$.runs", "expected an array of runs, found "+kindName(k), nil))
 		if err := w.dec.SkipValue(); err != nil {
 			return w.syntax(err, "a JSON value")
 		}
@@ -101,14 +102,14 @@ func (w *sarifWalker) runs() error {
 }
 
 // run reads one run object: everything but results first, then results.
-func (w *sarifWalker) run(i int) error {
+func (w *walker) run(i int) error {
 	path := fmt.Sprintf("$.runs[%d]", i)
 	if k := w.dec.PeekKind(); k != '{' {
 		if k == 0 {
 			_, err := w.dec.ReadToken()
 			return w.syntax(err, "a run object")
 		}
-		w.p.addErr(w.errAt(w.dec.InputOffset(), path, "expected a run object, found "+sarifKindName(k), nil))
+		w.p.addErr(w.errAt(w.dec.InputOffset(), path, "expected a run object, found "+kindName(k), nil))
 		if err := w.dec.SkipValue(); err != nil {
 			return w.syntax(err, "a JSON value")
 		}
@@ -117,8 +118,8 @@ func (w *sarifWalker) run(i int) error {
 	if _, err := w.dec.ReadToken(); err != nil {
 		return w.syntax(err, "{")
 	}
-	run := &sarifRun{index: i, p: w.p}
-	var results *sarifWalker
+	run := &run{index: i, p: w.p}
+	var results *walker
 	var fatal error
 	toolOK := false
 	for fatal == nil && w.dec.PeekKind() != '}' {
@@ -164,7 +165,7 @@ func (w *sarifWalker) run(i int) error {
 		return fatal
 	}
 	if !toolOK {
-		w.p.addErr(&InputError{File: w.p.file, Offset: -1, JSONPath: path + ".tool",
+		w.p.addErr(&report.Error{File: w.p.file, Offset: -1, JSONPath: path + ".tool",
 			Msg: "results of this run skipped: expected a valid tool object naming the tool.driver that produced them"})
 		return fatal
 	}
@@ -180,7 +181,7 @@ func (w *sarifWalker) run(i int) error {
 // it from its byte range once the rest of the run is known. When the value
 // is cut short by a syntax error, the walker still reads the results before
 // the error, and skipErr is that error.
-func (w *sarifWalker) deferResults(path string) (rw *sarifWalker, skipErr error) {
+func (w *walker) deferResults(path string) (rw *walker, skipErr error) {
 	start := w.base + w.dec.InputOffset()
 	end := int64(math.MaxInt64)
 	if err := w.dec.SkipValue(); err != nil {
@@ -203,18 +204,18 @@ func (w *sarifWalker) deferResults(path string) (rw *sarifWalker, skipErr error)
 		}
 	}
 	sr := io.NewSectionReader(w.p.ra, start, end-start)
-	return &sarifWalker{p: w.p, dec: jsontext.NewDecoder(sr, sarifDecoderOptions...), base: start, root: path}, skipErr
+	return &walker{p: w.p, dec: jsontext.NewDecoder(sr, decoderOptions...), base: start, root: path}, skipErr
 }
 
 // results streams one run's results array, converting each result as soon
 // as it is decoded. A result of the wrong shape is skipped with an error.
-func (w *sarifWalker) results(run *sarifRun) error {
+func (w *walker) results(run *run) error {
 	if k := w.dec.PeekKind(); k != '[' {
 		if k == 0 {
 			_, err := w.dec.ReadToken()
 			return w.syntax(err, "an array of results")
 		}
-		w.p.addErr(w.errAt(w.dec.InputOffset(), "", "expected an array of results, found "+sarifKindName(k), nil))
+		w.p.addErr(w.errAt(w.dec.InputOffset(), "", "expected an array of results, found "+kindName(k), nil))
 		return nil
 	}
 	if _, err := w.dec.ReadToken(); err != nil {
@@ -223,14 +224,14 @@ func (w *sarifWalker) results(run *sarifRun) error {
 	c := newSarifConverter(w.p, run, w.root)
 	for j := 0; w.dec.PeekKind() != ']'; j++ {
 		if w.p.stopErr != nil {
-			return errSARIFStop
+			return errStop
 		}
 		if j%256 == 0 {
 			if err := w.p.ctx.Err(); err != nil {
 				return fmt.Errorf("parse sarif %q: %w", w.p.file, err)
 			}
 		}
-		var res sarifResult
+		var res result
 		ok, err := w.member(&res)
 		if err != nil {
 			return err
@@ -247,7 +248,7 @@ func (w *sarifWalker) results(run *sarifRun) error {
 
 // member decodes the next value into v. A value of the wrong shape is
 // skipped and recorded (ok false, err nil); a syntax error is returned.
-func (w *sarifWalker) member(v any) (ok bool, err error) {
+func (w *walker) member(v any) (ok bool, err error) {
 	depth := w.dec.StackDepth()
 	err = json.UnmarshalDecode(w.dec, v)
 	if err == nil {
@@ -258,7 +259,7 @@ func (w *sarifWalker) member(v any) (ok bool, err error) {
 		return false, w.syntax(err, "a JSON value")
 	}
 	w.p.addErr(w.errAt(se.ByteOffset, w.pointerPath(se.JSONPointer),
-		fmt.Sprintf("expected %s, found %s (value skipped)", sarifGoKind(se), sarifKindName(se.JSONKind)), nil))
+		fmt.Sprintf("expected %s, found %s (value skipped)", goKind(se), kindName(se.JSONKind)), nil))
 	for w.dec.StackDepth() > depth {
 		if _, err := w.dec.ReadToken(); err != nil {
 			return false, w.syntax(err, "a JSON value")
@@ -267,8 +268,8 @@ func (w *sarifWalker) member(v any) (ok bool, err error) {
 	return false, nil
 }
 
-// syntax turns a decoder error into an *InputError naming the place.
-func (w *sarifWalker) syntax(err error, expected string) error {
+// syntax turns a decoder error into an *report.Error naming the place.
+func (w *walker) syntax(err error, expected string) error {
 	var se *jsontext.SyntacticError
 	if errors.As(err, &se) {
 		msg := "invalid JSON: expected " + expected
@@ -283,27 +284,27 @@ func (w *sarifWalker) syntax(err error, expected string) error {
 	return w.errAt(w.dec.InputOffset(), "", "cannot read", err)
 }
 
-func (w *sarifWalker) errAt(off int64, path, msg string, err error) *InputError {
-	return &InputError{File: w.p.file, Offset: w.base + off, JSONPath: path, Msg: msg, Err: err}
+func (w *walker) errAt(off int64, path, msg string, err error) *report.Error {
+	return &report.Error{File: w.p.file, Offset: w.base + off, JSONPath: path, Msg: msg, Err: err}
 }
 
-// sarifMaxPathTokens caps the JSON path in an error (deep nesting).
-const sarifMaxPathTokens = 24
+// maxPathTokens caps the JSON path in an error (deep nesting).
+const maxPathTokens = 24
 
 // pointerPath renders a JSON pointer relative to this decoder as a
 // JSONPath from the document root: /runs/0/results/3 → $.runs[0].results[3].
-func (w *sarifWalker) pointerPath(ptr jsontext.Pointer) string {
+func (w *walker) pointerPath(ptr jsontext.Pointer) string {
 	var b strings.Builder
 	b.WriteString(w.root)
 	n := 0
 	for tok := range ptr.Tokens() {
-		if n++; n > sarifMaxPathTokens {
+		if n++; n > maxPathTokens {
 			b.WriteString("[…]")
 			break
 		}
 		if _, err := strconv.Atoi(tok); err == nil {
 			b.WriteString("[" + tok + "]")
-		} else if tok != "" && strings.IndexFunc(tok, sarifNotIdent) < 0 {
+		} else if tok != "" && strings.IndexFunc(tok, notIdent) < 0 {
 			b.WriteString("." + tok)
 		} else {
 			b.WriteString("[" + strconv.Quote(tok) + "]")
@@ -312,11 +313,11 @@ func (w *sarifWalker) pointerPath(ptr jsontext.Pointer) string {
 	return b.String()
 }
 
-func sarifNotIdent(r rune) bool {
+func notIdent(r rune) bool {
 	return !(r == '_' || r == '$' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 }
 
-func sarifKindName(k jsontext.Kind) string {
+func kindName(k jsontext.Kind) string {
 	switch k {
 	case '{':
 		return "an object"
@@ -334,8 +335,8 @@ func sarifKindName(k jsontext.Kind) string {
 	return "nothing"
 }
 
-// sarifGoKind says in JSON terms what the Go type of a failed value wanted.
-func sarifGoKind(se *json.SemanticError) string {
+// goKind says in JSON terms what the Go type of a failed value wanted.
+func goKind(se *json.SemanticError) string {
 	if se.GoType == nil {
 		return "a different value"
 	}

@@ -1,4 +1,4 @@
-package ingest
+package sarif
 
 import (
 	"strconv"
@@ -11,7 +11,7 @@ import (
 // the rule's messageStrings[id] template; {n} placeholders filled from
 // arguments; embedded links "[text](id)" to related locations written as
 // "text (path:line)".
-func sarifRender(res *sarifResult, info *sarifRuleInfo, run *sarifRun) string {
+func sarifRender(res *result, info *ruleInfo, run *run) string {
 	m := &res.Message
 	text := m.Text
 	templated := false
@@ -27,17 +27,17 @@ func sarifRender(res *sarifResult, info *sarifRuleInfo, run *sarifRun) string {
 		text = m.Markdown
 	}
 	if templated || len(m.Arguments) > 0 {
-		text = sarifSubstitute(text, m.Arguments)
+		text = substitute(text, m.Arguments)
 	}
 	if strings.Contains(text, "](") {
-		text = sarifLinks(text, res, run)
+		text = links(text, res, run)
 	}
 	return text
 }
 
-// sarifSubstitute fills "{0}", "{1}"... from args and unescapes "{{" and
+// substitute fills "{0}", "{1}"... from args and unescapes "{{" and
 // "}}" (SARIF §3.11.5). A placeholder without an argument stays as written.
-func sarifSubstitute(s string, args []string) string {
+func substitute(s string, args []string) string {
 	if !strings.ContainsAny(s, "{}") {
 		return s
 	}
@@ -68,11 +68,11 @@ func sarifSubstitute(s string, args []string) string {
 	return b.String()
 }
 
-// sarifLinks rewrites embedded links (SARIF §3.11.6). "[text](n)" names the
+// links rewrites embedded links (SARIF §3.11.6). "[text](n)" names the
 // location whose id is n among relatedLocations (then locations) and
 // becomes "text (path:line)"; "[text](https://...)" becomes "text (url)";
 // other targets keep only the text. "\[" and "\]" are literal brackets.
-func sarifLinks(s string, res *sarifResult, run *sarifRun) string {
+func links(s string, res *result, run *run) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -85,13 +85,13 @@ func sarifLinks(s string, res *sarifResult, run *sarifRun) string {
 			b.WriteByte(c)
 			continue
 		}
-		text, target, end, ok := sarifLinkAt(s, i)
+		text, target, end, ok := linkAt(s, i)
 		if !ok {
 			b.WriteByte(c)
 			continue
 		}
 		b.WriteString(text)
-		if where := sarifLinkTarget(target, res, run); where != "" && where != text {
+		if where := linkTarget(target, res, run); where != "" && where != text {
 			b.WriteString(" (" + where + ")")
 		}
 		i = end - 1
@@ -99,9 +99,9 @@ func sarifLinks(s string, res *sarifResult, run *sarifRun) string {
 	return b.String()
 }
 
-// sarifLinkAt parses "[text](target)" starting at s[i] == '['; end is the
+// linkAt parses "[text](target)" starting at s[i] == '['; end is the
 // index after ')'.
-func sarifLinkAt(s string, i int) (text, target string, end int, ok bool) {
+func linkAt(s string, i int) (text, target string, end int, ok bool) {
 	var t strings.Builder
 	j := i + 1
 	for ; j < len(s) && s[j] != ']'; j++ {
@@ -123,7 +123,7 @@ func sarifLinkAt(s string, i int) (text, target string, end int, ok bool) {
 	return t.String(), s[j+2 : j+2+k], j + 3 + k, true
 }
 
-func sarifLinkTarget(target string, res *sarifResult, run *sarifRun) string {
+func linkTarget(target string, res *result, run *run) string {
 	target = strings.TrimSpace(target)
 	if strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "https://") {
 		return target
@@ -132,18 +132,18 @@ func sarifLinkTarget(target string, res *sarifResult, run *sarifRun) string {
 	if err != nil {
 		return ""
 	}
-	for _, list := range [][]sarifLocation{res.RelatedLocations, res.Locations} {
+	for _, list := range [][]location{res.RelatedLocations, res.Locations} {
 		for k := range list {
 			if list[k].ID != nil && *list[k].ID == id {
-				return sarifWhere(run.location(&list[k]))
+				return where(run.location(&list[k]))
 			}
 		}
 	}
 	return ""
 }
 
-// sarifWhere writes a location as "path:line", or its logical name.
-func sarifWhere(loc finding.Location) string {
+// where writes a location as "path:line", or its logical name.
+func where(loc finding.Location) string {
 	where := loc.Path
 	if where == "" {
 		where = loc.URL

@@ -1,4 +1,4 @@
-package ingest
+package sarif
 
 import (
 	"bytes"
@@ -11,10 +11,10 @@ import (
 	"github.com/vulntune/vulntune/internal/finding"
 )
 
-// sarifRuleInfo is what one rule contributes to every result that uses it,
+// ruleInfo is what one rule contributes to every result that uses it,
 // computed once per rule and shared.
-type sarifRuleInfo struct {
-	rule        *sarifRule // nil when the result's rule is not in the log
+type ruleInfo struct {
+	rule        *rule // nil when the result's rule is not in the log
 	id          string
 	title       string
 	description string
@@ -30,8 +30,8 @@ type sarifRuleInfo struct {
 	props       map[string]string
 }
 
-func newSarifRuleInfo(run *sarifRun, r *sarifRule) *sarifRuleInfo {
-	info := &sarifRuleInfo{rule: r, id: r.ID, helpURI: r.HelpURI}
+func newSarifRuleInfo(run *run, r *rule) *ruleInfo {
+	info := &ruleInfo{rule: r, id: r.ID, helpURI: r.HelpURI}
 	switch {
 	case r.ShortDescription != nil && strings.TrimSpace(r.ShortDescription.Text) != "":
 		info.title = strings.TrimSpace(r.ShortDescription.Text)
@@ -51,19 +51,19 @@ func newSarifRuleInfo(run *sarifRun, r *sarifRule) *sarifRuleInfo {
 	if r.DefaultConfiguration != nil {
 		info.level = r.DefaultConfiguration.Level
 	}
-	info.refs = sarifAppendURL(nil, r.HelpURI)
+	info.refs = appendURL(nil, r.HelpURI)
 	if r.Help != nil {
-		info.refs = sarifAppendURLs(info.refs, r.Help.Text)
-		info.refs = sarifAppendURLs(info.refs, r.Help.Markdown)
+		info.refs = appendURLs(info.refs, r.Help.Text)
+		info.refs = appendURLs(info.refs, r.Help.Markdown)
 	}
-	info.tags = sarifPropStrings(r.Properties, "tags")
-	info.cwe = sarifCWEs(nil, info.tags...)
-	info.cwe = sarifCWEProp(info.cwe, r.Properties)
+	info.tags = propStrings(r.Properties, "tags")
+	info.cwe = cwes(nil, info.tags...)
+	info.cwe = cweProp(info.cwe, r.Properties)
 	for _, rel := range r.Relationships {
 		info.cwe = run.taxonCWE(info.cwe, &rel.Target)
 	}
-	info.score, info.hasScore = sarifPropScore(r.Properties)
-	info.word = sarifPropString(r.Properties, "severity")
+	info.score, info.hasScore = propScore(r.Properties)
+	info.word = propString(r.Properties, "severity")
 	if p := run.profile; p != nil && p.rule != nil {
 		p.rule(info)
 	}
@@ -73,8 +73,8 @@ func newSarifRuleInfo(run *sarifRun, r *sarifRule) *sarifRuleInfo {
 // taxonCWE adds the CWE a taxonomy reference names (result.taxa[],
 // rule.relationships[].target). Only references into a taxonomy called CWE
 // count, or ids that spell "CWE-n" themselves.
-func (run *sarifRun) taxonCWE(cwe []string, ref *sarifDescriptorRef) []string {
-	var tax *sarifComponent
+func (run *run) taxonCWE(cwe []string, ref *descriptorRef) []string {
+	var tax *component
 	if tc := ref.ToolComponent; tc != nil {
 		if tc.Index != nil && *tc.Index >= 0 && *tc.Index < len(run.taxonomies) {
 			tax = &run.taxonomies[*tc.Index]
@@ -89,7 +89,7 @@ func (run *sarifRun) taxonCWE(cwe []string, ref *sarifDescriptorRef) []string {
 			}
 		}
 		if tax == nil && strings.EqualFold(tc.Name, "cwe") {
-			tax = &sarifComponent{Name: tc.Name}
+			tax = &component{Name: tc.Name}
 		}
 	}
 	id := ref.ID
@@ -105,43 +105,43 @@ func (run *sarifRun) taxonCWE(cwe []string, ref *sarifDescriptorRef) []string {
 	}
 	if tax != nil && strings.Contains(strings.ToLower(tax.Name), "cwe") {
 		if n, err := strconv.Atoi(strings.TrimSpace(id)); err == nil && n > 0 {
-			return sarifAddUnique(cwe, "CWE-"+strconv.Itoa(n))
+			return addUnique(cwe, "CWE-"+strconv.Itoa(n))
 		}
 	}
-	return sarifCWEs(cwe, id)
+	return cwes(cwe, id)
 }
 
-// sarifCWERe finds CWE ids in tags and texts: "CWE-79", "cwe-079",
+// cweRe finds CWE ids in tags and texts: "CWE-79", "cwe-079",
 // "external/cwe/cwe-079", "CWE-89: Improper Neutralization...".
-var sarifCWERe = regexp.MustCompile(`(?i)\bcwe[-_ ]?0*([1-9][0-9]{0,5})\b`)
+var cweRe = regexp.MustCompile(`(?i)\bcwe[-_ ]?0*([1-9][0-9]{0,5})\b`)
 
-// sarifCWEs appends the normalised CWE ids ("CWE-79") found in texts.
-func sarifCWEs(cwe []string, texts ...string) []string {
+// cwes appends the normalised CWE ids ("CWE-79") found in texts.
+func cwes(cwe []string, texts ...string) []string {
 	for _, t := range texts {
 		if len(t) < 4 {
 			continue
 		}
-		for _, m := range sarifCWERe.FindAllStringSubmatch(t, -1) {
-			cwe = sarifAddUnique(cwe, "CWE-"+m[1])
+		for _, m := range cweRe.FindAllStringSubmatch(t, -1) {
+			cwe = addUnique(cwe, "CWE-"+m[1])
 		}
 	}
 	return cwe
 }
 
-// sarifCWEProp reads properties["cwe"]: "CWE-79", ["CWE-79"], or a bare
+// cweProp reads properties["cwe"]: "CWE-79", ["CWE-79"], or a bare
 // number as KICS writes it ("710").
-func sarifCWEProp(cwe []string, props sarifProps) []string {
-	for _, v := range sarifPropStrings(props, "cwe") {
+func cweProp(cwe []string, props props) []string {
+	for _, v := range propStrings(props, "cwe") {
 		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
-			cwe = sarifAddUnique(cwe, "CWE-"+strconv.Itoa(n))
+			cwe = addUnique(cwe, "CWE-"+strconv.Itoa(n))
 			continue
 		}
-		cwe = sarifCWEs(cwe, v)
+		cwe = cwes(cwe, v)
 	}
 	return cwe
 }
 
-func sarifAddUnique(list []string, v string) []string {
+func addUnique(list []string, v string) []string {
 	for _, x := range list {
 		if x == v {
 			return list
@@ -150,30 +150,30 @@ func sarifAddUnique(list []string, v string) []string {
 	return append(list, v)
 }
 
-var sarifURLRe = regexp.MustCompile(`https?://[^\s<>"'()\[\]{}|\\^` + "`" + `]+`)
+var urlRe = regexp.MustCompile(`https?://[^\s<>"'()\[\]{}|\\^` + "`" + `]+`)
 
-// sarifAppendURLs adds the http(s) URLs in text, without trailing
+// appendURLs adds the http(s) URLs in text, without trailing
 // punctuation, up to 20 in all.
-func sarifAppendURLs(refs []string, text string) []string {
+func appendURLs(refs []string, text string) []string {
 	if !strings.Contains(text, "http") {
 		return refs
 	}
-	for _, u := range sarifURLRe.FindAllString(text, 40) {
-		refs = sarifAppendURL(refs, u)
+	for _, u := range urlRe.FindAllString(text, 40) {
+		refs = appendURL(refs, u)
 	}
 	return refs
 }
 
-func sarifAppendURL(refs []string, u string) []string {
+func appendURL(refs []string, u string) []string {
 	u = strings.TrimRight(u, ".,;:!?*")
 	if u == "" || len(refs) >= 20 || !strings.HasPrefix(u, "http") {
 		return refs
 	}
-	return sarifAddUnique(refs, u)
+	return addUnique(refs, u)
 }
 
-// sarifPropString reads a string (or number, as written) property.
-func sarifPropString(props sarifProps, key string) string {
+// propString reads a string (or number, as written) property.
+func propString(props props, key string) string {
 	v, ok := props[key]
 	if !ok {
 		return ""
@@ -189,15 +189,15 @@ func sarifPropString(props sarifProps, key string) string {
 	return ""
 }
 
-// sarifPropStrings reads a property that is a string or an array of
+// propStrings reads a property that is a string or an array of
 // strings; other elements are ignored.
-func sarifPropStrings(props sarifProps, key string) []string {
+func propStrings(props props, key string) []string {
 	v, ok := props[key]
 	if !ok {
 		return nil
 	}
 	if v.Kind() == '"' {
-		if s := sarifPropString(props, key); s != "" {
+		if s := propString(props, key); s != "" {
 			return []string{s}
 		}
 		return nil
@@ -206,7 +206,7 @@ func sarifPropStrings(props sarifProps, key string) []string {
 		return nil
 	}
 	var out []string
-	dec := jsontext.NewDecoder(bytes.NewReader(v), sarifDecoderOptions...)
+	dec := jsontext.NewDecoder(bytes.NewReader(v), decoderOptions...)
 	if _, err := dec.ReadToken(); err != nil {
 		return nil
 	}
@@ -227,10 +227,10 @@ func sarifPropStrings(props sarifProps, key string) []string {
 	return out
 }
 
-// sarifPropScore reads properties["security-severity"], a 0–10 score
+// propScore reads properties["security-severity"], a 0–10 score
 // written as a string ("7.5") or a number.
-func sarifPropScore(props sarifProps) (float64, bool) {
-	s := strings.TrimSpace(sarifPropString(props, "security-severity"))
+func propScore(props props) (float64, bool) {
+	s := strings.TrimSpace(propString(props, "security-severity"))
 	if s == "" {
 		return 0, false
 	}

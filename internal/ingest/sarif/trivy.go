@@ -1,0 +1,98 @@
+package sarif
+
+import (
+	"strings"
+
+	"github.com/vulntune/vulntune/internal/finding"
+)
+
+// Trivy's SARIF: its profile (registered in tools.go) and the table of its
+// kinds of finding, which Trivy's JSON report (ingest/trivy.go) shares.
+
+// trivyKinds maps the word Trivy names each of its four kinds of finding
+// with to vulntune's kind: a SARIF rule's tag, and the Type of a JSON
+// report's modified finding.
+var trivyKinds = map[string]finding.Kind{
+	"vulnerability":    finding.KindDependency,
+	"misconfiguration": finding.KindConfig,
+	"secret":           finding.KindSecret,
+	"license":          finding.KindLicense,
+}
+
+// TrivyKind is the kind Trivy's word for a kind of finding names (any
+// case), and whether it names one.
+func TrivyKind(word string) (finding.Kind, bool) {
+	k, ok := trivyKinds[strings.ToLower(word)]
+	return k, ok
+}
+
+// Trivy: the rule's tags say what kind of finding it is and carry the
+// severity word; the message carries package, installed and fixed versions.
+func trivyRule(info *ruleInfo) {
+	for _, t := range info.tags {
+		if k, ok := TrivyKind(t); ok {
+			info.kind = k
+		}
+		if _, ok := finding.SeverityFromWord(t); ok && info.word == "" {
+			info.word = t
+		}
+	}
+}
+
+func trivyResult(x *resultCtx, f *finding.Finding) {
+	m := fields(f.Message, helpText(x.info))
+	if w := m["Severity"]; w != "" {
+		x.word = w
+	}
+	if x.run.image != "" {
+		f.Location.Image = x.run.image
+		if f.Location.Path == imageRepo(x.run.image) || f.Location.Path == x.run.image {
+			f.Location.Path = ""
+		}
+	}
+	switch x.info.kind {
+	case finding.KindDependency:
+		clearPlaceholderRegion(f)
+		name := m["Package"]
+		if name == "" {
+			name = m["PkgName"]
+		}
+		f.Package = &finding.Package{
+			Name:             name,
+			InstalledVersion: m["Installed Version"],
+			FixedVersions:    splitVersions(m["Fixed Version"]),
+			PURL:             purl(x),
+		}
+		f.Package.Ecosystem = ecosystem(f.Package.PURL, f.Location.Path)
+		f.VulnIDs = []string{f.Tools[0].RuleID}
+	case finding.KindSecret:
+		if match := m["Match"]; match != "" {
+			// Trivy masks the secret with '*'; an unmasked match is the
+			// secret itself and must reach the redactor.
+			if !strings.Contains(match, "***") {
+				f.Secrets = []string{match}
+			}
+			f.SecretHash = secretHash(match)
+		}
+	case finding.KindLicense:
+		clearPlaceholderRegion(f)
+		if name := m["PkgName"] + m["Package"]; name != "" {
+			f.Package = &finding.Package{Name: name}
+		}
+		setProp(f, "license", f.Tools[0].RuleID)
+	}
+}
+
+// imageRepo strips registry and tag: ghcr.io/o/r:latest → o/r.
+func imageRepo(image string) string {
+	if i := strings.IndexByte(image, '@'); i >= 0 {
+		image = image[:i]
+	}
+	if i := strings.LastIndexByte(image, ':'); i > strings.LastIndexByte(image, '/') {
+		image = image[:i]
+	}
+	if first, rest, ok := strings.Cut(image, "/"); ok && strings.ContainsAny(first, ".:") {
+		image = rest
+	}
+	return image
+}
