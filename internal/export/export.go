@@ -55,7 +55,7 @@ func Export(ctx context.Context, modelDir string, opts Options) (*Result, error)
 		opts.Format = FormatGGUF
 	}
 	if opts.Format != FormatGGUF {
-		return nil, fmt.Errorf("unknown format %q (supported: %s)", opts.Format, FormatGGUF)
+		return nil, fmt.Errorf("%w: unknown format %q (supported: %s)", ErrOption, opts.Format, FormatGGUF)
 	}
 	if opts.Quant == "" {
 		opts.Quant = QuantF16
@@ -64,7 +64,7 @@ func Export(ctx context.Context, modelDir string, opts Options) (*Result, error)
 		return nil, err
 	}
 	if opts.OutDir == "" {
-		return nil, fmt.Errorf("export: no output directory")
+		return nil, fmt.Errorf("%w: no output directory", ErrOption)
 	}
 	if opts.Name == "" {
 		opts.Name = filepath.Base(filepath.Clean(modelDir))

@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -163,8 +164,8 @@ func TestExportRefuses(t *testing.T) {
 		{Options{}, "no output directory"},
 	} {
 		_, err := Export(context.Background(), src, tt.opts)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("Export(%+v) = %v, want an error saying %q", tt.opts, err, tt.want)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrOption) {
+			t.Errorf("Export(%+v) = %v, want an ErrOption saying %q", tt.opts, err, tt.want)
 		}
 	}
 	// A model whose tokenizer llama.cpp would split differently is refused

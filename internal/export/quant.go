@@ -2,6 +2,7 @@ package export
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 
@@ -26,15 +27,19 @@ var quants = map[string]struct {
 	QuantQ8_0: {modelstore.TypeQ8_0, 7}, // LLAMA_FTYPE_MOSTLY_Q8_0
 }
 
+// ErrOption marks an export refused for its options (an unknown format or
+// quant) rather than for the model, so a command can say it is a usage error.
+var ErrOption = errors.New("unsupported export option")
+
 // checkQuant refuses a quant the exporter cannot encode, naming those it can.
 func checkQuant(q string) error {
 	if _, ok := quants[q]; ok {
 		return nil
 	}
 	if q == "q4_k_m" {
-		return fmt.Errorf("quant %q is not supported yet: vulntune has no K-quant encoder (supported: %s, %s; llama.cpp's llama-quantize turns an f16 export into q4_k_m)", q, QuantF16, QuantQ8_0)
+		return fmt.Errorf("%w: quant %q is not supported yet: vulntune has no K-quant encoder (supported: %s, %s; llama.cpp's llama-quantize turns an f16 export into q4_k_m)", ErrOption, q, QuantF16, QuantQ8_0)
 	}
-	return fmt.Errorf("unknown quant %q (supported: %s, %s)", q, QuantF16, QuantQ8_0)
+	return fmt.Errorf("%w: unknown quant %q (supported: %s, %s)", ErrOption, q, QuantF16, QuantQ8_0)
 }
 
 // tensorType is the type a tensor of HF shape gets, as convert_hf_to_gguf
