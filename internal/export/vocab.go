@@ -27,6 +27,7 @@ type vocab struct {
 	bos, eos       int64            // -1 when absent
 	unk, pad       int64
 	addBOS, addEOS *bool
+	addSpacePrefix *bool
 	chatTemplate   string
 }
 
@@ -116,7 +117,7 @@ func readVocab(dir string, c *hfConfig) (*vocab, error) {
 	return v, nil
 }
 
-// readConfig takes the special tokens, add_bos/eos and the chat template
+// readConfig takes the special tokens, add_bos/eos, add_prefix_space and the chat template
 // from tokenizer_config.json, the ids config.json gives for the special
 // tokens it does not name, and chat_template.jinja when the config has no
 // template.
@@ -151,7 +152,7 @@ func (v *vocab) readConfig(dir string, c *hfConfig) error {
 			*s.dst = int64(f)
 		}
 	}
-	for key, dst := range map[string]**bool{"add_bos_token": &v.addBOS, "add_eos_token": &v.addEOS} {
+	for key, dst := range map[string]**bool{"add_bos_token": &v.addBOS, "add_eos_token": &v.addEOS, "add_prefix_space": &v.addSpacePrefix} {
 		if b, ok := tc[key].(bool); ok {
 			*dst = &b
 		}
@@ -193,6 +194,9 @@ func (v *vocab) kv(kv modelstore.KV) {
 	}
 	if v.addEOS != nil {
 		kv["tokenizer.ggml.add_eos_token"] = *v.addEOS
+	}
+	if v.addSpacePrefix != nil {
+		kv["tokenizer.ggml.add_space_prefix"] = *v.addSpacePrefix
 	}
 	if v.chatTemplate != "" {
 		kv["tokenizer.chat_template"] = v.chatTemplate
