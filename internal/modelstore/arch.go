@@ -121,3 +121,43 @@ func unpermuteRows(w []float32, rows, cols, nHead int) ([]float32, error) {
 	}
 	return out, nil
 }
+
+// GGUFName maps a Hugging Face tensor name of a model of architecture arch
+// (config.json model_type) to its llama.cpp GGUF name: the inverse of the
+// table the importer reads, so an exported file imports back to the same
+// names.
+func GGUFName(arch, hf string) (string, error) {
+	spec, ok := archs[arch]
+	if !ok {
+		return "", fmt.Errorf("architecture %q is not supported (supported: %s)", arch, supportedArchs())
+	}
+	if m := hfBlockName.FindStringSubmatch(hf); m != nil {
+		for g, h := range spec.blockMap {
+			if h == m[2] {
+				return "blk." + m[1] + "." + g + "." + m[3], nil
+			}
+		}
+		return "", fmt.Errorf("tensor %q: %s has no GGUF name for block tensor %q", hf, arch, m[2])
+	}
+	if base, suffix, ok := cutLast(hf, "."); ok && (suffix == "weight" || suffix == "bias") {
+		for g, h := range globalMap {
+			if h == base {
+				return g + "." + suffix, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("tensor %q has no GGUF name in %s", hf, arch)
+}
+
+// PermutesQK reports whether llama.cpp stores the Q/K projection rows of
+// arch permuted for its RoPE layout (convert_hf_to_gguf's permute).
+func PermutesQK(arch string) bool { return archs[arch].permuteQK }
+
+var hfBlockName = regexp.MustCompile(`^model\.layers\.(\d+)\.(.+)\.(weight|bias)$`)
+
+func cutLast(s, sep string) (before, after string, found bool) {
+	if i := strings.LastIndex(s, sep); i >= 0 {
+		return s[:i], s[i+len(sep):], true
+	}
+	return s, "", false
+}

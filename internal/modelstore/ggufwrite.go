@@ -10,19 +10,22 @@ import (
 )
 
 // GGUFTensor is a tensor to write with WriteGGUF: Data holds the encoded
-// blocks of Type, and Dims is in GGUF order (fastest-varying first).
+// blocks of Type, and Dims is in GGUF order (fastest-varying first). When
+// Data is nil, Encode produces it as the tensor is written, so a writer of
+// a large model holds one tensor in memory at a time, not all of them.
 type GGUFTensor struct {
-	Name string
-	Dims []uint64
-	Type GGMLType
-	Data []byte
+	Name   string
+	Dims   []uint64
+	Type   GGMLType
+	Data   []byte
+	Encode func() ([]byte, error)
 }
 
 // WriteGGUF writes a version 3 GGUF file. Metadata keys are written in
 // sorted order with general.architecture first; values may be any Go type
 // ReadGGUF produces (scalars and slices of them). Tensor data is aligned to
-// general.alignment (default 32). vulntune uses it to build tiny models for
-// tests and smoke runs; it is not a converter.
+// general.alignment (default 32). Tiny test models and `vulntune export`
+// write through it.
 func WriteGGUF(w io.Writer, kv KV, tensors []GGUFTensor) error {
 	bw := bufio.NewWriter(w)
 	e := &encoder{w: bw}
@@ -51,14 +54,17 @@ func WriteGGUF(w io.Writer, kv KV, tensors []GGUFTensor) error {
 		align = uint64(a)
 	}
 	off := uint64(0)
+	sizes := make([]uint64, 0, len(tensors))
 	for _, t := range tensors {
 		n := uint64(1)
 		for _, d := range t.Dims {
 			n *= d
 		}
-		if want, err := rowBytes(t.Type, n); err != nil || want != uint64(len(t.Data)) {
+		want, err := rowBytes(t.Type, n)
+		if err != nil || t.Encode == nil && want != uint64(len(t.Data)) {
 			return fmt.Errorf("write gguf tensor %s: %d bytes of data do not hold %d %s elements", t.Name, len(t.Data), n, t.Type)
 		}
+		sizes = append(sizes, want)
 		e.str(t.Name)
 		e.u32(uint32(len(t.Dims)))
 		for _, d := range t.Dims {
@@ -66,11 +72,21 @@ func WriteGGUF(w io.Writer, kv KV, tensors []GGUFTensor) error {
 		}
 		e.u32(uint32(t.Type))
 		e.u64(off)
-		off = alignUp(off+uint64(len(t.Data)), align)
+		off = alignUp(off+want, align)
 	}
 	e.pad(align)
-	for _, t := range tensors {
-		e.write(t.Data)
+	for i, t := range tensors {
+		data := t.Data
+		if t.Encode != nil && e.err == nil {
+			var err error
+			if data, err = t.Encode(); err != nil {
+				return fmt.Errorf("write gguf tensor %s: %w", t.Name, err)
+			}
+			if uint64(len(data)) != sizes[i] {
+				return fmt.Errorf("write gguf tensor %s: encoded %d bytes, %v %s elements take %d", t.Name, len(data), t.Dims, t.Type, sizes[i])
+			}
+		}
+		e.write(data)
 		e.pad(align)
 	}
 	if e.err != nil {
