@@ -40,12 +40,15 @@ pyunit:
 
 test: lint unit pyunit
 
-# The main job: every phase over the bundled samples with the bundled model,
+# The main job: every phase over the bundled samples with the bundled model
+# (runs/demo/report.html shows it), then its model exported to GGUF with an
+# Ollama Modelfile (runs/demo/gguf),
 # sized for a 2-core CPU (bench/RESULTS.md "Main job" has its time and
 # quality); on Apple silicon drop the limits.
 DEMO_FLAGS ?= --max-steps 30 --max-seq-length 768 --train-eval-batches 2 --eval-max-tokens 256
 demo: build
 	$(BIN) run --artifacts-dir examples/artifacts --output-dir runs/demo $(DEMO_FLAGS)
+	$(BIN) export runs/demo --quant q8_0 -o runs/demo/gguf
 
 # Every fuzz target for FUZZTIME each (go test runs their seeds anyway);
 # a crasher lands in the package's testdata/fuzz, to be committed.

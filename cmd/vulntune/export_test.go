@@ -20,6 +20,17 @@ func TestExport(t *testing.T) {
 		t.Fatalf("import: exit %d: %s", code, errOut)
 	}
 	out := filepath.Join(home, "gguf")
+	// A run directory stands for the model it fine-tuned ("tiny" here);
+	// one that trained none says so.
+	runDir, bareRun := filepath.Join(home, "runs", "r1"), filepath.Join(home, "runs", "r2")
+	for dir, manifest := range map[string]string{runDir: `{"version":1,"model_name":"tiny"}`, bareRun: `{"version":1}`} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "run.json"), []byte(manifest), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		name       string
 		args       []string
@@ -32,6 +43,8 @@ func TestExport(t *testing.T) {
 		{"q4_k_m refused", []string{"export", "tiny", "--quant", "q4_k_m", "-o", out}, exitUsage, "", "supported: f16, q8_0"},
 		{"bad format", []string{"export", "tiny", "--format", "onnx", "-o", out}, exitUsage, "", "supported: gguf"},
 		{"unknown model", []string{"export", "nope", "-o", out}, exitUsage, "", `model "nope" not found`},
+		{"a run's model", []string{"export", runDir, "-o", filepath.Join(home, "from-run")}, exitOK, "tiny.F16.gguf (llama, ", ""},
+		{"a run without a model", []string{"export", bareRun, "-o", out}, exitUsage, "", "run r2 has no fine-tuned model"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

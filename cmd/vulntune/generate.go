@@ -9,6 +9,7 @@ import (
 	"github.com/vulntune/vulntune/internal/config"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/modelstore"
+	"github.com/vulntune/vulntune/internal/pipeline"
 )
 
 // openEngine opens the engine `vulntune setup` installed under data_dir,
@@ -30,6 +31,13 @@ func (a *app) openEngine(cfg *config.Config) (*engine.Engine, error) {
 func resolveModel(cfg *config.Config, name string) (string, error) {
 	if name == "" {
 		name = cfg.DefaultBaseModel
+	}
+	// A run directory stands for the model it fine-tuned.
+	if m, ok, err := pipeline.RunModel(name); ok {
+		if err != nil {
+			return "", usageError{err}
+		}
+		name = m
 	}
 	dir, err := modelstore.Resolve(name, cfg.BaseModelsDir, cfg.FineTunedModelsDir)
 	if err != nil {

@@ -212,3 +212,20 @@ func hashModel(dir string) (string, error) {
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
+
+// RunModel returns the name of the model the run in dir fine-tuned, so a
+// command can take a run directory where it takes a model ("vulntune
+// export runs/demo"); ok is false when dir holds no run manifest.
+func RunModel(dir string) (name string, ok bool, err error) {
+	if _, err := os.Stat(filepath.Join(dir, ManifestName)); err != nil {
+		return "", false, nil
+	}
+	m, err := LoadManifest(dir, time.Time{})
+	if err != nil {
+		return "", true, err
+	}
+	if m.Model == "" {
+		return "", true, fmt.Errorf("run %s has no fine-tuned model (was it run with --skip-fine-tuning?)", filepath.Base(dir))
+	}
+	return m.Model, true, nil
+}
