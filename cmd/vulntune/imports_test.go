@@ -28,6 +28,7 @@ var cmdImports = map[string][]string{
 	"dataset.go":        {"dataset", "engine"}, // the analysis endpoint the engine serves
 	"doctor.go":         {"engine", "modelstore"},
 	"evaluate.go":       {"evaluate"},
+	"explain.go":        {"explain"},
 	"finetune.go":       {"train", "hub"},
 	"generate.go":       {"engine", "modelstore"},
 	"modelhooks.go":     {"evaluate", "validate"}, // their tables

@@ -22,10 +22,12 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/vulntune/vulntune/internal/atomicfile"
 	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/evaluate"
@@ -41,6 +43,9 @@ const SchemaVersion = 1
 // to a median of ~400 tokens and rarely past 700, so 768 lets a model that
 // learned them finish its answer rather than be cut.
 const DefaultMaxTokens = 768
+
+// DefaultBatchSize is evaluation's: the answers decoded together.
+const DefaultBatchSize = evaluate.DefaultBatchSize
 
 // Runner is the part of the engine explain needs (the evaluate op).
 type Runner interface {
@@ -194,7 +199,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		opts.MaxTokens = DefaultMaxTokens
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = evaluate.DefaultBatchSize
+		opts.BatchSize = DefaultBatchSize
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -202,8 +207,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	if opts.MinSeverity != "" && opts.MinSeverity.Rank() < 0 {
-		return nil, fmt.Errorf("explain: unknown severity %q (want one of %v)", opts.MinSeverity, finding.Severities)
+	if _, err := ParseSeverity(string(opts.MinSeverity)); err != nil {
+		return nil, fmt.Errorf("explain: %w", err)
 	}
 	start := opts.Now()
 	r := &Report{Schema: SchemaVersion, Model: opts.ModelName, MaxTokens: opts.MaxTokens,
@@ -252,6 +257,15 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	r.Summary.Seconds = opts.Now().Sub(start).Seconds()
 	return r, nil
+}
+
+// ParseSeverity reads a minimum severity; "" is none.
+func ParseSeverity(s string) (finding.Severity, error) {
+	sev := finding.Severity(s)
+	if s != "" && sev.Rank() < 0 {
+		return "", fmt.Errorf("unknown severity %q (want one of %v)", s, finding.Severities)
+	}
+	return sev, nil
 }
 
 // selectFindings drops suppressed findings and those below min, orders the
@@ -443,4 +457,56 @@ func WriteJSON(w io.Writer, r *Report) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)
+}
+
+// Formats are the output formats Write knows, the default first.
+var Formats = []string{"markdown", "json", "sarif"}
+
+// CheckFormat refuses a format Write does not know, saying what to use.
+func CheckFormat(format string) error {
+	if slices.Contains(Formats, format) {
+		return nil
+	}
+	if format == "html" {
+		return errors.New("--format html is not available yet: use --format markdown, which any Markdown viewer renders")
+	}
+	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
+}
+
+// Write writes r in format (see Formats).
+func Write(w io.Writer, r *Report, format string) error {
+	switch format {
+	case "markdown":
+		return WriteMarkdown(w, r)
+	case "json":
+		return WriteJSON(w, r)
+	case "sarif":
+		return WriteSARIF(w, r)
+	}
+	return CheckFormat(format)
+}
+
+// WriteFile writes r in format to path, atomically.
+func WriteFile(path string, r *Report, format string) error {
+	if err := CheckFormat(format); err != nil {
+		return err
+	}
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error { return Write(w, r, format) })
+}
+
+// WriteSummary writes the run's one-paragraph summary for people.
+func WriteSummary(w io.Writer, s Summary) error {
+	_, err := fmt.Fprintf(w, "explained %d finding(s): %d grounded, %d flagged, %d from the cache; %.1fs, %d tokens generated (%.1f tokens/s)",
+		s.Answered, s.Grounded, s.Flagged, s.Cached, s.Seconds, s.GenerationTokens, s.TokensPerSecond)
+	if err != nil {
+		return err
+	}
+	if left := s.Suppressed + s.BelowSeverity + s.OverLimit; left > 0 {
+		_, err = fmt.Fprintf(w, "; left out %d suppressed, %d below the minimum severity, %d over the limit", s.Suppressed, s.BelowSeverity, s.OverLimit)
+		if err != nil {
+			return err
+		}
+	}
+	_, err = fmt.Fprintln(w)
+	return err
 }
