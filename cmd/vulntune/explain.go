@@ -27,9 +27,11 @@ in neither the finding nor its prompt is marked, never hidden or replaced.
 
 The report (Markdown by default) groups findings by severity and file and puts
 each answer beside the deterministic facts: the fixed version and the upgrade
-snippet. --format json is for scripts (schema in internal/explain); --format
-sarif writes a SARIF 2.1.0 log whose results carry the answer in
-fixes[].description and properties.vulntune (answer, model, grounding verdict).
+snippet. --format json is for scripts (schema in internal/explain). --format
+sarif gives the answer to each result as fixes[].description and
+properties.vulntune (answer, model, grounding verdict): when every input is a
+SARIF file, the output is those logs with their results enriched (matched by
+the finding ids parse computes); otherwise a SARIF 2.1.0 log of the findings.
 
 The model is --model, else the newest fine-tuned model, else the default base
 model. Answers are cached under <data_dir>/cache/explain by engine, model files,
@@ -71,7 +73,7 @@ max tokens and prompt: explaining an unchanged scan again generates nothing.`,
 			}
 			r, err := explain.Run(cmd.Context(), explain.Options{
 				Inputs: args, TempDir: cfg.TempDir(), MinSeverity: sev, Limit: limit,
-				ModelDir: dir, MaxTokens: maxTokens, BatchSize: batch, Engine: e, CacheDir: cacheDir, Log: a.log,
+				ModelDir: dir, MaxTokens: maxTokens, SARIF: format == "sarif", BatchSize: batch, Engine: e, CacheDir: cacheDir, Log: a.log,
 				Progress: func(done, total int) { bar.update("explain", done, total) },
 			})
 			bar.done()

@@ -4,9 +4,10 @@
 // the engine answer the prompts in batches (the evaluate op, as evaluation
 // does), checks every answer with evaluation's grounding test, and writes
 // the answers beside the deterministic remediation facts (remedy) as
-// Markdown, JSON or SARIF. Answers are cached by engine, model and prompt
-// under the data dir, so explaining an unchanged scan again generates
-// nothing.
+// Markdown, JSON or SARIF (the input SARIF enriched when the inputs are
+// SARIF, see sarifin.go; a log of its own otherwise). Answers are cached
+// by engine, model and prompt under the data dir, so explaining an
+// unchanged scan again generates nothing.
 //
 // The JSON output is Report, schema SchemaVersion: one object with
 // "schema", "model", "max_tokens", "findings" (Explanation, most severe
@@ -78,6 +79,11 @@ type Options struct {
 	// model's files, the prompt and MaxTokens. Only engines with an
 	// EvaluateID take part (their greedy answers are reproducible).
 	CacheDir string
+	// SARIF asks for the SARIF output of the input logs themselves: when
+	// every input is a SARIF file, each result is matched to its finding
+	// (which reads every result through ingest once more) so that
+	// WriteSARIF can enrich the input instead of writing a log of its own.
+	SARIF bool
 	// Progress, if set, is called as answers arrive (cached ones count at
 	// once).
 	Progress func(done, total int)
@@ -93,6 +99,9 @@ type Report struct {
 	Findings    []Explanation `json:"findings"`
 	Summary     Summary       `json:"summary"`
 	InputErrors []string      `json:"input_errors"`
+	// sarifIn are the input SARIF logs to enrich (Options.SARIF); not
+	// part of the JSON.
+	sarifIn []sarifInput
 }
 
 // Explanation is one finding, the model's answer to it and the
@@ -222,6 +231,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	r.InputErrors = in.errors
 	r.Summary.Findings = len(in.findings)
+	if opts.SARIF {
+		if r.sarifIn, err = sarifInputs(ctx, opts.Inputs, opts.TempDir); err != nil {
+			return nil, err
+		}
+	}
 	kept := selectFindings(in.findings, opts.MinSeverity, opts.Limit, &r.Summary)
 
 	jobs := make([]*job, 0, len(kept))

@@ -419,3 +419,112 @@ func TestRunRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestSARIFEnrichesInput: with SARIF inputs only, the SARIF output is the
+// input logs with the explained results enriched and the others untouched.
+func TestSARIFEnrichesInput(t *testing.T) {
+	t.Parallel()
+	arts := filepath.Join("..", "..", "examples", "artifacts")
+	in := []string{filepath.Join(arts, "checkov", "checkov-results.sarif"), filepath.Join(arts, "trivy", "webauthn-comprehensive.sarif")}
+	if _, err := os.Stat(in[1]); err != nil {
+		t.Skip("no examples/artifacts")
+	}
+	inputResults := 0
+	var drivers []string
+	for _, p := range in {
+		b, _ := os.ReadFile(p)
+		var lg struct {
+			Runs []struct {
+				Tool struct {
+					Driver struct {
+						Name string `json:"name"`
+					} `json:"driver"`
+				} `json:"tool"`
+				Results []json.RawMessage `json:"results"`
+			} `json:"runs"`
+		}
+		if err := json.Unmarshal(b, &lg); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range lg.Runs {
+			inputResults += len(r.Results)
+			drivers = append(drivers, r.Tool.Driver.Name)
+		}
+	}
+	asked := 0
+	r := run(t, explain.Options{Inputs: in, ModelDir: modelDir(t), Engine: fakeEngine{answers: map[string]string{
+		"CWE-": "See CVE-2099-0001.", // every answer to a finding with a CWE invents a CVE
+	}, asked: &asked}, SARIF: true, Limit: 5, TempDir: t.TempDir()})
+	explained := map[string]bool{}
+	for _, e := range r.Findings {
+		explained[e.FindingID] = true
+	}
+	var b bytes.Buffer
+	if err := explain.WriteSARIF(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Version string `json:"version"`
+		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Name string `json:"name"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID string `json:"ruleId"`
+				Fixes  []struct {
+					Description struct {
+						Text string `json:"text"`
+					} `json:"description"`
+				} `json:"fixes"`
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &out); err != nil {
+		t.Fatalf("SARIF is not well-formed: %v", err)
+	}
+	if out.Version != "2.1.0" || len(out.Runs) != len(drivers) {
+		t.Fatalf("version %q, %d runs; want 2.1.0 and the %d input runs", out.Version, len(out.Runs), len(drivers))
+	}
+	total, enriched := 0, map[string]bool{}
+	for i, run := range out.Runs {
+		if run.Tool.Driver.Name != drivers[i] {
+			t.Errorf("run %d: driver %q, want the input's %q", i, run.Tool.Driver.Name, drivers[i])
+		}
+		for _, res := range run.Results {
+			total++
+			raw, ok := res.Properties["vulntune"]
+			if !ok {
+				if len(res.Fixes) > 0 && strings.Contains(res.Fixes[len(res.Fixes)-1].Description.Text, "CVE-2099") {
+					t.Errorf("result %s: a fix but no properties.vulntune", res.RuleID)
+				}
+				continue
+			}
+			var v struct {
+				FindingID string `json:"finding_id"`
+				Model     string `json:"model"`
+				Answer    string `json:"answer"`
+				Grounded  *bool  `json:"grounded"`
+			}
+			if err := json.Unmarshal(raw, &v); err != nil {
+				t.Fatal(err)
+			}
+			enriched[v.FindingID] = true
+			if !explained[v.FindingID] || v.Model != "My-Model" || v.Answer == "" || v.Grounded == nil {
+				t.Errorf("result %s: properties.vulntune %+v", res.RuleID, v)
+			}
+			last := res.Fixes[len(res.Fixes)-1].Description.Text
+			if !strings.HasSuffix(last, v.Answer) || (!*v.Grounded && !strings.HasPrefix(last, "[not grounded")) {
+				t.Errorf("result %s: fix %q for answer %q (grounded %v)", res.RuleID, last, v.Answer, *v.Grounded)
+			}
+		}
+	}
+	if total != inputResults {
+		t.Errorf("%d results out, %d in", total, inputResults)
+	}
+	if len(enriched) != len(explained) || len(explained) != 5 {
+		t.Errorf("%d findings enriched, %d explained (want 5, all)", len(enriched), len(explained))
+	}
+}

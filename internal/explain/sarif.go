@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// SARIF output: a minimal, valid SARIF 2.1.0 log of the explained findings,
+// SARIF output without SARIF inputs: a minimal, valid SARIF 2.1.0 log of the explained findings,
 // one run whose tool is vulntune, one result per finding, each enriched
 // with the answer as fixes[].description.text and with
 // properties.vulntune {answer, model, grounded, ungrounded, finish_reason,
@@ -105,8 +105,13 @@ type sarifExplain struct {
 // sarifLevels maps severities to SARIF levels as ingest reads them back.
 var sarifLevels = map[string]string{"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "none"}
 
-// WriteSARIF writes r as a SARIF 2.1.0 log (see the comment above).
+// WriteSARIF writes r as a SARIF 2.1.0 log: the input logs enriched when
+// every input was a SARIF file and Options.SARIF was set (sarifin.go),
+// else the minimal log described above.
 func WriteSARIF(w io.Writer, r *Report) error {
+	if r.sarifIn != nil {
+		return writeEnriched(w, r, r.sarifIn)
+	}
 	rules := map[string]string{}
 	run := sarifRun{
 		Tool:    sarifTool{Driver: sarifDriver{Name: "vulntune", InformationURI: "https://github.com/vulntune/vulntune", Rules: []sarifRule{}}},
@@ -130,10 +135,7 @@ func WriteSARIF(w io.Writer, r *Report) error {
 		res := sarifResult{
 			RuleID: rule, Level: level, Message: sarifMsg{Text: oneLine(e.Title)},
 			PartialFingerprints: map[string]string{"vulntuneFindingId/v1": e.FindingID},
-			Properties: sarifProps{Vulntune: sarifExplain{
-				FindingID: e.FindingID, Severity: e.Severity, Model: r.Model, Answer: e.Answer, FinishReason: e.FinishReason,
-				Grounded: e.Grounded, Ungrounded: e.Ungrounded, Remediation: e.Remediation,
-			}},
+			Properties:          sarifProps{Vulntune: explainProps(r.Model, &e)},
 		}
 		if res.Message.Text == "" {
 			res.Message.Text = rule
@@ -145,11 +147,7 @@ func WriteSARIF(w io.Writer, r *Report) error {
 			}
 			res.Locations = []sarifLocation{loc}
 		}
-		if e.Answer != "" {
-			text := e.Answer
-			if !e.Grounded {
-				text = "[not grounded: names " + strings.Join(e.Ungrounded, ", ") + ", which the finding does not show] " + text
-			}
+		if text := fixText(&e); text != "" {
 			res.Fixes = []sarifFix{{Description: sarifMsg{Text: text}}}
 		}
 		run.Results = append(run.Results, res)
@@ -179,4 +177,23 @@ func sarifURI(e Explanation) string {
 		return e.Path
 	}
 	return e.URL
+}
+
+// fixText is a result's fix description: the answer, prefixed with the
+// grounding verdict when it failed, so a reader of the fix alone sees it.
+func fixText(e *Explanation) string {
+	if e.Answer == "" {
+		return ""
+	}
+	if !e.Grounded {
+		return "[not grounded: names " + strings.Join(e.Ungrounded, ", ") + ", which the finding does not show] " + e.Answer
+	}
+	return e.Answer
+}
+
+func explainProps(model string, e *Explanation) sarifExplain {
+	return sarifExplain{
+		FindingID: e.FindingID, Severity: e.Severity, Model: model, Answer: e.Answer, FinishReason: e.FinishReason,
+		Grounded: e.Grounded, Ungrounded: e.Ungrounded, Remediation: e.Remediation,
+	}
 }
