@@ -32,6 +32,7 @@ sarif gives the answer to each result as fixes[].description and
 properties.vulntune (answer, model, grounding verdict): when every input is a
 SARIF file, the output is those logs with their results enriched (matched by
 the finding ids parse computes); otherwise a SARIF 2.1.0 log of the findings.
+--format html is the Markdown report as one self-contained page.
 
 The model is --model, else the newest fine-tuned model, else the default base
 model. Answers are cached under <data_dir>/cache/explain by engine, model files,
@@ -107,7 +108,7 @@ max tokens and prompt: explaining an unchanged scan again generates nothing.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&model, "model", "", "model name or directory (default: the newest fine-tuned model, else default_base_model)")
-	f.StringVar(&format, "format", "markdown", "output format: markdown, json or sarif")
+	f.StringVar(&format, "format", "markdown", "output format: markdown, json, sarif or html")
 	f.StringVarP(&out, "output", "o", "", "write the report to FILE (atomically) instead of stdout")
 	f.StringVar(&minSeverity, "min-severity", "", "explain only findings at least this severe: critical, high, medium, low or info")
 	f.IntVar(&limit, "limit", 0, "explain only the N most severe findings (0: all)")

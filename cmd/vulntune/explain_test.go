@@ -18,7 +18,6 @@ func TestExplainFlags(t *testing.T) {
 		exit   int
 		stderr string
 	}{
-		{"html points to markdown", []string{"explain", "--format", "html", "x.sarif"}, exitUsage, "use --format markdown"},
 		{"unknown format", []string{"explain", "--format", "pdf", "x.sarif"}, exitUsage, `unknown format "pdf"`},
 		{"unknown severity", []string{"explain", "--min-severity", "urgent", "x.sarif"}, exitUsage, `unknown severity "urgent"`},
 		{"no input", []string{"explain"}, exitUsage, "requires at least 1 arg"},

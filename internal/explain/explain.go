@@ -4,9 +4,9 @@
 // the engine answer the prompts in batches (the evaluate op, as evaluation
 // does), checks every answer with evaluation's grounding test, and writes
 // the answers beside the deterministic remediation facts (remedy) as
-// Markdown, JSON or SARIF (the input SARIF enriched when the inputs are
-// SARIF, see sarifin.go; a log of its own otherwise). Answers are cached
-// by engine, model and prompt under the data dir, so explaining an
+// Markdown, JSON, SARIF (the input SARIF enriched when the inputs are
+// SARIF, see sarifin.go; a log of its own otherwise) or HTML. Answers are
+// cached by engine, model and prompt under the data dir, so explaining an
 // unchanged scan again generates nothing.
 //
 // The JSON output is Report, schema SchemaVersion: one object with
@@ -474,15 +474,12 @@ func WriteJSON(w io.Writer, r *Report) error {
 }
 
 // Formats are the output formats Write knows, the default first.
-var Formats = []string{"markdown", "json", "sarif"}
+var Formats = []string{"markdown", "json", "sarif", "html"}
 
 // CheckFormat refuses a format Write does not know, saying what to use.
 func CheckFormat(format string) error {
 	if slices.Contains(Formats, format) {
 		return nil
-	}
-	if format == "html" {
-		return errors.New("--format html is not available yet: use --format markdown, which any Markdown viewer renders")
 	}
 	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }
@@ -496,6 +493,8 @@ func Write(w io.Writer, r *Report, format string) error {
 		return WriteJSON(w, r)
 	case "sarif":
 		return WriteSARIF(w, r)
+	case "html":
+		return WriteHTML(w, r)
 	}
 	return CheckFormat(format)
 }

@@ -528,3 +528,31 @@ func TestSARIFEnrichesInput(t *testing.T) {
 		t.Errorf("%d findings enriched, %d explained (want 5, all)", len(enriched), len(explained))
 	}
 }
+
+func TestHTML(t *testing.T) {
+	t.Parallel()
+	asked := 0
+	fs := findings()
+	fs[0].Title = "SQL injection <script>alert(1)</script>"
+	r := run(t, explain.Options{Inputs: []string{writeFindings(t, fs)}, ModelDir: modelDir(t),
+		Engine: fakeEngine{answers: answers, asked: &asked}})
+	var b bytes.Buffer
+	if err := explain.Write(&b, r, "html"); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{"<!DOCTYPE html>", "<h2>Critical (1)</h2>", "<h3>app/db.py</h3>",
+		"⚠ not grounded: names CVE-2099-1234", "fixed in <code>4.17.19</code>", "&lt;script&gt;"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script", "http://", "https://"} {
+		if strings.Contains(strings.ReplaceAll(page, "http://localhost:8080/", ""), bad) {
+			t.Errorf("page has %q: not self-contained or not escaped", bad)
+		}
+	}
+	if strings.Count(page, "<h3>app/db.py</h3>") != 1 {
+		t.Error("app/db.py's findings are not grouped")
+	}
+}
