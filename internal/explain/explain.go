@@ -30,6 +30,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
 	"github.com/vulntune/vulntune/internal/chat"
+	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/finding"
@@ -192,6 +193,7 @@ type job struct {
 	rem      remedy.Remediation
 	messages []chat.Message // system, user and an empty assistant turn
 	prompt   string         // system and user text, for the grounding test
+	facts    dataset.Facts  // what evaluation scores the answer against
 	key      string         // cache key; "" when not cached
 	item     *engine.EvaluateItem
 	cached   bool
@@ -251,7 +253,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		// nothing worth the time and the model is not shown the answer.
 		ex := narrate.Example(&f, rem, nil)
 		msgs := append(chat.PromptTurns(ex.Messages), chat.Message{Role: "assistant", Content: ""})
-		jobs = append(jobs, &job{f: f, rem: rem, messages: msgs, prompt: ex.Prompt()})
+		jobs = append(jobs, &job{f: f, rem: rem, messages: msgs, prompt: ex.Prompt(), facts: ex.Meta.Facts})
 	}
 	if err := answerAll(ctx, opts, jobs, &r.Summary); err != nil {
 		return nil, err
@@ -432,9 +434,7 @@ func explanation(j *job) Explanation {
 	if len(f.Tools) > 0 {
 		e.Tool, e.Rule = f.Tools[0].Name, f.Tools[0].RuleID
 	}
-	// The facts evaluation scores against are the dataset example's.
-	facts := narrate.Example(&f, j.rem, nil).Meta.Facts
-	sc := evaluate.ScoreAnswer(it.Text, it.FinishReason, j.prompt, facts)
+	sc := evaluate.ScoreAnswer(it.Text, it.FinishReason, j.prompt, j.facts)
 	e.Ungrounded = nonNil(sc.Ungrounded)
 	e.Grounded = len(e.Ungrounded) == 0
 	e.Names = Names{FixedVersion: sc.FixedVersion, CWE: sc.CWE, Location: sc.Location}
