@@ -29,6 +29,7 @@ var cmdImports = map[string][]string{
 	"doctor.go":         {"engine", "modelstore"},
 	"evaluate.go":       {"evaluate"},
 	"export.go":         {"export"},
+	"explain.go":        {"explain"},
 	"finetune.go":       {"train", "hub"},
 	"generate.go":       {"engine", "modelstore"},
 	"modelhooks.go":     {"evaluate", "validate"}, // their tables

@@ -79,7 +79,7 @@ func commands(a *app) []*cobra.Command {
 		newSetupCmd(a), newDoctorCmd(a), newGenerateCmd(a), newServeCmd(a),
 		newModelsCmd(a),
 		newDatasetCmd(a),
-		newEvaluateCmd(a), newValidateCmd(a), newExportCmd(a),
+		newEvaluateCmd(a), newValidateCmd(a), newExportCmd(a), newExplainCmd(a),
 		newRunCmd(a), newReportCmd(a),
 		newFinetuneCmd(a),
 		newPublishCmd(a),

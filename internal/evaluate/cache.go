@@ -126,3 +126,8 @@ func storeCached(cacheDir, key, model string, items []engine.EvaluateItem, now t
 	}
 	return nil
 }
+
+// ModelIdentity is what identifies the model in dir in answer caches: its
+// files by name, size and modification time (modelFiles). Other caches of
+// greedy answers (`vulntune explain`'s) key on it as evaluation does.
+func ModelIdentity(dir string) ([]string, error) { return modelFiles(dir) }

@@ -120,3 +120,10 @@ func namesLocation(answer, loc string) bool {
 	p := strings.ToLower(strings.TrimPrefix(loc, "./"))
 	return ident.ContainsWord(low, p) || ident.ContainsWord(low, path.Base(p))
 }
+
+// ScoreAnswer scores a generated answer as evaluation does: Score of the
+// answer with the last word of a length-cut answer dropped (completeText).
+// `vulntune explain` checks its answers with it.
+func ScoreAnswer(text, finishReason, prompt string, f dataset.Facts) Scores {
+	return Score(completeText(text, finishReason), prompt, f)
+}

@@ -1,0 +1,99 @@
+package explain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vulntune/vulntune/internal/atomicfile"
+	"github.com/vulntune/vulntune/internal/chat"
+	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/evaluate"
+)
+
+// cacheVersion changes whenever what a cached answer means changes.
+const cacheVersion = 1
+
+// identifier is implemented by engines whose greedy answers are
+// reproducible (engine.Engine.EvaluateID).
+type identifier interface {
+	EvaluateID() string
+}
+
+// cache keeps one answer per file, named by the hash of the engine's ID,
+// the model's identity (evaluate.ModelIdentity: its files by name, size
+// and time, so a re-import or re-fuse misses), max_tokens and the prompt.
+// Answers are stored raw; grounding is checked anew on every run.
+type cache struct {
+	dir, engineID, model string
+	files                []string
+	maxTokens            int
+	now                  func() time.Time
+}
+
+type cachedAnswer struct {
+	Version int                 `json:"version"`
+	Created time.Time           `json:"created"`
+	Model   string              `json:"model"`
+	Item    engine.EvaluateItem `json:"item"`
+}
+
+// newCache returns nil when answers cannot be cached: no cache dir, or an
+// engine without an ID.
+func newCache(opts Options) (*cache, error) {
+	id, ok := opts.Engine.(identifier)
+	if opts.CacheDir == "" || !ok {
+		return nil, nil
+	}
+	files, err := evaluate.ModelIdentity(opts.ModelDir)
+	if err != nil {
+		return nil, err
+	}
+	return &cache{dir: opts.CacheDir, engineID: id.EvaluateID(), model: filepath.Base(opts.ModelDir),
+		files: files, maxTokens: opts.MaxTokens, now: opts.Now}, nil
+}
+
+func (c *cache) key(msgs []chat.Message) (string, error) {
+	b, err := json.Marshal(struct {
+		Version   int            `json:"version"`
+		Engine    string         `json:"engine"`
+		Files     []string       `json:"files"`
+		MaxTokens int            `json:"max_tokens"`
+		Messages  []chat.Message `json:"messages"`
+	}{cacheVersion, c.engineID, c.files, c.maxTokens, msgs})
+	if err != nil {
+		return "", err
+	}
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:]), nil
+}
+
+// load returns the cached answer for key, or nil. A damaged entry counts
+// as none: it is a cache.
+func (c *cache) load(key string) *engine.EvaluateItem {
+	b, err := os.ReadFile(filepath.Join(c.dir, key+".json"))
+	if err != nil {
+		return nil
+	}
+	var a cachedAnswer
+	if json.Unmarshal(b, &a) != nil || a.Version != cacheVersion {
+		return nil
+	}
+	return &a.Item
+}
+
+func (c *cache) store(key string, it engine.EvaluateItem) error {
+	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+		return fmt.Errorf("explain cache: %w", err)
+	}
+	it.Index = 0 // the position in one request, not part of the answer
+	b, err := json.Marshal(cachedAnswer{Version: cacheVersion, Created: c.now().UTC(), Model: c.model, Item: it})
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(c.dir, key+".json"), b, 0o644)
+}
