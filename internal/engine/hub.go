@@ -120,15 +120,7 @@ type Published struct {
 // "repo", "compare", "commit", "retry", and "upload" with bytes, total and
 // rate (bytes per second).
 func (e *Engine) Publish(ctx context.Context, req PublishRequest, onEvent func(Event)) (*Published, error) {
-	if req.Revision == "" {
-		req.Revision = "main"
-	}
-	if req.Retries <= 0 {
-		req.Retries = DefaultPublishRetries
-	}
-	if req.BackoffSeconds <= 0 {
-		req.BackoffSeconds = DefaultPublishBackoff.Seconds()
-	}
+	writeDefaults(&req.Revision, &req.Retries, &req.BackoffSeconds)
 	var out Published
 	c := scriptCall{Module: "hub", Op: "hub-publish", Args: []string{"publish"}, Req: req, HFToken: req.Auth.Token, Env: req.Auth.env()}
 	if err := e.runScript(ctx, c, onEvent, &out); err != nil {
@@ -159,17 +151,24 @@ type LinkedModels struct {
 	Committed bool   `json:"committed"`
 }
 
+// writeDefaults fills what a write request to the Hub leaves unset: the
+// main branch, and the retry policy of DefaultPublishRetries and
+// DefaultPublishBackoff.
+func writeDefaults(revision *string, retries *int, backoff *float64) {
+	if *revision == "" {
+		*revision = "main"
+	}
+	if *retries <= 0 {
+		*retries = DefaultPublishRetries
+	}
+	if *backoff <= 0 {
+		*backoff = DefaultPublishBackoff.Seconds()
+	}
+}
+
 // HubLinkModels runs the link-models op.
 func (e *Engine) HubLinkModels(ctx context.Context, req LinkModelsRequest) (*LinkedModels, error) {
-	if req.Revision == "" {
-		req.Revision = "main"
-	}
-	if req.Retries <= 0 {
-		req.Retries = DefaultPublishRetries
-	}
-	if req.BackoffSeconds <= 0 {
-		req.BackoffSeconds = DefaultPublishBackoff.Seconds()
-	}
+	writeDefaults(&req.Revision, &req.Retries, &req.BackoffSeconds)
 	var out LinkedModels
 	c := scriptCall{Module: "hub", Op: "hub-link-models", Args: []string{"link-models"}, Req: req, HFToken: req.Auth.Token, Env: req.Auth.env()}
 	if err := e.runScript(ctx, c, nil, &out); err != nil {

@@ -52,13 +52,9 @@ func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }
 // dir without a README.md is left alone (the card is written by training);
 // a README.md without front matter gets one.
 func UpdateCard(modelDir string, r *Results) error {
-	path := filepath.Join(modelDir, "README.md")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read model card: %w", err)
+	path, b, err := readCard(modelDir)
+	if b == nil || err != nil {
+		return err
 	}
 	front, body := splitFrontMatter(b)
 	var doc yaml.Node
@@ -119,4 +115,18 @@ func splitFrontMatter(b []byte) (front, body []byte) {
 		return nil, b
 	}
 	return rest[:i+1], rest[i+5:]
+}
+
+// readCard reads <modelDir>/README.md; a dir without one gives nil and no
+// error (the card is training's to write).
+func readCard(modelDir string) (path string, b []byte, err error) {
+	path = filepath.Join(modelDir, "README.md")
+	b, err = os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return path, nil, nil
+	}
+	if err != nil {
+		return path, nil, fmt.Errorf("read model card: %w", err)
+	}
+	return path, b, nil
 }

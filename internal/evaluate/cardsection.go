@@ -2,11 +2,7 @@ package evaluate
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
@@ -85,13 +81,9 @@ func orDash(s string) string {
 // has it, else before the "## Use" section, else at the end. A model dir
 // without a card is left alone.
 func ReplaceCardSection(modelDir, heading, section string) error {
-	path := filepath.Join(modelDir, "README.md")
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read model card: %w", err)
+	path, b, err := readCard(modelDir)
+	if b == nil || err != nil {
+		return err
 	}
 	front, body := splitFrontMatter(b)
 	out := bytes.NewBuffer(nil)

@@ -170,7 +170,7 @@ func plan(dir string, opts Options) (*exportPlan, error) {
 			}
 			if heads > 0 {
 				rows := int(shape[0])
-				if x, err = permuteRows(x, rows, len(x)/rows, heads); err != nil {
+				if x, err = modelstore.PermuteRows(x, rows, len(x)/rows, heads); err != nil {
 					return nil, fmt.Errorf("tensor %q: %w", t.name, err)
 				}
 			}

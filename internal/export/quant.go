@@ -105,26 +105,3 @@ func encodeQ8_0(x []float32) ([]byte, error) {
 	}
 	return out, nil
 }
-
-// permuteRows applies llama.cpp's permute(w, n_head) (convert_hf_to_gguf's
-// LlamaModel.permute): rows of each head, split into two rotary halves, are
-// interleaved, so row h*hd + j*hd/2 + i of the Hugging Face tensor becomes
-// row h*hd + 2*i + j. cols is 1 for a bias. modelstore's importer undoes it.
-func permuteRows(w []float32, rows, cols, nHead int) ([]float32, error) {
-	if nHead <= 0 || rows%nHead != 0 || (rows/nHead)%2 != 0 || len(w) != rows*cols {
-		return nil, fmt.Errorf("cannot permute %dx%d for %d heads: rows must split into heads of even size", rows, cols, nHead)
-	}
-	hd := rows / nHead
-	half := hd / 2
-	out := make([]float32, len(w))
-	for h := range nHead {
-		for i := range half {
-			for j := range 2 {
-				dst := (h*hd + 2*i + j) * cols
-				src := (h*hd + j*half + i) * cols
-				copy(out[dst:dst+cols], w[src:src+cols])
-			}
-		}
-	}
-	return out, nil
-}

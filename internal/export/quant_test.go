@@ -79,12 +79,12 @@ func TestPermuteRows(t *testing.T) {
 		for i := range w {
 			w[i] = float32(i/tt.cols) + float32(i%tt.cols)/2
 		}
-		got, err := permuteRows(w, tt.rows, tt.cols, tt.head)
+		got, err := modelstore.PermuteRows(w, tt.rows, tt.cols, tt.head)
 		if err != nil || !slices.Equal(got, tt.want) {
 			t.Errorf("%s: permuteRows = %v, %v; want %v", tt.name, got, err, tt.want)
 		}
 	}
-	if _, err := permuteRows(make([]float32, 6), 6, 1, 2); err == nil {
+	if _, err := modelstore.PermuteRows(make([]float32, 6), 6, 1, 2); err == nil {
 		t.Error("6 rows permuted for 2 heads of odd size; want an error")
 	}
 }

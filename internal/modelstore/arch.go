@@ -104,8 +104,21 @@ func (a archSpec) hfName(name string) (string, error) {
 // two rotary halves of each head. Row h*hd + 2*i + j of the GGUF tensor is
 // row h*hd + j*hd/2 + i of the Hugging Face one. cols is 1 for a bias.
 func unpermuteRows(w []float32, rows, cols, nHead int) ([]float32, error) {
+	return permute(w, rows, cols, nHead, false)
+}
+
+// PermuteRows applies llama.cpp's permute(w, n_head) (convert_hf_to_gguf's
+// LlamaModel.permute) to a Hugging Face q_proj or k_proj tensor of rows x
+// cols, for writing it to GGUF: the inverse of what the importer does.
+func PermuteRows(w []float32, rows, cols, nHead int) ([]float32, error) {
+	return permute(w, rows, cols, nHead, true)
+}
+
+// permute moves row h*hd + j*hd/2 + i (Hugging Face) to row h*hd + 2*i + j
+// (GGUF) when toGGUF, and back otherwise.
+func permute(w []float32, rows, cols, nHead int, toGGUF bool) ([]float32, error) {
 	if nHead <= 0 || rows%nHead != 0 || (rows/nHead)%2 != 0 || len(w) != rows*cols {
-		return nil, fmt.Errorf("cannot un-permute %dx%d for %d heads: rows must split into heads of even size", rows, cols, nHead)
+		return nil, fmt.Errorf("cannot permute %dx%d for %d heads: rows must split into heads of even size", rows, cols, nHead)
 	}
 	hd := rows / nHead
 	half := hd / 2
@@ -113,9 +126,13 @@ func unpermuteRows(w []float32, rows, cols, nHead int) ([]float32, error) {
 	for h := range nHead {
 		for i := range half {
 			for j := range 2 {
-				src := (h*hd + 2*i + j) * cols
-				dst := (h*hd + j*half + i) * cols
-				copy(out[dst:dst+cols], w[src:src+cols])
+				gguf := (h*hd + 2*i + j) * cols
+				hf := (h*hd + j*half + i) * cols
+				if toGGUF {
+					copy(out[gguf:gguf+cols], w[hf:hf+cols])
+				} else {
+					copy(out[hf:hf+cols], w[gguf:gguf+cols])
+				}
 			}
 		}
 	}
