@@ -24,8 +24,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"strconv"
-	"strings"
+
+	"github.com/vulntune/vulntune/bench/internal/bytesize"
 )
 
 func main() {
@@ -37,7 +37,7 @@ func main() {
 	out := fs.String("o", "", "output file (required)")
 	in := fs.String("in", "", "zip: the SARIF log to pad")
 	fs.Parse(os.Args[2:])
-	n, err := parseSize(*size)
+	n, err := bytesize.Parse(*size)
 	if err != nil || *out == "" {
 		usage()
 	}
@@ -63,25 +63,6 @@ func main() {
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: genhostile css|message|zip -size N -o FILE [-in FILE.sarif]")
 	os.Exit(2)
-}
-
-func parseSize(s string) (int64, error) {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}} {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSuffix(s, u.suffix), u.m
-			break
-		}
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v <= 0 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return v * mult, nil
 }
 
 func writeFile(path string, fn func(io.Writer) error) error {

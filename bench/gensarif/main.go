@@ -17,6 +17,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/vulntune/vulntune/bench/internal/bytesize"
 )
 
 func main() {
@@ -24,7 +26,7 @@ func main() {
 	out := flag.String("o", "", "output file (required)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	flag.Parse()
-	n, err := parseSize(*size)
+	n, err := bytesize.Parse(*size)
 	if err != nil || *out == "" {
 		fmt.Fprintln(os.Stderr, "usage: gensarif -size 500MB -o FILE")
 		os.Exit(2)
@@ -33,25 +35,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gensarif:", err)
 		os.Exit(1)
 	}
-}
-
-func parseSize(s string) (int64, error) {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}} {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSuffix(s, u.suffix), u.m
-			break
-		}
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v <= 0 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return v * mult, nil
 }
 
 // countingWriter tracks how much has been written.
