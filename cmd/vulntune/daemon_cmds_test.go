@@ -256,3 +256,59 @@ func TestDaemonOncePublishes(t *testing.T) {
 		t.Errorf("token outside Authorization: %s %s", l.Method, l.Path)
 	}
 }
+
+// TestDaemonOnceFineTunes is the daemon issue's "done when" with
+// fine-tuning on: `daemon run --once` takes new runs to a dataset and, as
+// the dataset grew past daemon.finetune_after, to a model trained,
+// evaluated and validated by the real engine on the bundled base model (a
+// few steps, a few short answers); the second call does nothing.
+func TestDaemonOnceFineTunes(t *testing.T) {
+	data := engineDataDir(t)
+	if data == "" || testing.Short() {
+		t.Skip("no engine (or -short): run `make setup` to fine-tune through the daemon")
+	}
+	base := os.Getenv("VULNTUNE_BASE_MODELS_DIR")
+	if base == "" {
+		base = filepath.Join(os.Getenv("VULNTUNE_DATA_DIR"), "models", "base")
+	}
+	home := cleanEnv(t)
+	const ghToken = "ghs_cmdTestToken0123456789"
+	gh := ghtest.New(t, ghtest.Options{Token: ghToken})
+	r := gh.AddRun(ghtest.RunSpec{Repo: "acme/app", Created: time.Now().Add(-time.Hour)})
+	gh.AddArtifact(r, ghtest.ArtifactSpec{Name: "checkov-sarif", Zip: artifactZip(t, "checkov/checkov-results.sarif")})
+	gh.AddArtifact(r, ghtest.ArtifactSpec{Name: "osv-sarif", Zip: artifactZip(t, "osv-scanner/osv-results.json")})
+	models := filepath.Join(home, "models")
+	for k, v := range map[string]string{"VULNTUNE_DATA_DIR": data, "VULNTUNE_GITHUB_API_URL": gh.URL(),
+		"VULNTUNE_GITHUB_ARTIFACT_PATTERNS": "*-sarif", "GH_TOKEN": ghToken,
+		"VULNTUNE_BASE_MODELS_DIR": base, "VULNTUNE_FINE_TUNED_MODELS_DIR": models,
+		"VULNTUNE_FINE_TUNING_WORKSPACE_DIR": filepath.Join(home, "ws"),
+		"VULNTUNE_DAEMON_FINETUNE_AFTER":     "1", "VULNTUNE_FINE_TUNING_TRAINING_MAX_STEPS": "2",
+		"VULNTUNE_FINE_TUNING_TRAINING_BATCH_SIZE": "2", "VULNTUNE_FINE_TUNING_TRAINING_EVAL_STEPS": "1",
+		"VULNTUNE_FINE_TUNING_EVALUATION_MAX_EXAMPLES": "2", "VULNTUNE_FINE_TUNING_EVALUATION_MAX_TOKENS": "8"} {
+		t.Setenv(k, v)
+	}
+	args := []string{"daemon", "run", "--repo", "acme/app", "--workflow", "security.yml", "--branch", "main", "--once"}
+	code, out, errOut := runCLI(t, args...)
+	if code != exitOK || !strings.Contains(out, "dataset rebuilt:") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, sout, _ := runCLI(t, "daemon", "status", "--json")
+	var st daemon.Status
+	if code != exitOK || json.Unmarshal([]byte(sout), &st) != nil || st.Model == nil {
+		t.Fatalf("no model after the poll: exit %d\n%s\n%s\n%s", code, sout, out, errOut)
+	}
+	// A model is done (passed its gate) or rejected (kept, not published):
+	// either way it was trained, evaluated and validated.
+	if st.Model.State != "done" && st.Model.State != "rejected" {
+		t.Fatalf("model %s is %s (%s)\n%s\n%s", st.Model.Name, st.Model.State, st.Model.Reason, out, errOut)
+	}
+	for _, f := range []string{"model.safetensors", "adapters/adapters.safetensors", "eval/results.json", "README.md"} {
+		if _, err := os.Stat(filepath.Join(st.Model.Dir, f)); err != nil {
+			t.Errorf("model dir lacks %s: %v", f, err)
+		}
+	}
+	code, out, errOut = runCLI(t, args...)
+	if code != exitOK || !strings.Contains(out, "nothing new") {
+		t.Fatalf("second poll: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
