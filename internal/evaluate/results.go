@@ -13,7 +13,9 @@ const SchemaVersion = 1
 // matching, hallucination rules), so the pipeline recomputes results made
 // by an older scorer instead of comparing them with new ones.
 // 2: a word cut off by the length bound no longer counts as a claim.
-const ScoringVersion = 2
+// 3: fix snippets and the first line must agree on the fixed version; URLs
+// count as identifiers for the hallucination rate (issue 16).
+const ScoringVersion = 3
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:
