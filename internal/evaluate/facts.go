@@ -94,11 +94,11 @@ func namesPackage(answer, pkg string) bool {
 	return false
 }
 
-// namesVersion looks for want among the version-like strings of answer,
+// namesVersion looks for want among the versions of answer (versionTokens),
 // compared without a "v" prefix or trailing ".0" parts.
 func namesVersion(answer, want string) bool {
 	w := ident.NormVersion(want)
-	for _, m := range ident.LooseVerRE.FindAllString(answer, -1) {
+	for _, m := range versionTokens(answer) {
 		if ident.NormVersion(m) == w {
 			return true
 		}

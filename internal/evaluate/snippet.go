@@ -15,6 +15,38 @@ var upgradeCmdRE = regexp.MustCompile(`(?i)\b(?:npm|pnpm|yarn|pip3?|poetry|uv|go
 
 var inlineCodeRE = regexp.MustCompile("`([^`\n]+)`")
 
+// epochRE is a Debian or RPM epoch ("1:") right before a version.
+var epochRE = regexp.MustCompile(`(?:^|[^\w.:])(\d+:)$`)
+
+// versionTokens returns the versions text names, each whole: where
+// ident.LooseVerRE stops at a letter ("1.1.1" of OpenSSL's "1.1.1d-r2",
+// "1.0.2" of RPM's "1:1.0.2k-19.el7"), the token runs on over the
+// characters a version is made of, and takes in an epoch before it. A
+// distribution version is compared whole or not at all.
+func versionTokens(text string) []string {
+	var out []string
+	last := 0
+	for _, m := range ident.LooseVerRE.FindAllStringIndex(text, -1) {
+		start, end := m[0], m[1]
+		if start < last {
+			continue
+		}
+		for end < len(text) && versionByte(text[end]) {
+			end++
+		}
+		if e := epochRE.FindStringSubmatchIndex(text[last:start]); e != nil {
+			start = last + e[2]
+		}
+		out = append(out, text[start:end])
+		last = end
+	}
+	return out
+}
+
+func versionByte(c byte) bool {
+	return alnum(c) || c == '.' || c == '-' || c == '+' || c == '~' || c == '_'
+}
+
 // fixSnippets returns what a reader copies from answer to apply a fix:
 // each fenced code block (an unclosed last one too: the answer was cut
 // inside it) and each install or upgrade command outside them, in an
@@ -84,15 +116,15 @@ func snippetPins(snip, pkg string) (pins []string, named bool) {
 		named = true
 		found := false
 		for _, e := range ends {
-			if v := ident.LooseVerRE.FindString(line[e:]); v != "" {
-				pins = append(pins, v)
+			if v := versionTokens(line[e:]); len(v) > 0 {
+				pins = append(pins, v[0])
 				found = true
 			}
 		}
 		for j := i + 1; !found && j < len(lines) && j <= i+3; j++ {
 			if strings.Contains(strings.ToLower(lines[j]), "version") {
-				if v := ident.LooseVerRE.FindString(lines[j]); v != "" {
-					pins = append(pins, v)
+				if v := versionTokens(lines[j]); len(v) > 0 {
+					pins = append(pins, v[0])
 					found = true
 				}
 			}
@@ -104,7 +136,8 @@ func snippetPins(snip, pkg string) (pins []string, named bool) {
 // nameEnds returns where in low (lower-cased text) each mention of pkg
 // ends: the full name or, for a Maven group:artifact or a path-like name,
 // its last part (the full name ends with it), not glued to a longer name
-// (ident.ContainsWord's rule).
+// (ident.ContainsWord's rule; a dash and a digit may follow, as in yum's
+// "openssl-libs-1:1.0.2k-19.el7").
 func nameEnds(low, pkg string) []int {
 	p := strings.ToLower(pkg)
 	if i := strings.LastIndexAny(p, ":/"); i >= 0 && i+1 < len(p) {
@@ -122,7 +155,8 @@ func nameEnds(low, pkg string) []int {
 		start, end := off+i, off+i+len(p)
 		before := start == 0 || !nameByte(low[start-1])
 		after := end == len(low) || !nameByte(low[end]) ||
-			low[end] == '.' && (end+1 == len(low) || !alnum(low[end+1]))
+			low[end] == '.' && (end+1 == len(low) || !alnum(low[end+1])) ||
+			low[end] == '-' && end+1 < len(low) && low[end+1] >= '0' && low[end+1] <= '9' // yum's name-version
 		if before && after {
 			out = append(out, end)
 		}
@@ -157,7 +191,7 @@ func snippetScore(answer string, f dataset.Facts) *bool {
 		}
 		vulnerable := false
 		if installed != "" {
-			for _, v := range ident.LooseVerRE.FindAllString(s, -1) {
+			for _, v := range versionTokens(s) {
 				vulnerable = vulnerable || ident.NormVersion(v) == installed
 			}
 		}
@@ -207,7 +241,7 @@ func firstLineAgrees(answer string, f dataset.Facts) bool {
 			line = strings.ReplaceAll(line, strings.ToLower(s), " ")
 		}
 	}
-	vers := ident.LooseVerRE.FindAllString(line, -1)
+	vers := versionTokens(line)
 	if len(vers) == 0 {
 		return true
 	}

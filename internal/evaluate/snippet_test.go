@@ -18,6 +18,7 @@ func TestScoreSnippets(t *testing.T) {
 	t.Parallel()
 	logback := dataset.Facts{Package: "ch.qos.logback:logback-core", FixedVersion: "1.3.15", InstalledVersion: "1.3.5",
 		CWE: []string{"CWE-918"}, Location: "webauthn-server/gradle.lockfile"}
+	alpine := dataset.Facts{Package: "libssl1.1", FixedVersion: "1.1.1d-r2", InstalledVersion: "1.1.1b-r1", Location: "alpine-39.tar.gz"}
 	lodash := dataset.Facts{Package: "lodash", FixedVersion: "4.17.21", InstalledVersion: "4.17.20", Location: "package-lock.json"}
 	tests := []struct {
 		name        string
@@ -80,6 +81,17 @@ func TestScoreSnippets(t *testing.T) {
 			bp(true), nil},
 		{"image tag in the first line is the location", dataset.Facts{Package: "openssl", FixedVersion: "3.1.4-r0", InstalledVersion: "3.1.2-r0", Location: "alpine:3.18.4"},
 			"**In short**\nCVE-2023-5678 in openssl at alpine:3.18.4: upgrade from 3.1.2-r0 to 3.1.4-r0.\n```\napk add --upgrade openssl=3.1.4-r0\n```\n",
+			bp(true), bp(true)},
+		{"alpine letter-suffixed version, fixed", alpine,
+			"**In short**\nCVE-2019-1551 in libssl1.1 at alpine-39.tar.gz: upgrade from 1.1.1b-r1 to 1.1.1d-r2 (CWE-200).\n```\nRUN apk add --no-cache --upgrade libssl1.1=1.1.1d-r2\n```\n",
+			bp(true), bp(true)},
+		{"alpine letter-suffixed version, installed pinned", alpine,
+			"**In short**\nCVE-2019-1551 in libssl1.1: upgrade from 1.1.1b-r1 to 1.1.1d-r2.\n```\nRUN apk add --no-cache --upgrade libssl1.1=1.1.1b-r1\n```\n",
+			bp(false), bp(false)},
+		{"a version that stops short of the letter is another version", alpine,
+			"**In short**\nUpgrade libssl1.1 to 1.1.1.\n", bp(false), nil},
+		{"rpm epoch in the first line and the command", dataset.Facts{Package: "openssl-libs", FixedVersion: "1:1.0.2k-19.el7", InstalledVersion: "1:1.0.2k-16.el7", Location: "centos-7.tar.gz"},
+			"**In short**\nCVE-2018-0734 in openssl-libs at centos-7.tar.gz: upgrade from 1:1.0.2k-16.el7 to 1:1.0.2k-19.el7 (CWE-327).\n```\nRUN yum install -y openssl-libs-1:1.0.2k-19.el7\n```\n",
 			bp(true), bp(true)},
 		{"no fixed version: neither is scored", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20"},
 			"```\nnpm install lodash@4.17.20\n```\n", nil, nil},
