@@ -50,6 +50,9 @@ type Facts struct {
 	// remediation recommends ("" when none is known).
 	Package      string `json:"package,omitempty"`
 	FixedVersion string `json:"fixed_version,omitempty"`
+	// InstalledVersion is the package's version the scanner found, the
+	// vulnerable one: a fix snippet that pins it fixes nothing.
+	InstalledVersion string `json:"installed_version,omitempty"`
 	// CWE ids of the finding ("CWE-79").
 	CWE []string `json:"cwe"`
 	// Location is the file path or URL of the finding.

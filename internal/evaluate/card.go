@@ -32,6 +32,8 @@ func ModelIndex(r *Results) []any {
 	add("accuracy", "CWE accuracy", t.CWEAccuracy)
 	add("accuracy", "location accuracy", t.LocationAccuracy)
 	add("hallucination_rate", "hallucination rate", t.HallucinationRate)
+	add("accuracy", "fix snippet accuracy", t.SnippetAccuracy)
+	add("ended_share", "answers ended by themselves", t.EndedShare)
 	return []any{map[string]any{
 		"name": r.Model,
 		"results": []any{map[string]any{

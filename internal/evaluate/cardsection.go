@@ -6,14 +6,17 @@ import (
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
+	"github.com/vulntune/vulntune/internal/ident"
 )
 
 // EvaluationHeading is the card section evaluation owns.
 const EvaluationHeading = "Evaluation"
 
 // CardSection renders the model card's Evaluation section from r: the
-// base-vs-tuned table over the held-out split, then one table per finding
-// kind, each figure with the number of examples it is over. Training writes
+// base-vs-tuned table over the held-out split (fix snippet accuracy and the
+// share of answers that ended by themselves included), then one table per
+// finding kind, each figure with the number of examples it is over, then
+// the ungrounded identifiers by type. Training writes
 // it into the card it renders; evaluation rewrites it each time it runs.
 func CardSection(r *Results) string {
 	var b strings.Builder
@@ -32,6 +35,13 @@ func CardSection(r *Results) string {
 				vs(p.Base.CWEAccuracy, p.Tuned.CWEAccuracy, p.Tuned.CWEN),
 				vs(p.Base.LocationAccuracy, p.Tuned.LocationAccuracy, p.Tuned.LocationN),
 				vs(p.Base.HallucinationRate, p.Tuned.HallucinationRate, p.Tuned.N))
+		}
+	}
+	if r.Base.UngroundedByKind != nil || r.Tuned.UngroundedByKind != nil {
+		b.WriteString("\nUngrounded identifiers by type (named in answers, found neither in the prompt nor among the finding's facts):\n\n")
+		b.WriteString("| type | base | tuned |\n|---|---|---|\n")
+		for _, k := range ident.Kinds {
+			fmt.Fprintf(&b, "| %s | %d | %d |\n", k, r.Base.UngroundedByKind[k], r.Tuned.UngroundedByKind[k])
 		}
 	}
 	if r.Tuned.Truncated > 0 {
@@ -53,6 +63,8 @@ func table(b *strings.Builder, base, tuned Metrics) {
 	row(fmt.Sprintf("CWE accuracy (n=%d)", tuned.CWEN), base.CWEAccuracy, tuned.CWEAccuracy)
 	row(fmt.Sprintf("location accuracy (n=%d)", tuned.LocationN), base.LocationAccuracy, tuned.LocationAccuracy)
 	row(fmt.Sprintf("hallucination rate (n=%d)", tuned.N), base.HallucinationRate, tuned.HallucinationRate)
+	row(fmt.Sprintf("fix snippet accuracy (n=%d)", tuned.SnippetN), base.SnippetAccuracy, tuned.SnippetAccuracy)
+	row(fmt.Sprintf("answers ended by themselves (n=%d)", tuned.N), base.EndedShare, tuned.EndedShare)
 }
 
 func vs(base, tuned *float64, n int) string {

@@ -14,8 +14,10 @@ func f(v float64) *float64 { return &v }
 
 func cardResults() *evaluate.Results {
 	r := &evaluate.Results{
-		Base:  evaluate.Metrics{N: 23, Loss: f(1.937), FixedVersionAccuracy: f(0), FixedVersionN: 5, CWEAccuracy: f(0.08), CWEN: 13, LocationAccuracy: f(0.1), LocationN: 23, HallucinationRate: f(0)},
-		Tuned: evaluate.Metrics{N: 23, Loss: f(0.55), FixedVersionAccuracy: f(1), FixedVersionN: 5, CWEAccuracy: f(1), CWEN: 13, LocationAccuracy: f(1), LocationN: 23, HallucinationRate: f(0.04), Truncated: 22},
+		Base: evaluate.Metrics{N: 23, Loss: f(1.937), FixedVersionAccuracy: f(0), FixedVersionN: 5, CWEAccuracy: f(0.08), CWEN: 13, LocationAccuracy: f(0.1), LocationN: 23, HallucinationRate: f(0),
+			SnippetAccuracy: f(0.5), SnippetN: 2, EndedShare: f(0.74), UngroundedByKind: map[string]int{"version": 0, "CWE": 0, "vulnerability id": 0, "path": 0, "URL": 0}},
+		Tuned: evaluate.Metrics{N: 23, Loss: f(0.55), FixedVersionAccuracy: f(1), FixedVersionN: 5, CWEAccuracy: f(1), CWEN: 13, LocationAccuracy: f(1), LocationN: 23, HallucinationRate: f(0.04), Truncated: 22,
+			SnippetAccuracy: f(0), SnippetN: 4, EndedShare: f(0.04), UngroundedByKind: map[string]int{"version": 0, "CWE": 0, "vulnerability id": 0, "path": 0, "URL": 1}},
 		ByKind: map[string]evaluate.Pair{
 			"dependency": {Base: evaluate.Metrics{N: 10, FixedVersionAccuracy: f(0), FixedVersionN: 5}, Tuned: evaluate.Metrics{N: 10, FixedVersionAccuracy: f(1), FixedVersionN: 5, HallucinationRate: f(0.1)}},
 			"config":     {Base: evaluate.Metrics{N: 13, CWEAccuracy: f(0.08), CWEN: 13}, Tuned: evaluate.Metrics{N: 13, CWEAccuracy: f(1), CWEN: 13, HallucinationRate: f(0)}},

@@ -93,8 +93,14 @@ func TestRunWritesResults(t *testing.T) {
 		t.Errorf("results.json does not round-trip: %+v", back.Tuned)
 	}
 	raw, _ := os.ReadFile(filepath.Join(model, "eval", "results.json"))
-	if !bytes.Contains(raw, []byte(`"fixed_version_accuracy": null`)) {
+	if !bytes.Contains(raw, []byte(`"fixed_version_accuracy": null`)) || !bytes.Contains(raw, []byte(`"snippet_accuracy": null`)) {
 		t.Error("results.json: a metric without eligible examples must be null")
+	}
+	if r.Tuned.EndedShare == nil || *r.Tuned.EndedShare != 1 || !bytes.Contains(raw, []byte(`"ended_share": 1`)) {
+		t.Errorf("tuned ended share = %v, want 1 in results.json", r.Tuned.EndedShare)
+	}
+	if r.Base.UngroundedByKind["vulnerability id"] != 1 || r.Tuned.UngroundedByKind["version"] != 1 || r.Tuned.UngroundedByKind["URL"] != 0 {
+		t.Errorf("ungrounded by kind: base %v, tuned %v", r.Base.UngroundedByKind, r.Tuned.UngroundedByKind)
 	}
 	gens := readGenerations(t, filepath.Join(model, "eval", "generations.jsonl"))
 	if len(gens) != 6 || gens[0].Model != "base" || gens[0].Index != 0 || gens[5].Model != "tuned" || gens[5].Index != 2 {
@@ -116,7 +122,8 @@ func TestRunWritesResults(t *testing.T) {
 	if err := evaluate.WriteTable(&table, r); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(table.String(), "fixed_version_accuracy (n=1)  0.0000  1.0000  +1.0000") {
+	if !strings.Contains(table.String(), "fixed_version_accuracy (n=1)  0.0000  1.0000  +1.0000") ||
+		!strings.Contains(table.String(), "ended_share (n=3)") || !strings.Contains(table.String(), "ungrounded by kind") {
 		t.Errorf("table:\n%s", table.String())
 	}
 }

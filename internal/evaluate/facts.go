@@ -14,8 +14,14 @@ import (
 // finding without a fixed version has no fixed version to name).
 type Scores struct {
 	// FixedVersion: the answer names the package and the recommended fixed
-	// version (dependency findings with a known fix).
+	// version (dependency findings with a known fix), and neither its first
+	// ("In short") line nor a fix snippet says otherwise.
 	FixedVersion *bool `json:"fixed_version"`
+	// Snippet: every fix snippet (code block, upgrade command) that gives
+	// the package a version gives the fixed one, never the installed one;
+	// nil when the example has no fixed version or the answer no such
+	// snippet.
+	Snippet *bool `json:"snippet"`
 	// CWE: the answer names at least one of the finding's CWE ids.
 	CWE *bool `json:"cwe"`
 	// Location: the answer names the finding's path or URL.
@@ -23,6 +29,9 @@ type Scores struct {
 	// Ungrounded lists identifiers the answer names that are neither in the
 	// prompt nor among the finding's facts; non-empty means hallucinated.
 	Ungrounded []string `json:"ungrounded"`
+	// UngroundedByKind counts the Ungrounded identifiers by kind
+	// (ident.Kinds).
+	UngroundedByKind map[string]int `json:"ungrounded_by_kind,omitempty"`
 }
 
 // completeText drops the last word of an answer the length bound cut off:
@@ -41,9 +50,18 @@ func completeText(text, finishReason string) string {
 // Score checks answer against facts; prompt is the system and user text the
 // model was given.
 func Score(answer, prompt string, f dataset.Facts) Scores {
-	s := Scores{Ungrounded: Ungrounded(answer, prompt, f)}
+	s := Scores{Ungrounded: []string{}}
+	for _, id := range UngroundedIdents(answer, prompt, f) {
+		s.Ungrounded = append(s.Ungrounded, id.Text)
+		if s.UngroundedByKind == nil {
+			s.UngroundedByKind = map[string]int{}
+		}
+		s.UngroundedByKind[id.Kind]++
+	}
 	if f.FixedVersion != "" {
-		ok := namesPackage(answer, f.Package) && namesVersion(answer, f.FixedVersion)
+		s.Snippet = snippetScore(answer, f)
+		ok := namesPackage(answer, f.Package) && namesVersion(answer, f.FixedVersion) &&
+			firstLineAgrees(answer, f) && (s.Snippet == nil || *s.Snippet)
 		s.FixedVersion = &ok
 	}
 	if len(f.CWE) > 0 {
@@ -76,11 +94,11 @@ func namesPackage(answer, pkg string) bool {
 	return false
 }
 
-// namesVersion looks for want among the version-like strings of answer,
+// namesVersion looks for want among the versions of answer (versionTokens),
 // compared without a "v" prefix or trailing ".0" parts.
 func namesVersion(answer, want string) bool {
 	w := ident.NormVersion(want)
-	for _, m := range ident.LooseVerRE.FindAllString(answer, -1) {
+	for _, m := range versionTokens(answer) {
 		if ident.NormVersion(m) == w {
 			return true
 		}

@@ -1,18 +1,41 @@
 package evaluate
 
 import (
+	"sort"
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/ident"
 )
 
-// Ungrounded returns the identifiers answer names (see ident.Ungrounded)
-// that appear neither in prompt nor among facts. The facts count as ground
-// because they are the finding's own data: naming them is what the accuracy
-// metrics reward, not an invention.
+// Ungrounded returns the identifiers answer names (see UngroundedIdents)
+// that appear neither in prompt nor among facts, sorted.
 func Ungrounded(answer, prompt string, facts dataset.Facts) []string {
-	ground := prompt + "\n" + facts.Package + "\n" + facts.FixedVersion + "\n" +
+	ids := UngroundedIdents(answer, prompt, facts)
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.Text
+	}
+	return out
+}
+
+// UngroundedIdents returns, with their kinds, the identifiers answer names
+// that appear neither in prompt nor among facts: the dataset's rule
+// (ident.UngroundedIdents: vulnerability ids, CWE ids, versions, paths)
+// and URLs (ident.UngroundedURLs). The facts count as ground because they
+// are the finding's own data: naming them is what the accuracy metrics
+// reward, not an invention.
+//
+// URLs are judged here only, not in the dataset's grounding guarantee:
+// reference answers list the finding's own reference links that name its
+// ids (an advisory mirror, a vendor tracker) without their prompt showing
+// them, and the shared rule would drop those examples. An answer is held to
+// the stricter rule because a link the prompt does not show is recalled,
+// and a recalled link is what an answer invented (issue 16).
+func UngroundedIdents(answer, prompt string, facts dataset.Facts) []ident.Ident {
+	ground := prompt + "\n" + facts.Package + "\n" + facts.FixedVersion + "\n" + facts.InstalledVersion + "\n" +
 		strings.Join(facts.CWE, "\n") + "\n" + facts.Location
-	return ident.Ungrounded(answer, ground)
+	ids := append(ident.UngroundedIdents(answer, ground), ident.UngroundedURLs(answer, ground)...)
+	sort.SliceStable(ids, func(i, j int) bool { return ids[i].Text < ids[j].Text })
+	return ids
 }

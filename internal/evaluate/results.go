@@ -4,6 +4,8 @@ import (
 	"math"
 	"sort"
 	"time"
+
+	"github.com/vulntune/vulntune/internal/ident"
 )
 
 // SchemaVersion is the version of the results.json layout.
@@ -13,7 +15,9 @@ const SchemaVersion = 1
 // matching, hallucination rules), so the pipeline recomputes results made
 // by an older scorer instead of comparing them with new ones.
 // 2: a word cut off by the length bound no longer counts as a claim.
-const ScoringVersion = 2
+// 3: fix snippets and the first line must agree on the fixed version; URLs
+// count as identifiers for the hallucination rate (issue 16).
+const ScoringVersion = 3
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:
@@ -42,8 +46,20 @@ type Metrics struct {
 	// HallucinationRate: share of answers naming an identifier found neither
 	// in the prompt nor among the finding's facts (see Ungrounded).
 	HallucinationRate *float64 `json:"hallucination_rate"`
-	// Truncated counts answers cut at max_tokens.
-	Truncated int `json:"truncated"`
+	// SnippetAccuracy: share of dependency examples with a known fix whose
+	// answer has a fix snippet (code block, upgrade command) for the
+	// package, where every such snippet pins the fixed version and none the
+	// installed one.
+	SnippetAccuracy *float64 `json:"snippet_accuracy"`
+	SnippetN        int      `json:"snippet_n"`
+	// Truncated counts answers cut at max_tokens; EndedShare is the share
+	// of answers that ended by themselves (end of sequence), the others.
+	Truncated  int      `json:"truncated"`
+	EndedShare *float64 `json:"ended_share"`
+	// UngroundedByKind counts the ungrounded identifiers of every answer by
+	// kind (ident.Kinds: version, CWE, vulnerability id, path, URL), each
+	// kind present, so a regression shows where it came from.
+	UngroundedByKind map[string]int `json:"ungrounded_by_kind"`
 }
 
 // FactAccuracy is the mean of the fact accuracies that are not nil, or nil
@@ -125,15 +141,25 @@ func (g *Generation) score(e example) {
 func aggregate(gens []Generation) Metrics {
 	m := Metrics{N: len(gens)}
 	var nll float64
-	var fv, cwe, loc, hall int
+	var fv, cwe, loc, hall, snip int
+	if len(gens) > 0 {
+		m.UngroundedByKind = map[string]int{}
+		for _, k := range ident.Kinds {
+			m.UngroundedByKind[k] = 0
+		}
+	}
 	for _, g := range gens {
 		nll += g.nll
 		m.LossTokens += g.LossTokens
 		count(g.Scores.FixedVersion, &m.FixedVersionN, &fv)
 		count(g.Scores.CWE, &m.CWEN, &cwe)
 		count(g.Scores.Location, &m.LocationN, &loc)
+		count(g.Scores.Snippet, &m.SnippetN, &snip)
 		if len(g.Scores.Ungrounded) > 0 {
 			hall++
+		}
+		for k, n := range g.Scores.UngroundedByKind {
+			m.UngroundedByKind[k] += n
 		}
 		if g.FinishReason == "length" {
 			m.Truncated++
@@ -147,6 +173,8 @@ func aggregate(gens []Generation) Metrics {
 	m.CWEAccuracy = frac(cwe, m.CWEN)
 	m.LocationAccuracy = frac(loc, m.LocationN)
 	m.HallucinationRate = frac(hall, m.N)
+	m.SnippetAccuracy = frac(snip, m.SnippetN)
+	m.EndedShare = frac(m.N-m.Truncated, m.N)
 	return m
 }
 

@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/vulntune/vulntune/internal/ident"
 )
 
 // WriteTable prints metric × base / tuned / delta for the overall figures,
-// then the per-kind fact accuracy and hallucination rate. Missing metrics
+// then the ungrounded identifiers by kind, then the per-kind fact accuracy
+// and hallucination rate. Missing metrics
 // print as "-".
 func WriteTable(w io.Writer, r *Results) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -29,6 +32,8 @@ func WriteTable(w io.Writer, r *Results) error {
 		{"cwe_accuracy", func(m Metrics) *float64 { return m.CWEAccuracy }, func(m Metrics) int { return m.CWEN }},
 		{"location_accuracy", func(m Metrics) *float64 { return m.LocationAccuracy }, func(m Metrics) int { return m.LocationN }},
 		{"hallucination_rate", func(m Metrics) *float64 { return m.HallucinationRate }, func(m Metrics) int { return m.N }},
+		{"snippet_accuracy", func(m Metrics) *float64 { return m.SnippetAccuracy }, func(m Metrics) int { return m.SnippetN }},
+		{"ended_share", func(m Metrics) *float64 { return m.EndedShare }, func(m Metrics) int { return m.N }},
 	}
 	for _, row := range rows {
 		name := row.name
@@ -37,6 +42,12 @@ func WriteTable(w io.Writer, r *Results) error {
 		}
 		b, t := row.get(r.Base), row.get(r.Tuned)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, num(b), num(t), delta(b, t))
+	}
+	if r.Base.UngroundedByKind != nil || r.Tuned.UngroundedByKind != nil {
+		fmt.Fprintln(tw, "\nungrounded by kind\tbase\ttuned\t")
+		for _, k := range ident.Kinds {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t\n", k, r.Base.UngroundedByKind[k], r.Tuned.UngroundedByKind[k])
+		}
 	}
 	if len(r.ByKind) > 1 {
 		fmt.Fprintln(tw, "\nkind\tn\tfacts base\tfacts tuned\thalluc. base\thalluc. tuned\t")

@@ -37,7 +37,11 @@ const (
 	KindCWE     = "CWE"
 	KindPath    = "path"
 	KindVersion = "version"
+	KindURL     = "URL"
 )
+
+// Kinds lists the kinds of identifier in the order reports show them.
+var Kinds = []string{KindVersion, KindCWE, KindVulnID, KindPath, KindURL}
 
 // Ident is one identifier found in a text, with its kind.
 type Ident struct {
@@ -122,4 +126,75 @@ func blank(b []byte, from, to int) {
 	for i := from; i < to; i++ {
 		b[i] = ' '
 	}
+}
+
+// canonicalPages are the pages an identifier has at its authority: naming
+// one is citing the identifier, not recalling a link. Each pattern is
+// matched against a NormURL'd URL; its group is the identifier.
+var canonicalPages = []struct {
+	re   *regexp.Regexp
+	kind string
+}{
+	{regexp.MustCompile(`^cwe\.mitre\.org/data/definitions/([1-9]\d*)\.html$`), KindCWE},
+	{regexp.MustCompile(`^nvd\.nist\.gov/vuln/detail/(cve-\d{4}-\d{4,})$`), KindVulnID},
+	{regexp.MustCompile(`^github\.com/advisories/(ghsa(?:-[0-9a-z]{4}){3})$`), KindVulnID},
+	{regexp.MustCompile(`^osv\.dev/vulnerability/([^/?#]+)$`), KindVulnID},
+}
+
+// UngroundedURLs returns the URLs text names that ground does not carry,
+// sorted and deduplicated, each as written (without trailing punctuation).
+// A URL is grounded when ground names the same page (NormURL: scheme, host
+// case, "www.", fragment and trailing slash aside) or when it is the
+// canonical page of an identifier ground names: the CWE entry of a CWE id
+// (cwe.mitre.org/data/definitions/N.html), the NVD page of a CVE, the
+// GitHub advisory of a GHSA id, the OSV page of any vulnerability id.
+//
+// It is not part of UngroundedIdents, the dataset's grounding rule: the
+// dataset's reference answers list the finding's own reference links that
+// name its ids (an advisory mirror, a vendor tracker) without their prompt
+// showing them, and that rule would drop those examples.
+func UngroundedURLs(text, ground string) []Ident {
+	pages := map[string]bool{}
+	for _, m := range URLRE.FindAllString(ground, -1) {
+		pages[NormURL(strings.TrimRight(m, "*_"))] = true
+	}
+	ids := map[string]bool{}
+	for _, m := range VulnRE.FindAllString(ground, -1) {
+		ids[strings.ToUpper(m)] = true
+	}
+	for _, m := range CWERE.FindAllString(ground, -1) {
+		ids[NormCWE(m)] = true
+	}
+	bad := map[string]bool{}
+	for _, m := range URLRE.FindAllString(text, -1) {
+		m = strings.TrimRight(m, ".,;:!?'\")]}>*_")
+		u := NormURL(m)
+		if u == "" || pages[u] || canonicalGrounded(u, ids) {
+			continue
+		}
+		bad[m] = true
+	}
+	out := make([]Ident, 0, len(bad))
+	for m := range bad {
+		out = append(out, Ident{Kind: KindURL, Text: m})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Text < out[j].Text })
+	return out
+}
+
+// canonicalGrounded reports whether u (NormURL'd) is the canonical page of
+// an identifier in ids.
+func canonicalGrounded(u string, ids map[string]bool) bool {
+	for _, p := range canonicalPages {
+		m := p.re.FindStringSubmatch(u)
+		if m == nil {
+			continue
+		}
+		id := strings.ToUpper(m[1])
+		if p.kind == KindCWE {
+			id = NormCWE("CWE-" + m[1])
+		}
+		return ids[id]
+	}
+	return false
 }

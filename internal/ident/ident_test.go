@@ -1,6 +1,7 @@
 package ident_test
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/finding"
@@ -73,5 +74,41 @@ func TestKnownFilesIncludeManifests(t *testing.T) {
 		if !ident.IsPath(n) {
 			t.Errorf("%s: a manifest file name is not recognised as a file name", n)
 		}
+	}
+}
+
+func TestUngroundedURLs(t *testing.T) {
+	t.Parallel()
+	ground := "tool: trivy\nrule_id: CVE-2024-12801\naliases: GHSA-6v67-2wr5-gvf4\ncwe: CWE-918\n" +
+		"help: https://avd.aquasec.com/nvd/cve-2024-12801\nlocation: http://localhost:8080/login"
+	tests := []struct {
+		name, text string
+		want       []string
+	}{
+		{"in the ground as written", "See https://avd.aquasec.com/nvd/cve-2024-12801.", nil},
+		{"scheme, host case, www and trailing slash", "See HTTP://www.AVD.aquasec.com/nvd/cve-2024-12801/ and https://localhost:8080/login#x", nil},
+		{"canonical pages of grounded ids", "- https://cwe.mitre.org/data/definitions/918.html\n- https://nvd.nist.gov/vuln/detail/CVE-2024-12801\n" +
+			"- https://github.com/advisories/GHSA-6v67-2wr5-gvf4\n- https://osv.dev/vulnerability/CVE-2024-12801", nil},
+		{"canonical page of an id the ground lacks", "https://nvd.nist.gov/vuln/detail/CVE-2024-12802 and https://cwe.mitre.org/data/definitions/79.html",
+			[]string{"https://cwe.mitre.org/data/definitions/79.html", "https://nvd.nist.gov/vuln/detail/CVE-2024-12802"}},
+		{"cwe page with leading zeros is not canonical", "https://cwe.mitre.org/data/definitions/0918.html", []string{"https://cwe.mitre.org/data/definitions/0918.html"}},
+		{"other page naming a grounded id", "[advisory](https://security.snyk.io/vuln/CVE-2024-12801)", []string{"https://security.snyk.io/vuln/CVE-2024-12801"}},
+		{"invented advisory once, bold", "**https://example.com/advisory/42** and https://example.com/advisory/42.", []string{"https://example.com/advisory/42"}},
+		{"another path on a grounded host", "http://localhost:8080/admin", []string{"http://localhost:8080/admin"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var got []string
+			for _, id := range ident.UngroundedURLs(tt.text, ground) {
+				if id.Kind != ident.KindURL {
+					t.Errorf("%s: kind %q", id.Text, id.Kind)
+				}
+				got = append(got, id.Text)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("UngroundedURLs(%q) = %q, want %q", tt.text, got, tt.want)
+			}
+		})
 	}
 }

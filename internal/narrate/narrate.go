@@ -23,7 +23,9 @@ import (
 
 // Version identifies what Example writes: bump it whenever the prompts or
 // answers change, so `vulntune run` rebuilds a dataset built the old way.
-const Version = 10
+// 11: Meta.Facts carries the installed version (evaluation checks that a
+// fix snippet never pins it).
+const Version = 11
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 const SystemPrompt = "You are a security analyst for web applications and their software supply chain, " +
@@ -75,6 +77,7 @@ func facts(f *finding.Finding, rem remedy.Remediation) dataset.Facts {
 	fc := dataset.Facts{CWE: append([]string{}, f.CWE...)}
 	if f.Package != nil {
 		fc.Package = f.Package.Name
+		fc.InstalledVersion = f.Package.InstalledVersion
 	}
 	if rem.Choice != nil && rem.Choice.Fixed != "" && rem.Choice.Status != remedy.StatusNotAffected {
 		fc.FixedVersion = rem.Choice.Fixed

@@ -136,7 +136,8 @@ func TestFactsAndKeys(t *testing.T) {
 	f := load(t, "testdata/dependency-maven-gradle-lockfile.json")
 	rem, _ := remedy.For(&f)
 	e := narrate.Example(&f, rem, nil)
-	if e.Meta.Facts.Package != f.Package.Name || e.Meta.Facts.FixedVersion == "" || e.Meta.Facts.Location != f.Location.Path {
+	if e.Meta.Facts.Package != f.Package.Name || e.Meta.Facts.FixedVersion == "" || e.Meta.Facts.Location != f.Location.Path ||
+		e.Meta.Facts.InstalledVersion != f.Package.InstalledVersion || e.Meta.Facts.InstalledVersion == "" {
 		t.Errorf("facts = %+v", e.Meta.Facts)
 	}
 	if !strings.Contains(e.Assistant(), e.Meta.Facts.FixedVersion) {

@@ -128,9 +128,11 @@ func completeRun(t *testing.T) (runDir, modelDir string) {
 		t.Fatal(err)
 	}
 	base := evaluate.Metrics{N: 2, Loss: f(2.18), FixedVersionAccuracy: f(0), FixedVersionN: 1, CWEAccuracy: f(0), CWEN: 1,
-		LocationAccuracy: f(0.5), LocationN: 2, HallucinationRate: f(0.5)}
+		LocationAccuracy: f(0.5), LocationN: 2, HallucinationRate: f(0.5), SnippetAccuracy: f(0), SnippetN: 1, EndedShare: f(0.5), Truncated: 1,
+		UngroundedByKind: map[string]int{"version": 1, "CWE": 0, "vulnerability id": 0, "path": 0, "URL": 0}}
 	tuned := evaluate.Metrics{N: 2, Loss: f(1.24), FixedVersionAccuracy: f(1), FixedVersionN: 1, CWEAccuracy: f(1), CWEN: 1,
-		LocationAccuracy: f(1), LocationN: 2, HallucinationRate: f(0)}
+		LocationAccuracy: f(1), LocationN: 2, HallucinationRate: f(0), SnippetAccuracy: f(1), SnippetN: 1, EndedShare: f(1),
+		UngroundedByKind: map[string]int{"version": 0, "CWE": 0, "vulnerability id": 0, "path": 0, "URL": 2}}
 	res := evaluate.Results{Schema: evaluate.SchemaVersion, Base: base, Tuned: tuned, Model: "vulntune-test", BaseModel: "SmolLM2-135M",
 		ByKind: map[string]evaluate.Pair{
 			"dependency": {Base: evaluate.Metrics{N: 1, Loss: f(2.0)}, Tuned: evaluate.Metrics{N: 1, Loss: f(1.1)}},
@@ -149,7 +151,7 @@ func completeRun(t *testing.T) (runDir, modelDir string) {
 	writeLines(t, filepath.Join(modelDir, "eval", "generations.jsonl"),
 		gen("base", 0, "dependency", "BASE-ONE: maybe upgrade <something>.", evaluate.Scores{FixedVersion: b(false), Ungrounded: []string{"9.9.9"}}),
 		gen("base", 1, "code", "BASE-TWO: looks fine.", evaluate.Scores{CWE: b(false)}),
-		gen("tuned", 0, "dependency", "TUNED-ONE: upgrade lodash to 4.17.21.", evaluate.Scores{FixedVersion: b(true)}),
+		gen("tuned", 0, "dependency", "TUNED-ONE: upgrade lodash to 4.17.21.", evaluate.Scores{FixedVersion: b(true), Snippet: b(true)}),
 		gen("tuned", 1, "code", "TUNED-TWO: CWE-79 in app.go.", evaluate.Scores{CWE: b(true)}),
 	)
 	phases["finetune"] = phase("done", t0.Add(2*time.Second), 754, modelDir)

@@ -14,6 +14,7 @@ import (
 	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/evaluate"
+	"github.com/vulntune/vulntune/internal/ident"
 	"github.com/vulntune/vulntune/internal/train"
 )
 
@@ -91,6 +92,13 @@ type evalPart struct {
 type evalTable struct {
 	Title, Note string
 	Rows        []evalRow
+	// Ungrounded counts the ungrounded identifiers of all answers by type.
+	Ungrounded []ungroundedRow
+}
+
+type ungroundedRow struct {
+	Kind        string
+	Base, Tuned int
 }
 
 // evalRow is one line of base → tuned figures.
@@ -394,6 +402,11 @@ func table(t string, r *evaluate.Results) evalTable {
 	for _, k := range r.Kinds() {
 		et.Rows = append(et.Rows, evalRow{Kind: k, Base: r.ByKind[k].Base, Tuned: r.ByKind[k].Tuned})
 	}
+	if r.Base.UngroundedByKind != nil || r.Tuned.UngroundedByKind != nil {
+		for _, k := range ident.Kinds {
+			et.Ungrounded = append(et.Ungrounded, ungroundedRow{Kind: k, Base: r.Base.UngroundedByKind[k], Tuned: r.Tuned.UngroundedByKind[k]})
+		}
+	}
 	return et
 }
 
@@ -545,6 +558,7 @@ func scores(g *evaluate.Generation) string {
 	mark("fixed version", g.Scores.FixedVersion)
 	mark("CWE", g.Scores.CWE)
 	mark("location", g.Scores.Location)
+	mark("fix snippet", g.Scores.Snippet)
 	if n := len(g.Scores.Ungrounded); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d ungrounded: %s", n, strings.Join(g.Scores.Ungrounded, ", ")))
 	}

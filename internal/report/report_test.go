@@ -202,6 +202,24 @@ func TestCompleteRun(t *testing.T) {
 	if worse := find(tables[0], func(n *html.Node) bool { return hasClass(n, "worse") }); len(worse) != 1 || text(worse[0]) != "2.400" {
 		t.Error("code's worse tuned loss 2.400 not marked worse")
 	}
+	// The whole answer: fix snippets, answers ended, ungrounded by type.
+	all := text(find(find(tables[0], tag("tbody"))[0], tag("tr"))[0])
+	for _, w := range []string{"0%100%", "50%100%"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("overall row %q lacks base→tuned %q (fix snippet, ended)", all, w)
+		}
+	}
+	ung := find(ev, func(n *html.Node) bool { return hasClass(n, "ungrounded") })
+	if len(ung) != 2 {
+		t.Fatalf("%d ungrounded-by-type tables, want one per evaluation", len(ung))
+	}
+	var byType []string
+	for _, tr := range find(find(ung[0], tag("tbody"))[0], tag("tr")) {
+		byType = append(byType, text(tr))
+	}
+	if strings.Join(byType, ",") != "version10,CWE00,vulnerability id00,path00,URL02" {
+		t.Errorf("ungrounded by type rows %q", byType)
+	}
 
 	// Gate.
 	gate := section(t, doc, "gate")
@@ -218,6 +236,9 @@ func TestCompleteRun(t *testing.T) {
 		t.Fatalf("%d samples, want 2", len(samples))
 	}
 	for i, want := range [][]string{{"REFERENCE-ONE", "BASE-ONE: maybe upgrade <something>.", "TUNED-ONE", "fixed version ✗", "1 ungrounded: 9.9.9"}, {"REFERENCE-TWO", "BASE-TWO", "TUNED-TWO", "CWE ✓"}} {
+		if i == 0 {
+			want = append(want, "fix snippet ✓")
+		}
 		got := text(samples[i])
 		for _, w := range want {
 			if !strings.Contains(got, w) {

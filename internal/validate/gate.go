@@ -20,8 +20,9 @@ const (
 
 // GateOptions are the quality gate's thresholds. The zero value is the
 // default: the tuned model must have a strictly lower held-out loss, a
-// strictly higher fact accuracy (mean of the available accuracies) and no
-// higher hallucination rate than its base.
+// strictly higher fact accuracy (mean of the available accuracies), no
+// higher hallucination rate, no lower snippet accuracy and no smaller share
+// of answers that end by themselves than its base.
 type GateOptions struct {
 	// MinLossGain: base loss − tuned loss must exceed this.
 	MinLossGain float64
@@ -30,6 +31,9 @@ type GateOptions struct {
 	// MaxHallucinationIncrease: tuned − base hallucination rate must not
 	// exceed this.
 	MaxHallucinationIncrease float64
+	// MaxEndedShareDecrease: base − tuned share of answers that ended by
+	// themselves must not exceed this.
+	MaxEndedShareDecrease float64
 	// Facts is FactsMean (default) or FactsEach.
 	Facts string
 }
@@ -67,6 +71,30 @@ func checkGate(r *Report, opts Options, meta map[string]any) {
 		r.add(GroupGate, "hallucination rate", Pass, "tuned %.4f, base %.4f", *t.HallucinationRate, *b.HallucinationRate)
 	default:
 		r.add(GroupGate, "hallucination rate", Fail, "tuned %.4f exceeds base %.4f by more than %g", *t.HallucinationRate, *b.HallucinationRate, g.MaxHallucinationIncrease)
+	}
+	checkWholeAnswer(r, g, b, t)
+}
+
+// checkWholeAnswer is the gate on what a user reads to the end: the answers
+// end by themselves, and their fix snippets pin the fixed version (issue
+// 16). Snippet accuracy is compared only when both models wrote fix
+// snippets: a base model that writes none has nothing to beat.
+func checkWholeAnswer(r *Report, g GateOptions, b, t evaluate.Metrics) {
+	switch {
+	case b.SnippetAccuracy == nil || t.SnippetAccuracy == nil:
+		r.add(GroupGate, "snippet accuracy", Skip, "no fix snippets to compare (base n=%d, tuned n=%d)", b.SnippetN, t.SnippetN)
+	case *t.SnippetAccuracy >= *b.SnippetAccuracy:
+		r.add(GroupGate, "snippet accuracy", Pass, "tuned %.4f (n=%d), base %.4f (n=%d)", *t.SnippetAccuracy, t.SnippetN, *b.SnippetAccuracy, b.SnippetN)
+	default:
+		r.add(GroupGate, "snippet accuracy", Fail, "tuned %.4f (n=%d) is below base %.4f (n=%d)", *t.SnippetAccuracy, t.SnippetN, *b.SnippetAccuracy, b.SnippetN)
+	}
+	switch {
+	case b.EndedShare == nil || t.EndedShare == nil:
+		r.add(GroupGate, "answers ended", Fail, "results.json has no ended share (scored before vulntune recorded it: run `vulntune evaluate --rescore`)")
+	case *b.EndedShare-*t.EndedShare <= g.MaxEndedShareDecrease:
+		r.add(GroupGate, "answers ended", Pass, "tuned %.4f, base %.4f ended by themselves", *t.EndedShare, *b.EndedShare)
+	default:
+		r.add(GroupGate, "answers ended", Fail, "tuned %.4f ended by themselves, below base %.4f by more than %g", *t.EndedShare, *b.EndedShare, g.MaxEndedShareDecrease)
 	}
 }
 

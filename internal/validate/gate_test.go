@@ -13,12 +13,19 @@ import (
 func f(v float64) *float64 { return &v }
 
 func metrics(loss, fv, cwe, hall float64) evaluate.Metrics {
-	return evaluate.Metrics{N: 10, Loss: f(loss), FixedVersionAccuracy: f(fv), CWEAccuracy: f(cwe), HallucinationRate: f(hall)}
+	return evaluate.Metrics{N: 10, Loss: f(loss), FixedVersionAccuracy: f(fv), CWEAccuracy: f(cwe), HallucinationRate: f(hall), EndedShare: f(0.9)}
+}
+
+// whole sets m's snippet accuracy (nil: no snippets) and ended share.
+func whole(m evaluate.Metrics, snippet *float64, snippetN int, ended *float64) *evaluate.Metrics {
+	m.SnippetAccuracy, m.SnippetN, m.EndedShare = snippet, snippetN, ended
+	return &m
 }
 
 func TestQualityGate(t *testing.T) {
 	t.Parallel()
-	base := metrics(2.0, 0.2, 0.5, 0.3)
+	base := *whole(metrics(2.0, 0.2, 0.5, 0.3), f(0.5), 4, f(0.9))
+	good := metrics(1.5, 0.6, 0.7, 0.1)
 	tests := []struct {
 		name        string
 		tuned       *evaluate.Metrics // nil: no results.json
@@ -26,8 +33,21 @@ func TestQualityGate(t *testing.T) {
 		requireEval bool
 		want        map[string]validate.Status
 	}{
-		{"tuned better", ptrM(metrics(1.5, 0.6, 0.7, 0.1)), validate.GateOptions{}, false,
-			map[string]validate.Status{"held-out loss": validate.Pass, "fact accuracy": validate.Pass, "hallucination rate": validate.Pass}},
+		{"tuned better", whole(good, f(1), 4, f(1)), validate.GateOptions{}, false,
+			map[string]validate.Status{"held-out loss": validate.Pass, "fact accuracy": validate.Pass, "hallucination rate": validate.Pass,
+				"snippet accuracy": validate.Pass, "answers ended": validate.Pass}},
+		{"snippet accuracy equal to base passes", whole(good, f(0.5), 6, f(0.9)), validate.GateOptions{}, false,
+			map[string]validate.Status{"snippet accuracy": validate.Pass, "answers ended": validate.Pass}},
+		{"snippets pin the installed version more often", whole(good, f(0.25), 4, f(1)), validate.GateOptions{}, false,
+			map[string]validate.Status{"snippet accuracy": validate.Fail, "answers ended": validate.Pass}},
+		{"tuned wrote no snippet: nothing to compare", whole(good, nil, 0, f(1)), validate.GateOptions{}, false,
+			map[string]validate.Status{"snippet accuracy": validate.Skip, "fact accuracy": validate.Pass}},
+		{"fewer answers end", whole(good, f(1), 4, f(0.04)), validate.GateOptions{}, false,
+			map[string]validate.Status{"answers ended": validate.Fail, "snippet accuracy": validate.Pass}},
+		{"fewer answers end, within allowance", whole(good, f(1), 4, f(0.85)), validate.GateOptions{MaxEndedShareDecrease: 0.1}, false,
+			map[string]validate.Status{"answers ended": validate.Pass}},
+		{"no ended share: scored by an older vulntune", whole(good, f(1), 4, nil), validate.GateOptions{}, false,
+			map[string]validate.Status{"answers ended": validate.Fail}},
 		{"loss worse", ptrM(metrics(2.1, 0.6, 0.7, 0.1)), validate.GateOptions{}, false,
 			map[string]validate.Status{"held-out loss": validate.Fail}},
 		{"loss gain below threshold", ptrM(metrics(1.95, 0.6, 0.7, 0.1)), validate.GateOptions{MinLossGain: 0.1}, false,

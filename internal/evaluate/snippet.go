@@ -1,0 +1,259 @@
+package evaluate
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/ident"
+)
+
+// upgradeCmdRE finds a package manager's install or upgrade command in a
+// line of prose or an inline code span: "npm install lodash@4.17.21",
+// "pip install -U requests==2.31.0", "go get golang.org/x/net@v0.17.0".
+var upgradeCmdRE = regexp.MustCompile(`(?i)\b(?:npm|pnpm|yarn|pip3?|poetry|uv|go|cargo|gem|bundle|composer|dotnet|nuget|mvn|apt-get|apt|apk|yum|dnf|brew)\s+(?:install|i|add|get|update|upgrade|require|up)\b`)
+
+var inlineCodeRE = regexp.MustCompile("`([^`\n]+)`")
+
+// epochRE is a Debian or RPM epoch ("1:") right before a version.
+var epochRE = regexp.MustCompile(`(?:^|[^\w.:])(\d+:)$`)
+
+// versionTokens returns the versions text names, each whole: where
+// ident.LooseVerRE stops at a letter ("1.1.1" of OpenSSL's "1.1.1d-r2",
+// "1.0.2" of RPM's "1:1.0.2k-19.el7"), the token runs on over the
+// characters a version is made of, and takes in an epoch before it. A
+// distribution version is compared whole or not at all.
+func versionTokens(text string) []string {
+	var out []string
+	last := 0
+	for _, m := range ident.LooseVerRE.FindAllStringIndex(text, -1) {
+		start, end := m[0], m[1]
+		if start < last {
+			continue
+		}
+		for end < len(text) && versionByte(text[end]) {
+			end++
+		}
+		if e := epochRE.FindStringSubmatchIndex(text[last:start]); e != nil {
+			start = last + e[2]
+		}
+		out = append(out, text[start:end])
+		last = end
+	}
+	return out
+}
+
+func versionByte(c byte) bool {
+	return alnum(c) || c == '.' || c == '-' || c == '+' || c == '~' || c == '_'
+}
+
+// fixSnippets returns what a reader copies from answer to apply a fix:
+// each fenced code block (an unclosed last one too: the answer was cut
+// inside it) and each install or upgrade command outside them, in an
+// inline code span or written bare. Inline code that runs no command is
+// left out: "the installed `logback-core:1.3.5`" describes, it does not fix.
+// In a fenced diff, removed lines ("-" first) are left out: they show what
+// the fix replaces.
+func fixSnippets(answer string) []string {
+	var out, block []string
+	in := false
+	flush := func() {
+		diff := false
+		for _, l := range block {
+			diff = diff || strings.HasPrefix(l, "+") && !strings.HasPrefix(l, "+++")
+		}
+		var keep []string
+		for _, l := range block {
+			if diff && strings.HasPrefix(l, "-") {
+				continue
+			}
+			keep = append(keep, l)
+		}
+		out = append(out, strings.Join(keep, "\n"))
+		block = nil
+	}
+	for _, line := range strings.Split(answer, "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~") {
+			if in {
+				flush()
+			}
+			in = !in
+			continue
+		}
+		if in {
+			block = append(block, line)
+			continue
+		}
+		rest := inlineCodeRE.ReplaceAllStringFunc(line, func(span string) string {
+			if code := strings.Trim(span, "`"); upgradeCmdRE.MatchString(code) {
+				out = append(out, code)
+			}
+			return " "
+		})
+		if loc := upgradeCmdRE.FindStringIndex(rest); loc != nil {
+			out = append(out, rest[loc[0]:])
+		}
+	}
+	if in && len(block) > 0 {
+		flush()
+	}
+	return out
+}
+
+// snippetPins returns the versions snip gives pkg: on each line that names
+// the package, the first version after the name; when that line has none,
+// the first version on one of the next three lines that says "version" (a
+// Maven <version>, a Gradle "version ="). named says whether snip names
+// the package at all.
+func snippetPins(snip, pkg string) (pins []string, named bool) {
+	lines := strings.Split(snip, "\n")
+	for i, line := range lines {
+		ends := nameEnds(strings.ToLower(line), pkg)
+		if len(ends) == 0 {
+			continue
+		}
+		named = true
+		found := false
+		for _, e := range ends {
+			if v := versionTokens(line[e:]); len(v) > 0 {
+				pins = append(pins, v[0])
+				found = true
+			}
+		}
+		for j := i + 1; !found && j < len(lines) && j <= i+3; j++ {
+			if strings.Contains(strings.ToLower(lines[j]), "version") {
+				if v := versionTokens(lines[j]); len(v) > 0 {
+					pins = append(pins, v[0])
+					found = true
+				}
+			}
+		}
+	}
+	return pins, named
+}
+
+// nameEnds returns where in low (lower-cased text) each mention of pkg
+// ends: the full name or, for a Maven group:artifact or a path-like name,
+// its last part (the full name ends with it), not glued to a longer name
+// (ident.ContainsWord's rule; a dash and a digit may follow, as in yum's
+// "openssl-libs-1:1.0.2k-19.el7").
+func nameEnds(low, pkg string) []int {
+	p := strings.ToLower(pkg)
+	if i := strings.LastIndexAny(p, ":/"); i >= 0 && i+1 < len(p) {
+		p = p[i+1:]
+	}
+	if p == "" {
+		return nil
+	}
+	var out []int
+	for off := 0; ; {
+		i := strings.Index(low[off:], p)
+		if i < 0 {
+			return out
+		}
+		start, end := off+i, off+i+len(p)
+		before := start == 0 || !nameByte(low[start-1])
+		after := end == len(low) || !nameByte(low[end]) ||
+			low[end] == '.' && (end+1 == len(low) || !alnum(low[end+1])) ||
+			low[end] == '-' && end+1 < len(low) && low[end+1] >= '0' && low[end+1] <= '9' // yum's name-version
+		if before && after {
+			out = append(out, end)
+		}
+		off = start + 1
+	}
+}
+
+func nameByte(c byte) bool { return alnum(c) || c == '_' || c == '-' || c == '.' }
+
+func alnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// snippetScore says whether every fix snippet of answer that gives the
+// package a version gives it the fixed one and none names the installed,
+// vulnerable version; nil when no snippet gives the package a version,
+// when the example has no fixed version or no package name to find.
+func snippetScore(answer string, f dataset.Facts) *bool {
+	if f.FixedVersion == "" || f.Package == "" {
+		return nil
+	}
+	fixed := ident.NormVersion(f.FixedVersion)
+	installed := ident.NormVersion(f.InstalledVersion)
+	if installed == fixed {
+		installed = ""
+	}
+	seen, ok := false, true
+	for _, s := range fixSnippets(answer) {
+		pins, named := snippetPins(s, f.Package)
+		if !named {
+			continue
+		}
+		vulnerable := false
+		if installed != "" {
+			for _, v := range versionTokens(s) {
+				vulnerable = vulnerable || ident.NormVersion(v) == installed
+			}
+		}
+		if len(pins) == 0 && !vulnerable {
+			continue
+		}
+		seen = true
+		ok = ok && !vulnerable
+		for _, v := range pins {
+			ok = ok && ident.NormVersion(v) == fixed
+		}
+	}
+	if !seen {
+		return nil
+	}
+	return &ok
+}
+
+// firstLine is the answer's first line of content: its "In short" line,
+// the heading itself left out.
+func firstLine(answer string) string {
+	for _, line := range strings.Split(answer, "\n") {
+		t := strings.TrimLeft(strings.TrimSpace(line), "#*_ ")
+		if len(t) >= 8 && strings.EqualFold(t[:8], "in short") {
+			t = strings.TrimLeft(t[8:], "*_:.- ")
+		}
+		if strings.TrimSpace(t) != "" {
+			return t
+		}
+	}
+	return ""
+}
+
+// firstLineAgrees reports whether the answer's first line agrees with the
+// fix: a first line that names versions must name the fixed one, and no
+// other than the installed one it upgrades from ("upgrade from 1.3.5 to
+// 1.3.15"). A first line without a version contradicts nothing. The
+// package name and the location are left out first (an image tag,
+// "alpine:3.18.4", is no claim about the fix); with no installed version
+// known (a dataset built before it was recorded) other versions are
+// allowed.
+func firstLineAgrees(answer string, f dataset.Facts) bool {
+	line := strings.ToLower(firstLine(answer))
+	line = ident.URLRE.ReplaceAllString(line, " ")
+	for _, s := range []string{f.Location, f.Package} {
+		if s != "" {
+			line = strings.ReplaceAll(line, strings.ToLower(s), " ")
+		}
+	}
+	vers := versionTokens(line)
+	if len(vers) == 0 {
+		return true
+	}
+	fixed, installed := ident.NormVersion(f.FixedVersion), ident.NormVersion(f.InstalledVersion)
+	named := false
+	for _, v := range vers {
+		switch n := ident.NormVersion(v); {
+		case n == fixed:
+			named = true
+		case f.InstalledVersion != "" && n != installed:
+			return false
+		}
+	}
+	return named
+}

@@ -1,0 +1,133 @@
+package evaluate_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/evaluate"
+)
+
+// The answers below have the shape of the dataset's reference answers and
+// of what the tuned model wrote in issue 16: an "In short" line, then the
+// fix with its copy-paste snippets.
+const logbackHead = "**In short**\nCVE-2024-12801 in ch.qos.logback:logback-core at webauthn-server/gradle.lockfile: upgrade from 1.3.5 to 1.3.15 (CWE-918).\n\n" +
+	"**Fix**\nUpgrade ch.qos.logback:logback-core from 1.3.5 to 1.3.15, the lowest fixed version on the installed release line.\n"
+
+func TestScoreSnippets(t *testing.T) {
+	t.Parallel()
+	logback := dataset.Facts{Package: "ch.qos.logback:logback-core", FixedVersion: "1.3.15", InstalledVersion: "1.3.5",
+		CWE: []string{"CWE-918"}, Location: "webauthn-server/gradle.lockfile"}
+	alpine := dataset.Facts{Package: "libssl1.1", FixedVersion: "1.1.1d-r2", InstalledVersion: "1.1.1b-r1", Location: "alpine-39.tar.gz"}
+	lodash := dataset.Facts{Package: "lodash", FixedVersion: "4.17.21", InstalledVersion: "4.17.20", Location: "package-lock.json"}
+	tests := []struct {
+		name        string
+		facts       dataset.Facts
+		answer      string
+		fv, snippet *bool
+	}{
+		{"gradle snippet pins the installed version under a correct first line", logback,
+			logbackHead + "gradle-kotlin (build.gradle.kts):\n```\nimplementation(\"ch.qos.logback:logback-core:1.3.5\")\n```\n",
+			bp(false), bp(false)},
+		{"gradle snippets pin the fixed version", logback,
+			logbackHead + "```\nimplementation(\"ch.qos.logback:logback-core:1.3.15\")\n```\n```\ndependencies {\n    constraints {\n" +
+				"        implementation(\"ch.qos.logback:logback-core:1.3.15\") {\n            because(\"CVE-2024-12801\")\n        }\n    }\n}\n```\n",
+			bp(true), bp(true)},
+		{"one good snippet, one with the installed version", logback,
+			logbackHead + "```\nimplementation 'ch.qos.logback:logback-core:1.3.15'\n```\n```\nimplementation 'ch.qos.logback:logback-core:1.3.5'\n```\n",
+			bp(false), bp(false)},
+		{"snippet cut by the token limit inside the block", logback,
+			logbackHead + "```\ndependencies {\n    constraints {\n        implementation(\"ch.qos.logback:logback-core:1.3.5\") {\n",
+			bp(false), bp(false)},
+		{"installed version in a comment of the snippet", logback,
+			logbackHead + "```\n// was 1.3.5\nimplementation(\"ch.qos.logback:logback-core:1.3.15\")\n```\n",
+			bp(false), bp(false)},
+		{"maven pom with the version on the next line", logback,
+			logbackHead + "```xml\n<dependency>\n  <groupId>ch.qos.logback</groupId>\n  <artifactId>logback-core</artifactId>\n  <version>1.3.15</version>\n</dependency>\n```\n",
+			bp(true), bp(true)},
+		{"diff: the removed line shows what is replaced", logback,
+			logbackHead + "```diff\n-implementation(\"ch.qos.logback:logback-core:1.3.5\")\n+implementation(\"ch.qos.logback:logback-core:1.3.15\")\n```\n",
+			bp(true), bp(true)},
+		{"snippet of another package only", logback,
+			logbackHead + "```\nimplementation(\"ch.qos.logback:logback-classic:1.3.5\")\n```\n",
+			bp(true), nil},
+		{"verification command without a version", logback,
+			logbackHead + "**How to verify**\n- ./gradlew dependencyInsight --dependency logback-core shows the version Gradle resolves.\n```\n./gradlew dependencyInsight --dependency logback-core\n```\n",
+			bp(true), nil},
+		{"no snippet", logback, logbackHead, bp(true), nil},
+		{"first line contradicts the fix", logback,
+			"**In short**\nCVE-2024-12801 in ch.qos.logback:logback-core: upgrade from 1.3.5 to 1.4.0 (CWE-918).\n\n**Fix**\nUpgrade to 1.3.15.\n```\nimplementation(\"ch.qos.logback:logback-core:1.3.15\")\n```\n",
+			bp(false), bp(true)},
+		{"first line names only the installed version", logback,
+			"**In short**\nUpgrade ch.qos.logback:logback-core to 1.3.5.\n\n**Fix**\nUpgrade logback-core to 1.3.15.\n",
+			bp(false), nil},
+		{"first line without a version contradicts nothing", logback,
+			"**In short**\nCVE-2024-12801 in ch.qos.logback:logback-core: upgrade it (CWE-918).\n\n**Fix**\nUpgrade logback-core to 1.3.15.\n",
+			bp(true), nil},
+		{"npm command with the fixed version", lodash,
+			"**In short**\nCVE-2021-23337 in lodash at package-lock.json: upgrade from 4.17.20 to 4.17.21.\n\n**Fix**\n```\nnpm install lodash@4.17.21\n```\n",
+			bp(true), bp(true)},
+		{"npm command in prose with the installed version", lodash,
+			"**In short**\nCVE-2021-23337 in lodash: upgrade from 4.17.20 to 4.17.21.\n\n**Fix**\nRun `npm install lodash@4.17.20` and commit package-lock.json.\n",
+			bp(false), bp(false)},
+		{"bare upgrade command line", lodash,
+			"In short: upgrade lodash to 4.17.21.\nThen: npm install lodash@^4.17.21 --save\n",
+			bp(true), bp(true)},
+		{"package.json pin with a range", lodash,
+			"**In short**\nUpgrade lodash from 4.17.20 to 4.17.21.\n```json\n{\n  \"dependencies\": {\n    \"lodash\": \"^4.17.21\"\n  }\n}\n```\n",
+			bp(true), bp(true)},
+		{"inline code that describes the installed version is no snippet", lodash,
+			"**In short**\nUpgrade lodash from 4.17.20 to 4.17.21: the installed `lodash@4.17.20` is vulnerable.\n",
+			bp(true), nil},
+		{"image tag in the first line is the location", dataset.Facts{Package: "openssl", FixedVersion: "3.1.4-r0", InstalledVersion: "3.1.2-r0", Location: "alpine:3.18.4"},
+			"**In short**\nCVE-2023-5678 in openssl at alpine:3.18.4: upgrade from 3.1.2-r0 to 3.1.4-r0.\n```\napk add --upgrade openssl=3.1.4-r0\n```\n",
+			bp(true), bp(true)},
+		{"alpine letter-suffixed version, fixed", alpine,
+			"**In short**\nCVE-2019-1551 in libssl1.1 at alpine-39.tar.gz: upgrade from 1.1.1b-r1 to 1.1.1d-r2 (CWE-200).\n```\nRUN apk add --no-cache --upgrade libssl1.1=1.1.1d-r2\n```\n",
+			bp(true), bp(true)},
+		{"alpine letter-suffixed version, installed pinned", alpine,
+			"**In short**\nCVE-2019-1551 in libssl1.1: upgrade from 1.1.1b-r1 to 1.1.1d-r2.\n```\nRUN apk add --no-cache --upgrade libssl1.1=1.1.1b-r1\n```\n",
+			bp(false), bp(false)},
+		{"a version that stops short of the letter is another version", alpine,
+			"**In short**\nUpgrade libssl1.1 to 1.1.1.\n", bp(false), nil},
+		{"rpm epoch in the first line and the command", dataset.Facts{Package: "openssl-libs", FixedVersion: "1:1.0.2k-19.el7", InstalledVersion: "1:1.0.2k-16.el7", Location: "centos-7.tar.gz"},
+			"**In short**\nCVE-2018-0734 in openssl-libs at centos-7.tar.gz: upgrade from 1:1.0.2k-16.el7 to 1:1.0.2k-19.el7 (CWE-327).\n```\nRUN yum install -y openssl-libs-1:1.0.2k-19.el7\n```\n",
+			bp(true), bp(true)},
+		{"no fixed version: neither is scored", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20"},
+			"```\nnpm install lodash@4.17.20\n```\n", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := evaluate.Score(tt.answer, "", tt.facts)
+			for _, c := range []struct {
+				name      string
+				got, want *bool
+			}{{"fixed_version", s.FixedVersion, tt.fv}, {"snippet", s.Snippet, tt.snippet}} {
+				if (c.got == nil) != (c.want == nil) || c.got != nil && *c.got != *c.want {
+					t.Errorf("%s = %v, want %v", c.name, show(c.got), show(c.want))
+				}
+			}
+		})
+	}
+}
+
+// TestScoreUngroundedByKind: the answer's ungrounded identifiers are
+// counted by kind, URLs included.
+func TestScoreUngroundedByKind(t *testing.T) {
+	t.Parallel()
+	prompt := "CVE-2024-12801 in ch.qos.logback:logback-core 1.3.5, fixed in 1.3.15, at webauthn-server/gradle.lockfile"
+	answer := "Upgrade to 1.3.16 (CWE-2024, see https://logback.qos.ch/news.html and https://nvd.nist.gov/vuln/detail/CVE-2024-12801) " +
+		"in app/build.gradle.kts; GHSA-aaaa-bbbb-cccc fixed it in 1.3.17."
+	s := evaluate.Score(answer, prompt, dataset.Facts{})
+	want := map[string]int{"version": 2, "CWE": 1, "vulnerability id": 1, "path": 1, "URL": 1}
+	if !reflect.DeepEqual(s.UngroundedByKind, want) {
+		t.Errorf("UngroundedByKind = %v, want %v (ungrounded %q)", s.UngroundedByKind, want, s.Ungrounded)
+	}
+	if len(s.Ungrounded) != 6 {
+		t.Errorf("Ungrounded = %q, want 6 identifiers", s.Ungrounded)
+	}
+	if s := evaluate.Score("CVE-2024-12801 in logback-core.", prompt, dataset.Facts{}); s.UngroundedByKind != nil || s.Ungrounded == nil {
+		t.Errorf("grounded answer: Ungrounded %v, by kind %v; want [] and nil", s.Ungrounded, s.UngroundedByKind)
+	}
+}
