@@ -12,7 +12,9 @@ import (
 
 // notRedacted are the Finding fields Finding deliberately leaves alone: the
 // enums, the hashes, and Package (see the Finding doc comment).
-var notRedacted = map[string]bool{"ID": true, "Kind": true, "Severity": true, "SecretHash": true, "PartialFingerprint": true, "Package": true, "Secrets": true}
+var notRedacted = map[string]bool{"ID": true, "Kind": true, "Severity": true, "SecretHash": true, "PartialFingerprint": true, "Package": true, "Secrets": true,
+	// Redactions counts masks by detector name: vulntune's own words, no report text.
+	"Redactions": true}
 
 // plant fills every string reachable from v (struct fields, slices, map keys
 // and values, pointers) with text containing canary, allocating one element
