@@ -22,6 +22,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -33,6 +35,11 @@ import (
 	"github.com/vulntune/vulntune/internal/remedy"
 	"github.com/vulntune/vulntune/internal/remedy/cwe"
 )
+
+// Version identifies how Finding replaces: bump it whenever a copy of the
+// same finding would come out differently, so `vulntune run` rebuilds a
+// dataset augmented the old way.
+const Version = 1
 
 // Catalogue is what replacements are drawn from.
 type Catalogue struct {
@@ -76,6 +83,8 @@ const (
 	KindPackage = "package"
 	KindRule    = "rule"
 	KindLine    = "line"
+	KindImage   = "image"
+	KindURLPath = "url path"
 )
 
 // Seed is the random source of copy n of the finding with id: the same
@@ -239,6 +248,19 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 		paths[p] = np
 		add(ident.KindPath, p, np)
 	}
+	// A container image: its repository path is a name like a directory's;
+	// the registry host and the tag are kept.
+	if img := f.Location.Image; img != "" {
+		ni := newImage(rng, img, cat, dirs)
+		add(KindImage, img, ni)
+	}
+	// A web finding's URL: its path segments are names too; the scheme,
+	// host and query are kept.
+	if u := f.Location.URL; u != "" {
+		if nu := newURL(rng, u, cat, dirs); nu != u {
+			add(KindURLPath, u, nu)
+		}
+	}
 	for o, s := range stems {
 		// A file's stem also names its class or module in the text
 		// ("RelyingParty" in RelyingParty.java); short stems ("app",
@@ -287,7 +309,7 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 			if !strings.HasPrefix(r.Old, "v") {
 				tr = append(tr, textRep{old: "v" + r.Old, new: "v" + r.New})
 			}
-		case ident.KindPath, KindRule:
+		case ident.KindPath, KindRule, KindImage, KindURLPath:
 			tr = append(tr, textRep{old: r.Old, new: r.New})
 			if b := base(r.Old); r.Kind == ident.KindPath && b != r.Old && b != base(r.New) && !ident.KnownFiles[strings.ToLower(b)] {
 				tr = append(tr, textRep{old: b, new: base(r.New)})
@@ -343,6 +365,11 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 		}
 	}
 	moveLocation(&c.Location)
+	c.Location.Image = rp.replace(c.Location.Image)
+	c.Location.URL = rp.replace(c.Location.URL)
+	for i := range c.Related {
+		c.Related[i].URL = rp.replace(c.Related[i].URL)
+	}
 	for i := range c.Related {
 		moveLocation(&c.Related[i])
 	}
@@ -622,7 +649,10 @@ func newPath(rng *rand.Rand, p string, cat Catalogue, dirs, stems map[string]str
 				dirs[s] = pick(rng, cat.Directories, s, dirs)
 			}
 			segs[i] = dirs[s]
-		case ident.KnownFiles[strings.ToLower(s)] || strings.HasPrefix(s, "."):
+		case ident.KnownFiles[strings.ToLower(s)] || keptFiles[strings.ToLower(s)] || !strings.Contains(s[1:], "."):
+			// Build and config files every project has, and names
+			// without an extension (Dockerfile, Makefile) say what a
+			// file is, not whose.
 		default:
 			stem, ext := s, ""
 			if j := strings.IndexByte(s[1:], '.'); j >= 0 {
@@ -640,6 +670,56 @@ func newPath(rng *rand.Rand, p string, cat Catalogue, dirs, stems map[string]str
 	}
 	return strings.Join(segs, "/"), nil
 }
+
+// keptFiles are conventional file names beyond ident.KnownFiles.
+var keptFiles = map[string]bool{"androidmanifest.xml": true, "web.config": true, "app.config": true, "index.html": true}
+
+// newImage replaces the repository path of a container image reference
+// ("ghcr.io/owner/app:tag"), keeping a registry host (a first part with a
+// dot or colon) and the tag or digest.
+func newImage(rng *rand.Rand, img string, cat Catalogue, dirs map[string]string) string {
+	name, tag := img, ""
+	if i := strings.IndexAny(img, "@"); i >= 0 {
+		name, tag = img[:i], img[i:]
+	} else if i := strings.LastIndexByte(img, ':'); i > strings.LastIndexByte(img, '/') {
+		name, tag = img[:i], img[i:]
+	}
+	segs := strings.Split(name, "/")
+	for i, s := range segs {
+		if i == 0 && len(segs) > 1 && strings.ContainsAny(s, ".:") || len(cat.Directories) == 0 {
+			continue
+		}
+		if _, ok := dirs[s]; !ok {
+			dirs[s] = pick(rng, cat.Directories, s, dirs)
+		}
+		segs[i] = dirs[s]
+	}
+	return strings.Join(segs, "/") + tag
+}
+
+// newURL replaces the path segments of a URL that are names (letters,
+// digits, '-' and '_'), through dirs.
+func newURL(rng *rand.Rand, raw string, cat Catalogue, dirs map[string]string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || len(cat.Directories) == 0 {
+		return raw
+	}
+	segs := strings.Split(u.Path, "/")
+	for i, s := range segs {
+		if s == "" || !nameRE.MatchString(s) {
+			continue
+		}
+		if _, ok := dirs[s]; !ok {
+			dirs[s] = pick(rng, cat.Directories, s, dirs)
+		}
+		segs[i] = dirs[s]
+	}
+	u.Path = strings.Join(segs, "/")
+	u.RawPath = ""
+	return u.String()
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
 
 // pick draws a pool entry other than old and not yet used in m.
 func pick(rng *rand.Rand, pool []string, old string, m map[string]string) string {

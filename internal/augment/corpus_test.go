@@ -87,6 +87,9 @@ func checkFacts(t *testing.T, orig, c dataset.Facts, reps []augment.Replacement)
 	if c.InstalledVersion != want(ident.KindVersion, orig.InstalledVersion) {
 		t.Errorf("installed version %q became %q, replacements %v", orig.InstalledVersion, c.InstalledVersion, reps)
 	}
+	if loc := want(ident.KindPath, want(augment.KindImage, want(augment.KindURLPath, orig.Location))); c.Location != loc {
+		t.Errorf("location %q became %q, want %q", orig.Location, c.Location, loc)
+	}
 	if c.FixedVersion != want(ident.KindVersion, orig.FixedVersion) {
 		t.Errorf("fixed version %q became %q, replacements %v", orig.FixedVersion, c.FixedVersion, reps)
 	}
