@@ -142,6 +142,16 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 		kept, _ := remedy.KeepFlavour(p.Ecosystem, p.Name, p.InstalledVersion, p.FixedVersions)
 		flavoured = kept
 		vs := append(append([]string{p.InstalledVersion}, p.FixedVersions...), kept...)
+		// Versions the scanner's text names ("logback version 1.5.12")
+		// join the tree, so the copy's prose stays in order with its
+		// facts; only those of three or more parts, as "TLS 1.2" and a
+		// CVSS "3.1" are not package versions.
+		for _, t := range texts {
+			for _, m := range textVersionRE.FindAllStringSubmatch(t, -1) {
+				vs = append(vs, m[1])
+			}
+		}
+		vs = sortedUnique(vs)
 		vmap, err := mapVersions(rng, vs)
 		if err != nil {
 			return finding.Finding{}, nil, fmt.Errorf("finding %s: %w", f.ID, err)
@@ -562,8 +572,15 @@ func isAlnum(c byte) bool {
 func packageReps(old, new string) []textRep {
 	out := []textRep{{old: old, new: new, fold: true}}
 	last := func(s string) string { return s[strings.LastIndexAny(s, ":/")+1:] }
-	if lo, ln := last(old), last(new); lo != old && len(lo) >= 4 && lo != ln {
+	lo, ln := last(old), last(new)
+	if lo != old && len(lo) >= 4 && lo != ln {
 		out = append(out, textRep{old: lo, new: ln, fold: true})
+	}
+	// The project a module belongs to ("logback" of "logback-core").
+	if po, _, ok := strings.Cut(lo, "-"); ok && len(po) >= 5 {
+		if pn, _, ok := strings.Cut(ln, "-"); ok && !strings.EqualFold(po, pn) {
+			out = append(out, textRep{old: po, new: pn, fold: true})
+		}
 	}
 	if g, _, ok := strings.Cut(old, ":"); ok && len(g) >= 4 {
 		if ng, _, ok := strings.Cut(new, ":"); ok && g != ng {
@@ -571,6 +588,20 @@ func packageReps(old, new string) []textRep {
 		}
 	}
 	return out
+}
+
+// textVersionRE finds versions of three or more numeric parts in text.
+var textVersionRE = regexp.MustCompile(`(?:^|[\s(@:=])(v?\d+\.\d+\.\d+(?:[-+~.][0-9A-Za-z][0-9A-Za-z.+~-]*)?)`)
+
+func sortedUnique(vs []string) []string {
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		if v = strings.TrimRight(v, ".,;:"); v != "" {
+			out = append(out, v)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 // allText is every free-text field of f that replacements apply to.

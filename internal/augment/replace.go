@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,13 +103,13 @@ func nameByte(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '
 // all lower, all upper or capitalised as found is.
 func matchCase(found, old, new string) string {
 	switch {
-	case found == old:
-		return new
 	case len(old) == len(new) && strings.Contains(old, "-"):
 		// An id: its prefix and its body each take found's case.
 		fp, fb, _ := strings.Cut(found, "-")
 		np, nb, _ := strings.Cut(new, "-")
 		return caseAs(fp, np) + "-" + caseAs(fb, nb)
+	case found == old:
+		return new
 	case found == strings.ToLower(found):
 		return strings.ToLower(new)
 	case found == strings.ToUpper(found):
@@ -241,7 +242,14 @@ func drawVersions(rng *rand.Rand, ps map[string]parsed, prefixes []string, child
 			}
 			fmt.Fprintf(&b, "%0*d", p.width[k], newVal[versionKey(p.parts[:k])][n])
 		}
-		b.WriteString(p.rest)
+		rest := p.rest
+		if !slices.ContainsFunc(p.parts, func(n int) bool { return n != 0 }) {
+			// 0.0.0 keeps its zeros, so a Go pseudo-version
+			// (v0.0.0-20221104162952-702349b0e862) changes in its
+			// timestamp and commit instead.
+			rest = redraw(rng, rest, false)
+		}
+		b.WriteString(rest)
 		out[v] = b.String()
 	}
 	return out
