@@ -22,6 +22,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"regexp"
 	"slices"
@@ -729,11 +730,22 @@ func newImage(rng *rand.Rand, img string, cat Catalogue, dirs map[string]string)
 }
 
 // newURL replaces the path segments of a URL that are names (letters,
-// digits, '-' and '_'), through dirs.
+// digits, '-' and '_'), through dirs, and its host unless it is the local
+// machine (a scan of localhost names no one): a site's name is as much
+// the project's as its paths.
 func newURL(rng *rand.Rand, raw string, cat Catalogue, dirs map[string]string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || len(cat.Directories) == 0 {
 		return raw
+	}
+	if h := u.Hostname(); h != "localhost" && net.ParseIP(h) == nil {
+		if _, ok := dirs[h]; !ok {
+			dirs[h] = pick(rng, cat.Directories, h, dirs) + ".example.com"
+		}
+		u.Host = dirs[h]
+		if p := u.Port(); p != "" {
+			u.Host += ":" + p
+		}
 	}
 	segs := strings.Split(u.Path, "/")
 	for i, s := range segs {
