@@ -269,9 +269,9 @@ func augmentationSection(b *strings.Builder, a *Augmentation) {
 	fmt.Fprintf(b, "The training split also holds %d identifier-replaced copies of its examples: the same finding with another package, "+
 		"other versions (in the same order and on the same release lines), other vulnerability and CWE ids (with the catalogue's names), "+
 		"other paths, lines and rule ids, replaced in prompt and answer together, so that no identifier can be learnt as a constant; "+
-		"a model gets them right only by reading them from the prompt. Every training example has at least %d copies, "+
+		"a model gets them right only by reading them from the prompt. Every training example has %s, "+
 		"those of kinds and tools with fewer examples up to %d, so the mix is more even. "+
-		"Copies stay in their original's split group; validation and test are untouched.\n\n", a.Added, a.Copies, max(a.MaxCopies, a.Copies))
+		"Copies stay in their original's split group; validation and test are untouched.\n\n", a.Added, copiesText(a.Copies), max(a.MaxCopies, a.Copies))
 	if len(a.Skipped) > 0 {
 		parts := make([]string, 0, len(a.Skipped))
 		for _, r := range sortedKeys(a.Skipped) {
@@ -305,4 +305,14 @@ func augmentationSection(b *strings.Builder, a *Augmentation) {
 		fmt.Fprintf(b, "| %s | %d | %s | %d | %s |\n", k, a.Before[k], share(a.Before[k], tb), a.After[k], share(a.After[k], ta))
 	}
 	fmt.Fprintf(b, "| all | %d | 100%% | %d | 100%% |\n\n", tb, ta)
+}
+
+func copiesText(n int) string {
+	switch n {
+	case 0:
+		return "no copy of its own"
+	case 1:
+		return "at least one copy"
+	}
+	return fmt.Sprintf("at least %d copies", n)
 }
