@@ -28,6 +28,9 @@ presents it, and an answer with what it is, why it matters, where, the concrete
 fix and how to verify it. Every fact comes from the finding or from tables
 shipped with vulntune. With an analysis model, short prose is added only when it
 passes a grounding check. The split keeps related findings in one split.
+The training split also holds copies of its examples with every identifier
+replaced (package, versions, vulnerability and CWE ids, paths, rule ids), more
+of them for kinds and tools with fewer examples (config dataset.augment.*).
 
 Without --no-llm and without --analysis-endpoint, the default base model is
 served by the engine (` + "`vulntune setup`" + ` installs it).`,
