@@ -281,9 +281,12 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 		}
 	}
 
-	// Rule ids.
+	// Rule ids. A license finding's rule is the license ("MIT License",
+	// "EPL-1.0") and a secret finding's the kind of credential
+	// ("github-pat"): what the finding is about, not whose it is, and
+	// what remedy's guidance depends on.
 	for _, t := range f.Tools {
-		if t.RuleID == "" {
+		if t.RuleID == "" || f.Kind == finding.KindLicense || f.Kind == finding.KindSecret {
 			continue
 		}
 		if _, ok := vulns[strings.ToUpper(t.RuleID)]; ok {
@@ -686,9 +689,16 @@ func newPath(rng *rand.Rand, p string, cat Catalogue, dirs, stems map[string]str
 			// without an extension (Dockerfile, Makefile) say what a
 			// file is, not whose.
 		default:
+			// The extension is what follows the first dot (app.module.ts,
+			// archive.tar.gz) unless that holds a version
+			// (mariadb-java-client-3.1.4.jar): then the last dot's.
 			stem, ext := s, ""
 			if j := strings.IndexByte(s[1:], '.'); j >= 0 {
 				stem, ext = s[:j+1], s[j+1:]
+				if strings.ContainsAny(ext[1:], "0123456789") {
+					k := strings.LastIndexByte(s, '.')
+					stem, ext = s[:k], s[k:]
+				}
 			}
 			if _, ok := stems[stem]; !ok {
 				if len(cat.FileStems) == 0 {
