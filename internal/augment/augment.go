@@ -477,6 +477,13 @@ var defaultCWEs = func() func() []string {
 
 // newVulnID draws an id of the same family and shape: every digit anew
 // (a CVE's year from 2010 to 2025), and the letters of GHSA-style groups.
+// Numeric parts other than the year start with "99" and are two digits
+// longer than the original's: a drawn CVE-2021-44228 would be a real
+// advisory about another package, and a published dataset must not tie a
+// real id to a made-up package; no numbering authority has assigned
+// numbers of that range (real sequence numbers run to five digits, or
+// seven from 1000000 in the DWF range). GHSA ids keep their shape: twelve
+// characters of a 20-letter alphabet do not collide with real ones.
 func newVulnID(rng *rand.Rand, id string) string {
 	fam, rest, ok := strings.Cut(id, "-")
 	if !ok {
@@ -484,7 +491,7 @@ func newVulnID(rng *rand.Rand, id string) string {
 	}
 	parts := strings.Split(rest, "-")
 	for i, p := range parts {
-		if i == 0 && len(p) == 4 && isDigits(p) && (fam == "CVE" || fam == "GO" || fam == "PYSEC" || fam == "RUSTSEC" || fam == "OSV" || fam == "GSD" || fam == "MAL" || fam == "ELSA") {
+		if i == 0 && isYear(fam, p) {
 			parts[i] = strconv.Itoa(2010 + rng.IntN(16))
 			continue
 		}
@@ -493,9 +500,34 @@ func newVulnID(rng *rand.Rand, id string) string {
 			parts[i] = redraw(rng, strings.ToLower(p), true)
 			continue
 		}
-		parts[i] = redraw(rng, p, false)
+		if year, num, ok := strings.Cut(p, ":"); ok && i == 0 && isYear(fam, year) {
+			// Red Hat's "2020:1234".
+			parts[i] = strconv.Itoa(2010+rng.IntN(16)) + ":" + unassigned(redraw(rng, num, false))
+			continue
+		}
+		parts[i] = unassigned(redraw(rng, p, false))
 	}
 	return fam + "-" + strings.Join(parts, "-")
+}
+
+// isYear reports whether p, the first part after an id's family, is the
+// year of families numbered per year (CVE-2021-, ALAS2-2023-, RHSA-2020:);
+// Debian's and Ubuntu's ids start with a sequence number instead.
+func isYear(fam, p string) bool {
+	switch fam {
+	case "DSA", "DLA", "USN":
+		return false
+	}
+	return len(p) == 4 && isDigits(p) && (strings.HasPrefix(p, "19") || strings.HasPrefix(p, "20"))
+}
+
+// unassigned puts a drawn number where no advisory is numbered: "99" before
+// it when it is all digits (Snyk's letters are kept).
+func unassigned(p string) string {
+	if isDigits(p) {
+		return "99" + p
+	}
+	return p
 }
 
 // ghsaAlphabet is the alphabet of GitHub advisory ids.

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vulntune/vulntune/internal/ident"
 )
 
 // parts returns the numeric release parts of a version versionRE accepts.
@@ -179,8 +181,11 @@ func TestNewVulnIDKeepsShape(t *testing.T) {
 		for n := 1; n <= 5; n++ {
 			got := newVulnID(Seed(id, n), id)
 			fam, _, _ := strings.Cut(id, "-")
-			if !strings.HasPrefix(got, fam+"-") || len(got) != len(id) {
-				t.Errorf("%s -> %s: family or length changed", id, got)
+			if !strings.HasPrefix(got, fam+"-") || !ident.VulnRE.MatchString(got) || ident.VulnRE.FindString(got) != got {
+				t.Errorf("%s -> %s: family or shape changed", id, got)
+			}
+			if fam != "GHSA" && !strings.Contains(got, "-99") && !strings.Contains(got, ":99") {
+				t.Errorf("%s -> %s: a number an advisory could have", id, got)
 			}
 			if strings.EqualFold(got, id) {
 				t.Errorf("%s drew itself", id)

@@ -267,7 +267,8 @@ func sortedKeys(m map[string]int) []string {
 func augmentationSection(b *strings.Builder, a *Augmentation) {
 	b.WriteString("## Identifier augmentation and training mix\n\n")
 	fmt.Fprintf(b, "The training split also holds %d identifier-replaced copies of its examples: the same finding with another package, "+
-		"other versions (in the same order and on the same release lines), other vulnerability and CWE ids (with the catalogue's names), "+
+		"other versions (in the same order and on the same release lines), other vulnerability ids (numbered where no advisory is: "+
+		"CVE-YYYY-99..., so no copy ties a real advisory to a made-up package) and CWE ids (with the catalogue's names), "+
 		"other paths, lines and rule ids, replaced in prompt and answer together, so that no identifier can be learnt as a constant; "+
 		"a model gets them right only by reading them from the prompt. Every training example has %s, "+
 		"those of kinds and tools with fewer examples up to %d, so the mix is more even. "+
