@@ -242,6 +242,44 @@ func TestAnswersAreCompact(t *testing.T) {
 	}
 }
 
+// TestNoStepShown: when every remediation step names something the prompt
+// does not show, the fix says what to change in the finding's own terms,
+// without restating its location (the "Where" section has it): the old
+// "Change <location> so that ..." step taught the tuned model to loop on
+// the location.
+func TestNoStepShown(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		kind finding.Kind
+		want string
+	}{
+		{finding.KindWeb, "1. Change the response the alert describes where it is produced"},
+		{finding.KindCode, "1. Rewrite the flagged code so that the pattern the rule describes is gone"},
+		{finding.KindConfig, "1. Set the flagged setting to the secure value the rule describes"},
+	} {
+		f := finding.Finding{ID: "nostep-" + string(tt.kind), Kind: tt.kind, Severity: finding.SeverityMedium, Title: "Weak thing",
+			Tools:    []finding.Tool{{Name: "scanner", RuleID: "R1"}},
+			Location: finding.Location{URL: "http://localhost:8080/login", Method: "GET"},
+			Fixes:    []finding.Fix{{Description: "Upgrade the library past CVE-2021-44228."}}}
+		if tt.kind != finding.KindWeb {
+			f.Location = finding.Location{Path: "src/app/login.go", StartLine: 7}
+		}
+		rem, err := remedy.For(&f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := narrate.Example(&f, rem, nil).Assistant()
+		_, fix, _ := strings.Cut(a, "**Fix**\n")
+		fix, _, _ = strings.Cut(fix, "\n\n")
+		if !strings.Contains(fix, tt.want) || strings.Contains(fix, "CVE-2021-44228") {
+			t.Errorf("%s: fix %q, want %q and no ungrounded step", tt.kind, fix, tt.want)
+		}
+		if strings.Contains(fix, "localhost") || strings.Contains(fix, "login.go") {
+			t.Errorf("%s: fix restates the location: %q", tt.kind, fix)
+		}
+	}
+}
+
 // TestUngroundedProseIsLeftOut: prose that names an identifier the prompt
 // does not show would break the grounding contract; the example is built
 // without it and says so.
