@@ -104,9 +104,13 @@ func Guidance(f *finding.Finding) Advice {
 	// the tuned model to loop on the place and the message.
 	if len(g.Steps) == 0 {
 		if msg := firstNonEmpty(f.Message, f.Title); msg != "" {
-			add(fmt.Sprintf("The scanner reports: %s. Change the flagged code or setting so that this no longer holds, then re-run the scanner.", strings.TrimRight(msg, ". ")))
+			// Quoted as the rule's check: scanners word it as the problem
+			// ("weak hash") or as the requirement ("Ensure top-level
+			// permissions are not set to write-all"), and this reads right
+			// for both.
+			add(fmt.Sprintf("The rule's check, \"%s\", fails here: change the flagged code or setting until it passes, then re-run the scanner.", strings.TrimRight(msg, ". ")))
 		} else {
-			add("Change the flagged code or setting as the rule describes, then re-run the scanner.")
+			add("Change the flagged code or setting until the rule's check passes, then re-run the scanner.")
 		}
 	}
 	return g

@@ -23,7 +23,7 @@ func TestGuidance(t *testing.T) {
 			f: &finding.Finding{Kind: finding.KindCode, Title: "weak hash",
 				Location: finding.Location{Path: "a.go", StartLine: 3},
 				Fixes:    []finding.Fix{{Description: "Semgrep autofix", Replacement: "// TODO: Implement secure hashing\nmd5.Sum(x)"}}},
-			wantSteps: []string{"The scanner reports: weak hash. Change the flagged code or setting so that this no longer holds, then re-run the scanner."},
+			wantSteps: []string{`The rule's check, "weak hash", fails here: change the flagged code or setting until it passes, then re-run the scanner.`},
 			wantNot:   "TODO",
 		},
 		{
