@@ -213,8 +213,8 @@ func messageOf(f *finding.Finding) string {
 }
 
 // aliasLine lists the finding's vulnerability ids other than its rule: the
-// canonical id the answer leads with, then every alias its "Also known as"
-// repeats.
+// canonical id the answer leads with, then up to maxAliases aliases (the
+// answer does not repeat them; its link names the advisory).
 func aliasLine(f *finding.Finding) string {
 	if f.Package == nil {
 		return ""
