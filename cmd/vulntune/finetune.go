@@ -183,8 +183,9 @@ func (a *app) printTrained(res *train.Result) {
 	if m.InitialValLoss != nil && m.BestValLoss != nil {
 		fmt.Fprintf(a.stdout, "validation loss: %.4f -> %.4f (step %d)\n", *m.InitialValLoss, *m.BestValLoss, m.BestStep)
 	}
-	fmt.Fprintf(a.stdout, "throughput: %.1f tokens/s (%.1f supervised), truncated examples: %d\n",
-		m.TokensPerSecond, m.SupervisedTokensPerSecond, m.TruncatedTrain+m.TruncatedValid)
+	fmt.Fprintf(a.stdout, "throughput: %.1f tokens/s (%.1f supervised)\n", m.TokensPerSecond, m.SupervisedTokensPerSecond)
+	fmt.Fprintf(a.stdout, "examples cut at the max sequence length: train %d, valid %d (longest %d tokens)\n",
+		m.TruncatedTrain, m.TruncatedValid, max(m.LongestTrain, m.LongestValid))
 }
 
 // latestRun names the newest run under dir that has a checkpoint.

@@ -33,7 +33,7 @@ func TestPublishCommands(t *testing.T) {
 			"publish dataset me/ds (public when created)", ""},
 		{"dataset dry run json", []string{"publish", "dataset", good, "--dry-run", "--json"}, exitOK, `"passed": true`, ""},
 		{"refused dry run exits 3", []string{"publish", "dataset", leaky, "--dry-run"}, exitGate,
-			"README.md:73: home directory path", "publish dataset <your account>/findings refused (1 problem(s)); nothing was sent"},
+			"README.md:75: home directory path", "publish dataset <your account>/findings refused (1 problem(s)); nothing was sent"},
 		{"no token", []string{"publish", "dataset", good}, exitUsage, "", "no Hugging Face token"},
 		{"bad repo", []string{"publish", "dataset", good, "--dry-run", "--repo", "no-namespace"}, exitUsage, "", `--repo "no-namespace": want NAMESPACE/NAME`},
 		{"unknown model", []string{"publish", "model", "nope", "--dry-run"}, exitUsage, "", `model "nope" not found`},

@@ -135,6 +135,13 @@ func Card(st *Stats, opts WriteOptions) string {
 		"and every vulnerability id, CWE id, version and file path an answer names is in its prompt, so a model learns to read them, not to recall them.\n\n", st.Examples)
 	b.WriteString("Each line of a split file is `{\"messages\": [system, user, assistant]}`, the format mlx-lm and TRL read. " +
 		"`examples.meta.jsonl` holds per-example metadata (finding id, kind, tools, severity, split group) with a `split` and `line` pointing into the split files.\n\n")
+	// Tokens depend on the model's tokenizer and chat template, which the
+	// dataset does not know; training counts them (issue 16).
+	if st.Answer.Max > 0 {
+		fmt.Fprintf(&b, "Answers run to %d–%d characters (median %d). Their length in tokens depends on the model's tokenizer: "+
+			"fine-tuning counts the examples longer than its sequence length (they would train cut) and the longest, in its summary and the model card.\n\n",
+			st.Answer.Min, st.Answer.Max, st.Answer.Median)
+	}
 
 	b.WriteString("## Splits\n\n| split | examples |\n|---|---|\n")
 	for _, s := range splits {

@@ -96,12 +96,18 @@ type TrainResult struct {
 	// LogitsAt is "supervised" when the loss computed the output layer only
 	// at assistant tokens (vulntune_engine/lmhead.py found the model's output layer),
 	// "all" when it computed every position's logits.
-	LogitsAt            string   `json:"logits_at"`
-	MLX                 string   `json:"mlx"`
-	MLXLM               string   `json:"mlx_lm"`
-	Transformers        string   `json:"transformers"`
+	LogitsAt     string `json:"logits_at"`
+	MLX          string `json:"mlx"`
+	MLXLM        string `json:"mlx_lm"`
+	Transformers string `json:"transformers"`
+	// TruncatedTrain and TruncatedValid count the examples longer than
+	// max_seq_length, which trained (or were scored) cut; LongestTrain and
+	// LongestValid are the longest example's full length in tokens (chat
+	// template included), the length that would hold every one.
 	TruncatedTrain      int      `json:"truncated_train"`
 	TruncatedValid      int      `json:"truncated_valid"`
+	LongestTrain        int      `json:"longest_train"`
+	LongestValid        int      `json:"longest_valid"`
 	TrainExamples       int      `json:"train_examples"`
 	ValidExamples       int      `json:"valid_examples"`
 	TrainableParameters int64    `json:"trainable_parameters"`

@@ -12,7 +12,7 @@ import (
 // kindImpact says in general terms why a kind of finding matters. It names
 // no identifiers, so it cannot contradict the finding.
 var kindImpact = map[finding.Kind]string{
-	finding.KindDependency: "A known vulnerability in a dependency is reachable by anyone who can exercise the affected code path, and public advisories make it easy to find and exploit.",
+	finding.KindDependency: "Anyone who can reach the affected code can exploit a known vulnerability, and its public advisory shows how.",
 	finding.KindCode:       "The flagged code pattern is a classic way in for attackers; left in place it can undermine the guarantees the surrounding code relies on.",
 	finding.KindConfig:     "Insecure configuration widens the attack surface of everything deployed with it, and it is repeated in every environment built from the same files.",
 	finding.KindSecret:     "A committed credential must be treated as compromised: anyone with read access to the repository, its forks or its history can use it.",
@@ -65,10 +65,9 @@ func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown func
 	if f.Package != nil || f.Kind == finding.KindSecret || (len(rem.Steps) == 0 && len(rem.Changes) == 0) {
 		b.WriteString(strings.TrimSpace(rem.Summary) + "\n")
 	}
-	if c := rem.Choice; c != nil && len(c.Alternatives) > 0 {
-		fmt.Fprintf(&b, "Other fixed versions above the installed one: %s.\n", strings.Join(c.Alternatives, ", "))
-	}
-	for _, ch := range shownChanges(rem.Changes) {
+	// The other fixed versions are left to the prompt, which lists them:
+	// the answer names the one to take.
+	for _, ch := range shownChanges(rem.Changes, f.Package != nil) {
 		head := ch.BuildSystem
 		if ch.File != "" {
 			head += " (" + fileRef(f, ch.File) + ")"
@@ -86,7 +85,7 @@ func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown func
 		}
 	}
 	if n == 0 && len(rem.Steps) > 0 {
-		fmt.Fprintf(&b, "1. Change %s so that the scanner's rule no longer matches, as its message above describes.\n", where(f))
+		b.WriteString("1. " + noStepShown(f) + "\n")
 	}
 	if prose != nil && prose.FixRationale != "" {
 		b.WriteString(prose.FixRationale + "\n")
@@ -94,23 +93,28 @@ func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown func
 
 	// Why it matters.
 	section("Why it matters")
-	sev := fmt.Sprintf("Severity: %s", f.Severity)
-	if f.Score > 0 {
-		sev += fmt.Sprintf(" (score %.1f", f.Score)
-		if f.CVSSVector != "" {
-			sev += ", " + f.CVSSVector
-		}
-		sev += ")"
-	}
-	b.WriteString(sev + ". ")
-	if desc := description(f); desc != "" && shown(desc) {
+	// The severity as the prompt gives it: the score and CVSS vector are
+	// not in the prompt (a model trained on them would recall them), and
+	// a CVSS 4.0 vector alone costs some 50 tokens of every answer.
+	fmt.Fprintf(&b, "Severity: %s. ", f.Severity)
+	refs := references(f, rem, shown)
+	// One explanation: the scanner's description, cut to a sentence budget
+	// (the prompt shows more of it, the advisory all of it), else the
+	// weakness's from the CWE catalogue, unless the fix steps quote it.
+	explained := false
+	if desc, cut := summary(description(f)); desc != "" && shown(desc) {
 		b.WriteString(desc + " ")
+		// A pointer to the advisory where there is one (a code finding's
+		// link is the weakness's catalogue entry, which is no advisory).
+		if cut && len(refs) > 0 && len(f.VulnIDs) > 0 {
+			b.WriteString("The advisory below has the details. ")
+		}
+		explained = true
 	}
 	b.WriteString(kindImpact[f.Kind])
-	// The weakness's description once: the fix steps often quote it.
-	if len(rem.CWE) > 0 && rem.CWE[0].Description != "" {
+	if len(rem.CWE) > 0 && rem.CWE[0].Description != "" && !explained {
 		c := rem.CWE[0]
-		if d := clip(c.Description, 300); !strings.Contains(b.String(), d) && shown(d) {
+		if d, _ := summary(c.Description); !strings.Contains(b.String(), d) && shown(d) {
 			fmt.Fprintf(&b, " %s (%s): %s", c.ID, c.Name, d)
 		}
 	}
@@ -131,7 +135,7 @@ func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown func
 	}
 
 	// References.
-	if refs := references(f, rem); len(refs) > 0 {
+	if len(refs) > 0 {
 		section("References")
 		for _, r := range refs {
 			b.WriteString("- " + r + "\n")
@@ -147,17 +151,15 @@ func whatItIs(f *finding.Finding, rem remedy.Remediation) string {
 		// The installed version is left to "Where" and the fix: every copy
 		// of a long distribution version ("1:4.13+dfsg1-4ubuntu3.2") is one
 		// more place for a small model to garble it.
+		// The id and package open the answer's first line already; here
+		// the advisory's title says what they are, else the line is
+		// repeated. The aliases are left to the prompt, which lists them.
 		id := primaryID(f)
 		s := fmt.Sprintf("%s in %s", id, f.Package.Name)
 		if f.Title != "" && !strings.EqualFold(f.Title, id) {
-			// A dash, not a colon: "in passwd: shadow-utils ..." reads as
-			// a password assignment to the dataset's secret scan.
-			s += " — " + strings.TrimSuffix(clip(f.Title, 200), ".")
+			s = strings.TrimSuffix(clip(f.Title, 200), ".")
 		}
 		parts = append(parts, s+".")
-		if others := otherIDs(f, id); others != "" {
-			parts = append(parts, "Also known as "+others+".")
-		}
 	default:
 		title := f.Title
 		if title == "" {
@@ -166,11 +168,18 @@ func whatItIs(f *finding.Finding, rem remedy.Remediation) string {
 		parts = append(parts, fmt.Sprintf("%s (%s rule %s).", strings.TrimSuffix(clip(title, 200), "."), primaryTool(f).Name, ruleOf(f)))
 	}
 	if len(rem.CWE) > 0 {
-		names := make([]string, len(rem.CWE))
-		for i, c := range rem.CWE {
-			names[i] = fmt.Sprintf("%s (%s)", c.ID, c.Name)
+		// The first weakness by name, the others by id: the prompt names
+		// them all, and four catalogue names cost a Guava answer 50 tokens.
+		c := rem.CWE[0]
+		s := fmt.Sprintf("Weakness: %s (%s)", c.ID, c.Name)
+		if len(rem.CWE) > 1 {
+			ids := make([]string, 0, len(rem.CWE)-1)
+			for _, o := range rem.CWE[1:] {
+				ids = append(ids, o.ID)
+			}
+			s += "; also " + strings.Join(ids, ", ")
 		}
-		parts = append(parts, "Weakness: "+strings.Join(names, "; ")+".")
+		parts = append(parts, s+".")
 	} else if len(f.CWE) > 0 {
 		parts = append(parts, "Weakness: "+strings.Join(f.CWE, ", ")+".")
 	}
@@ -262,7 +271,24 @@ func description(f *finding.Finding) string {
 	if desc == "" {
 		return ""
 	}
-	return clip(desc, 300)
+	return clip(desc, maxDescription)
+}
+
+// maxDescription bounds, in characters, the scanner's description as the
+// prompt shows it.
+const maxDescription = 300
+
+// wordClip cuts s to at most n characters at a word boundary and marks the
+// cut.
+func wordClip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := s[:n]
+	if i := strings.LastIndexByte(cut, ' '); i > 0 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,;:-") + " …"
 }
 
 // plainText flattens markdown prose into one paragraph: headings lose their
@@ -282,21 +308,8 @@ func plainText(s string) string {
 	return strings.Join(strings.Fields(strings.Join(lines, " ")), " ")
 }
 
-// maxAliases bounds the aliases an answer repeats (and its prompt shows).
+// maxAliases bounds the aliases a prompt shows.
 const maxAliases = 4
-
-func otherIDs(f *finding.Finding, primary string) string {
-	var out []string
-	for _, id := range f.VulnIDs {
-		if !strings.EqualFold(id, primary) {
-			out = append(out, id)
-		}
-	}
-	if len(out) > maxAliases {
-		out = out[:maxAliases]
-	}
-	return strings.Join(out, ", ")
-}
 
 func whereLines(f *finding.Finding) []string {
 	var out []string
@@ -337,10 +350,12 @@ func whereLines(f *finding.Finding) []string {
 
 // references are the links an answer can give without recalling them: the
 // reference pages that name one of the finding's own vulnerability or CWE
-// ids (an advisory page, the CWE entry). A link to a commit or a vendor
-// page is true but not in the prompt, and a model trained to write such
+// ids (an advisory page, the CWE entry) and that shown accepts (the prompt
+// shows the link, or it is the canonical page of an id the prompt shows:
+// ident.UngroundedURLs). A link to a commit, a vendor page or an advisory
+// mirror is true but not in the prompt, and a model trained to write such
 // links invents them.
-func references(f *finding.Finding, rem remedy.Remediation) []string {
+func references(f *finding.Finding, rem remedy.Remediation, shown func(string) bool) []string {
 	var ids []string
 	for _, id := range f.VulnIDs {
 		ids = append(ids, strings.ToLower(id))
@@ -352,7 +367,7 @@ func references(f *finding.Finding, rem remedy.Remediation) []string {
 	var out []string
 	add := func(s string) {
 		low := strings.ToLower(s)
-		if s == "" || seen[low] || len(out) >= maxReferences {
+		if s == "" || seen[low] || len(out) >= maxReferences || !shown(s) {
 			return
 		}
 		for _, id := range ids {
@@ -373,24 +388,24 @@ func references(f *finding.Finding, rem remedy.Remediation) []string {
 	return out
 }
 
-// maxReferences bounds the links an answer lists.
-const maxReferences = 3
+// maxReferences bounds the links an answer lists: the first of the
+// advisory, the rule's page and the weakness's entry. Each further link
+// cost some 25 tokens of every answer and said nothing the first did not
+// lead to.
+const maxReferences = 1
 
-// shownChanges bounds the build-file changes an answer spells out: every
-// change for the first build system (a direct pin and a transitive
-// constraint differ), then the first change for each other one. The
-// remediation keeps them all; four near-identical Gradle blocks teach a
-// small model repetition, not remediation.
-func shownChanges(all []remedy.Change) []remedy.Change {
-	var out []remedy.Change
-	seen := map[string]bool{}
-	for i, ch := range all {
-		if i == 0 || ch.BuildSystem == all[0].BuildSystem || !seen[ch.BuildSystem] {
-			out = append(out, ch)
-		}
-		seen[ch.BuildSystem] = true
+// shownChanges bounds the build-file changes an answer spells out to one
+// snippet for a package (the remediation's first: the build system it
+// ranks first), and to the scanner's own replacements for code. The
+// remediation keeps them all. A Gradle answer with its Kotlin pin, Kotlin
+// constraint and Groovy pin ran to 1,100 tokens, longer than the main
+// job's training rows (42% of them were cut), and near-identical blocks
+// teach a small model repetition, not remediation.
+func shownChanges(all []remedy.Change, pkg bool) []remedy.Change {
+	if pkg && len(all) > 1 {
+		return all[:1]
 	}
-	return out
+	return all
 }
 
 // fileRef names the file a change goes in. A file the scanner did not
@@ -407,7 +422,88 @@ func fileRef(f *finding.Finding, file string) string {
 	case file == loc:
 		return file
 	case path.Dir(file) == path.Dir(loc):
-		return path.Base(file) + " beside " + loc
+		// By the reported file's name: its path is in "Where" above.
+		return path.Base(file) + " beside " + path.Base(loc)
 	}
 	return path.Base(file) + " of the project holding " + loc
+}
+
+// maxSummary is the sentence budget, in characters, of the scanner's
+// description in an answer. Advisory descriptions run to 300 characters in
+// the prompt (and thousands in the advisory); the answer says what the
+// weakness does in a sentence or two and leaves the rest to the prompt and
+// the advisory, which keeps dependency answers inside the training
+// sequence length.
+const maxSummary = 200
+
+// summary is s cut to whole sentences within maxSummary characters: the
+// first sentence, and the next ones while they fit. Sentences of one or
+// two words are left out: they are the headings plainText turned into
+// sentences ("Summary.", "Details.") and list numbers ("1."). A first
+// sentence longer than the budget is kept whole up to the prompt's own
+// bound on the description, else cut at a word. cut reports whether text
+// was left out.
+func summary(s string) (out string, cut bool) {
+	s = strings.TrimSpace(s)
+	if len(s) <= maxSummary {
+		return s, false
+	}
+	start := 0
+	for _, end := range sentenceEnds(s) {
+		sent := strings.TrimSpace(s[start:end])
+		start = end
+		if len(strings.Fields(sent)) < 3 {
+			continue
+		}
+		if out == "" && len(sent) > maxDescription {
+			out = wordClip(sent, maxSummary)
+			break
+		}
+		if out == "" {
+			out = sent
+			continue
+		}
+		if len(out)+1+len(sent) > maxSummary {
+			break
+		}
+		out += " " + sent
+	}
+	if out == "" {
+		out = wordClip(s, maxSummary)
+	}
+	return out, len(out) < len(s)
+}
+
+// sentenceEnds are the offsets just past each sentence's final mark: a '.',
+// '!' or '?' followed by a space and an upper-case letter or a digit, so
+// that "e.g. the", "1.2.3" and "example.com" do not end one; the last is
+// the end of s.
+func sentenceEnds(s string) []int {
+	var out []int
+	for i := 0; i+2 < len(s); i++ {
+		if strings.IndexByte(".!?", s[i]) < 0 || s[i+1] != ' ' {
+			continue
+		}
+		if c := s[i+2]; (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') {
+			out = append(out, i+1)
+		}
+	}
+	return append(out, len(s))
+}
+
+// noStepShown is the fix step of an answer whose remediation steps all
+// name something its prompt does not show. It states what to change in
+// the finding's own terms without repeating its location or message: the
+// "Where" section gives the place, and a step that restated both taught
+// the tuned model to loop on them.
+func noStepShown(f *finding.Finding) string {
+	switch f.Kind {
+	case finding.KindWeb:
+		return "Change the response the alert describes where it is produced (the application, or the server or proxy in front of it), then scan the endpoint again."
+	case finding.KindCode:
+		return "Rewrite the flagged code so that the pattern the rule describes is gone, then re-run the scanner."
+	case finding.KindConfig:
+		return "Set the flagged setting to the secure value the rule describes, then re-run the scanner."
+	}
+	return "Make the change the rule describes at the reported place, then re-run the scanner."
 }

@@ -196,9 +196,86 @@ func TestEveryPhrasingIsGrounded(t *testing.T) {
 			if u := ident.Ungrounded(e.Assistant(), e.Prompt()); len(u) > 0 {
 				t.Errorf("%s, phrasing %d: answer names %v, not in the prompt:\n%s", path, e.Meta.Phrasing, u, e.User())
 			}
+			// Links too, as evaluation counts them (evaluate.UngroundedIdents).
+			if u := ident.UngroundedURLs(e.Assistant(), e.Prompt()); len(u) > 0 {
+				t.Errorf("%s, phrasing %d: answer links %v, not in the prompt:\n%s", path, e.Meta.Phrasing, u, e.User())
+			}
 		}
 		if len(seen) < 4 {
 			t.Errorf("%s: only %d phrasings reached", path, len(seen))
+		}
+	}
+}
+
+// TestAnswersAreCompact holds every sample's answer to what keeps it
+// inside the training sequence length (issue 16: 42% of the main job's
+// training rows were cut): one fix snippet for a package, no CVSS vector
+// (the prompt shows none), no alias list or other fixed versions (the
+// prompt lists them), at most one link, and the scanner's description
+// quoted to a sentence budget.
+func TestAnswersAreCompact(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, path := range files {
+		f := load(t, path)
+		rem, err := remedy.For(&f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := narrate.Example(&f, rem, nil).Assistant()
+		if n := strings.Count(a, "```") / 2; f.Package != nil && n > 1 {
+			t.Errorf("%s: %d fix snippets for a package, want at most 1:\n%s", path, n, a)
+		}
+		for _, banned := range []string{"CVSS:", "Also known as", "Other fixed versions"} {
+			if strings.Contains(a, banned) {
+				t.Errorf("%s: answer carries %q:\n%s", path, banned, a)
+			}
+		}
+		if _, refs, ok := strings.Cut(a, "**References**\n"); ok && strings.Count(refs, "\n- ")+1 > 1 {
+			t.Errorf("%s: more than one reference:\n%s", path, refs)
+		}
+		_, why, _ := strings.Cut(a, "**Why it matters**\n")
+		why, _, _ = strings.Cut(why, "\n")
+		if len(why) > 600 {
+			t.Errorf("%s: why it matters runs to %d characters:\n%s", path, len(why), why)
+		}
+	}
+}
+
+// TestNoStepShown: when every remediation step names something the prompt
+// does not show, the fix says what to change in the finding's own terms,
+// without restating its location (the "Where" section has it): the old
+// "Change <location> so that ..." step taught the tuned model to loop on
+// the location.
+func TestNoStepShown(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		kind finding.Kind
+		want string
+	}{
+		{finding.KindWeb, "1. Change the response the alert describes where it is produced"},
+		{finding.KindCode, "1. Rewrite the flagged code so that the pattern the rule describes is gone"},
+		{finding.KindConfig, "1. Set the flagged setting to the secure value the rule describes"},
+	} {
+		f := finding.Finding{ID: "nostep-" + string(tt.kind), Kind: tt.kind, Severity: finding.SeverityMedium, Title: "Weak thing",
+			Tools:    []finding.Tool{{Name: "scanner", RuleID: "R1"}},
+			Location: finding.Location{URL: "http://localhost:8080/login", Method: "GET"},
+			Fixes:    []finding.Fix{{Description: "Upgrade the library past CVE-2021-44228."}}}
+		if tt.kind != finding.KindWeb {
+			f.Location = finding.Location{Path: "src/app/login.go", StartLine: 7}
+		}
+		rem, err := remedy.For(&f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := narrate.Example(&f, rem, nil).Assistant()
+		_, fix, _ := strings.Cut(a, "**Fix**\n")
+		fix, _, _ = strings.Cut(fix, "\n\n")
+		if !strings.Contains(fix, tt.want) || strings.Contains(fix, "CVE-2021-44228") {
+			t.Errorf("%s: fix %q, want %q and no ungrounded step", tt.kind, fix, tt.want)
+		}
+		if strings.Contains(fix, "localhost") || strings.Contains(fix, "login.go") {
+			t.Errorf("%s: fix restates the location: %q", tt.kind, fix)
 		}
 	}
 }

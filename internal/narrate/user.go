@@ -111,6 +111,9 @@ func userReport(f *finding.Finding, rem remedy.Remediation) string {
 	if d := extraDetail(f); d != "" {
 		fmt.Fprintf(&b, "Description: %s\n", d)
 	}
+	if h := helpOf(f); h != "" {
+		fmt.Fprintf(&b, "Help: %s\n", h)
+	}
 	if f.Location.Snippet != "" && f.Kind != finding.KindDependency {
 		fmt.Fprintf(&b, "Code:\n```\n%s\n```\n", clip(f.Location.Snippet, 500))
 	}
@@ -130,6 +133,9 @@ func userLogLine(f *finding.Finding, rem remedy.Remediation) string {
 	msg := clip(messageOf(f), 400)
 	if d := extraDetail(f); d != "" {
 		msg += "\n" + d
+	}
+	if h := helpOf(f); h != "" {
+		msg += "\nSee " + h
 	}
 	return fmt.Sprintf("Our CI security scan failed with:\n\n%s\n%s\n\nWhat does this mean for us and what exactly should we change?",
 		line, msg)
@@ -153,6 +159,9 @@ func userQuestion(f *finding.Finding, rem remedy.Remediation) string {
 	q := subject + " It says: " + clip(messageOf(f), 400)
 	if d := extraDetail(f); d != "" {
 		q += " " + d
+	}
+	if h := helpOf(f); h != "" {
+		q += " The rule's page: " + h
 	}
 	if f.Location.Snippet != "" && f.Kind != finding.KindDependency {
 		q += "\n\nThe flagged code is:\n```\n" + clip(f.Location.Snippet, 400) + "\n```"
@@ -182,6 +191,9 @@ func userRecord(f *finding.Finding, rem remedy.Remediation) string {
 	if d := extraDetail(f); d != "" {
 		fmt.Fprintf(&b, "\ndescription: %s", d)
 	}
+	if h := helpOf(f); h != "" {
+		fmt.Fprintf(&b, "\nhelp_uri: %s", h)
+	}
 	return b.String()
 }
 
@@ -201,8 +213,8 @@ func messageOf(f *finding.Finding) string {
 }
 
 // aliasLine lists the finding's vulnerability ids other than its rule: the
-// canonical id the answer leads with, then every alias its "Also known as"
-// repeats.
+// canonical id the answer leads with, then up to maxAliases aliases (the
+// answer does not repeat them; its link names the advisory).
 func aliasLine(f *finding.Finding) string {
 	if f.Package == nil {
 		return ""
@@ -244,4 +256,17 @@ func extraDetail(f *finding.Finding) string {
 		return ""
 	}
 	return d
+}
+
+// helpOf is the rule's documentation page as the prompt shows it, for a
+// finding without a package (a package finding's link is its advisory,
+// the canonical page of an id the prompt already shows). The answer's fix
+// points at it; shown in the prompt, it is a link the model reads, not one
+// it must recall (evaluation counts a link the prompt does not show as
+// invented).
+func helpOf(f *finding.Finding) string {
+	if f.Package != nil || !strings.Contains(f.HelpURI, "://") {
+		return ""
+	}
+	return strings.TrimSpace(f.HelpURI)
 }

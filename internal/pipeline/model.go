@@ -110,7 +110,8 @@ func ModelHooks(o ModelOptions) FinetuneHooks {
 			}
 			m := res.Metrics
 			sum := map[string]any{"steps": m.Steps, "total_steps": m.TotalSteps, "tokens_per_second": m.TokensPerSecond,
-				"truncated": m.TruncatedTrain + m.TruncatedValid, "resumed": res.Resumed}
+				"truncated": m.TruncatedTrain + m.TruncatedValid, "truncated_train": m.TruncatedTrain,
+				"longest_example": max(m.LongestTrain, m.LongestValid), "resumed": res.Resumed}
 			if m.InitialValLoss != nil && m.BestValLoss != nil {
 				sum["valid_loss"] = []float64{*m.InitialValLoss, *m.BestValLoss}
 			}

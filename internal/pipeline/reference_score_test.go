@@ -8,7 +8,6 @@ import (
 	"github.com/vulntune/vulntune/internal/augment"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/evaluate"
-	"github.com/vulntune/vulntune/internal/ident"
 	"github.com/vulntune/vulntune/internal/pipeline"
 )
 
@@ -16,8 +15,8 @@ import (
 // sample and corpus datasets as evaluation scores a model's: the answer
 // the model learns from must name the fixed version, agree with its first
 // line, pin the fixed version in every fix snippet and name no ungrounded
-// version, CWE, vulnerability id or path; so must every identifier-replaced
-// copy of a training example. A scoring rule that fails a
+// version, CWE, vulnerability id, path or URL; so must every
+// identifier-replaced copy of a training example. A scoring rule that fails a
 // reference answer measures the rule, not the model.
 func TestReferenceAnswersScorePerfect(t *testing.T) {
 	t.Parallel()
@@ -38,7 +37,7 @@ func TestReferenceAnswersScorePerfect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			snippets, urls, copies := 0, 0, 0
+			snippets, copies := 0, 0
 			for _, e := range exs {
 				if e.Meta.AugmentOf != "" {
 					copies++
@@ -53,20 +52,14 @@ func TestReferenceAnswersScorePerfect(t *testing.T) {
 						t.Errorf("%s: reference answer fails its fix snippets (%+v)", e.Meta.FindingID, e.Meta.Facts)
 					}
 				}
+				// URLs included: a reference answer links only pages its
+				// prompt shows or the canonical page of an id it shows
+				// (narrate.Example), as evaluation requires of a model.
 				for kind, n := range s.UngroundedByKind {
-					if kind == ident.KindURL {
-						urls++
-						continue
-					}
 					t.Errorf("%s: reference answer names %d ungrounded %s (%q)", e.Meta.FindingID, n, kind, s.Ungrounded)
 				}
 			}
-			// URLs are the exception, for now: a reference answer lists the
-			// finding's reference links that name its ids (avd.aquasec.com,
-			// a project's security advisory, a rule's documentation page)
-			// and the prompt does not show them, so evaluation counts them
-			// ungrounded (evaluate.UngroundedIdents).
-			t.Logf("%d examples (%d identifier-replaced copies), %d with fix snippets, %d citing a URL their prompt does not show", len(exs), copies, snippets, urls)
+			t.Logf("%d examples (%d identifier-replaced copies), %d with fix snippets", len(exs), copies, snippets)
 			if copies == 0 {
 				t.Error("no identifier-replaced copy was scored")
 			}

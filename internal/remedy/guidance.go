@@ -82,15 +82,36 @@ func Guidance(f *finding.Finding) Advice {
 			add(p)
 		}
 	}
+	// A web alert without the scanner's solution: the rule's own fix, else
+	// one for any web alert, so the steps say what to change before they
+	// point at the documentation.
+	if f.Kind == finding.KindWeb && len(g.Steps) == 0 {
+		if s := webRuleFix(f); s != "" {
+			add(s)
+		} else {
+			add(webFallback)
+		}
+	}
 	if f.HelpURI != "" {
 		add("Follow the rule's documented fix: " + f.HelpURI)
 	}
 	for _, e := range g.CWE {
 		add(fmt.Sprintf("Address the underlying weakness, %s (%s): %s", e.ID, e.Name, e.Description))
 	}
+	// Nothing from the scanner or the catalogue: say what to change in
+	// the rule's terms. Not the location again (the answer's "Where" has
+	// it): "change <place> so that it no longer matches: <message>" taught
+	// the tuned model to loop on the place and the message.
 	if len(g.Steps) == 0 {
-		msg := firstNonEmpty(f.Message, f.Title)
-		add(fmt.Sprintf("The scanner gives no fix for this rule; change %s so that it no longer matches: %s", where(f), msg))
+		if msg := firstNonEmpty(f.Message, f.Title); msg != "" {
+			// Quoted as the rule's check: scanners word it as the problem
+			// ("weak hash") or as the requirement ("Ensure top-level
+			// permissions are not set to write-all"), and this reads right
+			// for both.
+			add(fmt.Sprintf("The rule's check, \"%s\", fails here: change the flagged code or setting until it passes, then re-run the scanner.", strings.TrimRight(msg, ". ")))
+		} else {
+			add("Change the flagged code or setting until the rule's check passes, then re-run the scanner.")
+		}
 	}
 	return g
 }

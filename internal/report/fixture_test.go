@@ -129,6 +129,10 @@ func completeRun(t *testing.T) (runDir, modelDir string) {
 	if err := m.Write(filepath.Join(modelDir, "training", "metrics.jsonl")); err != nil {
 		t.Fatal(err)
 	}
+	writeJSON(t, filepath.Join(modelDir, "metadata.json"), train.Metadata{
+		Dataset: train.DatasetInfo{Train: 86, Valid: 25}, Hyperparameters: train.Hyperparameters{MaxSeqLength: 768},
+		Metrics: &train.FinalMetrics{TruncatedTrain: 36, TruncatedValid: 10, LongestTrain: 1455, LongestValid: 1518},
+	})
 	base := evaluate.Metrics{N: 2, Loss: f(2.18), FixedVersionAccuracy: f(0), FixedVersionN: 1, CWEAccuracy: f(0), CWEN: 1,
 		LocationAccuracy: f(0.5), LocationN: 2, HallucinationRate: f(0.5), SnippetAccuracy: f(0), SnippetN: 1, EndedShare: f(0.5), Truncated: 1,
 		UngroundedByKind: map[string]int{"version": 1, "CWE": 0, "vulnerability id": 0, "path": 0, "URL": 0}}

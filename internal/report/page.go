@@ -15,6 +15,7 @@ import (
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/ident"
+	"github.com/vulntune/vulntune/internal/modelstore"
 	"github.com/vulntune/vulntune/internal/train"
 )
 
@@ -92,6 +93,9 @@ type lossPart struct {
 	NotRun      string
 	Chart       *chart
 	Train, Eval int // points
+	// Cut says how many examples trained cut at the max sequence length
+	// (metadata.json), "" when the model records no token lengths.
+	Cut string
 }
 
 type evalPart struct {
@@ -380,10 +384,28 @@ func readLoss(modelDir string, m *manifest) lossPart {
 	if len(ts)+len(es) == 0 {
 		return lossPart{NotRun: "training/metrics.jsonl holds no loss"}
 	}
-	return lossPart{Train: len(ts), Eval: len(es), Chart: lossChart([]series{
+	return lossPart{Train: len(ts), Eval: len(es), Cut: cutNote(modelDir), Chart: lossChart([]series{
 		{Name: "train", Class: "train", X: ts, Y: tl},
 		{Name: "validation", Class: "valid", X: es, Y: el, Dots: true},
 	})}
+}
+
+// cutNote reads from the model's metadata.json how many examples were
+// longer than the training sequence length: a cut row trains the model on
+// an answer without its end (issue 16). "" when the metadata predates the
+// count or cannot be read; the loss curves stand without it.
+func cutNote(modelDir string) string {
+	var md train.Metadata
+	if readJSON(filepath.Join(modelDir, modelstore.MetadataFile), &md) != nil || md.Metrics == nil {
+		return ""
+	}
+	m, n := md.Metrics, md.Hyperparameters.MaxSeqLength
+	longest := max(m.LongestTrain, m.LongestValid)
+	if longest == 0 || n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Max sequence length %d: %d of %d training and %d of %d validation examples were longer and cut to it (longest %d tokens).",
+		n, m.TruncatedTrain, md.Dataset.Train, m.TruncatedValid, md.Dataset.Valid, longest)
 }
 
 func readEval(modelDir string, m *manifest) (evalPart, *evaluate.Results) {

@@ -167,6 +167,10 @@ func TestCompleteRun(t *testing.T) {
 	if n := len(strings.Fields(attr(lines[0], "points"))); n != 20 {
 		t.Errorf("train curve has %d points, want 20", n)
 	}
+	// Examples cut at the max sequence length, from metadata.json.
+	if got, want := text(section(t, doc, "loss")), "Max sequence length 768: 36 of 86 training and 10 of 25 validation examples were longer and cut to it (longest 1518 tokens)."; !strings.Contains(got, want) {
+		t.Errorf("loss section %q lacks %q", got, want)
+	}
 	if n := len(strings.Fields(attr(lines[1], "points"))); n != 5 {
 		t.Errorf("validation curve has %d points, want 5", n)
 	}

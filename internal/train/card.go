@@ -33,19 +33,24 @@ type CardInfo struct {
 	// left out of the front matter.
 	Datasets []string
 	// Training figures; zero values are left out of the card.
-	Steps, Epochs           int
-	BatchSize               int
-	LearningRate            float64
-	Rank                    int
-	Alpha, Dropout          float64
-	TargetModules           []string
-	MaxSeqLength            int
-	DType, Backend          string
-	InitialValLoss, ValLoss *float64
-	TrainExamples           int
-	ValidExamples           int
-	TokensPerSecond         float64
-	TrainMinutes            float64
+	Steps, Epochs  int
+	BatchSize      int
+	LearningRate   float64
+	Rank           int
+	Alpha, Dropout float64
+	TargetModules  []string
+	MaxSeqLength   int
+	// Truncated counts the training and validation examples longer than
+	// MaxSeqLength; Longest is the longest example's length in tokens
+	// (train or valid). The row shows when Longest is known.
+	TruncatedTrain, TruncatedValid int
+	Longest                        int
+	DType, Backend                 string
+	InitialValLoss, ValLoss        *float64
+	TrainExamples                  int
+	ValidExamples                  int
+	TokensPerSecond                float64
+	TrainMinutes                   float64
 }
 
 // WriteCard renders README.md into the model dir: YAML front matter the
@@ -158,6 +163,12 @@ func body(b *bytes.Buffer, info CardInfo, res *evaluate.Results) {
 	}
 	if info.MaxSeqLength > 0 {
 		row("max sequence length", info.MaxSeqLength)
+	}
+	if info.MaxSeqLength > 0 && info.Longest > 0 {
+		// Said either way: a row cut at the length trains on an answer
+		// without its end, so the model learns answers that stop short.
+		row("examples longer than that, cut (train / valid)",
+			fmt.Sprintf("%d / %d (longest %d tokens)", info.TruncatedTrain, info.TruncatedValid, info.Longest))
 	}
 	if info.DType != "" {
 		row("weights dtype / backend", info.DType+" / "+info.Backend)

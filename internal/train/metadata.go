@@ -88,8 +88,12 @@ type FinalMetrics struct {
 	PeakMemoryBytes           int64    `json:"peak_memory_bytes"`
 	TruncatedTrain            int      `json:"truncated_train"`
 	TruncatedValid            int      `json:"truncated_valid"`
-	TrainableParameters       int64    `json:"trainable_parameters"`
-	FuseCheckDelta            *float64 `json:"fuse_check_delta"` // |fused - adapted| loss on one batch
+	// LongestTrain and LongestValid are the longest example's length in
+	// tokens, before truncation (engine.TrainResult).
+	LongestTrain        int      `json:"longest_train"`
+	LongestValid        int      `json:"longest_valid"`
+	TrainableParameters int64    `json:"trainable_parameters"`
+	FuseCheckDelta      *float64 `json:"fuse_check_delta"` // |fused - adapted| loss on one batch
 }
 
 // Durations of the run's phases, in seconds. A resumed run counts only its
@@ -118,6 +122,7 @@ func finalMetrics(r *engine.TrainResult) *FinalMetrics {
 		Tokens: r.Tokens, SupervisedTokens: r.SupervisedTokens, TokensPerSecond: r.TokensPerSecond,
 		SupervisedTokensPerSecond: r.SupervisedTokensPerSecond, PeakMemoryBytes: r.PeakMemory,
 		TruncatedTrain: r.TruncatedTrain, TruncatedValid: r.TruncatedValid,
+		LongestTrain: r.LongestTrain, LongestValid: r.LongestValid,
 		TrainableParameters: r.TrainableParameters,
 	}
 	if r.FusedLoss != nil && r.AdaptedLoss != nil {

@@ -158,6 +158,18 @@ func onEvent(o *Options, hist *Metrics, path string, ev engine.Event) {
 			TokensPerSecond: r.TokensPerSecond, SupervisedTokensPerSecond: r.SupervisedTokensPerSecond}
 	case ev.Event == "metric" && f.Kind == "dataset":
 		o.Logger.Info("tokenized", "event", string(ev.Raw))
+		var d struct {
+			Split     string `json:"split"`
+			Examples  int    `json:"examples"`
+			Truncated int    `json:"truncated"`
+			Longest   int    `json:"longest_full_length"`
+		}
+		if json.Unmarshal(ev.Raw, &d) == nil && d.Truncated > 0 {
+			// Said where the run is watched: a cut row trains the model on
+			// an answer without its end.
+			o.Logger.Warn(fmt.Sprintf("%d of %d %s examples are longer than the max sequence length %d and are cut; %d tokens would hold them all (--max-seq-length)",
+				d.Truncated, d.Examples, d.Split, o.MaxSeqLength, d.Longest))
+		}
 		return
 	case ev.Event == "metric":
 		o.Logger.Debug("engine metric", "event", string(ev.Raw))
@@ -228,5 +240,6 @@ func cardInfo(o *Options, base BaseRef, ds *DatasetInfo, hp Hyperparameters, r *
 		TargetModules: hp.TargetModules, MaxSeqLength: hp.MaxSeqLength, DType: r.DType, Backend: r.Backend,
 		InitialValLoss: r.InitialValLoss, ValLoss: r.BestValLoss, TrainExamples: ds.Train, ValidExamples: ds.Valid,
 		TokensPerSecond: r.TokensPerSecond, TrainMinutes: r.TrainSeconds / 60,
+		TruncatedTrain: r.TruncatedTrain, TruncatedValid: r.TruncatedValid, Longest: max(r.LongestTrain, r.LongestValid),
 	}
 }

@@ -195,7 +195,7 @@ func TestWriteCard(t *testing.T) {
 		BaseQuantization: "Q4_1", Datasets: []string{"ds", "acme/findings"},
 		Steps: 111, Epochs: 3, BatchSize: 4, LearningRate: 2e-4, Rank: 8, Alpha: 16, Dropout: 0.05,
 		TargetModules: []string{"q_proj"}, MaxSeqLength: 1024, DType: "float32", Backend: "cpu",
-		InitialValLoss: &v0, ValLoss: &v1,
+		InitialValLoss: &v0, ValLoss: &v1, TruncatedTrain: 3, TruncatedValid: 1, Longest: 1518,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +204,8 @@ func TestWriteCard(t *testing.T) {
 	card := string(b)
 	for _, want := range []string{"---\n", "license: apache-2.0", "base_model: HuggingFaceTB/SmolLM2-135M-Instruct",
 		"library_name: transformers", "  - mlx", "language:\n  - en", "pipeline_tag: text-generation", "model-index:", "value: 1.99",
-		"datasets:\n  - acme/findings\n", "2.2900 → 1.9900", "dequantized from a GGUF Q4_1 quantization"} {
+		"datasets:\n  - acme/findings\n", "2.2900 → 1.9900", "dequantized from a GGUF Q4_1 quantization",
+		"| examples longer than that, cut (train / valid) | 3 / 1 (longest 1518 tokens) |"} {
 		if !strings.Contains(card, want) {
 			t.Errorf("card lacks %q:\n%s", want, card)
 		}

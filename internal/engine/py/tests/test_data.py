@@ -37,3 +37,19 @@ def test_width_is_a_multiple_of_32_plus_one_within_max_len(longest, width):
     rows = [(list(range(longest)), [1] * longest)]
     (inputs, _, _), _ = data.pad(rows, [0], 64)
     assert inputs.shape[1] == width
+
+
+def test_tokenize_split_counts_cut_rows_and_the_longest(monkeypatch, events):
+    # encode is the chat template's work; here each row is its full length.
+    def encode(_tok, n, max_len):
+        return list(range(n))[:max_len], [1] * min(n, max_len), n, n
+
+    monkeypatch.setattr(data, "encode", encode)
+    rows, truncated, longest = data.tokenize_split(None, [5, 12, 8, 10], 10, "train")
+    assert truncated == 1 and longest == 12
+    assert [len(ids) for ids, _ in rows] == [5, 10, 8, 10]
+    import json
+
+    metric = json.loads(events.getvalue().splitlines()[-1])
+    assert metric["truncated"] == 1 and metric["longest_full_length"] == 12
+    assert metric["supervised_tokens_lost"] == 2

@@ -56,8 +56,12 @@ def encode(tokenizer, messages, max_len):
 
 
 def tokenize_split(tokenizer, rows, max_len, split):
-    data, truncated, lost, empty = [], 0, 0, 0
+    """The split's rows encoded and cut to max_len, how many were cut, and
+    the longest row's full length: the training length that holds every
+    row, which Go reports beside the count (train results, model card)."""
+    data, truncated, lost, empty, longest = [], 0, 0, 0, 0
     for ids, mask, full_len, full_sup in (encode(tokenizer, r, max_len) for r in rows):
+        longest = max(longest, full_len)
         if full_len > max_len:
             truncated += 1
             lost += full_sup - sum(mask)
@@ -70,8 +74,9 @@ def tokenize_split(tokenizer, rows, max_len, split):
         supervised_tokens_lost=lost, no_supervised_tokens=empty,
         tokens=sum(lens), supervised_tokens=sum(sum(m) for _, m in data),
         max_length=lens[-1] if lens else 0, median_length=lens[len(lens) // 2] if lens else 0,
+        longest_full_length=longest,
     )
-    return data, truncated
+    return data, truncated, longest
 
 
 def mask_check(tokenizer, rows, data):

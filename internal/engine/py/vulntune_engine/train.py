@@ -205,8 +205,8 @@ def train(req):
     emit("progress", stage="tokenize", message="tokenizing with the chat template")
     train_rows = read_jsonl(os.path.join(req["data_dir"], "train.jsonl"))
     valid_rows = read_jsonl(os.path.join(req["data_dir"], "valid.jsonl"))
-    train_set, trunc_train = tokenize_split(tokenizer, train_rows, max_len, "train")
-    valid_set, trunc_valid = tokenize_split(tokenizer, valid_rows, max_len, "valid")
+    train_set, trunc_train, longest_train = tokenize_split(tokenizer, train_rows, max_len, "train")
+    valid_set, trunc_valid, longest_valid = tokenize_split(tokenizer, valid_rows, max_len, "valid")
     if not any(sum(m[1:]) for _, m in train_set):
         raise WorkerError(
             "NoSupervisedTokens",
@@ -276,6 +276,7 @@ def train(req):
         "cpu_kernels": kernels_in_use(), "logits_at": "supervised" if gather else "all",
         "mlx": version("mlx"), "mlx_lm": version("mlx-lm"), "transformers": version("transformers"),
         "truncated_train": trunc_train, "truncated_valid": trunc_valid,
+        "longest_train": longest_train, "longest_valid": longest_valid,
         "train_examples": len(train_set), "valid_examples": len(valid_set),
         "trainable_parameters": trainable, "parameters": params, "num_layers": num_layers,
         "lora_keys": keys, "lora_scale": adapter_config["lora_parameters"]["scale"],
