@@ -45,7 +45,7 @@ test: lint unit pyunit
 # Ollama Modelfile (runs/demo/gguf),
 # sized for a 2-core CPU (bench/RESULTS.md "Main job" has its time and
 # quality); on Apple silicon drop the limits.
-DEMO_FLAGS ?= --max-steps 30 --max-seq-length 768 --train-eval-batches 2 --eval-max-tokens 256
+DEMO_FLAGS ?= --max-steps 30 --max-seq-length 768 --train-eval-batches 2
 demo: build
 	$(BIN) run --artifacts-dir examples/artifacts --output-dir runs/demo $(DEMO_FLAGS)
 	$(BIN) export runs/demo --quant q8_0 -o runs/demo/gguf
