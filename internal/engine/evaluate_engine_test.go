@@ -73,7 +73,7 @@ func TestEvaluateSharesPrefill(t *testing.T) {
 func TestEvaluateRepeatStop(t *testing.T) {
 	e := newEngine(t)
 	model := tinyModelDir(t, e, "llama")
-	req := engine.EvaluateRequest{Model: model, MaxTokens: 96, MaxSeqLength: 256, BatchSize: 3}
+	req := engine.EvaluateRequest{Model: model, MaxTokens: 96, MaxSeqLength: 256, BatchSize: 2} // two groups: a stopped batch is followed by another
 	for _, q := range []string{"What is SQL injection?", "Fix CWE-798.", "Upgrade lodash to 4.17.21."} {
 		b, _ := json.Marshal(map[string]any{"messages": []chat.Message{{Role: "user", Content: q}, {Role: "assistant", Content: "An answer."}}})
 		req.Examples = append(req.Examples, b)
