@@ -139,7 +139,7 @@ func newConfigShowCmd(a *app) *cobra.Command {
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "KEY\tVALUE\tSOURCE")
 			for _, s := range rows {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, s.Text(), s.Source)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Key, tableValue(s), s.Source)
 			}
 			return tw.Flush()
 		},
@@ -221,4 +221,30 @@ func (a *app) initPath(args []string) (string, error) {
 		return "", usageError{fmt.Errorf("find the user config directory: %w; name the file: vulntune config init FILE", err)}
 	}
 	return filepath.Join(dir, "vulntune", "config.yaml"), nil
+}
+
+// tableValueWidth is the widest value the table shows whole.
+const tableValueWidth = 60
+
+// tableValue keeps the table readable: a long list (a replacement pool of
+// dataset.augment) shows the items that fit and how many there are in
+// all; --json shows it whole.
+func tableValue(s config.Setting) string {
+	t := s.Text()
+	l, ok := s.Value.([]string)
+	if !ok || len(t) <= tableValueWidth {
+		return t
+	}
+	shown := ""
+	for i, it := range l {
+		next := shown + it
+		if i > 0 {
+			next = shown + "," + it
+		}
+		if len(next) > tableValueWidth-16 {
+			break
+		}
+		shown = next
+	}
+	return fmt.Sprintf("%s,… (%d in all)", shown, len(l))
 }

@@ -122,6 +122,7 @@ func (a *app) daemonOptions(cmd *cobra.Command, cfg *config.Config, log *slog.Lo
 		RunsDir:    filepath.Join(cfg.DataDir, "daemon", "runs"),
 		Split:      pipeline.SplitOptions(cfg.Dataset),
 		MaxPerRule: cfg.Dataset.MaxPerRule, Log: log.With("component", "dataset"),
+		Augment:    pipeline.AugmentOptions(cfg.Dataset),
 		GateFailed: pipeline.GateFailed,
 	}
 	if cfg.Analysis.Endpoint != "" {

@@ -28,6 +28,9 @@ presents it, and an answer with what it is, why it matters, where, the concrete
 fix and how to verify it. Every fact comes from the finding or from tables
 shipped with vulntune. With an analysis model, short prose is added only when it
 passes a grounding check. The split keeps related findings in one split.
+The training split also holds copies of its examples with every identifier
+replaced (package, versions, vulnerability and CWE ids, paths, rule ids), more
+of them for kinds and tools with fewer examples (config dataset.augment.*).
 
 Without --no-llm and without --analysis-endpoint, the default base model is
 served by the engine (` + "`vulntune setup`" + ` installs it).`,
@@ -47,6 +50,7 @@ served by the engine (` + "`vulntune setup`" + ` installs it).`,
 				FindingsPath: findings, ArtifactPaths: artifacts, OutDir: out, Name: name, TempDir: cfg.TempDir(),
 				Split:      pipeline.SplitOptions(d),
 				MaxPerRule: d.MaxPerRule, Strict: d.Strict, Log: a.log,
+				Augment: pipeline.AugmentOptions(d),
 			}
 			if !noLLM {
 				if endpoint == "" {
@@ -129,6 +133,13 @@ func printDatasetSummary(a *app, res *pipeline.DatasetResult, out string) {
 		}
 		fmt.Fprintf(a.stdout, " in %d leak-free groups (largest %d, %d near-duplicate links)\n", st.Split.Groups, st.Split.LargestGroup, st.Split.NearDupUnions)
 		fmt.Fprintf(a.stdout, "answers: %d-%d characters (median %d)\n", st.Answer.Min, st.Answer.Max, st.Answer.Median)
+		if ag := st.Augmentation; ag != nil {
+			fmt.Fprintf(a.stdout, "augmentation: %d identifier-replaced copies in train (%d to %d per example)", ag.Added, ag.Copies, ag.MaxCopies)
+			if n := sumCounts(ag.Skipped); n > 0 {
+				fmt.Fprintf(a.stdout, ", %d not made or left out", n)
+			}
+			fmt.Fprintln(a.stdout)
+		}
 	}
 	if an := res.Analysis; an != nil {
 		fmt.Fprintf(a.stdout, "analysis: %d accepted, %d rejected %v, %d cache hits, %d calls, %d errors\n",
@@ -161,4 +172,12 @@ func printDrops(a *app, drops []dataset.Drop) {
 		}
 		fmt.Fprintf(a.stdout, "  finding %s: %s (%s)\n", d.FindingID, d.Reason, d.Detail)
 	}
+}
+
+func sumCounts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

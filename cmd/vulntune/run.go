@@ -64,7 +64,8 @@ once per content and repo, and unchanged content makes no new commit.`,
 				SkipFineTuning: skipFT, ModelName: modelName, DefaultOutputName: cfg.FineTuning.DefaultOutputName,
 				Split:      pipeline.SplitOptions(cfg.Dataset),
 				MaxPerRule: cfg.Dataset.MaxPerRule, Strict: cfg.Dataset.Strict,
-				Force: force, Log: a.log,
+				Augment: pipeline.AugmentOptions(cfg.Dataset),
+				Force:   force, Log: a.log,
 			}
 			if !asJSON && !a.quiet {
 				opts.Events = func(phase, status, detail string) {

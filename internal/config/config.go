@@ -128,6 +128,39 @@ type Dataset struct {
 	Seed          int64   `yaml:"seed"`
 	MaxPerRule    int     `yaml:"max_per_rule"`
 	Strict        bool    `yaml:"strict"`
+	Augment       Augment `yaml:"augment"`
+}
+
+// Augment configures identifier augmentation of the training split: how
+// many identifier-replaced copies each training example gets, and the
+// catalogue replacements are drawn from (internal/augment).
+type Augment struct {
+	// Copies every training example gets (0 with MaxCopies 0: none).
+	Copies int `yaml:"copies"`
+	// MaxCopies bounds the copies of examples of small kind/tool buckets,
+	// which get more so the training mix is more even.
+	MaxCopies   int             `yaml:"max_copies"`
+	Packages    AugmentPackages `yaml:"packages"`
+	Directories []string        `yaml:"directories"`
+	FileStems   []string        `yaml:"file_stems"`
+	RuleNames   []string        `yaml:"rule_names"`
+	// CWEs are the ids CWEs are replaced with (empty: every weakness of
+	// the shipped catalogue that MITRE has not deprecated).
+	CWEs []string `yaml:"cwes"`
+}
+
+// AugmentPackages are replacement package names per ecosystem, each in
+// its ecosystem's shape; Other serves every ecosystem without a list.
+type AugmentPackages struct {
+	Maven    []string `yaml:"maven"`
+	NPM      []string `yaml:"npm"`
+	PyPI     []string `yaml:"pypi"`
+	Go       []string `yaml:"go"`
+	Cargo    []string `yaml:"cargo"`
+	RubyGems []string `yaml:"rubygems"`
+	NuGet    []string `yaml:"nuget"`
+	Composer []string `yaml:"composer"`
+	Other    []string `yaml:"other"`
 }
 
 // Analysis configures the optional LLM analysis.

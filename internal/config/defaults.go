@@ -2,6 +2,9 @@ package config
 
 import (
 	"path/filepath"
+	"strings"
+
+	"github.com/vulntune/vulntune/internal/augment"
 )
 
 // platform is what platform-dependent defaults and "~" expansion depend on.
@@ -180,6 +183,55 @@ var specs = []*spec{
 	{key: "dataset.strict", flag: "strict", def: "false",
 		help:  "make any build-check failure fatal (CI); otherwise a failing example is dropped and reported",
 		field: func(c *Config) any { return &c.Dataset.Strict }},
+	// Identifier augmentation (issue 16): the default of one copy for
+	// every training example and up to three for small kind/tool buckets
+	// takes the samples' training split from 59% dependency findings to
+	// 39% (bench/RESULTS.md records its effect on the main job).
+	{key: "dataset.augment.copies", def: "1",
+		help:  "identifier-replaced copies of every training example (package, versions, vulnerability and CWE ids, paths, lines, rule ids replaced in prompt and answer together; 0 = none)",
+		field: func(c *Config) any { return &c.Dataset.Augment.Copies }, check: nonNegativeInt},
+	{key: "dataset.augment.max_copies", def: "3",
+		help:  "most copies of one training example: examples of kinds and tools with fewer examples get more copies, up to this, so the training mix is more even (0 or equal to copies = no balancing)",
+		field: func(c *Config) any { return &c.Dataset.Augment.MaxCopies }, check: nonNegativeInt},
+	{key: "dataset.augment.packages.maven", def: strings.Join(augment.DefaultPackages["maven"], ","),
+		help:  "replacement maven package names for identifier augmentation",
+		field: func(c *Config) any { return &c.Dataset.Augment.Packages.Maven }, check: nonEmptyNames},
+	{key: "dataset.augment.packages.npm", def: strings.Join(augment.DefaultPackages["npm"], ","),
+		help:  "replacement npm package names for identifier augmentation",
+		field: func(c *Config) any { return &c.Dataset.Augment.Packages.NPM }, check: nonEmptyNames},
+	{key: "dataset.augment.packages.pypi", def: strings.Join(augment.DefaultPackages["pypi"], ","),
+		help:  "replacement pypi package names for identifier augmentation",
+		field: func(c *Config) any { return &c.Dataset.Augment.Packages.PyPI }, check: nonEmptyNames},
+	{key: "dataset.augment.packages.go", def: strings.Join(augment.DefaultPackages["go"], ","),
+		help:  "replacement go package names for identifier augmentation",
+		field: func(c *Config) any { return &c.Dataset.Augment.Packages.Go }, check: nonEmptyNames},
+	{key: "dataset.augment.packages.cargo", def: strings.Join(augment.DefaultPackages["cargo"], ","),
+		help:  "replacement cargo package names for identifier augmentation",
+		field: func(c *Config) any { return &c.Dataset.Augment.Packages.Cargo }, check: nonEmptyNames},
+	{key: "dataset.augment.packages.rubygems", def: strings.Join(augment.DefaultPackages["rubygems"], ","),
+		help:  "replacement rubygems package names for identifier augmentation",
+		field: func(c *Config) any { return &c.Dataset.Augment.Packages.RubyGems }, check: nonEmptyNames},
+	{key: "dataset.augment.packages.nuget", def: strings.Join(augment.DefaultPackages["nuget"], ","),
+		help:  "replacement nuget package names for identifier augmentation",
+		field: func(c *Config) any { return &c.Dataset.Augment.Packages.NuGet }, check: nonEmptyNames},
+	{key: "dataset.augment.packages.composer", def: strings.Join(augment.DefaultPackages["composer"], ","),
+		help:  "replacement composer package names for identifier augmentation",
+		field: func(c *Config) any { return &c.Dataset.Augment.Packages.Composer }, check: nonEmptyNames},
+	{key: "dataset.augment.packages.other", def: strings.Join(augment.DefaultOtherPackages, ","),
+		help:  "replacement package names for every other ecosystem (operating-system packages among them)",
+		field: func(c *Config) any { return &c.Dataset.Augment.Packages.Other }, check: nonEmptyNames},
+	{key: "dataset.augment.directories", def: strings.Join(augment.DefaultDirectories, ","),
+		help:  "replacement directory names for paths (conventional ones such as src, test, .github are kept)",
+		field: func(c *Config) any { return &c.Dataset.Augment.Directories }, check: nonEmptyNames},
+	{key: "dataset.augment.file_stems", def: strings.Join(augment.DefaultFileStems, ","),
+		help:  "replacement file names, without extension (build and config files every project has are kept)",
+		field: func(c *Config) any { return &c.Dataset.Augment.FileStems }, check: nonEmptyNames},
+	{key: "dataset.augment.rule_names", def: strings.Join(augment.DefaultRuleNames, ","),
+		help:  "replacement last parts of rule ids without digits (rule ids with digits get new digits)",
+		field: func(c *Config) any { return &c.Dataset.Augment.RuleNames }, check: nonEmptyNames},
+	{key: "dataset.augment.cwes", def: "",
+		help:  `CWE ids a finding's CWEs are replaced with, named as the shipped catalogue names them ("" = every weakness of the catalogue MITRE has not deprecated)`,
+		field: func(c *Config) any { return &c.Dataset.Augment.CWEs }, check: cweList},
 	{key: "analysis.endpoint", flag: "analysis-endpoint", def: "",
 		help:  `OpenAI-compatible base URL for LLM analysis ("" = mlx_lm.server on the base model, run by vulntune)`,
 		field: func(c *Config) any { return &c.Analysis.Endpoint }, check: httpURL},

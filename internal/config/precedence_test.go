@@ -126,6 +126,23 @@ func TestEnvOverrides(t *testing.T) {
 			wantErr: `VULNTUNE_DATASET_VALID_FRACTION (dataset.valid_fraction): expected a number`},
 		{name: "split sum", env: map[string]string{"VULNTUNE_DATASET_VALID_FRACTION": "0.5", "VULNTUNE_DATASET_TEST_FRACTION": "0.5"},
 			wantErr: "must be below 1"},
+		{name: "augmentation defaults", env: nil,
+			check: func(c *config.Config) bool {
+				a := c.Dataset.Augment
+				return a.Copies == 1 && a.MaxCopies == 3 && len(a.Packages.Maven) > 2 && len(a.Packages.Other) > 2 && len(a.CWEs) == 0
+			}},
+		{name: "augmentation off", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_COPIES": "0", "VULNTUNE_DATASET_AUGMENT_MAX_COPIES": "0"},
+			check: func(c *config.Config) bool { return c.Dataset.Augment.Copies == 0 && c.Dataset.Augment.MaxCopies == 0 }},
+		{name: "a replacement pool from the environment", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_PACKAGES_NPM": "@a/b, c-d"},
+			check: func(c *config.Config) bool { return strings.Join(c.Dataset.Augment.Packages.NPM, "|") == "@a/b|c-d" }},
+		{name: "CWE pool", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_CWES": "CWE-79,cwe-89"},
+			check: func(c *config.Config) bool { return len(c.Dataset.Augment.CWEs) == 2 }},
+		{name: "a CWE the catalogue lacks", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_CWES": "CWE-79,CWE-99999"},
+			wantErr: `VULNTUNE_DATASET_AUGMENT_CWES (dataset.augment.cwes): "CWE-99999" is not a CWE id of the shipped catalogue`},
+		{name: "a pool of one", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_DIRECTORIES": "api"},
+			wantErr: `VULNTUNE_DATASET_AUGMENT_DIRECTORIES (dataset.augment.directories): must list at least two names, got 1`},
+		{name: "max copies below copies", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_COPIES": "2", "VULNTUNE_DATASET_AUGMENT_MAX_COPIES": "1"},
+			wantErr: "dataset.augment.max_copies (1) must be 0 or at least dataset.augment.copies (2)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -60,7 +60,14 @@ func yamlText(s *spec) string {
 	}
 	switch p := ptr.(type) {
 	case *[]string:
-		return "[" + strings.Join(*p, ", ") + "]"
+		// Each item as YAML writes it, quoted where a plain scalar
+		// cannot start with its first character ("@scope/name").
+		items := make([]string, len(*p))
+		for i, it := range *p {
+			out, _ := yaml.Marshal(it)
+			items[i] = strings.TrimSpace(string(out))
+		}
+		return "[" + strings.Join(items, ", ") + "]"
 	case *string:
 		if *p == "" {
 			return `""`

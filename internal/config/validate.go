@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/vulntune/vulntune/internal/remedy/cwe"
 )
 
 // Value checks used by the settings table. Each returns a message that
@@ -143,9 +145,33 @@ func httpURL(v any) error {
 	return nil
 }
 
+// nonEmptyNames requires a list of names (a replacement pool) without
+// empty entries and with at least two, so a replacement can differ from
+// the name it replaces.
+func nonEmptyNames(v any) error {
+	l := v.([]string)
+	if len(l) < 2 {
+		return fmt.Errorf("must list at least two names, got %d", len(l))
+	}
+	return nil
+}
+
+// cweList accepts CWE ids the shipped catalogue has.
+func cweList(v any) error {
+	for _, id := range v.([]string) {
+		if _, ok := cwe.Lookup(id); !ok {
+			return fmt.Errorf("%q is not a CWE id of the shipped catalogue", id)
+		}
+	}
+	return nil
+}
+
 // crossCheck validates combinations of settings; it names every key involved.
 func crossCheck(c *Config, bad map[string]bool) []string {
 	var msgs []string
+	if a := c.Dataset.Augment; !bad["dataset.augment.copies"] && !bad["dataset.augment.max_copies"] && a.MaxCopies != 0 && a.MaxCopies < a.Copies {
+		msgs = append(msgs, fmt.Sprintf("dataset.augment.max_copies (%d) must be 0 or at least dataset.augment.copies (%d)", a.MaxCopies, a.Copies))
+	}
 	if d := c.Dataset; !bad["dataset.valid_fraction"] && !bad["dataset.test_fraction"] && d.ValidFraction+d.TestFraction >= 1 {
 		msgs = append(msgs, fmt.Sprintf(
 			"dataset.valid_fraction (%g) + dataset.test_fraction (%g) must be below 1, or nothing is left to train on",

@@ -18,6 +18,8 @@ import (
 type Local struct {
 	Split      dataset.SplitOptions
 	MaxPerRule int
+	// Augment adds identifier-replaced copies to the training split.
+	Augment pipeline.Augmentation
 	// Analysis adds grounded LLM prose (nil: none, as --no-llm).
 	Analysis *analyze.Options
 	Log      *slog.Logger
@@ -41,7 +43,7 @@ var _ Pipeline = (*Local)(nil)
 // dataset`; the dataset is still written.
 func (l *Local) BuildDataset(ctx context.Context, findingsPath, outDir string) (DatasetInfo, error) {
 	res, err := pipeline.BuildDataset(ctx, pipeline.DatasetOptions{FindingsPath: findingsPath, OutDir: outDir,
-		Split: l.Split, MaxPerRule: l.MaxPerRule, Analysis: l.Analysis, Log: l.Log})
+		Split: l.Split, MaxPerRule: l.MaxPerRule, Augment: l.Augment, Analysis: l.Analysis, Log: l.Log})
 	if errors.Is(err, pipeline.ErrInputs) && res != nil {
 		if l.Log != nil {
 			l.Log.Warn("dataset built with problems", "problems", len(res.InputErrors), "first", res.InputErrors[0])

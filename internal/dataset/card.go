@@ -27,6 +27,10 @@ type Stats struct {
 	// DroppedExamples lists each (finding id, reason, what failed).
 	Dropped         map[string]int `json:"dropped"`
 	DroppedExamples []Drop         `json:"dropped_examples"`
+	// Augmentation says what identifier-replaced copies were added to the
+	// training split and its mix of kinds and tools before and after
+	// (absent when augmentation is off).
+	Augmentation *Augmentation `json:"augmentation,omitempty"`
 }
 
 // LengthStats summarises answer lengths in characters.
@@ -44,6 +48,7 @@ func ComputeStats(ex []Example, opts WriteOptions) *Stats {
 		Split: opts.Split, Redactions: opts.Redactions, Provenance: opts.Provenance,
 		MaxPerRule: opts.MaxPerRule, Capped: opts.Capped,
 		Dropped: DropCounts(opts.Drops), DroppedExamples: append([]Drop{}, opts.Drops...),
+		Augmentation: opts.Augmentation,
 	}
 	if st.Capped == nil {
 		st.Capped = map[string]int{}
@@ -150,6 +155,10 @@ func Card(st *Stats, opts WriteOptions) string {
 			st.MaxPerRule, total, n, strings.Join(rules, ", "))
 	}
 
+	if a := st.Augmentation; a != nil {
+		augmentationSection(&b, a)
+	}
+
 	if len(st.DroppedExamples) > 0 {
 		fmt.Fprintf(&b, "## Dropped examples\n\n%d example(s) failed a build check and were left out; nothing of them is in any file here.\n\n| reason | examples |\n|---|---|\n", len(st.DroppedExamples))
 		for _, r := range sortedKeys(st.Dropped) {
@@ -251,4 +260,60 @@ func sortedKeys(m map[string]int) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// augmentationSection tells what the training split holds besides the
+// findings themselves, and its mix of kinds and tools before and after.
+func augmentationSection(b *strings.Builder, a *Augmentation) {
+	b.WriteString("## Identifier augmentation and training mix\n\n")
+	fmt.Fprintf(b, "The training split also holds %d identifier-replaced copies of its examples: the same finding with another package, "+
+		"other versions (in the same order and on the same release lines), other vulnerability ids (numbered where no advisory is: "+
+		"CVE-YYYY-99..., so no copy ties a real advisory to a made-up package) and CWE ids (with the catalogue's names), "+
+		"other paths, lines and rule ids, replaced in prompt and answer together, so that no identifier can be learnt as a constant; "+
+		"a model gets them right only by reading them from the prompt. Every training example has %s, "+
+		"those of kinds and tools with fewer examples up to %d, so the mix is more even. "+
+		"Copies stay in their original's split group; validation and test are untouched.\n\n", a.Added, copiesText(a.Copies), max(a.MaxCopies, a.Copies))
+	if len(a.Skipped) > 0 {
+		parts := make([]string, 0, len(a.Skipped))
+		for _, r := range sortedKeys(a.Skipped) {
+			parts = append(parts, fmt.Sprintf("%s (%d)", r, a.Skipped[r]))
+		}
+		fmt.Fprintf(b, "Copies not made or left out: %s.\n\n", strings.Join(parts, ", "))
+	}
+	total := func(m map[string]int) int {
+		n := 0
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	tb, ta := total(a.Before), total(a.After)
+	b.WriteString("| kind/tool | train before | share | train after | share |\n|---|---|---|---|---|\n")
+	keys := map[string]int{}
+	for k := range a.Before {
+		keys[k]++
+	}
+	for k := range a.After {
+		keys[k]++
+	}
+	share := func(n, of int) string {
+		if of == 0 {
+			return "0%"
+		}
+		return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(of))
+	}
+	for _, k := range sortedKeys(keys) {
+		fmt.Fprintf(b, "| %s | %d | %s | %d | %s |\n", k, a.Before[k], share(a.Before[k], tb), a.After[k], share(a.After[k], ta))
+	}
+	fmt.Fprintf(b, "| all | %d | 100%% | %d | 100%% |\n\n", tb, ta)
+}
+
+func copiesText(n int) string {
+	switch n {
+	case 0:
+		return "no copy of its own"
+	case 1:
+		return "at least one copy"
+	}
+	return fmt.Sprintf("at least %d copies", n)
 }

@@ -39,6 +39,10 @@ type Meta struct {
 	LLM bool `json:"llm"`
 	// Phrasing is the index of the user-turn phrasing used.
 	Phrasing int `json:"phrasing"`
+	// AugmentOf is the finding id of the original an identifier-replaced
+	// copy was made from ("" for an original); a copy is in its
+	// original's Group and Split.
+	AugmentOf string `json:"augment_of,omitempty"`
 	// Facts are what a correct answer must name; evaluation scores
 	// generated answers against them.
 	Facts Facts `json:"facts"`

@@ -38,6 +38,9 @@ type WriteOptions struct {
 	Capped     map[string]int
 	// Drops are the examples Screen left out, for stats and card.
 	Drops []Drop
+	// Augmentation is what identifier augmentation and balancing did
+	// (nil: none was asked for).
+	Augmentation *Augmentation
 }
 
 // ErrEmpty says there is nothing to write: not a failure of vulntune but

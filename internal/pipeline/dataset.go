@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vulntune/vulntune/internal/analyze"
+	"github.com/vulntune/vulntune/internal/augment"
 	"github.com/vulntune/vulntune/internal/config"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/finding"
@@ -32,8 +33,11 @@ type DatasetOptions struct {
 	Split   dataset.SplitOptions
 	// MaxPerRule caps the examples of one scanner rule (0: no cap).
 	MaxPerRule int
-	Name       string
-	License    string
+	// Augment adds identifier-replaced copies of training examples and
+	// balances kinds and tools (zero: none).
+	Augment Augmentation
+	Name    string
+	License string
 	// IncludeSuppressed keeps suppressed findings (excluded by default: a
 	// waived finding is not a lesson).
 	IncludeSuppressed bool
@@ -52,9 +56,12 @@ type DatasetOptions struct {
 
 // DatasetResult reports what BuildDataset did.
 type DatasetResult struct {
-	Findings    int                 `json:"findings"`
-	Suppressed  int                 `json:"suppressed_excluded"`
+	Findings   int `json:"findings"`
+	Suppressed int `json:"suppressed_excluded"`
+	// Examples counts the examples made from findings; Copies the
+	// identifier-replaced copies added to the training split besides.
 	Examples    int                 `json:"examples"`
+	Copies      int                 `json:"copies"`
 	Capped      int                 `json:"capped"`
 	Dropped     []dataset.Drop      `json:"dropped"`
 	Stats       *dataset.Stats      `json:"stats"`
@@ -134,6 +141,7 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 	}
 
 	ex := make([]dataset.Example, 0, len(use))
+	byID := make(map[string]*finding.Finding, len(use))
 	for i := range use {
 		f := &use[i]
 		rem, err := remedy.For(f)
@@ -151,6 +159,7 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 			p = &narrate.Prose{Summary: a.Summary, Impact: a.Impact, Exploitation: a.Exploitation, FixRationale: a.FixRationale}
 		}
 		e := narrate.Example(f, rem, p)
+		byID[f.ID] = f
 		if p != nil && !e.Meta.LLM {
 			llmStats["left out (named what the prompt does not show)"]++
 		}
@@ -180,15 +189,21 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 	if err != nil {
 		return nil, err
 	}
+	originals := len(ex)
+	var aug *dataset.Augmentation
+	if o.Augment.on() {
+		ex, aug = augmentTrain(ex, byID, o.Augment, o.Split, log)
+	}
 	st, err := dataset.Write(o.OutDir, ex, dataset.WriteOptions{
 		Name: o.Name, License: o.License, Provenance: res.Provenance, Redactions: redactions,
 		Split: splitStats, LLM: llmName, LLMStats: llmStats, Canaries: o.Canaries,
 		NearDupThreshold: o.Split.NearDupThreshold, MaxPerRule: o.MaxPerRule, Capped: capped, Drops: drops,
+		Augmentation: aug,
 	})
 	if err != nil {
 		return nil, err
 	}
-	res.Examples, res.Stats = len(ex), st
+	res.Examples, res.Copies, res.Stats = originals, len(ex)-originals, st
 	res.Duration = time.Since(start)
 	log.Debug("dataset written", "dir", o.OutDir, "examples", len(ex))
 	if len(res.InputErrors) > 0 {
@@ -219,6 +234,19 @@ func provenance(fs []finding.Finding) map[string][]string {
 		out[name] = list
 	}
 	return out
+}
+
+// AugmentOptions are the dataset settings' identifier augmentation: the one
+// place a command or the daemon turns them into the pipeline's options.
+func AugmentOptions(d config.Dataset) Augmentation {
+	a := d.Augment
+	return Augmentation{Copies: a.Copies, MaxCopies: a.MaxCopies, Catalogue: augment.Catalogue{
+		Packages: map[string][]string{
+			"maven": a.Packages.Maven, "npm": a.Packages.NPM, "pypi": a.Packages.PyPI, "go": a.Packages.Go,
+			"cargo": a.Packages.Cargo, "rubygems": a.Packages.RubyGems, "nuget": a.Packages.NuGet, "composer": a.Packages.Composer,
+		},
+		Other: a.Packages.Other, Directories: a.Directories, FileStems: a.FileStems, RuleNames: a.RuleNames, CWEs: a.CWEs,
+	}}
 }
 
 // SplitOptions are the dataset settings' split: the one place a command or

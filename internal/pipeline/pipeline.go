@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vulntune/vulntune/internal/analyze"
+	"github.com/vulntune/vulntune/internal/augment"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/filehash"
 	"github.com/vulntune/vulntune/internal/lockfile"
@@ -43,6 +44,8 @@ type RunOptions struct {
 	DefaultOutputName string
 	Split             dataset.SplitOptions
 	MaxPerRule        int
+	// Augment adds identifier-replaced copies to the training split.
+	Augment Augmentation
 	// Strict makes a failing example fatal instead of dropped.
 	Strict   bool
 	Analysis *analyze.Options
@@ -303,11 +306,17 @@ func datasetPhase(o RunOptions) Phase {
 			if err != nil {
 				return "", err
 			}
-			return Key(PhaseDataset, h, o.Split, o.MaxPerRule, o.Strict, llm, analyze.PromptVersion, narrate.Version), nil
+			k := []any{PhaseDataset, h, o.Split, o.MaxPerRule, o.Strict, llm, analyze.PromptVersion, narrate.Version}
+			if o.Augment.on() {
+				// Only when on, so a run without augmentation keeps the
+				// key it had before augmentation existed.
+				k = append(k, o.Augment, augment.Version)
+			}
+			return Key(k...), nil
 		},
 		Run: func(ctx context.Context, s *State) ([]string, map[string]any, error) {
 			return runDataset(ctx, DatasetOptions{FindingsPath: s.FindingsPath, OutDir: s.DatasetDir, Split: o.Split,
-				MaxPerRule: o.MaxPerRule, Strict: o.Strict, Analysis: o.Analysis, Log: o.Log, Progress: o.Progress})
+				MaxPerRule: o.MaxPerRule, Augment: o.Augment, Strict: o.Strict, Analysis: o.Analysis, Log: o.Log, Progress: o.Progress})
 		},
 	}
 }

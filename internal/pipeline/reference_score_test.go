@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/augment"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/evaluate"
@@ -18,13 +19,15 @@ import (
 var referenceSources = []string{"../../examples/artifacts", "../../examples/corpus"}
 
 // referenceExamples builds src's dataset as the main job does and returns
-// every example of it, training and held-out.
+// every example of it, training and held-out, identifier-replaced copies
+// included: a copy's reference answer must pass as its original's does.
 func referenceExamples(t *testing.T, src string) []dataset.Example {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "dataset")
 	if _, err := pipeline.BuildDataset(context.Background(), pipeline.DatasetOptions{
 		ArtifactPaths: []string{src}, OutDir: out,
 		MaxPerRule: 10, Split: dataset.SplitOptions{ValidFraction: 0.2, Seed: 42},
+		Augment: pipeline.Augmentation{Copies: 1, MaxCopies: 3, Catalogue: augment.Default()},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -40,16 +43,20 @@ func referenceExamples(t *testing.T, src string) []dataset.Example {
 // the model learns from must name the fixed version, agree with its first
 // line, pin the fixed version in every fix snippet, name no ungrounded
 // version, CWE, vulnerability id or path, and repeat no line three times
-// (the repetition share). A scoring rule that fails a reference answer
-// measures the rule, not the model.
+// (the repetition share); so must every identifier-replaced copy of a
+// training example. A scoring rule that fails a reference answer measures
+// the rule, not the model.
 func TestReferenceAnswersScorePerfect(t *testing.T) {
 	t.Parallel()
 	for _, src := range referenceSources {
 		t.Run(filepath.Base(src), func(t *testing.T) {
 			t.Parallel()
 			exs := referenceExamples(t, src)
-			snippets, urls := 0, 0
+			snippets, urls, copies := 0, 0, 0
 			for _, e := range exs {
+				if e.Meta.AugmentOf != "" {
+					copies++
+				}
 				s := evaluate.Score(e.Assistant(), e.Prompt(), e.Meta.Facts)
 				if s.FixedVersion != nil && !*s.FixedVersion {
 					t.Errorf("%s: reference answer fails fixed version (%+v)\n%s", e.Meta.FindingID, e.Meta.Facts, e.Assistant())
@@ -76,7 +83,10 @@ func TestReferenceAnswersScorePerfect(t *testing.T) {
 			// a project's security advisory, a rule's documentation page)
 			// and the prompt does not show them, so evaluation counts them
 			// ungrounded (evaluate.UngroundedIdents).
-			t.Logf("%d examples, %d with fix snippets, %d citing a URL their prompt does not show", len(exs), snippets, urls)
+			t.Logf("%d examples (%d identifier-replaced copies), %d with fix snippets, %d citing a URL their prompt does not show", len(exs), copies, snippets, urls)
+			if copies == 0 {
+				t.Error("no identifier-replaced copy was scored")
+			}
 		})
 	}
 }

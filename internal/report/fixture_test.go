@@ -77,6 +77,8 @@ func writeBase(t *testing.T, dir string) map[string]any {
 		DroppedExamples: []dataset.Drop{{FindingID: "f9", Reason: "ungrounded-answer",
 			Detail: "names CWE-1234, in neither the finding nor the catalogue"}},
 		Capped: map[string]int{}, MaxPerRule: 0,
+		Augmentation: &dataset.Augmentation{Copies: 1, MaxCopies: 3, Added: 3, Skipped: map[string]int{},
+			Before: map[string]int{"dependency/trivy": 1}, After: map[string]int{"dependency/trivy": 4}},
 	}
 	writeJSON(t, filepath.Join(ds, "stats.json"), st)
 	row := func(user, answer string) map[string]any {

@@ -71,6 +71,16 @@ type datasetPart struct {
 	MoreDropped        int
 	Capped             []count
 	MaxPerRule         int
+	// Copies are the identifier-replaced copies in train; Mix the
+	// training split by kind/tool before and after them (nil: none).
+	Copies int
+	Mix    []mixRow
+}
+
+// mixRow is one kind/tool of the training split without and with copies.
+type mixRow struct {
+	Name          string
+	Before, After int
 }
 
 type splitRow struct {
@@ -322,6 +332,19 @@ func readDataset(dir string, m *manifest) datasetPart {
 	}
 	d.ByKind, d.BySeverity = rows(st.ByKind), rows(st.BySeverity)
 	d.Dropped, d.Capped = byCount(st.Dropped), byCount(st.Capped)
+	if a := st.Augmentation; a != nil {
+		d.Copies = a.Added
+		names := map[string]int{}
+		for k, n := range a.Before {
+			names[k] += n
+		}
+		for k, n := range a.After {
+			names[k] += n
+		}
+		for _, c := range byCount(names) {
+			d.Mix = append(d.Mix, mixRow{Name: c.Name, Before: a.Before[c.Name], After: a.After[c.Name]})
+		}
+	}
 	d.DroppedExamples = st.DroppedExamples
 	if len(d.DroppedExamples) > maxDropsShown {
 		d.MoreDropped = len(d.DroppedExamples) - maxDropsShown

@@ -150,6 +150,10 @@ func TestCompleteRun(t *testing.T) {
 	if got := text(ds); !strings.Contains(got, "ungrounded-answer") || !strings.Contains(got, "names CWE-1234") {
 		t.Errorf("dataset section does not say what was dropped and why: %q", got)
 	}
+	if mix := find(ds, func(n *html.Node) bool { return hasClass(n, "training-mix") }); len(mix) != 1 || !strings.Contains(text(mix[0]), "dependency/trivy14") ||
+		!strings.Contains(text(ds), "3 identifier-replaced copies") {
+		t.Errorf("dataset section does not show the training mix with its copies: %q", text(ds))
+	}
 
 	// Loss curves: one polyline per series, a point per record.
 	svgs := find(section(t, doc, "loss"), tag("svg"))

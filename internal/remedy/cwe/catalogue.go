@@ -8,6 +8,7 @@ package cwe
 import (
 	_ "embed" // catalogue.tsv is compiled in so lookups need no files at run time
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,4 +126,22 @@ func Lookup(id string) (Entry, bool) {
 	}
 	e, ok := all()[n]
 	return e, ok
+}
+
+// Weaknesses lists the ids ("CWE-79") of the catalogue's weaknesses that
+// MITRE has not deprecated, in numeric order: what a finding can be tagged
+// with (a category or view is a grouping, not a weakness).
+func Weaknesses() []string {
+	var ns []int
+	for n, e := range all() {
+		if e.Type == "weakness" && e.Status != "Deprecated" {
+			ns = append(ns, n)
+		}
+	}
+	sort.Ints(ns)
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = fmt.Sprintf("CWE-%d", n)
+	}
+	return out
 }

@@ -1,0 +1,150 @@
+package augment_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/augment"
+	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/golden"
+	"github.com/vulntune/vulntune/internal/narrate"
+	"github.com/vulntune/vulntune/internal/remedy"
+)
+
+func TestMain(m *testing.M) { os.Exit(golden.Main(m)) }
+
+func load(t *testing.T, path string) finding.Finding {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f finding.Finding
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return f
+}
+
+// render writes a copy for review: what was replaced, then the copy's
+// messages and facts as the dataset holds them.
+func render(reps []augment.Replacement, e dataset.Example) string {
+	var b strings.Builder
+	b.WriteString("# replacements\n")
+	for _, r := range reps {
+		fmt.Fprintf(&b, "%s: %s -> %s\n", r.Kind, r.Old, r.New)
+	}
+	for _, m := range e.Messages[1:] {
+		fmt.Fprintf(&b, "\n# %s\n%s\n", m.Role, m.Content)
+	}
+	facts, _ := json.Marshal(e.Meta.Facts)
+	fmt.Fprintf(&b, "\n# facts\n%s\n", facts)
+	return b.String()
+}
+
+// TestGolden narrates copy 1 of each sample finding and compares it with a
+// reviewed golden: the whole example is the original's with the facts
+// replaced, consistently in prompt and answer.
+func TestGolden(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob("testdata/*.json")
+	if len(files) < 4 {
+		t.Fatalf("want the sample findings, found %d", len(files))
+	}
+	for _, path := range files {
+		name := strings.TrimSuffix(filepath.Base(path), ".json")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := load(t, path)
+			c, reps, err := augment.Finding(&f, 1, augment.Default(), augment.Avoid{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rem, err := remedy.For(&c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := narrate.Example(&c, rem, nil)
+			golden.Assert(t, filepath.Join("testdata", name+".copy1.golden.txt"), []byte(render(reps, e)))
+			e.Meta.Split = dataset.Train
+			if p := dataset.CheckExamples([]dataset.Example{e}, 0); len(p) > 0 {
+				t.Errorf("build checks: %v", p)
+			}
+		})
+	}
+}
+
+// TestDeterministic: a copy depends on the finding and its number only.
+func TestDeterministic(t *testing.T) {
+	t.Parallel()
+	f := load(t, "testdata/dependency-maven-gradle-lockfile.json")
+	a, ra, err := augment.Finding(&f, 1, augment.Default(), augment.Avoid{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, rb, _ := augment.Finding(&f, 1, augment.Default(), augment.Avoid{})
+	if !reflect.DeepEqual(a, b) || !reflect.DeepEqual(ra, rb) {
+		t.Error("two copies 1 of one finding differ")
+	}
+	c, _, _ := augment.Finding(&f, 2, augment.Default(), augment.Avoid{})
+	if c.ID == a.ID || reflect.DeepEqual(c.Package, a.Package) {
+		t.Errorf("copies 1 and 2 are the same: %+v", c.Package)
+	}
+	if orig := load(t, "testdata/dependency-maven-gradle-lockfile.json"); !reflect.DeepEqual(orig, f) {
+		t.Error("Finding changed the original")
+	}
+}
+
+// TestAvoid: a copy takes no package, vulnerability id or path it is told
+// to avoid (the held-out examples'), whatever the draw.
+func TestAvoid(t *testing.T) {
+	t.Parallel()
+	f := load(t, "testdata/dependency-maven-gradle-lockfile.json")
+	cat := augment.Default()
+	cat.Packages = map[string][]string{"maven": {"org.a:one", "org.b:two"}}
+	avoid := augment.Avoid{Packages: map[string]bool{"maven|org.a:one": true}}
+	for n := 1; n <= 10; n++ {
+		c, _, err := augment.Finding(&f, n, cat, avoid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Package.Name != "org.b:two" {
+			t.Errorf("copy %d took %s", n, c.Package.Name)
+		}
+	}
+	cat.Packages["maven"] = []string{"org.a:one"}
+	if _, _, err := augment.Finding(&f, 1, cat, avoid); err == nil || !strings.Contains(err.Error(), "dataset.augment.packages") {
+		t.Errorf("an empty pool after avoiding: %v, want an error naming the setting", err)
+	}
+}
+
+func TestLeftovers(t *testing.T) {
+	t.Parallel()
+	reps := []augment.Replacement{
+		{Kind: augment.KindPackage, Old: "com.google.guava:guava", New: "org.a:one"},
+		{Kind: "CWE", Old: "CWE-79", New: "CWE-89"},
+		{Kind: "version", Old: "31.1-jre", New: "4.2-jre"},
+		{Kind: augment.KindLine, Old: "+0", New: "+3"},
+	}
+	cases := []struct {
+		text string
+		want []string
+	}{
+		{"org.a:one 4.2-jre CWE-89", nil},
+		{"COM.GOOGLE.GUAVA:GUAVA", []string{"com.google.guava:guava"}},
+		{"cwe 079", []string{"CWE-79"}},
+		{"131.1-jre and 31.1-jre2", nil},
+		{"was 31.1-jre.", []string{"31.1-jre"}},
+	}
+	for _, tc := range cases {
+		if got := augment.Leftovers(tc.text, reps); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Leftovers(%q) = %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,44 @@
+package augment
+
+// The default replacement catalogue (config's dataset.augment.* keys start
+// from these). Names are made up in each ecosystem's shape rather than
+// taken from real projects: a copy must not teach that a real package has
+// a vulnerability it does not have, nor look like a finding of the
+// evaluation corpus.
+var (
+	// DefaultPackages are replacement names by canonical ecosystem.
+	DefaultPackages = map[string][]string{
+		"maven": {"org.example.orbit:orbit-core", "io.acme.ledger:ledger-client", "net.sample.vesta:vesta-json",
+			"com.example.harbor:harbor-http", "dev.placeholder.quill:quill-templates", "org.sample.tessera:tessera-crypto",
+			"io.example.lumen:lumen-logging", "com.acme.cobalt:cobalt-xml"},
+		"npm": {"orbit-parse", "ledger-fetch", "@acme/vesta-router", "harbor-sanitize", "quill-markdown",
+			"@example/tessera-jwt", "lumen-yaml", "cobalt-serve"},
+		"pypi": {"orbitlib", "ledger-requests", "vesta-yaml", "harbor-jinja", "quillparse", "tessera-crypto",
+			"lumen-http", "cobalt-xml"},
+		"go": {"github.com/acme/orbit", "github.com/example/ledger", "golang.example.org/x/vesta",
+			"github.com/sample/harbor/v2", "gitlab.example.com/quill/quill", "github.com/acme/tessera"},
+		"cargo":    {"orbit-rs", "ledger-tls", "vesta-serde", "harbor-hyper", "quill-parse", "tessera-crypto"},
+		"rubygems": {"orbit-rack", "ledger-net", "vesta-yaml", "harbor-rails-html", "quill-markup"},
+		"nuget":    {"Acme.Orbit.Json", "Example.Ledger.Http", "Sample.Vesta.Xml", "Acme.Harbor.Crypto"},
+		"composer": {"acme/orbit-http", "example/ledger-yaml", "sample/vesta-twig", "acme/harbor-guzzle"},
+	}
+	// DefaultOtherPackages are the names for the other ecosystems
+	// (operating-system packages among them).
+	DefaultOtherPackages = []string{"liborbit", "ledgerd", "libvesta2", "harbor-utils", "quill-tools", "libtessera", "lumen-base", "cobalt-libs"}
+	// DefaultDirectories replace a path's directory names.
+	DefaultDirectories = []string{"api", "billing-service", "gateway", "web-portal", "core", "auth-module",
+		"inventory", "payments", "frontend", "backend", "shared", "admin-console", "reports", "notifier"}
+	// DefaultFileStems replace the names of source and config files.
+	DefaultFileStems = []string{"order-service", "user-controller", "session-store", "payment-handler", "config-loader",
+		"report-builder", "token-verifier", "upload-handler", "account-repository", "audit-log", "search-query", "invoice-mapper"}
+	// DefaultRuleNames replace the last part of rule ids without digits.
+	DefaultRuleNames = []string{"unsafe-input-flow", "tainted-query-string", "weak-crypto-usage", "open-redirect-target",
+		"insecure-file-permission", "unvalidated-path-join", "hardcoded-credential-use", "unsafe-template-render"}
+)
+
+// Default is the catalogue of the defaults above (every non-deprecated
+// weakness of the CWE catalogue for CWEs).
+func Default() Catalogue {
+	return Catalogue{Packages: DefaultPackages, Other: DefaultOtherPackages, Directories: DefaultDirectories,
+		FileStems: DefaultFileStems, RuleNames: DefaultRuleNames}
+}

@@ -1,0 +1,133 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/augment"
+	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/ident"
+	"github.com/vulntune/vulntune/internal/pipeline"
+)
+
+// TestAugmentationKeepsTheSplitLeakFree builds the sample and corpus
+// datasets with and without identifier augmentation: validation and test
+// are byte for byte the same, every original training example is still
+// there, every copy is in the training split and in its original's group,
+// no copy names a package, path or vulnerability id of a held-out example,
+// and the dataset's own leak check (no exact or near duplicate across
+// splits) passes on what was written.
+func TestAugmentationKeepsTheSplitLeakFree(t *testing.T) {
+	t.Parallel()
+	for _, src := range []string{"../../examples/artifacts", "../../examples/corpus"} {
+		t.Run(filepath.Base(src), func(t *testing.T) {
+			t.Parallel()
+			build := func(a pipeline.Augmentation) (string, *pipeline.DatasetResult) {
+				out := filepath.Join(t.TempDir(), "dataset")
+				res, err := pipeline.BuildDataset(context.Background(), pipeline.DatasetOptions{
+					ArtifactPaths: []string{src}, OutDir: out, MaxPerRule: 10,
+					Split:   dataset.SplitOptions{ValidFraction: 0.2, TestFraction: 0.1, Seed: 42},
+					Augment: a,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return out, res
+			}
+			plain, pres := build(pipeline.Augmentation{})
+			aug, ares := build(pipeline.Augmentation{Copies: 1, MaxCopies: 3, Catalogue: augment.Default()})
+			if ares.Examples != pres.Examples || ares.Copies == 0 || pres.Copies != 0 {
+				t.Errorf("examples %d and %d, copies %d and %d: want the same examples and copies only with augmentation", pres.Examples, ares.Examples, pres.Copies, ares.Copies)
+			}
+			for _, f := range []string{"valid.jsonl", "test.jsonl"} {
+				a, _ := os.ReadFile(filepath.Join(plain, f))
+				b, _ := os.ReadFile(filepath.Join(aug, f))
+				if len(a) == 0 || !bytes.Equal(a, b) {
+					t.Errorf("%s differs with augmentation (or is empty)", f)
+				}
+			}
+			pt, _ := os.ReadFile(filepath.Join(plain, "train.jsonl"))
+			at, _ := os.ReadFile(filepath.Join(aug, "train.jsonl"))
+			for _, line := range strings.Split(strings.TrimSpace(string(pt)), "\n") {
+				if !bytes.Contains(at, []byte(line)) {
+					t.Errorf("an original training example is missing with augmentation: %.80s", line)
+				}
+			}
+
+			exs, err := dataset.Read(aug)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := dataset.CheckExamples(exs, 0); len(p) > 0 {
+				t.Errorf("the augmented dataset fails its checks: %v", p)
+			}
+			byID := map[string]dataset.Example{}
+			held := map[string]bool{}
+			for _, e := range exs {
+				byID[e.Meta.FindingID] = e
+				if e.Meta.Split == dataset.Train {
+					continue
+				}
+				for _, v := range []string{e.Meta.Facts.Package, e.Meta.Facts.Location} {
+					if identifying(v) {
+						held[v] = true
+					}
+				}
+				for _, id := range ident.VulnRE.FindAllString(e.User(), -1) {
+					held[strings.ToUpper(id)] = true
+				}
+			}
+			copies := 0
+			for _, e := range exs {
+				if e.Meta.AugmentOf == "" {
+					continue
+				}
+				copies++
+				orig, ok := byID[e.Meta.AugmentOf]
+				switch {
+				case !ok:
+					t.Errorf("copy %s of %s: no such original", e.Meta.FindingID, e.Meta.AugmentOf)
+				case e.Meta.Split != dataset.Train || orig.Meta.Split != dataset.Train || e.Meta.Group != orig.Meta.Group:
+					t.Errorf("copy %s in %s group %s, its original in %s group %s", e.Meta.FindingID, e.Meta.Split, e.Meta.Group, orig.Meta.Split, orig.Meta.Group)
+				}
+				for _, v := range []string{e.Meta.Facts.Package, e.Meta.Facts.Location} {
+					if v != "" && held[v] {
+						t.Errorf("copy %s names %q of a held-out example", e.Meta.FindingID, v)
+					}
+				}
+				for _, id := range ident.VulnRE.FindAllString(e.User(), -1) {
+					if held[strings.ToUpper(id)] {
+						t.Errorf("copy %s names %s of a held-out example", e.Meta.FindingID, id)
+					}
+				}
+			}
+			if copies != ares.Copies || copies != ares.Stats.Augmentation.Added {
+				t.Errorf("%d copies read back, %d reported, %d in stats", copies, ares.Copies, ares.Stats.Augmentation.Added)
+			}
+			t.Logf("%d examples, %d copies, skipped %v, mix %v -> %v", ares.Examples, copies, ares.Stats.Augmentation.Skipped,
+				ares.Stats.Augmentation.Before, ares.Stats.Augmentation.After)
+		})
+	}
+}
+
+// identifying says whether a fact names a project: a package, a path with
+// a directory or a file of its own, a URL of a host other than the local
+// machine. A bare build file (package.json), a language (trivy's "Java"
+// target) or http://localhost:8080 is every project's.
+func identifying(v string) bool {
+	switch {
+	case v == "":
+		return false
+	case strings.Contains(v, "://"):
+		u, err := url.Parse(v)
+		return err == nil && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1"
+	case !strings.Contains(v, "/") && (ident.KnownFiles[strings.ToLower(v)] || !ident.IsPath(v)):
+		return false
+	}
+	return true
+}
