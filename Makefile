@@ -48,7 +48,7 @@ test: lint unit pyunit
 # example of the samples whole (the longest is 1,044 tokens; the finetune
 # summary and the model card count any cut): a batch pads only to its own
 # longest row, so the length costs nothing the examples do not.
-DEMO_FLAGS ?= --max-steps 30 --max-seq-length 1152 --train-eval-batches 2 --eval-max-tokens 256
+DEMO_FLAGS ?= --max-steps 30 --max-seq-length 1152 --train-eval-batches 2
 demo: build
 	$(BIN) run --artifacts-dir examples/artifacts --output-dir runs/demo $(DEMO_FLAGS)
 	$(BIN) export runs/demo --quant q8_0 -o runs/demo/gguf

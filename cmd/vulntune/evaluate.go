@@ -23,7 +23,9 @@ else valid) with the base model and with MODEL, greedily and with the same
 prompts, and measures: loss and perplexity on the reference answers; whether
 each answer names the fixed version, the CWE and the location of its finding;
 and how often it names ids, versions or paths found in neither the prompt nor
-the finding (hallucination rate). Results go to MODEL/eval/results.json and
+the finding (hallucination rate). Answers are read whole: generated until the
+model ends them, up to the longest reference answer plus a quarter, and
+stopped early when they repeat one cycle over and over (counted as not ended). Results go to MODEL/eval/results.json and
 eval/generations.jsonl, and into the model card's model-index. Raw answers are
 cached under <data_dir>/cache/evaluate by engine, model files and examples, so
 evaluating another fine-tune of the same base on the same split reuses the
@@ -96,7 +98,7 @@ written by an older vulntune. The dataset must be the one evaluated.`,
 	bindConfigFlags(cmd, "default_base_model") // --base-model; default here: base_model in MODEL/metadata.json
 	f.StringVar(&split, "split", "", "held-out split: test or valid (default: test if present, else valid)")
 	f.IntVar(&limit, "limit", 0, "evaluate only the first N examples (0: all)")
-	f.IntVar(&maxTokens, "max-tokens", evaluate.DefaultMaxTokens, "most tokens per generated answer")
+	f.IntVar(&maxTokens, "max-tokens", 0, "most tokens per generated answer (0: the longest reference answer plus 25%, so answers are read whole; a bound below the longest is evaluated with a warning)")
 	f.IntVar(&batch, "batch-size", evaluate.DefaultBatchSize, "answers generated together")
 	f.BoolVar(&asJSON, "json", false, "print results.json instead of the table")
 	f.BoolVar(&noCache, "no-cache", false, "answer every example anew instead of reusing answers cached for the same engine, model and examples")

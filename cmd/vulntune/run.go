@@ -137,7 +137,7 @@ once per content and repo, and unchanged content makes no new commit.`,
 	f.IntVar(&maxSeq, "max-seq-length", 0, "training tokens per example (default: finetune's)")
 	f.IntVar(&trainEvalBatches, "train-eval-batches", 0, "validation batches per evaluation during training (0 = the whole split)")
 	f.IntVar(&evalLimit, "eval-limit", 0, "evaluate on at most this many held-out examples (0 = all)")
-	f.IntVar(&evalMaxTokens, "eval-max-tokens", 0, "answer length bound during evaluation (default: evaluate's)")
+	f.IntVar(&evalMaxTokens, "eval-max-tokens", 0, "answer length bound during evaluation (0: the longest reference answer plus 25%, as evaluate)")
 	f.BoolVar(&noEvalCache, "no-eval-cache", false, "answer every held-out example anew instead of reusing the base model's cached answers")
 	f.BoolVar(&asJSON, "json", false, "print the run result as JSON on stdout")
 	f.BoolVar(&up.model, "upload-model", false, "publish the model after validation (--upload publishes the dataset too)")

@@ -41,6 +41,7 @@ Any failed check exits 3.`,
 	f.Float64Var(&v.gate.MinFactGain, "min-fact-gain", 0, "tuned fact accuracy must exceed base by more than this")
 	f.Float64Var(&v.gate.MaxHallucinationIncrease, "max-hallucination-increase", 0, "tuned hallucination rate may exceed base by at most this")
 	f.Float64Var(&v.gate.MaxEndedShareDecrease, "max-ended-share-decrease", 0, "tuned share of answers that end by themselves may be below base by at most this")
+	f.Float64Var(&v.gate.MaxRepetitionShareIncrease, "max-repetition-share-increase", 0, "tuned share of answers that repeat themselves (stopped in a loop, or a line 3 times) may exceed base by at most this")
 	f.StringVar(&v.gate.Facts, "gate-facts", validate.FactsMean, `"mean": compare the mean of the available fact accuracies; "each": every one must improve`)
 	return cmd
 }

@@ -79,7 +79,7 @@ type Training struct {
 // runs that take no flags (the daemon's); a command's flags win.
 type Evaluation struct {
 	MaxExamples int `yaml:"max_examples"` // 0 = the whole held-out split
-	MaxTokens   int `yaml:"max_tokens"`   // 0 = the evaluator's default
+	MaxTokens   int `yaml:"max_tokens"`   // 0 = from the reference answers (evaluate.BoundFromReferences)
 }
 
 // LoRA holds adapter settings. mlx-lm's scale is Alpha/Rank.

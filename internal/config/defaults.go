@@ -133,7 +133,7 @@ var specs = []*spec{
 		help:  "held-out examples evaluation answers after fine-tuning (0 = all); run and finetune take --eval-limit",
 		field: func(c *Config) any { return &c.FineTuning.Evaluation.MaxExamples }, check: nonNegativeInt},
 	{key: "fine_tuning.evaluation.max_tokens", def: "0",
-		help:  "tokens per generated answer in evaluation (0 = the evaluator's default); run and finetune take --eval-max-tokens",
+		help:  "tokens per generated answer in evaluation (0 = the longest reference answer plus 25%, so answers are read whole); run takes --eval-max-tokens",
 		field: func(c *Config) any { return &c.FineTuning.Evaluation.MaxTokens }, check: nonNegativeInt},
 	{key: "fine_tuning.mlx.quantization", flag: "quantization", def: "none",
 		help:  "train LoRA on the base quantized to these bits (QLoRA): none, q2, q3, q4, q5, q6 or q8; Metal or CUDA only, as MLX's CPU backend cannot train on a quantized base",

@@ -21,6 +21,34 @@ type EvaluateRequest struct {
 	MaxTokens    int               `json:"max_tokens"`
 	MaxSeqLength int               `json:"max_seq_length"` // 0: DefaultScoreLength
 	BatchSize    int               `json:"batch_size"`
+	// RepeatStop, when set, ends an answer whose tail repeats one cycle
+	// (finish reason "repetition"); nil generates to MaxTokens. Omitted
+	// when nil, so requests without it (explain's) keep their cache keys.
+	RepeatStop *RepeatStop `json:"repeat_stop,omitempty"`
+}
+
+// RepeatStop is the engine's loop check (vulntune_engine/repeat.py
+// CycleStop): an answer stops once its last MinRepeats periods of some
+// length p ≤ MaxPeriod tokens are identical and span at least MinTokens
+// tokens. A greedy decoder that starts repeating a line repeats it to the
+// length bound; this ends it after a few copies.
+type RepeatStop struct {
+	MaxPeriod  int `json:"max_period"`
+	MinRepeats int `json:"min_repeats"`
+	MinTokens  int `json:"min_tokens"`
+}
+
+// String describes s as results and logs show it.
+func (s RepeatStop) String() string {
+	return fmt.Sprintf("a cycle of at most %d tokens repeated %d times over at least %d tokens", s.MaxPeriod, s.MinRepeats, s.MinTokens)
+}
+
+// validate checks s as the engine would.
+func (s *RepeatStop) validate() error {
+	if s != nil && (s.MaxPeriod < 1 || s.MinRepeats < 2 || s.MinTokens < 1) {
+		return fmt.Errorf("repeat stop: max period >= 1, min repeats >= 2 and min tokens >= 1 required, got %d, %d, %d", s.MaxPeriod, s.MinRepeats, s.MinTokens)
+	}
+	return nil
 }
 
 // EvaluateItem is one example's outcome: the greedy answer to its prompt
@@ -30,7 +58,7 @@ type EvaluateItem struct {
 	Text             string  `json:"text"`
 	PromptTokens     int     `json:"prompt_tokens"`
 	GenerationTokens int     `json:"generation_tokens"`
-	FinishReason     string  `json:"finish_reason"` // "stop" or "length"
+	FinishReason     string  `json:"finish_reason"` // "stop", "length" or "repetition" (RepeatStop)
 	NLL              float64 `json:"nll"`
 	LossTokens       int     `json:"loss_tokens"`
 	Seconds          float64 `json:"seconds"`
@@ -46,6 +74,9 @@ type EvaluateSummary struct {
 	GenerationTokens int      `json:"generation_tokens"`
 	ScoreSeconds     float64  `json:"score_seconds"`
 	GenerateSeconds  float64  `json:"generate_seconds"`
+	// RepeatCheckSeconds is the part of GenerateSeconds spent in the
+	// RepeatStop check.
+	RepeatCheckSeconds float64 `json:"repeat_check_seconds"`
 	// SharedPrefill counts the answers generated from the KV cache scoring
 	// left behind, without processing their prompt again.
 	SharedPrefill int `json:"shared_prefill"`
@@ -60,6 +91,9 @@ type EvaluateSummary struct {
 func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(EvaluateItem), onEvent func(Event)) (*EvaluateSummary, error) {
 	if req.MaxTokens <= 0 || req.BatchSize <= 0 {
 		return nil, fmt.Errorf("evaluate: max_tokens and batch_size must be positive, got %d and %d", req.MaxTokens, req.BatchSize)
+	}
+	if err := req.RepeatStop.validate(); err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
 	}
 	if req.MaxSeqLength <= 0 {
 		req.MaxSeqLength = DefaultScoreLength
@@ -87,6 +121,42 @@ func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(
 	}
 	if itemErr != nil {
 		return nil, &EngineError{Op: "evaluate", Code: 0, Message: itemErr.Error()}
+	}
+	return &out, nil
+}
+
+// ReferencesRequest asks for the token counts of texts (reference answers)
+// with a model's tokenizer, and where RepeatStop would end each.
+type ReferencesRequest struct {
+	Model      string      `json:"model"`
+	Texts      []string    `json:"texts"`
+	RepeatStop *RepeatStop `json:"repeat_stop,omitempty"`
+}
+
+// References is what the references op measured, one entry per text in
+// request order: Tokens its length in tokens (no special tokens), Stops
+// the number of tokens after which RepeatStop would end it, -1 when it
+// would not.
+type References struct {
+	Tokens []int `json:"tokens"`
+	Stops  []int `json:"stops"`
+}
+
+// References runs the references op: the model's tokenizer only, no
+// weights, seconds. Evaluation sets its length bound from the longest
+// reference answer, and checks that the repetition stop leaves every one
+// of them whole.
+func (e *Engine) References(ctx context.Context, req ReferencesRequest) (*References, error) {
+	if err := req.RepeatStop.validate(); err != nil {
+		return nil, fmt.Errorf("references: %w", err)
+	}
+	var out References
+	call := scriptCall{Module: "repeat", Op: "references", Req: req, Env: []string{"HF_HUB_OFFLINE=1"}}
+	if err := e.runScript(ctx, call, nil, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Tokens) != len(req.Texts) || len(out.Stops) != len(req.Texts) {
+		return nil, &EngineError{Op: "references", Message: fmt.Sprintf("engine measured %d and %d of %d texts", len(out.Tokens), len(out.Stops), len(req.Texts))}
 	}
 	return &out, nil
 }
@@ -162,7 +232,7 @@ func (e *Engine) EvaluateID() string {
 	h := sha256.New()
 	// The modules the evaluate op runs: a change to any of them may change
 	// an answer.
-	h.Write([]byte(moduleSum("evaluate", "protocol", "chat", "runtime", "cpumath", "lmhead")))
+	h.Write([]byte(moduleSum("evaluate", "protocol", "chat", "runtime", "cpumath", "lmhead", "repeat")))
 	fmt.Fprintf(h, "\x00%s\x00%s\x00%s", e.Python, e.Preload, strings.Join(e.Kernels, " "))
 	if st, err := ReadStamp(filepath.Dir(filepath.Dir(e.Python))); err == nil {
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s", st.LockSHA256, st.PythonVersion, st.InstalledAt)

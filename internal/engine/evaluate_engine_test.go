@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/chat"
@@ -62,5 +63,55 @@ func TestEvaluateSharesPrefill(t *testing.T) {
 		if items[i].Text != g.Text {
 			t.Errorf("example %d: evaluate answered %q, a plain generation %q", i, items[i].Text, g.Text)
 		}
+	}
+}
+
+// TestEvaluateRepeatStop: with a repeat stop, the evaluate op ends an
+// answer whose tail repeats a cycle ("repetition") where the same greedy
+// decoding without it goes on to the bound; what it kept is the start of
+// that longer answer. The tiny random model loops within a few tokens.
+func TestEvaluateRepeatStop(t *testing.T) {
+	e := newEngine(t)
+	model := tinyModelDir(t, e, "llama")
+	req := engine.EvaluateRequest{Model: model, MaxTokens: 96, MaxSeqLength: 256, BatchSize: 2} // two groups: a stopped batch is followed by another
+	for _, q := range []string{"What is SQL injection?", "Fix CWE-798.", "Upgrade lodash to 4.17.21."} {
+		b, _ := json.Marshal(map[string]any{"messages": []chat.Message{{Role: "user", Content: q}, {Role: "assistant", Content: "An answer."}}})
+		req.Examples = append(req.Examples, b)
+	}
+	answers := func(stop *engine.RepeatStop) ([]engine.EvaluateItem, *engine.EvaluateSummary) {
+		t.Helper()
+		req.RepeatStop = stop
+		items := make([]engine.EvaluateItem, len(req.Examples))
+		sum, err := e.Evaluate(context.Background(), req, func(it engine.EvaluateItem) { items[it.Index] = it }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return items, sum
+	}
+	free, _ := answers(nil)
+	stopped, sum := answers(&engine.RepeatStop{MaxPeriod: 16, MinRepeats: 3, MinTokens: 12})
+	n := 0
+	for i, it := range stopped {
+		switch it.FinishReason {
+		case "repetition":
+			n++
+			if it.GenerationTokens < 12 || it.GenerationTokens >= free[i].GenerationTokens || !strings.HasPrefix(free[i].Text, it.Text) {
+				t.Errorf("example %d: stopped after %d tokens at %q; without the stop %d tokens, %q", i, it.GenerationTokens, it.Text, free[i].GenerationTokens, free[i].Text)
+			}
+		default:
+			if it.Text != free[i].Text || it.FinishReason != free[i].FinishReason {
+				t.Errorf("example %d: not stopped, yet %q (%s) differs from %q (%s)", i, it.Text, it.FinishReason, free[i].Text, free[i].FinishReason)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no answer stopped for repetition; free answers: %+v", free)
+	}
+	t.Logf("%d of %d answers stopped for repetition; the check took %.6f s of %.3f s decoding", n, len(stopped), sum.RepeatCheckSeconds, sum.GenerateSeconds)
+	if sum.RepeatCheckSeconds <= 0 || sum.RepeatCheckSeconds >= sum.GenerateSeconds {
+		t.Errorf("repeat check took %.6f s of %.6f s decoding", sum.RepeatCheckSeconds, sum.GenerateSeconds)
+	}
+	if _, err := e.Evaluate(context.Background(), engine.EvaluateRequest{Model: model, MaxTokens: 8, BatchSize: 1, RepeatStop: &engine.RepeatStop{MaxPeriod: 4, MinRepeats: 1, MinTokens: 4}}, nil, nil); err == nil || !strings.Contains(err.Error(), "min repeats") {
+		t.Errorf("a stop of one repeat: err = %v, want one naming min repeats", err)
 	}
 }

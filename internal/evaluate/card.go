@@ -34,6 +34,7 @@ func ModelIndex(r *Results) []any {
 	add("hallucination_rate", "hallucination rate", t.HallucinationRate)
 	add("accuracy", "fix snippet accuracy", t.SnippetAccuracy)
 	add("ended_share", "answers ended by themselves", t.EndedShare)
+	add("repetition_share", "answers repeating themselves", t.RepetitionShare)
 	return []any{map[string]any{
 		"name": r.Model,
 		"results": []any{map[string]any{

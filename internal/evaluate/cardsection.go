@@ -24,6 +24,9 @@ func CardSection(r *Results) string {
 	fmt.Fprintf(&b, "Held-out figures from `eval/results.json` (%d examples of the %s split; base → tuned):\n\n",
 		r.Tuned.N, orDash(r.Dataset.Split))
 	table(&b, r.Base, r.Tuned)
+	if line := boundLine(r); line != "" {
+		b.WriteString("\n" + line + "\n")
+	}
 	kinds := r.Kinds()
 	if len(kinds) > 0 {
 		b.WriteString("\nBy kind of finding (tuned model, base in brackets):\n\n")
@@ -47,7 +50,34 @@ func CardSection(r *Results) string {
 	if r.Tuned.Truncated > 0 {
 		fmt.Fprintf(&b, "\n%d of %d tuned answers were cut at the evaluation's token limit.\n", r.Tuned.Truncated, r.Tuned.N)
 	}
+	if r.Tuned.Repeating > 0 {
+		fmt.Fprintf(&b, "\n%d of %d tuned answers were stopped repeating themselves.\n", r.Tuned.Repeating, r.Tuned.N)
+	}
 	return b.String()
+}
+
+// boundLine says how long answers could be and how loops were stopped, or
+// "" for results that do not record it.
+func boundLine(r *Results) string {
+	bd := r.Bound
+	if bd == nil {
+		return ""
+	}
+	var s string
+	switch {
+	case bd.Source == BoundReferences:
+		s = fmt.Sprintf("Answers were read whole: generated greedily up to %d tokens, the longest reference answer (%d tokens) plus %.0f%%.",
+			r.MaxTokens, bd.LongestReference, ReferenceMargin*100)
+	case bd.BelowLongestReference:
+		s = fmt.Sprintf("Answers were cut at %d tokens, **below the longest reference answer (%d tokens)**: answers as long as their reference are not read whole.",
+			r.MaxTokens, bd.LongestReference)
+	default:
+		s = fmt.Sprintf("Answers were generated greedily up to %d tokens (longest reference answer: %d tokens).", r.MaxTokens, bd.LongestReference)
+	}
+	if bd.RepeatStop != nil {
+		s += fmt.Sprintf(" An answer was stopped early, as not ended, when its tail repeated %s.", bd.RepeatStop)
+	}
+	return s
 }
 
 func table(b *strings.Builder, base, tuned Metrics) {
@@ -65,6 +95,7 @@ func table(b *strings.Builder, base, tuned Metrics) {
 	row(fmt.Sprintf("hallucination rate (n=%d)", tuned.N), base.HallucinationRate, tuned.HallucinationRate)
 	row(fmt.Sprintf("fix snippet accuracy (n=%d)", tuned.SnippetN), base.SnippetAccuracy, tuned.SnippetAccuracy)
 	row(fmt.Sprintf("answers ended by themselves (n=%d)", tuned.N), base.EndedShare, tuned.EndedShare)
+	row(fmt.Sprintf("answers repeating themselves (n=%d)", tuned.N), base.RepetitionShare, tuned.RepetitionShare)
 }
 
 func vs(base, tuned *float64, n int) string {

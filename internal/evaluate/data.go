@@ -22,6 +22,9 @@ type example struct {
 // (chat.Prompt, as the dataset's grounding check reads it).
 func (e example) prompt() string { return chat.Prompt(e.Messages) }
 
+// answer is the reference answer: the last assistant turn (chat.Answer).
+func (e example) answer() string { return chat.Answer(e.Messages) }
+
 // pickSplit returns want, or "test" when the dataset has a test split and
 // "valid" otherwise: the test split exists to be held out from every choice
 // made during training, so it is preferred when present.

@@ -22,12 +22,6 @@ import (
 	"github.com/vulntune/vulntune/internal/engine"
 )
 
-// DefaultMaxTokens bounds each generated answer. Reference answers run to a
-// median of about 1,500 characters (~400 tokens); 384 tokens covers the
-// part that names the facts (what, where, fix) while keeping two models ×
-// 40 examples within minutes on a CPU.
-const DefaultMaxTokens = 384
-
 // DefaultBatchSize is the number of answers decoded together. The sample
 // split's 23 answers fit one batch: on the 2-core CPU that generated them in
 // 131 s instead of 160 s at 8, with identical greedy answers
@@ -45,6 +39,7 @@ const (
 // Runner is the part of the engine evaluation needs.
 type Runner interface {
 	Evaluate(ctx context.Context, req engine.EvaluateRequest, onItem func(engine.EvaluateItem), onEvent func(engine.Event)) (*engine.EvaluateSummary, error)
+	References(ctx context.Context, req engine.ReferencesRequest) (*engine.References, error)
 }
 
 // Options say what to evaluate.
@@ -62,8 +57,14 @@ type Options struct {
 	Split string
 	// Limit evaluates only the first Limit examples (0: all).
 	Limit int
-	// MaxTokens bounds each answer (0: DefaultMaxTokens).
+	// MaxTokens bounds each answer. 0 derives the bound from the examples:
+	// the longest reference answer plus ReferenceMargin
+	// (BoundFromReferences), so every answer is read whole. A bound below
+	// the longest reference answer is evaluated as asked, with a warning,
+	// and results.json says so (Bound).
 	MaxTokens int
+	// RepeatStop ends answers stuck in a loop (nil: DefaultRepeatStop).
+	RepeatStop *engine.RepeatStop
 	// BatchSize is the number of answers generated together (0:
 	// DefaultBatchSize).
 	BatchSize int
@@ -91,8 +92,8 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	if opts.ModelDir == "" || opts.BaseModelDir == "" || opts.DatasetDir == "" || opts.Engine == nil {
 		return nil, errors.New("evaluate: model dir, base model dir, dataset dir and engine are required")
 	}
-	if opts.MaxTokens <= 0 {
-		opts.MaxTokens = DefaultMaxTokens
+	if opts.RepeatStop == nil {
+		opts.RepeatStop = &DefaultRepeatStop
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -114,17 +115,23 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		exs = exs[:opts.Limit]
 	}
 	start := opts.Now()
+	maxTokens, b, err := bound(ctx, opts.Engine, opts.BaseModelDir, opts.MaxTokens, opts.RepeatStop, exs, log)
+	if err != nil {
+		return nil, err
+	}
+	opts.MaxTokens = maxTokens
 	r := &Results{Schema: SchemaVersion, Model: filepath.Base(opts.ModelDir), BaseModel: opts.BaseModelName,
-		MaxTokens: opts.MaxTokens, Decoding: "greedy", Date: start.UTC()}
+		MaxTokens: opts.MaxTokens, Bound: &b, Decoding: "greedy", Date: start.UTC()}
 	if r.BaseModel == "" {
 		r.BaseModel = filepath.Base(opts.BaseModelDir)
 	}
 	r.Dataset.Split, r.Dataset.SplitSHA256 = split, sum
 	r.Dataset.Examples, r.Dataset.Evaluated = len(all), len(exs)
 
-	log.Info("evaluating", "split", split, "examples", len(exs), "max_tokens", opts.MaxTokens)
+	log.Info("evaluating", "split", split, "examples", len(exs), "max_tokens", opts.MaxTokens,
+		"bound", b.Source, "longest_reference_tokens", b.LongestReference)
 	t := opts.Now()
-	base, cached, err := runModel(ctx, opts, "base", opts.BaseModelDir, exs)
+	base, cached, err := runModel(ctx, opts, "base", opts.BaseModelDir, exs, r)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +141,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		log.Info("base model answers reused from the evaluation cache", "dir", opts.CacheDir)
 	}
 	t = opts.Now()
-	tuned, _, err := runModel(ctx, opts, "tuned", opts.ModelDir, exs)
+	tuned, _, err := runModel(ctx, opts, "tuned", opts.ModelDir, exs, r)
 	if err != nil {
 		return nil, err
 	}
@@ -154,9 +161,11 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 // runModel answers and scores every example with the model in dir. With a
 // cache, answers the same engine gave the same model to the same request
 // are reused (the base model's, whenever another fine-tune of it is
-// evaluated on the same split); cached reports whether they were.
-func runModel(ctx context.Context, opts Options, label, dir string, exs []example) (gens []Generation, cached bool, err error) {
-	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength}
+// evaluated on the same split); cached reports whether they were. The
+// engine's decoding times of fresh answers are added to r's durations.
+func runModel(ctx context.Context, opts Options, label, dir string, exs []example, r *Results) (gens []Generation, cached bool, err error) {
+	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength,
+		RepeatStop: opts.RepeatStop}
 	if req.BatchSize <= 0 {
 		req.BatchSize = DefaultBatchSize
 	}
@@ -177,8 +186,13 @@ func runModel(ctx context.Context, opts Options, label, dir string, exs []exampl
 			opts.Progress(label, len(exs), len(exs))
 		}
 	} else {
-		if items, err = answer(ctx, opts, label, req, len(exs)); err != nil {
+		var sum *engine.EvaluateSummary
+		if items, sum, err = answer(ctx, opts, label, req, len(exs)); err != nil {
 			return nil, false, err
+		}
+		if sum != nil {
+			r.Durations.GenerateSeconds += sum.GenerateSeconds
+			r.Durations.RepeatCheckSeconds += sum.RepeatCheckSeconds
 		}
 		if key != "" {
 			if err := storeCached(opts.CacheDir, key, filepath.Base(dir), items, opts.Now()); err != nil {
@@ -201,8 +215,9 @@ func runModel(ctx context.Context, opts Options, label, dir string, exs []exampl
 	return gens, cached, nil
 }
 
-// answer has the engine answer and score every example of req, each once.
-func answer(ctx context.Context, opts Options, label string, req engine.EvaluateRequest, n int) ([]engine.EvaluateItem, error) {
+// answer has the engine answer and score every example of req, each once,
+// and returns the answers and the engine's summary.
+func answer(ctx context.Context, opts Options, label string, req engine.EvaluateRequest, n int) ([]engine.EvaluateItem, *engine.EvaluateSummary, error) {
 	items := make([]engine.EvaluateItem, 0, n)
 	seen := make([]bool, n)
 	var bad error
@@ -218,19 +233,20 @@ func answer(ctx context.Context, opts Options, label string, req engine.Evaluate
 		}
 	}, nil)
 	if err != nil {
-		return nil, fmt.Errorf("evaluate %s model %s: %w", label, filepath.Base(req.Model), err)
+		return nil, nil, fmt.Errorf("evaluate %s model %s: %w", label, filepath.Base(req.Model), err)
 	}
 	if bad != nil {
-		return nil, fmt.Errorf("evaluate %s model: %w", label, bad)
+		return nil, nil, fmt.Errorf("evaluate %s model: %w", label, bad)
 	}
 	if len(items) != n {
-		return nil, fmt.Errorf("evaluate %s model: engine answered %d of %d examples", label, len(items), n)
+		return nil, nil, fmt.Errorf("evaluate %s model: engine answered %d of %d examples", label, len(items), n)
 	}
 	if opts.Log != nil && res != nil {
 		opts.Log.Debug("evaluated", "model", label, "score_seconds", res.ScoreSeconds, "generate_seconds", res.GenerateSeconds,
-			"generation_tokens", res.GenerationTokens, "shared_prefill", res.SharedPrefill, "cpu_kernels", res.CPUKernels)
+			"generation_tokens", res.GenerationTokens, "repeat_check_seconds", res.RepeatCheckSeconds,
+			"shared_prefill", res.SharedPrefill, "cpu_kernels", res.CPUKernels)
 	}
-	return items, nil
+	return items, res, nil
 }
 
 // write stores results.json and generations.jsonl, each atomically.

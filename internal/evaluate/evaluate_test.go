@@ -22,14 +22,42 @@ import (
 type fakeEngine struct {
 	answers map[string][]string
 	nll     map[string]float64 // per token
+	// finish holds finish reasons by model ("stop" where absent).
+	finish map[string][]string
+	// refStops: where the repetition stop ends each reference answer
+	// (-1, never, where absent).
+	refStops []int
+	// requests, if set, records each model's evaluate request.
+	requests map[string]engine.EvaluateRequest
 }
 
 func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onItem func(engine.EvaluateItem), _ func(engine.Event)) (*engine.EvaluateSummary, error) {
+	if f.requests != nil {
+		f.requests[req.Model] = req
+	}
 	ans := f.answers[req.Model]
 	for i := len(req.Examples) - 1; i >= 0; i-- {
-		onItem(engine.EvaluateItem{Index: i, Text: ans[i], FinishReason: "stop", NLL: f.nll[req.Model] * 100, LossTokens: 100})
+		reason := "stop"
+		if fin := f.finish[req.Model]; i < len(fin) {
+			reason = fin[i]
+		}
+		onItem(engine.EvaluateItem{Index: i, Text: ans[i], FinishReason: reason, NLL: f.nll[req.Model] * 100, LossTokens: 100})
 	}
-	return &engine.EvaluateSummary{}, nil
+	return &engine.EvaluateSummary{GenerateSeconds: 2, RepeatCheckSeconds: 0.01}, nil
+}
+
+// References counts words as tokens.
+func (f fakeEngine) References(_ context.Context, req engine.ReferencesRequest) (*engine.References, error) {
+	out := &engine.References{}
+	for i, t := range req.Texts {
+		out.Tokens = append(out.Tokens, len(strings.Fields(t)))
+		stop := -1
+		if i < len(f.refStops) {
+			stop = f.refStops[i]
+		}
+		out.Stops = append(out.Stops, stop)
+	}
+	return out, nil
 }
 
 func TestRunWritesResults(t *testing.T) {

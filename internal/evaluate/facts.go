@@ -34,11 +34,12 @@ type Scores struct {
 	UngroundedByKind map[string]int `json:"ungrounded_by_kind,omitempty"`
 }
 
-// completeText drops the last word of an answer the length bound cut off:
+// completeText drops the last word of an answer the length bound or the
+// repetition stop cut off:
 // it may be a fragment ("CWE-7" of "CWE-770") that is no claim at all, and
 // scoring it would count the cut, not the model, as a hallucination.
 func completeText(text, finishReason string) string {
-	if finishReason != "length" {
+	if finishReason != FinishLength && finishReason != FinishRepetition {
 		return text
 	}
 	if i := strings.LastIndexAny(text, " \t\n"); i >= 0 {

@@ -17,7 +17,9 @@ const SchemaVersion = 1
 // 2: a word cut off by the length bound no longer counts as a claim.
 // 3: fix snippets and the first line must agree on the fixed version; URLs
 // count as identifiers for the hallucination rate (issue 16).
-const ScoringVersion = 3
+// 4: answers stopped for repetition are not ended; the repetition share
+// (issue 16).
+const ScoringVersion = 4
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:
@@ -52,10 +54,17 @@ type Metrics struct {
 	// installed one.
 	SnippetAccuracy *float64 `json:"snippet_accuracy"`
 	SnippetN        int      `json:"snippet_n"`
-	// Truncated counts answers cut at max_tokens; EndedShare is the share
-	// of answers that ended by themselves (end of sequence), the others.
+	// Truncated counts answers cut at max_tokens, Repeating answers the
+	// engine stopped because their tail repeated one cycle
+	// (engine.RepeatStop); EndedShare is the share of answers that ended
+	// by themselves (end of sequence), neither of those.
 	Truncated  int      `json:"truncated"`
+	Repeating  int      `json:"repeating"`
 	EndedShare *float64 `json:"ended_share"`
+	// RepetitionShare is the share of answers stopped for repetition or
+	// with a line repeated RepeatedLineCount times or more (RepeatedLine):
+	// a loop the stop ended, or one too loose for it to see.
+	RepetitionShare *float64 `json:"repetition_share"`
 	// UngroundedByKind counts the ungrounded identifiers of every answer by
 	// kind (ident.Kinds: version, CWE, vulnerability id, path, URL), each
 	// kind present, so a regression shows where it came from.
@@ -101,9 +110,12 @@ type Results struct {
 		Examples    int    `json:"examples"`     // rows in the split
 		Evaluated   int    `json:"evaluated"`    // after --limit
 	} `json:"dataset"`
-	MaxTokens int       `json:"max_tokens"`
-	Decoding  string    `json:"decoding"`
-	Date      time.Time `json:"date"`
+	MaxTokens int `json:"max_tokens"`
+	// Bound says where MaxTokens came from and how answers were stopped
+	// (nil in results written before vulntune recorded it).
+	Bound    *Bound    `json:"bound,omitempty"`
+	Decoding string    `json:"decoding"`
+	Date     time.Time `json:"date"`
 	// Rescored is when Rescore last scored the stored answers again.
 	Rescored  *time.Time `json:"rescored,omitempty"`
 	Durations struct {
@@ -113,6 +125,11 @@ type Results struct {
 		// BaseCached: the base model's answers came from the evaluation
 		// cache (BaseSeconds is then the time to read them).
 		BaseCached bool `json:"base_cached,omitempty"`
+		// GenerateSeconds is the engine's decoding time over the answers
+		// generated in this run (not those from the cache), and
+		// RepeatCheckSeconds the part of it the repetition stop took.
+		GenerateSeconds    float64 `json:"generate_seconds"`
+		RepeatCheckSeconds float64 `json:"repeat_check_seconds"`
 	} `json:"durations"`
 }
 
@@ -141,7 +158,7 @@ func (g *Generation) score(e example) {
 func aggregate(gens []Generation) Metrics {
 	m := Metrics{N: len(gens)}
 	var nll float64
-	var fv, cwe, loc, hall, snip int
+	var fv, cwe, loc, hall, snip, rep int
 	if len(gens) > 0 {
 		m.UngroundedByKind = map[string]int{}
 		for _, k := range ident.Kinds {
@@ -161,8 +178,14 @@ func aggregate(gens []Generation) Metrics {
 		for k, n := range g.Scores.UngroundedByKind {
 			m.UngroundedByKind[k] += n
 		}
-		if g.FinishReason == "length" {
+		switch g.FinishReason {
+		case FinishLength:
 			m.Truncated++
+		case FinishRepetition:
+			m.Repeating++
+		}
+		if _, n := RepeatedLine(g.Text); g.FinishReason == FinishRepetition || n >= RepeatedLineCount {
+			rep++
 		}
 	}
 	if m.LossTokens > 0 {
@@ -174,7 +197,8 @@ func aggregate(gens []Generation) Metrics {
 	m.LocationAccuracy = frac(loc, m.LocationN)
 	m.HallucinationRate = frac(hall, m.N)
 	m.SnippetAccuracy = frac(snip, m.SnippetN)
-	m.EndedShare = frac(m.N-m.Truncated, m.N)
+	m.EndedShare = frac(m.N-m.Truncated-m.Repeating, m.N)
+	m.RepetitionShare = frac(rep, m.N)
 	return m
 }
 

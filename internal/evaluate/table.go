@@ -18,8 +18,15 @@ func WriteTable(w io.Writer, r *Results) error {
 	if r.Durations.BaseCached {
 		cached = "; base answers from the evaluation cache"
 	}
-	fmt.Fprintf(tw, "%s vs %s on %d %s examples (greedy, max %d tokens%s)\n",
-		r.Model, r.BaseModel, r.Dataset.Evaluated, r.Dataset.Split, r.MaxTokens, cached)
+	bound := ""
+	if r.Bound != nil {
+		bound = fmt.Sprintf(", longest reference %d", r.Bound.LongestReference)
+		if r.Bound.BelowLongestReference {
+			bound += ": BELOW IT, answers cut"
+		}
+	}
+	fmt.Fprintf(tw, "%s vs %s on %d %s examples (greedy, max %d tokens%s%s)\n",
+		r.Model, r.BaseModel, r.Dataset.Evaluated, r.Dataset.Split, r.MaxTokens, bound, cached)
 	fmt.Fprintln(tw, "metric\tbase\ttuned\tdelta\t")
 	rows := []struct {
 		name string
@@ -34,6 +41,7 @@ func WriteTable(w io.Writer, r *Results) error {
 		{"hallucination_rate", func(m Metrics) *float64 { return m.HallucinationRate }, func(m Metrics) int { return m.N }},
 		{"snippet_accuracy", func(m Metrics) *float64 { return m.SnippetAccuracy }, func(m Metrics) int { return m.SnippetN }},
 		{"ended_share", func(m Metrics) *float64 { return m.EndedShare }, func(m Metrics) int { return m.N }},
+		{"repetition_share", func(m Metrics) *float64 { return m.RepetitionShare }, func(m Metrics) int { return m.N }},
 	}
 	for _, row := range rows {
 		name := row.name

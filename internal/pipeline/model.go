@@ -99,7 +99,8 @@ func ModelHooks(o ModelOptions) FinetuneHooks {
 	return FinetuneHooks{
 		Key: map[string]any{"base": o.BaseModelDir, "training": o.Training, "lora": o.LoRA, "quantize": o.QuantizeBits, "grad_checkpoint": o.GradCheckpoint,
 			"max_steps": o.MaxSteps, "epochs": o.Epochs, "max_seq": o.MaxSeqLength, "eval_batches": o.EvalBatches},
-		EvalKey:  map[string]any{"scoring": evaluate.ScoringVersion, "limit": o.EvalLimit, "max_tokens": o.EvalMaxTokens},
+		EvalKey: map[string]any{"scoring": evaluate.ScoringVersion, "limit": o.EvalLimit, "max_tokens": o.EvalMaxTokens,
+			"repeat_stop": evaluate.DefaultRepeatStop},
 		ModelDir: o.ModelDir,
 		Train: func(ctx context.Context, datasetDir, name, key string) (map[string]any, error) {
 			work := filepath.Join(o.WorkspaceDir, "finetune", name+"-"+key)

@@ -2,41 +2,55 @@ package pipeline_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/augment"
 	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/pipeline"
 )
 
+// referenceSources are the scanner reports whose datasets hold the
+// reference answers the scoring rules and the repetition stop must pass.
+var referenceSources = []string{"../../examples/artifacts", "../../examples/corpus"}
+
+// referenceExamples builds src's dataset as the main job does and returns
+// every example of it, training and held-out, identifier-replaced copies
+// included: a copy's reference answer must pass as its original's does.
+func referenceExamples(t *testing.T, src string) []dataset.Example {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "dataset")
+	if _, err := pipeline.BuildDataset(context.Background(), pipeline.DatasetOptions{
+		ArtifactPaths: []string{src}, OutDir: out,
+		MaxPerRule: 10, Split: dataset.SplitOptions{ValidFraction: 0.2, Seed: 42},
+		Augment: pipeline.Augmentation{Copies: 1, MaxCopies: 3, Catalogue: augment.Default()},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	exs, err := dataset.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exs
+}
+
 // TestReferenceAnswersScorePerfect scores every reference answer of the
 // sample and corpus datasets as evaluation scores a model's: the answer
 // the model learns from must name the fixed version, agree with its first
-// line, pin the fixed version in every fix snippet and name no ungrounded
-// version, CWE, vulnerability id, path or URL; so must every
-// identifier-replaced copy of a training example. A scoring rule that fails a
-// reference answer measures the rule, not the model.
+// line, pin the fixed version in every fix snippet, name no ungrounded
+// version, CWE, vulnerability id, path or URL, and repeat no line three times
+// (the repetition share); so must every identifier-replaced copy of a
+// training example. A scoring rule that fails a reference answer measures
+// the rule, not the model.
 func TestReferenceAnswersScorePerfect(t *testing.T) {
 	t.Parallel()
-	for _, src := range []string{"../../examples/artifacts", "../../examples/corpus"} {
+	for _, src := range referenceSources {
 		t.Run(filepath.Base(src), func(t *testing.T) {
 			t.Parallel()
-			out := filepath.Join(t.TempDir(), "dataset")
-			if _, err := pipeline.BuildDataset(context.Background(), pipeline.DatasetOptions{
-				ArtifactPaths: []string{src}, OutDir: out,
-				MaxPerRule: 10, Split: dataset.SplitOptions{ValidFraction: 0.2, Seed: 42},
-				// Identifier-replaced copies are scored too: a copy's
-				// reference answer must score as its original's does.
-				Augment: pipeline.Augmentation{Copies: 1, MaxCopies: 3, Catalogue: augment.Default()},
-			}); err != nil {
-				t.Fatal(err)
-			}
-			exs, err := dataset.Read(out)
-			if err != nil {
-				t.Fatal(err)
-			}
+			exs := referenceExamples(t, src)
 			snippets, copies := 0, 0
 			for _, e := range exs {
 				if e.Meta.AugmentOf != "" {
@@ -58,11 +72,54 @@ func TestReferenceAnswersScorePerfect(t *testing.T) {
 				for kind, n := range s.UngroundedByKind {
 					t.Errorf("%s: reference answer names %d ungrounded %s (%q)", e.Meta.FindingID, n, kind, s.Ungrounded)
 				}
+				if line, n := evaluate.RepeatedLine(e.Assistant()); n >= evaluate.RepeatedLineCount {
+					t.Errorf("%s: reference answer repeats %q %d times: the repetition share would count it", e.Meta.FindingID, line, n)
+				}
 			}
 			t.Logf("%d examples (%d identifier-replaced copies), %d with fix snippets", len(exs), copies, snippets)
 			if copies == 0 {
 				t.Error("no identifier-replaced copy was scored")
 			}
 		})
+	}
+}
+
+// TestRepeatStopSparesReferenceAnswers runs the engine's repetition stop
+// (evaluate.DefaultRepeatStop) over every reference answer of the sample
+// and corpus datasets, in the bundled model's tokens: a stop that would end
+// a reference answer early would cut answers a model should write. It
+// loads the tokenizer only (seconds), and skips without the engine.
+func TestRepeatStopSparesReferenceAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("engine test")
+	}
+	e := hubEngine(t)
+	model := filepath.Join(os.Getenv("VULNTUNE_BASE_MODELS_DIR"), "SmolLM2-135M-Instruct")
+	if _, err := os.Stat(filepath.Join(model, "tokenizer.json")); e == nil || os.Getenv("VULNTUNE_BASE_MODELS_DIR") == "" || err != nil {
+		t.Skip("no engine or bundled model: run `make setup` (the Makefile exports VULNTUNE_DATA_DIR and VULNTUNE_BASE_MODELS_DIR)")
+	}
+	for _, src := range referenceSources {
+		exs := referenceExamples(t, src)
+		texts := make([]string, len(exs))
+		for i, ex := range exs {
+			texts[i] = ex.Assistant()
+		}
+		stop := evaluate.DefaultRepeatStop
+		refs, err := e.References(context.Background(), engine.ReferencesRequest{Model: model, Texts: texts, RepeatStop: &stop})
+		if err != nil {
+			t.Fatal(err)
+		}
+		longest := 0
+		for i, at := range refs.Stops {
+			longest = max(longest, refs.Tokens[i])
+			if at >= 0 {
+				t.Errorf("%s: %s: the repetition stop (%s) ends its reference answer after %d of %d tokens",
+					filepath.Base(src), exs[i].Meta.FindingID, stop, at, refs.Tokens[i])
+			}
+		}
+		if longest == 0 {
+			t.Fatalf("%s: no reference answer has a token", filepath.Base(src))
+		}
+		t.Logf("%s: %d reference answers, the longest %d tokens (bound %d)", filepath.Base(src), len(exs), longest, evaluate.BoundFromReferences(longest))
 	}
 }

@@ -135,9 +135,9 @@ func completeRun(t *testing.T) (runDir, modelDir string) {
 	})
 	base := evaluate.Metrics{N: 2, Loss: f(2.18), FixedVersionAccuracy: f(0), FixedVersionN: 1, CWEAccuracy: f(0), CWEN: 1,
 		LocationAccuracy: f(0.5), LocationN: 2, HallucinationRate: f(0.5), SnippetAccuracy: f(0), SnippetN: 1, EndedShare: f(0.5), Truncated: 1,
-		UngroundedByKind: map[string]int{"version": 1, "CWE": 0, "vulnerability id": 0, "path": 0, "URL": 0}}
+		RepetitionShare: f(0.25), UngroundedByKind: map[string]int{"version": 1, "CWE": 0, "vulnerability id": 0, "path": 0, "URL": 0}}
 	tuned := evaluate.Metrics{N: 2, Loss: f(1.24), FixedVersionAccuracy: f(1), FixedVersionN: 1, CWEAccuracy: f(1), CWEN: 1,
-		LocationAccuracy: f(1), LocationN: 2, HallucinationRate: f(0), SnippetAccuracy: f(1), SnippetN: 1, EndedShare: f(1),
+		LocationAccuracy: f(1), LocationN: 2, HallucinationRate: f(0), SnippetAccuracy: f(1), SnippetN: 1, EndedShare: f(1), RepetitionShare: f(0),
 		UngroundedByKind: map[string]int{"version": 0, "CWE": 0, "vulnerability id": 0, "path": 0, "URL": 2}}
 	res := evaluate.Results{Schema: evaluate.SchemaVersion, Base: base, Tuned: tuned, Model: "vulntune-test", BaseModel: "SmolLM2-135M",
 		ByKind: map[string]evaluate.Pair{

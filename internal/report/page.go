@@ -444,6 +444,13 @@ func table(t string, r *evaluate.Results) evalTable {
 	et := evalTable{Title: t, Rows: []evalRow{{Kind: "all", Base: r.Base, Tuned: r.Tuned}}}
 	et.Note = fmt.Sprintf("%d of %d examples evaluated, base %s vs tuned %s, %s decoding, at most %d tokens per answer",
 		r.Dataset.Evaluated, r.Dataset.Examples, orDash(r.BaseModel), orDash(r.Model), orDash(r.Decoding), r.MaxTokens)
+	if b := r.Bound; b != nil {
+		if b.BelowLongestReference {
+			et.Note += fmt.Sprintf(", below the longest reference answer (%d tokens): answers are not read whole", b.LongestReference)
+		} else {
+			et.Note += fmt.Sprintf(" (longest reference answer: %d tokens)", b.LongestReference)
+		}
+	}
 	for _, k := range r.Kinds() {
 		et.Rows = append(et.Rows, evalRow{Kind: k, Base: r.ByKind[k].Base, Tuned: r.ByKind[k].Tuned})
 	}

@@ -210,11 +210,12 @@ func TestCompleteRun(t *testing.T) {
 	if worse := find(tables[0], func(n *html.Node) bool { return hasClass(n, "worse") }); len(worse) != 1 || text(worse[0]) != "2.400" {
 		t.Error("code's worse tuned loss 2.400 not marked worse")
 	}
-	// The whole answer: fix snippets, answers ended, ungrounded by type.
+	// The whole answer: fix snippets, answers ended and repeating,
+	// ungrounded by type.
 	all := text(find(find(tables[0], tag("tbody"))[0], tag("tr"))[0])
-	for _, w := range []string{"0%100%", "50%100%"} {
+	for _, w := range []string{"0%100%", "50%100%", "25%0%"} {
 		if !strings.Contains(all, w) {
-			t.Errorf("overall row %q lacks base→tuned %q (fix snippet, ended)", all, w)
+			t.Errorf("overall row %q lacks base→tuned %q (fix snippet, ended, repeating)", all, w)
 		}
 	}
 	ung := find(ev, func(n *html.Node) bool { return hasClass(n, "ungrounded") })

@@ -21,8 +21,9 @@ const (
 // GateOptions are the quality gate's thresholds. The zero value is the
 // default: the tuned model must have a strictly lower held-out loss, a
 // strictly higher fact accuracy (mean of the available accuracies), no
-// higher hallucination rate, no lower snippet accuracy and no smaller share
-// of answers that end by themselves than its base.
+// higher hallucination rate, no lower snippet accuracy, no smaller share
+// of answers that end by themselves and no larger share of answers that
+// repeat themselves than its base.
 type GateOptions struct {
 	// MinLossGain: base loss − tuned loss must exceed this.
 	MinLossGain float64
@@ -34,6 +35,9 @@ type GateOptions struct {
 	// MaxEndedShareDecrease: base − tuned share of answers that ended by
 	// themselves must not exceed this.
 	MaxEndedShareDecrease float64
+	// MaxRepetitionShareIncrease: tuned − base share of answers repeating
+	// themselves (evaluate.Metrics.RepetitionShare) must not exceed this.
+	MaxRepetitionShareIncrease float64
 	// Facts is FactsMean (default) or FactsEach.
 	Facts string
 }
@@ -76,8 +80,11 @@ func checkGate(r *Report, opts Options, meta map[string]any) {
 }
 
 // checkWholeAnswer is the gate on what a user reads to the end: the answers
-// end by themselves, and their fix snippets pin the fixed version (issue
-// 16). Snippet accuracy is compared only when both models wrote fix
+// end by themselves without looping, and their fix snippets pin the fixed
+// version (issue 16). Repetition is compared with the base, not held to an
+// absolute bound: the question the gate answers is whether fine-tuning made
+// the model worse, and a small base model that loops itself would fail any
+// fixed bound whatever its fine-tune did. Snippet accuracy is compared only when both models wrote fix
 // snippets: a base model that writes none has nothing to beat.
 func checkWholeAnswer(r *Report, g GateOptions, b, t evaluate.Metrics) {
 	switch {
@@ -95,6 +102,14 @@ func checkWholeAnswer(r *Report, g GateOptions, b, t evaluate.Metrics) {
 		r.add(GroupGate, "answers ended", Pass, "tuned %.4f, base %.4f ended by themselves", *t.EndedShare, *b.EndedShare)
 	default:
 		r.add(GroupGate, "answers ended", Fail, "tuned %.4f ended by themselves, below base %.4f by more than %g", *t.EndedShare, *b.EndedShare, g.MaxEndedShareDecrease)
+	}
+	switch {
+	case b.RepetitionShare == nil || t.RepetitionShare == nil:
+		r.add(GroupGate, "answers repeating", Fail, "results.json has no repetition share (scored before vulntune recorded it: run `vulntune evaluate --rescore`)")
+	case *t.RepetitionShare-*b.RepetitionShare <= g.MaxRepetitionShareIncrease:
+		r.add(GroupGate, "answers repeating", Pass, "tuned %.4f, base %.4f repeat themselves", *t.RepetitionShare, *b.RepetitionShare)
+	default:
+		r.add(GroupGate, "answers repeating", Fail, "tuned %.4f repeat themselves, above base %.4f by more than %g", *t.RepetitionShare, *b.RepetitionShare, g.MaxRepetitionShareIncrease)
 	}
 }
 

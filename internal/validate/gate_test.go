@@ -13,7 +13,14 @@ import (
 func f(v float64) *float64 { return &v }
 
 func metrics(loss, fv, cwe, hall float64) evaluate.Metrics {
-	return evaluate.Metrics{N: 10, Loss: f(loss), FixedVersionAccuracy: f(fv), CWEAccuracy: f(cwe), HallucinationRate: f(hall), EndedShare: f(0.9)}
+	return evaluate.Metrics{N: 10, Loss: f(loss), FixedVersionAccuracy: f(fv), CWEAccuracy: f(cwe), HallucinationRate: f(hall), EndedShare: f(0.9),
+		RepetitionShare: f(0.1)}
+}
+
+// repeating sets m's repetition share.
+func repeating(m evaluate.Metrics, share *float64) *evaluate.Metrics {
+	m.RepetitionShare = share
+	return &m
 }
 
 // whole sets m's snippet accuracy (nil: no snippets) and ended share.
@@ -48,6 +55,14 @@ func TestQualityGate(t *testing.T) {
 			map[string]validate.Status{"answers ended": validate.Pass}},
 		{"no ended share: scored by an older vulntune", whole(good, f(1), 4, nil), validate.GateOptions{}, false,
 			map[string]validate.Status{"answers ended": validate.Fail}},
+		{"repeats no more than base", repeating(good, f(0.1)), validate.GateOptions{}, false,
+			map[string]validate.Status{"answers repeating": validate.Pass}},
+		{"repeats more than base", repeating(good, f(0.3)), validate.GateOptions{}, false,
+			map[string]validate.Status{"answers repeating": validate.Fail, "answers ended": validate.Pass}},
+		{"repeats more, within allowance", repeating(good, f(0.3)), validate.GateOptions{MaxRepetitionShareIncrease: 0.25}, false,
+			map[string]validate.Status{"answers repeating": validate.Pass}},
+		{"no repetition share: scored by an older vulntune", repeating(good, nil), validate.GateOptions{}, false,
+			map[string]validate.Status{"answers repeating": validate.Fail}},
 		{"loss worse", ptrM(metrics(2.1, 0.6, 0.7, 0.1)), validate.GateOptions{}, false,
 			map[string]validate.Status{"held-out loss": validate.Fail}},
 		{"loss gain below threshold", ptrM(metrics(1.95, 0.6, 0.7, 0.1)), validate.GateOptions{MinLossGain: 0.1}, false,

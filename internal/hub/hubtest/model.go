@@ -92,8 +92,8 @@ func WriteModel(t testing.TB, dir string, o ModelOptions) {
 		facts = [2]float64{0.8, 0.1}
 	}
 	res := evaluate.Results{Schema: evaluate.SchemaVersion, Model: filepath.Base(dir), BaseModel: "SmolLM2-135M-Instruct"}
-	res.Base = evaluate.Metrics{N: 4, Loss: &base, CWEAccuracy: &facts[0], HallucinationRate: ptr(0.25), EndedShare: ptr(1)}
-	res.Tuned = evaluate.Metrics{N: 4, Loss: &tuned, CWEAccuracy: &facts[1], HallucinationRate: ptr(0.0), EndedShare: ptr(1)}
+	res.Base = evaluate.Metrics{N: 4, Loss: &base, CWEAccuracy: &facts[0], HallucinationRate: ptr(0.25), EndedShare: ptr(1), RepetitionShare: ptr(0)}
+	res.Tuned = evaluate.Metrics{N: 4, Loss: &tuned, CWEAccuracy: &facts[1], HallucinationRate: ptr(0.0), EndedShare: ptr(1), RepetitionShare: ptr(0)}
 	res.Dataset.Split, res.Dataset.Examples, res.Dataset.Evaluated = "valid", 4, 4
 	writeJSONFile(t, filepath.Join(dir, "eval", evaluate.ResultsFile), res)
 	must(t, os.WriteFile(filepath.Join(dir, "eval", "generations.jsonl"), []byte(`{"model": "tuned", "text": "..."}`+"\n"), 0o644))

@@ -9,7 +9,9 @@ Ops:
             example's prompt turns with greedy batch decoding, starting
             from the KV cache of the prompt that scoring filled, one batch of
             examples at a time; one "item" event per example as its answer
-            finishes.
+            finishes: at end of sequence ("stop"), at max_tokens ("length")
+            or, with a repeat_stop, when its tail repeats one cycle
+            ("repetition", repeat.CycleStop).
   check     load a model's tokenizer, round-trip texts through it, render
             the chat template and, unless told not to, answer one prompt.
 """
@@ -22,6 +24,7 @@ from . import cpumath
 from .chat import assistant_mask, prompt_turns, require_chat_template
 from .lmhead import lm_head_split
 from .protocol import WorkerError, emit, finish, serve
+from .repeat import CycleStop, stop_from
 from .runtime import mlx_backend
 
 
@@ -99,12 +102,13 @@ def op_evaluate(req):
     max_tokens = int(req["max_tokens"])
     max_len = int(req["max_seq_length"])
     batch = int(req["batch_size"])
+    repeat = stop_from(req)
 
     # Examples go through in groups of one batch: scored, which leaves each
     # prompt's KV cache behind, then answered from those caches. A group at
     # a time bounds the caches held to one batch's, whatever the split size.
     scores, prompts = [None] * len(examples), [None] * len(examples)
-    score_s = gen_s = 0.0
+    score_s = gen_s = repeat_s = 0.0
     gen_tokens = shared = 0
     gen = BatchGenerator(
         model,
@@ -137,15 +141,28 @@ def op_evaluate(req):
             del caches
             index = dict(zip(uids, group))
             tokens = {uid: [] for uid in uids}
+            guards = {uid: CycleStop(*repeat, capacity=max_tokens) for uid in uids} if repeat else {}
             pending = set(uids)
             while pending and (responses := gen.next_generated()):
+                looped = []
                 for r in responses:
-                    if r.finish_reason != "stop":
+                    reason = r.finish_reason
+                    if reason != "stop":
                         tokens[r.uid].append(r.token)
                         gen_tokens += 1
-                    if r.finish_reason is None:
+                    if reason is None and guards:
+                        tc = time.perf_counter()
+                        cycle = guards[r.uid].push(r.token)
+                        repeat_s += time.perf_counter() - tc
+                        if cycle:
+                            # A loop never ends by itself: stop it here
+                            # rather than at max_tokens, minutes later.
+                            reason = "repetition"
+                            looped.append(r.uid)
+                    if reason is None:
                         continue
                     pending.discard(r.uid)
+                    guards.pop(r.uid, None)
                     i = index[r.uid]
                     nll, n = scores[i]
                     emit(
@@ -154,11 +171,13 @@ def op_evaluate(req):
                         text=tokenizer.decode(tokens[r.uid]),
                         prompt_tokens=len(prompts[i]),
                         generation_tokens=len(tokens[r.uid]),
-                        finish_reason=r.finish_reason,
+                        finish_reason=reason,
                         nll=nll,
                         loss_tokens=n,
                         seconds=time.perf_counter() - t1,
                     )
+                if looped:
+                    gen.remove(looped)
             gen_s += time.perf_counter() - t1
     finally:
         gen.close()
@@ -174,6 +193,7 @@ def op_evaluate(req):
         "generation_tokens": gen_tokens,
         "score_seconds": score_s,
         "generate_seconds": gen_s,
+        "repeat_check_seconds": repeat_s,
         "shared_prefill": shared,
         "chat_template_source": source,
         "cpu_kernels": cpumath.kernels_in_use(),

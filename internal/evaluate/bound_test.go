@@ -1,0 +1,168 @@
+package evaluate_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/evaluate"
+)
+
+func TestBoundFromReferences(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ longest, want int }{
+		{0, 32},
+		{1, 32},
+		{100, 128},   // 125, rounded up
+		{128, 160},   // exactly 160
+		{1113, 1408}, // the sample split's longest answer: 1391.25 → 1408
+	} {
+		if got := evaluate.BoundFromReferences(c.longest); got != c.want {
+			t.Errorf("BoundFromReferences(%d) = %d, want %d", c.longest, got, c.want)
+		}
+	}
+}
+
+// TestRunBound checks where the length bound comes from: the longest
+// reference answer of testdata/dataset (529 words, which the fake engine
+// counts as tokens) unless one is given, with a warning and a mark in
+// results.json, the card and the table when it cuts reference answers.
+func TestRunBound(t *testing.T) {
+	t.Parallel()
+	const longest = 529
+	for _, c := range []struct {
+		name        string
+		explicit    int
+		refStops    []int
+		wantTokens  int
+		wantSource  string
+		wantBelow   bool
+		wantStopped int
+		wantLog     string // in the warnings, "" for none
+		wantCard    string
+	}{
+		{"from the references", 0, nil, evaluate.BoundFromReferences(longest), evaluate.BoundReferences, false, 0, "",
+			"Answers were read whole: generated greedily up to 672 tokens, the longest reference answer (529 tokens) plus 25%."},
+		{"explicit, above", 2000, nil, 2000, evaluate.BoundExplicit, false, 0, "",
+			"generated greedily up to 2000 tokens (longest reference answer: 529 tokens)"},
+		{"explicit, below the longest", 256, nil, 256, evaluate.BoundExplicit, true, 0, "below the longest reference answer",
+			"**below the longest reference answer (529 tokens)**"},
+		{"the stop would cut a reference answer", 0, []int{-1, 90, -1}, evaluate.BoundFromReferences(longest), evaluate.BoundReferences, false, 1,
+			"would cut reference answers short", "repeated a cycle of at most 256 tokens repeated 3 times over at least 48 tokens"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			model, base := t.TempDir(), t.TempDir()
+			reqs := map[string]engine.EvaluateRequest{}
+			eng := fakeEngine{
+				answers:  map[string][]string{base: {"a", "b", "c"}, model: {"a", "b", "c"}},
+				nll:      map[string]float64{base: 2, model: 1},
+				refStops: c.refStops,
+				requests: reqs,
+			}
+			var logs bytes.Buffer
+			r, err := evaluate.Run(context.Background(), evaluate.Options{
+				ModelDir: model, BaseModelDir: base, DatasetDir: filepath.Join("testdata", "dataset"),
+				MaxTokens: c.explicit, Engine: eng, Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := r.Bound
+			if r.MaxTokens != c.wantTokens || b == nil || b.Source != c.wantSource || b.LongestReference != longest ||
+				b.BelowLongestReference != c.wantBelow || b.ReferencesRepeatStopped != c.wantStopped {
+				t.Fatalf("max tokens %d, bound %+v; want %d from %s, longest %d, below %v, %d stopped",
+					r.MaxTokens, b, c.wantTokens, c.wantSource, longest, c.wantBelow, c.wantStopped)
+			}
+			for _, m := range []string{base, model} {
+				if got := reqs[m]; got.MaxTokens != c.wantTokens || got.RepeatStop == nil || *got.RepeatStop != evaluate.DefaultRepeatStop {
+					t.Errorf("%s asked for %d tokens, stop %v; want %d, %v", filepath.Base(m), got.MaxTokens, got.RepeatStop, c.wantTokens, evaluate.DefaultRepeatStop)
+				}
+			}
+			if c.wantLog == "" && logs.Len() > 0 || !strings.Contains(logs.String(), c.wantLog) {
+				t.Errorf("warnings %q, want %q", logs.String(), c.wantLog)
+			}
+			if card := evaluate.CardSection(r); !strings.Contains(card, c.wantCard) {
+				t.Errorf("card section lacks %q:\n%s", c.wantCard, card)
+			}
+			var table bytes.Buffer
+			if err := evaluate.WriteTable(&table, r); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(table.String(), "BELOW IT"); got != c.wantBelow {
+				t.Errorf("table says the bound is below the longest reference: %v, want %v\n%s", got, c.wantBelow, table.String())
+			}
+			if r.Durations.GenerateSeconds != 4 || r.Durations.RepeatCheckSeconds != 0.02 {
+				t.Errorf("durations %+v, want the engine's 2 s and 0.01 s twice", r.Durations)
+			}
+		})
+	}
+}
+
+// TestRunRepetition: answers the engine stopped for repetition are not
+// ended, and count in the repetition share with answers that repeat a line.
+func TestRunRepetition(t *testing.T) {
+	t.Parallel()
+	model, base := t.TempDir(), t.TempDir()
+	loop := strings.Repeat("The scanner gives no fix for this rule; change http://localhost:8080.\n", 4)
+	eng := fakeEngine{
+		answers: map[string][]string{base: {"a", "b", loop}, model: {"a", "b c d", "e"}},
+		nll:     map[string]float64{base: 2, model: 1},
+		finish:  map[string][]string{base: {"length", "stop", "stop"}, model: {"stop", "repetition", "stop"}},
+	}
+	r, err := evaluate.Run(context.Background(), evaluate.Options{
+		ModelDir: model, BaseModelDir: base, DatasetDir: filepath.Join("testdata", "dataset"), Engine: eng,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name                 string
+		m                    evaluate.Metrics
+		truncated, repeating int
+		ended, repetition    float64
+	}{
+		{"base", r.Base, 1, 0, 2.0 / 3, 1.0 / 3},
+		{"tuned", r.Tuned, 0, 1, 2.0 / 3, 1.0 / 3},
+	} {
+		if c.m.Truncated != c.truncated || c.m.Repeating != c.repeating || c.m.EndedShare == nil || *c.m.EndedShare != c.ended ||
+			c.m.RepetitionShare == nil || *c.m.RepetitionShare != c.repetition {
+			t.Errorf("%s: truncated %d, repeating %d, ended %v, repetition %v; want %d, %d, %v, %v", c.name,
+				c.m.Truncated, c.m.Repeating, c.m.EndedShare, c.m.RepetitionShare, c.truncated, c.repeating, c.ended, c.repetition)
+		}
+	}
+	var table bytes.Buffer
+	if err := evaluate.WriteTable(&table, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table.String(), "repetition_share (n=3)        0.3333  0.3333") {
+		t.Errorf("table lacks the repetition share:\n%s", table.String())
+	}
+	if card := evaluate.CardSection(r); !strings.Contains(card, "| answers repeating themselves (n=3) | 0.33 | 0.33 |") ||
+		!strings.Contains(card, "1 of 3 tuned answers were stopped repeating themselves.") {
+		t.Errorf("card section:\n%s", card)
+	}
+}
+
+func TestRepeatedLine(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, text string
+		line       string
+		n          int
+	}{
+		{"nothing repeated", "one two three\nfour five six", "", 0},
+		{"fences and braces do not count", "```\n}\n```\n}\n```\n}\nelse\nelse\nelse", "", 0},
+		{"a sentence three times", "Upgrade it now.\n  Upgrade it now.  \nx\nUpgrade it now.", "Upgrade it now.", 3},
+		{"the most repeated wins", "a b c\nd e f\nd e f\na b c\nd e f", "d e f", 3},
+		{"ties go to the lexically first", "d e f\na b c\nd e f\na b c", "a b c", 2},
+	} {
+		if line, n := evaluate.RepeatedLine(c.text); line != c.line || n != c.n {
+			t.Errorf("%s: RepeatedLine = %q, %d; want %q, %d", c.name, line, n, c.line, c.n)
+		}
+	}
+}
