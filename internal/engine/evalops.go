@@ -21,6 +21,38 @@ type EvaluateRequest struct {
 	MaxTokens    int               `json:"max_tokens"`
 	MaxSeqLength int               `json:"max_seq_length"` // 0: DefaultScoreLength
 	BatchSize    int               `json:"batch_size"`
+	// Grounds, when set, holds one text per example (evaluate.Ground: its
+	// prompt and facts) that grounded decoding (grounded.py) lets answers
+	// take identifiers from, and Grounding says how: GroundingObserve or
+	// GroundingEnforce.
+	Grounds   []string `json:"grounds,omitempty"`
+	Grounding string   `json:"grounding,omitempty"`
+}
+
+// Grounding modes of an EvaluateRequest with Grounds.
+const (
+	// GroundingObserve decodes freely and reports, per answer, where
+	// grounded decoding would first have intervened (nowhere: the grounded
+	// answer is the free one).
+	GroundingObserve = "observe"
+	// GroundingEnforce decodes with grounded decoding.
+	GroundingEnforce = "enforce"
+)
+
+// GroundingStats is what grounded decoding did (or, observing, would have
+// done) to one answer.
+type GroundingStats struct {
+	Steps int `json:"steps"` // tokens it checked
+	// Interventions counts the steps whose top token it replaced;
+	// FirstIntervention is the answer token where it first did (nil:
+	// never). Observing, it stops at the first.
+	Interventions     int  `json:"interventions"`
+	FirstIntervention *int `json:"first_intervention"`
+	// Deep counts steps where no token of the top 64 passed and the walk
+	// went on through the vocabulary; Stuck, steps where none passed at
+	// all and the answer was ended.
+	Deep  int `json:"deep"`
+	Stuck int `json:"stuck"`
 }
 
 // EvaluateItem is one example's outcome: the greedy answer to its prompt
@@ -34,6 +66,8 @@ type EvaluateItem struct {
 	NLL              float64 `json:"nll"`
 	LossTokens       int     `json:"loss_tokens"`
 	Seconds          float64 `json:"seconds"`
+	// Grounding is set when the request named grounds.
+	Grounding *GroundingStats `json:"grounding,omitempty"`
 }
 
 // EvaluateSummary is the token-weighted loss over every scored token and the
@@ -63,6 +97,9 @@ func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(
 	}
 	if req.MaxSeqLength <= 0 {
 		req.MaxSeqLength = DefaultScoreLength
+	}
+	if len(req.Grounds) > 0 && len(req.Grounds) != len(req.Examples) {
+		return nil, fmt.Errorf("evaluate: %d grounds for %d examples", len(req.Grounds), len(req.Examples))
 	}
 	var itemErr error
 	handle := func(ev Event) {
@@ -162,7 +199,7 @@ func (e *Engine) EvaluateID() string {
 	h := sha256.New()
 	// The modules the evaluate op runs: a change to any of them may change
 	// an answer.
-	h.Write([]byte(moduleSum("evaluate", "protocol", "chat", "runtime", "cpumath", "lmhead")))
+	h.Write([]byte(moduleSum("evaluate", "protocol", "chat", "runtime", "cpumath", "lmhead", "grounded")))
 	fmt.Fprintf(h, "\x00%s\x00%s\x00%s", e.Python, e.Preload, strings.Join(e.Kernels, " "))
 	if st, err := ReadStamp(filepath.Dir(filepath.Dir(e.Python))); err == nil {
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s", st.LockSHA256, st.PythonVersion, st.InstalledAt)

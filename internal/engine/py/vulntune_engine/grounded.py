@@ -434,3 +434,24 @@ class GroundedProcessor:
             "deep": self.deep,
             "stuck": self.stuck,
         }
+
+
+def request_processors(req, tokenizer, indices):
+    """The processors of the examples at indices, for an evaluate request
+    that names grounds: {index: GroundedProcessor}, empty without them.
+    req["grounding"] is "observe" (free decoding that records where the
+    processor would first intervene) or "enforce" (grounded decoding)."""
+    grounds = req.get("grounds")
+    if not grounds:
+        return {}
+    mode = req.get("grounding") or "enforce"
+    if mode not in ("observe", "enforce"):
+        from .protocol import WorkerError
+
+        raise WorkerError("BadRequest", f'grounding {mode!r}: want "observe" or "enforce"')
+    if len(grounds) != len(req["examples"]):
+        from .protocol import WorkerError
+
+        raise WorkerError("BadRequest", f"{len(grounds)} grounds for {len(req['examples'])} examples")
+    eos = list(tokenizer.eos_token_ids)
+    return {i: GroundedProcessor(tokenizer, grounds[i], observe=mode == "observe", eos_ids=eos) for i in indices}
