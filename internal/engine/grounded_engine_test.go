@@ -93,6 +93,29 @@ func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) 
 			t.Logf("example %d: the free answer names %q", i, s.Ungrounded)
 		}
 	}
-	t.Logf("grounded decoding intervened %d times in %d answers", interventions, len(prompts))
+	// The generate op (`vulntune generate --grounded`) decodes the same way.
+	for i, p := range prompts[:2] {
+		gr := engine.GenerateRequest{Model: model, Prompt: p, MaxTokens: maxTokens}
+		plain, err := e.Generate(context.Background(), gr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gr.Grounded = true
+		g, err := e.Generate(context.Background(), gr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Grounding == nil || plain.Grounding != nil {
+			t.Fatalf("generate %d: grounding reports %v (grounded) and %v (plain); want one and none", i, g.Grounding, plain.Grounding)
+		}
+		if g.Grounding.Interventions == 0 && g.Text != plain.Text {
+			t.Errorf("generate %d: grounded decoding never intervened, yet answered otherwise:\nplain    %q\ngrounded %q", i, plain.Text, g.Text)
+		}
+		if s := evaluate.ScoreAnswer(g.Text, g.FinishReason, p, dataset.Facts{}); len(s.Ungrounded) > 0 {
+			t.Errorf("generate %d: grounded answer %q names %q", i, g.Text, s.Ungrounded)
+		}
+		interventions += g.Grounding.Interventions
+	}
+	t.Logf("grounded decoding intervened %d times in %d answers", interventions, len(prompts)+2)
 	return interventions
 }
