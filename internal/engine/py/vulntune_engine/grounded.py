@@ -357,17 +357,19 @@ class GroundedProcessor:
         self.deep = 0  # steps that walked past top_k
         self.stuck = 0
         self._tail_n = 6
+        self._before = ""  # the decoded text of the last _tail_n tokens
 
     def _append(self, tok):
         self.text = self._candidate_text(tok)
         self.ids.append(tok)
+        self._before = self.tokenizer.decode(self.ids[-self._tail_n :])
 
     def _candidate_text(self, tok):
         # Decoding a few tokens of context and the candidate, not the whole
         # answer: byte-level pieces join by concatenation except where a
         # character spans tokens, which the context covers.
         tail = self.ids[-self._tail_n :]
-        before = self.tokenizer.decode(tail) if tail else ""
+        before = self._before
         after = self.tokenizer.decode(tail + [tok])
         if after.startswith(before):
             return self.text + after[len(before) :]
