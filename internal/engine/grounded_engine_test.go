@@ -26,19 +26,17 @@ func TestEvaluateGroundedDecoding(t *testing.T) {
 // grounded decoding replaces them (checkGrounded).
 func TestSmolLM2GroundedDecoding(t *testing.T) {
 	e := newEngine(t)
-	if n := checkGrounded(t, e, smolLM2Dir(t), 160); n == 0 {
+	if n := checkGrounded(t, e, smolLM2Dir(t), 48); n == 0 {
 		t.Error("grounded decoding never intervened: the prompts should draw identifiers the ground lacks")
 	}
 }
 
 // groundedPrompts name some identifiers and invite others.
 var groundedPrompts = []string{
-	"Upgrade org.example:lib from 1.3.5 to 1.3.14 in web/build.gradle (CWE-352). Show the Gradle line.",
-	"What is SQL injection? Name the CWE id and a CVE that was one.",
-	"Fix src/main/App.java:42, see https://example.org/advisory/42. Which versions of Spring are affected?",
 	"Which version of OpenSSL fixed Heartbleed, and what is its CVE id?",
+	"Upgrade org.example:lib from 1.3.5 to 1.3.14 in web/build.gradle (CWE-352). Show the Gradle line.",
 	"CVE-2021-44228 in log4j-core 2.14.1; fixed in 2.17.1. Give the Maven snippet and a link to the advisory.",
-	"List three file paths in a typical Django project that handle settings.",
+	"What is SQL injection? Name its CWE id.",
 }
 
 // checkGrounded runs the evaluate op three ways on groundedPrompts: free,
@@ -51,7 +49,7 @@ var groundedPrompts = []string{
 func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) int {
 	t.Helper()
 	prompts := groundedPrompts
-	req := engine.EvaluateRequest{Model: model, MaxTokens: maxTokens, MaxSeqLength: 512, BatchSize: 3}
+	req := engine.EvaluateRequest{Model: model, MaxTokens: maxTokens, MaxSeqLength: 512, BatchSize: len(prompts)}
 	for _, p := range prompts {
 		msgs := []chat.Message{{Role: "user", Content: p}, {Role: "assistant", Content: "ok"}}
 		b, _ := json.Marshal(map[string]any{"messages": msgs})
