@@ -71,8 +71,8 @@ def run(mode):
     inside = sum(p.seconds for p in procs) if procs else 0.0
     stats = [p.p.stats() for p in procs] if procs else []
     print(f"{mode:8s} {t2 - t0:7.1f} s ({t1 - t0:5.1f} s prefill)  {tokens:5d} tokens  "
-          f"{tokens / (t2 - t1):6.2f} tokens/s after prefill  processors {inside:6.2f} s "
-          f"({1000 * inside / max(tokens, 1):.2f} ms a token)", flush=True)
+          f"{tokens / (t2 - t1):6.2f} tokens/s after prefill  in processors {inside:6.2f} s "
+          f"({1000 * inside / max(tokens, 1):.2f} ms a token, the forward pass they wait on included)", flush=True)
     return texts, stats
 
 free, _ = run("free")
