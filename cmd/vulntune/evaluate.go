@@ -14,6 +14,7 @@ func newEvaluateCmd(a *app) *cobra.Command {
 		datasetDir, split        string
 		limit, maxTokens, batch  int
 		asJSON, rescore, noCache bool
+		free                     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "evaluate MODEL --dataset DIR",
@@ -30,6 +31,12 @@ eval/generations.jsonl, and into the model card's model-index. Raw answers are
 cached under <data_dir>/cache/evaluate by engine, model files and examples, so
 evaluating another fine-tune of the same base on the same split reuses the
 base model's answers (--no-cache answers anew).
+
+Each model is also measured with grounded decoding, which lets an answer name
+an id, CWE id, version, path or URL only if the prompt or the finding's facts
+do: free decoding shows what the weights alone do, grounded decoding what
+vulntune guarantees. Only the answers grounded decoding would change are
+generated a second time (--free skips it).
 
 --rescore scores the answers already in eval/generations.jsonl again with this
 version's checks, without the engine: seconds instead of minutes, for results
@@ -79,7 +86,7 @@ written by an older vulntune. The dataset must be the one evaluated.`,
 			res, err := evaluate.Run(cmd.Context(), evaluate.Options{
 				ModelDir: dir, BaseModelDir: baseDir, BaseModelName: baseModel, DatasetDir: datasetDir,
 				Split: split, Limit: limit, MaxTokens: maxTokens, BatchSize: batch, Engine: e, Log: a.log,
-				CacheDir: evalCacheDir(cfg, noCache),
+				CacheDir: evalCacheDir(cfg, noCache), Free: free,
 				Progress: func(model string, done, total int) {
 					a.log.Info("evaluated", "model", model, "done", done, "total", total)
 				},
@@ -102,6 +109,7 @@ written by an older vulntune. The dataset must be the one evaluated.`,
 	f.IntVar(&batch, "batch-size", evaluate.DefaultBatchSize, "answers generated together")
 	f.BoolVar(&asJSON, "json", false, "print results.json instead of the table")
 	f.BoolVar(&noCache, "no-cache", false, "answer every example anew instead of reusing answers cached for the same engine, model and examples")
+	f.BoolVar(&free, "free", false, "measure free decoding only, without grounded decoding's second pass")
 	f.BoolVar(&rescore, "rescore", false, "score the stored answers again without generating (no engine needed)")
 	return cmd
 }

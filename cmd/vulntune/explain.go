@@ -14,7 +14,7 @@ func newExplainCmd(a *app) *cobra.Command {
 	var (
 		model, format, out, minSeverity string
 		limit, maxTokens, batch         int
-		noCache                         bool
+		noCache, free                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "explain REPORT...|FINDINGS.jsonl",
@@ -75,6 +75,7 @@ max tokens and prompt: explaining an unchanged scan again generates nothing.`,
 			r, err := explain.Run(cmd.Context(), explain.Options{
 				Inputs: args, TempDir: cfg.TempDir(), MinSeverity: sev, Limit: limit,
 				ModelDir: dir, MaxTokens: maxTokens, SARIF: format == "sarif", BatchSize: batch, Engine: e, CacheDir: cacheDir, Log: a.log,
+				Free:     free,
 				Progress: func(done, total int) { bar.update("explain", done, total) },
 			})
 			bar.done()
@@ -115,5 +116,6 @@ max tokens and prompt: explaining an unchanged scan again generates nothing.`,
 	f.IntVar(&maxTokens, "max-tokens", explain.DefaultMaxTokens, "most tokens per answer")
 	f.IntVar(&batch, "batch-size", explain.DefaultBatchSize, "answers generated together")
 	f.BoolVar(&noCache, "no-cache", false, "answer every finding anew instead of reusing cached answers")
+	f.BoolVar(&free, "free", false, "decode freely: let answers name ids, versions, paths and URLs the finding does not (default: grounded decoding)")
 	return cmd
 }

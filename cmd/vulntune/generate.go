@@ -51,15 +51,16 @@ func newGenerateCmd(a *app) *cobra.Command {
 		model, adapter, system string
 		maxTokens              int
 		temp                   float64
-		asJSON                 bool
+		asJSON, grounded       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "generate PROMPT",
 		Short: "Answer one prompt with a local model through its chat template",
 		Long: `generate loads a model (a name in base_models_dir or fine_tuned_models_dir,
 or a directory), applies the tokenizer's chat template and prints the answer.
-Decoding is greedy unless --temp is set. A model without a chat template is
-refused rather than prompted with raw text.`,
+Decoding is greedy unless --temp is set; --grounded keeps the answer to the
+identifiers the prompt names. A model without a chat template is refused
+rather than prompted with raw text.`,
 		Example: `  vulntune generate "What is SQL injection?"
   vulntune generate --model ./my-model --adapter ./my-model/adapters --json "Explain CWE-79"`,
 		Args: cobra.ExactArgs(1),
@@ -78,6 +79,7 @@ refused rather than prompted with raw text.`,
 			}
 			g, err := e.Generate(cmd.Context(), engine.GenerateRequest{
 				Model: dir, Adapter: adapter, Prompt: args[0], System: system, MaxTokens: maxTokens, Temp: temp,
+				Grounded: grounded,
 			})
 			if err != nil {
 				return err
@@ -86,7 +88,7 @@ refused rather than prompted with raw text.`,
 				return a.printJSON(generateOutput{
 					Model: dir, Adapter: adapter, Text: g.Text, PromptTokens: g.PromptTokens,
 					GenerationTokens: g.GenerationTokens, TokensPerSecond: g.TokensPerSecond,
-					FinishReason: g.FinishReason, ChatTemplateSource: g.ChatTemplateSource,
+					FinishReason: g.FinishReason, ChatTemplateSource: g.ChatTemplateSource, Grounding: g.Grounding,
 				})
 			}
 			fmt.Fprintln(a.stdout, strings.TrimSpace(g.Text))
@@ -100,6 +102,8 @@ refused rather than prompted with raw text.`,
 	cmd.Flags().StringVar(&system, "system", "", "system message")
 	cmd.Flags().IntVar(&maxTokens, "max-tokens", 256, "most tokens to generate")
 	cmd.Flags().Float64Var(&temp, "temp", 0, "sampling temperature; 0 is greedy")
+	cmd.Flags().BoolVar(&grounded, "grounded", false,
+		"grounded decoding: the answer may name ids, CWE ids, versions, paths and URLs only if the prompt or --system does")
 	cmd.Flags().BoolVar(&asJSON, "json", false,
 		"print {model, text, prompt_tokens, generation_tokens, tokens_per_second, finish_reason}")
 	return cmd
@@ -115,4 +119,6 @@ type generateOutput struct {
 	TokensPerSecond    float64 `json:"tokens_per_second"`
 	FinishReason       string  `json:"finish_reason"`
 	ChatTemplateSource string  `json:"chat_template_source"`
+	// Grounding is what --grounded decoding did.
+	Grounding *engine.GroundingStats `json:"grounding,omitempty"`
 }

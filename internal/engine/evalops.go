@@ -25,6 +25,12 @@ type EvaluateRequest struct {
 	// (finish reason "repetition"); nil generates to MaxTokens. Omitted
 	// when nil, so requests without it (explain's) keep their cache keys.
 	RepeatStop *RepeatStop `json:"repeat_stop,omitempty"`
+	// Grounds, when set, holds one text per example (evaluate.Ground: its
+	// prompt and facts) that grounded decoding (grounded.py) lets answers
+	// take identifiers from, and Grounding says how: GroundingObserve or
+	// GroundingEnforce.
+	Grounds   []string `json:"grounds,omitempty"`
+	Grounding string   `json:"grounding,omitempty"`
 }
 
 // RepeatStop is the engine's loop check (vulntune_engine/repeat.py
@@ -51,6 +57,32 @@ func (s *RepeatStop) validate() error {
 	return nil
 }
 
+// Grounding modes of an EvaluateRequest with Grounds.
+const (
+	// GroundingObserve decodes freely and reports, per answer, where
+	// grounded decoding would first have intervened (nowhere: the grounded
+	// answer is the free one).
+	GroundingObserve = "observe"
+	// GroundingEnforce decodes with grounded decoding.
+	GroundingEnforce = "enforce"
+)
+
+// GroundingStats is what grounded decoding did (or, observing, would have
+// done) to one answer.
+type GroundingStats struct {
+	Steps int `json:"steps"` // tokens it checked
+	// Interventions counts the steps whose top token it replaced;
+	// FirstIntervention is the answer token where it first did (nil:
+	// never). Observing, it stops at the first.
+	Interventions     int  `json:"interventions"`
+	FirstIntervention *int `json:"first_intervention"`
+	// Deep counts steps where no token of the top 64 passed and the walk
+	// went on through the vocabulary; Stuck, steps where none passed at
+	// all and the answer was ended.
+	Deep  int `json:"deep"`
+	Stuck int `json:"stuck"`
+}
+
 // EvaluateItem is one example's outcome: the greedy answer to its prompt
 // turns and the summed cross-entropy of its assistant tokens.
 type EvaluateItem struct {
@@ -62,6 +94,8 @@ type EvaluateItem struct {
 	NLL              float64 `json:"nll"`
 	LossTokens       int     `json:"loss_tokens"`
 	Seconds          float64 `json:"seconds"`
+	// Grounding is set when the request named grounds.
+	Grounding *GroundingStats `json:"grounding,omitempty"`
 }
 
 // EvaluateSummary is the token-weighted loss over every scored token and the
@@ -97,6 +131,9 @@ func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(
 	}
 	if req.MaxSeqLength <= 0 {
 		req.MaxSeqLength = DefaultScoreLength
+	}
+	if len(req.Grounds) > 0 && len(req.Grounds) != len(req.Examples) {
+		return nil, fmt.Errorf("evaluate: %d grounds for %d examples", len(req.Grounds), len(req.Examples))
 	}
 	var itemErr error
 	handle := func(ev Event) {
@@ -232,7 +269,7 @@ func (e *Engine) EvaluateID() string {
 	h := sha256.New()
 	// The modules the evaluate op runs: a change to any of them may change
 	// an answer.
-	h.Write([]byte(moduleSum("evaluate", "protocol", "chat", "runtime", "cpumath", "lmhead", "repeat")))
+	h.Write([]byte(moduleSum("evaluate", "protocol", "chat", "runtime", "cpumath", "lmhead", "repeat", "grounded")))
 	fmt.Fprintf(h, "\x00%s\x00%s\x00%s", e.Python, e.Preload, strings.Join(e.Kernels, " "))
 	if st, err := ReadStamp(filepath.Dir(filepath.Dir(e.Python))); err == nil {
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s", st.LockSHA256, st.PythonVersion, st.InstalledAt)

@@ -47,6 +47,10 @@ type GenerateRequest struct {
 	Messages  []chat.Message `json:"messages,omitempty"` // replaces Prompt and System
 	MaxTokens int            `json:"max_tokens"`
 	Temp      float64        `json:"temp"` // 0 = greedy
+	// Grounded decodes with grounded decoding (grounded.py): the answer
+	// may name a vulnerability id, CWE id, version, path or URL only if
+	// the messages name it.
+	Grounded bool `json:"grounded,omitempty"`
 }
 
 // Generation is the answer and its token accounting.
@@ -59,6 +63,8 @@ type Generation struct {
 	FinishReason       string  `json:"finish_reason"`
 	Seconds            float64 `json:"seconds"`
 	ChatTemplateSource string  `json:"chat_template_source"`
+	// Grounding is what grounded decoding did (GenerateRequest.Grounded).
+	Grounding *GroundingStats `json:"grounding,omitempty"`
 }
 
 // Generate runs one chat completion in a fresh worker.

@@ -88,6 +88,20 @@ func TestCacheReusesBaseAnswers(t *testing.T) {
 		t.Errorf("damaged cache: base answered %d times, want 4", eng.calls[base])
 	}
 
+	// Grounded decoding's second pass is a request of its own, cached under
+	// its own key: evaluating again answers nothing, and the grounded
+	// answer is the cached grounded one, not the free one.
+	m3 := t.TempDir()
+	os.WriteFile(filepath.Join(m3, "model.safetensors"), []byte("weights that invent"), 0o644)
+	eng.answers[m3] = []string{good[0], good[1], "CWE-693 at http://localhost:8080, fixed in 9.9.9"}
+	for i, wantCalls := range []int{2, 2} {
+		r := run(m3, eng, 16)
+		if eng.calls[m3] != wantCalls || r.Grounded.TunedRegenerated != 1 || *r.Grounded.Tuned.HallucinationRate != 0 || *r.Tuned.HallucinationRate == 0 {
+			t.Errorf("run %d of a model that invents: %d engine calls (want %d), grounded %+v, free hallucination %v",
+				i+1, eng.calls[m3], wantCalls, r.Grounded, *r.Tuned.HallucinationRate)
+		}
+	}
+
 	// An engine that cannot say what it is never uses the cache.
 	plain := t.TempDir()
 	r, err := evaluate.Run(context.Background(), evaluate.Options{ModelDir: m1, BaseModelDir: base,

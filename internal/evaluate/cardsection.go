@@ -14,7 +14,8 @@ const EvaluationHeading = "Evaluation"
 
 // CardSection renders the model card's Evaluation section from r: the
 // base-vs-tuned table over the held-out split (fix snippet accuracy and the
-// share of answers that ended by themselves included), then one table per
+// share of answers that ended by themselves included), free decoding beside
+// grounded decoding when both were measured, then one table per
 // finding kind, each figure with the number of examples it is over, then
 // the ungrounded identifiers by type. Training writes
 // it into the card it renders; evaluation rewrites it each time it runs.
@@ -26,6 +27,9 @@ func CardSection(r *Results) string {
 	table(&b, r.Base, r.Tuned)
 	if line := boundLine(r); line != "" {
 		b.WriteString("\n" + line + "\n")
+	}
+	if g := r.Grounded; g != nil {
+		groundedTable(&b, r, g)
 	}
 	kinds := r.Kinds()
 	if len(kinds) > 0 {
@@ -96,6 +100,36 @@ func table(b *strings.Builder, base, tuned Metrics) {
 	row(fmt.Sprintf("fix snippet accuracy (n=%d)", tuned.SnippetN), base.SnippetAccuracy, tuned.SnippetAccuracy)
 	row(fmt.Sprintf("answers ended by themselves (n=%d)", tuned.N), base.EndedShare, tuned.EndedShare)
 	row(fmt.Sprintf("answers repeating themselves (n=%d)", tuned.N), base.RepetitionShare, tuned.RepetitionShare)
+}
+
+// groundedTable shows free and grounded decoding side by side: what the
+// weights alone do, and what vulntune guarantees when it decodes.
+func groundedTable(b *strings.Builder, r *Results, g *GroundedResults) {
+	fmt.Fprintf(b, "\nFree and grounded decoding. Grounded decoding lets an answer name a vulnerability id, CWE id, version, path or URL "+
+		"only if the prompt or the finding's facts name it; %d of %d tuned and %d of %d base answers needed it and were generated again "+
+		"(the others are the free answers, token for token):\n\n", g.TunedRegenerated, r.Tuned.N, g.BaseRegenerated, r.Base.N)
+	b.WriteString("| metric | base free | base grounded | tuned free | tuned grounded |\n|---|---|---|---|---|\n")
+	for _, row := range groundedRows {
+		if row.get(r.Base) == nil && row.get(r.Tuned) == nil && row.get(g.Tuned) == nil {
+			continue
+		}
+		fmt.Fprintf(b, "| %s (n=%d) | %s | %s | %s | %s |\n", row.name, row.n(r.Tuned), fmtMetric(row.get(r.Base)),
+			fmtMetric(row.get(g.Base)), fmtMetric(row.get(r.Tuned)), fmtMetric(row.get(g.Tuned)))
+	}
+}
+
+// groundedRows are the figures grounded decoding can change.
+var groundedRows = []struct {
+	name string
+	get  func(Metrics) *float64
+	n    func(Metrics) int
+}{
+	{"hallucination rate", func(m Metrics) *float64 { return m.HallucinationRate }, func(m Metrics) int { return m.N }},
+	{"fixed version accuracy", func(m Metrics) *float64 { return m.FixedVersionAccuracy }, func(m Metrics) int { return m.FixedVersionN }},
+	{"CWE accuracy", func(m Metrics) *float64 { return m.CWEAccuracy }, func(m Metrics) int { return m.CWEN }},
+	{"location accuracy", func(m Metrics) *float64 { return m.LocationAccuracy }, func(m Metrics) int { return m.LocationN }},
+	{"fix snippet accuracy", func(m Metrics) *float64 { return m.SnippetAccuracy }, func(m Metrics) int { return m.SnippetN }},
+	{"answers ended by themselves", func(m Metrics) *float64 { return m.EndedShare }, func(m Metrics) int { return m.N }},
 }
 
 func vs(base, tuned *float64, n int) string {

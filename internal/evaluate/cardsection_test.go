@@ -24,6 +24,9 @@ func cardResults() *evaluate.Results {
 		},
 	}
 	r.Dataset.Split = "valid"
+	r.Grounded = &evaluate.GroundedResults{BaseRegenerated: 0, TunedRegenerated: 1, Interventions: 3,
+		Base:  r.Base,
+		Tuned: evaluate.Metrics{N: 23, FixedVersionAccuracy: f(1), FixedVersionN: 5, CWEAccuracy: f(1), CWEN: 13, LocationAccuracy: f(1), LocationN: 23, HallucinationRate: f(0), SnippetAccuracy: f(0), SnippetN: 4, EndedShare: f(0.04)}}
 	return r
 }
 

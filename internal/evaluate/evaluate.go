@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -83,6 +84,12 @@ type Options struct {
 	// fine-tune of the same base on the same split reuses the base's
 	// answers (half the time). Only engines with an EvaluateID take part.
 	CacheDir string
+	// Free measures free decoding only. Otherwise each model is also
+	// measured with grounded decoding (identifiers only from the prompt and
+	// the finding's facts), results.json's "grounded": the answers free
+	// decoding gave, except those where grounded decoding would have
+	// intervened, which are generated again with it.
+	Free bool
 }
 
 // Run evaluates the base and the tuned model on the same examples, writes
@@ -146,10 +153,25 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		return nil, err
 	}
 	r.Durations.TunedSeconds = opts.Now().Sub(t).Seconds()
+	gens := append(slices.Clone(base), tuned...)
+	if !opts.Free {
+		t = opts.Now()
+		baseG, err := groundModel(ctx, opts, "base", opts.BaseModelDir, exs, base)
+		if err != nil {
+			return nil, err
+		}
+		tunedG, err := groundModel(ctx, opts, "tuned", opts.ModelDir, exs, tuned)
+		if err != nil {
+			return nil, err
+		}
+		r.Durations.GroundedSeconds = opts.Now().Sub(t).Seconds()
+		gens = append(append(gens, regenerated(baseG)...), regenerated(tunedG)...)
+		r.summarizeGrounded(baseG, tunedG)
+	}
 	r.Durations.TotalSeconds = opts.Now().Sub(start).Seconds()
 	r.summarize(base, tuned)
 
-	if err := write(opts.ModelDir, r, append(base, tuned...)); err != nil {
+	if err := write(opts.ModelDir, r, gens); err != nil {
 		return nil, err
 	}
 	if err := UpdateCard(opts.ModelDir, r); err != nil {
@@ -171,26 +193,41 @@ func runModel(ctx context.Context, opts Options, label, dir string, exs []exampl
 	}
 	for _, e := range exs {
 		req.Examples = append(req.Examples, e.Raw)
+		if !opts.Free {
+			// Free decoding that reports where grounded decoding would
+			// intervene: the answers it would not touch need no second run.
+			req.Grounds = append(req.Grounds, Ground(e.prompt(), e.Meta.Facts))
+			req.Grounding = engine.GroundingObserve
+		}
 	}
+	return answerAndScore(ctx, opts, label, dir, req, exs, nil, r)
+}
+
+// answerAndScore answers req (from the cache when it holds them) and
+// scores each answer against its example; at maps the request's example i
+// to exs's index (nil: the same). The engine's decoding times of fresh
+// answers are added to r's durations when r is not nil.
+func answerAndScore(ctx context.Context, opts Options, label, dir string, req engine.EvaluateRequest, exs []example, at []int, r *Results) (gens []Generation, cached bool, err error) {
+	n := len(req.Examples)
 	key, err := cacheKey(opts, dir, req)
 	if err != nil {
 		return nil, false, err
 	}
 	var items []engine.EvaluateItem
 	if key != "" {
-		items = loadCached(opts.CacheDir, key, len(exs))
+		items = loadCached(opts.CacheDir, key, n)
 	}
 	cached = items != nil
 	if cached {
 		if opts.Progress != nil {
-			opts.Progress(label, len(exs), len(exs))
+			opts.Progress(label, n, n)
 		}
 	} else {
 		var sum *engine.EvaluateSummary
-		if items, sum, err = answer(ctx, opts, label, req, len(exs)); err != nil {
+		if items, sum, err = answer(ctx, opts, label, req, n); err != nil {
 			return nil, false, err
 		}
-		if sum != nil {
+		if sum != nil && r != nil {
 			r.Durations.GenerateSeconds += sum.GenerateSeconds
 			r.Durations.RepeatCheckSeconds += sum.RepeatCheckSeconds
 		}
@@ -200,12 +237,19 @@ func runModel(ctx context.Context, opts Options, label, dir string, exs []exampl
 			}
 		}
 	}
-	gens = make([]Generation, len(exs))
+	gens = make([]Generation, n)
 	for _, it := range items {
-		e := exs[it.Index]
-		g := Generation{Model: label, Index: it.Index, FindingID: e.Meta.FindingID, Kind: e.Meta.Kind,
+		idx := it.Index
+		if at != nil {
+			idx = at[it.Index]
+		}
+		e := exs[idx]
+		g := Generation{Model: label, Index: idx, FindingID: e.Meta.FindingID, Kind: e.Meta.Kind,
 			Text: it.Text, FinishReason: it.FinishReason, GenerationTokens: it.GenerationTokens,
-			LossTokens: it.LossTokens, nll: it.NLL}
+			LossTokens: it.LossTokens, nll: it.NLL, Grounding: it.Grounding}
+		if req.Grounding == engine.GroundingEnforce {
+			g.Decoding = DecodingGrounded
+		}
 		g.score(e)
 		if it.LossTokens > 0 {
 			g.Loss = ptr(it.NLL / float64(it.LossTokens))
@@ -213,6 +257,56 @@ func runModel(ctx context.Context, opts Options, label, dir string, exs []exampl
 		gens[it.Index] = g
 	}
 	return gens, cached, nil
+}
+
+// groundModel returns the model's answers under grounded decoding: the
+// free answers, except those grounded decoding would have changed (their
+// free decoding reported an intervention), which are generated again with
+// it. A greedy answer the processor never intervenes in is the free
+// answer token for token: the processor hands the logits on untouched, so
+// the same batch takes the same argmax at every step.
+func groundModel(ctx context.Context, opts Options, label, dir string, exs []example, free []Generation) ([]Generation, error) {
+	out := slices.Clone(free)
+	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength,
+		RepeatStop: opts.RepeatStop, Grounding: engine.GroundingEnforce}
+	if req.BatchSize <= 0 {
+		req.BatchSize = DefaultBatchSize
+	}
+	var at []int
+	for i, g := range free {
+		if g.Grounding == nil {
+			return nil, fmt.Errorf("evaluate %s model: answer %d has no grounding report (an engine without grounded decoding?)", label, i)
+		}
+		if g.Grounding.FirstIntervention != nil {
+			e := exs[g.Index]
+			at = append(at, g.Index)
+			req.Examples = append(req.Examples, e.Raw)
+			req.Grounds = append(req.Grounds, Ground(e.prompt(), e.Meta.Facts))
+		}
+	}
+	if len(at) == 0 {
+		return out, nil
+	}
+	gens, _, err := answerAndScore(ctx, opts, label+" grounded", dir, req, exs, at, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gens {
+		g.Model = label
+		out[g.Index] = g
+	}
+	return out, nil
+}
+
+// regenerated returns the answers grounded decoding generated again.
+func regenerated(gens []Generation) []Generation {
+	var out []Generation
+	for _, g := range gens {
+		if g.Decoding == DecodingGrounded {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // answer has the engine answer and score every example of req, each once,
@@ -258,6 +352,9 @@ func write(modelDir string, r *Results, gens []Generation) error {
 	sort.SliceStable(gens, func(i, j int) bool {
 		if gens[i].Model != gens[j].Model {
 			return gens[i].Model == "base"
+		}
+		if gens[i].Decoding != gens[j].Decoding {
+			return gens[i].Decoding == ""
 		}
 		return gens[i].Index < gens[j].Index
 	})

@@ -14,11 +14,14 @@ import (
 
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/evaluate"
+	"github.com/vulntune/vulntune/internal/ident"
 )
 
 // fakeEngine answers from a table keyed by model dir, in reverse order to
 // prove results do not depend on completion order. It stands in for the
-// Python engine so the plumbing is tested without mlx.
+// Python engine so the plumbing is tested without mlx. Observing grounded
+// decoding, it reports an intervention where the answer names an
+// identifier its ground lacks; enforcing it, it answers groundedAnswer.
 type fakeEngine struct {
 	answers map[string][]string
 	nll     map[string]float64 // per token
@@ -31,6 +34,8 @@ type fakeEngine struct {
 	requests map[string]engine.EvaluateRequest
 }
 
+const groundedAnswer = "An answer that names nothing."
+
 func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onItem func(engine.EvaluateItem), _ func(engine.Event)) (*engine.EvaluateSummary, error) {
 	if f.requests != nil {
 		f.requests[req.Model] = req
@@ -41,7 +46,18 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 		if fin := f.finish[req.Model]; i < len(fin) {
 			reason = fin[i]
 		}
-		onItem(engine.EvaluateItem{Index: i, Text: ans[i], FinishReason: reason, NLL: f.nll[req.Model] * 100, LossTokens: 100})
+		it := engine.EvaluateItem{Index: i, Text: ans[i], FinishReason: reason, NLL: f.nll[req.Model] * 100, LossTokens: 100}
+		switch req.Grounding {
+		case engine.GroundingObserve:
+			it.Grounding = &engine.GroundingStats{Steps: 10}
+			if len(ident.UngroundedIdents(it.Text, req.Grounds[i]))+len(ident.UngroundedURLs(it.Text, req.Grounds[i])) > 0 {
+				it.Grounding.Interventions, it.Grounding.FirstIntervention = 1, new(int)
+			}
+		case engine.GroundingEnforce:
+			it.Text = groundedAnswer
+			it.Grounding = &engine.GroundingStats{Steps: 6, Interventions: 2, FirstIntervention: new(int)}
+		}
+		onItem(it)
 	}
 	return &engine.EvaluateSummary{GenerateSeconds: 2, RepeatCheckSeconds: 0.01}, nil
 }
@@ -130,8 +146,18 @@ func TestRunWritesResults(t *testing.T) {
 	if r.Base.UngroundedByKind["vulnerability id"] != 1 || r.Tuned.UngroundedByKind["version"] != 1 || r.Tuned.UngroundedByKind["URL"] != 0 {
 		t.Errorf("ungrounded by kind: base %v, tuned %v", r.Base.UngroundedByKind, r.Tuned.UngroundedByKind)
 	}
+	// Grounded decoding answered again the base's code answer (CVE-1999-0001)
+	// and the tuned web answer (9.9.9); the others stand as they were.
+	g := r.Grounded
+	if g == nil || g.BaseRegenerated != 1 || g.TunedRegenerated != 1 || g.Interventions != 4 {
+		t.Fatalf("grounded = %+v, want 1 base and 1 tuned answer regenerated, 4 interventions", g)
+	}
+	if *g.Base.HallucinationRate != 0 || *g.Tuned.HallucinationRate != 0 || *g.Tuned.CWEAccuracy != 2.0/3 || *g.Tuned.LocationAccuracy != 2.0/3 {
+		t.Errorf("grounded tuned = %+v, base %+v: want no hallucination, CWE and location 2/3 (the web answer lost them)", g.Tuned, g.Base)
+	}
 	gens := readGenerations(t, filepath.Join(model, "eval", "generations.jsonl"))
-	if len(gens) != 6 || gens[0].Model != "base" || gens[0].Index != 0 || gens[5].Model != "tuned" || gens[5].Index != 2 {
+	if len(gens) != 8 || gens[0].Model != "base" || gens[0].Index != 0 || gens[3].Decoding != "grounded" || gens[3].Index != 1 ||
+		gens[6].Model != "tuned" || gens[6].Index != 2 || gens[7].Decoding != "grounded" || gens[7].Text != groundedAnswer {
 		t.Fatalf("generations.jsonl order: %+v", gens)
 	}
 	if u := gens[1].Scores.Ungrounded; len(u) != 1 || u[0] != "CVE-1999-0001" {

@@ -33,9 +33,17 @@ func Ungrounded(answer, prompt string, facts dataset.Facts) []string {
 // the stricter rule because a link the prompt does not show is recalled,
 // and a recalled link is what an answer invented (issue 16).
 func UngroundedIdents(answer, prompt string, facts dataset.Facts) []ident.Ident {
-	ground := prompt + "\n" + facts.Package + "\n" + facts.FixedVersion + "\n" + facts.InstalledVersion + "\n" +
-		strings.Join(facts.CWE, "\n") + "\n" + facts.Location
+	ground := Ground(prompt, facts)
 	ids := append(ident.UngroundedIdents(answer, ground), ident.UngroundedURLs(answer, ground)...)
 	sort.SliceStable(ids, func(i, j int) bool { return ids[i].Text < ids[j].Text })
 	return ids
+}
+
+// Ground is the text an answer's identifiers must occur in: the prompt and
+// the finding's facts. Grounded decoding (the engine's grounded.py) is
+// given exactly this text, so its answers have no ungrounded identifier by
+// UngroundedIdents.
+func Ground(prompt string, facts dataset.Facts) string {
+	return prompt + "\n" + facts.Package + "\n" + facts.FixedVersion + "\n" + facts.InstalledVersion + "\n" +
+		strings.Join(facts.CWE, "\n") + "\n" + facts.Location
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -33,7 +34,7 @@ func Rescore(modelDir, datasetDir string, now time.Time) (*Results, error) {
 		return nil, fmt.Errorf("read eval generations: %w", err)
 	}
 	defer f.Close()
-	var base, tuned []Generation
+	var base, tuned, grounded []Generation
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	for line := 1; sc.Scan(); line++ {
@@ -48,10 +49,14 @@ func Rescore(modelDir, datasetDir string, now time.Time) (*Results, error) {
 		if g.Loss != nil {
 			g.nll = *g.Loss * float64(g.LossTokens)
 		}
-		switch g.Model {
-		case "base":
+		switch {
+		case g.Decoding == DecodingGrounded && (g.Model == "base" || g.Model == "tuned"):
+			grounded = append(grounded, g)
+		case g.Decoding != "":
+			return nil, fmt.Errorf("%s:%d: decoding %q, want %q or none", path, line, g.Decoding, DecodingGrounded)
+		case g.Model == "base":
 			base = append(base, g)
-		case "tuned":
+		case g.Model == "tuned":
 			tuned = append(tuned, g)
 		default:
 			return nil, fmt.Errorf("%s:%d: model %q, want base or tuned", path, line, g.Model)
@@ -64,9 +69,27 @@ func Rescore(modelDir, datasetDir string, now time.Time) (*Results, error) {
 		return nil, fmt.Errorf("%s: %d base and %d tuned answers, results.json says %d were evaluated", path, len(base), len(tuned), r.Dataset.Evaluated)
 	}
 	r.summarize(base, tuned)
+	gens := append(slices.Clone(base), tuned...)
+	if r.Grounded != nil {
+		// Grounded answers are the free ones but where regenerated.
+		baseG, tunedG := slices.Clone(base), slices.Clone(tuned)
+		for _, g := range grounded {
+			free := baseG
+			if g.Model == "tuned" {
+				free = tunedG
+			}
+			i := slices.IndexFunc(free, func(f Generation) bool { return f.Index == g.Index })
+			if i < 0 {
+				return nil, fmt.Errorf("%s: a grounded %s answer to example %d, which has no free answer", path, g.Model, g.Index)
+			}
+			free[i] = g
+		}
+		r.summarizeGrounded(baseG, tunedG)
+		gens = append(gens, grounded...)
+	}
 	at := now.UTC()
 	r.Rescored = &at
-	if err := write(modelDir, r, append(base, tuned...)); err != nil {
+	if err := write(modelDir, r, gens); err != nil {
 		return nil, err
 	}
 	if err := UpdateCard(modelDir, r); err != nil {

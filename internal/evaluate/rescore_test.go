@@ -3,6 +3,7 @@ package evaluate_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,10 @@ func TestRescore(t *testing.T) {
 		*r.Tuned.Loss != *first.Tuned.Loss || *r.Base.Loss != *first.Base.Loss {
 		t.Errorf("rescored %+v, want the scores of the original run %+v", r.Tuned, first.Tuned)
 	}
+	if g, f := r.Grounded, first.Grounded; g == nil || g.TunedRegenerated != f.TunedRegenerated || g.BaseRegenerated != f.BaseRegenerated ||
+		*g.Tuned.HallucinationRate != 0 || *g.Tuned.CWEAccuracy != *f.Tuned.CWEAccuracy {
+		t.Errorf("rescored grounded figures %+v, want those of the original run %+v", g, f)
+	}
 	if r.Rescored == nil || !r.Rescored.Equal(now) || !r.Date.Equal(first.Date) {
 		t.Errorf("rescored at %v, evaluated %v; want %v and the original date", r.Rescored, r.Date, now)
 	}
@@ -69,7 +74,8 @@ func TestRescore(t *testing.T) {
 
 	// A damaged generations file names its line.
 	os.WriteFile(gens, append(b, []byte("{not json\n")...), 0o644)
-	if _, err := evaluate.Rescore(model, ds, now); err == nil || !strings.Contains(err.Error(), "generations.jsonl:7") {
-		t.Errorf("damaged file: err = %v, want one naming generations.jsonl:7", err)
+	line := fmt.Sprintf("generations.jsonl:%d", bytes.Count(b, []byte("\n"))+1)
+	if _, err := evaluate.Rescore(model, ds, now); err == nil || !strings.Contains(err.Error(), line) {
+		t.Errorf("damaged file: err = %v, want one naming %s", err, line)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/ident"
 )
 
@@ -101,6 +102,9 @@ type Results struct {
 	Tuned  Metrics `json:"tuned"`
 	// ByKind splits the metrics by finding kind (dependency, code, ...).
 	ByKind map[string]Pair `json:"by_kind"`
+	// Grounded holds the figures under grounded decoding; nil when only
+	// free decoding was measured (Options.Free, or results made before it).
+	Grounded *GroundedResults `json:"grounded,omitempty"`
 
 	Model     string `json:"model"`      // the tuned model's name (its dir name)
 	BaseModel string `json:"base_model"` // the base model's name
@@ -130,7 +134,34 @@ type Results struct {
 		// RepeatCheckSeconds the part of it the repetition stop took.
 		GenerateSeconds    float64 `json:"generate_seconds"`
 		RepeatCheckSeconds float64 `json:"repeat_check_seconds"`
+		// GroundedSeconds is the time grounded decoding's second pass took
+		// (both models; included in TotalSeconds).
+		GroundedSeconds float64 `json:"grounded_seconds,omitempty"`
 	} `json:"durations"`
+}
+
+// DecodingGrounded marks an answer generated with grounded decoding.
+const DecodingGrounded = "grounded"
+
+// GroundedResults are both models' figures under grounded decoding: an
+// answer may name a vulnerability id, CWE id, version, path or URL only if
+// the prompt or the finding's facts name it (the engine's grounded.py),
+// which is what vulntune guarantees whatever the weights do. Free results
+// (Results.Base, Results.Tuned) show what the weights alone do.
+type GroundedResults struct {
+	Base  Metrics `json:"base"`
+	Tuned Metrics `json:"tuned"`
+	// BaseRegenerated and TunedRegenerated count the answers generated
+	// again with grounded decoding: those whose free decoding reported
+	// that grounded decoding would intervene. Every other grounded answer
+	// is its free answer, token for token.
+	BaseRegenerated  int `json:"base_regenerated"`
+	TunedRegenerated int `json:"tuned_regenerated"`
+	// Interventions counts the tokens grounded decoding replaced in the
+	// regenerated answers of both models; Stuck, the answers it had to
+	// end because no token could continue them.
+	Interventions int `json:"interventions"`
+	Stuck         int `json:"stuck"`
 }
 
 // Generation is one line of eval/generations.jsonl.
@@ -145,7 +176,13 @@ type Generation struct {
 	Loss             *float64 `json:"loss"` // mean over this example's assistant tokens
 	LossTokens       int      `json:"loss_tokens"`
 	Scores           Scores   `json:"scores"`
-	nll              float64
+	// Decoding is DecodingGrounded for an answer grounded decoding
+	// generated again, "" for free decoding.
+	Decoding string `json:"decoding,omitempty"`
+	// Grounding is what grounded decoding did to this answer, or for a
+	// free one where it would first have intervened.
+	Grounding *engine.GroundingStats `json:"grounding,omitempty"`
+	nll       float64
 }
 
 // score checks g's answer against its example: the one place that decides
@@ -252,4 +289,27 @@ func (r *Results) Kinds() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// summarizeGrounded fills r.Grounded from both models' free and grounded
+// answers (the free ones where grounded decoding left them alone).
+func (r *Results) summarizeGrounded(baseG, tunedG []Generation) {
+	g := &GroundedResults{Base: aggregate(baseG), Tuned: aggregate(tunedG)}
+	for _, gens := range [][]Generation{baseG, tunedG} {
+		for _, a := range gens {
+			if a.Decoding != DecodingGrounded {
+				continue
+			}
+			if a.Model == "base" {
+				g.BaseRegenerated++
+			} else {
+				g.TunedRegenerated++
+			}
+			if a.Grounding != nil {
+				g.Interventions += a.Grounding.Interventions
+				g.Stuck += min(a.Grounding.Stuck, 1)
+			}
+		}
+	}
+	r.Grounded = g
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // WriteTable prints metric × base / tuned / delta for the overall figures,
-// then the ungrounded identifiers by kind, then the per-kind fact accuracy
+// then the same under grounded decoding when it was measured, then the ungrounded identifiers by kind, then the per-kind fact accuracy
 // and hallucination rate. Missing metrics
 // print as "-".
 func WriteTable(w io.Writer, r *Results) error {
@@ -50,6 +50,16 @@ func WriteTable(w io.Writer, r *Results) error {
 		}
 		b, t := row.get(r.Base), row.get(r.Tuned)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, num(b), num(t), delta(b, t))
+	}
+	if g := r.Grounded; g != nil {
+		fmt.Fprintf(tw, "\ngrounded decoding (regenerated: base %d, tuned %d)\tbase\ttuned\tdelta\t\n", g.BaseRegenerated, g.TunedRegenerated)
+		for _, row := range groundedRows {
+			b, t := row.get(g.Base), row.get(g.Tuned)
+			if b == nil && t == nil {
+				continue
+			}
+			fmt.Fprintf(tw, "%s (n=%d)\t%s\t%s\t%s\t\n", row.name, row.n(g.Tuned), num(b), num(t), delta(b, t))
+		}
 	}
 	if r.Base.UngroundedByKind != nil || r.Tuned.UngroundedByKind != nil {
 		fmt.Fprintln(tw, "\nungrounded by kind\tbase\ttuned\t")

@@ -26,12 +26,14 @@ type identifier interface {
 
 // cache keeps one answer per file, named by the hash of the engine's ID,
 // the model's identity (evaluate.ModelIdentity: its files by name, size
-// and time, so a re-import or re-fuse misses), max_tokens and the prompt.
+// and time, so a re-import or re-fuse misses), max_tokens, the prompt and
+// whether decoding is grounded.
 // Answers are stored raw; grounding is checked anew on every run.
 type cache struct {
 	dir, engineID, model string
 	files                []string
 	maxTokens            int
+	grounded             bool
 	now                  func() time.Time
 }
 
@@ -54,7 +56,7 @@ func newCache(opts Options) (*cache, error) {
 		return nil, err
 	}
 	return &cache{dir: opts.CacheDir, engineID: id.EvaluateID(), model: filepath.Base(opts.ModelDir),
-		files: files, maxTokens: opts.MaxTokens, now: opts.Now}, nil
+		files: files, maxTokens: opts.MaxTokens, grounded: !opts.Free, now: opts.Now}, nil
 }
 
 func (c *cache) key(msgs []chat.Message) (string, error) {
@@ -64,7 +66,10 @@ func (c *cache) key(msgs []chat.Message) (string, error) {
 		Files     []string       `json:"files"`
 		MaxTokens int            `json:"max_tokens"`
 		Messages  []chat.Message `json:"messages"`
-	}{cacheVersion, c.engineID, c.files, c.maxTokens, msgs})
+		// Grounded decoding answers otherwise; free answers keep the
+		// keys they had before it existed.
+		Grounded bool `json:"grounded,omitempty"`
+	}{cacheVersion, c.engineID, c.files, c.maxTokens, msgs, c.grounded})
 	if err != nil {
 		return "", err
 	}

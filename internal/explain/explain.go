@@ -80,6 +80,11 @@ type Options struct {
 	// model's files, the prompt and MaxTokens. Only engines with an
 	// EvaluateID take part (their greedy answers are reproducible).
 	CacheDir string
+	// Free decodes freely. By default answers are decoded grounded: an
+	// answer may name a vulnerability id, CWE id, version, path or URL only
+	// if the prompt or the finding's facts name it (the engine's
+	// grounded.py, held to evaluation's hallucination measure).
+	Free bool
 	// SARIF asks for the SARIF output of the input logs themselves: when
 	// every input is a SARIF file, each result is matched to its finding
 	// (which reads every result through ingest once more) so that
@@ -94,9 +99,11 @@ type Options struct {
 
 // Report is what one explain run produced (the JSON output).
 type Report struct {
-	Schema      int           `json:"schema"`
-	Model       string        `json:"model"`
-	MaxTokens   int           `json:"max_tokens"`
+	Schema    int    `json:"schema"`
+	Model     string `json:"model"`
+	MaxTokens int    `json:"max_tokens"`
+	// Decoding is "grounded" (the default) or "free" (Options.Free).
+	Decoding    string        `json:"decoding"`
 	Findings    []Explanation `json:"findings"`
 	Summary     Summary       `json:"summary"`
 	InputErrors []string      `json:"input_errors"`
@@ -130,7 +137,7 @@ type Explanation struct {
 	// Grounded is false when the answer names identifiers (ids, versions,
 	// paths, URLs) in neither the prompt nor the finding's facts; they are
 	// listed in Ungrounded. Such answers are kept and marked, never
-	// replaced.
+	// replaced; grounded decoding (the default) does not write them.
 	Grounded   bool     `json:"grounded"`
 	Ungrounded []string `json:"ungrounded"`
 	// Names says whether the answer names the fixed version, a CWE and the
@@ -222,8 +229,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("explain: %w", err)
 	}
 	start := opts.Now()
-	r := &Report{Schema: SchemaVersion, Model: opts.ModelName, MaxTokens: opts.MaxTokens,
+	r := &Report{Schema: SchemaVersion, Model: opts.ModelName, MaxTokens: opts.MaxTokens, Decoding: "grounded",
 		Findings: []Explanation{}, InputErrors: []string{}}
+	if opts.Free {
+		r.Decoding = "free"
+	}
 	if r.Model == "" {
 		r.Model = filepath.Base(opts.ModelDir)
 	}
@@ -371,6 +381,10 @@ func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error
 			return err
 		}
 		req.Examples = append(req.Examples, b)
+		if !opts.Free {
+			req.Grounds = append(req.Grounds, evaluate.Ground(j.prompt, j.facts))
+			req.Grounding = engine.GroundingEnforce
+		}
 	}
 	var bad error
 	var storeErr error

@@ -24,6 +24,9 @@ type fakeEngine struct {
 	answers map[string]string // user-turn substring → answer
 	id      string            // EvaluateID; "" for an engine without one
 	asked   *int
+	// grounded, if set, counts the answers asked for with grounded
+	// decoding.
+	grounded *int
 }
 
 func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onItem func(engine.EvaluateItem), _ func(engine.Event)) (*engine.EvaluateSummary, error) {
@@ -36,6 +39,15 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 		}
 		if len(ex.Messages) != 3 || ex.Messages[0].Role != "system" || ex.Messages[2].Content != "" {
 			return nil, &engine.EngineError{Op: "evaluate", Message: "want system, user and an empty assistant turn"}
+		}
+		if len(req.Grounds) > 0 {
+			// Grounded decoding: the ground must hold the prompt it answers.
+			if len(req.Grounds) != len(req.Examples) || req.Grounding != engine.GroundingEnforce || !strings.Contains(req.Grounds[i], ex.Messages[1].Content) {
+				return nil, &engine.EngineError{Op: "evaluate", Message: "want one ground per example, holding its prompt, to enforce"}
+			}
+			if f.grounded != nil {
+				*f.grounded++
+			}
 		}
 		text := "No idea."
 		for k, a := range f.answers {
@@ -328,6 +340,25 @@ func TestJSONAndSARIFShapes(t *testing.T) {
 	}
 }
 
+// TestGroundedByDefault: answers are asked for with grounded decoding
+// unless Options.Free says otherwise, and the report says which.
+func TestGroundedByDefault(t *testing.T) {
+	t.Parallel()
+	in := writeFindings(t, findings())
+	for _, free := range []bool{false, true} {
+		asked, grounded := 0, 0
+		r := run(t, explain.Options{Inputs: []string{in}, ModelDir: modelDir(t), Free: free,
+			Engine: fakeEngine{answers: answers, asked: &asked, grounded: &grounded}})
+		want, decoding := asked, "grounded"
+		if free {
+			want, decoding = 0, "free"
+		}
+		if asked == 0 || grounded != want || r.Decoding != decoding {
+			t.Errorf("free %v: %d of %d answers grounded, decoding %q; want %d, %q", free, grounded, asked, r.Decoding, want, decoding)
+		}
+	}
+}
+
 func TestCacheHitsOnSecondRun(t *testing.T) {
 	t.Parallel()
 	in, model, cacheDir := writeFindings(t, findings()), modelDir(t), t.TempDir()
@@ -354,6 +385,7 @@ func TestCacheHitsOnSecondRun(t *testing.T) {
 		change func(o *explain.Options)
 	}{
 		{"max tokens", func(o *explain.Options) { o.MaxTokens = 17 }},
+		{"free decoding", func(o *explain.Options) { o.Free = true }},
 		{"engine", func(o *explain.Options) {
 			o.Engine = idEngine{fakeEngine{answers: answers, id: "engine-2", asked: &asked}}
 		}},

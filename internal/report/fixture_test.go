@@ -146,8 +146,11 @@ func completeRun(t *testing.T) (runDir, modelDir string) {
 		},
 		MaxTokens: 256, Decoding: "greedy", Date: t0}
 	res.Dataset.Split, res.Dataset.Examples, res.Dataset.Evaluated = "valid", 2, 2
-	writeJSON(t, filepath.Join(modelDir, "eval", "results.json"), res)
 	other := res
+	groundedBase := base
+	groundedBase.HallucinationRate, groundedBase.FixedVersionAccuracy = f(0), f(1)
+	res.Grounded = &evaluate.GroundedResults{Base: groundedBase, Tuned: tuned, BaseRegenerated: 1}
+	writeJSON(t, filepath.Join(modelDir, "eval", "results.json"), res)
 	other.Dataset.Split, other.Dataset.Examples, other.Dataset.Evaluated = "valid", 64, 64
 	other.ByKind = map[string]evaluate.Pair{"web": {Base: evaluate.Metrics{N: 64}, Tuned: evaluate.Metrics{N: 64}}}
 	writeJSON(t, filepath.Join(modelDir, "eval", "other", "results.json"), other)

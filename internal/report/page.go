@@ -108,6 +108,23 @@ type evalTable struct {
 	Rows        []evalRow
 	// Ungrounded counts the ungrounded identifiers of all answers by type.
 	Ungrounded []ungroundedRow
+	// Grounded compares free and grounded decoding, nil when only free
+	// decoding was measured.
+	Grounded *groundedPart
+}
+
+// groundedPart is free decoding (what the weights alone do) beside
+// grounded decoding (what vulntune guarantees), for both models.
+type groundedPart struct {
+	TunedRegenerated, BaseRegenerated, N int
+	Rows                                 []groundedRow
+}
+
+type groundedRow struct {
+	Metric                   string
+	BaseFree, BaseGrounded   *float64
+	TunedFree, TunedGrounded *float64
+	LowerIsBetter            bool
 }
 
 type ungroundedRow struct {
@@ -458,6 +475,25 @@ func table(t string, r *evaluate.Results) evalTable {
 		for _, k := range ident.Kinds {
 			et.Ungrounded = append(et.Ungrounded, ungroundedRow{Kind: k, Base: r.Base.UngroundedByKind[k], Tuned: r.Tuned.UngroundedByKind[k]})
 		}
+	}
+	if g := r.Grounded; g != nil {
+		gp := &groundedPart{TunedRegenerated: g.TunedRegenerated, BaseRegenerated: g.BaseRegenerated, N: r.Tuned.N}
+		for _, m := range []struct {
+			name  string
+			get   func(evaluate.Metrics) *float64
+			lower bool
+		}{
+			{"hallucination", func(m evaluate.Metrics) *float64 { return m.HallucinationRate }, true},
+			{"fixed version", func(m evaluate.Metrics) *float64 { return m.FixedVersionAccuracy }, false},
+			{"CWE", func(m evaluate.Metrics) *float64 { return m.CWEAccuracy }, false},
+			{"location", func(m evaluate.Metrics) *float64 { return m.LocationAccuracy }, false},
+			{"fix snippet", func(m evaluate.Metrics) *float64 { return m.SnippetAccuracy }, false},
+			{"ended", func(m evaluate.Metrics) *float64 { return m.EndedShare }, false},
+		} {
+			gp.Rows = append(gp.Rows, groundedRow{Metric: m.name, BaseFree: m.get(r.Base), BaseGrounded: m.get(g.Base),
+				TunedFree: m.get(r.Tuned), TunedGrounded: m.get(g.Tuned), LowerIsBetter: m.lower})
+		}
+		et.Grounded = gp
 	}
 	return et
 }

@@ -218,6 +218,21 @@ func TestCompleteRun(t *testing.T) {
 			t.Errorf("overall row %q lacks base→tuned %q (fix snippet, ended, repeating)", all, w)
 		}
 	}
+	// Free beside grounded decoding, for the evaluation that measured both.
+	gr := find(ev, func(n *html.Node) bool { return hasClass(n, "grounded") })
+	if len(gr) != 1 {
+		t.Fatalf("%d free-vs-grounded tables, want the in-domain one", len(gr))
+	}
+	hall := text(find(find(gr[0], tag("tbody"))[0], tag("tr"))[0])
+	if strings.Join(strings.Fields(hall), "") != "hallucination50%0%0%0%" {
+		t.Errorf("grounded hallucination row %q, want base free 50%%, grounded 0%%, tuned 0%%, 0%%", hall)
+	}
+	if better := find(gr[0], func(n *html.Node) bool { return hasClass(n, "better") }); len(better) != 2 {
+		t.Errorf("%d grounded figures marked better than free, want 2 (base hallucination, fixed version)", len(better))
+	}
+	if !strings.Contains(text(ev), "0 of 2 tuned and 1 of 2 base answers") {
+		t.Error("the note does not say how many answers were generated again")
+	}
 	ung := find(ev, func(n *html.Node) bool { return hasClass(n, "ungrounded") })
 	if len(ung) != 2 {
 		t.Fatalf("%d ungrounded-by-type tables, want one per evaluation", len(ung))

@@ -22,6 +22,7 @@ import time
 
 from . import cpumath
 from .chat import assistant_mask, prompt_turns, require_chat_template
+from .grounded import request_processors
 from .lmhead import lm_head_split
 from .protocol import WorkerError, emit, finish, serve
 from .repeat import CycleStop, stop_from
@@ -132,10 +133,14 @@ def op_evaluate(req):
             t1 = time.perf_counter()
             score_s += t1 - t0
             # A prompt whose cache scoring kept needs only its last token.
+            # Grounded decoding (grounded.py) hooks in as each answer's
+            # logits processor.
+            procs = request_processors(req, tokenizer, group)
             uids = gen.insert(
                 [prompts[i] if c is None else prompts[i][-1:] for i, c in zip(group, caches)],
                 [max_tokens] * len(group),
                 caches=caches,
+                logits_processors=[[procs[i]] for i in group] if procs else None,
             )
             shared += sum(c is not None for c in caches)
             del caches
@@ -175,6 +180,7 @@ def op_evaluate(req):
                         nll=nll,
                         loss_tokens=n,
                         seconds=time.perf_counter() - t1,
+                        **({"grounding": procs[i].stats()} if procs else {}),
                     )
                 if looped:
                     gen.remove(looped)

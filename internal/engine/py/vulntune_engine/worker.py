@@ -80,14 +80,23 @@ def op_generate(req):
     from mlx_lm.sample_utils import make_sampler
 
     model, tokenizer, source = _load(req)
-    prompt = tokenizer.apply_chat_template(
-        _messages(req), add_generation_prompt=True, tokenize=True
-    )
+    msgs = _messages(req)
+    prompt = tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True)
     sampler = make_sampler(temp=float(req["temp"]))
+    # Grounded decoding (grounded.py): identifiers only from the messages.
+    proc = None
+    if req.get("grounded"):
+        from .grounded import GroundedProcessor
+
+        proc = GroundedProcessor(
+            tokenizer, "\n".join(m["content"] for m in msgs),
+            greedy=float(req["temp"]) == 0, eos_ids=list(tokenizer.eos_token_ids),
+        )
     text, last = [], None
     start = time.perf_counter()
     for resp in stream_generate(
-        model, tokenizer, prompt, max_tokens=int(req["max_tokens"]), sampler=sampler
+        model, tokenizer, prompt, max_tokens=int(req["max_tokens"]), sampler=sampler,
+        logits_processors=[proc] if proc else None,
     ):
         text.append(resp.text)
         last = resp
@@ -101,6 +110,7 @@ def op_generate(req):
         "finish_reason": (last.finish_reason if last else None) or "",
         "seconds": elapsed,
         "chat_template_source": source,
+        **({"grounding": proc.stats()} if proc else {}),
     }
 
 

@@ -1,0 +1,119 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/chat"
+	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/evaluate"
+)
+
+// TestEvaluateGroundedDecoding: grounded decoding's hook in the evaluate op
+// on the tiny random model (checkGrounded), whose degenerate answers name
+// no identifier: the processor must leave every answer as it was.
+func TestEvaluateGroundedDecoding(t *testing.T) {
+	e := newEngine(t)
+	if n := checkGrounded(t, e, tinyModelDir(t, e, "llama"), 96); n != 0 {
+		t.Errorf("grounded decoding intervened %d times in answers that name nothing", n)
+	}
+}
+
+// TestSmolLM2GroundedDecoding: the bundled base model, asked about
+// vulnerabilities, names versions, CVE ids and URLs its prompts lack;
+// grounded decoding replaces them (checkGrounded).
+func TestSmolLM2GroundedDecoding(t *testing.T) {
+	e := newEngine(t)
+	if n := checkGrounded(t, e, smolLM2Dir(t), 48); n == 0 {
+		t.Error("grounded decoding never intervened: the prompts should draw identifiers the ground lacks")
+	}
+}
+
+// groundedPrompts name some identifiers and invite others.
+var groundedPrompts = []string{
+	"Which version of OpenSSL fixed Heartbleed, and what is its CVE id?",
+	"Upgrade org.example:lib from 1.3.5 to 1.3.14 in web/build.gradle (CWE-352). Show the Gradle line.",
+	"CVE-2021-44228 in log4j-core 2.14.1; fixed in 2.17.1. Give the Maven snippet and a link to the advisory.",
+	"What is SQL injection? Name its CWE id.",
+}
+
+// checkGrounded runs the evaluate op three ways on groundedPrompts: free,
+// observing grounded decoding, and enforcing it. Observing never changes
+// an answer; an answer the observer saw no reason to touch is, under
+// grounded decoding, the free answer token for token (what lets evaluation
+// generate again only the others); and every grounded answer has no
+// ungrounded identifier by evaluation's own measure. It returns how many
+// tokens grounded decoding replaced.
+func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) int {
+	t.Helper()
+	prompts := groundedPrompts
+	req := engine.EvaluateRequest{Model: model, MaxTokens: maxTokens, MaxSeqLength: 512, BatchSize: len(prompts)}
+	for _, p := range prompts {
+		msgs := []chat.Message{{Role: "user", Content: p}, {Role: "assistant", Content: "ok"}}
+		b, _ := json.Marshal(map[string]any{"messages": msgs})
+		req.Examples = append(req.Examples, b)
+		req.Grounds = append(req.Grounds, evaluate.Ground(p, dataset.Facts{}))
+	}
+	run := func(mode string) []engine.EvaluateItem {
+		t.Helper()
+		r := req
+		if r.Grounding = mode; mode == "" {
+			r.Grounds = nil
+		}
+		items := make([]engine.EvaluateItem, len(prompts))
+		if _, err := e.Evaluate(context.Background(), r, func(it engine.EvaluateItem) { items[it.Index] = it }, nil); err != nil {
+			t.Fatalf("%q: %v", mode, err)
+		}
+		return items
+	}
+	free, observed, grounded := run(""), run(engine.GroundingObserve), run(engine.GroundingEnforce)
+	interventions := 0
+	for i, p := range prompts {
+		if observed[i].Text != free[i].Text {
+			t.Errorf("example %d: observing changed the answer:\nfree     %q\nobserved %q", i, free[i].Text, observed[i].Text)
+		}
+		if free[i].Grounding != nil || observed[i].Grounding == nil || grounded[i].Grounding == nil {
+			t.Fatalf("example %d: grounding reports free %v, observed %v, grounded %v; want none, one, one", i, free[i].Grounding, observed[i].Grounding, grounded[i].Grounding)
+		}
+		if observed[i].Grounding.FirstIntervention == nil && grounded[i].Text != free[i].Text {
+			t.Errorf("example %d: no intervention observed, yet grounded decoding answered otherwise:\nfree     %q\ngrounded %q", i, free[i].Text, grounded[i].Text)
+		}
+		if (observed[i].Grounding.FirstIntervention == nil) != (grounded[i].Grounding.Interventions == 0) {
+			t.Errorf("example %d: observed first intervention %v, grounded decoding intervened %d times", i, observed[i].Grounding.FirstIntervention, grounded[i].Grounding.Interventions)
+		}
+		interventions += grounded[i].Grounding.Interventions
+		if s := evaluate.ScoreAnswer(grounded[i].Text, grounded[i].FinishReason, p, dataset.Facts{}); len(s.Ungrounded) > 0 {
+			t.Errorf("example %d: grounded answer %q names %q", i, grounded[i].Text, s.Ungrounded)
+		}
+		if s := evaluate.ScoreAnswer(free[i].Text, free[i].FinishReason, p, dataset.Facts{}); len(s.Ungrounded) > 0 {
+			t.Logf("example %d: the free answer names %q", i, s.Ungrounded)
+		}
+	}
+	// The generate op (`vulntune generate --grounded`) decodes the same way.
+	for i, p := range prompts[:2] {
+		gr := engine.GenerateRequest{Model: model, Prompt: p, MaxTokens: maxTokens}
+		plain, err := e.Generate(context.Background(), gr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gr.Grounded = true
+		g, err := e.Generate(context.Background(), gr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Grounding == nil || plain.Grounding != nil {
+			t.Fatalf("generate %d: grounding reports %v (grounded) and %v (plain); want one and none", i, g.Grounding, plain.Grounding)
+		}
+		if g.Grounding.Interventions == 0 && g.Text != plain.Text {
+			t.Errorf("generate %d: grounded decoding never intervened, yet answered otherwise:\nplain    %q\ngrounded %q", i, plain.Text, g.Text)
+		}
+		if s := evaluate.ScoreAnswer(g.Text, g.FinishReason, p, dataset.Facts{}); len(s.Ungrounded) > 0 {
+			t.Errorf("generate %d: grounded answer %q names %q", i, g.Text, s.Ungrounded)
+		}
+		interventions += g.Grounding.Interventions
+	}
+	t.Logf("grounded decoding intervened %d times in %d answers", interventions, len(prompts)+2)
+	return interventions
+}

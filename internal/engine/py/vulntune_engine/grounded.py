@@ -1,0 +1,461 @@
+"""Grounded decoding: an answer may name an identifier — a vulnerability
+id, a CWE id, a version, a file path or a URL — only if its ground names it.
+
+The ground is the text the answer must stay within: the prompt, and in
+evaluation the finding's facts, exactly what Go's
+evaluate.UngroundedIdents (internal/evaluate/hallucinate.go) treats as
+ground. `ungrounded(text, ground)` is a port of that function and of the
+rules beneath it (internal/ident/ident.go, ground.go); a Go test
+(internal/evaluate/grounded_test.go) feeds a table of texts and grounds
+through both and requires the same verdicts, so "a grounded answer has no
+ungrounded identifier by evaluate's measure" holds by construction.
+
+`GroundedProcessor` is an mlx-lm logits processor (BatchGenerator.insert's
+per-sequence `logits_processors`, or generate_step's): at each step it
+walks the candidate tokens in descending logit order, appends each to the
+answer so far and keeps the first whose text passes `Ground.check`, masking
+the others. A text passes when every identifier that no later token can
+change is grounded, and the identifier still being written at its end (it
+overlaps the last whitespace-separated word) is a prefix of a grounded one:
+a sorted list of the ground's identifiers, searched by bisection, is the
+trie that decides it. With greedy decoding the processor leaves the logits
+alone whenever the top token passes, so a greedy answer that never needed it
+is the free answer token for token.
+"""
+
+import bisect
+import re
+
+# Go's RE2 classes are ASCII: \d is [0-9], \s is [\t\n\f\r ] (no \v), \w
+# and \b are ASCII word characters. Python's are Unicode, so the patterns
+# below spell the classes out; letters keep (?i)'s Unicode case folding,
+# which RE2 shares (K and the Kelvin sign, s and the long s).
+_W = "0-9A-Za-z_"
+_B_BEFORE = f"(?-i:(?<![{_W}]))"  # \b before a word character
+_B_AFTER = f"(?-i:(?![{_W}]))"  # \b after a word character
+_S = "\t\n\f\r "
+
+CWE_RE = re.compile(f"(?i){_B_BEFORE}CWE[{_S}_:-]?([0-9]+){_B_AFTER}")
+EXT_RE = re.compile(r"(?i)\.[a-z][a-z0-9]{0,9}\Z")
+URL_RE = re.compile(f"(?i){_B_BEFORE}(?:https?|ftp)://[^{_S}<>\"'`)\\]]+")
+VULN_RE = re.compile(
+    f"(?i){_B_BEFORE}(?:CVE-[0-9]{{4}}-[0-9]{{4,}}|GHSA(?:-[0-9a-z]{{4}}){{3}}|GO-[0-9]{{4}}-[0-9]{{4,}}|"
+    "PYSEC-[0-9]{4}-[0-9]+|RUSTSEC-[0-9]{4}-[0-9]{4,}|OSV-[0-9]{4}-[0-9]+|GSD-[0-9]{4}-[0-9]+|"
+    "MAL-[0-9]{4}-[0-9]+|DSA-[0-9]{3,}(?:-[0-9]+)?|DLA-[0-9]{3,}-[0-9]+|USN-[0-9]+-[0-9]+|"
+    f"RHSA-[0-9]{{4}}:[0-9]+|ALAS[0-9]*-[0-9]{{4}}-[0-9]+|ELSA-[0-9]{{4}}-[0-9]+|SNYK-[A-Z]+-[A-Z0-9]+-[0-9]+){_B_AFTER}"
+)
+LOOSE_VER_RE = re.compile(
+    r"(?i)v?[0-9]+(?:\.[0-9]+)+(?:[-+~][0-9a-z][0-9a-z.+~-]*|\.[a-z][0-9a-z.+~-]*)?"
+)
+STRICT_VER_RE = re.compile(
+    f"(?i)(?:^|[^{_W}.])(v?[0-9]+\\.[0-9]+\\.[0-9]+(?:\\.[0-9]+)*(?:[-+~][0-9a-z][0-9a-z.+~-]*|\\.[a-z][0-9a-z.+~-]*)?"
+    r"|v[0-9]+(?:\.[0-9]+)+)"
+)
+TOKEN_RE = re.compile(f"[^{_S},;()\\[\\]{{}}<>\"'`*]+")
+_SPACE_RUN = re.compile(f"[^{_S}]+")
+
+# ident.KnownFiles: finding.ManifestNames() and ident's configFiles,
+# lower-cased. The Go cross-check test compares these sets with Go's.
+KNOWN_FILES = frozenset(
+    n.lower()
+    for n in (
+        "package.json package-lock.json npm-shrinkwrap.json yarn.lock pnpm-lock.yaml bun.lock pom.xml "
+        "build.gradle build.gradle.kts gradle.lockfile settings.gradle gradle.properties requirements.txt "
+        "Pipfile Pipfile.lock poetry.lock uv.lock pdm.lock setup.py setup.cfg pyproject.toml go.mod go.sum "
+        "Gemfile Gemfile.lock Cargo.toml Cargo.lock composer.json composer.lock packages.config "
+        "packages.lock.json Directory.Packages.props mix.lock pubspec.lock Dockerfile "
+        ".npmrc docker-compose.yml docker-compose.yaml .env web.xml application.properties application.yml "
+        "application.yaml .gitlab-ci.yml jenkinsfile makefile main.tf values.yaml"
+    ).split()
+)
+
+# ident.SourceExts.
+SOURCE_EXTS = frozenset(
+    "java kt kts scala groovy go py rb php cs ts tsx jsx mjs cjs rs c h cpp hpp swift m sh bash ps1 yml "
+    "yaml json xml toml ini cfg conf properties gradle tf tfvars hcl sql html htm jsp vue lock lockfile "
+    "pem key env".split()
+)
+
+KIND_VULN, KIND_CWE, KIND_PATH, KIND_VERSION, KIND_URL = "vulnerability id", "CWE", "path", "version", "URL"
+
+_MAX_INT64 = (1 << 63) - 1
+
+
+def norm_cwe(s):
+    """ident.NormCWE."""
+    m = CWE_RE.search(s)
+    if m is None or int(m.group(1)) > _MAX_INT64:
+        return s.strip().upper()
+    return f"CWE-{int(m.group(1))}"
+
+
+def norm_version(v):
+    """ident.NormVersion."""
+    v = v.rstrip(".-+~,;:").lower()
+    if v.startswith("v"):
+        v = v[1:]
+    if not any(c in v for c in "-+~"):
+        while v.endswith(".0") and v.count(".") > 0:
+            v = v[:-2]
+    return v
+
+
+def norm_url(u):
+    """ident.NormURL."""
+    u = u.rstrip(".,;:!?'\")]}>").lower()
+    i = u.find("://")
+    if i >= 0:
+        u = u[i + 3 :]
+    if u.startswith("www."):
+        u = u[4:]
+    i = u.find("#")
+    if i >= 0:
+        u = u[:i]
+    return u.rstrip("/")
+
+
+def is_path(tok):
+    """ident.IsPath."""
+    if tok == "" or "://" in tok or tok.startswith("@"):
+        return False
+    base = tok[tok.rfind("/") + 1 :].lower()
+    if base in KNOWN_FILES:
+        return True
+    if "/" in tok:
+        if EXT_RE.search(base) and not base.startswith("."):
+            return True
+        if tok.startswith("/") or tok.startswith("~/"):
+            return sum(1 for s in tok.split("/") if s not in ("", "~")) >= 2
+        return False
+    i = base.rfind(".")
+    return i > 0 and base[i + 1 :] in SOURCE_EXTS
+
+
+def _alnum(c):
+    return "a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9"
+
+
+def _name_char(c):
+    return _alnum(c) or c in "_-."
+
+
+def contains_word(hay, needle, whole=True):
+    """ident.ContainsWord; with whole=False only the start must not continue
+    a name (needle may be the beginning of a longer word of hay)."""
+    if needle == "":
+        return False
+    off = 0
+    while True:
+        start = hay.find(needle, off)
+        if start < 0:
+            return False
+        end = start + len(needle)
+        before = start == 0 or not _name_char(hay[start - 1])
+        after = (
+            not whole
+            or end == len(hay)
+            or not _name_char(hay[end])
+            or (hay[end] == "." and (end + 1 == len(hay) or not _alnum(hay[end + 1])))
+        )
+        if before and after:
+            return True
+        off = start + 1
+
+
+# canonicalPages of ground.go: the page of an identifier at its authority.
+_CANONICAL = [
+    (re.compile(r"^cwe\.mitre\.org/data/definitions/([1-9][0-9]*)\.html\Z"), KIND_CWE),
+    (re.compile(r"^nvd\.nist\.gov/vuln/detail/(cve-[0-9]{4}-[0-9]{4,})\Z"), KIND_VULN),
+    (re.compile(r"^github\.com/advisories/(ghsa(?:-[0-9a-z]{4}){3})\Z"), KIND_VULN),
+    (re.compile(r"^osv\.dev/vulnerability/([^/?#]+)\Z"), KIND_VULN),
+]
+
+
+def _blank(b, lo, hi):
+    b[lo:hi] = " " * (hi - lo)
+
+
+class Ground:
+    """The identifiers a ground names, indexed for whole and prefix look-ups."""
+
+    def __init__(self, ground):
+        self.low = ground.lower()
+        self.vuln_ids = {m.group(0).upper() for m in VULN_RE.finditer(ground)}
+        self.cwes = {norm_cwe(m.group(0)) for m in CWE_RE.finditer(ground)}
+        raw_versions = [m.group(0).lower() for m in LOOSE_VER_RE.finditer(ground)]
+        self.versions = {norm_version(v) for v in raw_versions}
+        self.pages = {norm_url(m.group(0).rstrip("*_")) for m in URL_RE.finditer(ground)}
+        self.ids = self.vuln_ids | self.cwes
+        # The trie: sorted lists; "s is a prefix of an allowed identifier"
+        # is one bisection.
+        self._prefix = {
+            KIND_VULN: sorted(self.vuln_ids),
+            KIND_CWE: sorted(self.cwes),
+            KIND_VERSION: sorted({v[1:] if v.startswith("v") else v for v in raw_versions} | self.versions),
+            KIND_URL: sorted(self.pages | {u for u in self._canonical_urls()}),
+        }
+
+    def _canonical_urls(self):
+        for i in self.ids:
+            if i.startswith("CWE-"):
+                yield f"cwe.mitre.org/data/definitions/{i[4:]}.html"
+            else:
+                yield "osv.dev/vulnerability/" + i.lower()
+                if i.startswith("CVE-"):
+                    yield "nvd.nist.gov/vuln/detail/" + i.lower()
+                if i.startswith("GHSA-"):
+                    yield "github.com/advisories/" + i.lower()
+
+    def _canonical(self, u):
+        for rx, kind in _CANONICAL:
+            m = rx.search(u)
+            if m is None:
+                continue
+            i = m.group(1).upper()
+            if kind == KIND_CWE:
+                i = norm_cwe("CWE-" + m.group(1))
+            return i in self.ids
+        return False
+
+    def scan(self, text):
+        """Every ungrounded identifier of text as (kind, text, start, end),
+        end where its match ends before trailing punctuation is trimmed, in
+        the order evaluate finds them: ident.UngroundedIdents (URLs
+        blanked first, then vulnerability ids, CWE ids, paths, versions)
+        and ident.UngroundedURLs."""
+        out = []
+        b = list(text)
+        for m in URL_RE.finditer(text):
+            _blank(b, m.start(), m.end())
+        s = "".join(b)
+        for m in VULN_RE.finditer(s):
+            t = m.group(0).upper()
+            if t not in self.vuln_ids:
+                out.append((KIND_VULN, t, m.start(), m.end()))
+            _blank(b, m.start(), m.end())
+        s = "".join(b)
+        for m in CWE_RE.finditer(s):
+            t = norm_cwe(m.group(0))
+            if t not in self.cwes:
+                out.append((KIND_CWE, t, m.start(), m.end()))
+            _blank(b, m.start(), m.end())
+        s = "".join(b)
+        for m in TOKEN_RE.finditer(s):
+            tok = m.group(0).rstrip(".,;:!?")
+            if not is_path(tok) or tok.lower() in KNOWN_FILES:
+                continue
+            rel = tok[2:] if tok.startswith("./") else tok
+            if not contains_word(self.low, rel.lower()):
+                out.append((KIND_PATH, tok, m.start(), m.end()))
+            _blank(b, m.start(), m.end())
+        s = "".join(b)
+        for m in STRICT_VER_RE.finditer(s):
+            v = m.group(1).rstrip(".,;:")
+            if norm_version(v) not in self.versions:
+                out.append((KIND_VERSION, v, m.start(1), m.end(1)))
+        for m in URL_RE.finditer(text):
+            u = m.group(0).rstrip(".,;:!?'\")]}>*_")
+            n = norm_url(u)
+            if n == "" or n in self.pages or self._canonical(n):
+                continue
+            out.append((KIND_URL, u, m.start(), m.end()))
+        return out
+
+    def completable(self, kind, t):
+        """Whether t, an identifier still being written, can end as a
+        grounded one: a prefix of a grounded identifier of its kind (a path:
+        a name the ground has at the start of a word)."""
+        if kind == KIND_PATH:
+            t = t.lower()
+            return contains_word(self.low, t[2:] if t.startswith("./") else t, whole=False)
+        if kind == KIND_URL:
+            t = t.lower()
+            i = t.find("://")
+            t = t[i + 3 :] if i >= 0 else t
+            t = t[4:] if t.startswith("www.") else t
+            if "www.".startswith(t) or norm_url(t) in self.pages or self._canonical(norm_url(t)):
+                return True  # "www." on its way, or a grounded page gaining a "/" or "#..."
+        elif kind == KIND_VERSION:
+            t = t.lower()
+            t = t[1:] if t.startswith("v") else t
+            if norm_version(t) in self.versions:
+                return True  # a grounded version may gain ".0" or lose nothing
+        keys = self._prefix[kind]
+        i = bisect.bisect_left(keys, t)
+        return i < len(keys) and keys[i].startswith(t)
+
+    def check(self, text, final=False):
+        """Whether text may stand as (the beginning of) an answer: every
+        identifier that no later text can change is grounded, and one that
+        later text can still extend is grounded or, unless final,
+        completable.
+
+        Only the text from the start of the word before the last is read:
+        an identifier spans at most one whitespace character ("CWE 79"), so
+        the earlier text was checked when it was written and cannot change."""
+        runs = [m.start() for m in _SPACE_RUN.finditer(text, max(0, len(text) - 4096))]
+        lo = runs[-2] if len(runs) >= 2 else 0
+        window = text[lo:]
+        for kind, t, _start, end in self.scan(window):
+            if final or window[end:].strip(_OPEN_AFTER[kind]) != "":
+                return False
+            if not self.completable(kind, t):
+                return False
+        return True
+
+
+# What may follow an identifier that later text can still extend: a
+# version's next part or qualifier ("1.3." may become 1.3.14), a
+# vulnerability id's next segment ("DSA-123-" may become DSA-123-1). A CWE
+# id, a path or a URL is open only up to the end of the text.
+_OPEN_AFTER = {KIND_VERSION: ".-+~", KIND_VULN: "-:", KIND_CWE: "", KIND_PATH: "", KIND_URL: ""}
+
+
+def ungrounded(text, ground):
+    """evaluate.UngroundedIdents: the (text, kind) pairs of the ungrounded
+    identifiers of text, sorted by text, one per text (a later rule's kind
+    wins, as in Go's map)."""
+    by_text, urls = {}, set()
+    for kind, t, _s, _e in Ground(ground).scan(text):
+        if kind == KIND_URL:
+            urls.add(t)
+        else:
+            by_text[t] = kind
+    return sorted(sorted(by_text.items()) + [(u, KIND_URL) for u in sorted(urls)], key=lambda p: p[0])
+
+
+class GroundedProcessor:
+    """An mlx-lm logits processor that keeps one answer grounded.
+
+    tokenizer decodes candidates; ground is the example's ground text;
+    greedy says the sampler takes the top token (then a step that needs no
+    intervention returns the logits untouched; otherwise every checked
+    candidate that fails is masked and, so sampling cannot reach unchecked
+    ones, so is everything below the top `top_k`). observe records where the
+    processor would first intervene and never changes the logits: free
+    decoding that reports whether grounded decoding would differ.
+
+    The walk reads the top `top_k` candidates; when none passes it goes on
+    in logit order up to `max_walk` (a check costs tens of microseconds, a
+    vocabulary of 49,152 would cost seconds a step), and when nothing
+    passes (no token it read continues a half-written identifier) it allows
+    only end-of-sequence, counted in `stuck`.
+    """
+
+    def __init__(self, tokenizer, ground, *, greedy=True, observe=False, top_k=64, max_walk=4096, eos_ids=()):
+        self.tokenizer = tokenizer
+        self.ground = Ground(ground)
+        self.greedy = greedy
+        self.observe = observe
+        self.top_k = top_k
+        self.max_walk = max_walk
+        self.eos = set(eos_ids)
+        self.ids = []
+        self.text = ""
+        self._started = False
+        self.steps = 0
+        self.interventions = 0  # steps where the top token failed
+        self.first_intervention = None  # its index in the answer's tokens
+        self.deep = 0  # steps that walked past top_k
+        self.stuck = 0
+        self._tail_n = 6
+        self._before = ""  # the decoded text of the last _tail_n tokens
+
+    def _append(self, tok):
+        self.text = self._candidate_text(tok)
+        self.ids.append(tok)
+        self._before = self.tokenizer.decode(self.ids[-self._tail_n :])
+
+    def _candidate_text(self, tok):
+        # Decoding a few tokens of context and the candidate, not the whole
+        # answer: byte-level pieces join by concatenation except where a
+        # character spans tokens, which the context covers.
+        tail = self.ids[-self._tail_n :]
+        before = self._before
+        after = self.tokenizer.decode(tail + [tok])
+        if after.startswith(before):
+            return self.text + after[len(before) :]
+        return self.tokenizer.decode(self.ids + [tok])
+
+    def passes(self, tok):
+        if tok in self.eos:
+            return self.ground.check(self.text, final=True)
+        return self.ground.check(self._candidate_text(tok))
+
+    def __call__(self, context, logits):
+        import mlx.core as mx
+
+        # The context ends with the token fed to the model this step: the
+        # prompt's last on the first call, the previous answer token after.
+        if self.observe and self.first_intervention is not None:
+            return logits
+        if self._started:
+            self._append(int(context[-1].item()))
+        self._started = True
+        self.steps += 1
+        row = logits.reshape(-1)
+        top = int(mx.argmax(row).item())
+        if self.passes(top):
+            if self.greedy or self.observe:
+                return logits
+            order = [top] + [t for t in mx.argsort(-row)[: self.top_k].tolist() if t != top]
+            keep = [t for t in order if t == top or self.passes(t)]
+            return self._only(logits, keep)
+        self.interventions += 1
+        if self.first_intervention is None:
+            self.first_intervention = len(self.ids)
+        if self.observe:
+            return logits
+        order = mx.argsort(-row)[: self.max_walk].tolist()
+        keep = []
+        for rank, t in enumerate(order):
+            if rank == self.top_k and not keep:
+                self.deep += 1
+            if rank >= self.top_k and keep:
+                break
+            if t != top and self.passes(t):
+                keep.append(t)
+                if self.greedy:
+                    break
+        if not keep:
+            self.stuck += 1
+            keep = sorted(self.eos)[:1] or [top]
+        return self._only(logits, keep)
+
+    @staticmethod
+    def _only(logits, keep):
+        import mlx.core as mx
+
+        mask = mx.zeros(logits.shape[-1], dtype=mx.bool_)
+        mask[mx.array(keep)] = True
+        return mx.where(mask, logits, mx.array(-float("inf"), dtype=logits.dtype))
+
+    def stats(self):
+        return {
+            "steps": self.steps,
+            "interventions": self.interventions,
+            "first_intervention": self.first_intervention,
+            "deep": self.deep,
+            "stuck": self.stuck,
+        }
+
+
+def request_processors(req, tokenizer, indices):
+    """The processors of the examples at indices, for an evaluate request
+    that names grounds: {index: GroundedProcessor}, empty without them.
+    req["grounding"] is "observe" (free decoding that records where the
+    processor would first intervene) or "enforce" (grounded decoding)."""
+    grounds = req.get("grounds")
+    if not grounds:
+        return {}
+    mode = req.get("grounding") or "enforce"
+    if mode not in ("observe", "enforce"):
+        from .protocol import WorkerError
+
+        raise WorkerError("BadRequest", f'grounding {mode!r}: want "observe" or "enforce"')
+    if len(grounds) != len(req["examples"]):
+        from .protocol import WorkerError
+
+        raise WorkerError("BadRequest", f"{len(grounds)} grounds for {len(req['examples'])} examples")
+    eos = list(tokenizer.eos_token_ids)
+    return {i: GroundedProcessor(tokenizer, grounds[i], observe=mode == "observe", eos_ids=eos) for i in indices}

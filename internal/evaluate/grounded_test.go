@@ -1,0 +1,215 @@
+package evaluate_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/evaluate"
+	"github.com/vulntune/vulntune/internal/ident"
+)
+
+// groundedPython is the engine interpreter, or the test skips (as the
+// engine's own tests do without VULNTUNE_DATA_DIR).
+func groundedPython(t *testing.T) string {
+	t.Helper()
+	if py := os.Getenv("VULNTUNE_TEST_ENGINE_PYTHON"); py != "" {
+		return py
+	}
+	if dir := os.Getenv("VULNTUNE_DATA_DIR"); dir != "" {
+		e, err := engine.Open(dir)
+		if err != nil {
+			t.Fatalf("VULNTUNE_DATA_DIR=%s: %v", dir, err)
+		}
+		return e.Python
+	}
+	t.Skip("no engine: export VULNTUNE_DATA_DIR=DIR (or VULNTUNE_TEST_ENGINE_PYTHON) to cross-check grounded.py")
+	return ""
+}
+
+// crossCheckScript runs grounded.py over the request on stdin: the
+// verdicts of ungrounded() for each case, and for each walk whether every
+// prefix of its chunks passes check() and the whole passes check(final).
+const crossCheckScript = `
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from vulntune_engine import grounded
+req = json.load(sys.stdin)
+out = {"known_files": sorted(grounded.KNOWN_FILES), "source_exts": sorted(grounded.SOURCE_EXTS), "verdicts": [], "walks": []}
+for c in req["cases"]:
+    out["verdicts"].append([list(p) for p in grounded.ungrounded(c["text"], c["ground"])])
+for w in req["walks"]:
+    g = grounded.Ground(w["ground"])
+    text, ok = "", True
+    for ch in w["chunks"]:
+        text += ch
+        if not g.check(text):
+            ok = False
+            break
+    out["walks"].append(ok and g.check(text, final=True))
+json.dump(out, sys.stdout)
+`
+
+type crossCase struct {
+	Text   string `json:"text"`
+	Ground string `json:"ground"`
+}
+
+type crossWalk struct {
+	Chunks []string `json:"chunks"`
+	Ground string   `json:"ground"`
+}
+
+type crossOut struct {
+	KnownFiles []string     `json:"known_files"`
+	SourceExts []string     `json:"source_exts"`
+	Verdicts   [][][]string `json:"verdicts"`
+	Walks      []bool       `json:"walks"`
+}
+
+func runCrossCheck(t *testing.T, cases []crossCase, walks []crossWalk) crossOut {
+	t.Helper()
+	py := groundedPython(t)
+	pkg, err := filepath.Abs(filepath.Join("..", "engine", "py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := json.Marshal(map[string]any{"cases": cases, "walks": walks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, "-c", crossCheckScript, pkg)
+	cmd.Stdin = strings.NewReader(string(in))
+	cmd.Stderr = os.Stderr
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("grounded.py cross-check: %v", err)
+	}
+	var out crossOut
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("grounded.py cross-check output %.200q: %v", b, err)
+	}
+	if len(out.Verdicts) != len(cases) || len(out.Walks) != len(walks) {
+		t.Fatalf("grounded.py answered %d cases and %d walks, want %d and %d", len(out.Verdicts), len(out.Walks), len(cases), len(walks))
+	}
+	return out
+}
+
+// The prompt and facts of a dependency finding, as the dataset writes them.
+const crossPrompt = "You are a security assistant.\n" +
+	"Finding: ch.qos.logback:logback-classic 1.3.5 in web/build.gradle.kts (Gradle), CVE-2023-6378, GHSA-vmq6-5m68-f53m.\n" +
+	"CWE-502: Deserialization of Untrusted Data. Fixed in 1.3.12.\n" +
+	"Scanner rule: src/main/java/com/acme/App.java:42. Advisory: https://logback.qos.ch/news.html#1.3.12"
+
+var crossFacts = dataset.Facts{Package: "ch.qos.logback:logback-classic", FixedVersion: "1.3.14", InstalledVersion: "1.3.5",
+	CWE: []string{"CWE-20"}, Location: "web/build.gradle.kts"}
+
+// crossTexts are answers of the kinds issue 16 found, and the rules' edges.
+var crossTexts = []string{
+	"Upgrade logback-classic from 1.3.5 to 1.3.12 (or 1.3.14).",
+	"implementation(\"ch.qos.logback:logback-classic:1.3.15\")",
+	"This is CWE-2025, see also CWE-2020 and CWE-3.",
+	"This is cwe 502 and CWE_20 and CWE:0502.",
+	"CVE-2023-6378 and CVE-2023-63781 and GHSA-vmq6-5m68-f53m, GHSA-aaaa-bbbb-cccc.",
+	"Edit web/build.gradle.kts, not app/build.gradle.kts or build.gradle.kts or ./web/build.gradle.kts.",
+	"See src/main/java/com/acme/App.java:42 and src/main/java/com/acme/Main.java.",
+	"Read https://logback.qos.ch/news.html and http://www.logback.qos.ch/news.html#x and https://evil.example/cve.",
+	"Read https://cwe.mitre.org/data/definitions/502.html and https://cwe.mitre.org/data/definitions/79.html.",
+	"Read https://nvd.nist.gov/vuln/detail/CVE-2023-6378 or https://osv.dev/vulnerability/GHSA-vmq6-5m68-f53m).",
+	"Versions: v1.3.12, 1.3.12.0, 1.3.12-r2, 1.3.12.Final, 2.0.0-alpha1, 9.8 and TLS 1.2, 1:1.3.12-1.el7.",
+	"RUSTSEC-2021-0001 DSA-5000-1 DLA-123-1 USN-1234-1 RHSA-2021:1234 ALAS2-2021-1234 SNYK-JAVA-CHQOSLOGBACK-123.",
+	"Files: /etc/passwd, /var/log/app.log, ~/x, pom.xml, Makefile, web/Makefile, utils.py, Node.js, @scope/pkg.",
+	"éCVE-2021-44228 and x_CWE-79 and CWE-79x and 1.2.3a and a1.2.3 and .1.2.3 and (1.2.3) [v2] `3.4.5`.",
+	"Vertical\vtab CWE\v79, form\ffeed CWE\f79, CWE\n79 and CWE  79.",
+	"Unicode: ＣＷＥ-79, CWE‐79, 1.2.3‑beta, https://example.org/ü/1.2.3 and ſrc/x.py.",
+	"",
+}
+
+// TestGroundedMatchesEvaluate: the engine's grounded decoding judges
+// identifiers exactly as evaluation's hallucination measure does (same
+// verdicts, kinds and texts on every case), with the same file-name lists;
+// and on random answers cut into random tokens, an answer whose every
+// prefix the decoder accepts has no ungrounded identifier by
+// evaluate.UngroundedIdents: the guarantee grounded decoding gives.
+func TestGroundedMatchesEvaluate(t *testing.T) {
+	ground := evaluate.Ground(crossPrompt, crossFacts)
+	var cases []crossCase
+	for _, s := range crossTexts {
+		cases = append(cases, crossCase{Text: s, Ground: ground})
+	}
+	rng := rand.New(rand.NewPCG(16, 2026))
+	frags := []string{"CWE-502", "CWE-5", "CWE-2025", "CWE", "-", " ", "\n", ".", ",", "1.3.", "12", "14", "5", "15", "0",
+		"v", "web/", "build", ".gradle", ".kts", "app/", "src/main/java/com/acme/", "App.java", "Main.java",
+		"CVE-2023-", "6378", "63781", "GHSA-vmq6-5m68-f53m", "https://", "logback.qos.ch/", "news.html", "evil.example/",
+		"cwe.mitre.org/data/definitions/", "502.html", "79.html", "(", ")", "`", "\"", ":", "-r2", "DSA-", "5000", "x", "the fix"}
+	var walks []crossWalk
+	for range 3000 {
+		var chunks []string
+		for range 1 + rng.IntN(12) {
+			chunks = append(chunks, frags[rng.IntN(len(frags))])
+		}
+		text := strings.Join(chunks, "")
+		cases = append(cases, crossCase{Text: text, Ground: ground})
+		// Re-cut the text at random points: a tokenizer's pieces need not
+		// follow the fragments.
+		var cut []string
+		for len(text) > 0 {
+			n := 1 + rng.IntN(min(6, len(text)))
+			cut, text = append(cut, text[:n]), text[n:]
+		}
+		walks = append(walks, crossWalk{Chunks: cut, Ground: ground})
+	}
+	out := runCrossCheck(t, cases, walks)
+
+	if want := sortedKeys(ident.KnownFiles); !slices.Equal(out.KnownFiles, want) {
+		t.Errorf("grounded.py KNOWN_FILES differ from ident.KnownFiles:\n got %v\nwant %v", out.KnownFiles, want)
+	}
+	if want := sortedKeys(ident.SourceExts); !slices.Equal(out.SourceExts, want) {
+		t.Errorf("grounded.py SOURCE_EXTS differ from ident.SourceExts:\n got %v\nwant %v", out.SourceExts, want)
+	}
+	for i, c := range cases {
+		var want [][]string
+		for _, id := range evaluate.UngroundedIdents(c.Text, crossPrompt, crossFacts) {
+			want = append(want, []string{id.Text, id.Kind})
+		}
+		got := out.Verdicts[i]
+		if len(got) == 0 && len(want) == 0 {
+			continue
+		}
+		if !slices.EqualFunc(got, want, slices.Equal[[]string]) {
+			t.Errorf("case %d %q:\ngrounded.py %q\nevaluate    %q", i, c.Text, got, want)
+		}
+	}
+	accepted := 0
+	for i, w := range walks {
+		if !out.Walks[i] {
+			continue
+		}
+		accepted++
+		if ids := evaluate.UngroundedIdents(strings.Join(w.Chunks, ""), crossPrompt, crossFacts); len(ids) > 0 {
+			t.Errorf("grounded decoding accepts %q token by token (%q), evaluate finds %v", strings.Join(w.Chunks, ""), w.Chunks, ids)
+		}
+	}
+	t.Logf("grounded decoding accepted %d of %d random answers token by token", accepted, len(walks))
+	// Neither side of the guarantee may be vacuous.
+	if accepted < len(walks)/10 || accepted > len(walks)*9/10 {
+		t.Errorf("grounded decoding accepted %d of %d random answers; the mix should exercise both verdicts", accepted, len(walks))
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
