@@ -112,9 +112,10 @@ written by an older vulntune. The dataset must be the one evaluated (with
 					}
 					return err
 				}
-				sel := es.Selection
-				a.log.Info("evaluation set", "set", set, "selected", sel.Selected, "from", sel.From,
-					"fixed_version", sel.FixedVersion, "strata", len(sel.Available))
+				if sel := es.Selection; !asJSON && !a.quiet {
+					fmt.Fprintf(a.stderr, "evaluation set %s: %d of %d findings (%d kind/tool strata, %d dependency findings with a fixed version) in %s\n",
+						set, sel.Selected, sel.From, len(sel.Available), sel.FixedVersion, datasetDir)
+				}
 			}
 			e, err := a.openEngine(cfg)
 			if err != nil {

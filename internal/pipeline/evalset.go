@@ -44,6 +44,11 @@ func BuildEvalSet(ctx context.Context, o EvalSetOptions) (*EvalSetResult, error)
 	if len(o.ArtifactPaths) == 0 || o.OutDir == "" {
 		return nil, fmt.Errorf("evaluation set: artifact paths and an output dir are required")
 	}
+	if o.TempDir != "" {
+		if err := os.MkdirAll(o.TempDir, 0o700); err != nil {
+			return nil, fmt.Errorf("evaluation set: %w", err)
+		}
+	}
 	tmp, err := os.MkdirTemp(o.TempDir, "vulntune-evalset-")
 	if err != nil {
 		return nil, fmt.Errorf("evaluation set: %w", err)
