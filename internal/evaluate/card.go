@@ -123,16 +123,16 @@ func UpdateCard(modelDir string, r *Results) error {
 // cardResults returns the held-out split's results and those of every
 // other set of modelDir, r standing in for the ones on disk it replaces:
 // the card shows them all, whichever was evaluated last. Sets come in name
-// order; results a model does not have are left out, results it has but
-// cannot read are an error (the card would silently lose a table).
+// order. Results the model does not have, or has from an older schema, are
+// left out: evaluating one set must not fail on another's stale file, which
+// the next evaluation of that set replaces (the run report says it cannot
+// read it meanwhile).
 func cardResults(modelDir string, r *Results) (*Results, []*Results, error) {
 	var held *Results
 	if r.Set == "" {
 		held = r
 	} else if h, err := ReadResults(modelDir); err == nil {
 		held = h
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, err
 	}
 	names, err := filepath.Glob(filepath.Join(modelDir, "eval", "*", ResultsFile))
 	if err != nil {
@@ -151,7 +151,7 @@ func cardResults(modelDir string, r *Results) (*Results, []*Results, error) {
 		}
 		s, err := ReadSetResults(modelDir, name)
 		if err != nil {
-			return nil, nil, err
+			continue
 		}
 		s.Set = name
 		sets = append(sets, s)

@@ -198,6 +198,14 @@ func TestRunSet(t *testing.T) {
 		return []string{prefix + " one", prefix + " two", prefix + " three", prefix + " four"}
 	}
 	eng := fakeEngine{answers: map[string][]string{base: answers("base"), model: answers("tuned")}, nll: map[string]float64{base: 2, model: 1}}
+	// Another set's results from an older vulntune must not stop this one.
+	stale := filepath.Join(model, "eval", "stale", "results.json")
+	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stale, []byte(`{"schema": 0}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// The held-out split first, then the set: the card must keep both.
 	if _, err := evaluate.Run(context.Background(), evaluate.Options{ModelDir: model, BaseModelDir: base,
 		DatasetDir: filepath.Join("testdata", "dataset"), Engine: fakeEngine{answers: map[string][]string{
@@ -231,8 +239,20 @@ func TestRunSet(t *testing.T) {
 			t.Errorf("card lacks %q:\n%s", want, card)
 		}
 	}
+	if strings.Contains(string(card), "stale") {
+		t.Error("the card shows a set whose results it cannot read")
+	}
 	if strings.Count(string(card), "## Evaluation") != 1 {
 		t.Errorf("card has %d Evaluation sections", strings.Count(string(card), "## Evaluation"))
+	}
+	var table strings.Builder
+	if err := evaluate.WriteTable(&table, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"on 4 Other projects (other) examples", "\ntool ", "\nkics  "} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
 	}
 	// Rescoring the set rewrites eval/other/ from its own dataset.
 	rs, err := evaluate.RescoreSet(model, "other", setDir, r.Date)
