@@ -1,23 +1,28 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vulntune/vulntune/internal/evaluate"
+	"github.com/vulntune/vulntune/internal/pipeline"
 )
 
 func newEvaluateCmd(a *app) *cobra.Command {
 	var (
-		datasetDir, split        string
+		datasetDir, split, set   string
+		artifacts                []string
 		limit, maxTokens, batch  int
+		setSize                  int
 		asJSON, rescore, noCache bool
 		free                     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "evaluate MODEL --dataset DIR",
+		Use:   "evaluate MODEL (--dataset DIR | --artifacts-dir DIR...)",
 		Short: "Compare a fine-tuned model with its base on the held-out examples",
 		Long: `evaluate answers the held-out examples of a dataset (test split if present,
 else valid) with the base model and with MODEL, greedily and with the same
@@ -38,11 +43,25 @@ do: free decoding shows what the weights alone do, grounded decoding what
 vulntune guarantees. Only the answers grounded decoding would change are
 generated a second time (--free skips it).
 
+--artifacts-dir evaluates on findings of other projects instead: the scanner
+reports given (examples/corpus: real reports of projects, scanners and
+ecosystems the samples do not have) are parsed and narrated as
+` + "`vulntune dataset --no-llm`" + ` would, and a deterministic stratified selection of them is
+written to MODEL/eval/<set>/dataset as a test split alone, never a training
+split: every kind/tool stratum at least once, at least 20 dependency findings
+with a fixed version taken in turn from each tool, then more in turn from each
+stratum up to --set-size. Results go to MODEL/eval/<set>/ (--set, default
+"other"); the model card and the run report show them beside the held-out
+split's. --set with --dataset evaluates that dataset's held-out split as a
+named set.
+
 --rescore scores the answers already in eval/generations.jsonl again with this
 version's checks, without the engine: seconds instead of minutes, for results
-written by an older vulntune. The dataset must be the one evaluated.`,
+written by an older vulntune. The dataset must be the one evaluated (with
+--artifacts-dir, the set already in MODEL/eval/<set>/dataset).`,
 		Example: `  vulntune evaluate my-model --dataset ./dataset
   vulntune evaluate my-model --dataset ./dataset --rescore
+  vulntune evaluate runs/demo --artifacts-dir examples/corpus --max-tokens 256
   vulntune evaluate ./models/fine-tuned/my-model --dataset ./dataset --limit 10 --max-tokens 128 --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -50,15 +69,26 @@ written by an older vulntune. The dataset must be the one evaluated.`,
 			if err != nil {
 				return err
 			}
-			if datasetDir == "" {
-				return usageError{fmt.Errorf("--dataset is required: the dataset dir the model was trained from")}
+			if (datasetDir == "") == (len(artifacts) == 0) {
+				return usageError{fmt.Errorf("give exactly one of --dataset (the dataset dir the model was trained from) or --artifacts-dir (reports of other projects)")}
+			}
+			if len(artifacts) > 0 && set == "" {
+				set = evaluate.OtherSet
+			}
+			if set != "" {
+				if err := evaluate.CheckSetName(set); err != nil {
+					return usageError{err}
+				}
 			}
 			dir, err := resolveModel(cfg, args[0])
 			if err != nil {
 				return err
 			}
+			if len(artifacts) > 0 {
+				datasetDir = filepath.Join(dir, "eval", set, "dataset")
+			}
 			if rescore {
-				res, err := evaluate.Rescore(dir, datasetDir, time.Now())
+				res, err := evaluate.RescoreSet(dir, set, datasetDir, time.Now())
 				if err != nil {
 					return err
 				}
@@ -79,12 +109,29 @@ written by an older vulntune. The dataset must be the one evaluated.`,
 			if err != nil {
 				return err
 			}
+			if len(artifacts) > 0 {
+				es, err := pipeline.BuildEvalSet(cmd.Context(), pipeline.EvalSetOptions{
+					ArtifactPaths: artifacts, OutDir: datasetDir, TempDir: cfg.TempDir(),
+					MaxPerRule: cfg.Dataset.MaxPerRule, Seed: cfg.Dataset.Seed,
+					Select: evaluate.SelectOptions{Size: setSize}, Log: a.log,
+				})
+				if err != nil {
+					if errors.Is(err, pipeline.ErrInputs) {
+						return inputError{err}
+					}
+					return err
+				}
+				if sel := es.Selection; !asJSON && !a.quiet {
+					fmt.Fprintf(a.stderr, "evaluation set %s: %d of %d findings (%d kind/tool strata, %d dependency findings with a fixed version) in %s\n",
+						set, sel.Selected, sel.From, len(sel.Available), sel.FixedVersion, datasetDir)
+				}
+			}
 			e, err := a.openEngine(cfg)
 			if err != nil {
 				return err
 			}
 			res, err := evaluate.Run(cmd.Context(), evaluate.Options{
-				ModelDir: dir, BaseModelDir: baseDir, BaseModelName: baseModel, DatasetDir: datasetDir,
+				ModelDir: dir, Set: set, BaseModelDir: baseDir, BaseModelName: baseModel, DatasetDir: datasetDir,
 				Split: split, Limit: limit, MaxTokens: maxTokens, BatchSize: batch, Engine: e, Log: a.log,
 				CacheDir: evalCacheDir(cfg, noCache), Free: free,
 				Progress: func(model string, done, total int) {
@@ -102,6 +149,9 @@ written by an older vulntune. The dataset must be the one evaluated.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&datasetDir, "dataset", "", "dataset dir with valid.jsonl/test.jsonl and examples.meta.jsonl")
+	f.StringSliceVar(&artifacts, "artifacts-dir", nil, "scanner reports of other projects to evaluate on instead (dir, file or zip; repeatable; never trained on)")
+	f.StringVar(&set, "set", "", `evaluation set name: results go to MODEL/eval/<set>/ (default with --artifacts-dir: "other")`)
+	f.IntVar(&setSize, "set-size", 0, "with --artifacts-dir: examples to select (0: one per kind/tool stratum and 20 dependency findings with a fixed version)")
 	bindConfigFlags(cmd, "default_base_model") // --base-model; default here: base_model in MODEL/metadata.json
 	f.StringVar(&split, "split", "", "held-out split: test or valid (default: test if present, else valid)")
 	f.IntVar(&limit, "limit", 0, "evaluate only the first N examples (0: all)")

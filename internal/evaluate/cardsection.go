@@ -12,52 +12,93 @@ import (
 // EvaluationHeading is the card section evaluation owns.
 const EvaluationHeading = "Evaluation"
 
-// CardSection renders the model card's Evaluation section from r: the
-// base-vs-tuned table over the held-out split (fix snippet accuracy and the
-// share of answers that ended by themselves included), free decoding beside
-// grounded decoding when both were measured, then one table per
-// finding kind, each figure with the number of examples it is over, then
-// the ungrounded identifiers by type. Training writes
-// it into the card it renders; evaluation rewrites it each time it runs.
-func CardSection(r *Results) string {
+// CardSection renders the model card's Evaluation section from r, the
+// held-out split's results (nil when only other sets were evaluated), and
+// sets, the results of other evaluation sets (reports of other projects):
+// for each, the base-vs-tuned table (fix snippet accuracy and the share of
+// answers that ended by themselves included; free decoding beside grounded
+// decoding when both were measured), then one table per finding
+// kind and one per tool, each figure with the number of examples it is
+// over, then the ungrounded identifiers by type. Training writes it into
+// the card it renders; evaluation rewrites it each time it runs.
+func CardSection(r *Results, sets ...*Results) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %s\n\n", EvaluationHeading)
-	fmt.Fprintf(&b, "Held-out figures from `eval/results.json` (%d examples of the %s split; base → tuned):\n\n",
-		r.Tuned.N, orDash(r.Dataset.Split))
-	table(&b, r.Base, r.Tuned)
+	if r != nil {
+		fmt.Fprintf(&b, "Held-out figures from `eval/results.json` (%d examples of the %s split; base → tuned):\n\n",
+			r.Tuned.N, orDash(r.Dataset.Split))
+		cardTables(&b, r)
+	}
+	for _, s := range sets {
+		if r != nil {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "### %s\n\n", SetTitle(s.Set))
+		fmt.Fprintf(&b, "Figures from `eval/%s/results.json`: %d findings from reports of projects, scanners and ecosystems the model was not trained on", s.Set, s.Tuned.N)
+		if sel := s.Selection; sel != nil {
+			fmt.Fprintf(&b, " (chosen from %d by a fixed stratified rule: %s)", sel.From, sel.Rule)
+		}
+		b.WriteString("; base → tuned:\n\n")
+		cardTables(&b, s)
+	}
+	return b.String()
+}
+
+// SetTitle is how an evaluation set is headed in the card and the run
+// report: "Other projects" for the set of other projects' reports.
+func SetTitle(set string) string {
+	switch set {
+	case "":
+		return "Held-out split"
+	case OtherSet, "corpus", "other-projects":
+		return "Other projects"
+	}
+	return "Evaluation set " + set
+}
+
+// OtherSet is the evaluation set of other projects' reports (make demo's,
+// from examples/corpus).
+const OtherSet = "other"
+
+// cardTables writes r's overall, per-kind, per-tool and ungrounded tables.
+func cardTables(b *strings.Builder, r *Results) {
+	table(b, r.Base, r.Tuned)
 	if line := boundLine(r); line != "" {
 		b.WriteString("\n" + line + "\n")
 	}
 	if g := r.Grounded; g != nil {
-		groundedTable(&b, r, g)
+		groundedTable(b, r, g)
 	}
-	kinds := r.Kinds()
-	if len(kinds) > 0 {
-		b.WriteString("\nBy kind of finding (tuned model, base in brackets):\n\n")
-		b.WriteString("| kind | examples | fixed version | CWE | location | hallucination |\n|---|---|---|---|---|---|\n")
-		for _, k := range kinds {
-			p := r.ByKind[k]
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", k, p.Tuned.N,
+	split := func(title, col string, keys []string, by map[string]Pair) {
+		if len(keys) == 0 {
+			return
+		}
+		fmt.Fprintf(b, "\n%s (tuned model, base in brackets):\n\n", title)
+		fmt.Fprintf(b, "| %s | examples | fixed version | CWE | location | hallucination |\n|---|---|---|---|---|---|\n", col)
+		for _, k := range keys {
+			p := by[k]
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s |\n", k, p.Tuned.N,
 				vs(p.Base.FixedVersionAccuracy, p.Tuned.FixedVersionAccuracy, p.Tuned.FixedVersionN),
 				vs(p.Base.CWEAccuracy, p.Tuned.CWEAccuracy, p.Tuned.CWEN),
 				vs(p.Base.LocationAccuracy, p.Tuned.LocationAccuracy, p.Tuned.LocationN),
 				vs(p.Base.HallucinationRate, p.Tuned.HallucinationRate, p.Tuned.N))
 		}
 	}
+	split("By kind of finding", "kind", r.Kinds(), r.ByKind)
+	split("By tool", "tool", r.Tools(), r.ByTool)
 	if r.Base.UngroundedByKind != nil || r.Tuned.UngroundedByKind != nil {
 		b.WriteString("\nUngrounded identifiers by type (named in answers, found neither in the prompt nor among the finding's facts):\n\n")
 		b.WriteString("| type | base | tuned |\n|---|---|---|\n")
 		for _, k := range ident.Kinds {
-			fmt.Fprintf(&b, "| %s | %d | %d |\n", k, r.Base.UngroundedByKind[k], r.Tuned.UngroundedByKind[k])
+			fmt.Fprintf(b, "| %s | %d | %d |\n", k, r.Base.UngroundedByKind[k], r.Tuned.UngroundedByKind[k])
 		}
 	}
 	if r.Tuned.Truncated > 0 {
-		fmt.Fprintf(&b, "\n%d of %d tuned answers were cut at the evaluation's token limit.\n", r.Tuned.Truncated, r.Tuned.N)
+		fmt.Fprintf(b, "\n%d of %d tuned answers were cut at the evaluation's token limit.\n", r.Tuned.Truncated, r.Tuned.N)
 	}
 	if r.Tuned.Repeating > 0 {
-		fmt.Fprintf(&b, "\n%d of %d tuned answers were stopped repeating themselves.\n", r.Tuned.Repeating, r.Tuned.N)
+		fmt.Fprintf(b, "\n%d of %d tuned answers were stopped repeating themselves.\n", r.Tuned.Repeating, r.Tuned.N)
 	}
-	return b.String()
 }
 
 // boundLine says how long answers could be and how loops were stopped, or

@@ -3,7 +3,9 @@
 // answers, and, from greedy answers to the same prompts, whether the model
 // names the facts of each finding (fixed version, CWE, location) and whether
 // it names identifiers that are in neither the prompt nor the finding.
-// Results go to <model>/eval/results.json and eval/generations.jsonl.
+// Results go to <model>/eval/results.json and eval/generations.jsonl; an
+// evaluation set other than the dataset's own held-out split (issue 16's
+// reports of other projects, WriteSet) goes to eval/<set>/.
 package evaluate
 
 import (
@@ -46,8 +48,12 @@ type Runner interface {
 // Options say what to evaluate.
 type Options struct {
 	// ModelDir is the fine-tuned (fused) model directory; results go to
-	// ModelDir/eval/.
+	// ModelDir/eval/, or ModelDir/eval/<Set>/.
 	ModelDir string
+	// Set names an evaluation set other than the model's own held-out
+	// split ("other": reports of other projects); "" is the held-out split.
+	// The model card's Evaluation section shows every set.
+	Set string
 	// BaseModelDir is the base model directory, BaseModelName its name as
 	// recorded in results (default: the directory's name).
 	BaseModelDir  string
@@ -99,6 +105,11 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	if opts.ModelDir == "" || opts.BaseModelDir == "" || opts.DatasetDir == "" || opts.Engine == nil {
 		return nil, errors.New("evaluate: model dir, base model dir, dataset dir and engine are required")
 	}
+	if opts.Set != "" {
+		if err := CheckSetName(opts.Set); err != nil {
+			return nil, err
+		}
+	}
 	if opts.RepeatStop == nil {
 		opts.RepeatStop = &DefaultRepeatStop
 	}
@@ -117,6 +128,10 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
+	sel, err := readSelection(opts.DatasetDir)
+	if err != nil {
+		return nil, err
+	}
 	exs := all
 	if opts.Limit > 0 && opts.Limit < len(exs) {
 		exs = exs[:opts.Limit]
@@ -128,7 +143,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	}
 	opts.MaxTokens = maxTokens
 	r := &Results{Schema: SchemaVersion, Model: filepath.Base(opts.ModelDir), BaseModel: opts.BaseModelName,
-		MaxTokens: opts.MaxTokens, Bound: &b, Decoding: "greedy", Date: start.UTC()}
+		MaxTokens: opts.MaxTokens, Bound: &b, Decoding: "greedy", Date: start.UTC(), Set: opts.Set, Selection: sel}
 	if r.BaseModel == "" {
 		r.BaseModel = filepath.Base(opts.BaseModelDir)
 	}
@@ -171,7 +186,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	r.Durations.TotalSeconds = opts.Now().Sub(start).Seconds()
 	r.summarize(base, tuned)
 
-	if err := write(opts.ModelDir, r, gens); err != nil {
+	if err := write(evalDir(opts.ModelDir, opts.Set), r, gens); err != nil {
 		return nil, err
 	}
 	if err := UpdateCard(opts.ModelDir, r); err != nil {
@@ -244,7 +259,7 @@ func answerAndScore(ctx context.Context, opts Options, label, dir string, req en
 			idx = at[it.Index]
 		}
 		e := exs[idx]
-		g := Generation{Model: label, Index: idx, FindingID: e.Meta.FindingID, Kind: e.Meta.Kind,
+		g := Generation{Model: label, Index: idx, FindingID: e.Meta.FindingID, Kind: e.Meta.Kind, Tools: e.Meta.Tools,
 			Text: it.Text, FinishReason: it.FinishReason, GenerationTokens: it.GenerationTokens,
 			LossTokens: it.LossTokens, nll: it.NLL, Grounding: it.Grounding}
 		if req.Grounding == engine.GroundingEnforce {
@@ -343,9 +358,16 @@ func answer(ctx context.Context, opts Options, label string, req engine.Evaluate
 	return items, res, nil
 }
 
-// write stores results.json and generations.jsonl, each atomically.
-func write(modelDir string, r *Results, gens []Generation) error {
-	dir := filepath.Join(modelDir, "eval")
+// evalDir is where a model's results for set live: eval/, or eval/<set>/.
+func evalDir(modelDir, set string) string {
+	if set == "" {
+		return filepath.Join(modelDir, "eval")
+	}
+	return filepath.Join(modelDir, "eval", set)
+}
+
+// write stores results.json and generations.jsonl in dir, each atomically.
+func write(dir string, r *Results, gens []Generation) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create eval dir: %w", err)
 	}
@@ -384,7 +406,13 @@ func write(modelDir string, r *Results, gens []Generation) error {
 // ReadResults reads <modelDir>/eval/results.json. The error wraps
 // os.ErrNotExist when the model was never evaluated.
 func ReadResults(modelDir string) (*Results, error) {
-	path := filepath.Join(modelDir, "eval", ResultsFile)
+	return ReadSetResults(modelDir, "")
+}
+
+// ReadSetResults reads the results of evaluation set set
+// (<modelDir>/eval/<set>/results.json; "" is ReadResults).
+func ReadSetResults(modelDir, set string) (*Results, error) {
+	path := filepath.Join(evalDir(modelDir, set), ResultsFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read eval results: %w", err)

@@ -16,7 +16,18 @@ import (
 // take minutes per model on a CPU. datasetDir must hold the split exactly
 // as evaluated (its SHA-256 is checked).
 func Rescore(modelDir, datasetDir string, now time.Time) (*Results, error) {
-	r, err := ReadResults(modelDir)
+	return RescoreSet(modelDir, "", datasetDir, now)
+}
+
+// RescoreSet is Rescore for evaluation set set (eval/<set>/; "" is the
+// held-out split), datasetDir the set's dataset as evaluated.
+func RescoreSet(modelDir, set, datasetDir string, now time.Time) (*Results, error) {
+	if set != "" {
+		if err := CheckSetName(set); err != nil {
+			return nil, err
+		}
+	}
+	r, err := ReadSetResults(modelDir, set)
 	if err != nil {
 		return nil, err
 	}
@@ -28,7 +39,7 @@ func Rescore(modelDir, datasetDir string, now time.Time) (*Results, error) {
 		return nil, fmt.Errorf("%s: the %s split differs from the one %s was evaluated on (sha256 %.12s, evaluated %.12s); run `vulntune evaluate` without --rescore",
 			datasetDir, r.Dataset.Split, r.Model, sum, r.Dataset.SplitSHA256)
 	}
-	path := filepath.Join(modelDir, "eval", GenerationsFile)
+	path := filepath.Join(evalDir(modelDir, set), GenerationsFile)
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read eval generations: %w", err)
@@ -46,6 +57,8 @@ func Rescore(modelDir, datasetDir string, now time.Time) (*Results, error) {
 			return nil, fmt.Errorf("%s:%d: index %d outside the split's %d rows", path, line, g.Index, len(all))
 		}
 		g.score(all[g.Index])
+		// Answers stored before results were split by tool lack the tools.
+		g.Tools = all[g.Index].Meta.Tools
 		if g.Loss != nil {
 			g.nll = *g.Loss * float64(g.LossTokens)
 		}
@@ -89,7 +102,7 @@ func Rescore(modelDir, datasetDir string, now time.Time) (*Results, error) {
 	}
 	at := now.UTC()
 	r.Rescored = &at
-	if err := write(modelDir, r, gens); err != nil {
+	if err := write(evalDir(modelDir, set), r, gens); err != nil {
 		return nil, err
 	}
 	if err := UpdateCard(modelDir, r); err != nil {

@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -105,6 +106,14 @@ type Results struct {
 	// Grounded holds the figures under grounded decoding; nil when only
 	// free decoding was measured (Options.Free, or results made before it).
 	Grounded *GroundedResults `json:"grounded,omitempty"`
+	// ByTool splits them by the scanner that reported the finding; a
+	// finding several tools reported counts for each.
+	ByTool map[string]Pair `json:"by_tool"`
+	// Set is the evaluation set ("" for the model's held-out split; "other"
+	// for reports of other projects), Selection how its examples were
+	// chosen when they were (WriteSet).
+	Set       string     `json:"set,omitempty"`
+	Selection *Selection `json:"selection,omitempty"`
 
 	Model     string `json:"model"`      // the tuned model's name (its dir name)
 	BaseModel string `json:"base_model"` // the base model's name
@@ -170,6 +179,7 @@ type Generation struct {
 	Index            int      `json:"index"` // 0-based row of the split file
 	FindingID        string   `json:"finding_id"`
 	Kind             string   `json:"kind"`
+	Tools            []string `json:"tools,omitempty"`
 	Text             string   `json:"text"`
 	FinishReason     string   `json:"finish_reason"`
 	GenerationTokens int      `json:"generation_tokens"`
@@ -267,14 +277,26 @@ func (r *Results) summarize(base, tuned []Generation) {
 	}
 	r.ByKind = map[string]Pair{}
 	for k := range kinds {
-		r.ByKind[k] = Pair{Base: aggregate(byKind(base, k)), Tuned: aggregate(byKind(tuned, k))}
+		is := func(g Generation) bool { return g.Kind == k }
+		r.ByKind[k] = Pair{Base: aggregate(where(base, is)), Tuned: aggregate(where(tuned, is))}
+	}
+	tools := map[string]bool{}
+	for _, g := range base {
+		for _, t := range g.Tools {
+			tools[t] = true
+		}
+	}
+	r.ByTool = map[string]Pair{}
+	for t := range tools {
+		is := func(g Generation) bool { return slices.Contains(g.Tools, t) }
+		r.ByTool[t] = Pair{Base: aggregate(where(base, is)), Tuned: aggregate(where(tuned, is))}
 	}
 }
 
-func byKind(gens []Generation, kind string) []Generation {
+func where(gens []Generation, keep func(Generation) bool) []Generation {
 	var out []Generation
 	for _, g := range gens {
-		if g.Kind == kind {
+		if keep(g) {
 			out = append(out, g)
 		}
 	}
@@ -312,4 +334,14 @@ func (r *Results) summarizeGrounded(baseG, tunedG []Generation) {
 		}
 	}
 	r.Grounded = g
+}
+
+// Tools returns the keys of ByTool, sorted.
+func (r *Results) Tools() []string {
+	out := make([]string, 0, len(r.ByTool))
+	for t := range r.ByTool {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
 }

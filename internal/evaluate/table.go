@@ -9,8 +9,9 @@ import (
 )
 
 // WriteTable prints metric × base / tuned / delta for the overall figures,
-// then the same under grounded decoding when it was measured, then the ungrounded identifiers by kind, then the per-kind fact accuracy
-// and hallucination rate. Missing metrics
+// then the same under grounded decoding when it was measured, then the
+// ungrounded identifiers by kind, then the per-kind and per-tool fact
+// accuracy and hallucination rate. Missing metrics
 // print as "-".
 func WriteTable(w io.Writer, r *Results) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -25,8 +26,12 @@ func WriteTable(w io.Writer, r *Results) error {
 			bound += ": BELOW IT, answers cut"
 		}
 	}
+	what := r.Dataset.Split
+	if r.Set != "" {
+		what = SetTitle(r.Set) + " (" + r.Set + ")"
+	}
 	fmt.Fprintf(tw, "%s vs %s on %d %s examples (greedy, max %d tokens%s%s)\n",
-		r.Model, r.BaseModel, r.Dataset.Evaluated, r.Dataset.Split, r.MaxTokens, bound, cached)
+		r.Model, r.BaseModel, r.Dataset.Evaluated, what, r.MaxTokens, bound, cached)
 	fmt.Fprintln(tw, "metric\tbase\ttuned\tdelta\t")
 	rows := []struct {
 		name string
@@ -67,10 +72,17 @@ func WriteTable(w io.Writer, r *Results) error {
 			fmt.Fprintf(tw, "%s\t%d\t%d\t\n", k, r.Base.UngroundedByKind[k], r.Tuned.UngroundedByKind[k])
 		}
 	}
-	if len(r.ByKind) > 1 {
-		fmt.Fprintln(tw, "\nkind\tn\tfacts base\tfacts tuned\thalluc. base\thalluc. tuned\t")
-		for _, k := range r.Kinds() {
-			p := r.ByKind[k]
+	for _, by := range []struct {
+		col  string
+		keys []string
+		m    map[string]Pair
+	}{{"kind", r.Kinds(), r.ByKind}, {"tool", r.Tools(), r.ByTool}} {
+		if len(by.m) < 2 {
+			continue
+		}
+		fmt.Fprintf(tw, "\n%s\tn\tfacts base\tfacts tuned\thalluc. base\thalluc. tuned\t\n", by.col)
+		for _, k := range by.keys {
+			p := by.m[k]
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", k, p.Tuned.N, num(p.Base.FactAccuracy()), num(p.Tuned.FactAccuracy()),
 				num(p.Base.HallucinationRate), num(p.Tuned.HallucinationRate))
 		}

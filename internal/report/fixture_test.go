@@ -153,6 +153,9 @@ func completeRun(t *testing.T) (runDir, modelDir string) {
 	writeJSON(t, filepath.Join(modelDir, "eval", "results.json"), res)
 	other.Dataset.Split, other.Dataset.Examples, other.Dataset.Evaluated = "valid", 64, 64
 	other.ByKind = map[string]evaluate.Pair{"web": {Base: evaluate.Metrics{N: 64}, Tuned: evaluate.Metrics{N: 64}}}
+	other.ByTool = map[string]evaluate.Pair{"zap": {Base: evaluate.Metrics{N: 60}, Tuned: evaluate.Metrics{N: 60}},
+		"trivy": {Base: evaluate.Metrics{N: 4, HallucinationRate: f(0)}, Tuned: evaluate.Metrics{N: 4, HallucinationRate: f(0.25)}}}
+	other.Set, other.Selection = "other", &evaluate.Selection{Rule: evaluate.SelectionRule, From: 273, Selected: 64}
 	writeJSON(t, filepath.Join(modelDir, "eval", "other", "results.json"), other)
 	gen := func(model string, i int, kind, text string, sc evaluate.Scores) evaluate.Generation {
 		return evaluate.Generation{Model: model, Index: i, FindingID: "f" + kind, Kind: kind, Text: text, FinishReason: "stop", Scores: sc}

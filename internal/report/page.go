@@ -106,6 +106,8 @@ type evalPart struct {
 type evalTable struct {
 	Title, Note string
 	Rows        []evalRow
+	// Tools are the same figures by the tool that reported the finding.
+	Tools []evalRow
 	// Ungrounded counts the ungrounded identifiers of all answers by type.
 	Ungrounded []ungroundedRow
 	// Grounded compares free and grounded decoding, nil when only free
@@ -442,19 +444,16 @@ func readEval(modelDir string, m *manifest) (evalPart, *evaluate.Results) {
 		dir := filepath.Dir(s)
 		var r evaluate.Results
 		if err := readJSON(s, &r); err != nil {
-			out.Tables = append(out.Tables, evalTable{Title: title(filepath.Base(dir)), Note: "cannot read: " + err.Error()})
+			out.Tables = append(out.Tables, evalTable{Title: evaluate.SetTitle(filepath.Base(dir)), Note: "cannot read: " + err.Error()})
 			continue
 		}
-		out.Tables = append(out.Tables, table(title(filepath.Base(dir)), &r))
+		et := table(evaluate.SetTitle(filepath.Base(dir)), &r)
+		if sel := r.Selection; sel != nil {
+			et.Note += fmt.Sprintf("; findings of projects, scanners and ecosystems the model was not trained on, %d chosen of %d (%s)", sel.Selected, sel.From, sel.Rule)
+		}
+		out.Tables = append(out.Tables, et)
 	}
 	return out, res
-}
-
-func title(set string) string {
-	if set == "other" || set == "corpus" || set == "other-projects" {
-		return "Other projects"
-	}
-	return "Other set: " + set
 }
 
 func table(t string, r *evaluate.Results) evalTable {
@@ -470,6 +469,9 @@ func table(t string, r *evaluate.Results) evalTable {
 	}
 	for _, k := range r.Kinds() {
 		et.Rows = append(et.Rows, evalRow{Kind: k, Base: r.ByKind[k].Base, Tuned: r.ByKind[k].Tuned})
+	}
+	for _, t := range r.Tools() {
+		et.Tools = append(et.Tools, evalRow{Kind: t, Base: r.ByTool[t].Base, Tuned: r.ByTool[t].Tuned})
 	}
 	if r.Base.UngroundedByKind != nil || r.Tuned.UngroundedByKind != nil {
 		for _, k := range ident.Kinds {

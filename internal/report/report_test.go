@@ -204,6 +204,27 @@ func TestCompleteRun(t *testing.T) {
 	if strings.Join(kinds, ",") != "all,code,dependency" {
 		t.Errorf("in-domain rows %v, want all, code, dependency", kinds)
 	}
+	// Other projects: per kind, then per tool below a "by tool" row.
+	var otherRows []string
+	for _, tr := range find(find(tables[1], tag("tbody"))[0], tag("tr")) {
+		otherRows = append(otherRows, text(tr.FirstChild))
+	}
+	if strings.Join(otherRows, ",") != "all,web,by tool,trivy,zap" {
+		t.Errorf("other projects rows %v, want all, web, by tool, trivy, zap", otherRows)
+	}
+	if worse := find(tables[1], func(n *html.Node) bool { return hasClass(n, "worse") }); len(worse) != 1 || text(worse[0]) != "25%" {
+		t.Error("trivy's worse tuned hallucination rate 25% not marked worse")
+	}
+	// The other projects table's note, wherever the grounded part puts others.
+	var otherNote string
+	for _, n := range find(ev, func(n *html.Node) bool { return hasClass(n, "note") }) {
+		if strings.Contains(text(n), "chosen of") {
+			otherNote = text(n)
+		}
+	}
+	if !strings.Contains(otherNote, "64 chosen of 273") {
+		t.Errorf("other projects note %q does not say how its findings were chosen", otherNote)
+	}
 	if better := find(tables[0], func(n *html.Node) bool { return hasClass(n, "better") }); len(better) == 0 || !strings.Contains(text(better[0]), "1.240") {
 		t.Error("tuned loss 1.240 not marked better than base")
 	}
