@@ -22,11 +22,16 @@ import (
 // completion order, and counts what it was asked to generate.
 type fakeEngine struct {
 	answers map[string]string // user-turn substring → answer
-	id      string            // EvaluateID; "" for an engine without one
+	id      string            // AnswerID; "" for an engine without one
 	asked   *int
+	// looped: answers to user turns holding it stop in a loop.
+	looped string
 }
 
-func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onItem func(engine.EvaluateItem), _ func(engine.Event)) (*engine.EvaluateSummary, error) {
+func (f fakeEngine) Answer(_ context.Context, req engine.AnswerRequest, onItem func(engine.EvaluateItem), _ func(engine.Event)) (*engine.AnswerSummary, error) {
+	if !req.StopLoops {
+		return nil, &engine.EngineError{Op: "answer", Message: "explain must stop answers in a loop"}
+	}
 	for i := len(req.Examples) - 1; i >= 0; i-- {
 		var ex struct {
 			Messages []chat.Message `json:"messages"`
@@ -35,7 +40,7 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 			return nil, err
 		}
 		if len(ex.Messages) != 3 || ex.Messages[0].Role != "system" || ex.Messages[2].Content != "" {
-			return nil, &engine.EngineError{Op: "evaluate", Message: "want system, user and an empty assistant turn"}
+			return nil, &engine.EngineError{Op: "answer", Message: "want system, user and an empty assistant turn"}
 		}
 		text := "No idea."
 		for k, a := range f.answers {
@@ -43,15 +48,19 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 				text = a
 			}
 		}
+		reason := "stop"
+		if f.looped != "" && strings.Contains(ex.Messages[1].Content, f.looped) {
+			reason = "repetition"
+		}
 		*f.asked++
-		onItem(engine.EvaluateItem{Index: i, Text: text, FinishReason: "stop", GenerationTokens: 10})
+		onItem(engine.EvaluateItem{Index: i, Text: text, FinishReason: reason, GenerationTokens: 10})
 	}
-	return &engine.EvaluateSummary{}, nil
+	return &engine.AnswerSummary{}, nil
 }
 
 type idEngine struct{ fakeEngine }
 
-func (e idEngine) EvaluateID() string { return e.id }
+func (e idEngine) AnswerID() string { return e.id }
 
 func findings() []finding.Finding {
 	tool := func(name, rule string) []finding.Tool { return []finding.Tool{{Name: name, RuleID: rule}} }
@@ -193,6 +202,36 @@ func TestRunGroundingAndFacts(t *testing.T) {
 	}
 	if by["ddd4"].Names.FixedVersion != nil {
 		t.Error("a web finding has no fixed version to name")
+	}
+}
+
+// TestLoopedAnswer: an answer the engine stopped in a loop is counted,
+// marked, and checked as a cut answer is: its last word, which the stop may
+// have cut short (here an id cut to "CVE-2099-1234"), is not taken for an
+// invented identifier.
+func TestLoopedAnswer(t *testing.T) {
+	t.Parallel()
+	asked := 0
+	cut := map[string]string{"CWE-79": "Escape output in db.py (CWE-79). See CVE-2099-1234"}
+	r := run(t, explain.Options{Inputs: []string{writeFindings(t, findings())}, ModelDir: modelDir(t),
+		Engine: fakeEngine{answers: cut, asked: &asked, looped: "CWE-79"}})
+	if r.Summary.Looped != 1 {
+		t.Errorf("%d answers counted as stopped in a loop, want 1", r.Summary.Looped)
+	}
+	for _, e := range r.Findings {
+		if e.FindingID != "ccc3" {
+			continue
+		}
+		if e.FinishReason != "repetition" || !e.Grounded || e.Answer != cut["CWE-79"] {
+			t.Errorf("looped answer: finish %q, grounded %v (ungrounded %v), answer %q", e.FinishReason, e.Grounded, e.Ungrounded, e.Answer)
+		}
+	}
+	var b bytes.Buffer
+	if err := explain.WriteMarkdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "stopped: it went on repeating itself") {
+		t.Errorf("markdown does not mark the looped answer:\n%s", b.String())
 	}
 }
 
