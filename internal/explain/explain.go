@@ -190,6 +190,15 @@ type Summary struct {
 	Seconds          float64 `json:"seconds"`
 	GenerationTokens int     `json:"generation_tokens"`
 	TokensPerSecond  float64 `json:"tokens_per_second"`
+	// Where the engine's time went (zero when every answer was cached):
+	// loading the model, then answering; UniquePrompts were answered (the
+	// others repeated one), PromptTokens processed, SharedPrefixTokens of
+	// them once for all prompts.
+	LoadSeconds        float64 `json:"load_seconds"`
+	AnswerSeconds      float64 `json:"answer_seconds"`
+	UniquePrompts      int     `json:"unique_prompts"`
+	PromptTokens       int     `json:"prompt_tokens"`
+	SharedPrefixTokens int     `json:"shared_prefix_tokens"`
 }
 
 // job is one finding on its way to an answer.
@@ -384,7 +393,7 @@ func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error
 	var bad error
 	var storeErr error
 	t := opts.Now()
-	_, err = opts.Engine.Answer(ctx, req, func(it engine.EvaluateItem) {
+	sum, err := opts.Engine.Answer(ctx, req, func(it engine.EvaluateItem) {
 		if it.Index < 0 || it.Index >= len(todo) || todo[it.Index].item != nil {
 			bad = fmt.Errorf("engine reported answer %d twice or out of range (0..%d)", it.Index, len(todo)-1)
 			return
@@ -413,6 +422,10 @@ func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error
 	}
 	if storeErr != nil {
 		opts.Log.Warn("explain cache not written", "error", storeErr)
+	}
+	if sum != nil {
+		s.LoadSeconds, s.AnswerSeconds = sum.LoadSeconds, sum.PrefixSeconds+sum.GenerateSeconds
+		s.UniquePrompts, s.PromptTokens, s.SharedPrefixTokens = sum.UniquePrompts, sum.PromptTokens, sum.SharedPrefixTokens
 	}
 	if sec := opts.Now().Sub(t).Seconds(); sec > 0 {
 		s.TokensPerSecond = float64(s.GenerationTokens) / sec
