@@ -72,15 +72,14 @@ def repeating_tail(tokens, max_period=LOOP_MAX_PERIOD, min_span=LOOP_MIN_SPAN, m
 
 
 def _copy_cache(cache):
-    """A private copy of a prompt cache: the batch must not write into
-    arrays another prompt's cache holds."""
-    import mlx.core as mx
-
+    """A prompt's own copy of the shared prefix's KV cache (plain KVCache
+    layers only): new array objects cut to the prefix, so no prompt writes
+    into arrays another holds, while MLX's slices keep the copies small."""
     out = []
     for c in cache:
-        n = type(c).__new__(type(c))
-        n.__dict__.update(c.__dict__)
-        n.state = type(c.state)(mx.array(a) if isinstance(a, mx.array) else a for a in c.state)
+        keys, values, offset = c.state
+        n = type(c)()
+        n.state = (keys[..., :offset, :], values[..., :offset, :], offset)
         out.append(n)
     return out
 
@@ -88,7 +87,7 @@ def _copy_cache(cache):
 def op_answer(req):
     import mlx.core as mx
     from mlx_lm.generate import BatchGenerator
-    from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache
+    from mlx_lm.models.cache import KVCache, make_prompt_cache
 
     t_start = time.perf_counter()
     examples = req["examples"]
@@ -120,7 +119,9 @@ def op_answer(req):
     caches = None
     if shared >= MIN_SHARED_PREFIX:
         base = make_prompt_cache(model)
-        if can_trim_prompt_cache(base):
+        # Only plain KV caches are copied (SmolLM2, OLMo-2, Llama): other
+        # kinds (rotating, quantised, state-space) are prefilled whole.
+        if all(type(c) is KVCache for c in base):
             model(mx.array(prompts[0][:shared])[None], cache=base)
             mx.eval([c.state for c in base])
             caches = [_copy_cache(base) for _ in prompts]
