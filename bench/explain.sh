@@ -6,7 +6,8 @@
 # the same again, answered from the cache. Prints where the engine's time
 # went (model load, answering) and the prompt tokens it processed. Needs the
 # engine (`vulntune setup`): VULNTUNE_DATA_DIR's venv is linked into a
-# temporary data dir, so the cache it writes is thrown away.
+# temporary data dir, so the cache it writes is thrown away. KEEP=DIR keeps
+# each pass's JSON report there (cold.json, cached.json).
 #   bench/explain.sh [N] [MAX_TOKENS] [MODEL] [BATCH]
 set -eu
 n=${1:-6}
@@ -40,4 +41,5 @@ for f in json.load(open(sys.argv[1]))["findings"]:
     fr[f["finish_reason"]] = fr.get(f["finish_reason"], 0) + 1
 print(f'{sys.argv[2]}: finish reasons {fr}')
 PY
+	if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$work/$pass.json" "$KEEP/"; fi
 done
