@@ -95,7 +95,7 @@ def op_answer(req):
         raise WorkerError("BadRequest", "answer needs examples")
     max_tokens = int(req["max_tokens"])
     batch = int(req["batch_size"])
-    stop_loops = bool(req.get("stop_loops", True))
+    stop_loops = bool(req["stop_loops"])
     if max_tokens <= 0 or batch <= 0:
         raise WorkerError("BadRequest", f"max_tokens and batch_size must be positive, got {max_tokens} and {batch}")
     model, tokenizer, source = _load_model(req["model"])
