@@ -28,14 +28,19 @@ in neither the finding nor its prompt is marked, never hidden or replaced.
 The report (Markdown by default) groups findings by severity and file and puts
 each answer beside the deterministic facts: the fixed version and the upgrade
 snippet. --format json is for scripts (schema in internal/explain). --format
-sarif gives the answer to each result as fixes[].description and
-properties.vulntune (answer, model, grounding verdict): when every input is a
-SARIF file, the output is those logs with their results enriched (matched by
-the finding ids parse computes); otherwise a SARIF 2.1.0 log of the findings.
+sarif appends each answer to its result's message (what code-scanning UIs
+show), with the model and the grounding verdict, and keeps it in
+properties.vulntune (answer, model, grounding verdict); it writes no fixes[]
+(SARIF requires an exact file edit of each, which vulntune does not know).
+When every input is a SARIF file, the output is those logs with their results
+enriched (matched by the finding ids parse computes); otherwise a SARIF 2.1.0
+log of the findings.
 --format html is the Markdown report as one self-contained page.
 
 The model is --model, else the newest fine-tuned model, else the default base
-model. Answers are cached under <data_dir>/cache/explain by engine, model files,
+model. Answers are greedy, decoded as evaluation decodes them, with the prompt
+prefix all findings share processed once, identical prompts answered once, and
+an answer that keeps repeating itself stopped (marked in the report). Answers are cached under <data_dir>/cache/explain by engine, model files,
 max tokens and prompt: explaining an unchanged scan again generates nothing.`,
 		Example: `  vulntune explain examples/artifacts > explained.md
   vulntune explain findings.jsonl --min-severity high --limit 20 -o explained.md

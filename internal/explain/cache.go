@@ -15,13 +15,14 @@ import (
 	"github.com/vulntune/vulntune/internal/evaluate"
 )
 
-// cacheVersion changes whenever what a cached answer means changes.
-const cacheVersion = 1
+// cacheVersion changes whenever what a cached answer means changes (2:
+// answers of the answer op, which stops loops).
+const cacheVersion = 2
 
 // identifier is implemented by engines whose greedy answers are
-// reproducible (engine.Engine.EvaluateID).
+// reproducible (engine.Engine.AnswerID).
 type identifier interface {
-	EvaluateID() string
+	AnswerID() string
 }
 
 // cache keeps one answer per file, named by the hash of the engine's ID,
@@ -55,7 +56,7 @@ func newCache(opts Options) (*cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cache{dir: opts.CacheDir, engineID: id.EvaluateID(), model: filepath.Base(opts.ModelDir),
+	return &cache{dir: opts.CacheDir, engineID: id.AnswerID(), model: filepath.Base(opts.ModelDir),
 		files: files, maxTokens: opts.MaxTokens, grounded: !opts.Free, now: opts.Now}, nil
 }
 

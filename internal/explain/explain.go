@@ -1,8 +1,10 @@
 // Package explain answers the findings of a scan with a local model: it
 // reads scanner reports (as `vulntune parse` does) or a findings.jsonl,
 // builds each finding's prompt exactly as the dataset does (narrate), has
-// the engine answer the prompts in batches (the evaluate op, as evaluation
-// does), checks every answer with evaluation's grounding test, and writes
+// the engine answer the prompts (the answer op: evaluation's greedy batched
+// decoding without its scoring, the shared system prompt processed once,
+// one continuous batch, answers stopped in a loop), checks every answer
+// with evaluation's grounding test, and writes
 // the answers beside the deterministic remediation facts (remedy) as
 // Markdown, JSON, SARIF (the input SARIF enriched when the inputs are
 // SARIF, see sarifin.go; a log of its own otherwise) or HTML. Answers are
@@ -49,9 +51,9 @@ const DefaultMaxTokens = 768
 // DefaultBatchSize is evaluation's: the answers decoded together.
 const DefaultBatchSize = evaluate.DefaultBatchSize
 
-// Runner is the part of the engine explain needs (the evaluate op).
+// Runner is the part of the engine explain needs (the answer op).
 type Runner interface {
-	Evaluate(ctx context.Context, req engine.EvaluateRequest, onItem func(engine.EvaluateItem), onEvent func(engine.Event)) (*engine.EvaluateSummary, error)
+	Answer(ctx context.Context, req engine.AnswerRequest, onItem func(engine.EvaluateItem), onEvent func(engine.Event)) (*engine.AnswerSummary, error)
 }
 
 // Options say what to explain and with which model.
@@ -73,12 +75,12 @@ type Options struct {
 	// MaxTokens bounds each answer (0: DefaultMaxTokens).
 	MaxTokens int
 	// BatchSize is the number of answers generated together (0:
-	// evaluate.DefaultBatchSize).
+	// DefaultBatchSize).
 	BatchSize int
 	Engine    Runner
 	// CacheDir, if set, keeps each answer keyed by the engine, the
 	// model's files, the prompt and MaxTokens. Only engines with an
-	// EvaluateID take part (their greedy answers are reproducible).
+	// AnswerID take part (their greedy answers are reproducible).
 	CacheDir string
 	// Free decodes freely. By default answers are decoded grounded: an
 	// answer may name a vulnerability id, CWE id, version, path or URL only
@@ -129,8 +131,9 @@ type Explanation struct {
 	VulnIDs   []string `json:"vuln_ids"`
 	// Remediation are the deterministic facts (remedy) beside the answer.
 	Remediation Remediation `json:"remediation"`
-	// Answer is the model's answer, verbatim; FinishReason is "stop" or
-	// "length" (cut at max_tokens).
+	// Answer is the model's answer, verbatim; FinishReason is "stop",
+	// "length" (cut at max_tokens) or "repetition" (stopped in a loop,
+	// kept up to the loop's first round).
 	Answer           string `json:"answer"`
 	FinishReason     string `json:"finish_reason"`
 	GenerationTokens int    `json:"generation_tokens"`
@@ -182,16 +185,27 @@ type Summary struct {
 	Suppressed    int `json:"suppressed"`
 	BelowSeverity int `json:"below_severity"`
 	OverLimit     int `json:"over_limit"`
-	// Answered = Grounded + Flagged; Cached of them came from the cache.
+	// Answered = Grounded + Flagged; Cached of them came from the cache;
+	// Looped of them were stopped in a loop (finish reason "repetition").
 	Answered int `json:"answered"`
 	Grounded int `json:"grounded"`
 	Flagged  int `json:"flagged"`
 	Cached   int `json:"cached"`
+	Looped   int `json:"looped"`
 	// Seconds is the whole run; GenerationTokens and TokensPerSecond
 	// count the answers generated in it (not the cached ones).
 	Seconds          float64 `json:"seconds"`
 	GenerationTokens int     `json:"generation_tokens"`
 	TokensPerSecond  float64 `json:"tokens_per_second"`
+	// Where the engine's time went (zero when every answer was cached):
+	// loading the model, then answering; UniquePrompts were answered (the
+	// others repeated one), PromptTokens processed, SharedPrefixTokens of
+	// them once for all prompts.
+	LoadSeconds        float64 `json:"load_seconds"`
+	AnswerSeconds      float64 `json:"answer_seconds"`
+	UniquePrompts      int     `json:"unique_prompts"`
+	PromptTokens       int     `json:"prompt_tokens"`
+	SharedPrefixTokens int     `json:"shared_prefix_tokens"`
 }
 
 // job is one finding on its way to an answer.
@@ -280,6 +294,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if e.Cached {
 			r.Summary.Cached++
 		}
+		if e.FinishReason == "repetition" {
+			r.Summary.Looped++
+		}
 	}
 	r.Summary.Seconds = opts.Now().Sub(start).Seconds()
 	return r, nil
@@ -345,7 +362,8 @@ func group(f finding.Finding) string {
 }
 
 // answerAll fills every job's item: from the cache where it holds one,
-// else from the engine in one evaluate call for the rest.
+// else from the engine in one answer call for the rest (which answers
+// identical prompts once).
 func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error {
 	c, err := newCache(opts)
 	if err != nil {
@@ -372,7 +390,7 @@ func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error
 	if len(todo) == 0 {
 		return nil
 	}
-	req := engine.EvaluateRequest{Model: opts.ModelDir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize}
+	req := engine.AnswerRequest{Model: opts.ModelDir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, StopLoops: true}
 	for _, j := range todo {
 		b, err := json.Marshal(struct {
 			Messages []chat.Message `json:"messages"`
@@ -389,7 +407,7 @@ func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error
 	var bad error
 	var storeErr error
 	t := opts.Now()
-	_, err = opts.Engine.Evaluate(ctx, req, func(it engine.EvaluateItem) {
+	sum, err := opts.Engine.Answer(ctx, req, func(it engine.EvaluateItem) {
 		if it.Index < 0 || it.Index >= len(todo) || todo[it.Index].item != nil {
 			bad = fmt.Errorf("engine reported answer %d twice or out of range (0..%d)", it.Index, len(todo)-1)
 			return
@@ -418,6 +436,10 @@ func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error
 	}
 	if storeErr != nil {
 		opts.Log.Warn("explain cache not written", "error", storeErr)
+	}
+	if sum != nil {
+		s.LoadSeconds, s.AnswerSeconds = sum.LoadSeconds, sum.PrefixSeconds+sum.GenerateSeconds
+		s.UniquePrompts, s.PromptTokens, s.SharedPrefixTokens = sum.UniquePrompts, sum.PromptTokens, sum.SharedPrefixTokens
 	}
 	if sec := opts.Now().Sub(t).Seconds(); sec > 0 {
 		s.TokensPerSecond = float64(s.GenerationTokens) / sec
@@ -448,7 +470,13 @@ func explanation(j *job) Explanation {
 	if len(f.Tools) > 0 {
 		e.Tool, e.Rule = f.Tools[0].Name, f.Tools[0].RuleID
 	}
-	sc := evaluate.ScoreAnswer(it.Text, it.FinishReason, j.prompt, j.facts)
+	// An answer stopped in a loop is cut as one cut at max_tokens is: its
+	// last word may be partial.
+	reason := it.FinishReason
+	if reason == "repetition" {
+		reason = "length"
+	}
+	sc := evaluate.ScoreAnswer(it.Text, reason, j.prompt, j.facts)
 	e.Ungrounded = nonNil(sc.Ungrounded)
 	e.Grounded = len(e.Ungrounded) == 0
 	e.Names = Names{FixedVersion: sc.FixedVersion, CWE: sc.CWE, Location: sc.Location}
@@ -523,8 +551,8 @@ func WriteFile(path string, r *Report, format string) error {
 
 // WriteSummary writes the run's one-paragraph summary for people.
 func WriteSummary(w io.Writer, s Summary) error {
-	_, err := fmt.Fprintf(w, "explained %d finding(s): %d grounded, %d flagged, %d from the cache; %.1fs, %d tokens generated (%.1f tokens/s)",
-		s.Answered, s.Grounded, s.Flagged, s.Cached, s.Seconds, s.GenerationTokens, s.TokensPerSecond)
+	_, err := fmt.Fprintf(w, "explained %d finding(s): %d grounded, %d flagged, %d from the cache, %d stopped in a loop; %.1fs, %d tokens generated (%.1f tokens/s)",
+		s.Answered, s.Grounded, s.Flagged, s.Cached, s.Looped, s.Seconds, s.GenerationTokens, s.TokensPerSecond)
 	if err != nil {
 		return err
 	}

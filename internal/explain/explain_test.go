@@ -22,14 +22,19 @@ import (
 // completion order, and counts what it was asked to generate.
 type fakeEngine struct {
 	answers map[string]string // user-turn substring → answer
-	id      string            // EvaluateID; "" for an engine without one
+	id      string            // AnswerID; "" for an engine without one
 	asked   *int
 	// grounded, if set, counts the answers asked for with grounded
 	// decoding.
 	grounded *int
+	// looped: answers to user turns holding it stop in a loop.
+	looped string
 }
 
-func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onItem func(engine.EvaluateItem), _ func(engine.Event)) (*engine.EvaluateSummary, error) {
+func (f fakeEngine) Answer(_ context.Context, req engine.AnswerRequest, onItem func(engine.EvaluateItem), _ func(engine.Event)) (*engine.AnswerSummary, error) {
+	if !req.StopLoops {
+		return nil, &engine.EngineError{Op: "answer", Message: "explain must stop answers in a loop"}
+	}
 	for i := len(req.Examples) - 1; i >= 0; i-- {
 		var ex struct {
 			Messages []chat.Message `json:"messages"`
@@ -38,7 +43,7 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 			return nil, err
 		}
 		if len(ex.Messages) != 3 || ex.Messages[0].Role != "system" || ex.Messages[2].Content != "" {
-			return nil, &engine.EngineError{Op: "evaluate", Message: "want system, user and an empty assistant turn"}
+			return nil, &engine.EngineError{Op: "answer", Message: "want system, user and an empty assistant turn"}
 		}
 		if len(req.Grounds) > 0 {
 			// Grounded decoding: the ground must hold the prompt it answers.
@@ -55,15 +60,19 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 				text = a
 			}
 		}
+		reason := "stop"
+		if f.looped != "" && strings.Contains(ex.Messages[1].Content, f.looped) {
+			reason = "repetition"
+		}
 		*f.asked++
-		onItem(engine.EvaluateItem{Index: i, Text: text, FinishReason: "stop", GenerationTokens: 10})
+		onItem(engine.EvaluateItem{Index: i, Text: text, FinishReason: reason, GenerationTokens: 10})
 	}
-	return &engine.EvaluateSummary{}, nil
+	return &engine.AnswerSummary{}, nil
 }
 
 type idEngine struct{ fakeEngine }
 
-func (e idEngine) EvaluateID() string { return e.id }
+func (e idEngine) AnswerID() string { return e.id }
 
 func findings() []finding.Finding {
 	tool := func(name, rule string) []finding.Tool { return []finding.Tool{{Name: name, RuleID: rule}} }
@@ -208,6 +217,36 @@ func TestRunGroundingAndFacts(t *testing.T) {
 	}
 }
 
+// TestLoopedAnswer: an answer the engine stopped in a loop is counted,
+// marked, and checked as a cut answer is: its last word, which the stop may
+// have cut short (here an id cut to "CVE-2099-1234"), is not taken for an
+// invented identifier.
+func TestLoopedAnswer(t *testing.T) {
+	t.Parallel()
+	asked := 0
+	cut := map[string]string{"CWE-79": "Escape output in db.py (CWE-79). See CVE-2099-1234"}
+	r := run(t, explain.Options{Inputs: []string{writeFindings(t, findings())}, ModelDir: modelDir(t),
+		Engine: fakeEngine{answers: cut, asked: &asked, looped: "CWE-79"}})
+	if r.Summary.Looped != 1 {
+		t.Errorf("%d answers counted as stopped in a loop, want 1", r.Summary.Looped)
+	}
+	for _, e := range r.Findings {
+		if e.FindingID != "ccc3" {
+			continue
+		}
+		if e.FinishReason != "repetition" || !e.Grounded || e.Answer != cut["CWE-79"] {
+			t.Errorf("looped answer: finish %q, grounded %v (ungrounded %v), answer %q", e.FinishReason, e.Grounded, e.Ungrounded, e.Answer)
+		}
+	}
+	var b bytes.Buffer
+	if err := explain.WriteMarkdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "stopped: it went on repeating itself") {
+		t.Errorf("markdown does not mark the looped answer:\n%s", b.String())
+	}
+}
+
 func TestMarkdown(t *testing.T) {
 	t.Parallel()
 	asked := 0
@@ -331,11 +370,16 @@ func TestJSONAndSARIFShapes(t *testing.T) {
 		if v.Model != "My-Model" || v.Answer == "" || v.Grounded == nil || res.PartialFingerprints["vulntuneFindingId/v1"] != v.FindingID {
 			t.Errorf("result %s: properties.vulntune %+v", v.FindingID, v)
 		}
-		if len(res.Fixes) != 1 || !strings.Contains(res.Fixes[0].Description.Text, v.Answer) {
-			t.Errorf("result %s: fixes %+v, want the answer", v.FindingID, res.Fixes)
+		// No fix: vulntune knows no artifact change, which SARIF requires
+		// of every fix; the answer follows the scanner's message instead.
+		if len(res.Fixes) != 0 {
+			t.Errorf("result %s: fixes %+v, want none", v.FindingID, res.Fixes)
 		}
-		if v.FindingID == "aaa1" && (*v.Grounded || !strings.HasPrefix(res.Fixes[0].Description.Text, "[not grounded")) {
-			t.Errorf("flagged answer not marked in SARIF: %+v", res.Fixes)
+		if !strings.HasSuffix(res.Message.Text, "):\n"+v.Answer) || !strings.Contains(res.Message.Text, "(model My-Model, ") {
+			t.Errorf("result %s: message %q does not end with the answer %q", v.FindingID, res.Message.Text, v.Answer)
+		}
+		if flagged := strings.Contains(res.Message.Text, "NOT GROUNDED: names CVE-2099-1234"); flagged != (v.FindingID == "aaa1") {
+			t.Errorf("result %s: message %q marks the answer flagged: %v", v.FindingID, res.Message.Text, flagged)
 		}
 	}
 }
@@ -504,12 +548,10 @@ func TestSARIFEnrichesInput(t *testing.T) {
 				} `json:"driver"`
 			} `json:"tool"`
 			Results []struct {
-				RuleID string `json:"ruleId"`
-				Fixes  []struct {
-					Description struct {
-						Text string `json:"text"`
-					} `json:"description"`
-				} `json:"fixes"`
+				RuleID  string `json:"ruleId"`
+				Message struct {
+					Text string `json:"text"`
+				} `json:"message"`
 				Properties map[string]json.RawMessage `json:"properties"`
 			} `json:"results"`
 		} `json:"runs"`
@@ -529,8 +571,8 @@ func TestSARIFEnrichesInput(t *testing.T) {
 			total++
 			raw, ok := res.Properties["vulntune"]
 			if !ok {
-				if len(res.Fixes) > 0 && strings.Contains(res.Fixes[len(res.Fixes)-1].Description.Text, "CVE-2099") {
-					t.Errorf("result %s: a fix but no properties.vulntune", res.RuleID)
+				if strings.Contains(res.Message.Text, "vulntune explain (") {
+					t.Errorf("result %s: an answer in the message but no properties.vulntune", res.RuleID)
 				}
 				continue
 			}
@@ -547,9 +589,9 @@ func TestSARIFEnrichesInput(t *testing.T) {
 			if !explained[v.FindingID] || v.Model != "My-Model" || v.Answer == "" || v.Grounded == nil {
 				t.Errorf("result %s: properties.vulntune %+v", res.RuleID, v)
 			}
-			last := res.Fixes[len(res.Fixes)-1].Description.Text
-			if !strings.HasSuffix(last, v.Answer) || (!*v.Grounded && !strings.HasPrefix(last, "[not grounded")) {
-				t.Errorf("result %s: fix %q for answer %q (grounded %v)", res.RuleID, last, v.Answer, *v.Grounded)
+			msg := res.Message.Text
+			if !strings.HasSuffix(msg, "):\n"+v.Answer) || strings.Contains(msg, "NOT GROUNDED") == *v.Grounded {
+				t.Errorf("result %s: message %q for answer %q (grounded %v)", res.RuleID, msg, v.Answer, *v.Grounded)
 			}
 		}
 	}

@@ -67,7 +67,7 @@ Each answer is the model's, verbatim; the remediation facts beside it are vulntu
 <h4>{{.Title}}</h4>
 <p class="meta">{{.Tool}} <code>{{.Rule}}</code> · {{.Kind}}{{if .VulnIDs}} · {{join .VulnIDs ", "}}{{end}}{{if .CWE}} · {{join .CWE ", "}}{{end}}{{if .Line}} · line {{.Line}}{{end}} · finding <code>{{short .FindingID}}</code></p>
 <div class="cols"><div>
-<strong>Model answer</strong>{{if not .Grounded}} <span class="flag">⚠ not grounded: names {{join .Ungrounded ", "}}, which neither the finding nor its prompt shows</span>{{else if eq .FinishReason "length"}} <span class="meta">— cut at the token limit</span>{{end}}{{if .Cached}} <span class="meta">(cached)</span>{{end}}
+<strong>Model answer</strong>{{if not .Grounded}} <span class="flag">⚠ not grounded: names {{join .Ungrounded ", "}}, which neither the finding nor its prompt shows</span>{{else if eq .FinishReason "length"}} <span class="meta">— cut at the token limit</span>{{else if eq .FinishReason "repetition"}} <span class="meta">— stopped: it went on repeating itself</span>{{end}}{{if .Cached}} <span class="meta">(cached)</span>{{end}}
 <div class="answer">{{if .Answer}}{{.Answer}}{{else}}(empty answer){{end}}</div>
 </div><div>
 <strong>Remediation facts</strong>

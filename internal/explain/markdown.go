@@ -72,6 +72,8 @@ func writeFinding(w io.Writer, e *Explanation) {
 		fmt.Fprintf(w, " — ⚠️ **not grounded**: names %s, which neither the finding nor its prompt shows", codes(e.Ungrounded))
 	case e.FinishReason == "length":
 		fmt.Fprintf(w, " — cut at the token limit")
+	case e.FinishReason == "repetition":
+		fmt.Fprintf(w, " — stopped: it went on repeating itself")
 	}
 	if e.Cached {
 		fmt.Fprintf(w, " (cached)")

@@ -7,17 +7,22 @@ import (
 	"strings"
 )
 
-// SARIF output without SARIF inputs: a minimal, valid SARIF 2.1.0 log of the explained findings,
-// one run whose tool is vulntune, one result per finding, each enriched
-// with the answer as fixes[].description.text and with
-// properties.vulntune {answer, model, grounded, ungrounded, finish_reason,
-// finding_id, remediation}. Results carry the finding id as the partial
-// fingerprint "vulntuneFindingId/v1", so a code-scanning UI tracks them
-// across runs as vulntune does.
+// SARIF output without SARIF inputs: a minimal, valid SARIF 2.1.0 log of
+// the explained findings, one run whose tool is vulntune, one result per
+// finding, each enriched with the answer in two places: appended to
+// message.text (answerNote: what code-scanning UIs such as GitHub's show
+// of a result) and, for scripts, as properties.vulntune {answer, model,
+// grounded, ungrounded, finish_reason, finding_id, remediation}. Results
+// carry the finding id as the partial fingerprint "vulntuneFindingId/v1",
+// so a code-scanning UI tracks them across runs as vulntune does.
 //
-// A SARIF fix's artifactChanges (the byte-level edit) is left out: neither
-// the model's prose nor remedy's snippet is an edit at a known position,
-// and inventing one would misstate the fix.
+// No fixes[] entry is written: SARIF 2.1.0 requires each fix to carry
+// artifactChanges (at least one, each with the artifact and replacements
+// of exact regions), and vulntune knows no such edit. The model's answer is
+// prose, and remedy's snippet names the line to have, not the bytes to
+// replace: vulntune does not read the manifest, so a deletedRegion would
+// be a guess, and a wrong edit applied by a UI's "apply fix" is worse than
+// none (DESIGN.md §Explain).
 
 // SARIFVersion and sarifSchema are what the log declares.
 const (
@@ -61,7 +66,6 @@ type sarifResult struct {
 	Message             sarifMsg          `json:"message"`
 	Locations           []sarifLocation   `json:"locations,omitempty"`
 	PartialFingerprints map[string]string `json:"partialFingerprints"`
-	Fixes               []sarifFix        `json:"fixes,omitempty"`
 	Properties          sarifProps        `json:"properties"`
 }
 
@@ -80,10 +84,6 @@ type sarifArtifact struct {
 
 type sarifRegion struct {
 	StartLine int `json:"startLine"`
-}
-
-type sarifFix struct {
-	Description sarifMsg `json:"description"`
 }
 
 type sarifProps struct {
@@ -133,12 +133,12 @@ func WriteSARIF(w io.Writer, r *Report) error {
 			level = "warning"
 		}
 		res := sarifResult{
-			RuleID: rule, Level: level, Message: sarifMsg{Text: oneLine(e.Title)},
+			RuleID: rule, Level: level, Message: sarifMsg{Text: oneLine(e.Title) + answerNote(r.Model, &e)},
 			PartialFingerprints: map[string]string{"vulntuneFindingId/v1": e.FindingID},
 			Properties:          sarifProps{Vulntune: explainProps(r.Model, &e)},
 		}
-		if res.Message.Text == "" {
-			res.Message.Text = rule
+		if oneLine(e.Title) == "" {
+			res.Message.Text = rule + res.Message.Text
 		}
 		if uri := sarifURI(e); uri != "" {
 			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: uri}}}
@@ -146,9 +146,6 @@ func WriteSARIF(w io.Writer, r *Report) error {
 				loc.PhysicalLocation.Region = &sarifRegion{StartLine: e.Line}
 			}
 			res.Locations = []sarifLocation{loc}
-		}
-		if text := fixText(&e); text != "" {
-			res.Fixes = []sarifFix{{Description: sarifMsg{Text: text}}}
 		}
 		run.Results = append(run.Results, res)
 	}
@@ -179,16 +176,19 @@ func sarifURI(e Explanation) string {
 	return e.URL
 }
 
-// fixText is a result's fix description: the answer, prefixed with the
-// grounding verdict when it failed, so a reader of the fix alone sees it.
-func fixText(e *Explanation) string {
+// answerNote is what a result's message gains: a paragraph naming the
+// model and the grounding verdict, then the answer; "" when there is no
+// answer. A failed verdict comes first, so a reader of the message alone
+// sees it before the answer.
+func answerNote(model string, e *Explanation) string {
 	if e.Answer == "" {
 		return ""
 	}
+	verdict := "grounded"
 	if !e.Grounded {
-		return "[not grounded: names " + strings.Join(e.Ungrounded, ", ") + ", which the finding does not show] " + e.Answer
+		verdict = "NOT GROUNDED: names " + strings.Join(e.Ungrounded, ", ") + ", which the finding does not show; check before acting"
 	}
-	return e.Answer
+	return "\n\nvulntune explain (model " + model + ", " + verdict + "):\n" + e.Answer
 }
 
 func explainProps(model string, e *Explanation) sarifExplain {

@@ -17,9 +17,10 @@ import (
 
 // Enriching the input SARIF: when every input is a SARIF file, the SARIF
 // output is those logs (their runs, in input order, in one log) with each
-// result whose finding was explained given fixes[].description.text and
-// properties.vulntune as in the minimal log. Everything else in the input
-// is kept; results left out (below --min-severity, over --limit,
+// result whose finding was explained given the answer as in the minimal
+// log: appended to message.text (and message.markdown when the scanner
+// wrote one), and as properties.vulntune. Everything else in the input,
+// the scanner's own fixes included, is kept; results left out (below --min-severity, over --limit,
 // suppressed) or not matched stay as they were.
 //
 // Results are matched to findings by the ids ingest computes: each result
@@ -239,12 +240,17 @@ func writeEnriched(w io.Writer, r *Report, ins []sarifInput) error {
 	return enc.Encode(map[string]any{"$schema": schema, "version": SARIFVersion, "runs": runs})
 }
 
-// enrich adds the answer to result x: a fix described by it (after the
-// fixes the scanner gave) and properties.vulntune.
+// enrich adds the answer to result x: after its message's text (and
+// markdown), and as properties.vulntune. A message given only by id (a
+// rule's message string) is left alone: a text would replace it.
 func enrich(x map[string]any, model string, e *Explanation) {
-	fixes, _ := x["fixes"].([]any)
-	if text := fixText(e); text != "" {
-		x["fixes"] = append(fixes, map[string]any{"description": map[string]any{"text": text}})
+	if msg, ok := x["message"].(map[string]any); ok {
+		note := answerNote(model, e)
+		for _, k := range []string{"text", "markdown"} {
+			if t, ok := msg[k].(string); ok && note != "" {
+				msg[k] = t + note
+			}
+		}
 	}
 	props, _ := x["properties"].(map[string]any)
 	if props == nil {

@@ -1,0 +1,103 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// AnswerRequest asks the engine to answer the prompt turns of chat examples
+// with one model, loaded once, without scoring them (the answer op, for
+// explain). Answers are greedy and decoded as evaluation decodes them.
+type AnswerRequest struct {
+	Model     string            `json:"model"`    // model directory (fused)
+	Examples  []json.RawMessage `json:"examples"` // {"messages":[...]} rows; the assistant turns are ignored
+	MaxTokens int               `json:"max_tokens"`
+	// BatchSize is the number of answers decoded together; a finished
+	// answer's place goes to the next prompt at once.
+	BatchSize int `json:"batch_size"`
+	// StopLoops stops an answer that repeats the same tokens (a period of
+	// up to 64 tokens over at least 64 tokens and 3 rounds) and keeps it up
+	// to the loop's first round, with finish reason "repetition".
+	StopLoops bool `json:"stop_loops"`
+	// Grounds and Grounding are EvaluateRequest's: one ground per example
+	// (evaluate.Ground) and GroundingEnforce for grounded decoding; empty
+	// decodes freely. Identical prompts are answered once, under the
+	// first's ground.
+	Grounds   []string `json:"grounds,omitempty"`
+	Grounding string   `json:"grounding,omitempty"`
+}
+
+// AnswerSummary says what the answer op did and where its time went.
+type AnswerSummary struct {
+	Items int `json:"items"`
+	// UniquePrompts were answered; the other items repeat one of them.
+	UniquePrompts int `json:"unique_prompts"`
+	// SharedPrefixTokens is the prefix every prompt shares (system prompt
+	// and template header), processed once for all; PromptTokens counts
+	// every prompt token processed, the shared ones once.
+	SharedPrefixTokens int `json:"shared_prefix_tokens"`
+	PromptTokens       int `json:"prompt_tokens"`
+	GenerationTokens   int `json:"generation_tokens"`
+	// Repetitions is the number of answers stopped in a loop.
+	Repetitions        int     `json:"repetitions"`
+	LoadSeconds        float64 `json:"load_seconds"`
+	PrefixSeconds      float64 `json:"prefix_seconds"`
+	GenerateSeconds    float64 `json:"generate_seconds"`
+	ChatTemplateSource string  `json:"chat_template_source"`
+	CPUKernels         string  `json:"cpu_kernels"`
+}
+
+// Answer runs the answer op. onItem receives each example as its answer
+// finishes (in completion order, not input order; NLL and LossTokens are
+// zero); onEvent, if not nil, receives every other event (progress).
+func (e *Engine) Answer(ctx context.Context, req AnswerRequest, onItem func(EvaluateItem), onEvent func(Event)) (*AnswerSummary, error) {
+	if req.MaxTokens <= 0 || req.BatchSize <= 0 {
+		return nil, fmt.Errorf("answer: max_tokens and batch_size must be positive, got %d and %d", req.MaxTokens, req.BatchSize)
+	}
+	var itemErr error
+	handle := func(ev Event) {
+		if ev.Event != "item" {
+			if onEvent != nil {
+				onEvent(ev)
+			}
+			return
+		}
+		var it EvaluateItem
+		if err := json.Unmarshal(ev.Raw, &it); err != nil {
+			itemErr = errors.Join(itemErr, fmt.Errorf("decode item event: %w", err))
+			return
+		}
+		if onItem != nil {
+			onItem(it)
+		}
+	}
+	var out AnswerSummary
+	call := scriptCall{Module: "answer", Op: "answer", Req: req, Env: []string{"HF_HUB_OFFLINE=1"}}
+	if err := e.runScript(ctx, call, handle, &out); err != nil {
+		return nil, err
+	}
+	if itemErr != nil {
+		return nil, &EngineError{Op: "answer", Code: 0, Message: itemErr.Error()}
+	}
+	return &out, nil
+}
+
+// AnswerID identifies what the answer op answers with, as EvaluateID does
+// for the evaluate op: its modules (the answer op loads models through the
+// evaluate module), the interpreter, the venv's stamp, the BLAS preloaded
+// and the CPU kernels chosen.
+func (e *Engine) AnswerID() string {
+	h := sha256.New()
+	h.Write([]byte(moduleSum("answer", "evaluate", "protocol", "chat", "runtime", "cpumath", "lmhead", "repeat", "grounded")))
+	fmt.Fprintf(h, "\x00%s\x00%s\x00%s", e.Python, e.Preload, strings.Join(e.Kernels, " "))
+	if st, err := ReadStamp(filepath.Dir(filepath.Dir(e.Python))); err == nil {
+		fmt.Fprintf(h, "\x00%s\x00%s\x00%s", st.LockSHA256, st.PythonVersion, st.InstalledAt)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

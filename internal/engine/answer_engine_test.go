@@ -1,0 +1,105 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/chat"
+	"github.com/vulntune/vulntune/internal/engine"
+)
+
+// TestAnswerAsEvaluationDoes: the answer op gives each prompt evaluation's
+// greedy answer (the random tiny model, whose answers run to max_tokens or
+// loop), processing the shared system prompt once and a repeated prompt
+// once. With loops stopped, an answer stopped in a loop is the start of
+// evaluation's; every other answer is evaluation's exactly.
+func TestAnswerAsEvaluationDoes(t *testing.T) {
+	e := newEngine(t)
+	model := tinyModelDir(t, e, "llama")
+	system := strings.Repeat("You are a security assistant. Answer briefly and name the fixed version. ", 3)
+	users := []string{"What is SQL injection?", "Explain cross-site scripting.", "What is SQL injection?", "CWE-798 in config.py line 3"}
+	var examples []json.RawMessage
+	for _, u := range users {
+		b, _ := json.Marshal(map[string]any{"messages": []chat.Message{
+			{Role: "system", Content: system}, {Role: "user", Content: u}, {Role: "assistant", Content: ""}}})
+		examples = append(examples, b)
+	}
+	const maxTokens = 160
+	want := make([]engine.EvaluateItem, len(examples))
+	if _, err := e.Evaluate(context.Background(), engine.EvaluateRequest{Model: model, Examples: examples, MaxTokens: maxTokens, MaxSeqLength: 512, BatchSize: 2},
+		func(it engine.EvaluateItem) { want[it.Index] = it }, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, stopLoops := range []bool{false, true} {
+		got := make([]engine.EvaluateItem, len(examples))
+		seen := 0
+		sum, err := e.Answer(context.Background(), engine.AnswerRequest{Model: model, Examples: examples, MaxTokens: maxTokens, BatchSize: 3, StopLoops: stopLoops},
+			func(it engine.EvaluateItem) { got[it.Index] = it; seen++ }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen != len(examples) || sum.Items != len(examples) || sum.UniquePrompts != 3 {
+			t.Errorf("stop loops %v: %d items reported, summary %d items, %d unique prompts; want %d, %d, 3", stopLoops, seen, sum.Items, sum.UniquePrompts, len(examples), len(examples))
+		}
+		if sum.SharedPrefixTokens < 40 {
+			t.Errorf("stop loops %v: shared prefix of %d tokens; the system prompt alone is longer", stopLoops, sum.SharedPrefixTokens)
+		}
+		for i := range examples {
+			g, w := got[i], want[i]
+			if g.PromptTokens != w.PromptTokens {
+				t.Errorf("stop loops %v, example %d: %d prompt tokens, evaluation %d", stopLoops, i, g.PromptTokens, w.PromptTokens)
+			}
+			switch {
+			case g.FinishReason == "repetition" && stopLoops:
+				if !strings.HasPrefix(w.Text, g.Text) || g.GenerationTokens >= w.GenerationTokens {
+					t.Errorf("example %d stopped in a loop: %q (%d tokens) is not the start of evaluation's %q (%d)", i, g.Text, g.GenerationTokens, w.Text, w.GenerationTokens)
+				}
+			case g.Text != w.Text || g.FinishReason != w.FinishReason || g.GenerationTokens != w.GenerationTokens:
+				t.Errorf("stop loops %v, example %d: answered %q (%s, %d tokens), evaluation %q (%s, %d)", stopLoops, i,
+					g.Text, g.FinishReason, g.GenerationTokens, w.Text, w.FinishReason, w.GenerationTokens)
+			}
+		}
+		if !stopLoops && sum.Repetitions != 0 {
+			t.Errorf("%d answers stopped in a loop with loop stopping off", sum.Repetitions)
+		}
+		t.Logf("stop loops %v: %+v", stopLoops, *sum)
+	}
+}
+
+// TestAnswerGroundedAsEvaluationDoes: with grounds, the answer op decodes
+// under grounded decoding exactly as evaluation's enforcing pass does, and
+// reports what the processor did.
+func TestAnswerGroundedAsEvaluationDoes(t *testing.T) {
+	e := newEngine(t)
+	model := tinyModelDir(t, e, "llama")
+	users := []string{"CWE-798 in config.py line 3: upgrade requests 2.31.0", "What is CVE-2024-12801?"}
+	var examples []json.RawMessage
+	var grounds []string
+	for _, u := range users {
+		b, _ := json.Marshal(map[string]any{"messages": []chat.Message{
+			{Role: "system", Content: "You are a security assistant."}, {Role: "user", Content: u}, {Role: "assistant", Content: ""}}})
+		examples = append(examples, b)
+		grounds = append(grounds, u)
+	}
+	const maxTokens = 96
+	want := make([]engine.EvaluateItem, len(examples))
+	if _, err := e.Evaluate(context.Background(), engine.EvaluateRequest{Model: model, Examples: examples, MaxTokens: maxTokens, MaxSeqLength: 512, BatchSize: 2,
+		Grounds: grounds, Grounding: engine.GroundingEnforce}, func(it engine.EvaluateItem) { want[it.Index] = it }, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]engine.EvaluateItem, len(examples))
+	if _, err := e.Answer(context.Background(), engine.AnswerRequest{Model: model, Examples: examples, MaxTokens: maxTokens, BatchSize: 2,
+		Grounds: grounds, Grounding: engine.GroundingEnforce}, func(it engine.EvaluateItem) { got[it.Index] = it }, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range examples {
+		if got[i].Text != want[i].Text || got[i].GenerationTokens != want[i].GenerationTokens {
+			t.Errorf("example %d: answered %q (%d tokens), evaluation's grounded pass %q (%d)", i, got[i].Text, got[i].GenerationTokens, want[i].Text, want[i].GenerationTokens)
+		}
+		if got[i].Grounding == nil || got[i].Grounding.Steps == 0 {
+			t.Errorf("example %d: no grounding report (%+v)", i, got[i].Grounding)
+		}
+	}
+}
