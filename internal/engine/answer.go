@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -60,30 +59,15 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest, onItem func(Eval
 	if req.MaxTokens <= 0 || req.BatchSize <= 0 {
 		return nil, fmt.Errorf("answer: max_tokens and batch_size must be positive, got %d and %d", req.MaxTokens, req.BatchSize)
 	}
-	var itemErr error
-	handle := func(ev Event) {
-		if ev.Event != "item" {
-			if onEvent != nil {
-				onEvent(ev)
-			}
-			return
-		}
-		var it EvaluateItem
-		if err := json.Unmarshal(ev.Raw, &it); err != nil {
-			itemErr = errors.Join(itemErr, fmt.Errorf("decode item event: %w", err))
-			return
-		}
-		if onItem != nil {
-			onItem(it)
-		}
-	}
+	itemErr := new(error)
+	handle := itemHandler(onItem, onEvent, itemErr)
 	var out AnswerSummary
 	call := scriptCall{Module: "answer", Op: "answer", Req: req, Env: []string{"HF_HUB_OFFLINE=1"}}
 	if err := e.runScript(ctx, call, handle, &out); err != nil {
 		return nil, err
 	}
-	if itemErr != nil {
-		return nil, &EngineError{Op: "answer", Code: 0, Message: itemErr.Error()}
+	if *itemErr != nil {
+		return nil, &EngineError{Op: "answer", Code: 0, Message: (*itemErr).Error()}
 	}
 	return &out, nil
 }

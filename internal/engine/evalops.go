@@ -135,29 +135,14 @@ func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(
 	if len(req.Grounds) > 0 && len(req.Grounds) != len(req.Examples) {
 		return nil, fmt.Errorf("evaluate: %d grounds for %d examples", len(req.Grounds), len(req.Examples))
 	}
-	var itemErr error
-	handle := func(ev Event) {
-		if ev.Event != "item" {
-			if onEvent != nil {
-				onEvent(ev)
-			}
-			return
-		}
-		var it EvaluateItem
-		if err := json.Unmarshal(ev.Raw, &it); err != nil {
-			itemErr = errors.Join(itemErr, fmt.Errorf("decode item event: %w", err))
-			return
-		}
-		if onItem != nil {
-			onItem(it)
-		}
-	}
+	itemErr := new(error)
+	handle := itemHandler(onItem, onEvent, itemErr)
 	var out EvaluateSummary
 	if err := e.runScript(ctx, evalCall("evaluate", req), handle, &out); err != nil {
 		return nil, err
 	}
-	if itemErr != nil {
-		return nil, &EngineError{Op: "evaluate", Code: 0, Message: itemErr.Error()}
+	if *itemErr != nil {
+		return nil, &EngineError{Op: "evaluate", Code: 0, Message: (*itemErr).Error()}
 	}
 	return &out, nil
 }
@@ -275,4 +260,27 @@ func (e *Engine) EvaluateID() string {
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s", st.LockSHA256, st.PythonVersion, st.InstalledAt)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// itemHandler passes the "item" events of the evaluate and answer ops to
+// onItem, decoded, and every other event to onEvent (if not nil); an item
+// that does not decode is joined into *errp, for the op to report after the
+// run.
+func itemHandler(onItem func(EvaluateItem), onEvent func(Event), errp *error) func(Event) {
+	return func(ev Event) {
+		if ev.Event != "item" {
+			if onEvent != nil {
+				onEvent(ev)
+			}
+			return
+		}
+		var it EvaluateItem
+		if err := json.Unmarshal(ev.Raw, &it); err != nil {
+			*errp = errors.Join(*errp, fmt.Errorf("decode item event: %w", err))
+			return
+		}
+		if onItem != nil {
+			onItem(it)
+		}
+	}
 }
