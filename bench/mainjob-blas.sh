@@ -7,11 +7,15 @@
 # runs are compared like for like only when nothing else shares the cores.
 # Usage: bench/mainjob-blas.sh OUT_DIR BLAS...   (BLAS: engine|system|PATH,
 # as VULNTUNE_BLAS takes it). Needs `make setup` (bin/vulntune, the engine);
-# VULNTUNE_BIN names another binary.
+# VULNTUNE_BIN names another binary. Base answers an earlier run cached
+# make a run faster: FRESH_CACHE=1 empties <data_dir>/cache/evaluate before
+# each run, so each is timed as a first run.
 set -euo pipefail
 out=${1:?output dir}; shift
 [ $# -gt 0 ] || set -- engine system
-flags=${DEMO_FLAGS:---max-steps 30 --max-seq-length 768 --train-eval-batches 2 --eval-max-tokens 256}
+# make demo's flags, read from the Makefile so the two cannot drift apart.
+flags=${DEMO_FLAGS:-$(sed -n 's/^DEMO_FLAGS ?= //p' "$(dirname "$0")/../Makefile")}
+[ -n "$flags" ] || { echo "no DEMO_FLAGS in the Makefile" >&2; exit 2; }
 mkdir -p "$out"
 for blas in "$@"; do
   label=$(basename "$blas" | tr -c 'A-Za-z0-9\n' '-')
@@ -19,6 +23,10 @@ for blas in "$@"; do
   name="bench-blas-$label-$(date +%s)"
   ( while sleep 30; do echo "$(date +%T) $(cut -d' ' -f1-3 /proc/loadavg)"; done ) >"$dir/load.log" &
   sampler=$!
+  if [ "${FRESH_CACHE:-}" = 1 ]; then
+    data=$("${VULNTUNE_BIN:-bin/vulntune}" config show | awk '$1 == "data_dir" {print $2}')
+    rm -rf "${data:?}/cache/evaluate"
+  fi
   start=$(date +%s)
   rc=0
   VULNTUNE_BLAS=$blas VULNTUNE_FINE_TUNED_MODELS_DIR="$dir/models" \

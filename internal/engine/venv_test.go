@@ -16,34 +16,13 @@ import (
 	"time"
 
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/engine/enginetest"
 )
-
-// enginePython returns the engine interpreter for tests that run real
-// mlx-lm, or skips. CI runs `VULNTUNE_DATA_DIR=DIR vulntune setup` first and
-// exports VULNTUNE_DATA_DIR=DIR; VULNTUNE_TEST_ENGINE_PYTHON names any
-// interpreter with the locked packages instead. (VULNTUNE_ENGINE_PYTHON is
-// the config key engine.python: the base Python setup builds from.) Only
-// the interpreter is used; logs go to the test's temp dir.
-func enginePython(t *testing.T) string {
-	t.Helper()
-	if py := os.Getenv("VULNTUNE_TEST_ENGINE_PYTHON"); py != "" {
-		return py
-	}
-	if dir := os.Getenv("VULNTUNE_DATA_DIR"); dir != "" {
-		e, err := engine.Open(dir)
-		if err != nil {
-			t.Fatalf("VULNTUNE_DATA_DIR=%s: %v", dir, err)
-		}
-		return e.Python
-	}
-	t.Skip("no engine: run `VULNTUNE_DATA_DIR=DIR vulntune setup` and export VULNTUNE_DATA_DIR=DIR (or VULNTUNE_TEST_ENGINE_PYTHON) to run engine tests")
-	return ""
-}
 
 // newEngine returns an engine on the test interpreter, logging to t's temp
 // dir, with a watchdog on t (watchEngine).
 func newEngine(t *testing.T) *engine.Engine {
-	e := engine.New(enginePython(t), t.TempDir())
+	e := engine.New(enginetest.Python(t, "the engine tests"), t.TempDir())
 	watchEngine(t)
 	return e
 }

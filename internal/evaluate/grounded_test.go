@@ -12,28 +12,10 @@ import (
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/dataset"
-	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/engine/enginetest"
 	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/ident"
 )
-
-// groundedPython is the engine interpreter, or the test skips (as the
-// engine's own tests do without VULNTUNE_DATA_DIR).
-func groundedPython(t *testing.T) string {
-	t.Helper()
-	if py := os.Getenv("VULNTUNE_TEST_ENGINE_PYTHON"); py != "" {
-		return py
-	}
-	if dir := os.Getenv("VULNTUNE_DATA_DIR"); dir != "" {
-		e, err := engine.Open(dir)
-		if err != nil {
-			t.Fatalf("VULNTUNE_DATA_DIR=%s: %v", dir, err)
-		}
-		return e.Python
-	}
-	t.Skip("no engine: export VULNTUNE_DATA_DIR=DIR (or VULNTUNE_TEST_ENGINE_PYTHON) to cross-check grounded.py")
-	return ""
-}
 
 // crossCheckScript runs grounded.py over the request on stdin: the
 // verdicts of ungrounded() for each case, and for each walk whether every
@@ -77,7 +59,7 @@ type crossOut struct {
 
 func runCrossCheck(t *testing.T, cases []crossCase, walks []crossWalk) crossOut {
 	t.Helper()
-	py := groundedPython(t)
+	py := enginetest.Python(t, "the cross-check of grounded.py")
 	pkg, err := filepath.Abs(filepath.Join("..", "engine", "py"))
 	if err != nil {
 		t.Fatal(err)

@@ -12,28 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/engine/enginetest"
 	"github.com/vulntune/vulntune/internal/modelstore"
 	"github.com/vulntune/vulntune/internal/modelstore/modeltest"
 	"github.com/vulntune/vulntune/internal/narrate"
 	"github.com/vulntune/vulntune/internal/train"
 )
-
-// enginePython is the engine venv's Python (VULNTUNE_TEST_ENGINE_PYTHON or
-// the venv under VULNTUNE_DATA_DIR), or skips.
-func enginePython(t *testing.T) string {
-	t.Helper()
-	py := os.Getenv("VULNTUNE_TEST_ENGINE_PYTHON")
-	if dir := os.Getenv("VULNTUNE_DATA_DIR"); py == "" && dir != "" {
-		if e, err := engine.Open(dir); err == nil {
-			py = e.Python
-		}
-	}
-	if py == "" {
-		t.Skip("no engine: run `make setup` (or export VULNTUNE_DATA_DIR / VULNTUNE_TEST_ENGINE_PYTHON) to run the card's snippets")
-	}
-	return py
-}
 
 var pythonBlock = regexp.MustCompile("(?s)```python\n(.*?)```")
 
@@ -91,7 +75,7 @@ func TestUsageMessagesAreTrainingFormat(t *testing.T) {
 // template to the finding and generate, and ask with exactly
 // UsageMessages.
 func TestCardMLXSnippetRuns(t *testing.T) {
-	py := enginePython(t)
+	py := enginetest.Python(t, "the card's snippets")
 	dir, blocks := cardSnippets(t)
 	// The program's own messages, checked after it ran: the card's
 	// quoting must give Python the training-format text unchanged.
@@ -129,7 +113,7 @@ func TestCardMLXSnippetRuns(t *testing.T) {
 // Python that loads the model's directory through pipeline("text-generation")
 // and AutoModelForCausalLM, prompting through apply_chat_template.
 func TestCardTransformersSnippet(t *testing.T) {
-	py := enginePython(t)
+	py := enginetest.Python(t, "the card's snippets")
 	_, blocks := cardSnippets(t)
 	const checker = `
 import ast, sys

@@ -11,26 +11,9 @@ import (
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/engine/enginetest"
 	"github.com/vulntune/vulntune/internal/hub/hubtest"
 )
-
-// enginePython returns the engine venv's interpreter, which has the pinned
-// huggingface_hub, or skips like the engine tests do.
-func enginePython(t *testing.T) string {
-	t.Helper()
-	if py := os.Getenv("VULNTUNE_TEST_ENGINE_PYTHON"); py != "" {
-		return py
-	}
-	if dir := os.Getenv("VULNTUNE_DATA_DIR"); dir != "" {
-		e, err := engine.Open(dir)
-		if err != nil {
-			t.Skipf("no engine in VULNTUNE_DATA_DIR=%s (%v): run `make setup`", dir, err)
-		}
-		return e.Python
-	}
-	t.Skip("no engine: run `make setup` (or export VULNTUNE_DATA_DIR / VULNTUNE_TEST_ENGINE_PYTHON) to run the Hub client contract test")
-	return ""
-}
 
 func writeFiles(t *testing.T, dir string, files map[string][]byte) {
 	t.Helper()
@@ -53,7 +36,7 @@ func writeFiles(t *testing.T, dir string, files map[string][]byte) {
 // likewise; and a card whose base_model is not a Hub id, refused. Any route
 // the client calls that the stand-in does not serve fails the test.
 func TestOfficialClientContract(t *testing.T) {
-	py := enginePython(t)
+	py := enginetest.Python(t, "the Hub client contract test")
 	s := hubtest.New(t, hubtest.Options{})
 	root := t.TempDir()
 	weights := make([]byte, 12<<20)
