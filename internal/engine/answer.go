@@ -20,10 +20,10 @@ type AnswerRequest struct {
 	// BatchSize is the number of answers decoded together; a finished
 	// answer's place goes to the next prompt at once.
 	BatchSize int `json:"batch_size"`
-	// StopLoops stops an answer that repeats the same tokens (a period of
-	// up to 64 tokens over at least 64 tokens and 3 rounds) and keeps it up
-	// to the loop's first round, with finish reason "repetition".
-	StopLoops bool `json:"stop_loops"`
+	// RepeatStop, when set, stops an answer in a loop as evaluation's
+	// does (EvaluateRequest.RepeatStop) and keeps it up to the end of the
+	// loop's first round, with finish reason "repetition".
+	RepeatStop *RepeatStop `json:"repeat_stop,omitempty"`
 	// Grounds and Grounding are EvaluateRequest's: one ground per example
 	// (evaluate.Ground) and GroundingEnforce for grounded decoding; empty
 	// decodes freely. Identical prompts are answered once, under the
@@ -58,6 +58,9 @@ type AnswerSummary struct {
 func (e *Engine) Answer(ctx context.Context, req AnswerRequest, onItem func(EvaluateItem), onEvent func(Event)) (*AnswerSummary, error) {
 	if req.MaxTokens <= 0 || req.BatchSize <= 0 {
 		return nil, fmt.Errorf("answer: max_tokens and batch_size must be positive, got %d and %d", req.MaxTokens, req.BatchSize)
+	}
+	if err := req.RepeatStop.validate(); err != nil {
+		return nil, fmt.Errorf("answer: %w", err)
 	}
 	itemErr := new(error)
 	handle := itemHandler(onItem, onEvent, itemErr)

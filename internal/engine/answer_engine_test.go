@@ -13,8 +13,9 @@ import (
 // TestAnswerAsEvaluationDoes: the answer op gives each prompt evaluation's
 // greedy answer (the random tiny model, whose answers run to max_tokens or
 // loop), processing the shared system prompt once and a repeated prompt
-// once. With loops stopped, an answer stopped in a loop is the start of
-// evaluation's; every other answer is evaluation's exactly.
+// once. With evaluation's loop check, an answer stopped in a loop is the
+// start of evaluation's (stopped there too, as "repetition", or not);
+// every other answer is evaluation's exactly.
 func TestAnswerAsEvaluationDoes(t *testing.T) {
 	e := newEngine(t)
 	model := tinyModelDir(t, e, "llama")
@@ -32,10 +33,15 @@ func TestAnswerAsEvaluationDoes(t *testing.T) {
 		func(it engine.EvaluateItem) { want[it.Index] = it }, nil); err != nil {
 		t.Fatal(err)
 	}
+	stop := &engine.RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 48}
 	for _, stopLoops := range []bool{false, true} {
+		var repeat *engine.RepeatStop
+		if stopLoops {
+			repeat = stop
+		}
 		got := make([]engine.EvaluateItem, len(examples))
 		seen := 0
-		sum, err := e.Answer(context.Background(), engine.AnswerRequest{Model: model, Examples: examples, MaxTokens: maxTokens, BatchSize: 3, StopLoops: stopLoops},
+		sum, err := e.Answer(context.Background(), engine.AnswerRequest{Model: model, Examples: examples, MaxTokens: maxTokens, BatchSize: 3, RepeatStop: repeat},
 			func(it engine.EvaluateItem) { got[it.Index] = it; seen++ }, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -390,7 +390,8 @@ func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error
 	if len(todo) == 0 {
 		return nil
 	}
-	req := engine.AnswerRequest{Model: opts.ModelDir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, StopLoops: true}
+	req := engine.AnswerRequest{Model: opts.ModelDir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize,
+		RepeatStop: &evaluate.DefaultRepeatStop}
 	for _, j := range todo {
 		b, err := json.Marshal(struct {
 			Messages []chat.Message `json:"messages"`

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/explain"
 	"github.com/vulntune/vulntune/internal/finding"
 )
@@ -32,8 +33,8 @@ type fakeEngine struct {
 }
 
 func (f fakeEngine) Answer(_ context.Context, req engine.AnswerRequest, onItem func(engine.EvaluateItem), _ func(engine.Event)) (*engine.AnswerSummary, error) {
-	if !req.StopLoops {
-		return nil, &engine.EngineError{Op: "answer", Message: "explain must stop answers in a loop"}
+	if req.RepeatStop == nil || *req.RepeatStop != evaluate.DefaultRepeatStop {
+		return nil, &engine.EngineError{Op: "answer", Message: "explain must stop answers in a loop as evaluation does"}
 	}
 	for i := len(req.Examples) - 1; i >= 0; i-- {
 		var ex struct {
@@ -628,5 +629,69 @@ func TestHTML(t *testing.T) {
 	}
 	if strings.Count(page, "<h3>app/db.py</h3>") != 1 {
 		t.Error("app/db.py's findings are not grouped")
+	}
+}
+
+// recordEngine answers as fakeEngine does and keeps the requests sent.
+type recordEngine struct {
+	fakeEngine
+	reqs *[]engine.AnswerRequest
+}
+
+func (r recordEngine) Answer(ctx context.Context, req engine.AnswerRequest, onItem func(engine.EvaluateItem), onEvent func(engine.Event)) (*engine.AnswerSummary, error) {
+	*r.reqs = append(*r.reqs, req)
+	return r.fakeEngine.Answer(ctx, req, onItem, onEvent)
+}
+
+// TestGroundsFollowFromPrompts: the engine answers identical prompts
+// once, under the first one's ground, and the cache keys answers by prompt
+// alone. That is sound only while a ground adds nothing to its prompt:
+// every fact of the finding (package, versions, CWEs, location) is one the
+// prompt shows, so identical prompts carry identical grounds. Checked over
+// every finding of the samples and of the corpus.
+func TestGroundsFollowFromPrompts(t *testing.T) {
+	t.Parallel()
+	for _, dir := range []string{"artifacts", "corpus"} {
+		in := filepath.Join("..", "..", "examples", dir)
+		if _, err := os.Stat(in); err != nil {
+			t.Skipf("no examples/%s", dir)
+		}
+		var reqs []engine.AnswerRequest
+		asked := 0
+		run(t, explain.Options{Inputs: []string{in}, ModelDir: modelDir(t), TempDir: t.TempDir(),
+			Engine: recordEngine{fakeEngine{answers: answers, asked: &asked}, &reqs}})
+		first := map[string]string{} // prompt → its first ground
+		checked := 0
+		for _, req := range reqs {
+			if len(req.Grounds) != len(req.Examples) {
+				t.Fatalf("%s: %d grounds for %d prompts", dir, len(req.Grounds), len(req.Examples))
+			}
+			for i, ex := range req.Examples {
+				var m struct {
+					Messages []chat.Message `json:"messages"`
+				}
+				if err := json.Unmarshal(ex, &m); err != nil {
+					t.Fatalf("%s: example %d: %v", dir, i, err)
+				}
+				prompt, ground := chat.Prompt(m.Messages), req.Grounds[i]
+				facts, ok := strings.CutPrefix(ground, prompt)
+				if !ok {
+					t.Fatalf("%s: example %d: the ground does not start with its prompt", dir, i)
+				}
+				for _, fact := range strings.Split(facts, "\n") {
+					if fact != "" && !strings.Contains(prompt, fact) {
+						t.Errorf("%s: example %d: fact %q is not in its prompt:\n%s", dir, i, fact, prompt)
+					}
+				}
+				if g, seen := first[string(ex)]; seen && g != ground {
+					t.Errorf("%s: example %d repeats an earlier prompt with another ground", dir, i)
+				}
+				first[string(ex)] = ground
+				checked++
+			}
+		}
+		if checked != asked || checked == 0 {
+			t.Errorf("%s: %d grounds checked for %d findings answered", dir, checked, asked)
+		}
 	}
 }

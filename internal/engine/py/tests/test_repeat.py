@@ -49,6 +49,26 @@ def test_stops_a_repeated_line():
     assert at == 53 + 3 * len(line)
 
 
+def test_repeated_keeps_the_first_round():
+    """explain keeps an answer stopped in a loop up to the end of the
+    loop's first round: what it said once, not the copies."""
+    intro = list(range(100, 140))
+    unit = [7, 8, 9, 10, 11]
+    guard = CycleStop(256, 3, 48)
+    seq = []
+    for tok in intro + unit * 20:
+        seq.append(tok)
+        period = guard.push(tok)
+        if period:
+            break
+    assert period == len(unit)
+    # 48 tokens of loop: its first round and 43 repeating it.
+    assert len(seq) == len(intro) + 48
+    assert guard.repeated(period) == 43
+    assert seq[: len(seq) - guard.repeated(period)] == intro + unit
+    assert guard.repeated(0) == 0 and guard.repeated(257) == 0
+
+
 @pytest.mark.parametrize(
     "name,tokens",
     [

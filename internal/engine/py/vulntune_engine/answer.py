@@ -12,8 +12,10 @@ Ops:
           template's header) is processed once and its KV cache copied to
           every prompt, and all prompts go to one continuous batch, so a
           finished answer's slot takes the next prompt at once instead of
-          waiting for the longest answer of its group. An answer that has
-          fallen into a loop (the same tokens over and over) is stopped.
+          waiting for the longest answer of its group. With a
+          "repeat_stop", an answer that has fallen into a loop is stopped
+          as evaluation stops it (repeat.CycleStop, finish reason
+          "repetition") and kept up to the end of the loop's first round.
           One "item" event per example as its answer finishes.
 """
 
@@ -24,17 +26,11 @@ from .chat import prompt_turns
 from .evaluate import _load_model
 from .grounded import request_processors
 from .protocol import WorkerError, emit, finish, serve
+from .repeat import CycleStop, stop_from
 
 # A shared prefix shorter than this is not worth a separate forward pass.
 MIN_SHARED_PREFIX = 16
 
-# Loop detection (repeating_tail): a tail of at least LOOP_MIN_SPAN tokens,
-# and at least LOOP_MIN_REPEATS rounds, that repeats with a period of at
-# most LOOP_MAX_PERIOD tokens. A sound answer does not repeat 64 tokens
-# exactly; a degenerate one repeats until max_tokens.
-LOOP_MAX_PERIOD = 64
-LOOP_MIN_SPAN = 64
-LOOP_MIN_REPEATS = 3
 
 
 def common_prefix(seqs):
@@ -49,27 +45,6 @@ def common_prefix(seqs):
         n = i
     return n
 
-
-def repeating_tail(tokens, max_period=LOOP_MAX_PERIOD, min_span=LOOP_MIN_SPAN, min_repeats=LOOP_MIN_REPEATS):
-    """The length of the repeating tail of tokens, or 0 when there is none.
-
-    A tail repeats with period p when each of its tokens equals the one p
-    before it; it counts when it spans at least max(min_span,
-    (min_repeats - 1) * p) tokens. The returned span excludes the first
-    round, which precedes it: tokens[:len(tokens) - span] keeps the
-    answer up to the end of the loop's first round."""
-    n = len(tokens)
-    for p in range(1, max_period + 1):
-        span = max(min_span, (min_repeats - 1) * p)
-        if n < span + p:
-            break
-        if all(tokens[n - k] == tokens[n - k - p] for k in range(1, span + 1)):
-            # Extend the span as far back as the period holds.
-            k = span + 1
-            while n - k - p >= 0 and tokens[n - k] == tokens[n - k - p]:
-                k += 1
-            return k - 1
-    return 0
 
 
 def _copy_cache(cache):
@@ -96,7 +71,7 @@ def op_answer(req):
         raise WorkerError("BadRequest", "answer needs examples")
     max_tokens = int(req["max_tokens"])
     batch = int(req["batch_size"])
-    stop_loops = bool(req["stop_loops"])
+    repeat = stop_from(req)
     if max_tokens <= 0 or batch <= 0:
         raise WorkerError("BadRequest", f"max_tokens and batch_size must be positive, got {max_tokens} and {batch}")
     model, tokenizer, source = _load_model(req["model"])
@@ -153,6 +128,7 @@ def op_answer(req):
         del caches
         index = dict(zip(uids, order))
         tokens = {uid: [] for uid in uids}
+        guards = {uid: CycleStop(*repeat, capacity=max_tokens) for uid in uids} if repeat else {}
         pending, done = set(uids), 0
 
         def emit_answer(uid, toks, reason):
@@ -185,8 +161,10 @@ def op_answer(req):
                     pending.discard(r.uid)
                     emit_answer(r.uid, tokens[r.uid], r.finish_reason)
                     continue
-                span = repeating_tail(tokens[r.uid]) if stop_loops else 0
-                if span:
+                guard = guards.get(r.uid)
+                period = guard.push(r.token) if guard else 0
+                if period:
+                    span = guard.repeated(period)
                     looped.append(r.uid)
                     pending.discard(r.uid)
                     repetitions += 1

@@ -78,6 +78,12 @@ class CycleStop:
         hit = np.flatnonzero(run[:k] >= self._need[:k]) if k else ()
         return int(hit[0]) + 1 if len(hit) else 0
 
+    def repeated(self, period):
+        """How many of the latest tokens each equal the token period before
+        them: cutting that many off the end leaves the cycle's first round,
+        so an answer stopped in a loop keeps what it said once."""
+        return int(self._run[period - 1]) if 1 <= period <= self.max_period else 0
+
 
 def stop_from(req):
     """The CycleStop settings of a request's "repeat_stop" (max_period,
