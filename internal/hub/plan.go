@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/filehash"
 	"github.com/vulntune/vulntune/internal/modelstore"
 )
@@ -92,7 +93,7 @@ var (
 		"tokenizer.model": true, "vocab.json": true, "merges.txt": true, "added_tokens.json": true,
 		"chat_template.jinja": true, "chat_template.json": true,
 		"README.md": true, modelstore.MetadataFile: true,
-		"eval/results.json": true, "training/metrics.jsonl": true, "training/loss.png": true,
+		"training/metrics.jsonl": true, "training/loss.png": true,
 	}
 	modelShard = regexp.MustCompile(`^model-\d{5}-of-\d{5}\.safetensors$`)
 	// adapterFiles are mlx-lm's adapter files under adapters/, and
@@ -105,6 +106,24 @@ var (
 		"train.jsonl": true, "valid.jsonl": true, "test.jsonl": true, "stats.json": true, "README.md": true,
 	}
 )
+
+// evalResults reports whether rel is a results.json of evaluation: the
+// held-out split's (eval/results.json) or another set's
+// (eval/<set>/results.json, such as make demo's "other" projects). The
+// card quotes and links every one of them, so the repo must carry them;
+// their generations stay home like the held-out split's.
+func evalResults(rel string) bool {
+	dir, name := path.Split(rel)
+	if name != evaluate.ResultsFile {
+		return false
+	}
+	set, ok := strings.CutPrefix(strings.TrimSuffix(dir, "/"), "eval")
+	if set == "" {
+		return ok
+	}
+	set, ok = strings.CutPrefix(set, "/")
+	return ok && evaluate.CheckSetName(set) == nil
+}
 
 // NewPlan lists the files to publish from o.Dir with their sizes and
 // hashes, and the repo they go to. It reads only local files.
@@ -227,11 +246,11 @@ func allowed(o PlanOptions, rel string) (string, string) {
 			return "mlx/" + name, ""
 		case dir == "adapters/" && adapterFiles[name]:
 			return name, ""
-		case rel == modelstore.MetadataFile || rel == "eval/results.json":
+		case rel == modelstore.MetadataFile || evalResults(rel):
 			return rel, ""
 		}
-		return "", "--adapter-only publishes adapters/ (PEFT's and mlx-lm's), metadata.json and eval/results.json"
-	case modelFiles[rel] || modelShard.MatchString(rel):
+		return "", "--adapter-only publishes adapters/ (PEFT's and mlx-lm's), metadata.json and eval/**/results.json"
+	case modelFiles[rel] || modelShard.MatchString(rel) || evalResults(rel):
 		return rel, ""
 	}
 	switch dir, name := path.Split(rel); {

@@ -28,6 +28,22 @@ func paths(p *hub.Plan) string {
 func TestPlanModel(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "sec-model")
 	hubtest.WriteModel(t, dir, hubtest.ModelOptions{})
+	// Another evaluation set (make demo's other projects): its results go
+	// up with the held-out split's, its generations stay home, and a
+	// directory that cannot be a set's is not taken for one.
+	res, err := os.ReadFile(filepath.Join(dir, "eval", "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"eval/other/results.json", "eval/other/generations.jsonl", "eval/Not A Set/results.json"} {
+		p := filepath.Join(dir, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, res, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		name      string
 		opts      hub.PlanOptions
@@ -36,12 +52,12 @@ func TestPlanModel(t *testing.T) {
 	}{
 		{"prefix", hub.PlanOptions{Kind: hub.KindModel, Dir: dir, Prefix: "acme", Private: true}, "acme/sec-model",
 			"README.md adapters/adapter_config.json adapters/adapters.safetensors adapters/peft/adapter_config.json adapters/peft/adapter_model.safetensors " +
-				"config.json eval/results.json generation_config.json " +
+				"config.json eval/other/results.json eval/results.json generation_config.json " +
 				"metadata.json model.safetensors special_tokens_map.json tokenizer.json tokenizer_config.json training/metrics.jsonl"},
 		{"repo flag", hub.PlanOptions{Kind: hub.KindModel, Dir: dir, Prefix: "acme", Repo: "me/other"}, "me/other", ""},
 		{"account", hub.PlanOptions{Kind: hub.KindModel, Dir: dir}, "/sec-model", ""},
 		{"adapter only", hub.PlanOptions{Kind: hub.KindModel, Dir: dir, Prefix: "acme", AdapterOnly: true}, "acme/sec-model-adapter",
-			"README.md adapter_config.json adapter_model.safetensors eval/results.json metadata.json mlx/adapter_config.json mlx/adapters.safetensors"},
+			"README.md adapter_config.json adapter_model.safetensors eval/other/results.json eval/results.json metadata.json mlx/adapter_config.json mlx/adapters.safetensors"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +86,8 @@ func TestPlanModel(t *testing.T) {
 	for _, s := range p.Skipped {
 		skipped[s.Path] = true
 	}
-	for _, f := range []string{"training/train.log", "training/optimizer.safetensors", "eval/generations.jsonl"} {
+	for _, f := range []string{"training/train.log", "training/optimizer.safetensors", "eval/generations.jsonl",
+		"eval/other/generations.jsonl", "eval/Not A Set/results.json"} {
 		if !skipped[f] {
 			t.Errorf("%s is not in the skipped list: %+v", f, p.Skipped)
 		}
