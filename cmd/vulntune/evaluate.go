@@ -130,14 +130,18 @@ written by an older vulntune. The dataset must be the one evaluated (with
 			if err != nil {
 				return err
 			}
+			// As run shows it: a bar on a terminal, a line every 30 s in a log.
+			bar := newProgress(a.stderr, !asJSON && !a.quiet)
 			res, err := evaluate.Run(cmd.Context(), evaluate.Options{
 				ModelDir: dir, Set: set, BaseModelDir: baseDir, BaseModelName: baseModel, DatasetDir: datasetDir,
 				Split: split, Limit: limit, MaxTokens: maxTokens, BatchSize: batch, Engine: e, Log: a.log,
 				CacheDir: evalCacheDir(cfg, noCache), Free: free,
 				Progress: func(model string, done, total int) {
 					a.log.Info("evaluated", "model", model, "done", done, "total", total)
+					bar.update("eval "+model, done, total)
 				},
 			})
+			bar.done()
 			if err != nil {
 				return err
 			}
