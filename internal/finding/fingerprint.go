@@ -153,6 +153,18 @@ func CanonicalEcosystem(eco string) string {
 	return e
 }
 
+// KnownEcosystem is CanonicalEcosystem of a word that names an ecosystem
+// vulntune knows ("npm", "apk", "Debian:12"), and false for any other word
+// ("security", "CWE-79"), so tags and free text can be scanned for one.
+func KnownEcosystem(word string) (string, bool) {
+	if strings.TrimSpace(word) == "" {
+		return "", false
+	}
+	e := CanonicalEcosystem(word)
+	_, ok := ecosystemAliases[e] // every canonical name maps to itself
+	return e, ok
+}
+
 var pypiNorm = regexp.MustCompile(`[-_.]+`)
 
 // CanonicalPackageName normalises a package name the way its ecosystem

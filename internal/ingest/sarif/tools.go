@@ -211,6 +211,13 @@ func grypeResult(x *resultCtx, f *finding.Finding) {
 var snykSevRe = regexp.MustCompile(`(?i)\b(critical|high|medium|low)\s+severity\b`)
 var snykModuleRe = regexp.MustCompile(`(?m)Vulnerable module:\s*(\S+)`)
 
+// snykUpgradeRe reads the remediation line of Snyk's advisory text (the
+// rule's help markdown): "Upgrade `lodash` to version 4.17.21 or higher.",
+// one version per fixed branch ("1.1.12, 2.0.2, 3.0.1 or higher"), and for
+// an OS package in a container the distribution first ("Upgrade
+// `Alpine:3.18` `openssl` to version 3.1.4-r1 or higher.").
+var snykUpgradeRe = regexp.MustCompile("Upgrade\\s+(?:`([^`\\n]+)`\\s+)?`([^`\\n]+)`\\s+to\\s+version\\s+([^\\n]+?)\\s+or\\s+higher")
+
 func snykResult(x *resultCtx, f *finding.Finding) {
 	for _, t := range []string{f.Message, x.info.title, helpText(x.info), f.Description} {
 		if m := snykSevRe.FindStringSubmatch(t); m != nil {
@@ -234,6 +241,17 @@ func snykResult(x *resultCtx, f *finding.Finding) {
 		pkg := &finding.Package{PURL: purl(x)}
 		if m := snykModuleRe.FindStringSubmatch(help); m != nil {
 			pkg.Name = m[1]
+		}
+		// Snyk Container (and Snyk Open Source since 2023) names the
+		// package as the logical location "name@version"; its help has no
+		// "Vulnerable module" line.
+		for _, l := range f.Location.Logical {
+			if i := strings.LastIndexByte(l, '@'); i > 0 && i < len(l)-1 && (pkg.Name == "" || pkg.Name == l[:i]) {
+				pkg.Name, pkg.InstalledVersion = l[:i], l[i+1:]
+				break
+			}
+		}
+		if pkg.Name != "" && pkg.InstalledVersion == "" {
 			// "Introduced through: app@1.0.0 and lodash@4.17.20" or the
 			// description "(CVE-...) lodash@4.17.20" name the version.
 			for _, t := range []string{help, f.Description, f.Message} {
@@ -243,7 +261,11 @@ func snykResult(x *resultCtx, f *finding.Finding) {
 				}
 			}
 		}
+		distro := snykFixed(pkg, help, f.Fixes)
 		pkg.Ecosystem = ecosystem(pkg.PURL, f.Location.Path)
+		if pkg.Ecosystem == "" {
+			pkg.Ecosystem = snykEcosystem(distro, x.info.tags)
+		}
 		f.Package = pkg
 		f.VulnIDs = []string{f.Tools[0].RuleID}
 		for _, t := range []string{f.Description, x.info.title} {
@@ -252,6 +274,48 @@ func snykResult(x *resultCtx, f *finding.Finding) {
 			}
 		}
 	}
+}
+
+// snykFixed sets pkg's fixed versions from the remediation line of Snyk's
+// advisory text, else from the result's fixes when the upgrade they insert
+// is of this package: Snyk's fix upgrades the direct dependency
+// ("twilio@3.0.0"), which is the vulnerable package's fixed version only
+// when the two are one. It returns the distribution an OS package's
+// remediation names ("Alpine:3.18"), or "".
+func snykFixed(pkg *finding.Package, help string, fixes []finding.Fix) string {
+	for _, m := range snykUpgradeRe.FindAllStringSubmatch(help, -1) {
+		if pkg.Name == "" {
+			pkg.Name = m[2]
+		}
+		// An OS package is named "source/binary" ("openssl/libcrypto3");
+		// the remediation names the source package.
+		if m[2] == pkg.Name || strings.HasPrefix(pkg.Name, m[2]+"/") {
+			pkg.FixedVersions = splitVersions(m[3])
+			return m[1]
+		}
+	}
+	for _, fx := range fixes {
+		if i := strings.LastIndexByte(fx.Replacement, '@'); i > 0 && fx.Replacement[:i] == pkg.Name && i < len(fx.Replacement)-1 {
+			pkg.FixedVersions = []string{fx.Replacement[i+1:]}
+			break
+		}
+	}
+	return ""
+}
+
+// snykEcosystem is the ecosystem the remediation's distribution names, else
+// the package manager Snyk tags its rules with (the last tag, after
+// "security" and the CWE ids: "npm", "maven", "apk", "deb").
+func snykEcosystem(distro string, tags []string) string {
+	if e, ok := finding.KnownEcosystem(distro); ok {
+		return e
+	}
+	for i := len(tags) - 1; i >= 0; i-- {
+		if e, ok := finding.KnownEcosystem(tags[i]); ok {
+			return e
+		}
+	}
+	return ""
 }
 
 // versionAfter finds "name@version" as a word in text.

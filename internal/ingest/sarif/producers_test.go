@@ -1,0 +1,132 @@
+package sarif_test
+
+import (
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/finding"
+)
+
+// corpusDir holds real reports of other projects (examples/corpus,
+// SOURCES.tsv records where each came from and under which licence).
+const corpusDir = "../../../examples/corpus"
+
+// producerCases are small logs in the shapes real producers write, each
+// cut down from a corpus report (named in the case) to the fields a reader
+// got wrong. They are also seeds of FuzzParseSARIF.
+var producerCases = []struct {
+	name  string
+	doc   string
+	check func(t *testing.T, fs []finding.Finding)
+}{
+	// Snyk Container 1.1297.1 (langfuse/langfuse snyk.sarif): the package
+	// only as the logical location, fixed versions only in the help
+	// markdown's remediation line, the package manager as the last tag.
+	{"snyk container", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Snyk Container","version":"1.1297.1","rules":[
+		{"id":"SNYK-JS-BRACEEXPANSION-9789073","shortDescription":{"text":"Low severity - Regular Expression Denial of Service (ReDoS) vulnerability in brace-expansion"},
+		 "fullDescription":{"text":"(CVE-2025-5889) brace-expansion@2.0.1"},
+		 "help":{"text":"","markdown":"## Overview\nReDoS.\n## Remediation\nUpgrade ` + "`brace-expansion`" + ` to version 1.1.12, 2.0.2, 3.0.1, 4.0.1 or higher.\n## References\n- [GitHub Advisory](https://github.com/advisories/GHSA-v6h2-p8h4-qcjw)\n"},
+		 "properties":{"tags":["security","CWE-1333","npm"],"security-severity":"2.3"}}]}},
+		"results":[{"ruleId":"SNYK-JS-BRACEEXPANSION-9789073","level":"note","message":{"text":"This file introduces a vulnerable brace-expansion package with a low severity vulnerability."},
+		 "locations":[{"physicalLocation":{"artifactLocation":{"uri":"/usr/local/lib/node_modules"},"region":{"startLine":1}},"logicalLocations":[{"fullyQualifiedName":"brace-expansion@2.0.1"}]}]}]}]}`,
+		func(t *testing.T, fs []finding.Finding) {
+			p := fs[0].Package
+			if fs[0].Kind != finding.KindDependency || p == nil || p.Name != "brace-expansion" || p.InstalledVersion != "2.0.1" || p.Ecosystem != "npm" ||
+				!slices.Equal(p.FixedVersions, []string{"1.1.12", "2.0.2", "3.0.1", "4.0.1"}) {
+				t.Errorf("package %+v (kind %s)", p, fs[0].Kind)
+			}
+			if !slices.Contains(fs[0].VulnIDs, "CVE-2025-5889") {
+				t.Errorf("vuln ids %v", fs[0].VulnIDs)
+			}
+		}},
+	// Snyk Open Source as the CLI writes it since 2023 (snyk/cli
+	// open-source-sarif-output.ts): the upgrade as a SARIF fix. A fix that
+	// upgrades another (direct) package is no fixed version of this one.
+	{"snyk open source fixes", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Snyk Open Source","rules":[
+		{"id":"SNYK-JS-LODASH-1018905","shortDescription":{"text":"Medium severity - ReDoS vulnerability in lodash"},"help":{"text":"","markdown":"* Package Manager: npm\n* Vulnerable module: lodash\n"},"properties":{"tags":["security","CWE-400","npm"]}},
+		{"id":"SNYK-JS-HOEK-548452","shortDescription":{"text":"Medium severity - Prototype Pollution vulnerability in hoek"},"help":{"text":"","markdown":"* Package Manager: npm\n* Vulnerable module: hoek\n"},"properties":{"tags":["security","CWE-1321","npm"]}}]}},
+		"results":[
+		 {"ruleId":"SNYK-JS-LODASH-1018905","level":"warning","message":{"text":"This file introduces a vulnerable lodash package with a medium severity vulnerability."},
+		  "locations":[{"physicalLocation":{"artifactLocation":{"uri":"package.json"},"region":{"startLine":1}},"logicalLocations":[{"fullyQualifiedName":"lodash@4.17.15"}]}],
+		  "fixes":[{"description":{"text":"Upgrade to lodash@4.17.21"},"artifactChanges":[{"artifactLocation":{"uri":"package.json"},"replacements":[{"deletedRegion":{"startLine":1},"insertedContent":{"text":"lodash@4.17.21"}}]}]}]},
+		 {"ruleId":"SNYK-JS-HOEK-548452","level":"warning","message":{"text":"This file introduces a vulnerable hoek package with a medium severity vulnerability."},
+		  "locations":[{"physicalLocation":{"artifactLocation":{"uri":"package.json"},"region":{"startLine":1}},"logicalLocations":[{"fullyQualifiedName":"hoek@2.16.3"}]}],
+		  "fixes":[{"description":{"text":"Upgrade to twilio@3.0.0"},"artifactChanges":[{"artifactLocation":{"uri":"package.json"},"replacements":[{"deletedRegion":{"startLine":1},"insertedContent":{"text":"twilio@3.0.0"}}]}]}]}]}]}`,
+		func(t *testing.T, fs []finding.Finding) {
+			if p := fs[0].Package; p.Name != "lodash" || p.InstalledVersion != "4.17.15" || !slices.Equal(p.FixedVersions, []string{"4.17.21"}) {
+				t.Errorf("lodash: %+v", p)
+			}
+			if p := fs[1].Package; p.Name != "hoek" || p.InstalledVersion != "2.16.3" || len(p.FixedVersions) != 0 {
+				t.Errorf("hoek (fixed only through twilio): %+v", p)
+			}
+		}},
+	// An OS package in Snyk Container, in the form Snyk's advisories use
+	// for them: the package "source/binary", the remediation naming the
+	// distribution and the source package.
+	{"snyk container os package", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Snyk Container","rules":[
+		{"id":"SNYK-ALPINE318-OPENSSL-6032386","shortDescription":{"text":"High severity - Out-of-bounds Write vulnerability in openssl"},
+		 "help":{"text":"","markdown":"## Remediation\nUpgrade ` + "`Alpine:3.18` `openssl`" + ` to version 3.1.4-r1 or higher.\n"},"properties":{"tags":["security","CWE-787","apk"]}}]}},
+		"results":[{"ruleId":"SNYK-ALPINE318-OPENSSL-6032386","level":"error","message":{"text":"This file introduces a vulnerable openssl package with a high severity vulnerability."},
+		 "locations":[{"physicalLocation":{"artifactLocation":{"uri":"Dockerfile"},"region":{"startLine":1}},"logicalLocations":[{"fullyQualifiedName":"openssl/libcrypto3@3.1.2-r0"}]}]}]}]}`,
+		func(t *testing.T, fs []finding.Finding) {
+			p := fs[0].Package
+			if p.Name != "openssl/libcrypto3" || p.InstalledVersion != "3.1.2-r0" || p.Ecosystem != "alpine" || !slices.Equal(p.FixedVersions, []string{"3.1.4-r1"}) {
+				t.Errorf("package %+v", p)
+			}
+		}},
+}
+
+func TestSARIFProducerCases(t *testing.T) {
+	for _, tt := range producerCases {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fs, err := parseString(t, tt.doc)
+			if err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if len(fs) == 0 {
+				t.Fatal("no findings")
+			}
+			tt.check(t, fs)
+		})
+	}
+}
+
+// TestSARIFCorpusFacts checks facts read by hand from real reports of the
+// corpus, so a reader that drifts from what producers write fails here.
+func TestSARIFCorpusFacts(t *testing.T) {
+	tests := []struct {
+		file  string
+		check func(t *testing.T, fs []finding.Finding)
+	}{
+		{"snyk/langfuse-snyk-container-1.1297.1-trimmed.sarif", func(t *testing.T, fs []finding.Finding) {
+			want := map[string][]string{"brace-expansion@2.0.1": {"1.1.12", "2.0.2", "3.0.1", "4.0.1"}, "cross-spawn@7.0.3": {"6.0.6", "7.0.5"}}
+			for _, f := range fs {
+				p := f.Package
+				if p == nil || p.Ecosystem != "npm" || !slices.Equal(p.FixedVersions, want[p.Name+"@"+p.InstalledVersion]) {
+					t.Errorf("%s: package %+v", f.Tools[0].RuleID, p)
+				}
+			}
+		}},
+		{"snyk/snyk-fixtures-npm-two-vuln-deps.sarif", func(t *testing.T, fs []finding.Finding) {
+			f := find(t, fs, func(f finding.Finding) bool { return f.Tools[0].RuleID == "SNYK-JS-BL-608877" })
+			if p := f.Package; p.Name != "bl" || !slices.Equal(p.FixedVersions, []string{"2.2.1", "3.0.1", "4.0.3", "1.2.3"}) {
+				t.Errorf("bl: %+v", p)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			fs, err := parseFile(t, filepath.Join(corpusDir, filepath.FromSlash(tt.file)))
+			if err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if len(fs) == 0 {
+				t.Fatal("no findings")
+			}
+			tt.check(t, fs)
+		})
+	}
+}
