@@ -75,6 +75,58 @@ var producerCases = []struct {
 				t.Errorf("package %+v", p)
 			}
 		}},
+	// Trivy 0.38.1 image scan (ortelius/ms-validate-user
+	// trivy-results.sarif): no run properties, the URI is the image
+	// repository, the package type only in the apk version.
+	{"trivy os package without image name", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Trivy","version":"0.38.1","rules":[
+		{"id":"CVE-2023-0464","name":"OsPackageVulnerability","shortDescription":{"text":"openssl: Denial of service by excessive resource usage in verifying X509 policy constraints"},
+		 "help":{"text":"Vulnerability CVE-2023-0464\nSeverity: MEDIUM\nPackage: libssl3\nFixed Version: 3.1.0-r1\nLink: [CVE-2023-0464](https://avd.aquasec.com/nvd/cve-2023-0464)"},
+		 "properties":{"precision":"very-high","security-severity":"5.9","tags":["vulnerability","security","MEDIUM"]}}]}},
+		"results":[{"ruleId":"CVE-2023-0464","ruleIndex":0,"level":"warning","message":{"text":"Package: libcrypto3\nInstalled Version: 3.1.0-r0\nVulnerability CVE-2023-0464\nSeverity: MEDIUM\nFixed Version: 3.1.0-r1\nLink: [CVE-2023-0464](https://avd.aquasec.com/nvd/cve-2023-0464)"},
+		 "locations":[{"physicalLocation":{"artifactLocation":{"uri":"ortelius/ms-validate-user","uriBaseId":"ROOTPATH"},"region":{"startLine":1,"startColumn":1,"endLine":1,"endColumn":1}},"message":{"text":"ortelius/ms-validate-user: libcrypto3@3.1.0-r0"}}]}],
+		"originalUriBaseIds":{"ROOTPATH":{"uri":"file:///"}}}]}`,
+		func(t *testing.T, fs []finding.Finding) {
+			f := fs[0]
+			if p := f.Package; p.Name != "libcrypto3" || p.Ecosystem != "alpine" || !slices.Equal(p.FixedVersions, []string{"3.1.0-r1"}) {
+				t.Errorf("package %+v", p)
+			}
+			if f.Location.Path != "" || f.Location.Image != "ortelius/ms-validate-user" {
+				t.Errorf("location %+v, want the image and no path", f.Location)
+			}
+		}},
+	// Trivy's old SARIF template: the URI is the JSON report's target
+	// "image (os version)", the rule name carries the OS family.
+	{"trivy os package as image (os version)", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Trivy","rules":[
+		{"id":"CVE-2019-1549","name":"OS Package Vulnerability (Alpine)","shortDescription":{"text":"CVE-2019-1549"},
+		 "help":{"text":"Vulnerability CVE-2019-1549\nSeverity: MEDIUM\nPackage: libssl1.1\nInstalled Version: 1.1.1c-r0\nFixed Version: 1.1.1d-r0\nLink: [CVE-2019-1549](https://avd.aquasec.com/nvd/cve-2019-1549)"},
+		 "properties":{"tags":["vulnerability","MEDIUM"]}}]}},
+		"results":[{"ruleId":"CVE-2019-1549","ruleIndex":0,"level":"warning","message":{"text":"OpenSSL 1.1.1 introduced a rewritten random number generator."},
+		 "locations":[{"physicalLocation":{"artifactLocation":{"uri":"library/alpine:3.10 (alpine 3.10.2)","uriBaseId":"ROOTPATH"},"region":{"startLine":1}}}]}],
+		"originalUriBaseIds":{"ROOTPATH":{"uri":"file:///"}}}]}`,
+		func(t *testing.T, fs []finding.Finding) {
+			f := fs[0]
+			if p := f.Package; p.Name != "libssl1.1" || p.InstalledVersion != "1.1.1c-r0" || p.Ecosystem != "alpine" {
+				t.Errorf("package %+v", p)
+			}
+			if f.Location.Path != "" || f.Location.Image != "library/alpine:3.10" {
+				t.Errorf("location %+v, want image library/alpine:3.10 and no path", f.Location)
+			}
+		}},
+	// A language package inside an image (Trivy 0.50.2,
+	// ministryofjustice/james-typescript-test): the in-image path stays
+	// the path and the image comes from the run, as in Trivy's JSON.
+	{"trivy language package in an image", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Trivy","version":"0.50.2","rules":[
+		{"id":"CVE-2024-45590","name":"LanguageSpecificPackageVulnerability","shortDescription":{"text":"body-parser: Denial of Service"},
+		 "help":{"text":"Vulnerability CVE-2024-45590\nSeverity: HIGH\nPackage: body-parser\nFixed Version: 1.20.3"},"properties":{"tags":["vulnerability","security","HIGH"]}}]}},
+		"results":[{"ruleId":"CVE-2024-45590","ruleIndex":0,"level":"error","message":{"text":"Package: body-parser\nInstalled Version: 1.20.2\nVulnerability CVE-2024-45590\nSeverity: HIGH\nFixed Version: 1.20.3"},
+		 "locations":[{"physicalLocation":{"artifactLocation":{"uri":"usr/local/lib/node_modules/body-parser/package.json","uriBaseId":"ROOTPATH"},"region":{"startLine":1,"startColumn":1,"endLine":1,"endColumn":1}}}]}],
+		"originalUriBaseIds":{"ROOTPATH":{"uri":"file:///"}},"properties":{"imageName":"quay.io/hmpps/james-typescript-test:latest"}}]}`,
+		func(t *testing.T, fs []finding.Finding) {
+			f := fs[0]
+			if f.Package.Ecosystem != "npm" || f.Location.Path != "usr/local/lib/node_modules/body-parser/package.json" || f.Location.Image != "quay.io/hmpps/james-typescript-test:latest" {
+				t.Errorf("package %+v at %+v", f.Package, f.Location)
+			}
+		}},
 }
 
 func TestSARIFProducerCases(t *testing.T) {
@@ -90,6 +142,17 @@ func TestSARIFProducerCases(t *testing.T) {
 			}
 			tt.check(t, fs)
 		})
+	}
+}
+
+// osAlpine checks that every finding is an Alpine package of image.
+func osAlpine(image string) func(t *testing.T, fs []finding.Finding) {
+	return func(t *testing.T, fs []finding.Finding) {
+		for _, f := range fs {
+			if f.Package == nil || f.Package.Ecosystem != "alpine" || f.Location.Path != "" || f.Location.Image != image {
+				t.Errorf("%s: package %+v at %+v, want an alpine package of %s", f.Tools[0].RuleID, f.Package, f.Location, image)
+			}
+		}
 	}
 }
 
@@ -115,6 +178,8 @@ func TestSARIFCorpusFacts(t *testing.T) {
 				t.Errorf("bl: %+v", p)
 			}
 		}},
+		{"trivy/ortelius-ms-validate-user-0.38.1.sarif", osAlpine("ortelius/ms-validate-user")},
+		{"trivy/trivy-0.40-alpine-3.10.sarif", osAlpine("testdata/fixtures/images/alpine-310.tar.gz")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
