@@ -65,6 +65,14 @@ func TestSeverityUnmarshalRejectsUnknown(t *testing.T) {
 
 func TestCanonical(t *testing.T) {
 	t.Parallel()
+	// known is KnownEcosystem's name, "" when the word names none.
+	known := func(word string) string {
+		e, ok := finding.KnownEcosystem(word)
+		if !ok {
+			return ""
+		}
+		return e
+	}
 	tests := []struct {
 		name string
 		got  string
@@ -81,6 +89,12 @@ func TestCanonical(t *testing.T) {
 		{"debian release", finding.CanonicalEcosystem("Debian:12"), "debian"},
 		{"ubuntu with space", finding.CanonicalEcosystem("ubuntu 22.04"), "debian"},
 		{"crates", finding.CanonicalEcosystem("crates.io"), "cargo"},
+		{"trivy uv.lock", finding.CanonicalEcosystem("uv"), "pypi"},
+		{"known: apk", known("apk"), "alpine"},
+		{"known: distribution with release", known("Alpine:3.18"), "alpine"},
+		{"unknown: a tag", known("security"), ""},
+		{"unknown: a cwe", known("CWE-79"), ""},
+		{"unknown: empty", known(" "), ""},
 		{"pep 503", finding.CanonicalPackageName("pypi", "Flask_SQLAlchemy"), "flask-sqlalchemy"},
 		{"maven slash", finding.CanonicalPackageName("maven", "com.fasterxml/jackson"), "com.fasterxml:jackson"},
 		{"npm keeps case", finding.CanonicalPackageName("npm", "@Scope/Pkg"), "@Scope/Pkg"},

@@ -123,7 +123,7 @@ func CanonicalVulnID(ids []string) string {
 var ecosystemAliases = map[string]string{
 	"maven": "maven", "gradle": "maven", "jar": "maven", "java": "maven", "pom": "maven",
 	"npm": "npm", "node": "npm", "node-pkg": "npm", "yarn": "npm", "pnpm": "npm",
-	"pypi": "pypi", "pip": "pypi", "python-pkg": "pypi", "python": "pypi", "pipenv": "pypi", "poetry": "pypi",
+	"pypi": "pypi", "pip": "pypi", "python-pkg": "pypi", "python": "pypi", "pipenv": "pypi", "poetry": "pypi", "uv": "pypi",
 	"go": "go", "gomod": "go", "gobinary": "go", "golang": "go",
 	"rubygems": "rubygems", "gem": "rubygems", "gemspec": "rubygems", "bundler": "rubygems",
 	"crates.io": "cargo", "cargo": "cargo", "rust": "cargo", "rust-binary": "cargo",

@@ -48,6 +48,18 @@ var nativeProducerCases = []struct {
 				t.Errorf("fixed versions %v, want the ECOSYSTEM range's 0.16.0 and no GIT commit", p.FixedVersions)
 			}
 		}},
+	// trivy fs over a uv.lock (pab1it0/prometheus-mcp-server
+	// trivy-results.json): Type "uv".
+	{"trivy", "uv lock file", `{"SchemaVersion":2,"ArtifactName":".","ArtifactType":"filesystem","Results":[
+		{"Target":"Python","Class":"lang-pkgs","Type":"python-pkg"},
+		{"Target":"uv.lock","Class":"lang-pkgs","Type":"uv","Vulnerabilities":[{"VulnerabilityID":"CVE-2025-43859","PkgID":"h11@0.14.0","PkgName":"h11",
+		 "PkgIdentifier":{"PURL":"pkg:pypi/h11@0.14.0"},"InstalledVersion":"0.14.0","FixedVersion":"0.16.0","Status":"fixed","SeveritySource":"ghsa",
+		 "Title":"h11: h11 accepts some malformed Chunked-Encoding bodies","Severity":"CRITICAL","CweIDs":["CWE-444"]}]}]}`,
+		func(t *testing.T, fs []finding.Finding) {
+			if p := fs[0].Package; p.Ecosystem != "pypi" || p.Name != "h11" || !slices.Equal(p.FixedVersions, []string{"0.16.0"}) || fs[0].Location.Path != "uv.lock" {
+				t.Errorf("package %+v at %q", p, fs[0].Location.Path)
+			}
+		}},
 }
 
 func TestNativeProducerCases(t *testing.T) {
@@ -85,6 +97,13 @@ func TestNativeCorpusFacts(t *testing.T) {
 			f := nativeFind(t, fs, "CVE-2021-42550")
 			if !slices.Equal(f.Package.FixedVersions, []string{"1.2.9"}) {
 				t.Errorf("logback-core: fixed %v, want 1.2.9 from the ECOSYSTEM range", f.Package.FixedVersions)
+			}
+		}},
+		{"trivy", "trivy/prometheus-mcp-server-uv-lock.json", func(t *testing.T, fs []finding.Finding) {
+			for _, f := range fs {
+				if f.Package == nil || f.Package.Ecosystem != "pypi" {
+					t.Errorf("%s: package %+v, want the pypi ecosystem for a uv.lock", f.Tools[0].RuleID, f.Package)
+				}
 			}
 		}},
 	}
