@@ -3,6 +3,7 @@ package sarif_test
 import (
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/finding"
@@ -127,6 +128,27 @@ var producerCases = []struct {
 				t.Errorf("package %+v at %+v", f.Package, f.Location)
 			}
 		}},
+	// Gitleaks v7.4.0 (DefectDojo's unittests/scans/sarif/gitleaks_7.5.0.sarif):
+	// no ruleId, the rule named in the message, the whole line as the
+	// snippet and the secret as properties.offender, next to commit
+	// metadata (here made up) that must not reach the finding.
+	{"gitleaks v7 without ruleId", `{"$schema":"https://schemastore.azurewebsites.net/schemas/json/sarif-2.1.0-rtm.5.json","version":"2.1.0","runs":[{"tool":{"driver":{"name":"Gitleaks","semanticVersion":"v7.4.0",
+		"rules":[{"id":"AWS Access Key","name":"AWS Access Key"},{"id":"Asymmetric Private Key","name":"Asymmetric Private Key"}]}},
+		"results":[{"message":{"text":"AWS Access Key secret detected"},
+		 "properties":{"commit":"6d127980966808f7413935678e079dcd7fedf9c2","offender":"AKIAIOSFODNN7EXAMPLE","date":"2021-07-15T22:00:32+07:00","author":"Jane Example","email":"jane@example.test","commitMessage":"add fixtures\r\n","repo":"."},
+		 "locations":[{"physicalLocation":{"artifactLocation":{"uri":"unittests/scans/report.json"},"region":{"startLine":13,"snippet":{"text":"      \"raw_source_code_extract\": \"AKIAIOSFODNN7EXAMPLE\","}}}}]}]}]}`,
+		func(t *testing.T, fs []finding.Finding) {
+			f := fs[0]
+			if f.Tools[0].RuleID != "AWS Access Key" || f.Title != "AWS Access Key" || f.Kind != finding.KindSecret {
+				t.Errorf("rule %q title %q kind %s", f.Tools[0].RuleID, f.Title, f.Kind)
+			}
+			if !slices.Equal(f.Secrets, []string{"AKIAIOSFODNN7EXAMPLE"}) || f.Properties["commit"] != "6d127980966808f7413935678e079dcd7fedf9c2" {
+				t.Errorf("secrets %v properties %v", f.Secrets, f.Properties)
+			}
+			if out := goldenString(f); strings.Contains(out, "Jane Example") || strings.Contains(out, "jane@example.test") || strings.Contains(out, "add fixtures") {
+				t.Errorf("commit metadata leaked: %s", out)
+			}
+		}},
 }
 
 func TestSARIFProducerCases(t *testing.T) {
@@ -179,6 +201,13 @@ func TestSARIFCorpusFacts(t *testing.T) {
 			}
 		}},
 		{"trivy/ortelius-ms-validate-user-0.38.1.sarif", osAlpine("ortelius/ms-validate-user")},
+		{"gitleaks/defectdojo-gitleaks-7.4.0.sarif", func(t *testing.T, fs []finding.Finding) {
+			for _, f := range fs {
+				if r := f.Tools[0].RuleID; r != "AWS Access Key" && r != "Asymmetric Private Key" || len(f.Secrets) != 1 || strings.Contains(f.Secrets[0], "raw_source_code_extract") {
+					t.Errorf("rule %q secrets %q: want the rule from the message and the offender as the secret", f.Tools[0].RuleID, f.Secrets)
+				}
+			}
+		}},
 		{"trivy/trivy-0.40-alpine-3.10.sarif", osAlpine("testdata/fixtures/images/alpine-310.tar.gz")},
 	}
 	for _, tt := range tests {

@@ -20,6 +20,9 @@ type profile struct {
 	// noFingerprint leaves Finding.PartialFingerprint empty: for tools
 	// whose SARIF fingerprints are junk or carry personal data.
 	noFingerprint bool
+	// ruleID recovers the rule of a result that names none (no ruleId,
+	// ruleIndex or rule), from where the producer put it instead.
+	ruleID func(res *result) string
 	rule          func(info *ruleInfo)
 	result        func(x *resultCtx, f *finding.Finding)
 }
@@ -63,7 +66,7 @@ var profiles = map[string]*profile{
 	"checkov":     {kind: finding.KindConfig, rule: checkovRule, result: checkovResult},
 	"kics":        {kind: finding.KindConfig},
 	"semgrep":     {kind: finding.KindCode, noFingerprint: true, rule: semgrepRule, result: semgrepResult},
-	"gitleaks":    {kind: finding.KindSecret, noFingerprint: true, result: gitleaksResult},
+	"gitleaks":    {kind: finding.KindSecret, noFingerprint: true, ruleID: gitleaksRuleID, result: gitleaksResult},
 	"gosec":       {kind: finding.KindCode},
 	"eslint":      {kind: finding.KindCode},
 	"codeql":      {kind: finding.KindCode},
@@ -405,10 +408,26 @@ func semgrepResult(x *resultCtx, f *finding.Finding) {
 	}
 }
 
-// Gitleaks: the raw secret is region.snippet.text; commit author, email,
-// date and message sit in partialFingerprints and are never read.
+// gitleaksRuleID reads the rule of a Gitleaks v7 result, which has no
+// ruleId: v7 writes the message "<rule> secret detected", where <rule> is
+// the id (and name) of one of the run's rules ("AWS Access Key").
+func gitleaksRuleID(res *result) string {
+	name, ok := strings.CutSuffix(strings.TrimSpace(res.Message.Text), " secret detected")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(name)
+}
+
+// Gitleaks: the raw secret is region.snippet.text (v8) or, in v7, whose
+// snippet is the whole line, properties.offender; commit author, email,
+// date and message sit in partialFingerprints (v8) or properties (v7) and
+// are never read.
 func gitleaksResult(x *resultCtx, f *finding.Finding) {
-	if len(x.res.Locations) > 0 {
+	if s := propString(x.res.Properties, "offender"); s != "" {
+		f.Secrets = []string{s}
+		f.SecretHash = secretHash(s)
+	} else if len(x.res.Locations) > 0 {
 		if pl := x.res.Locations[0].PhysicalLocation; pl != nil && pl.Region != nil && pl.Region.Snippet != nil {
 			if s := pl.Region.Snippet.Text; s != "" {
 				f.Secrets = []string{s}
