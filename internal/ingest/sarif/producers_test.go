@@ -149,6 +149,21 @@ var producerCases = []struct {
 				t.Errorf("commit metadata leaked: %s", out)
 			}
 		}},
+	// Dockle 0.3.15 (DefectDojo's unittests/scans/sarif/dockle_0_3_15.sarif):
+	// CIS-DI checkpoints without locations; they are image configuration,
+	// not code and not "other".
+	{"dockle", `{"version":"2.1.0","$schema":"https://json.schemastore.org/sarif-2.1.0-rtm.5.json","runs":[{"tool":{"driver":{"informationUri":"https://github.com/goodwithtech/dockle","name":"Dockle",
+		"rules":[{"id":"CIS-DI-0010","shortDescription":{"text":"Do not store credential in ENVIRONMENT vars/files"},"help":{"text":"https://github.com/goodwithtech/dockle/blob/master/CHECKPOINT.md#CIS-DI-0010"}},
+		 {"id":"CIS-DI-0006","shortDescription":{"text":"Add HEALTHCHECK instruction to the container image"},"help":{"text":"https://github.com/goodwithtech/dockle/blob/master/CHECKPOINT.md#CIS-DI-0006"}}]}},
+		"results":[{"ruleId":"CIS-DI-0010","level":"error","message":{"text":"Suspicious ENV key found : DD_ADMIN_PASSWORD"}},
+		 {"ruleId":"CIS-DI-0006","level":"note","message":{"text":"not found HEALTHCHECK statement"}}]}]}`,
+		func(t *testing.T, fs []finding.Finding) {
+			for _, f := range fs {
+				if f.Kind != finding.KindConfig || f.Tools[0].Name != "dockle" {
+					t.Errorf("%s: kind %s tool %q, want config from dockle", f.Tools[0].RuleID, f.Kind, f.Tools[0].Name)
+				}
+			}
+		}},
 }
 
 func TestSARIFProducerCases(t *testing.T) {
@@ -201,6 +216,13 @@ func TestSARIFCorpusFacts(t *testing.T) {
 			}
 		}},
 		{"trivy/ortelius-ms-validate-user-0.38.1.sarif", osAlpine("ortelius/ms-validate-user")},
+		{"dockle/defectdojo-dockle-0.3.15.sarif", func(t *testing.T, fs []finding.Finding) {
+			for _, f := range fs {
+				if f.Kind != finding.KindConfig {
+					t.Errorf("%s: kind %s, want config", f.Tools[0].RuleID, f.Kind)
+				}
+			}
+		}},
 		{"gitleaks/defectdojo-gitleaks-7.4.0.sarif", func(t *testing.T, fs []finding.Finding) {
 			for _, f := range fs {
 				if r := f.Tools[0].RuleID; r != "AWS Access Key" && r != "Asymmetric Private Key" || len(f.Secrets) != 1 || strings.Contains(f.Secrets[0], "raw_source_code_extract") {

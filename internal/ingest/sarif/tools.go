@@ -68,6 +68,9 @@ var profiles = map[string]*profile{
 	"semgrep":     {kind: finding.KindCode, noFingerprint: true, rule: semgrepRule, result: semgrepResult},
 	"gitleaks":    {kind: finding.KindSecret, noFingerprint: true, ruleID: gitleaksRuleID, result: gitleaksResult},
 	"gosec":       {kind: finding.KindCode},
+	// Dockle lints a built image against the CIS Docker benchmark: its
+	// results (which have no location) are about the image's configuration.
+	"dockle": {kind: finding.KindConfig},
 	"eslint":      {kind: finding.KindCode},
 	"codeql":      {kind: finding.KindCode},
 	"zap":         {kind: finding.KindWeb},
