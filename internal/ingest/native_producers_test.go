@@ -60,6 +60,40 @@ var nativeProducerCases = []struct {
 				t.Errorf("package %+v at %q", p, fs[0].Location.Path)
 			}
 		}},
+	// Trivy before SchemaVersion (rodrigoandradedm/hello-nodejs-testing
+	// trivy-results.json): the report is the Results array, a Node.js
+	// security WG advisory's fixed version is the range ">=3.0.2".
+	{"trivy", "pre-SchemaVersion array", `[{"Target":"package-lock.json","Type":"npm","Vulnerabilities":[
+		{"VulnerabilityID":"CVE-2016-10540","PkgName":"minimatch","InstalledVersion":"0.3.0","FixedVersion":"3.0.2","Layer":{"DiffID":"sha256:9587720c21dfa647e65bdc80af2c53fd9a47a0093df2a0aa17100cba3efef97e"},
+		 "SeveritySource":"nvd","PrimaryURL":"https://avd.aquasec.com/nvd/cve-2016-10540","Title":"Regular Expression Denial of Service in minimatch","Severity":"HIGH","CweIDs":["CWE-20"]},
+		{"VulnerabilityID":"NSWG-ECO-118","PkgName":"minimatch","InstalledVersion":"0.3.0","FixedVersion":">=3.0.2","Layer":{"DiffID":"sha256:9587720c21dfa647e65bdc80af2c53fd9a47a0093df2a0aa17100cba3efef97e"},
+		 "Title":"Regular Expression Denial of Service","Severity":"HIGH"}]},
+		{"Target":"yarn.lock","Type":"yarn","Vulnerabilities":null}]`,
+		func(t *testing.T, fs []finding.Finding) {
+			if len(fs) != 2 {
+				t.Fatalf("%d findings, want 2", len(fs))
+			}
+			for _, f := range fs {
+				if p := f.Package; p.Ecosystem != "npm" || !slices.Equal(p.FixedVersions, []string{"3.0.2"}) || f.Location.Path != "package-lock.json" {
+					t.Errorf("%s: package %+v at %q", f.Tools[0].RuleID, p, f.Location.Path)
+				}
+			}
+		}},
+	// An image scan of that era, as Trivy's README showed it: the OS
+	// result's target names the image, and no Class says it is no file.
+	{"trivy", "pre-SchemaVersion image", `[{"Target":"alpine:3.10 (alpine 3.10.2)","Type":"alpine","Vulnerabilities":[
+		{"VulnerabilityID":"CVE-2019-1549","PkgName":"libssl1.1","InstalledVersion":"1.1.1c-r0","FixedVersion":"1.1.1d-r0","Title":"openssl: information disclosure in fork()","Severity":"MEDIUM"}]},
+		{"Target":"app/package-lock.json","Type":"npm","Vulnerabilities":[
+		{"VulnerabilityID":"CVE-2016-10540","PkgName":"minimatch","InstalledVersion":"0.3.0","FixedVersion":"3.0.2","Severity":"HIGH"}]}]`,
+		func(t *testing.T, fs []finding.Finding) {
+			osPkg, npm := fs[0], fs[1]
+			if osPkg.Package.Ecosystem != "alpine" || osPkg.Location.Path != "" || osPkg.Location.Image != "alpine:3.10" {
+				t.Errorf("os package %+v at %+v", osPkg.Package, osPkg.Location)
+			}
+			if npm.Location.Path != "app/package-lock.json" || npm.Location.Image != "alpine:3.10" {
+				t.Errorf("npm package at %+v", npm.Location)
+			}
+		}},
 }
 
 func TestNativeProducerCases(t *testing.T) {
@@ -68,6 +102,9 @@ func TestNativeProducerCases(t *testing.T) {
 		t.Run(tt.dir+"/"+tt.name, func(t *testing.T) {
 			t.Parallel()
 			format := nativeFormats[tt.dir]
+			if got := ingest.Detect([]byte(tt.doc)); got == nil || got.Name() != format.Name() {
+				t.Errorf("Detect = %v, want %s", got, format.Name())
+			}
 			in := ingest.Input{Name: "case.json", Size: int64(len(tt.doc))}
 			fs, err := format.Parse(context.Background(), in, strings.NewReader(tt.doc))
 			if err != nil {
@@ -103,6 +140,19 @@ func TestNativeCorpusFacts(t *testing.T) {
 			for _, f := range fs {
 				if f.Package == nil || f.Package.Ecosystem != "pypi" {
 					t.Errorf("%s: package %+v, want the pypi ecosystem for a uv.lock", f.Tools[0].RuleID, f.Package)
+				}
+			}
+		}},
+		{"trivy", "trivy/hello-nodejs-testing-legacy-array.json", func(t *testing.T, fs []finding.Finding) {
+			if len(fs) != 10 {
+				t.Errorf("%d findings, want the 10 vulnerabilities of package-lock.json (2) and yarn.lock (8)", len(fs))
+			}
+			for _, f := range fs {
+				if f.Tools[0].RuleID == "NSWG-ECO-118" && !slices.Equal(f.Package.FixedVersions, []string{"3.0.2"}) {
+					t.Errorf("NSWG-ECO-118 fixed %v, want 3.0.2 from >=3.0.2", f.Package.FixedVersions)
+				}
+				if f.Package.Ecosystem != "npm" || (f.Location.Path != "package-lock.json" && f.Location.Path != "yarn.lock") {
+					t.Errorf("%s: package %+v at %q", f.Tools[0].RuleID, f.Package, f.Location.Path)
 				}
 			}
 		}},

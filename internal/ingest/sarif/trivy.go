@@ -92,6 +92,17 @@ func trivyResult(x *resultCtx, f *finding.Finding) {
 // family.
 var trivyOSTarget = regexp.MustCompile(`^(.+?)\s+\(([A-Za-z][\w.-]*)\s.*\)$`)
 
+// TrivyOSTarget splits the target of an OS package scan as Trivy's JSON
+// report names it ("library/alpine:3.10 (alpine 3.10.2)") into the image
+// and the OS family; ok is false for any other target (a file).
+func TrivyOSTarget(target string) (image, family string, ok bool) {
+	m := trivyOSTarget.FindStringSubmatch(target)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
 // trivyOSRule is the rule name Trivy gives an OS package's vulnerability:
 // "OsPackageVulnerability" from its own SARIF writer, "OS Package
 // Vulnerability (Alpine)" from its old SARIF template.
