@@ -94,6 +94,34 @@ var nativeProducerCases = []struct {
 				t.Errorf("npm package at %+v", npm.Location)
 			}
 		}},
+	// ZAP 2.14.0 baseline (bcgov/bc-emli-pin-mgmt-fe report_json.json):
+	// plugin 10055 raises two alerts on the same URL and header, told apart
+	// only by alertRef; an older ZAP writes the plugin id as alertRef, and
+	// ZAP before 2.10 no alertRef at all.
+	{"zap", "alerts of one plugin by alertRef", `{"@programName":"ZAP","@version":"2.14.0","site":[{"@name":"https://pin.example.test","alerts":[
+		{"pluginid":"10055","alertRef":"10055-4","alert":"CSP: Wildcard Directive","name":"CSP: Wildcard Directive","riskcode":"2","confidence":"3","riskdesc":"Medium (High)",
+		 "instances":[{"uri":"https://pin.example.test/robots.txt","method":"GET","param":"content-security-policy","attack":"","evidence":"defaultSrc undefined"}],"count":"1","cweid":"693","wascid":"15","sourceid":"23"},
+		{"pluginid":"10055","alertRef":"10055-5","alert":"CSP: script-src unsafe-inline","name":"CSP: script-src unsafe-inline","riskcode":"2","confidence":"3","riskdesc":"Medium (High)",
+		 "instances":[{"uri":"https://pin.example.test/robots.txt","method":"GET","param":"content-security-policy","attack":"","evidence":"defaultSrc undefined"}],"count":"1","cweid":"693","wascid":"15","sourceid":"23"},
+		{"pluginid":"10038","alertRef":"10038","alert":"Content Security Policy (CSP) Header Not Set","riskcode":"2","confidence":"3","riskdesc":"Medium (High)",
+		 "instances":[{"uri":"https://pin.example.test/","method":"GET"}],"count":"1","cweid":"693","wascid":"15","sourceid":"1"},
+		{"pluginid":"10020","alert":"X-Frame-Options Header Not Set","riskcode":"2","confidence":"2","riskdesc":"Medium (Medium)",
+		 "instances":[{"uri":"https://pin.example.test/","method":"GET","param":"X-Frame-Options"}],"count":"1","cweid":"1021","wascid":"15","sourceid":"1"}]}]}`,
+		func(t *testing.T, fs []finding.Finding) {
+			if len(fs) != 4 {
+				t.Fatalf("%d findings, want 4", len(fs))
+			}
+			want := []struct{ rule, plugin string }{{"10055-4", "10055"}, {"10055-5", "10055"}, {"10038", "10038"}, {"10020", "10020"}}
+			for i, w := range want {
+				f := fs[i]
+				if f.Tools[0].RuleID != w.rule || f.Properties["plugin_id"] != w.plugin || f.HelpURI != "https://www.zaproxy.org/docs/alerts/"+w.rule+"/" {
+					t.Errorf("alert %d: rule %q plugin %q help %q, want rule %s of plugin %s", i, f.Tools[0].RuleID, f.Properties["plugin_id"], f.HelpURI, w.rule, w.plugin)
+				}
+			}
+			if finding.Fingerprint(&fs[0]) == finding.Fingerprint(&fs[1]) {
+				t.Error("10055-4 and 10055-5 on one URL and header share a fingerprint, so they merge")
+			}
+		}},
 }
 
 func TestNativeProducerCases(t *testing.T) {
@@ -154,6 +182,15 @@ func TestNativeCorpusFacts(t *testing.T) {
 				if f.Package.Ecosystem != "npm" || (f.Location.Path != "package-lock.json" && f.Location.Path != "yarn.lock") {
 					t.Errorf("%s: package %+v at %q", f.Tools[0].RuleID, f.Package, f.Location.Path)
 				}
+			}
+		}},
+		{"zap", "zap/bcgov-pin-mgmt-fe-baseline-2.14.0-trimmed.json", func(t *testing.T, fs []finding.Finding) {
+			ids := map[string]bool{}
+			for _, f := range fs {
+				ids[finding.Fingerprint(&f)] = true
+			}
+			if len(fs) != 7 || len(ids) != 7 {
+				t.Errorf("%d findings with %d fingerprints, want the 7 alerts (four of plugin 10055) kept apart", len(fs), len(ids))
 			}
 		}},
 	}
