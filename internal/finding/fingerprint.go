@@ -96,28 +96,50 @@ var vulnIDPrefixes = []string{"CVE-", "GHSA-", "GO-", "PYSEC-", "RUSTSEC-", "OSV
 
 // CanonicalVulnID picks one id to stand for a vulnerability: a CVE id when
 // there is one (every tool that knows one uses it), else a GHSA id, else the
-// lexically smallest, so the choice does not depend on the order tools list
-// their aliases in.
+// smallest, comparing without case so the choice depends neither on the
+// order tools list their aliases in nor on how they case them. The id is
+// spelt as VulnIDSpelling spells it: a GHSA id keeps the advisory's own
+// lower case ("GHSA-jfh8-c2jp-5v3q"), a Snyk or malware id its case.
 func CanonicalVulnID(ids []string) string {
-	best := ""
+	best, bestKey := "", ""
+	pick := func(id string, want func(key string) bool) {
+		id = VulnIDSpelling(id)
+		key := strings.ToUpper(id)
+		if id == "" || !want(key) {
+			return
+		}
+		if best == "" || key < bestKey || key == bestKey && id < best {
+			best, bestKey = id, key
+		}
+	}
 	for _, pref := range vulnIDPrefixes[:2] {
 		for _, id := range ids {
-			id = strings.ToUpper(strings.TrimSpace(id))
-			if strings.HasPrefix(id, pref) && (best == "" || id < best) {
-				best = id
-			}
+			pick(id, func(key string) bool { return strings.HasPrefix(key, pref) })
 		}
 		if best != "" {
 			return best
 		}
 	}
 	for _, id := range ids {
-		id = strings.ToUpper(strings.TrimSpace(id))
-		if id != "" && (best == "" || id < best) {
-			best = id
-		}
+		pick(id, func(string) bool { return true })
 	}
 	return best
+}
+
+// VulnIDSpelling spells a vulnerability id as its database does: a CVE id
+// upper-case, a GHSA id "GHSA-" and the rest lower-case (GitHub's
+// spelling, which some tools upper-case), any other id as written. Ids that
+// differ only in case are one id: compare them with strings.EqualFold or
+// upper-cased, as Fingerprint does.
+func VulnIDSpelling(id string) string {
+	id = strings.TrimSpace(id)
+	switch {
+	case len(id) >= 4 && strings.EqualFold(id[:4], "CVE-"):
+		return strings.ToUpper(id)
+	case len(id) >= 5 && strings.EqualFold(id[:5], "GHSA-"):
+		return "GHSA-" + strings.ToLower(id[len("GHSA-"):])
+	}
+	return id
 }
 
 var ecosystemAliases = map[string]string{

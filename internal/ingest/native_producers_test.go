@@ -164,6 +164,14 @@ func TestNativeCorpusFacts(t *testing.T) {
 				t.Errorf("logback-core: fixed %v, want 1.2.9 from the ECOSYSTEM range", f.Package.FixedVersions)
 			}
 		}},
+		{"osv", "osv-scanner/osv-scanner-cargo-multiple.json", func(t *testing.T, fs []finding.Finding) {
+			// No CVE among the aliases: the GHSA id is the rule, spelt as
+			// the advisory spells it, not upper-cased.
+			f := nativeFind(t, fs, "GHSA-qc84-gqf4-9926")
+			if !slices.Contains(f.VulnIDs, "RUSTSEC-2022-0041") {
+				t.Errorf("crossbeam-utils ids %v", f.VulnIDs)
+			}
+		}},
 		{"trivy", "trivy/prometheus-mcp-server-uv-lock.json", func(t *testing.T, fs []finding.Finding) {
 			for _, f := range fs {
 				if f.Package == nil || f.Package.Ecosystem != "pypi" {
