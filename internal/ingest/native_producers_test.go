@@ -122,6 +122,24 @@ var nativeProducerCases = []struct {
 				t.Error("10055-4 and 10055-5 on one URL and header share a fingerprint, so they merge")
 			}
 		}},
+	// KICS in its documented container (Checkmarx/kics e2e expectations
+	// E2E_CLI_032 and E2E_CLI_087): the scanned directory is mounted at
+	// /path, written "\path\..." by a Windows run; a relative scan path is
+	// kept as it is.
+	{"kics", "container mount /path", `{"kics_version":"development","total_counter":3,"paths":["/path/e2e/fixtures/samples/terraform.tf"],"queries":[
+		{"query_name":"Passwords And Secrets - Generic Password","query_id":"487f4be7-3fd9-4506-a07a-eae252180c08","query_url":"https://docs.kics.io/latest/secrets/","severity":"HIGH","platform":"Common","cwe":"798","category":"Secret Management",
+		 "description":"Query to find passwords and secrets in infrastructure code.","files":[
+		 {"file_name":"\\path\\e2e\\fixtures\\samples\\terraform.tf","similarity_id":"9e26d1ce4d2e0f7fa9b77195bd329f18c135b946ba74a13bc05a289dfc3455f1","line":5,"issue_type":"RedundantAttribute","search_key":"","expected_value":"Hardcoded secret key should not appear in source","actual_value":"Hardcoded secret key appears in source"},
+		 {"file_name":"/path/e2e/fixtures/samples/positive.yaml","similarity_id":"4c6bd8e3c5c4e4b5d0a9f0e1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a6978899aabb","line":7,"issue_type":"RedundantAttribute","search_key":"","expected_value":"Hardcoded secret key should not appear in source","actual_value":"Hardcoded secret key appears in source"},
+		 {"file_name":"path/test/fixtures/dockerfile/Dockerfile-example","similarity_id":"0d2a1b5c6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70819","line":3,"issue_type":"RedundantAttribute","search_key":"","expected_value":"Hardcoded secret key should not appear in source","actual_value":"Hardcoded secret key appears in source"}]}]}`,
+		func(t *testing.T, fs []finding.Finding) {
+			want := []string{"e2e/fixtures/samples/terraform.tf", "e2e/fixtures/samples/positive.yaml", "path/test/fixtures/dockerfile/Dockerfile-example"}
+			for i, f := range fs {
+				if f.Location.Path != want[i] || len(f.Fixes) > 0 && f.Fixes[0].Path != want[i] {
+					t.Errorf("finding %d: path %q, want %q", i, f.Location.Path, want[i])
+				}
+			}
+		}},
 }
 
 func TestNativeProducerCases(t *testing.T) {
@@ -149,6 +167,17 @@ func TestNativeProducerCases(t *testing.T) {
 	}
 }
 
+// kicsPaths checks that every finding is at the repo-relative path.
+func kicsPaths(path string) func(t *testing.T, fs []finding.Finding) {
+	return func(t *testing.T, fs []finding.Finding) {
+		for _, f := range fs {
+			if f.Location.Path != path {
+				t.Errorf("%s: path %q, want %q", f.Tools[0].RuleID, f.Location.Path, path)
+			}
+		}
+	}
+}
+
 // TestNativeCorpusFacts checks facts read by hand from real reports of the
 // corpus (examples/corpus/SOURCES.tsv), so a reader that drifts from what
 // producers write fails here.
@@ -172,6 +201,8 @@ func TestNativeCorpusFacts(t *testing.T) {
 				t.Errorf("crossbeam-utils ids %v", f.VulnIDs)
 			}
 		}},
+		{"kics", "kics/kics-e2e-032-cloudformation-common.json", kicsPaths("e2e/fixtures/samples/positive.yaml")},
+		{"kics", "kics/kics-e2e-087-terraform-windows-paths.json", kicsPaths("e2e/fixtures/samples/terraform.tf")},
 		{"trivy", "trivy/prometheus-mcp-server-uv-lock.json", func(t *testing.T, fs []finding.Finding) {
 			for _, f := range fs {
 				if f.Package == nil || f.Package.Ecosystem != "pypi" {

@@ -164,6 +164,22 @@ var producerCases = []struct {
 				}
 			}
 		}},
+	// KICS SARIF from its documented container run, which mounts the
+	// scanned directory at /path (the e2e expectations of Checkmarx/kics
+	// show the same in their JSON).
+	{"kics container mount", `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"KICS","version":"development","rules":[
+		{"id":"487f4be7-3fd9-4506-a07a-eae252180c08","name":"Passwords And Secrets - Generic Password","shortDescription":{"text":"Passwords And Secrets - Generic Password"},"defaultConfiguration":{"level":"error"},"properties":{"cwe":"798"}}]}},
+		"results":[{"ruleId":"487f4be7-3fd9-4506-a07a-eae252180c08","ruleIndex":0,"kind":"fail","message":{"text":"Hardcoded secret key appears in source"},
+		 "locations":[{"physicalLocation":{"artifactLocation":{"uri":"/path/e2e/fixtures/samples/positive.yaml"},"region":{"startLine":7}}}]},
+		 {"ruleId":"487f4be7-3fd9-4506-a07a-eae252180c08","ruleIndex":0,"kind":"fail","message":{"text":"Hardcoded secret key appears in source"},
+		 "locations":[{"physicalLocation":{"artifactLocation":{"uri":"\\path\\e2e\\fixtures\\samples\\terraform.tf"},"region":{"startLine":5}}}]}]}]}`,
+		func(t *testing.T, fs []finding.Finding) {
+			for i, want := range []string{"e2e/fixtures/samples/positive.yaml", "e2e/fixtures/samples/terraform.tf"} {
+				if fs[i].Location.Path != want || fs[i].Kind != finding.KindConfig {
+					t.Errorf("result %d: %s at %q, want config at %q", i, fs[i].Kind, fs[i].Location.Path, want)
+				}
+			}
+		}},
 }
 
 func TestSARIFProducerCases(t *testing.T) {

@@ -64,7 +64,7 @@ var profiles = map[string]*profile{
 	"snyk":        {result: snykResult},
 	"bandit":      {kind: finding.KindCode, result: banditResult},
 	"checkov":     {kind: finding.KindConfig, rule: checkovRule, result: checkovResult},
-	"kics":        {kind: finding.KindConfig},
+	"kics":        {kind: finding.KindConfig, result: kicsResult},
 	"semgrep":     {kind: finding.KindCode, noFingerprint: true, rule: semgrepRule, result: semgrepResult},
 	"gitleaks":    {kind: finding.KindSecret, noFingerprint: true, ruleID: gitleaksRuleID, result: gitleaksResult},
 	"gosec":       {kind: finding.KindCode},
@@ -460,5 +460,28 @@ func osvResult(x *resultCtx, f *finding.Finding) {
 	f.VulnIDs = []string{f.Tools[0].RuleID}
 	for _, id := range vulnIDRe.FindAllString(f.Message, -1) {
 		f.VulnIDs = addUnique(f.VulnIDs, id)
+	}
+}
+
+// kicsMount is where KICS's documented container run mounts the scanned
+// directory (`docker run -v "$PWD":/path checkmarx/kics scan -p /path`),
+// so its reports name every file "/path/<repo-relative path>" (or, run on
+// Windows, "\path\...").
+const kicsMount = "/path/"
+
+// KICSRepoPath makes a KICS file name repo-relative: the container mount
+// /path/ is the checkout root. Other paths are returned as they are.
+func KICSRepoPath(p string) string {
+	if rest, ok := strings.CutPrefix(strings.ReplaceAll(p, `\`, "/"), kicsMount); ok && rest != "" {
+		return finding.CleanPath(rest)
+	}
+	return p
+}
+
+// kicsResult: KICS's file names are under its container mount.
+func kicsResult(_ *resultCtx, f *finding.Finding) {
+	f.Location.Path = KICSRepoPath(f.Location.Path)
+	for i := range f.Related {
+		f.Related[i].Path = KICSRepoPath(f.Related[i].Path)
 	}
 }
