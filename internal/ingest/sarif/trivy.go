@@ -125,14 +125,20 @@ func trivyOSPackage(x *resultCtx, f *finding.Finding) {
 	if x.info.rule != nil {
 		rule = x.info.rule.Name
 	}
-	target, family := f.Location.Path, ""
 	m := trivyOSRule.FindStringSubmatch(rule)
-	if t := trivyOSTarget.FindStringSubmatch(target); t != nil {
-		target, family = t[1], t[2]
-	} else if m == nil {
-		return
-	} else {
+	isOS, target, family := m != nil, f.Location.Path, ""
+	if m != nil {
 		family = m[1]
+	}
+	// A file name with a parenthesis in it is no OS target: the family
+	// must be one vulntune knows, or the rule must say OS package.
+	if t := trivyOSTarget.FindStringSubmatch(target); t != nil {
+		if _, known := finding.KnownEcosystem(t[2]); known || isOS {
+			isOS, target, family = true, t[1], t[2]
+		}
+	}
+	if !isOS {
+		return
 	}
 	if f.Package.Ecosystem == "" {
 		if eco, ok := finding.KnownEcosystem(family); ok {
