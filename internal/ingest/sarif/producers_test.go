@@ -241,7 +241,7 @@ func TestSARIFCorpusFacts(t *testing.T) {
 		}},
 		{"gitleaks/defectdojo-gitleaks-7.4.0.sarif", func(t *testing.T, fs []finding.Finding) {
 			for _, f := range fs {
-				if r := f.Tools[0].RuleID; r != "AWS Access Key" && r != "Asymmetric Private Key" || len(f.Secrets) != 1 || strings.Contains(f.Secrets[0], "raw_source_code_extract") {
+				if r := f.Tools[0].RuleID; (r != "AWS Access Key" && r != "Asymmetric Private Key") || len(f.Secrets) != 1 || strings.Contains(f.Secrets[0], "raw_source_code_extract") {
 					t.Errorf("rule %q secrets %q: want the rule from the message and the offender as the secret", f.Tools[0].RuleID, f.Secrets)
 				}
 			}
