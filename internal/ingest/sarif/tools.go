@@ -23,8 +23,8 @@ type profile struct {
 	// ruleID recovers the rule of a result that names none (no ruleId,
 	// ruleIndex or rule), from where the producer put it instead.
 	ruleID func(res *result) string
-	rule          func(info *ruleInfo)
-	result        func(x *resultCtx, f *finding.Finding)
+	rule   func(info *ruleInfo)
+	result func(x *resultCtx, f *finding.Finding)
 }
 
 // toolNames maps lower-cased driver names to the canonical tool names
@@ -59,18 +59,18 @@ func canonicalTool(driver string) string {
 
 // profiles holds each producer's quirks; Trivy's are in trivy.go.
 var profiles = map[string]*profile{
-	"trivy":       {rule: trivyRule, result: trivyResult},
-	"grype":       {kind: finding.KindDependency, result: grypeResult},
-	"snyk":        {result: snykResult},
-	"bandit":      {kind: finding.KindCode, result: banditResult},
-	"checkov":     {kind: finding.KindConfig, rule: checkovRule, result: checkovResult},
-	"kics":        {kind: finding.KindConfig, result: kicsResult},
-	"semgrep":     {kind: finding.KindCode, noFingerprint: true, rule: semgrepRule, result: semgrepResult},
-	"gitleaks":    {kind: finding.KindSecret, noFingerprint: true, ruleID: gitleaksRuleID, result: gitleaksResult},
-	"gosec":       {kind: finding.KindCode},
+	"trivy":    {rule: trivyRule, result: trivyResult},
+	"grype":    {kind: finding.KindDependency, result: grypeResult},
+	"snyk":     {result: snykResult},
+	"bandit":   {kind: finding.KindCode, result: banditResult},
+	"checkov":  {kind: finding.KindConfig, rule: checkovRule, result: checkovResult},
+	"kics":     {kind: finding.KindConfig, result: kicsResult},
+	"semgrep":  {kind: finding.KindCode, noFingerprint: true, rule: semgrepRule, result: semgrepResult},
+	"gitleaks": {kind: finding.KindSecret, noFingerprint: true, ruleID: gitleaksRuleID, result: gitleaksResult},
+	"gosec":    {kind: finding.KindCode},
 	// Dockle lints a built image against the CIS Docker benchmark: its
 	// results (which have no location) are about the image's configuration.
-	"dockle": {kind: finding.KindConfig},
+	"dockle":      {kind: finding.KindConfig},
 	"eslint":      {kind: finding.KindCode},
 	"codeql":      {kind: finding.KindCode},
 	"zap":         {kind: finding.KindWeb},
