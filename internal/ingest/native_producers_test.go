@@ -196,9 +196,9 @@ func TestNativeCorpusFacts(t *testing.T) {
 		{"osv", "osv-scanner/osv-scanner-cargo-multiple.json", func(t *testing.T, fs []finding.Finding) {
 			// No CVE among the aliases: the GHSA id is the rule, spelt as
 			// the advisory spells it, not upper-cased.
-			f := nativeFind(t, fs, "GHSA-qc84-gqf4-9926")
-			if !slices.Contains(f.VulnIDs, "RUSTSEC-2022-0041") {
-				t.Errorf("crossbeam-utils ids %v", f.VulnIDs)
+			f := nativeFind(t, fs, "GHSA-wfg4-322g-9vqv") // memoffset
+			if !slices.Contains(f.VulnIDs, "RUSTSEC-2023-0045") {
+				t.Errorf("memoffset ids %v", f.VulnIDs)
 			}
 		}},
 		{"kics", "kics/kics-e2e-032-cloudformation-common.json", kicsPaths("e2e/fixtures/samples/positive.yaml")},
