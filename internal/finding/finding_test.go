@@ -3,6 +3,7 @@ package finding_test
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/finding"
@@ -65,6 +66,14 @@ func TestSeverityUnmarshalRejectsUnknown(t *testing.T) {
 
 func TestCanonical(t *testing.T) {
 	t.Parallel()
+	// known is KnownEcosystem's name, "" when the word names none.
+	known := func(word string) string {
+		e, ok := finding.KnownEcosystem(word)
+		if !ok {
+			return ""
+		}
+		return e
+	}
 	tests := []struct {
 		name string
 		got  string
@@ -72,7 +81,12 @@ func TestCanonical(t *testing.T) {
 	}{
 		{"cve preferred over ghsa", finding.CanonicalVulnID([]string{"GHSA-xxxx-yyyy-zzzz", "cve-2021-44228"}), "CVE-2021-44228"},
 		{"smallest cve", finding.CanonicalVulnID([]string{"CVE-2022-2", "CVE-2021-9"}), "CVE-2021-9"},
-		{"ghsa when no cve", finding.CanonicalVulnID([]string{"GO-2022-0001", "GHSA-aaaa-bbbb-cccc"}), "GHSA-AAAA-BBBB-CCCC"},
+		{"ghsa when no cve, in the advisory's case", finding.CanonicalVulnID([]string{"GO-2022-0001", "GHSA-aaaa-bbbb-cccc"}), "GHSA-aaaa-bbbb-cccc"},
+		{"ghsa upper-cased by a tool", finding.CanonicalVulnID([]string{"GHSA-JFH8-C2JP-5V3Q"}), "GHSA-jfh8-c2jp-5v3q"},
+		{"smallest ghsa without case", finding.CanonicalVulnID([]string{"GHSA-q2x7-8rv6-6q7h", "GHSA-H46C-H94J-95F3"}), "GHSA-h46c-h94j-95f3"},
+		{"other ids keep their case", finding.CanonicalVulnID([]string{"npm:hoek:20180212"}), "npm:hoek:20180212"},
+		{"spelling: lower-case cve", finding.VulnIDSpelling(" cve-2021-44228 "), "CVE-2021-44228"},
+		{"spelling: snyk id as written", finding.VulnIDSpelling("SNYK-JS-LODASH-1040724"), "SNYK-JS-LODASH-1040724"},
 		{"other ids", finding.CanonicalVulnID([]string{"PYSEC-2", "OSV-1"}), "OSV-1"},
 		{"empty", finding.CanonicalVulnID(nil), ""},
 		{"trivy jar", finding.CanonicalEcosystem("jar"), "maven"},
@@ -81,6 +95,12 @@ func TestCanonical(t *testing.T) {
 		{"debian release", finding.CanonicalEcosystem("Debian:12"), "debian"},
 		{"ubuntu with space", finding.CanonicalEcosystem("ubuntu 22.04"), "debian"},
 		{"crates", finding.CanonicalEcosystem("crates.io"), "cargo"},
+		{"trivy uv.lock", finding.CanonicalEcosystem("uv"), "pypi"},
+		{"known: apk", known("apk"), "alpine"},
+		{"known: distribution with release", known("Alpine:3.18"), "alpine"},
+		{"unknown: a tag", known("security"), ""},
+		{"unknown: a cwe", known("CWE-79"), ""},
+		{"unknown: empty", known(" "), ""},
 		{"pep 503", finding.CanonicalPackageName("pypi", "Flask_SQLAlchemy"), "flask-sqlalchemy"},
 		{"maven slash", finding.CanonicalPackageName("maven", "com.fasterxml/jackson"), "com.fasterxml:jackson"},
 		{"npm keeps case", finding.CanonicalPackageName("npm", "@Scope/Pkg"), "@Scope/Pkg"},
@@ -124,6 +144,7 @@ func TestFingerprint(t *testing.T) {
 		{"trivy and osv agree on one cve", dep("trivy", "jar", "org.x:y", "1.0", "CVE-2021-1"), dep("osv-scanner", "Maven", "org.x:y", "1.0", "GHSA-1", "CVE-2021-1"), true},
 		{"different installed version", dep("trivy", "npm", "lodash", "4.17.20", "CVE-2021-1"), dep("trivy", "npm", "lodash", "4.17.19", "CVE-2021-1"), false},
 		{"pypi name normalisation", dep("trivy", "pip", "Flask_Cors", "1", "CVE-1"), dep("osv-scanner", "PyPI", "flask-cors", "1", "CVE-1"), true},
+		{"ghsa id case", dep("grype", "npm", "minimist", "1.2.0", "GHSA-VH95-RMGR-6W4M"), dep("osv-scanner", "npm", "minimist", "1.2.0", "GHSA-vh95-rmgr-6w4m"), true},
 		{"same rule path line", code("r.x", "a.go", 3, ""), code("r.x", "a.go", 3, ""), true},
 		{"rule id case-insensitive", code("R.X", "a.go", 3, ""), code("r.x", "a.go", 3, ""), true},
 		{"other line", code("r.x", "a.go", 3, ""), code("r.x", "a.go", 4, ""), false},
@@ -242,5 +263,24 @@ func TestMerge(t *testing.T) {
 	}
 	if out[1].References == nil || out[1].CWE == nil {
 		t.Error("lists must be [] not null")
+	}
+}
+
+// TestMergeVulnIDCase: one GHSA id cased differently by two tools is one
+// id after the merge, spelt as the advisory spells it.
+func TestMergeVulnIDCase(t *testing.T) {
+	t.Parallel()
+	a := dep("grype", "npm", "minimist", "1.2.0", "GHSA-VH95-RMGR-6W4M")
+	b := dep("osv-scanner", "npm", "minimist", "1.2.0", "GHSA-vh95-rmgr-6w4m")
+	in := []finding.Finding{a, b}
+	for i := range in {
+		in[i].ID = finding.Fingerprint(&in[i])
+	}
+	out, st := finding.Merge(in)
+	if st.Output != 1 {
+		t.Fatalf("%d findings, want 1", st.Output)
+	}
+	if got, want := out[0].VulnIDs, []string{"GHSA-vh95-rmgr-6w4m"}; !slices.Equal(got, want) {
+		t.Errorf("vuln ids %v, want %v", got, want)
 	}
 }

@@ -96,34 +96,56 @@ var vulnIDPrefixes = []string{"CVE-", "GHSA-", "GO-", "PYSEC-", "RUSTSEC-", "OSV
 
 // CanonicalVulnID picks one id to stand for a vulnerability: a CVE id when
 // there is one (every tool that knows one uses it), else a GHSA id, else the
-// lexically smallest, so the choice does not depend on the order tools list
-// their aliases in.
+// smallest, comparing without case so the choice depends neither on the
+// order tools list their aliases in nor on how they case them. The id is
+// spelt as VulnIDSpelling spells it: a GHSA id keeps the advisory's own
+// lower case ("GHSA-jfh8-c2jp-5v3q"), a Snyk or malware id its case.
 func CanonicalVulnID(ids []string) string {
-	best := ""
+	best, bestKey := "", ""
+	pick := func(id string, want func(key string) bool) {
+		id = VulnIDSpelling(id)
+		key := strings.ToUpper(id)
+		if id == "" || !want(key) {
+			return
+		}
+		if best == "" || key < bestKey || key == bestKey && id < best {
+			best, bestKey = id, key
+		}
+	}
 	for _, pref := range vulnIDPrefixes[:2] {
 		for _, id := range ids {
-			id = strings.ToUpper(strings.TrimSpace(id))
-			if strings.HasPrefix(id, pref) && (best == "" || id < best) {
-				best = id
-			}
+			pick(id, func(key string) bool { return strings.HasPrefix(key, pref) })
 		}
 		if best != "" {
 			return best
 		}
 	}
 	for _, id := range ids {
-		id = strings.ToUpper(strings.TrimSpace(id))
-		if id != "" && (best == "" || id < best) {
-			best = id
-		}
+		pick(id, func(string) bool { return true })
 	}
 	return best
+}
+
+// VulnIDSpelling spells a vulnerability id as its database does: a CVE id
+// upper-case, a GHSA id "GHSA-" and the rest lower-case (GitHub's
+// spelling, which some tools upper-case), any other id as written. Ids that
+// differ only in case are one id: compare them with strings.EqualFold or
+// upper-cased, as Fingerprint does.
+func VulnIDSpelling(id string) string {
+	id = strings.TrimSpace(id)
+	switch {
+	case len(id) >= 4 && strings.EqualFold(id[:4], "CVE-"):
+		return strings.ToUpper(id)
+	case len(id) >= 5 && strings.EqualFold(id[:5], "GHSA-"):
+		return "GHSA-" + strings.ToLower(id[len("GHSA-"):])
+	}
+	return id
 }
 
 var ecosystemAliases = map[string]string{
 	"maven": "maven", "gradle": "maven", "jar": "maven", "java": "maven", "pom": "maven",
 	"npm": "npm", "node": "npm", "node-pkg": "npm", "yarn": "npm", "pnpm": "npm",
-	"pypi": "pypi", "pip": "pypi", "python-pkg": "pypi", "python": "pypi", "pipenv": "pypi", "poetry": "pypi",
+	"pypi": "pypi", "pip": "pypi", "python-pkg": "pypi", "python": "pypi", "pipenv": "pypi", "poetry": "pypi", "uv": "pypi",
 	"go": "go", "gomod": "go", "gobinary": "go", "golang": "go",
 	"rubygems": "rubygems", "gem": "rubygems", "gemspec": "rubygems", "bundler": "rubygems",
 	"crates.io": "cargo", "cargo": "cargo", "rust": "cargo", "rust-binary": "cargo",
@@ -151,6 +173,18 @@ func CanonicalEcosystem(eco string) string {
 		return c
 	}
 	return e
+}
+
+// KnownEcosystem is CanonicalEcosystem of a word that names an ecosystem
+// vulntune knows ("npm", "apk", "Debian:12"), and false for any other word
+// ("security", "CWE-79"), so tags and free text can be scanned for one.
+func KnownEcosystem(word string) (string, bool) {
+	if strings.TrimSpace(word) == "" {
+		return "", false
+	}
+	e := CanonicalEcosystem(word)
+	_, ok := ecosystemAliases[e] // every canonical name maps to itself
+	return e, ok
 }
 
 var pypiNorm = regexp.MustCompile(`[-_.]+`)

@@ -212,7 +212,7 @@ func uniqTools(ts []Tool) []Tool {
 func Normalize(f *Finding) {
 	f.References = uniqSorted(f.References)
 	f.CWE = uniqSorted(f.CWE)
-	f.VulnIDs = uniqSorted(f.VulnIDs)
+	f.VulnIDs = uniqVulnIDs(f.VulnIDs)
 	f.Location.Logical = uniqSorted(f.Location.Logical)
 	if len(f.Location.Logical) == 0 {
 		f.Location.Logical = nil
@@ -257,6 +257,30 @@ func uniqSorted(in []string) []string {
 			seen[s] = true
 			out = append(out, s)
 		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// uniqVulnIDs spells every id as VulnIDSpelling does and keeps one of the
+// ids that differ only in case (the smallest spelling, so the choice does
+// not depend on which tool's finding was merged first), sorted: two tools
+// casing one GHSA id differently report one id.
+func uniqVulnIDs(in []string) []string {
+	byKey := make(map[string]string, len(in))
+	for _, s := range in {
+		s = VulnIDSpelling(s)
+		if s == "" {
+			continue
+		}
+		k := strings.ToUpper(s)
+		if old, ok := byKey[k]; !ok || s < old {
+			byKey[k] = s
+		}
+	}
+	out := make([]string, 0, len(byKey))
+	for _, s := range byKey {
+		out = append(out, s)
 	}
 	sort.Strings(out)
 	return out

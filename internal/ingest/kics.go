@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/ingest/sarif"
 )
 
 // KICS reads the JSON report of Checkmarx KICS (`kics scan --report-formats
@@ -98,7 +99,7 @@ func kicsFinding(version string, q kicsQuery, file kicsFile) finding.Finding {
 		VulnIDs:            []string{},
 		PartialFingerprint: file.SimilarityID,
 		Location: finding.Location{
-			Path:      jsonRepoPath(file.FileName),
+			Path:      sarif.KICSRepoPath(jsonRepoPath(file.FileName)),
 			StartLine: file.Line,
 		},
 	}

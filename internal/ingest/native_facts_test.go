@@ -54,7 +54,7 @@ func TestNativeFactsFromRealSamples(t *testing.T) {
 	}
 
 	zap := nativeParseOK(t, "zap", "full-scan-2.16.json")
-	cors := nativeFind(t, zap, "40040")
+	cors := nativeFind(t, zap, "40040-2")
 	if cors.Severity != finding.SeverityMedium || cors.Occurrences != 4 || len(cors.Related) != 3 ||
 		cors.Location.URL != "http://localhost:8080" || !slices.Equal(cors.CWE, []string{"CWE-942"}) {
 		t.Errorf("zap CORS: %s, %d occurrences, %d related, url %q, cwe %v", cors.Severity, cors.Occurrences, len(cors.Related), cors.Location.URL, cors.CWE)

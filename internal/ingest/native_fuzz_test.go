@@ -9,7 +9,8 @@ import (
 	"github.com/vulntune/vulntune/internal/ingest"
 )
 
-// nativeFuzz seeds a fuzz target with testdata/<dir>/ (large samples cut to
+// nativeFuzz seeds a fuzz target with testdata/<dir>/ and the producer cases
+// of native_producers_test.go for the format (large samples cut to
 // their first 16 KiB, which keeps the fuzzer fast and still exercises the
 // truncated-input path) and checks that Parse and Sniff never panic and that
 // Parse returns an error or findings with the required fields.
@@ -21,6 +22,11 @@ func nativeFuzz(f *testing.F, dir string) {
 			f.Fatal(err)
 		}
 		f.Add(data[:min(len(data), 16<<10)])
+	}
+	for _, c := range nativeProducerCases {
+		if c.dir == dir {
+			f.Add([]byte(c.doc))
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		format.Sniff(data[:min(len(data), ingest.SniffSize)])

@@ -226,7 +226,7 @@ func osvFixed(v *osvVuln, pkg osvPackage) []string {
 	var out []string
 	for _, a := range v.Affected {
 		ae := finding.CanonicalEcosystem(a.Package.Ecosystem)
-		if ae != eco || finding.CanonicalPackageName(ae, a.Package.Name) != name {
+		if ae != eco || !osvSamePackage(eco, name, finding.CanonicalPackageName(ae, a.Package.Name)) {
 			continue
 		}
 		for _, rg := range a.Ranges {
@@ -241,6 +241,18 @@ func osvFixed(v *osvVuln, pkg osvPackage) []string {
 		}
 	}
 	return out
+}
+
+// osvSamePackage says whether an affected entry's package (canonical name
+// got) is the scanned package (canonical name want). A scan of an SBOM
+// names a Maven package by its artifact id alone ("logback-core") while the
+// advisory names group and artifact ("ch.qos.logback:logback-core"), so the
+// ECOSYSTEM range of a Maven GHSA gave no fixed version.
+func osvSamePackage(eco, want, got string) bool {
+	if got == want {
+		return true
+	}
+	return eco == "maven" && want != "" && !strings.Contains(want, ":") && strings.HasSuffix(got, ":"+want)
 }
 
 // osvPURL builds a package URL for the language ecosystems whose PURL

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,7 +20,8 @@ import (
 // version 2): Results[] per target with Vulnerabilities, Misconfigurations,
 // Secrets and Licenses, plus ExperimentalModifiedFindings, the findings that
 // .trivyignore or a VEX statement took out of the lists, which are kept as
-// suppressed findings. Trivy's SARIF is read by package sarif (trivy.go
+// suppressed findings; and the report of Trivy before v0.20, a top-level
+// array of those results. Trivy's SARIF is read by package sarif (trivy.go
 // there), which holds the table of Trivy's kinds both formats use.
 type Trivy struct{}
 
@@ -30,10 +32,16 @@ func init() { register(Trivy{}) }
 // Name implements Format.
 func (Trivy) Name() string { return "trivy" }
 
-// Sniff implements Format: "SchemaVersion" with "Results" or "ArtifactName".
+// Sniff implements Format: "SchemaVersion" with "Results" or "ArtifactName";
+// or, for the reports of Trivy before v0.20 (2021), which had no
+// SchemaVersion, a top-level array of results whose first names a "Target"
+// with its "Type", "Class" or "Vulnerabilities".
 func (Trivy) Sniff(head []byte) bool {
 	h := jsonSniffHead(head)
-	return !h.array && h.top["SchemaVersion"] && (h.top["Results"] || h.top["ArtifactName"])
+	if h.array {
+		return h.top["Target"] && (h.top["Type"] || h.top["Class"] || h.top["Vulnerabilities"])
+	}
+	return h.top["SchemaVersion"] && (h.top["Results"] || h.top["ArtifactName"])
 }
 
 type trivyReport struct {
@@ -79,7 +87,14 @@ func (Trivy) Parse(ctx context.Context, in Input, r io.Reader) ([]finding.Findin
 		return nil, err
 	}
 	var doc trivyReport
-	if err := jsonDecodeDoc(in, "$", data, &doc); err != nil {
+	resultsPath := "$.Results"
+	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("[")) {
+		// Before SchemaVersion the report was the Results array itself.
+		resultsPath = "$"
+		if err := jsonDecodeDoc(in, "$", data, &doc.Results); err != nil {
+			return nil, err
+		}
+	} else if err := jsonDecodeDoc(in, "$", data, &doc); err != nil {
 		return nil, err
 	}
 	image := ""
@@ -88,9 +103,20 @@ func (Trivy) Parse(ctx context.Context, in Input, r io.Reader) ([]finding.Findin
 	}
 	var errs jsonErrs
 	var out []finding.Finding
-	for i, res := range jsonEach[trivyResult](ctx, in, "$.Results", doc.Results, &errs) {
+	results := jsonEach[trivyResult](ctx, in, resultsPath, doc.Results, &errs)
+	if image == "" && resultsPath == "$" {
+		// A report from before SchemaVersion names no artifact; the OS
+		// result of an image scan names the image in its target.
+		for _, res := range results {
+			if img, _, ok := sarif.TrivyOSTarget(res.Target); ok {
+				image = img
+				break
+			}
+		}
+	}
+	for i, res := range results {
 		tc := trivyCtx{in: in, version: doc.Trivy.Version, image: image, res: res}
-		p := fmt.Sprintf("$.Results[%d].", i)
+		p := fmt.Sprintf("%s[%d].", resultsPath, i)
 		for _, v := range jsonEach[trivyVuln](ctx, in, p+"Vulnerabilities", res.Vulnerabilities, &errs) {
 			out = append(out, tc.vuln(v))
 		}
@@ -174,9 +200,13 @@ func trivyHash(match string) string {
 }
 
 // trivyPath returns the file a Result is about, or "" when the target is an
-// image or OS description rather than a file ("alpine:3.19 (alpine 3.19.1)").
+// image or OS description rather than a file ("alpine:3.19 (alpine 3.19.1)";
+// reports from before SchemaVersion have no Class to say so).
 func (tc trivyCtx) trivyPath() string {
 	if tc.res.Class == "os-pkgs" {
+		return ""
+	}
+	if _, _, ok := sarif.TrivyOSTarget(tc.res.Target); ok && tc.res.Class == "" {
 		return ""
 	}
 	return jsonRepoPath(tc.res.Target)
@@ -321,11 +351,13 @@ func trivyCVSSOrder(v trivyVuln) []string {
 }
 
 // trivySplitVersions splits Trivy's FixedVersion ("1.2.5, 1.3.1") into the
-// versions of each fixed branch.
+// versions of each fixed branch. Trivy before SchemaVersion passed on the
+// Node.js security WG's patched range (">=3.0.2" for NSWG-ECO advisories);
+// the version it starts at is the fixed version.
 func trivySplitVersions(s string) []string {
 	out := []string{}
 	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
+		if v = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ">=")); v != "" {
 			out = append(out, v)
 		}
 	}

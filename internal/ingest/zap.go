@@ -105,9 +105,14 @@ func zapFinding(version, site string, a zapAlert) finding.Finding {
 	if title == "" {
 		title = strings.TrimSpace(a.Alert)
 	}
-	rule := a.PluginID.String()
+	// The alert reference is the rule: one plugin raises several alerts
+	// ("10055-4" CSP wildcard directive, "10055-5" script-src
+	// unsafe-inline, on the same URL and header), which under the plugin
+	// id alone shared one fingerprint and were merged into one finding.
+	// The plugin id stays a property; the remedy table falls back to it.
+	rule := a.AlertRef.String()
 	if rule == "" {
-		rule = a.AlertRef.String()
+		rule = a.PluginID.String()
 	}
 	sev, ok := finding.SeverityMapping["zap"][a.RiskCode.String()]
 	if !ok {
@@ -157,7 +162,7 @@ func zapFinding(version, site string, a zapAlert) finding.Finding {
 	f.Properties = jsonProps(
 		"instances", strconv.Itoa(len(insts)),
 		"confidence", zapConfidence(a.Confidence.String()),
-		"alert_ref", a.AlertRef.String(),
+		"plugin_id", a.PluginID.String(),
 		"wasc", a.WASCID.String(),
 		"site", site,
 		"attack", attack,

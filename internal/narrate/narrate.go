@@ -161,7 +161,7 @@ func clip(s string, n int) string {
 			return cut
 		}
 	}
-	if i := strings.LastIndexAny(cut, ".!?\n"); i > n/2 {
+	if i := sentenceEnd(s, cut); i > n/2 {
 		return strings.TrimSpace(cut[:i+1])
 	}
 	if i := strings.LastIndexByte(cut, ' '); i > 0 {
@@ -209,4 +209,23 @@ func primaryTool(f *finding.Finding) finding.Tool {
 		return finding.Tool{Name: "scanner"}
 	}
 	return f.Tools[0]
+}
+
+// sentenceEnd is the index in cut (a prefix of s) of the last line break or
+// the last '.', '!' or '?' that ends a sentence, followed in s by white
+// space or the end, or -1. A dot inside a word ("minimatch.js", "v1.2")
+// ends none: cutting there left "of minimatch." where the text named the
+// file, a word the identifier augmentation never saw to replace.
+func sentenceEnd(s, cut string) int {
+	for i := len(cut) - 1; i >= 0; i-- {
+		switch cut[i] {
+		case '\n':
+			return i
+		case '.', '!', '?':
+			if i+1 >= len(s) || s[i+1] == ' ' || s[i+1] == '\n' || s[i+1] == '\t' || s[i+1] == '\r' {
+				return i
+			}
+		}
+	}
+	return -1
 }

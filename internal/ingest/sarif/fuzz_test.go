@@ -16,7 +16,8 @@ import (
 const maxSeed = 64 << 10
 
 // FuzzParseSARIF must never panic, and must return either an error or
-// findings with the required fields set. Seeds: testdata/sarif/*.sarif.
+// findings with the required fields set. Seeds: testdata/sarif/*.sarif and
+// the producer cases of producers_test.go.
 //
 //	go test ./internal/ingest/sarif -run '^$' -fuzz FuzzParseSARIF -fuzztime 1m
 func FuzzParseSARIF(f *testing.F) {
@@ -32,6 +33,9 @@ func FuzzParseSARIF(f *testing.F) {
 		if len(data) <= maxSeed {
 			f.Add(data)
 		}
+	}
+	for _, c := range producerCases {
+		f.Add([]byte(c.doc))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := report.Input{Name: "fuzz.sarif", Size: int64(len(data))}

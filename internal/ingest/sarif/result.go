@@ -49,6 +49,9 @@ func (c *converter) result(res *result, j int) {
 		return
 	}
 	run := c.run
+	if res.RuleID == "" && res.RuleIndex == nil && res.Rule == nil && run.profile.ruleID != nil {
+		res.RuleID = run.profile.ruleID(res)
+	}
 	info := run.rule(res)
 	ruleID := res.RuleID
 	if ruleID == "" && res.Rule != nil {

@@ -20,8 +20,11 @@ type profile struct {
 	// noFingerprint leaves Finding.PartialFingerprint empty: for tools
 	// whose SARIF fingerprints are junk or carry personal data.
 	noFingerprint bool
-	rule          func(info *ruleInfo)
-	result        func(x *resultCtx, f *finding.Finding)
+	// ruleID recovers the rule of a result that names none (no ruleId,
+	// ruleIndex or rule), from where the producer put it instead.
+	ruleID func(res *result) string
+	rule   func(info *ruleInfo)
+	result func(x *resultCtx, f *finding.Finding)
 }
 
 // toolNames maps lower-cased driver names to the canonical tool names
@@ -56,15 +59,18 @@ func canonicalTool(driver string) string {
 
 // profiles holds each producer's quirks; Trivy's are in trivy.go.
 var profiles = map[string]*profile{
-	"trivy":       {rule: trivyRule, result: trivyResult},
-	"grype":       {kind: finding.KindDependency, result: grypeResult},
-	"snyk":        {result: snykResult},
-	"bandit":      {kind: finding.KindCode, result: banditResult},
-	"checkov":     {kind: finding.KindConfig, rule: checkovRule, result: checkovResult},
-	"kics":        {kind: finding.KindConfig},
-	"semgrep":     {kind: finding.KindCode, noFingerprint: true, rule: semgrepRule, result: semgrepResult},
-	"gitleaks":    {kind: finding.KindSecret, noFingerprint: true, result: gitleaksResult},
-	"gosec":       {kind: finding.KindCode},
+	"trivy":    {rule: trivyRule, result: trivyResult},
+	"grype":    {kind: finding.KindDependency, result: grypeResult},
+	"snyk":     {result: snykResult},
+	"bandit":   {kind: finding.KindCode, result: banditResult},
+	"checkov":  {kind: finding.KindConfig, rule: checkovRule, result: checkovResult},
+	"kics":     {kind: finding.KindConfig, result: kicsResult},
+	"semgrep":  {kind: finding.KindCode, noFingerprint: true, rule: semgrepRule, result: semgrepResult},
+	"gitleaks": {kind: finding.KindSecret, noFingerprint: true, ruleID: gitleaksRuleID, result: gitleaksResult},
+	"gosec":    {kind: finding.KindCode},
+	// Dockle lints a built image against the CIS Docker benchmark: its
+	// results (which have no location) are about the image's configuration.
+	"dockle":      {kind: finding.KindConfig},
 	"eslint":      {kind: finding.KindCode},
 	"codeql":      {kind: finding.KindCode},
 	"zap":         {kind: finding.KindWeb},
@@ -211,6 +217,13 @@ func grypeResult(x *resultCtx, f *finding.Finding) {
 var snykSevRe = regexp.MustCompile(`(?i)\b(critical|high|medium|low)\s+severity\b`)
 var snykModuleRe = regexp.MustCompile(`(?m)Vulnerable module:\s*(\S+)`)
 
+// snykUpgradeRe reads the remediation line of Snyk's advisory text (the
+// rule's help markdown): "Upgrade `lodash` to version 4.17.21 or higher.",
+// one version per fixed branch ("1.1.12, 2.0.2, 3.0.1 or higher"), and for
+// an OS package in a container the distribution first ("Upgrade
+// `Alpine:3.18` `openssl` to version 3.1.4-r1 or higher.").
+var snykUpgradeRe = regexp.MustCompile("Upgrade\\s+(?:`([^`\\n]+)`\\s+)?`([^`\\n]+)`\\s+to\\s+version\\s+([^\\n]+?)\\s+or\\s+higher")
+
 func snykResult(x *resultCtx, f *finding.Finding) {
 	for _, t := range []string{f.Message, x.info.title, helpText(x.info), f.Description} {
 		if m := snykSevRe.FindStringSubmatch(t); m != nil {
@@ -234,6 +247,17 @@ func snykResult(x *resultCtx, f *finding.Finding) {
 		pkg := &finding.Package{PURL: purl(x)}
 		if m := snykModuleRe.FindStringSubmatch(help); m != nil {
 			pkg.Name = m[1]
+		}
+		// Snyk Container (and Snyk Open Source since 2023) names the
+		// package as the logical location "name@version"; its help has no
+		// "Vulnerable module" line.
+		for _, l := range f.Location.Logical {
+			if i := strings.LastIndexByte(l, '@'); i > 0 && i < len(l)-1 && (pkg.Name == "" || pkg.Name == l[:i]) {
+				pkg.Name, pkg.InstalledVersion = l[:i], l[i+1:]
+				break
+			}
+		}
+		if pkg.Name != "" && pkg.InstalledVersion == "" {
 			// "Introduced through: app@1.0.0 and lodash@4.17.20" or the
 			// description "(CVE-...) lodash@4.17.20" name the version.
 			for _, t := range []string{help, f.Description, f.Message} {
@@ -243,7 +267,11 @@ func snykResult(x *resultCtx, f *finding.Finding) {
 				}
 			}
 		}
+		distro := snykFixed(pkg, help, f.Fixes)
 		pkg.Ecosystem = ecosystem(pkg.PURL, f.Location.Path)
+		if pkg.Ecosystem == "" {
+			pkg.Ecosystem = snykEcosystem(distro, x.info.tags)
+		}
 		f.Package = pkg
 		f.VulnIDs = []string{f.Tools[0].RuleID}
 		for _, t := range []string{f.Description, x.info.title} {
@@ -252,6 +280,48 @@ func snykResult(x *resultCtx, f *finding.Finding) {
 			}
 		}
 	}
+}
+
+// snykFixed sets pkg's fixed versions from the remediation line of Snyk's
+// advisory text, else from the result's fixes when the upgrade they insert
+// is of this package: Snyk's fix upgrades the direct dependency
+// ("twilio@3.0.0"), which is the vulnerable package's fixed version only
+// when the two are one. It returns the distribution an OS package's
+// remediation names ("Alpine:3.18"), or "".
+func snykFixed(pkg *finding.Package, help string, fixes []finding.Fix) string {
+	for _, m := range snykUpgradeRe.FindAllStringSubmatch(help, -1) {
+		if pkg.Name == "" {
+			pkg.Name = m[2]
+		}
+		// An OS package is named "source/binary" ("openssl/libcrypto3");
+		// the remediation names the source package.
+		if m[2] == pkg.Name || strings.HasPrefix(pkg.Name, m[2]+"/") {
+			pkg.FixedVersions = splitVersions(m[3])
+			return m[1]
+		}
+	}
+	for _, fx := range fixes {
+		if i := strings.LastIndexByte(fx.Replacement, '@'); i > 0 && fx.Replacement[:i] == pkg.Name && i < len(fx.Replacement)-1 {
+			pkg.FixedVersions = []string{fx.Replacement[i+1:]}
+			break
+		}
+	}
+	return ""
+}
+
+// snykEcosystem is the ecosystem the remediation's distribution names, else
+// the package manager Snyk tags its rules with (the last tag, after
+// "security" and the CWE ids: "npm", "maven", "apk", "deb").
+func snykEcosystem(distro string, tags []string) string {
+	if e, ok := finding.KnownEcosystem(distro); ok {
+		return e
+	}
+	for i := len(tags) - 1; i >= 0; i-- {
+		if e, ok := finding.KnownEcosystem(tags[i]); ok {
+			return e
+		}
+	}
+	return ""
 }
 
 // versionAfter finds "name@version" as a word in text.
@@ -341,10 +411,26 @@ func semgrepResult(x *resultCtx, f *finding.Finding) {
 	}
 }
 
-// Gitleaks: the raw secret is region.snippet.text; commit author, email,
-// date and message sit in partialFingerprints and are never read.
+// gitleaksRuleID reads the rule of a Gitleaks v7 result, which has no
+// ruleId: v7 writes the message "<rule> secret detected", where <rule> is
+// the id (and name) of one of the run's rules ("AWS Access Key").
+func gitleaksRuleID(res *result) string {
+	name, ok := strings.CutSuffix(strings.TrimSpace(res.Message.Text), " secret detected")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(name)
+}
+
+// Gitleaks: the raw secret is region.snippet.text (v8) or, in v7, whose
+// snippet is the whole line, properties.offender; commit author, email,
+// date and message sit in partialFingerprints (v8) or properties (v7) and
+// are never read.
 func gitleaksResult(x *resultCtx, f *finding.Finding) {
-	if len(x.res.Locations) > 0 {
+	if s := propString(x.res.Properties, "offender"); s != "" {
+		f.Secrets = []string{s}
+		f.SecretHash = secretHash(s)
+	} else if len(x.res.Locations) > 0 {
 		if pl := x.res.Locations[0].PhysicalLocation; pl != nil && pl.Region != nil && pl.Region.Snippet != nil {
 			if s := pl.Region.Snippet.Text; s != "" {
 				f.Secrets = []string{s}
@@ -374,5 +460,28 @@ func osvResult(x *resultCtx, f *finding.Finding) {
 	f.VulnIDs = []string{f.Tools[0].RuleID}
 	for _, id := range vulnIDRe.FindAllString(f.Message, -1) {
 		f.VulnIDs = addUnique(f.VulnIDs, id)
+	}
+}
+
+// kicsMount is where KICS's documented container run mounts the scanned
+// directory (`docker run -v "$PWD":/path checkmarx/kics scan -p /path`),
+// so its reports name every file "/path/<repo-relative path>" (or, run on
+// Windows, "\path\...").
+const kicsMount = "/path/"
+
+// KICSRepoPath makes a KICS file name repo-relative: the container mount
+// /path/ is the checkout root. Other paths are returned as they are.
+func KICSRepoPath(p string) string {
+	if rest, ok := strings.CutPrefix(strings.ReplaceAll(p, `\`, "/"), kicsMount); ok && rest != "" {
+		return finding.CleanPath(rest)
+	}
+	return p
+}
+
+// kicsResult: KICS's file names are under its container mount.
+func kicsResult(_ *resultCtx, f *finding.Finding) {
+	f.Location.Path = KICSRepoPath(f.Location.Path)
+	for i := range f.Related {
+		f.Related[i].Path = KICSRepoPath(f.Related[i].Path)
 	}
 }
