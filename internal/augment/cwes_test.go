@@ -95,10 +95,10 @@ func TestCWEReplacedByRelative(t *testing.T) {
 		{orig: "CWE-1333", under: "CWE-405", want: 16},
 		{orig: "CWE-614", under: "CWE-311", want: 11},
 		{orig: "CWE-78", under: "CWE-77", want: 4},
-		{orig: "CWE-320", want: 4},  // Key Management Errors: its members
-		{orig: "CWE-310", want: 13}, // Cryptographic Issues: members and CWE-327
-		{orig: "CWE-264", want: 40}, // its mapping notes' CWE-284, then that pillar's children
-			{orig: "CWE-16", want: 66},  // CWE-284 and CWE-400, then their nearest rings
+		{orig: "CWE-320", want: 4},                     // Key Management Errors: its members
+		{orig: "CWE-310", want: 13},                    // Cryptographic Issues: members and CWE-327
+		{orig: "CWE-264", want: 40},                    // its mapping notes' CWE-284, then that pillar's children
+		{orig: "CWE-16", want: 66},                     // CWE-284 and CWE-400, then their nearest rings
 		{orig: "CWE-937", want: len(cwe.Weaknesses())}, // no members, no suggestion: any weakness
 	}
 	for _, tt := range tests {
