@@ -9,13 +9,14 @@ import (
 
 // MinRelatives is how many replacements a CWE's neighbourhood must offer
 // before cweCandidates stops widening it. A copy must not be able to
-// teach its CWE as a constant: with one or two candidates, every copy of an
-// SQL injection finding would name one of two ids, which could be guessed from the finding's text instead of copied from the
-// prompt. Every further ring brings in more distant weaknesses, and the
-// copy's "Address the underlying weakness" step reads less true: on the
-// 157 weaknesses the samples and corpus name, 4 keeps 92 of them among
-// siblings and puts 3 in sets of over 100 (a whole pillar's subtree),
-// where 5 would put 8 and 8 would put 14 (DESIGN.md §8).
+// teach its CWE as a constant: with one or two candidates, every copy of
+// an SQL injection finding would name one of two ids, which could be
+// guessed from the finding's text instead of copied from the prompt. Each
+// further ring brings in more distant weaknesses, and the copy's "Address
+// the underlying weakness" step reads less true. Over the 157 weaknesses
+// the samples' and corpus' files name (rule metadata included), 4 keeps
+// 92 within siblings and sends 3 to a whole pillar's subtree (over 100
+// candidates); 5 would send 8 there, 8 would send 14 (DESIGN.md §8).
 const MinRelatives = 4
 
 // cweCandidates lists, in a fixed order, the ids CWE num may be replaced

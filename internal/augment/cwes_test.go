@@ -137,7 +137,7 @@ func TestCWEReplacedByRelative(t *testing.T) {
 					t.Fatalf("copy %d: %s is not under %s", n, got, tt.under)
 				case o.Type == "weakness" && e.Pillar != o.Pillar:
 					t.Fatalf("copy %d: %s is under pillar %s, %s under %s", n, got, e.Pillar, tt.orig, o.Pillar)
-				case related != nil && len(related) > 0 && !related[got]:
+				case len(related) > 0 && !related[got]:
 					t.Fatalf("copy %d: %s is no relative of the category %s", n, got, tt.orig)
 				}
 			}
