@@ -14,6 +14,11 @@
 // snippet pins the copy's fixed version, the CWE name is the catalogue's
 // name of the copy's CWE), and free text the scanner wrote is rewritten by
 // the same table of replacements.
+//
+// A CWE is replaced by a relative in MITRE's Research Concepts view (a
+// sibling under the same parent first, else a weakness under the same
+// class or pillar): a random weakness would make the copy's "Address the
+// underlying weakness" step teach nonsense, grounded as it is.
 package augment
 
 import (
@@ -21,6 +26,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -40,7 +46,7 @@ import (
 // Version identifies how Finding replaces: bump it whenever a copy of the
 // same finding would come out differently, so `vulntune run` rebuilds a
 // dataset augmented the old way.
-const Version = 1
+const Version = 2
 
 // Catalogue is what replacements are drawn from.
 type Catalogue struct {
@@ -61,6 +67,8 @@ type Catalogue struct {
 	RuleNames []string
 	// CWEs are the CWE ids a finding's CWEs are replaced with; empty
 	// means every weakness of the catalogue that MITRE has not deprecated.
+	// Either way a CWE is replaced by one of its relatives in the pool when
+	// there is one (cweCandidates).
 	CWEs []string
 }
 
@@ -196,36 +204,37 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 		add(ident.KindVulnID, up, nid)
 	}
 
-	// CWE ids: each replaced by another catalogue entry, never one the
+	// CWE ids: each replaced by a relative (cweCandidates), never one the
 	// finding already names.
 	cwes := map[int]int{}
-	pool := cat.CWEs
-	if len(pool) == 0 {
-		pool = defaultCWEs()
-	}
 	var olds []string
 	olds = append(olds, f.CWE...)
 	for _, t := range texts {
 		olds = append(olds, ident.CWERE.FindAllString(t, -1)...)
+	}
+	named := map[int]bool{}
+	for _, o := range olds {
+		if num, ok := cwe.ParseID(ident.NormCWE(o)); ok {
+			named[num] = true
+		}
 	}
 	for _, o := range olds {
 		num, ok := cwe.ParseID(ident.NormCWE(o))
 		if !ok || cwes[num] != 0 {
 			continue
 		}
-		if len(pool) == 0 {
-			return finding.Finding{}, nil, fmt.Errorf("finding %s: no CWE to replace %s with", f.ID, o)
+		// Neither an id the finding names (the copy would still name it,
+		// and the replacer would turn it into another) nor one another of
+		// its CWEs became (two ids would merge into one).
+		taken := maps.Clone(named)
+		for _, v := range cwes {
+			taken[v] = true
 		}
-		for try := 0; try < 50; try++ {
-			cand, ok := cwe.ParseID(pool[rng.IntN(len(pool))])
-			if ok && cand != num && !slices.Contains(mapValues(cwes), cand) && !namesCWE(f, cand) {
-				cwes[num] = cand
-				break
-			}
+		cands := cweCandidates(num, cat.CWEs, taken)
+		if len(cands) == 0 {
+			return finding.Finding{}, nil, fmt.Errorf("finding %s: no unused CWE to replace %s with (dataset.augment.cwes)", f.ID, o)
 		}
-		if cwes[num] == 0 {
-			return finding.Finding{}, nil, fmt.Errorf("finding %s: no unused CWE in a pool of %d to replace %s with", f.ID, len(pool), o)
-		}
+		cwes[num] = cands[rng.IntN(len(cands))]
 		add(ident.KindCWE, fmt.Sprintf("CWE-%d", num), fmt.Sprintf("CWE-%d", cwes[num]))
 	}
 
@@ -444,36 +453,6 @@ func Leftovers(text string, reps []Replacement) []string {
 	}
 	return out
 }
-
-func mapValues(m map[int]int) []int {
-	out := make([]int, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
-}
-
-func namesCWE(f *finding.Finding, n int) bool {
-	for _, c := range f.CWE {
-		if m, ok := cwe.ParseID(ident.NormCWE(c)); ok && m == n {
-			return true
-		}
-	}
-	return false
-}
-
-// defaultCWEs are the weaknesses of the catalogue MITRE has not
-// deprecated: a category or view is not what a finding is tagged with.
-var defaultCWEs = func() func() []string {
-	var ids []string
-	var done bool
-	return func() []string {
-		if !done {
-			ids, done = cwe.Weaknesses(), true
-		}
-		return ids
-	}
-}()
 
 // newVulnID draws an id of the same family and shape: every digit anew
 // (a CVE's year from 2010 to 2025), and the letters of GHSA-style groups.

@@ -145,7 +145,8 @@ type Augment struct {
 	FileStems   []string        `yaml:"file_stems"`
 	RuleNames   []string        `yaml:"rule_names"`
 	// CWEs are the ids CWEs are replaced with (empty: every weakness of
-	// the shipped catalogue that MITRE has not deprecated).
+	// the shipped catalogue that MITRE has not deprecated); a CWE takes a
+	// relative among them when it has one (internal/augment).
 	CWEs []string `yaml:"cwes"`
 }
 

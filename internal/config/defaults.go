@@ -230,7 +230,7 @@ var specs = []*spec{
 		help:  "replacement last parts of rule ids without digits (rule ids with digits get new digits)",
 		field: func(c *Config) any { return &c.Dataset.Augment.RuleNames }, check: nonEmptyNames},
 	{key: "dataset.augment.cwes", def: "",
-		help:  `CWE ids a finding's CWEs are replaced with, named as the shipped catalogue names them ("" = every weakness of the catalogue MITRE has not deprecated)`,
+		help:  `CWE ids a finding's CWEs are replaced with, weaknesses of the shipped catalogue MITRE has not deprecated ("" = all of them); a CWE takes one of its relatives in MITRE's Research view from the list, any entry only when none is there`,
 		field: func(c *Config) any { return &c.Dataset.Augment.CWEs }, check: cweList},
 	{key: "analysis.endpoint", flag: "analysis-endpoint", def: "",
 		help:  `OpenAI-compatible base URL for LLM analysis ("" = mlx_lm.server on the base model, run by vulntune)`,

@@ -156,11 +156,20 @@ func nonEmptyNames(v any) error {
 	return nil
 }
 
-// cweList accepts CWE ids the shipped catalogue has.
+// cweList accepts CWE ids of weaknesses the shipped catalogue has and
+// MITRE has not deprecated: a copy tagged with a category ("CWE-16
+// Configuration") or a deprecated entry would teach what MITRE tells
+// people not to map to.
 func cweList(v any) error {
 	for _, id := range v.([]string) {
-		if _, ok := cwe.Lookup(id); !ok {
+		e, ok := cwe.Lookup(id)
+		switch {
+		case !ok:
 			return fmt.Errorf("%q is not a CWE id of the shipped catalogue", id)
+		case e.Type != "weakness":
+			return fmt.Errorf("%q is a %s of the shipped catalogue (%s), not a weakness", id, e.Type, e.Name)
+		case e.Status == "Deprecated":
+			return fmt.Errorf("%q is deprecated by MITRE (%s)", id, e.Name)
 		}
 	}
 	return nil
