@@ -48,7 +48,11 @@ replaced), the first one's position, and the deep and stuck counts.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "serving %s at %s/v1 (log: %s); Ctrl-C stops it\n", dir, s.URL(), s.LogPath())
+			decoding := ""
+			if opts.Grounded {
+				decoding = " with grounded decoding"
+			}
+			fmt.Fprintf(a.stdout, "serving %s%s at %s/v1 (log: %s); Ctrl-C stops it\n", dir, decoding, s.URL(), s.LogPath())
 			select {
 			case <-ctx.Done():
 				if err := s.Close(); err != nil {
