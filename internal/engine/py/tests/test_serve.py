@@ -59,15 +59,15 @@ def test_processors_get_the_requests_grounded_processor_last():
     tok = ToyTokenizer(VOCAB)
     penalty = object()
     make = serve.grounded_processors(lambda args: [penalty], types.SimpleNamespace(tokenizer=tok))
-    args = types.SimpleNamespace()
+    args = types.SimpleNamespace(max_tokens=5)
     assert make(args) == [penalty]  # a request without grounding keeps mlx-lm's processors
 
     g = serve.Grounding("Upgrade lib from 1.3.5 to 1.3.14.", greedy=True)
     args.vulntune_grounding = g
     assert g.stats() is None
     procs = make(args)
-    assert procs[0] is penalty and procs[1] is g.processor and isinstance(g.processor, GroundedProcessor)
-    assert g.processor.greedy and g.processor.eos == {6}
+    assert procs == [penalty, g] and isinstance(g.processor, GroundedProcessor)
+    assert g.processor.greedy and g.processor.eos == {6} and g.max_tokens == 5
 
     # The model prefers the invented 1.3.9; the processor makes it 1.3.14.
     context, answer = [0], []
@@ -75,11 +75,33 @@ def test_processors_get_the_requests_grounded_processor_last():
         logits = [-10.0] * len(VOCAB)
         for r, t in enumerate(prefs):
             logits[t] = 10.0 - r
-        tok_id = int(mx.argmax(g.processor(mx.array(context), mx.array([logits]))[0]).item())
+        tok_id = int(mx.argmax(g(mx.array(context), mx.array([logits]))[0]).item())
         context.append(tok_id)
         answer.append(tok_id)
     assert tok.decode(answer) == "Upgrade to 1.3.14.</s>"
     assert g.stats() == {"steps": 5, "interventions": 1, "first_intervention": 2, "deep": 0, "stuck": 0}
+
+
+@pytest.mark.parametrize(
+    "max_tokens,answer",
+    [
+        (3, [1, 2, 3]),  # ends at max_tokens on the invented "9"...
+        (9, [1, 2, 4, 6]),  # ...or at end of sequence
+    ],
+)
+def test_the_step_after_the_answers_end_is_left_alone(max_tokens, answer):
+    # mlx-lm computes one step past an answer's last token and never sends
+    # it: that step's logits pass through unchecked and uncounted.
+    g = serve.Grounding("Upgrade lib from 1.3.5 to 1.3.14.", greedy=True).make(ToyTokenizer(VOCAB), max_tokens)
+    context = [0]
+    for t in answer:
+        g(mx.array(context), mx.array([[0.0] * len(VOCAB)]))
+        context.append(t)
+    steps = g.stats()["steps"]
+    assert steps == len(answer)
+    logits = mx.array([[0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0]])  # "9" on top: "1.3.9" would fail
+    assert g(mx.array(context), logits) is logits
+    assert g.stats()["steps"] == steps and g.stats()["interventions"] == 0
 
 
 def bare_handler(body, temperature, stream=False):
@@ -99,7 +121,7 @@ def test_handler_grounds_chat_requests_and_reports_on_the_final_object(stream):
     req = h.handle_chat_completions()
     assert req.vulntune_grounding is h.grounding
     assert h.grounding.ground == "Upgrade lib from 1.3.5?\nfixed in 1.3.14" and h.grounding.greedy
-    h.grounding.make(ToyTokenizer(VOCAB))
+    h.grounding.make(ToyTokenizer(VOCAB), 16)
     counts = () if stream else (7, 2)
     assert "vulntune_grounding" not in h.generate_response("Upgrade", None, *counts)
     final = h.generate_response(" to 1.3.14", "stop", *counts)
@@ -145,5 +167,6 @@ def test_install_runs_the_grounded_classes():
     assert (host, port) == ("127.0.0.1", 8080)
     assert isinstance(gen, Generator) and type(gen) is not Generator and gen.cache == ("cache", 10)
     assert issubclass(handler, fake.APIHandler) and handler is not fake.APIHandler
-    args = types.SimpleNamespace(vulntune_grounding=serve.Grounding("g", greedy=True))
-    assert isinstance(fake._make_logits_processors(args)[0], GroundedProcessor)
+    args = types.SimpleNamespace(vulntune_grounding=serve.Grounding("g", greedy=True), max_tokens=8)
+    assert fake._make_logits_processors(args) == [args.vulntune_grounding]
+    assert isinstance(args.vulntune_grounding.processor, GroundedProcessor)

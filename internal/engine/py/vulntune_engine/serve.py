@@ -61,20 +61,32 @@ def request_ground(body):
 
 class Grounding:
     """One request's grounded decoding: the ground, and the processor made
-    for it on the generation thread (stats() is None until then)."""
+    for it on the generation thread (stats() is None until then). It is
+    the logits processor mlx-lm calls, passing each step on to the
+    GroundedProcessor up to the answer's end."""
 
     def __init__(self, ground, greedy):
         self.ground = ground
         self.greedy = greedy
         self.processor = None
 
-    def make(self, tokenizer):
+    def make(self, tokenizer, max_tokens):
         from .grounded import GroundedProcessor
 
-        self.processor = GroundedProcessor(
-            tokenizer, self.ground, greedy=self.greedy, eos_ids=list(tokenizer.eos_token_ids)
-        )
-        return self.processor
+        eos = list(tokenizer.eos_token_ids)
+        self.processor = GroundedProcessor(tokenizer, self.ground, greedy=self.greedy, eos_ids=eos)
+        self.max_tokens, self._eos = max_tokens, set(eos)
+        return self
+
+    def __call__(self, context, logits):
+        # mlx-lm decodes one step ahead: it computes the step after an
+        # answer's last token (the max_tokens-th, or end of sequence)
+        # before it sees the answer end, and never sends that step's token.
+        # Checking it would count replacements no client saw.
+        p = self.processor
+        if p.steps >= self.max_tokens or (p.steps and int(context[-1].item()) in self._eos):
+            return logits
+        return p(context, logits)
 
     def stats(self):
         return self.processor.stats() if self.processor is not None else None
@@ -90,13 +102,17 @@ def grounded_processors(make, provider):
         procs = list(make(args))
         g = getattr(args, "vulntune_grounding", None)
         if g is not None:
-            procs.append(g.make(provider.tokenizer))
+            procs.append(g.make(provider.tokenizer, args.max_tokens))
         return procs
 
     return wrapped
 
 
 def _classes(server):
+    """GroundedHandler and GroundedGenerator over the given mlx_lm.server
+    module's classes; made on use, so importing this module does not load
+    mlx_lm.server (mlx, numpy, huggingface_hub)."""
+
     class GroundedHandler(server.APIHandler):
         def do_POST(self):
             self.grounding = None
