@@ -19,10 +19,11 @@ cache and streaming as `python -m mlx_lm server`) with three hooks:
   _make_logits_processors
                       mlx_lm.server's function, which its generation thread
                       calls for every request, batched or not, wrapped to
-                      append the request's GroundedProcessor last (after
-                      logit_bias and the penalties, so it judges the logits
-                      the sampler will see), made there with the tokenizer
-                      of the model that decodes it.
+                      append the request's Grounding, which drives a
+                      GroundedProcessor, last (after logit_bias and the
+                      penalties, so it judges the logits the sampler will
+                      see), made there with the tokenizer of the model
+                      that decodes it.
 
 Decoding is greedy (grounded.py's greedy mode) when the request's
 temperature is 0; otherwise every passing candidate of the top 64 is kept.
@@ -94,7 +95,7 @@ class Grounding:
 
 def grounded_processors(make, provider):
     """make (mlx_lm.server._make_logits_processors) with the request's
-    GroundedProcessor appended when its arguments carry a Grounding.
+    Grounding appended, as its processor, when its arguments carry one.
     provider is the server's ModelProvider: the wrapper runs on the
     generation thread after the request's model is loaded."""
 
