@@ -19,8 +19,16 @@ func newServeCmd(a *app) *cobra.Command {
 		Long: `serve runs mlx_lm.server on 127.0.0.1 with a free port, waits until it
 answers, prints its base URL (the API is under /v1) and keeps it running until
 Ctrl-C. Concurrent requests are decoded as one batch, up to
---decode-concurrency.`,
-		Example: "  vulntune serve\n  vulntune serve --model my-tuned-model --decode-concurrency 8",
+--decode-concurrency.
+
+With --grounded every completion, streamed or not, is decoded with grounded
+decoding: the answer may name a vulnerability id, CWE id, version, file path
+or URL only if the request's messages (or a text completion's prompt) name
+it, or its optional string field "vulntune_ground" does (e.g. a finding's
+facts). The final response object (the last chunk when streaming) carries
+"vulntune_grounding": the steps checked, the interventions (tokens
+replaced), the first one's position, and the deep and stuck counts.`,
+		Example: "  vulntune serve\n  vulntune serve --model my-tuned-model --decode-concurrency 8\n  vulntune serve --grounded",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.loadConfig()
@@ -40,7 +48,11 @@ Ctrl-C. Concurrent requests are decoded as one batch, up to
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "serving %s at %s/v1 (log: %s); Ctrl-C stops it\n", dir, s.URL(), s.LogPath())
+			decoding := ""
+			if opts.Grounded {
+				decoding = " with grounded decoding"
+			}
+			fmt.Fprintf(a.stdout, "serving %s%s at %s/v1 (log: %s); Ctrl-C stops it\n", dir, decoding, s.URL(), s.LogPath())
 			select {
 			case <-ctx.Done():
 				if err := s.Close(); err != nil {
@@ -59,5 +71,7 @@ Ctrl-C. Concurrent requests are decoded as one batch, up to
 	cmd.Flags().StringVar(&opts.Adapter, "adapter", "", "LoRA adapter directory to apply")
 	cmd.Flags().IntVar(&opts.DecodeConcurrency, "decode-concurrency", 0, "requests decoded as one batch (0: mlx-lm's default, 32)")
 	cmd.Flags().IntVar(&opts.MaxTokens, "max-tokens", 0, "default completion length (0: mlx-lm's default, 512)")
+	cmd.Flags().BoolVar(&opts.Grounded, "grounded", false,
+		"grounded decoding: answers may name ids, CWE ids, versions, paths and URLs only if the request does")
 	return cmd
 }

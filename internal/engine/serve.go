@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,12 @@ type ServeOptions struct {
 	DecodeConcurrency int
 	// MaxTokens is the server's default completion length; 0 keeps mlx-lm's.
 	MaxTokens int
+	// Grounded decodes every completion with grounded decoding
+	// (vulntune_engine/serve.py): an answer may name a vulnerability id,
+	// CWE id, version, path or URL only if the request's messages (or its
+	// "vulntune_ground" field) name it, and the final response object
+	// carries "vulntune_grounding", the processor's counts (GroundingStats).
+	Grounded bool
 	// StartTimeout bounds loading the model and answering the first health
 	// check; 0 means 3 minutes.
 	StartTimeout time.Duration
@@ -68,9 +75,11 @@ func (s *Server) Close() error {
 // between picking it and the server binding it.
 const serveAttempts = 3
 
-// Serve starts `python -m mlx_lm server` on a free loopback port and waits
-// until it answers GET /v1/models. It fails early, quoting the server's
-// stderr, if the process exits first.
+// Serve starts `python -m mlx_lm server` (with opts.Grounded, the engine's
+// serve module, which runs the same server with grounded decoding hooked
+// in) on a free loopback port and waits until it answers GET /v1/models
+// and one completion. It fails early, quoting the server's stderr, if the
+// process exits first.
 func (e *Engine) Serve(ctx context.Context, model string, opts ServeOptions) (*Server, error) {
 	if _, err := os.Stat(filepath.Join(model, "config.json")); err != nil {
 		return nil, fmt.Errorf("serve %s: not a model directory: %w", model, err)
@@ -78,13 +87,21 @@ func (e *Engine) Serve(ctx context.Context, model string, opts ServeOptions) (*S
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 3 * time.Minute
 	}
+	program := []string{"-I", "-m", "mlx_lm", "server"}
+	if opts.Grounded {
+		root, err := installPython(e.WorkerDir)
+		if err != nil {
+			return nil, err
+		}
+		program = moduleArgs(root, "serve")
+	}
 	var last error
 	for range serveAttempts {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
-		s, err := e.startServer(ctx, model, port, opts)
+		s, err := e.startServer(ctx, program, model, port, opts)
 		if err == nil {
 			return s, nil
 		}
@@ -97,9 +114,11 @@ func (e *Engine) Serve(ctx context.Context, model string, opts ServeOptions) (*S
 	return nil, last
 }
 
-func (e *Engine) startServer(ctx context.Context, model string, port int, opts ServeOptions) (*Server, error) {
-	args := []string{"-I", "-m", "mlx_lm", "server", "--model", model,
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port)}
+// startServer runs program (the argv after the interpreter that starts
+// mlx-lm's server) with the server's flags.
+func (e *Engine) startServer(ctx context.Context, program []string, model string, port int, opts ServeOptions) (*Server, error) {
+	args := append(slices.Clip(program), "--model", model,
+		"--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	if opts.Adapter != "" {
 		args = append(args, "--adapter-path", opts.Adapter)
 	}

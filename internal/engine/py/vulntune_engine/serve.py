@@ -1,0 +1,179 @@
+"""`vulntune serve --grounded`: mlx-lm's own OpenAI-compatible server, with
+every completion decoded under grounded decoding (grounded.py).
+
+`python -I run.py vulntune_engine.serve [mlx_lm.server flags]` runs
+mlx_lm.server's main() (the same flags, HTTP handling, batching, prompt
+cache and streaming as `python -m mlx_lm server`) with three hooks:
+
+  GroundedHandler     an APIHandler that gives each completion request a
+                      Grounding: its ground is the request's prompt text (a
+                      chat's message contents joined by newlines, as Go's
+                      chat.Prompt joins them; a text completion's prompt),
+                      plus the optional vulntune request field
+                      "vulntune_ground", more text the answer may take
+                      identifiers from (a finding's facts, say). The final
+                      response object (the last chunk when streaming)
+                      carries "vulntune_grounding": the processor's stats().
+  GroundedGenerator   a ResponseGenerator that hands the Grounding on with
+                      the request's GenerationArguments.
+  _make_logits_processors
+                      mlx_lm.server's function, which its generation thread
+                      calls for every request, batched or not, wrapped to
+                      append the request's Grounding, which drives a
+                      GroundedProcessor, last (after logit_bias and the
+                      penalties, so it judges the logits the sampler will
+                      see), made there with the tokenizer of the model
+                      that decodes it.
+
+Decoding is greedy (grounded.py's greedy mode) when the request's
+temperature is 0; otherwise every passing candidate of the top 64 is kept.
+"""
+
+import sys
+
+
+def message_text(content):
+    """A message's content as the chat template gets it
+    (mlx_lm.server.process_message_content): a string, the text parts of a
+    list joined, or "" for none."""
+    if content is None:
+        return ""
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return str(content)
+
+
+def request_ground(body):
+    """The ground of one request body: a chat's message contents joined by
+    newlines, or a text completion's prompt, then "vulntune_ground" when
+    the request names it."""
+    if "messages" in body:
+        text = "\n".join(message_text(m.get("content")) for m in body["messages"])
+    else:
+        prompt = body.get("prompt", "")
+        text = prompt if isinstance(prompt, str) else ""
+    extra = body.get("vulntune_ground")
+    if extra is None:
+        return text
+    if not isinstance(extra, str):
+        raise ValueError("vulntune_ground must be a string")
+    return text + "\n" + extra
+
+
+class Grounding:
+    """One request's grounded decoding: the ground, and the processor made
+    for it on the generation thread (stats() is None until then). It is
+    the logits processor mlx-lm calls, passing each step on to the
+    GroundedProcessor up to the answer's end."""
+
+    def __init__(self, ground, greedy):
+        self.ground = ground
+        self.greedy = greedy
+        self.processor = None
+
+    def make(self, tokenizer, max_tokens):
+        from .grounded import GroundedProcessor
+
+        eos = list(tokenizer.eos_token_ids)
+        self.processor = GroundedProcessor(tokenizer, self.ground, greedy=self.greedy, eos_ids=eos)
+        self.max_tokens, self._eos = max_tokens, set(eos)
+        return self
+
+    def __call__(self, context, logits):
+        # mlx-lm decodes one step ahead: it computes the step after an
+        # answer's last token (the max_tokens-th, or end of sequence)
+        # before it sees the answer end, and never sends that step's token.
+        # Checking it would count replacements no client saw.
+        p = self.processor
+        if p.steps >= self.max_tokens or (p.steps and int(context[-1].item()) in self._eos):
+            return logits
+        return p(context, logits)
+
+    def stats(self):
+        return self.processor.stats() if self.processor is not None else None
+
+
+def grounded_processors(make, provider):
+    """make (mlx_lm.server._make_logits_processors) with the request's
+    Grounding appended, as its processor, when its arguments carry one.
+    provider is the server's ModelProvider: the wrapper runs on the
+    generation thread after the request's model is loaded."""
+
+    def wrapped(args):
+        procs = list(make(args))
+        g = getattr(args, "vulntune_grounding", None)
+        if g is not None:
+            procs.append(g.make(provider.tokenizer, args.max_tokens))
+        return procs
+
+    return wrapped
+
+
+def _classes(server):
+    """GroundedHandler and GroundedGenerator over the given mlx_lm.server
+    module's classes; made on use, so importing this module does not load
+    mlx_lm.server (mlx, numpy, huggingface_hub)."""
+
+    class GroundedHandler(server.APIHandler):
+        def do_POST(self):
+            self.grounding = None
+            super().do_POST()
+
+        def _ground(self):
+            # Called from the request factories, where a raised error
+            # answers 400 with its message.
+            temp = self.temperature
+            self.grounding = Grounding(request_ground(self.body), greedy=temp == 0)
+            return self.grounding
+
+        def handle_chat_completions(self):
+            request = super().handle_chat_completions()
+            request.vulntune_grounding = self._ground()
+            return request
+
+        def handle_text_completions(self):
+            request = super().handle_text_completions()
+            request.vulntune_grounding = self._ground()
+            return request
+
+        def generate_response(self, text, finish_reason, *args, **kwargs):
+            resp = super().generate_response(text, finish_reason, *args, **kwargs)
+            if finish_reason is not None and self.grounding is not None:
+                stats = self.grounding.stats()
+                if stats is not None:
+                    resp["vulntune_grounding"] = stats
+            return resp
+
+    class GroundedGenerator(server.ResponseGenerator):
+        def generate(self, request, generation_args, progress_callback=None):
+            generation_args.vulntune_grounding = getattr(request, "vulntune_grounding", None)
+            return super().generate(request, generation_args, progress_callback)
+
+    return GroundedHandler, GroundedGenerator
+
+
+def install(server):
+    """Hook grounded decoding into the mlx_lm.server module: its run()
+    starts GroundedGenerator behind GroundedHandler. mlx_lm.server.run
+    ignores its handler_class (it calls _run_http_server without it), so
+    run is replaced; vulntune never runs the server distributed, the one
+    other thing run() does."""
+    handler, generator = _classes(server)
+
+    def run(host, port, model_provider, **_):
+        server._make_logits_processors = grounded_processors(server._make_logits_processors, model_provider)
+        prompt_cache = server.LRUPromptCache(model_provider.cli_args.prompt_cache_size)
+        server._run_http_server(host, port, generator(model_provider, prompt_cache), handler_class=handler)
+
+    server.run = run
+
+
+def main():
+    from mlx_lm import server
+
+    install(server)
+    server.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
