@@ -171,11 +171,12 @@ def test_check_no_url_in_ground(text, ok):
 def endable(g, text, alphabet, depth=40, seen=None):
     """Whether some continuation of text by at most depth characters of
     alphabet passes check at every step and then check(final=True): a
-    depth-first search that tries ending the answer first."""
+    depth-first search that tries ending the answer first, and gives up
+    after 5,000 texts (a trap passes every run of punctuation)."""
     if g.check(text, final=True):
         return True
     seen = set() if seen is None else seen
-    if depth == 0 or text in seen:
+    if depth == 0 or text in seen or len(seen) >= 5000:
         return False
     seen.add(text)
     return any(g.check(text + c) and endable(g, text + c, alphabet, depth - 1, seen) for c in alphabet)
@@ -212,14 +213,15 @@ def test_every_passing_text_can_be_ended(start):
 
 def run_model(proc, vocab, model, steps):
     """Greedy decoding of a model whose logits rank model(answer so far)
-    first, in that order, and every other token below in vocabulary order,
+    first, in that order (those vocab has), and every other token below in
+    vocabulary order,
     until end of sequence (the vocabulary's last token) or steps tokens."""
     tok = ToyTokenizer(vocab)
     eos = len(vocab) - 1
     tokens, context = [], [0]
     for _ in range(steps):
         logits = [-10.0 - i / 100 for i in range(len(vocab))]
-        for r, t in enumerate(model(tok.decode(tokens))):
+        for r, t in enumerate(t for t in model(tok.decode(tokens)) if t in vocab):
             logits[vocab.index(t)] = 10.0 - r
         tokens.append(int(mx.argmax(proc(mx.array(context), mx.array([logits]))[0]).item()))
         context.append(tokens[-1])
