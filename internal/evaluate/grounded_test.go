@@ -131,7 +131,7 @@ func TestGroundedMatchesEvaluate(t *testing.T) {
 	frags := []string{"CWE-502", "CWE-5", "CWE-2025", "CWE", "-", " ", "\n", ".", ",", "1.3.", "12", "14", "5", "15", "0",
 		"v", "web/", "build", ".gradle", ".kts", "app/", "src/main/java/com/acme/", "App.java", "Main.java",
 		"CVE-2023-", "6378", "63781", "GHSA-vmq6-5m68-f53m", "https://", "logback.qos.ch/", "news.html", "evil.example/",
-		"cwe.mitre.org/data/definitions/", "502.html", "79.html", "(", ")", "`", "\"", ":", "-r2", "DSA-", "5000", "x", "the fix"}
+		"cwe.mitre.org/data/definitions/", "502.html", "79.html", "www.", "w", "os", "v.dev/vulnerability/", "*", "_", "#1.3.", "(", ")", "`", "\"", ":", "-r2", "DSA-", "5000", "x", "the fix"}
 	var walks []crossWalk
 	for range 3000 {
 		var chunks []string
@@ -194,4 +194,61 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestGroundedWalks: answers written token by token that grounded decoding
+// must accept or refuse, and every accepted one has no ungrounded
+// identifier by evaluate.UngroundedIdents. The refusals are the traps of
+// issue 16: a text the decoder accepts but from which nothing grounded can
+// follow, so that a greedy walk appends trimmed punctuation forever
+// ("https://www.w.*.*.*", "https://os.*..:_"): "www." counts once, an
+// open identifier is judged with the punctuation evaluation trims from it,
+// and a scheme is written only where the ground has an URL.
+func TestGroundedWalks(t *testing.T) {
+	prompt := crossPrompt + "\nAlso CVE-2021-44228."
+	bare := "Finding: org.example:lib 1.3.5 in web/build.gradle, fixed in 1.3.14."
+	tests := []struct {
+		name   string
+		prompt string
+		facts  dataset.Facts
+		chunks []string
+		want   bool
+	}{
+		{"www then a host no ground URL starts", prompt, crossFacts, []string{"Fix: ", "https", "://", "www", ".", "w"}, false},
+		{"www then a grounded host", prompt, crossFacts, []string{"See ", "https://", "www.", "logback", ".qos.ch/", "news.html", ".", "\n"}, true},
+		{"www alone is no host", prompt, crossFacts, []string{"See ", "https://", "www.", "\n"}, false},
+		{"trimmed dot after a half-written host", prompt, crossFacts, []string{"- ", "https://", "os", ".", "*"}, false},
+		{"the canonical page of a ground's CVE", prompt, crossFacts, []string{"- ", "https://", "os", "v.dev/vulnerability/", "CVE-2023-6378", "\n"}, true},
+		{"a grounded page ends a sentence", prompt, crossFacts, []string{"See ", "https://logback.qos.ch/news", ".html", ".", " Then"}, true},
+		{"a grounded page in bold", prompt, crossFacts, []string{"See **", "https://logback.qos.ch/news", ".html", "**", "\n"}, true},
+		{"a grounded page then a run of punctuation", prompt, crossFacts, []string{"See ", "https://logback.qos.ch/news.html", ".", "*", "."}, false},
+		{"a grounded fragment spelled out", prompt, crossFacts, []string{"See ", "https://logback.qos.ch/news.html", "#1.3.", "12", ").", "\n"}, true},
+		{"an invented fragment", prompt, crossFacts, []string{"See ", "https://logback.qos.ch/news.html", "#x"}, false},
+		{"an invented host", prompt, crossFacts, []string{"See ", "https://", "evil", ".example"}, false},
+		{"version prefix then dots", prompt, crossFacts, []string{"Upgrade to 1.3.1", ".", "."}, false},
+		{"version prefix then a dash", prompt, crossFacts, []string{"Upgrade to 1.3.1", "-", "-"}, false},
+		{"version completed", prompt, crossFacts, []string{"Upgrade to 1.3.1", "2", ".", " Then"}, true},
+		{"CVE prefix then a dash", prompt, crossFacts, []string{"See CVE-2021-4422", "-", "-"}, false},
+		{"CVE prefix then a colon", prompt, crossFacts, []string{"See CVE-2021-4422", ":"}, false},
+		{"CVE completed", prompt, crossFacts, []string{"See CVE-2021-4422", "8", ":", " it"}, true},
+		{"path prefix then trimmed punctuation", prompt, crossFacts, []string{"Edit web/build.gr", ".", "!"}, false},
+		{"path completed", prompt, crossFacts, []string{"Edit web/build.gr", "adle.kts", ".", "\n"}, true},
+		{"a scheme with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "https", "://"}, false},
+		{"a scheme's first slash with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "https", ":/"}, false},
+		{"no scheme with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "https", "\n", "done"}, true},
+	}
+	var walks []crossWalk
+	for _, tt := range tests {
+		walks = append(walks, crossWalk{Chunks: tt.chunks, Ground: evaluate.Ground(tt.prompt, tt.facts)})
+	}
+	out := runCrossCheck(t, []crossCase{}, walks)
+	for i, tt := range tests {
+		text := strings.Join(tt.chunks, "")
+		if out.Walks[i] != tt.want {
+			t.Errorf("%s: grounded decoding accepts %q token by token (%q): %v, want %v", tt.name, text, tt.chunks, out.Walks[i], tt.want)
+		}
+		if ids := evaluate.UngroundedIdents(text, tt.prompt, tt.facts); out.Walks[i] && len(ids) > 0 {
+			t.Errorf("%s: grounded decoding accepts %q, evaluate finds %v", tt.name, text, ids)
+		}
+	}
 }

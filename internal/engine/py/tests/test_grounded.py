@@ -39,6 +39,34 @@ GROUND = (
         ("see https://cwe.mitre.org/data/definitions/352.html", True, True),
         ("see https://cwe.mitre.org/data/definitions/79.html", True, False),
         ("Plain prose, no identifiers.", True, True),
+        # Issue 16's URL trap: "www." counts once, before the host ...
+        ("see https://w", False, True),  # "www." on its way
+        ("see https://www.", False, True),
+        ("see https://www.w", False, False),  # no grounded host starts with w
+        ("see https://www.example.org/adv", False, True),
+        ("see https://os", False, True),  # osv.dev, the CVE's canonical page
+        # ... trimmed punctuation is judged while the URL is open ...
+        ("see https://os.", False, False),
+        ("see https://www.w.*.*", False, False),
+        ("see https://example.org/adv.*", False, False),
+        ("see https://example.org/advisory/42.", False, True),  # a sentence ends
+        ("see https://example.org/advisory/42**", False, True),  # bold ends
+        ("see https://example.org/advisory/42/.", False, True),
+        ("see https://example.org/advisory/42.*.", False, False),  # no endless tail
+        ("see https://example.org/advisory/42.*. now", False, True),  # trimmed, grounded
+        ("see https://osv.dev/vulnerability/CVE-2021-44228:", False, True),
+        ("see https://example.org/advisory/42#", False, False),  # no fragment in the ground
+        # ... and a scheme may be written only where the ground has an URL.
+        ("see https://", False, True),
+        # The other kinds' half-written identifiers with trimmed punctuation.
+        ("Upgrade to 1.3.1.", False, False),
+        ("Upgrade to 1.3.1..", False, False),
+        ("Upgrade to 1.3.1-", False, False),
+        ("CVE-2021-4422-", False, False),
+        ("CVE-2021-4422:", False, False),
+        ("Edit web/build.gr.", False, False),
+        ("Edit web/build.gr?!", False, False),
+        ("Edit web/build.gradle?!", False, True),  # grounded: a space may follow
     ],
 )
 def test_check(text, final, ok):
@@ -118,3 +146,151 @@ def test_processor_walks_past_top_k_then_ends_when_nothing_passes():
     got = run(proc, vocab, [[1], [4, 3, 2]], 2)
     assert tok.decode(got) == " CWE-35</s>"
     assert proc.stuck == 1
+
+
+# A ground with no URL and no id that has a canonical page.
+BARE = "Finding: org.example:lib 1.3.5 in web/build.gradle, fixed in 1.3.14."
+
+
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ("see https", True),
+        ("see https:", True),
+        ("see https:/", False),
+        ("see https://", False),  # nothing grounded can follow
+        ("see ftp://", False),
+        ("see https:// or", True),  # no URL was written
+        ("the xhttps:// scheme", True),  # glued to a word: no URL
+    ],
+)
+def test_check_no_url_in_ground(text, ok):
+    assert Ground(BARE).check(text) is ok
+
+
+def endable(g, text, alphabet, depth=40, seen=None):
+    """Whether some continuation of text by at most depth characters of
+    alphabet passes check at every step and then check(final=True): a
+    depth-first search that tries ending the answer first, and gives up
+    after 5,000 texts (a trap passes every run of punctuation)."""
+    if g.check(text, final=True):
+        return True
+    seen = set() if seen is None else seen
+    if depth == 0 or text in seen or len(seen) >= 5000:
+        return False
+    seen.add(text)
+    return any(g.check(text + c) and endable(g, text + c, alphabet, depth - 1, seen) for c in alphabet)
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "see https://",
+        "see https://w",
+        "see https://www.",
+        "see https://os",
+        "see https://example.org/advisory/42.",
+        "Upgrade to 1.3.1",
+        "CVE-2021-4422",
+        "Edit web/build.gr",
+    ],
+)
+def test_every_passing_text_can_be_ended(start):
+    # The trap of issue 16 was a text that passed but from which only
+    # punctuation could follow, forever; from every text check passes some
+    # continuation must reach an answer that passes as final. The alphabet
+    # is the ground's characters and the punctuation the trap appended.
+    g = Ground(GROUND)
+    assert g.check(start)
+    alphabet = [" "] + sorted(set(GROUND.lower()) - {" "}) + list(".*:_;,}!?")
+    assert endable(g, start, alphabet)
+    for junk in (".*.", "..:", ":::", "_;_", "*.*"):
+        # Appending a run of punctuation either fails or can be ended.
+        t = start + junk
+        if all(g.check(t[: len(start) + i]) for i in range(1, len(junk) + 1)):
+            assert endable(g, t, alphabet), t
+
+
+def run_model(proc, vocab, model, steps):
+    """Greedy decoding of a model whose logits rank model(answer so far)
+    first, in that order (those vocab has), and every other token below in
+    vocabulary order,
+    until end of sequence (the vocabulary's last token) or steps tokens."""
+    tok = ToyTokenizer(vocab)
+    eos = len(vocab) - 1
+    tokens, context = [], [0]
+    for _ in range(steps):
+        logits = [-10.0 - i / 100 for i in range(len(vocab))]
+        for r, t in enumerate(t for t in model(tok.decode(tokens)) if t in vocab):
+            logits[vocab.index(t)] = 10.0 - r
+        tokens.append(int(mx.argmax(proc(mx.array(context), mx.array([logits]))[0]).item()))
+        context.append(tokens[-1])
+        if tokens[-1] == eos:
+            break
+    return tok.decode(tokens)
+
+
+URL_VOCAB = ["<p>", "Fix: ", "https", "://", "www", ".", "w", "*", ":", "os", "v", "dev/vulnerability/",
+             "CVE-2021-44228", "\n", "</s>"]
+
+
+def url_model(rules):
+    """A model that, like the tuned model of issue 16, prefers "." and "*"
+    to anything but where rules (answer suffix, preferred tokens; the first
+    that matches) say otherwise."""
+    rules = [("\n", ["</s>"]), ("CVE-2021-44228", ["\n"]), ("vulnerability/", ["CVE-2021-44228"]),
+             ("osv.", ["dev/vulnerability/"])] + rules + [("https", ["://", "\n", "</s>"]), ("Fix: ", ["https"])]
+
+    def model(text):
+        if text == "":
+            return ["Fix: "]
+        for suffix, prefs in rules:
+            if text.endswith(suffix):
+                return prefs
+        return (["*", "."] if text.endswith(".") else [".", "*"]) + [":", "\n", "</s>"]
+
+    return model
+
+
+WWW_W = [("www.", ["w", ".", "*", "\n", "</s>"]), ("www", ["."]), ("://", ["www"])]
+
+
+def test_processor_url_trap_www():
+    # Issue 16's loop: "https://www.w.*.*.*" to the repetition stop. Now
+    # "www.w" starts no grounded URL and "www.", "www.." or "www.\n" leave
+    # an ungrounded "www", so the walk goes on to the first token that
+    # continues a grounded URL (the ground's CVE at osv.dev), and no
+    # trimmed punctuation passes on the way.
+    free = run_model(GroundedProcessor(ToyTokenizer(URL_VOCAB), GROUND, observe=True, eos_ids=[14]),
+                     URL_VOCAB, url_model(WWW_W), 12)
+    assert free.startswith("Fix: https://www.w.*.*.*")
+    proc = GroundedProcessor(ToyTokenizer(URL_VOCAB), GROUND, eos_ids=[14])
+    got = run_model(proc, URL_VOCAB, url_model(WWW_W), 16)
+    assert got == "Fix: https://www.osv.dev/vulnerability/CVE-2021-44228\n</s>"
+    assert proc.stuck == 0 and ungrounded(got, GROUND) == []
+
+
+def test_processor_url_trap_osv():
+    # "https://os.*..:_..:_": "os" may start osv.dev's page of the ground's
+    # CVE, and "." no longer passes as if trimmed; the walk takes "v".
+    model = url_model([("os", [".", "*", ":", "v", "\n", "</s>"]), ("://", ["os"])])
+    proc = GroundedProcessor(ToyTokenizer(URL_VOCAB), GROUND, eos_ids=[14])
+    got = run_model(proc, URL_VOCAB, model, 16)
+    assert got == "Fix: https://osv.dev/vulnerability/CVE-2021-44228\n</s>"
+    assert proc.stuck == 0 and ungrounded(got, GROUND) == []
+    # Without a "v" nothing continues "os", and the answer ends there
+    # instead of growing punctuation.
+    vocab = [t for t in URL_VOCAB if t != "v"]
+    proc = GroundedProcessor(ToyTokenizer(vocab), GROUND, eos_ids=[len(vocab) - 1])
+    got = run_model(proc, vocab, model, 16)
+    assert got == "Fix: https://os</s>"
+    assert proc.stuck == 1
+
+
+def test_processor_no_url_in_ground():
+    # With no URL in the ground the scheme's "://" is not written at all:
+    # the walk falls to the newline, which ends the word.
+    proc = GroundedProcessor(ToyTokenizer(URL_VOCAB), BARE, eos_ids=[14])
+    got = run_model(proc, URL_VOCAB, url_model(WWW_W), 12)
+    assert got == "Fix: https\n</s>"
+    assert proc.interventions == 1 and proc.stuck == 0

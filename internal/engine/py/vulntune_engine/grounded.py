@@ -18,7 +18,11 @@ the others. A text passes when every identifier that no later token can
 change is grounded, and the identifier still being written at its end (it
 overlaps the last whitespace-separated word) is a prefix of a grounded one:
 a sorted list of the ground's identifiers, searched by bisection, is the
-trie that decides it. With greedy decoding the processor leaves the logits
+trie that decides it. The identifier is judged as written, with the
+punctuation evaluation trims from a finished one: every text that passes
+can be ended by more of a grounded identifier or by a space, so the walk
+never has only punctuation left to append (issue 16's `https://www.w.*.*`).
+With greedy decoding the processor leaves the logits
 alone whenever the top token passes, so a greedy answer that never needed it
 is the free answer token for token.
 """
@@ -53,6 +57,15 @@ STRICT_VER_RE = re.compile(
 )
 TOKEN_RE = re.compile(f"[^{_S},;()\\[\\]{{}}<>\"'`*]+")
 _SPACE_RUN = re.compile(f"[^{_S}]+")
+# A scheme written up to its slashes ("https://"): not yet an URL by
+# URL_RE (which wants a character after them), but nothing but an URL can
+# follow.
+SCHEME_OPEN_RE = re.compile(f"(?i){_B_BEFORE}(?:https?|ftp):/{{1,2}}\\Z")
+# What UngroundedURLs trims from the end of an URL before judging it.
+_URL_TRIM = ".,;:!?'\")]}>*_"
+# How many trimmed characters an open URL may end with once it names a
+# grounded page: a sentence's "." or a bold "**", not an endless run.
+_URL_TAIL = 2
 
 # ident.KnownFiles: finding.ManifestNames() and ident's configFiles,
 # lower-cased. The Go cross-check test compares these sets with Go's.
@@ -171,6 +184,13 @@ _CANONICAL = [
 ]
 
 
+def url_rest(u):
+    """u lower-cased and past its scheme."""
+    u = u.lower()
+    i = u.find("://")
+    return u[i + 3 :] if i >= 0 else u
+
+
 def _blank(b, lo, hi):
     b[lo:hi] = " " * (hi - lo)
 
@@ -186,13 +206,23 @@ class Ground:
         self.versions = {norm_version(v) for v in raw_versions}
         self.pages = {norm_url(m.group(0).rstrip("*_")) for m in URL_RE.finditer(ground)}
         self.ids = self.vuln_ids | self.cwes
+        # The URLs an answer may end an URL with, as url_rest and trimming
+        # leave them: the ground's pages (normalised, and as written, so
+        # "news.html#1.3.12" and "advisory/42/" can be spelled out) and the
+        # canonical pages of its ids. A subset of what UngroundedURLs
+        # accepts (it takes any fragment), so decoding is the stricter.
+        written = set()
+        for m in URL_RE.finditer(ground):
+            w = url_rest(m.group(0).rstrip(_URL_TRIM))
+            written.add(w[4:] if w.startswith("www.") else w)
+        self.url_ends = (self.pages | written | set(self._canonical_urls())) - {""}
         # The trie: sorted lists; "s is a prefix of an allowed identifier"
         # is one bisection.
         self._prefix = {
             KIND_VULN: sorted(self.vuln_ids),
             KIND_CWE: sorted(self.cwes),
             KIND_VERSION: sorted({v[1:] if v.startswith("v") else v for v in raw_versions} | self.versions),
-            KIND_URL: sorted(self.pages | {u for u in self._canonical_urls()}),
+            KIND_URL: sorted(self.url_ends),
         }
 
     def _canonical_urls(self):
@@ -261,28 +291,56 @@ class Ground:
             out.append((KIND_URL, u, m.start(), m.end()))
         return out
 
+    def _has_prefix(self, kind, t):
+        keys = self._prefix[kind]
+        i = bisect.bisect_left(keys, t)
+        return i < len(keys) and keys[i].startswith(t)
+
     def completable(self, kind, t):
         """Whether t, an identifier still being written, can end as a
         grounded one: a prefix of a grounded identifier of its kind (a path:
-        a name the ground has at the start of a word)."""
+        a name the ground has at the start of a word).
+
+        t is the identifier as written to the end of the text, the
+        punctuation scan trims from it included ("1.3.1." is no prefix of
+        1.3.14, "web/build.gr." none of web/build.gradle): judged without
+        it, a half-written identifier would pass with any number of ".",
+        "*" or ":" after it, and a greedy walk that finds nothing else
+        would append them forever (issue 16's `https://www.w.*.*.*`). A CWE
+        id is open only up to the end of the text; it comes normalised."""
         if kind == KIND_PATH:
             t = t.lower()
             return contains_word(self.low, t[2:] if t.startswith("./") else t, whole=False)
         if kind == KIND_URL:
-            t = t.lower()
-            i = t.find("://")
-            t = t[i + 3 :] if i >= 0 else t
-            t = t[4:] if t.startswith("www.") else t
-            if "www.".startswith(t) or norm_url(t) in self.pages or self._canonical(norm_url(t)):
-                return True  # "www." on its way, or a grounded page gaining a "/" or "#..."
-        elif kind == KIND_VERSION:
+            return self.url_open(t)
+        if kind == KIND_VERSION:
             t = t.lower()
             t = t[1:] if t.startswith("v") else t
-            if norm_version(t) in self.versions:
-                return True  # a grounded version may gain ".0" or lose nothing
-        keys = self._prefix[kind]
-        i = bisect.bisect_left(keys, t)
-        return i < len(keys) and keys[i].startswith(t)
+        elif kind == KIND_VULN:
+            t = t.upper()
+        return self._has_prefix(kind, t)
+
+    def url_open(self, u):
+        """Whether u, an URL (or a scheme and its slashes) at the end of
+        the text, can still end as a grounded one: past its scheme it is a
+        prefix of a grounded URL ("www." counted once, and only before the
+        host), or a grounded URL, or one with a trailing "/", followed by
+        at most _URL_TAIL characters that are trimmed when it is judged.
+        With no URL in the ground, none may be started."""
+        if not self.url_ends:
+            return False
+        r = url_rest(u)
+        if "www.".startswith(r):
+            return True  # the scheme alone, or "www." on its way
+        for c in (r, r[4:]) if r.startswith("www.") else (r,):
+            if self._has_prefix(KIND_URL, c):
+                return True
+            core = c.rstrip(_URL_TRIM)
+            if len(c) - len(core) <= _URL_TAIL and (
+                core in self.url_ends or (core.endswith("/") and core[:-1] in self.url_ends)
+            ):
+                return True
+        return False
 
     def check(self, text, final=False):
         """Whether text may stand as (the beginning of) an answer: every
@@ -290,18 +348,30 @@ class Ground:
         later text can still extend is grounded or, unless final,
         completable.
 
+        An URL open at the end of the text is held to url_open even when
+        its trimmed form is grounded, and a bare scheme ("https://") only
+        where the ground has an URL: every text that passes can then be
+        ended, by more of a grounded identifier or by a space.
+
         Only the text from the start of the word before the last is read:
         an identifier spans at most one whitespace character ("CWE 79"), so
         the earlier text was checked when it was written and cannot change."""
         runs = [m.start() for m in _SPACE_RUN.finditer(text, max(0, len(text) - 4096))]
         lo = runs[-2] if len(runs) >= 2 else 0
         window = text[lo:]
-        for kind, t, _start, end in self.scan(window):
+        for kind, t, start, end in self.scan(window):
             if final or window[end:].strip(_OPEN_AFTER[kind]) != "":
                 return False
-            if not self.completable(kind, t):
+            if not self.completable(kind, t if kind == KIND_CWE else window[start:]):
                 return False
-        return True
+        if final:
+            return True
+        last = None
+        for last in URL_RE.finditer(window):
+            pass
+        if last is not None and last.end() == len(window):
+            return self.url_open(last.group(0))
+        return SCHEME_OPEN_RE.search(window) is None or self.url_open("")
 
 
 # What may follow an identifier that later text can still extend: a
