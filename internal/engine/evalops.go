@@ -31,6 +31,11 @@ type EvaluateRequest struct {
 	// GroundingEnforce.
 	Grounds   []string `json:"grounds,omitempty"`
 	Grounding string   `json:"grounding,omitempty"`
+	// SkipScoring answers without scoring: items carry no NLL and the
+	// summary no loss. Grounded regeneration answers again what free
+	// decoding scored, and the loss belongs to the weights, not to the
+	// decoding; skipping it saves a forward pass over each whole example.
+	SkipScoring bool `json:"skip_scoring,omitempty"`
 }
 
 // RepeatStop is the engine's loop check (vulntune_engine/repeat.py

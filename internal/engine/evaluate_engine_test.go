@@ -13,11 +13,13 @@ import (
 )
 
 // TestEvaluateSharesPrefill: evaluate answers from the KV cache its scoring
-// pass left behind, in groups of one batch (four examples, batch 2, so two
-// groups), and its greedy answers are those of a plain generation that
-// processes each prompt itself. Its scores, computed in two parts with the
-// prompt's logits skipped except at an earlier assistant turn (the fourth
-// example has one), match the worker's single-pass perplexity.
+// pass left behind, in one continuous batch (four examples, batch 2, so the
+// last two join as the first finish), and its greedy answers are those of
+// a plain generation that processes each prompt itself. Its scores,
+// computed in two parts with the prompt's logits skipped except at an
+// earlier assistant turn (the fourth example has one), match the worker's
+// single-pass perplexity. Without scoring it gives the same answers and
+// no loss.
 func TestEvaluateSharesPrefill(t *testing.T) {
 	e := newEngine(t)
 	model := smolLM2Dir(t)
@@ -62,6 +64,22 @@ func TestEvaluateSharesPrefill(t *testing.T) {
 		}
 		if items[i].Text != g.Text {
 			t.Errorf("example %d: evaluate answered %q, a plain generation %q", i, items[i].Text, g.Text)
+		}
+	}
+
+	req.SkipScoring = true
+	unscored := make([]engine.EvaluateItem, len(conversations))
+	sum, err = e.Evaluate(context.Background(), req, func(it engine.EvaluateItem) { unscored[it.Index] = it }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Loss != nil || sum.LossTokens != 0 || sum.SharedPrefill != 0 || sum.Items != len(conversations) {
+		t.Errorf("without scoring: loss %v over %d tokens, shared prefill %d, items %d; want none, 0, 0 and %d",
+			sum.Loss, sum.LossTokens, sum.SharedPrefill, sum.Items, len(conversations))
+	}
+	for i := range conversations {
+		if unscored[i].Text != items[i].Text || unscored[i].LossTokens != 0 {
+			t.Errorf("example %d without scoring: %q over %d loss tokens; scored: %q", i, unscored[i].Text, unscored[i].LossTokens, items[i].Text)
 		}
 	}
 }

@@ -25,13 +25,13 @@ import (
 	"github.com/vulntune/vulntune/internal/engine"
 )
 
-// DefaultBatchSize is the number of answers decoded together. The sample
-// split's 23 answers fit one batch: on the 2-core CPU that generated them in
-// 131 s instead of 160 s at 8, with identical greedy answers
-// (bench/evalbatch, bench/RESULTS.md). The batch's KV cache is about 2.5 GB
-// for OLMo-2-1B in bf16 (24 × ~800 tokens × 128 KB), less than training it
-// takes; --batch-size lowers it.
-const DefaultBatchSize = 24
+// DefaultBatchSize is the number of answers decoded together. Both sets
+// the main job evaluates (25 held-out examples, 35 of other projects) fit
+// one batch, and a wider batch decodes more tokens a second on the 2-core
+// CPU (bench/decodestep.sh: 116 at 23, 139 at 48). The batch's KV cache is
+// about 5 GB for OLMo-2-1B in bf16 (32 × ~1,300 tokens × 128 KB), less than
+// training it takes; --batch-size lowers it.
+const DefaultBatchSize = 32
 
 // Files written under <model>/eval/.
 const (
@@ -283,7 +283,7 @@ func answerAndScore(ctx context.Context, opts Options, label, dir string, req en
 func groundModel(ctx context.Context, opts Options, label, dir string, exs []example, free []Generation) ([]Generation, error) {
 	out := slices.Clone(free)
 	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength,
-		RepeatStop: opts.RepeatStop, Grounding: engine.GroundingEnforce}
+		RepeatStop: opts.RepeatStop, Grounding: engine.GroundingEnforce, SkipScoring: true}
 	if req.BatchSize <= 0 {
 		req.BatchSize = DefaultBatchSize
 	}
@@ -307,7 +307,10 @@ func groundModel(ctx context.Context, opts Options, label, dir string, exs []exa
 		return nil, err
 	}
 	for _, g := range gens {
-		g.Model = label
+		// The loss is the weights' on the reference answer, the same
+		// whichever way the answer was decoded: free decoding scored it.
+		f := free[g.Index]
+		g.Model, g.Loss, g.LossTokens, g.nll = label, f.Loss, f.LossTokens, f.nll
 		out[g.Index] = g
 	}
 	return out, nil

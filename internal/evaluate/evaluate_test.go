@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -47,6 +48,9 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 			reason = fin[i]
 		}
 		it := engine.EvaluateItem{Index: i, Text: ans[i], FinishReason: reason, NLL: f.nll[req.Model] * 100, LossTokens: 100}
+		if req.SkipScoring {
+			it.NLL, it.LossTokens = 0, 0
+		}
 		switch req.Grounding {
 		case engine.GroundingObserve:
 			it.Grounding = &engine.GroundingStats{Steps: 10}
@@ -54,6 +58,9 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 				it.Grounding.Interventions, it.Grounding.FirstIntervention = 1, new(int)
 			}
 		case engine.GroundingEnforce:
+			if !req.SkipScoring {
+				return nil, fmt.Errorf("grounded regeneration scored the examples again")
+			}
 			it.Text = groundedAnswer
 			it.Grounding = &engine.GroundingStats{Steps: 6, Interventions: 2, FirstIntervention: new(int)}
 		}
@@ -151,6 +158,11 @@ func TestRunWritesResults(t *testing.T) {
 	g := r.Grounded
 	if g == nil || g.BaseRegenerated != 1 || g.TunedRegenerated != 1 || g.Interventions != 4 {
 		t.Fatalf("grounded = %+v, want 1 base and 1 tuned answer regenerated, 4 interventions", g)
+	}
+	// The loss is the weights': the same under either decoding, though
+	// the regeneration scored nothing.
+	if g.Tuned.Loss == nil || *g.Tuned.Loss != *r.Tuned.Loss || g.Base.Loss == nil || *g.Base.Loss != *r.Base.Loss {
+		t.Errorf("grounded loss base %v, tuned %v; free %v, %v", g.Base.Loss, g.Tuned.Loss, *r.Base.Loss, *r.Tuned.Loss)
 	}
 	if *g.Base.HallucinationRate != 0 || *g.Tuned.HallucinationRate != 0 || *g.Tuned.CWEAccuracy != 2.0/3 || *g.Tuned.LocationAccuracy != 2.0/3 {
 		t.Errorf("grounded tuned = %+v, base %+v: want no hallucination, CWE and location 2/3 (the web answer lost them)", g.Tuned, g.Base)

@@ -133,8 +133,9 @@ def cpumath_install(backend, blocks=4):
 
     mlx_sdpa = mx.fast.scaled_dot_product_attention
 
-    def _attend(q, k, v, keep, neg):
-        scores = q @ k.swapaxes(-1, -2)
+    def _attend(q, k, v, keep, neg, scores=None):
+        if scores is None:
+            scores = q @ k.swapaxes(-1, -2)
         if keep is not None:
             scores = mx.where(keep, scores, neg) if keep.dtype == mx.bool_ else scores + keep
         return softmax(scores) @ v
@@ -160,7 +161,14 @@ def cpumath_install(backend, blocks=4):
                     mask = mx.expand_dims(mask, 0)
                 if mask.shape[1] == H > 1:  # per query head: (B, H, 1, S) to the rows' layout
                     mask = mask.reshape(mask.shape[0], Hk, rep, mask.shape[-1])
-            return _attend((q * scale).reshape(B, Hk, rep, D), k, v, mask, neg).reshape(B, H, 1, D)
+            # The scores come as k @ q^T, then transposed: MLX's CPU matmul
+            # copies a transposed right operand (the keys, B x S x D per
+            # head) before each product, where this copies only the
+            # scores, S x rep. Timed ad hoc at 32 sequences over 700 keys:
+            # 5.3 ms a layer instead of 8.8 (bench/decodestep.sh's step).
+            qt = mx.contiguous((q * scale).reshape(B, Hk, rep, D).swapaxes(-1, -2))
+            scores = mx.contiguous((k @ qt).swapaxes(-1, -2))
+            return _attend(None, None, v, mask, neg, scores).reshape(B, H, 1, D)
         q5 = (q * scale).reshape(B, Hk, rep, L, D)
         k5, v5 = mx.expand_dims(k, 2), mx.expand_dims(v, 2)
         if isinstance(mask, str):  # "causal": query i sees keys up to i + S - L

@@ -7,8 +7,10 @@ Ops:
   evaluate  load a model once, score the assistant turns of every example
             (token-level cross-entropy) and generate an answer to each
             example's prompt turns with greedy batch decoding, starting
-            from the KV cache of the prompt that scoring filled, one batch of
-            examples at a time; one "item" event per example as its answer
+            from the KV cache of the prompt that scoring filled, in one
+            continuous batch (an example joins as soon as a slot is free);
+            "skip_scoring" answers without scoring (grounded
+            regeneration); one "item" event per example as its answer
             finishes: at end of sequence ("stop"), at max_tokens ("length")
             or, with a repeat_stop, when its tail repeats one cycle
             ("repetition", repeat.CycleStop).
@@ -103,94 +105,117 @@ def op_evaluate(req):
     max_tokens = int(req["max_tokens"])
     max_len = int(req["max_seq_length"])
     batch = int(req["batch_size"])
+    if max_tokens <= 0 or batch <= 0:
+        raise WorkerError("BadRequest", f"max_tokens and batch_size must be positive, got {max_tokens} and {batch}")
     repeat = stop_from(req)
+    # Grounded regeneration answers again what free decoding already
+    # scored: the loss belongs to the weights, not to the decoding.
+    score = not req.get("skip_scoring")
+    procs = request_processors(req, tokenizer, range(len(examples)))
 
-    # Examples go through in groups of one batch: scored, which leaves each
-    # prompt's KV cache behind, then answered from those caches. A group at
-    # a time bounds the caches held to one batch's, whatever the split size.
-    scores, prompts = [None] * len(examples), [None] * len(examples)
-    score_s = gen_s = repeat_s = 0.0
+    # One continuous batch: an example is scored, which leaves its prompt's
+    # KV cache behind, and joins the decoding batch as soon as it has a free
+    # slot, so no answer waits for the longest of a group (a split one
+    # larger than the batch used to decode its last answer alone). At most
+    # one batch of answers, and their caches, is held at a time.
+    scores, prompts = [(0.0, 0)] * len(examples), [None] * len(examples)
+    score_s = repeat_s = 0.0
     gen_tokens = shared = 0
+    t_start = time.perf_counter()
     gen = BatchGenerator(
         model,
         stop_tokens=[[t] for t in tokenizer.eos_token_ids],
         completion_batch_size=batch,
         prefill_batch_size=batch,
     )
+    index, tokens, guards, started = {}, {}, {}, {}
+    pending, scored = set(), 0
     try:
-        for lo in range(0, len(examples), batch):
+        while scored < len(examples) or pending:
+            group, caches = [], []
             t0 = time.perf_counter()
-            group, caches = range(lo, min(lo + batch, len(examples))), []
-            for idx in group:
+            while scored < len(examples) and len(pending) + len(group) < batch:
+                idx = scored
                 msgs = examples[idx]["messages"]
                 prompts[idx] = tokenizer.apply_chat_template(
                     prompt_turns(msgs), add_generation_prompt=True, tokenize=True
                 )
-                nll, n, cache = _assistant_loss(model, head_fn, tokenizer, msgs, prompts[idx], max_len)
-                scores[idx] = (nll, n)
+                cache = None
+                if score:
+                    nll, n, cache = _assistant_loss(model, head_fn, tokenizer, msgs, prompts[idx], max_len)
+                    scores[idx] = (nll, n)
+                group.append(idx)
                 caches.append(cache)
-                emit("progress", stage="score", done=idx + 1, total=len(examples))
+                scored += 1
+                emit("progress", stage="score", done=scored, total=len(examples))
             t1 = time.perf_counter()
             score_s += t1 - t0
-            # A prompt whose cache scoring kept needs only its last token.
-            # Grounded decoding (grounded.py) hooks in as each answer's
-            # logits processor.
-            procs = request_processors(req, tokenizer, group)
-            uids = gen.insert(
-                [prompts[i] if c is None else prompts[i][-1:] for i, c in zip(group, caches)],
-                [max_tokens] * len(group),
-                caches=caches,
-                logits_processors=[[procs[i]] for i in group] if procs else None,
-            )
-            shared += sum(c is not None for c in caches)
-            del caches
-            index = dict(zip(uids, group))
-            tokens = {uid: [] for uid in uids}
-            guards = {uid: CycleStop(*repeat, capacity=max_tokens) for uid in uids} if repeat else {}
-            pending = set(uids)
-            while pending and (responses := gen.next_generated()):
-                looped = []
-                for r in responses:
-                    reason = r.finish_reason
-                    if reason != "stop":
-                        tokens[r.uid].append(r.token)
-                        gen_tokens += 1
-                    if reason is None and guards:
-                        tc = time.perf_counter()
-                        cycle = guards[r.uid].push(r.token)
-                        repeat_s += time.perf_counter() - tc
-                        if cycle:
-                            # A loop never ends by itself: stop it here
-                            # rather than at max_tokens, minutes later.
-                            reason = "repetition"
-                            looped.append(r.uid)
-                    if reason is None:
-                        continue
-                    pending.discard(r.uid)
-                    guards.pop(r.uid, None)
-                    i = index[r.uid]
-                    nll, n = scores[i]
-                    emit(
-                        "item",
-                        index=i,
-                        text=tokenizer.decode(tokens[r.uid]),
-                        prompt_tokens=len(prompts[i]),
-                        generation_tokens=len(tokens[r.uid]),
-                        finish_reason=reason,
-                        nll=nll,
-                        loss_tokens=n,
-                        seconds=time.perf_counter() - t1,
-                        **({"grounding": procs[i].stats()} if procs else {}),
-                    )
-                if looped:
-                    gen.remove(looped)
-            gen_s += time.perf_counter() - t1
+            if group:
+                # A prompt whose cache scoring kept needs only its last
+                # token. Grounded decoding (grounded.py) hooks in as each
+                # answer's logits processor.
+                uids = gen.insert(
+                    [prompts[i] if c is None else prompts[i][-1:] for i, c in zip(group, caches)],
+                    [max_tokens] * len(group),
+                    caches=caches if score else None,
+                    logits_processors=[[procs[i]] for i in group] if procs else None,
+                )
+                shared += sum(c is not None for c in caches)
+                del caches
+                for uid, i in zip(uids, group):
+                    index[uid], tokens[uid], started[uid] = i, [], t1
+                    if repeat:
+                        guards[uid] = CycleStop(*repeat, capacity=max_tokens)
+                    pending.add(uid)
+            responses = gen.next_generated()
+            if not responses:
+                break
+            looped = []
+            for r in responses:
+                if r.uid not in pending:
+                    continue
+                reason = r.finish_reason
+                if reason != "stop":
+                    tokens[r.uid].append(r.token)
+                    gen_tokens += 1
+                if reason is None and guards:
+                    tc = time.perf_counter()
+                    cycle = guards[r.uid].push(r.token)
+                    repeat_s += time.perf_counter() - tc
+                    if cycle:
+                        # A loop never ends by itself: stop it here
+                        # rather than at max_tokens, minutes later.
+                        reason = "repetition"
+                        looped.append(r.uid)
+                if reason is None:
+                    continue
+                pending.discard(r.uid)
+                guards.pop(r.uid, None)
+                i = index[r.uid]
+                nll, n = scores[i]
+                toks = tokens.pop(r.uid)
+                emit(
+                    "item",
+                    index=i,
+                    text=tokenizer.decode(toks),
+                    prompt_tokens=len(prompts[i]),
+                    generation_tokens=len(toks),
+                    finish_reason=reason,
+                    nll=nll,
+                    loss_tokens=n,
+                    seconds=time.perf_counter() - started.pop(r.uid),
+                    **({"grounding": procs[i].stats()} if procs else {}),
+                )
+            if looped:
+                gen.remove(looped)
     finally:
         gen.close()
+    if pending:
+        raise WorkerError("EngineError", f"the decoder stopped with {len(pending)} answers unfinished")
 
     total_nll = sum(s[0] for s in scores)
     total_tokens = sum(s[1] for s in scores)
-    loss = total_nll / total_tokens if total_tokens else None
+    loss = total_nll / total_tokens if score and total_tokens else None
     return {
         "loss": loss,
         "perplexity": math.exp(loss) if loss is not None else None,
@@ -198,7 +223,7 @@ def op_evaluate(req):
         "items": len(examples),
         "generation_tokens": gen_tokens,
         "score_seconds": score_s,
-        "generate_seconds": gen_s,
+        "generate_seconds": time.perf_counter() - t_start - score_s,
         "repeat_check_seconds": repeat_s,
         "shared_prefill": shared,
         "chat_template_source": source,
