@@ -10,6 +10,8 @@
 # memory and the loss after the timed steps: the same in the first two
 # runs, and within float32 rounding of it in the others.
 # Usage: bench/trainstep.sh BASE_MODEL_DIR [STEPS] [LENGTH]
+# LAYERS=N adapts only the last N layers (fine_tuning.lora.num_layers;
+# default all): the backward pass stops at the lowest adapted layer.
 # ENGINE_ONLY=1 runs only the last (the engine's own) configuration, for
 # comparing BLAS libraries (BLAS=engine|system|PATH, bench/engine-env.sh).
 # Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`).
@@ -38,7 +40,7 @@ head = lm_head_split(model, range(3, 19)) if os.environ.get("GATHER") else None
 mx.random.seed(0)
 model.freeze()
 keys = [f"self_attn.{k}_proj" for k in "qkvo"] + [f"mlp.{k}_proj" for k in ("gate", "up", "down")]
-linear_to_lora_layers(model, len(model.layers), {"rank": 8, "scale": 2.0, "dropout": 0.05, "keys": keys})
+linear_to_lora_layers(model, int(os.environ.get("LAYERS") or len(model.layers)), {"rank": 8, "scale": 2.0, "dropout": 0.05, "keys": keys})
 vocab = model.args.vocab_size
 inputs, targets = mx.random.randint(0, vocab, (B, L)), mx.random.randint(0, vocab, (B, L))
 mask = (mx.arange(L)[None, :] > int(L * 0.4)).astype(mx.float32) * mx.ones((B, 1))
