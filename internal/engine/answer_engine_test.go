@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -106,6 +107,9 @@ func TestAnswerGroundedAsEvaluationDoes(t *testing.T) {
 		}
 		if got[i].Grounding == nil || got[i].Grounding.Steps == 0 {
 			t.Errorf("example %d: no grounding report (%+v)", i, got[i].Grounding)
+			continue
 		}
+		checkJudged(t, fmt.Sprintf("example %d answered", i), got[i], true)
+		checkJudged(t, fmt.Sprintf("example %d evaluated", i), want[i], true)
 	}
 }

@@ -75,10 +75,15 @@ const (
 // GroundingStats is what grounded decoding did (or, observing, would have
 // done) to one answer.
 type GroundingStats struct {
-	Steps int `json:"steps"` // tokens it checked
+	// Steps counts the tokens it checked: the answer's, its end of
+	// sequence included; never mlx-lm's look-ahead past the answer's end
+	// (grounded.py's past_end and stats(tokens)).
+	Steps int `json:"steps"`
 	// Interventions counts the steps whose top token it replaced;
 	// FirstIntervention is the answer token where it first did (nil:
-	// never). Observing, it stops at the first.
+	// never), always within the answer: at most generation_tokens, which
+	// it reaches only where it replaced the end of sequence. Observing,
+	// it stops at the first.
 	Interventions     int  `json:"interventions"`
 	FirstIntervention *int `json:"first_intervention"`
 	// Deep counts steps where no token of the top 64 passed and the walk

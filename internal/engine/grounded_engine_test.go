@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/chat"
@@ -83,6 +84,8 @@ func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) 
 		if (observed[i].Grounding.FirstIntervention == nil) != (grounded[i].Grounding.Interventions == 0) {
 			t.Errorf("example %d: observed first intervention %v, grounded decoding intervened %d times", i, observed[i].Grounding.FirstIntervention, grounded[i].Grounding.Interventions)
 		}
+		checkJudged(t, fmt.Sprintf("example %d observed", i), observed[i], false)
+		checkJudged(t, fmt.Sprintf("example %d grounded", i), grounded[i], true)
 		interventions += grounded[i].Grounding.Interventions
 		if s := evaluate.ScoreAnswer(grounded[i].Text, grounded[i].FinishReason, p, dataset.Facts{}); len(s.Ungrounded) > 0 {
 			t.Errorf("example %d: grounded answer %q names %q", i, grounded[i].Text, s.Ungrounded)
@@ -112,8 +115,84 @@ func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) 
 		if s := evaluate.ScoreAnswer(g.Text, g.FinishReason, p, dataset.Facts{}); len(s.Ungrounded) > 0 {
 			t.Errorf("generate %d: grounded answer %q names %q", i, g.Text, s.Ungrounded)
 		}
+		// generate's token count includes the end of sequence.
+		if g.Grounding.Steps != g.GenerationTokens {
+			t.Errorf("generate %d: grounded decoding judged %d steps of an answer of %d tokens", i, g.Grounding.Steps, g.GenerationTokens)
+		}
 		interventions += g.Grounding.Interventions
 	}
 	t.Logf("grounded decoding intervened %d times in %d answers", interventions, len(prompts)+2)
 	return interventions
+}
+
+// judgedTokens is how many of an answer's tokens grounded decoding
+// judged: those the op reports, and the end of sequence that stopped it.
+func judgedTokens(it engine.EvaluateItem) int {
+	if it.FinishReason == "stop" {
+		return it.GenerationTokens + 1
+	}
+	return it.GenerationTokens
+}
+
+// checkJudged: the grounding report counts no step past the answer (mlx-lm
+// runs the processor once past an answer's last token, for a token it
+// never emits), so no first intervention lies beyond it; enforcing, the
+// processor judged every token of it.
+func checkJudged(t *testing.T, label string, it engine.EvaluateItem, enforce bool) {
+	t.Helper()
+	g, n := it.Grounding, judgedTokens(it)
+	if g.FirstIntervention != nil && *g.FirstIntervention >= n {
+		t.Errorf("%s: first intervention at token %d of an answer of %d (%s)", label, *g.FirstIntervention, n, it.FinishReason)
+	}
+	if g.Steps > n || (enforce && g.Steps != n) {
+		t.Errorf("%s: %d steps judged in an answer of %d tokens (%s)", label, g.Steps, n, it.FinishReason)
+	}
+}
+
+// TestGroundedReportsEndWithTheAnswer: on the tiny random model, whose
+// answers run to max_tokens, stop, or loop until the repetition stop cuts
+// them, the evaluate and answer ops' grounding reports, observing and
+// enforcing, count no step past the answer each op reports (checkJudged):
+// not mlx-lm's look-ahead after an end of sequence or the max_tokens-th
+// token, nor the one after a loop's last kept token, nor, in answer, the
+// repeated span it cuts.
+func TestGroundedReportsEndWithTheAnswer(t *testing.T) {
+	e := newEngine(t)
+	model := tinyModelDir(t, e, "llama")
+	users := []string{"What is SQL injection?", "Explain cross-site scripting.", "CWE-798 in config.py line 3: upgrade requests 2.31.0",
+		"What is CVE-2024-12801?", "Fix web/build.gradle: org.example:lib 1.3.5 to 1.3.14."}
+	var examples []json.RawMessage
+	var grounds []string
+	for _, u := range users {
+		b, _ := json.Marshal(map[string]any{"messages": []chat.Message{
+			{Role: "system", Content: "You are a security assistant."}, {Role: "user", Content: u}, {Role: "assistant", Content: ""}}})
+		examples = append(examples, b)
+		grounds = append(grounds, "You are a security assistant.\n"+u)
+	}
+	stop := &engine.RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 24}
+	reasons := map[string]int{}
+	for _, mode := range []string{engine.GroundingObserve, engine.GroundingEnforce} {
+		for _, op := range []string{"evaluate", "answer"} {
+			items := make([]engine.EvaluateItem, len(examples))
+			var err error
+			if op == "evaluate" {
+				_, err = e.Evaluate(context.Background(), engine.EvaluateRequest{Model: model, Examples: examples, MaxTokens: 96, MaxSeqLength: 512,
+					BatchSize: 3, RepeatStop: stop, Grounds: grounds, Grounding: mode}, func(it engine.EvaluateItem) { items[it.Index] = it }, nil)
+			} else {
+				_, err = e.Answer(context.Background(), engine.AnswerRequest{Model: model, Examples: examples, MaxTokens: 96,
+					BatchSize: 3, RepeatStop: stop, Grounds: grounds, Grounding: mode}, func(it engine.EvaluateItem) { items[it.Index] = it }, nil)
+			}
+			if err != nil {
+				t.Fatalf("%s %s: %v", op, mode, err)
+			}
+			for i, it := range items {
+				if it.Grounding == nil {
+					t.Fatalf("%s %s, example %d: no grounding report", op, mode, i)
+				}
+				checkJudged(t, fmt.Sprintf("%s %s, example %d", op, mode, i), it, mode == engine.GroundingEnforce)
+				reasons[it.FinishReason]++
+			}
+		}
+	}
+	t.Logf("finish reasons: %v", reasons)
 }

@@ -236,6 +236,18 @@ func TestGroundedWalks(t *testing.T) {
 		{"a scheme with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "https", "://"}, false},
 		{"a scheme's first slash with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "https", ":/"}, false},
 		{"no scheme with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "https", "\n", "done"}, true},
+		// A scheme written with backslashes is no URL to evaluation, so the
+		// decoder holds it to the URL rules itself, backslashes read as
+		// slashes.
+		{"a backslash scheme with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "https", `:\`}, false},
+		{"a scheme's backslashes with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "http", `:\\`}, false},
+		{"a backslash URL to an invented host", prompt, crossFacts, []string{"See ", "https", `:\\`, "evil", ".example", `\x`}, false},
+		{"a backslash URL closed on an invented page", prompt, crossFacts, []string{"See ", `https:\\evil.example\x`, " now"}, false},
+		{"backslashes past the scheme's two", prompt, crossFacts, []string{"See ", "https", `:\\`, `\`}, false},
+		{"www with backslashes", prompt, crossFacts, []string{"Fix: ", "https", `:\\`, "www", ".", "w"}, false},
+		{"the canonical page of a ground's CVE with backslashes", prompt, crossFacts,
+			[]string{"- ", "https", `:\\`, "osv", ".dev", `\vulnerability\`, "CVE-2023-6378", "\n"}, true},
+		{"a backslash scheme naming no page", prompt, crossFacts, []string{"See ", "https", `:\\`, " or not"}, true},
 	}
 	var walks []crossWalk
 	for _, tt := range tests {

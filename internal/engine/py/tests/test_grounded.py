@@ -7,7 +7,7 @@ Go's evaluate.UngroundedIdents is tested from Go
 import mlx.core as mx
 import pytest
 
-from vulntune_engine.grounded import Ground, GroundedProcessor, ungrounded
+from vulntune_engine.grounded import Ground, GroundedProcessor, request_processors, ungrounded
 
 GROUND = (
     "Finding: org.example:lib 1.3.5 in web/build.gradle, CVE-2021-44228, CWE-352, fixed in 1.3.14.\n"
@@ -294,3 +294,146 @@ def test_processor_no_url_in_ground():
     got = run_model(proc, URL_VOCAB, url_model(WWW_W), 12)
     assert got == "Fix: https\n</s>"
     assert proc.interventions == 1 and proc.stuck == 0
+
+
+# Backslash URLs: the URL rules with every backslash read as a slash.
+@pytest.mark.parametrize(
+    "text,final,ok",
+    [
+        ("see https:\\", False, True),  # a scheme, as "https:/"
+        ("see https:\\\\", False, True),
+        ("see https:/\\", False, True),
+        ("see https:\\\\\\", False, False),  # no separator longer than "//"
+        ("see https:\\\\example.org\\adv", False, True),  # on its way to the ground's page
+        ("see https:\\\\www.w", False, False),  # issue 16's trap, with backslashes
+        ("see https:\\\\evil.example\\x", False, False),
+        ("see https:\\\\evil.example\\x now", False, False),  # closed, invented
+        ("see (https:\\\\evil.example\\x) now", False, False),
+        ("see https:\\\\example.org\\advisory\\42 now", False, True),  # closed, grounded
+        ("see https:\\\\example.org\\advisory\\42", True, True),
+        ("see https:\\\\example.org\\advisory\\4", True, False),
+        ("see https:\\\\osv.dev\\vulnerability\\CVE-2021-44228.", False, True),
+        ("see https:\\e", False, False),  # one separator, then a host
+        ("see https:\\\\ or", False, True),  # no page named
+        ("see xhttps:\\\\evil", False, True),  # glued to a word: no scheme
+        ("see https:\\\\", True, True),
+        ("see C:\\\\Users\\evil", False, True),  # no scheme at all
+    ],
+)
+def test_check_backslash_urls(text, final, ok):
+    assert Ground(GROUND).check(text, final=final) is ok
+
+
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ("see https:\\", False),
+        ("see http:\\\\", False),
+        ("see ftp:/\\", False),
+        ("see https:\\\\evil.example", False),
+        ("see https:\\ or", True),  # nothing was written past the scheme
+    ],
+)
+def test_check_backslash_urls_no_url_in_ground(text, ok):
+    assert Ground(BARE).check(text) is ok
+
+
+def test_processor_refuses_a_backslash_scheme_without_urls():
+    # The model prefers "https:\\" to "https://"; with no URL in the
+    # ground neither is written, and the walk falls to the newline.
+    vocab = ["<p>", "Fix: ", "https", ":\\\\", "://", "\n", "</s>"]
+
+    def model(text):
+        return {"": ["Fix: "], "Fix: ": ["https"], "Fix: https": [":\\\\", "://", "\n"]}.get(text, ["</s>"])
+
+    proc = GroundedProcessor(ToyTokenizer(vocab), BARE, eos_ids=[6])
+    assert run_model(proc, vocab, model, 8) == "Fix: https\n</s>"
+    assert proc.interventions == 1 and proc.stuck == 0
+
+
+# mlx-lm's look-ahead: it calls the processor for the step after an
+# answer's last token (end of sequence, or the max_tokens-th) before it
+# sees the answer end, and never emits that step's token.
+LOOK_VOCAB = ["<p>", "Upgrade to ", "1.3.", "14", " CVE-2099-0001", "</s>"]
+INVENTED = 4  # what the model would say next: an id the ground lacks
+
+
+def feed(proc, answer):
+    """Calls proc once per token of answer, as mlx-lm does (the context
+    ends with the token fed to the model), each step's top token being the
+    next of answer, then once more with INVENTED on top: the look-ahead.
+    Returns what that last call returned and the logits it was given."""
+    context = [0]
+    for t in answer:
+        logits = [-10.0] * len(LOOK_VOCAB)
+        logits[t] = 10.0
+        proc(mx.array(context), mx.array([logits]))
+        context.append(t)
+    logits = [-10.0] * len(LOOK_VOCAB)
+    logits[INVENTED] = 10.0
+    given = mx.array([logits])
+    return proc(mx.array(context), given), given
+
+
+@pytest.mark.parametrize("observe", [True, False])
+def test_the_step_after_end_of_sequence_is_left_alone(observe):
+    proc = GroundedProcessor(ToyTokenizer(LOOK_VOCAB), GROUND, observe=observe, eos_ids=[5])
+    out, given = feed(proc, [1, 2, 3, 5])
+    assert out is given
+    assert proc.stats() == {"steps": 4, "interventions": 0, "first_intervention": None, "deep": 0, "stuck": 0}
+    # An answer that has not ended is checked: the invented id fails.
+    proc = GroundedProcessor(ToyTokenizer(LOOK_VOCAB), GROUND, observe=observe, eos_ids=[5])
+    feed(proc, [1, 2, 3])
+    assert proc.first_intervention == 3
+
+
+@pytest.mark.parametrize("observe", [True, False])
+def test_the_step_after_max_tokens_is_left_alone(observe):
+    proc = GroundedProcessor(ToyTokenizer(LOOK_VOCAB), GROUND, observe=observe, eos_ids=[5], max_tokens=3)
+    out, given = feed(proc, [1, 2, 3])
+    assert out is given
+    assert proc.stats() == {"steps": 3, "interventions": 0, "first_intervention": None, "deep": 0, "stuck": 0}
+    # Without max_tokens it cannot tell: the defect, an intervention in a
+    # token past the answer's end.
+    proc = GroundedProcessor(ToyTokenizer(LOOK_VOCAB), GROUND, observe=observe, eos_ids=[5])
+    feed(proc, [1, 2, 3])
+    assert proc.first_intervention == 3
+
+
+def test_the_first_call_may_see_end_of_sequence():
+    # The prompt's last token, fed on the first call, is no answer's end
+    # even when it is an end-of-sequence token.
+    proc = GroundedProcessor(ToyTokenizer(LOOK_VOCAB), GROUND, observe=True, eos_ids=[0, 5])
+    logits = [-10.0] * len(LOOK_VOCAB)
+    logits[INVENTED] = 10.0
+    proc(mx.array([0]), mx.array([logits]))
+    assert proc.steps == 1 and proc.first_intervention == 0
+
+
+@pytest.mark.parametrize("observe", [True, False])
+def test_stats_leave_out_what_lies_past_the_answer(observe):
+    # A repetition stop: the op stops the answer after its 3rd token, when
+    # mlx-lm has already run the processor for the 4th, which intervened.
+    vocab = ["<p>", "Upgrade to ", "1.3.", "9", "14", " CVE-2099-0001", "</s>"]
+    proc = GroundedProcessor(ToyTokenizer(vocab), GROUND, observe=observe, eos_ids=[6])
+    prefs = [[1], [2], [4], [5, 6]]
+    run(proc, vocab, prefs, 4)
+    assert proc.stats()["first_intervention"] == 3
+    assert proc.stats(3) == {"steps": 3, "interventions": 0, "first_intervention": None, "deep": 0, "stuck": 0}
+    assert proc.stats(4) == proc.stats()
+    # An intervention inside the answer stays; one past it goes.
+    proc = GroundedProcessor(ToyTokenizer(vocab), GROUND, observe=observe, eos_ids=[6])
+    run(proc, vocab, [[1], [2], [3, 4], [5, 6]], 4)
+    want = {"steps": 3, "interventions": 1, "first_intervention": 2, "deep": 0, "stuck": 0}
+    assert proc.stats(3) == want
+    if not observe:
+        assert proc.stats()["interventions"] == 2 and proc.stats()["steps"] == 4
+
+
+def test_request_processors_know_max_tokens():
+    class Tok(ToyTokenizer):
+        eos_token_ids = [5]
+
+    req = {"examples": [{}, {}], "grounds": [GROUND, BARE], "grounding": "observe", "max_tokens": 7}
+    procs = request_processors(req, Tok(LOOK_VOCAB), [1])
+    assert list(procs) == [1] and procs[1].max_tokens == 7 and procs[1].observe and procs[1].eos == {5}

@@ -66,8 +66,9 @@ def test_processors_get_the_requests_grounded_processor_last():
     args.vulntune_grounding = g
     assert g.stats() is None
     procs = make(args)
-    assert procs == [penalty, g] and isinstance(g.processor, GroundedProcessor)
-    assert g.processor.greedy and g.processor.eos == {6} and g.max_tokens == 5
+    assert isinstance(g.processor, GroundedProcessor) and procs == [penalty, g.processor]
+    assert g.processor.greedy and g.processor.eos == {6} and g.processor.max_tokens == 5
+    proc = procs[-1]
 
     # The model prefers the invented 1.3.9; the processor makes it 1.3.14.
     context, answer = [0], []
@@ -75,7 +76,7 @@ def test_processors_get_the_requests_grounded_processor_last():
         logits = [-10.0] * len(VOCAB)
         for r, t in enumerate(prefs):
             logits[t] = 10.0 - r
-        tok_id = int(mx.argmax(g(mx.array(context), mx.array([logits]))[0]).item())
+        tok_id = int(mx.argmax(proc(mx.array(context), mx.array([logits]))[0]).item())
         context.append(tok_id)
         answer.append(tok_id)
     assert tok.decode(answer) == "Upgrade to 1.3.14.</s>"
@@ -92,15 +93,17 @@ def test_processors_get_the_requests_grounded_processor_last():
 def test_the_step_after_the_answers_end_is_left_alone(max_tokens, answer):
     # mlx-lm computes one step past an answer's last token and never sends
     # it: that step's logits pass through unchecked and uncounted.
-    g = serve.Grounding("Upgrade lib from 1.3.5 to 1.3.14.", greedy=True).make(ToyTokenizer(VOCAB), max_tokens)
+    # (GroundedProcessor.past_end; test_grounded.py tests it for the ops.)
+    g = serve.Grounding("Upgrade lib from 1.3.5 to 1.3.14.", greedy=True)
+    proc = g.make(ToyTokenizer(VOCAB), max_tokens)
     context = [0]
     for t in answer:
-        g(mx.array(context), mx.array([[0.0] * len(VOCAB)]))
+        proc(mx.array(context), mx.array([[0.0] * len(VOCAB)]))
         context.append(t)
     steps = g.stats()["steps"]
     assert steps == len(answer)
     logits = mx.array([[0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0]])  # "9" on top: "1.3.9" would fail
-    assert g(mx.array(context), logits) is logits
+    assert proc(mx.array(context), logits) is logits
     assert g.stats()["steps"] == steps and g.stats()["interventions"] == 0
 
 
@@ -168,5 +171,6 @@ def test_install_runs_the_grounded_classes():
     assert isinstance(gen, Generator) and type(gen) is not Generator and gen.cache == ("cache", 10)
     assert issubclass(handler, fake.APIHandler) and handler is not fake.APIHandler
     args = types.SimpleNamespace(vulntune_grounding=serve.Grounding("g", greedy=True), max_tokens=8)
-    assert fake._make_logits_processors(args) == [args.vulntune_grounding]
+    procs = fake._make_logits_processors(args)
     assert isinstance(args.vulntune_grounding.processor, GroundedProcessor)
+    assert procs == [args.vulntune_grounding.processor] and procs[0].max_tokens == 8

@@ -204,7 +204,10 @@ def op_evaluate(req):
                     nll=nll,
                     loss_tokens=n,
                     seconds=time.perf_counter() - started.pop(r.uid),
-                    **({"grounding": procs[i].stats()} if procs else {}),
+                    # The processor judged the end-of-sequence too, and
+                    # past a repetition stop one step more (mlx-lm's
+                    # look-ahead), which no answer has.
+                    **({"grounding": procs[i].stats(len(toks) + (reason == "stop"))} if procs else {}),
                 )
             if looped:
                 gen.remove(looped)

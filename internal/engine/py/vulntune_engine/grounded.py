@@ -22,9 +22,13 @@ trie that decides it. The identifier is judged as written, with the
 punctuation evaluation trims from a finished one: every text that passes
 can be ended by more of a grounded identifier or by a space, so the walk
 never has only punctuation left to append (issue 16's `https://www.w.*.*`).
-With greedy decoding the processor leaves the logits
-alone whenever the top token passes, so a greedy answer that never needed it
-is the free answer token for token.
+An URL written with backslashes for its slashes, which evaluation does not
+take for an URL, is held to the URL rules all the same: there decoding is
+the stricter. With greedy decoding the processor leaves the
+logits alone whenever the top token passes, so a greedy answer that never
+needed it is the free answer token for token. mlx-lm calls it once past an
+answer's end (its look-ahead step), a call it leaves alone
+(GroundedProcessor.past_end).
 """
 
 import bisect
@@ -61,6 +65,12 @@ _SPACE_RUN = re.compile(f"[^{_S}]+")
 # URL_RE (which wants a character after them), but nothing but an URL can
 # follow.
 SCHEME_OPEN_RE = re.compile(f"(?i){_B_BEFORE}(?:https?|ftp):/{{1,2}}\\Z")
+# A scheme whose separator has a backslash (`https:\`, `http:\\host\x`,
+# `https:/\`): no URL to URL_RE, and rarely a path or anything else the
+# rules judge, so junk like `https:\\www.w.*` passed them all. check()
+# holds it to the URL rules with every backslash read as a slash: it must
+# name a grounded page, and with no URL in the ground it cannot start.
+BACKSLASH_URL_RE = re.compile(f"(?i){_B_BEFORE}(?:https?|ftp):/*\\\\[^{_S}<>\"'`)\\]]*")
 # What UngroundedURLs trims from the end of an URL before judging it.
 _URL_TRIM = ".,;:!?'\")]}>*_"
 # How many trimmed characters an open URL may end with once it names a
@@ -284,12 +294,31 @@ class Ground:
             if norm_version(v) not in self.versions:
                 out.append((KIND_VERSION, v, m.start(1), m.end(1)))
         for m in URL_RE.finditer(text):
-            u = m.group(0).rstrip(".,;:!?'\")]}>*_")
-            n = norm_url(u)
-            if n == "" or n in self.pages or self._canonical(n):
-                continue
-            out.append((KIND_URL, u, m.start(), m.end()))
+            u = m.group(0).rstrip(_URL_TRIM)
+            if not self.page_grounded(u):
+                out.append((KIND_URL, u, m.start(), m.end()))
         return out
+
+    def page_grounded(self, u):
+        """UngroundedURLs' verdict on u, an URL as written (trailing
+        punctuation trimmed or not): it names a page of the ground, the
+        canonical page of an id the ground names, or no page at all."""
+        n = norm_url(u.rstrip(_URL_TRIM))
+        return n == "" or n in self.pages or self._canonical(n)
+
+    def backslash_url_ok(self, u, is_open):
+        """Whether u, a BACKSLASH_URL_RE match with its backslashes read as
+        slashes, may stand: open (at the end of the text, more may follow),
+        as an URL or a scheme with its slashes that can still become a
+        grounded one, its separator never longer than "//" (no endless
+        `\\\\\\`); closed, naming a grounded page or none."""
+        if is_open:
+            if SCHEME_OPEN_RE.search(u):
+                return self.url_open("")
+            return URL_RE.fullmatch(u) is not None and self.url_open(u)
+        i = u.index(":") + 1
+        rest = u[i:].lstrip("/")
+        return rest == "" or self.page_grounded(u[:i] + "//" + rest)
 
     def _has_prefix(self, kind, t):
         keys = self._prefix[kind]
@@ -351,7 +380,10 @@ class Ground:
         An URL open at the end of the text is held to url_open even when
         its trimmed form is grounded, and a bare scheme ("https://") only
         where the ground has an URL: every text that passes can then be
-        ended, by more of a grounded identifier or by a space.
+        ended, by more of a grounded identifier or by a space. A scheme
+        written with backslashes (`https:\\`, BACKSLASH_URL_RE) is held to
+        the same rules, read with slashes: evaluation does not judge it, so
+        here decoding is the stricter.
 
         Only the text from the start of the word before the last is read:
         an identifier spans at most one whitespace character ("CWE 79"), so
@@ -363,6 +395,10 @@ class Ground:
             if final or window[end:].strip(_OPEN_AFTER[kind]) != "":
                 return False
             if not self.completable(kind, t if kind == KIND_CWE else window[start:]):
+                return False
+        for m in BACKSLASH_URL_RE.finditer(window):
+            is_open = not final and m.end() == len(window)
+            if not self.backslash_url_ok(m.group(0).replace("\\", "/"), is_open):
                 return False
         if final:
             return True
@@ -410,9 +446,22 @@ class GroundedProcessor:
     vocabulary of 49,152 would cost seconds a step), and when nothing
     passes (no token it read continues a half-written identifier) it allows
     only end-of-sequence, counted in `stuck`.
+
+    mlx-lm decodes one step ahead (BatchGenerator's GenerationBatch.next,
+    and generate_step, call the processors for the step after token k
+    before they report token k and see it end the answer), so the
+    processor is called once more after an answer's last token and that
+    step's token is never emitted. It leaves that call alone — logits
+    untouched, nothing counted — when the context ends in end-of-sequence
+    or `max_tokens` steps were already taken: checking it would count an
+    intervention in a token no answer has. An answer an op cuts short
+    itself (a repetition stop) it cannot see end; stats(tokens) leaves out
+    what lies past it.
     """
 
-    def __init__(self, tokenizer, ground, *, greedy=True, observe=False, top_k=64, max_walk=4096, eos_ids=()):
+    def __init__(
+        self, tokenizer, ground, *, greedy=True, observe=False, top_k=64, max_walk=4096, eos_ids=(), max_tokens=None
+    ):
         self.tokenizer = tokenizer
         self.ground = Ground(ground)
         self.greedy = greedy
@@ -420,6 +469,7 @@ class GroundedProcessor:
         self.top_k = top_k
         self.max_walk = max_walk
         self.eos = set(eos_ids)
+        self.max_tokens = max_tokens
         self.ids = []
         self.text = ""
         self._started = False
@@ -428,6 +478,9 @@ class GroundedProcessor:
         self.first_intervention = None  # its index in the answer's tokens
         self.deep = 0  # steps that walked past top_k
         self.stuck = 0
+        # [index, deep, stuck] of each intervention, so stats() can leave
+        # out those past the answer an op reports.
+        self._marks = []
         self._tail_n = 6
         self._before = ""  # the decoded text of the last _tail_n tokens
 
@@ -459,6 +512,8 @@ class GroundedProcessor:
         # prompt's last on the first call, the previous answer token after.
         if self.observe and self.first_intervention is not None:
             return logits
+        if self.past_end(context):
+            return logits
         if self._started:
             self._append(int(context[-1].item()))
         self._started = True
@@ -474,6 +529,8 @@ class GroundedProcessor:
         self.interventions += 1
         if self.first_intervention is None:
             self.first_intervention = len(self.ids)
+        mark = [len(self.ids), 0, 0]
+        self._marks.append(mark)
         if self.observe:
             return logits
         order = mx.argsort(-row)[: self.max_walk].tolist()
@@ -481,6 +538,7 @@ class GroundedProcessor:
         for rank, t in enumerate(order):
             if rank == self.top_k and not keep:
                 self.deep += 1
+                mark[1] = 1
             if rank >= self.top_k and keep:
                 break
             if t != top and self.passes(t):
@@ -489,6 +547,7 @@ class GroundedProcessor:
                     break
         if not keep:
             self.stuck += 1
+            mark[2] = 1
             keep = sorted(self.eos)[:1] or [top]
         return self._only(logits, keep)
 
@@ -500,13 +559,30 @@ class GroundedProcessor:
         mask[mx.array(keep)] = True
         return mx.where(mask, logits, mx.array(-float("inf"), dtype=logits.dtype))
 
-    def stats(self):
+    def past_end(self, context):
+        """Whether this call is mlx-lm's look-ahead past the answer's end:
+        the context (its last token is the one fed to the model this step)
+        ends in end-of-sequence after the answer started, or max_tokens
+        answer tokens were already chosen. The one definition of the rule,
+        for the ops and for `vulntune serve --grounded`."""
+        if self.max_tokens is not None and self.steps >= self.max_tokens:
+            return True
+        return self._started and int(context[-1].item()) in self.eos
+
+    def stats(self, tokens=None):
+        """The counts, as the ops and the server report them. tokens, when
+        given, is how many answer tokens the op reports, end-of-sequence
+        included (what the processor judged): a step at or past it (a
+        repetition stop's look-ahead, or the loop an op trims) was computed
+        but is no part of the answer, and neither it nor an intervention in
+        it is counted."""
+        marks = self._marks if tokens is None else [m for m in self._marks if m[0] < tokens]
         return {
-            "steps": self.steps,
-            "interventions": self.interventions,
-            "first_intervention": self.first_intervention,
-            "deep": self.deep,
-            "stuck": self.stuck,
+            "steps": self.steps if tokens is None else min(self.steps, tokens),
+            "interventions": len(marks),
+            "first_intervention": marks[0][0] if marks else None,
+            "deep": sum(m[1] for m in marks),
+            "stuck": sum(m[2] for m in marks),
         }
 
 
@@ -528,4 +604,9 @@ def request_processors(req, tokenizer, indices):
 
         raise WorkerError("BadRequest", f"{len(grounds)} grounds for {len(req['examples'])} examples")
     eos = list(tokenizer.eos_token_ids)
-    return {i: GroundedProcessor(tokenizer, grounds[i], observe=mode == "observe", eos_ids=eos) for i in indices}
+    max_tokens = req.get("max_tokens")
+    max_tokens = int(max_tokens) if max_tokens is not None else None
+    return {
+        i: GroundedProcessor(tokenizer, grounds[i], observe=mode == "observe", eos_ids=eos, max_tokens=max_tokens)
+        for i in indices
+    }

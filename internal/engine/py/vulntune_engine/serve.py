@@ -19,11 +19,10 @@ cache and streaming as `python -m mlx_lm server`) with three hooks:
   _make_logits_processors
                       mlx_lm.server's function, which its generation thread
                       calls for every request, batched or not, wrapped to
-                      append the request's Grounding, which drives a
-                      GroundedProcessor, last (after logit_bias and the
-                      penalties, so it judges the logits the sampler will
-                      see), made there with the tokenizer of the model
-                      that decodes it.
+                      append the request's Grounding's GroundedProcessor
+                      last (after logit_bias and the penalties, so it
+                      judges the logits the sampler will see), made there
+                      with the tokenizer of the model that decodes it.
 
 Decoding is greedy (grounded.py's greedy mode) when the request's
 temperature is 0; otherwise every passing candidate of the top 64 is kept.
@@ -61,10 +60,13 @@ def request_ground(body):
 
 
 class Grounding:
-    """One request's grounded decoding: the ground, and the processor made
-    for it on the generation thread (stats() is None until then). It is
-    the logits processor mlx-lm calls, passing each step on to the
-    GroundedProcessor up to the answer's end."""
+    """One request's grounded decoding: the ground, and the
+    GroundedProcessor made for it on the generation thread (stats() is None
+    until then), the logits processor mlx-lm calls. mlx-lm computes one step
+    past the answer's last token (the max_tokens-th, or end of sequence)
+    and never sends its token; the processor leaves that step alone
+    (GroundedProcessor.past_end), so it counts no replacement a client did
+    not see."""
 
     def __init__(self, ground, greedy):
         self.ground = ground
@@ -74,28 +76,18 @@ class Grounding:
     def make(self, tokenizer, max_tokens):
         from .grounded import GroundedProcessor
 
-        eos = list(tokenizer.eos_token_ids)
-        self.processor = GroundedProcessor(tokenizer, self.ground, greedy=self.greedy, eos_ids=eos)
-        self.max_tokens, self._eos = max_tokens, set(eos)
-        return self
-
-    def __call__(self, context, logits):
-        # mlx-lm decodes one step ahead: it computes the step after an
-        # answer's last token (the max_tokens-th, or end of sequence)
-        # before it sees the answer end, and never sends that step's token.
-        # Checking it would count replacements no client saw.
-        p = self.processor
-        if p.steps >= self.max_tokens or (p.steps and int(context[-1].item()) in self._eos):
-            return logits
-        return p(context, logits)
+        self.processor = GroundedProcessor(
+            tokenizer, self.ground, greedy=self.greedy, eos_ids=list(tokenizer.eos_token_ids), max_tokens=max_tokens
+        )
+        return self.processor
 
     def stats(self):
         return self.processor.stats() if self.processor is not None else None
 
 
 def grounded_processors(make, provider):
-    """make (mlx_lm.server._make_logits_processors) with the request's
-    Grounding appended, as its processor, when its arguments carry one.
+    """make (mlx_lm.server._make_logits_processors) with the processor of
+    the request's Grounding appended when its arguments carry one.
     provider is the server's ModelProvider: the wrapper runs on the
     generation thread after the request's model is loaded."""
 

@@ -91,6 +91,7 @@ def op_generate(req):
         proc = GroundedProcessor(
             tokenizer, "\n".join(m["content"] for m in msgs),
             greedy=float(req["temp"]) == 0, eos_ids=list(tokenizer.eos_token_ids),
+            max_tokens=int(req["max_tokens"]),
         )
     text, last = [], None
     start = time.perf_counter()
