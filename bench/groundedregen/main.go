@@ -68,7 +68,7 @@ func run(model, set, datasetDir, label, dataDir string) error {
 		return fmt.Errorf("dataset %s: %w", datasetDir, err)
 	}
 	req := engine.EvaluateRequest{Model: model, MaxTokens: res.MaxTokens, BatchSize: evaluate.DefaultBatchSize,
-		RepeatStop: &evaluate.DefaultRepeatStop, Grounding: engine.GroundingEnforce}
+		Decoding: engine.Decoding{RepeatStop: &evaluate.DefaultRepeatStop, Grounding: engine.GroundingEnforce}}
 	for _, g := range old {
 		if g.Index < 0 || g.Index >= len(exs) {
 			return fmt.Errorf("generations.jsonl: answer index %d outside the %d examples of %s", g.Index, len(exs), datasetDir)

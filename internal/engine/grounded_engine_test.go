@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/chat"
@@ -51,9 +50,7 @@ func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) 
 	prompts := groundedPrompts
 	req := engine.EvaluateRequest{Model: model, MaxTokens: maxTokens, MaxSeqLength: 512, BatchSize: len(prompts)}
 	for _, p := range prompts {
-		msgs := []chat.Message{{Role: "user", Content: p}, {Role: "assistant", Content: "ok"}}
-		b, _ := json.Marshal(map[string]any{"messages": msgs})
-		req.Examples = append(req.Examples, b)
+		req.Examples = append(req.Examples, chatExample(chat.Message{Role: chat.User, Content: p}, chat.Message{Role: chat.Assistant, Content: "ok"}))
 		req.Grounds = append(req.Grounds, evaluate.Ground(p, dataset.Facts{}))
 	}
 	run := func(mode string) []engine.EvaluateItem {

@@ -1,9 +1,12 @@
 package engine_test
 
 import (
+	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/engine"
 )
 
@@ -26,7 +29,7 @@ func TestRequestJSON(t *testing.T) {
 	answer.Grounds = []string{"What is CWE-798?\nCWE-798"}
 	answer.Grounding = engine.GroundingEnforce
 
-	for _, c := range []struct {
+	tests := []struct {
 		name string
 		req  any
 		want string
@@ -39,13 +42,58 @@ func TestRequestJSON(t *testing.T) {
 			`{"model":"m","examples":[{"messages":[{"role":"user","content":"What is CWE-798?"},{"role":"assistant","content":"Hard-coded credentials."}]}],"max_tokens":384,"batch_size":48,"repeat_stop":{"max_period":256,"min_repeats":3,"min_tokens":48},"grounds":["What is CWE-798?\nCWE-798"],"grounding":"enforce"}`},
 		{"answer, optional fields unset", engine.AnswerRequest{Model: "m", MaxTokens: 8, BatchSize: 1},
 			`{"model":"m","examples":null,"max_tokens":8,"batch_size":1}`},
-	} {
-		b, err := json.Marshal(c.req)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		if string(b) != c.want {
-			t.Errorf("%s: marshalled\n%s\nwant\n%s", c.name, b, c.want)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b, err := json.Marshal(tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.want {
+				t.Errorf("marshalled\n%s\nwant\n%s", b, tt.want)
+			}
+		})
+	}
+}
+
+// TestRequestValidation: the evaluate and answer ops refuse, with one
+// check (Decoding's), what their engine code would refuse only after
+// loading the model. Nothing starts: the zero Engine has no interpreter.
+func TestRequestValidation(t *testing.T) {
+	ctx := context.Background()
+	ops := map[string]func(d engine.Decoding, maxTokens, batch int, examples []json.RawMessage) error{
+		"evaluate": func(d engine.Decoding, maxTokens, batch int, examples []json.RawMessage) error {
+			_, err := new(engine.Engine).Evaluate(ctx, engine.EvaluateRequest{Model: "m", Examples: examples, MaxTokens: maxTokens, BatchSize: batch, Decoding: d}, nil, nil)
+			return err
+		},
+		"answer": func(d engine.Decoding, maxTokens, batch int, examples []json.RawMessage) error {
+			_, err := new(engine.Engine).Answer(ctx, engine.AnswerRequest{Model: "m", Examples: examples, MaxTokens: maxTokens, BatchSize: batch, Decoding: d}, nil, nil)
+			return err
+		},
+	}
+	one := []json.RawMessage{chatExample(chat.Message{Role: chat.User, Content: "What is CWE-798?"})}
+	tests := []struct {
+		name             string
+		d                engine.Decoding
+		maxTokens, batch int
+		wantErr          string
+	}{
+		{"no tokens", engine.Decoding{}, 0, 1, "max_tokens and batch_size must be positive, got 0 and 1"},
+		{"no batch", engine.Decoding{}, 8, 0, "max_tokens and batch_size must be positive, got 8 and 0"},
+		{"a stop of one repeat", engine.Decoding{RepeatStop: &engine.RepeatStop{MaxPeriod: 4, MinRepeats: 1, MinTokens: 4}}, 8, 1, "min repeats >= 2"},
+		{"grounds for other examples", engine.Decoding{Grounds: []string{"a", "b"}, Grounding: engine.GroundingEnforce}, 8, 1, "2 grounds for 1 examples"},
+		{"an unknown grounding", engine.Decoding{Grounds: []string{"a"}, Grounding: "strict"}, 8, 1, `grounding "strict"`},
+	}
+	for _, tt := range tests {
+		for op, run := range ops {
+			t.Run(tt.name+"/"+op, func(t *testing.T) {
+				t.Parallel()
+				err := run(tt.d, tt.maxTokens, tt.batch, one)
+				if err == nil || !strings.HasPrefix(err.Error(), op+": ") || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("err = %v, want %q naming %q", err, op+": …", tt.wantErr)
+				}
+			})
 		}
 	}
 }
