@@ -27,6 +27,7 @@ import (
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/evaluate"
+	"github.com/vulntune/vulntune/internal/jsonfile"
 )
 
 func main() {
@@ -53,7 +54,7 @@ func run(model, set, datasetDir, label, dataDir string) error {
 	var res struct {
 		MaxTokens int `json:"max_tokens"`
 	}
-	if err := readJSON(filepath.Join(evalDir, "results.json"), &res); err != nil {
+	if err := jsonfile.Read(filepath.Join(evalDir, "results.json"), &res); err != nil {
 		return err
 	}
 	old, err := readGrounded(filepath.Join(evalDir, "generations.jsonl"), label)
@@ -68,7 +69,7 @@ func run(model, set, datasetDir, label, dataDir string) error {
 		return fmt.Errorf("dataset %s: %w", datasetDir, err)
 	}
 	req := engine.EvaluateRequest{Model: model, MaxTokens: res.MaxTokens, BatchSize: evaluate.DefaultBatchSize,
-		RepeatStop: &evaluate.DefaultRepeatStop, Grounding: engine.GroundingEnforce}
+		Decoding: engine.Decoding{RepeatStop: &evaluate.DefaultRepeatStop, Grounding: engine.GroundingEnforce}}
 	for _, g := range old {
 		if g.Index < 0 || g.Index >= len(exs) {
 			return fmt.Errorf("generations.jsonl: answer index %d outside the %d examples of %s", g.Index, len(exs), datasetDir)
@@ -172,15 +173,4 @@ func readGrounded(path, label string) ([]evaluate.Generation, error) {
 		}
 	}
 	return out, sc.Err()
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }

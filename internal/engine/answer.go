@@ -20,16 +20,11 @@ type AnswerRequest struct {
 	// BatchSize is the number of answers decoded together; a finished
 	// answer's place goes to the next prompt at once.
 	BatchSize int `json:"batch_size"`
-	// RepeatStop, when set, stops an answer in a loop as evaluation's
-	// does (EvaluateRequest.RepeatStop) and keeps it up to the end of the
-	// loop's first round, with finish reason "repetition".
-	RepeatStop *RepeatStop `json:"repeat_stop,omitempty"`
-	// Grounds and Grounding are EvaluateRequest's: one ground per example
-	// (evaluate.Ground) and GroundingEnforce for grounded decoding; empty
-	// decodes freely. Identical prompts are answered once, under the
+	// Decoding is evaluation's (EvaluateRequest), with two differences:
+	// an answer stopped in a loop is kept up to the end of the loop's
+	// first round, and identical prompts are answered once, under the
 	// first's ground.
-	Grounds   []string `json:"grounds,omitempty"`
-	Grounding string   `json:"grounding,omitempty"`
+	Decoding
 }
 
 // AnswerSummary says what the answer op did and where its time went.
@@ -56,11 +51,8 @@ type AnswerSummary struct {
 // finishes (in completion order, not input order; NLL and LossTokens are
 // zero); onEvent, if not nil, receives every other event (progress).
 func (e *Engine) Answer(ctx context.Context, req AnswerRequest, onItem func(EvaluateItem), onEvent func(Event)) (*AnswerSummary, error) {
-	if req.MaxTokens <= 0 || req.BatchSize <= 0 {
-		return nil, fmt.Errorf("answer: max_tokens and batch_size must be positive, got %d and %d", req.MaxTokens, req.BatchSize)
-	}
-	if err := req.RepeatStop.validate(); err != nil {
-		return nil, fmt.Errorf("answer: %w", err)
+	if err := req.Decoding.validate("answer", req.MaxTokens, req.BatchSize, len(req.Examples)); err != nil {
+		return nil, err
 	}
 	itemErr := new(error)
 	handle := itemHandler(onItem, onEvent, itemErr)

@@ -24,9 +24,8 @@ func TestAnswerAsEvaluationDoes(t *testing.T) {
 	users := []string{"What is SQL injection?", "Explain cross-site scripting.", "What is SQL injection?", "CWE-798 in config.py line 3"}
 	var examples []json.RawMessage
 	for _, u := range users {
-		b, _ := json.Marshal(map[string]any{"messages": []chat.Message{
-			{Role: "system", Content: system}, {Role: "user", Content: u}, {Role: "assistant", Content: ""}}})
-		examples = append(examples, b)
+		examples = append(examples, chatExample(
+			chat.Message{Role: chat.System, Content: system}, chat.Message{Role: chat.User, Content: u}, chat.Message{Role: chat.Assistant}))
 	}
 	const maxTokens = 160
 	want := make([]engine.EvaluateItem, len(examples))
@@ -42,7 +41,7 @@ func TestAnswerAsEvaluationDoes(t *testing.T) {
 		}
 		got := make([]engine.EvaluateItem, len(examples))
 		seen := 0
-		sum, err := e.Answer(context.Background(), engine.AnswerRequest{Model: model, Examples: examples, MaxTokens: maxTokens, BatchSize: 3, RepeatStop: repeat},
+		sum, err := e.Answer(context.Background(), engine.AnswerRequest{Model: model, Examples: examples, MaxTokens: maxTokens, BatchSize: 3, Decoding: engine.Decoding{RepeatStop: repeat}},
 			func(it engine.EvaluateItem) { got[it.Index] = it; seen++ }, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -85,20 +84,20 @@ func TestAnswerGroundedAsEvaluationDoes(t *testing.T) {
 	var examples []json.RawMessage
 	var grounds []string
 	for _, u := range users {
-		b, _ := json.Marshal(map[string]any{"messages": []chat.Message{
-			{Role: "system", Content: "You are a security assistant."}, {Role: "user", Content: u}, {Role: "assistant", Content: ""}}})
-		examples = append(examples, b)
+		examples = append(examples, chatExample(
+			chat.Message{Role: chat.System, Content: "You are a security assistant."}, chat.Message{Role: chat.User, Content: u}, chat.Message{Role: chat.Assistant}))
 		grounds = append(grounds, u)
 	}
 	const maxTokens = 96
 	want := make([]engine.EvaluateItem, len(examples))
+	grounded := engine.Decoding{Grounds: grounds, Grounding: engine.GroundingEnforce}
 	if _, err := e.Evaluate(context.Background(), engine.EvaluateRequest{Model: model, Examples: examples, MaxTokens: maxTokens, MaxSeqLength: 512, BatchSize: 2,
-		Grounds: grounds, Grounding: engine.GroundingEnforce}, func(it engine.EvaluateItem) { want[it.Index] = it }, nil); err != nil {
+		Decoding: grounded}, func(it engine.EvaluateItem) { want[it.Index] = it }, nil); err != nil {
 		t.Fatal(err)
 	}
 	got := make([]engine.EvaluateItem, len(examples))
 	if _, err := e.Answer(context.Background(), engine.AnswerRequest{Model: model, Examples: examples, MaxTokens: maxTokens, BatchSize: 2,
-		Grounds: grounds, Grounding: engine.GroundingEnforce}, func(it engine.EvaluateItem) { got[it.Index] = it }, nil); err != nil {
+		Decoding: grounded}, func(it engine.EvaluateItem) { got[it.Index] = it }, nil); err != nil {
 		t.Fatal(err)
 	}
 	for i := range examples {

@@ -21,21 +21,55 @@ type EvaluateRequest struct {
 	MaxTokens    int               `json:"max_tokens"`
 	MaxSeqLength int               `json:"max_seq_length"` // 0: DefaultScoreLength
 	BatchSize    int               `json:"batch_size"`
-	// RepeatStop, when set, ends an answer whose tail repeats one cycle
-	// (finish reason "repetition"); nil generates to MaxTokens. Omitted
-	// when nil, so requests without it (explain's) keep their cache keys.
-	RepeatStop *RepeatStop `json:"repeat_stop,omitempty"`
-	// Grounds, when set, holds one text per example (evaluate.Ground: its
-	// prompt and facts) that grounded decoding (grounded.py) lets answers
-	// take identifiers from, and Grounding says how: GroundingObserve or
-	// GroundingEnforce.
-	Grounds   []string `json:"grounds,omitempty"`
-	Grounding string   `json:"grounding,omitempty"`
+	Decoding
 	// SkipScoring answers without scoring: items carry no NLL and the
 	// summary no loss. Grounded regeneration answers again what free
 	// decoding scored, and the loss belongs to the weights, not to the
 	// decoding; skipping it saves a forward pass over each whole example.
 	SkipScoring bool `json:"skip_scoring,omitempty"`
+}
+
+// Decoding is how the evaluate and answer ops decode their answers beyond
+// the bound and the batch: both hand it to the same engine code
+// (repeat.py's CycleStop, grounded.py's request_processors), and both
+// check it with validate. MaxTokens and BatchSize mean the same in both
+// ops too, yet stay in each request: encoding/json writes an embedded
+// struct's fields where it sits, evaluate's max_seq_length lies between
+// the two, and evaluation hashes its request into cache keys
+// (internal/evaluate's cacheKey), so the JSON must not change (TestRequestJSON).
+type Decoding struct {
+	// RepeatStop, when set, ends an answer whose tail repeats one cycle
+	// (finish reason "repetition"); nil generates to MaxTokens. Omitted
+	// when nil, so requests without it keep the cache keys they had
+	// before it existed.
+	RepeatStop *RepeatStop `json:"repeat_stop,omitempty"`
+	// Grounds, when set, holds one text per example (evaluate.Ground: its
+	// prompt and facts) that grounded decoding (grounded.py) lets answers
+	// take identifiers from, and Grounding says how: GroundingObserve or
+	// GroundingEnforce ("", with grounds, enforces).
+	Grounds   []string `json:"grounds,omitempty"`
+	Grounding string   `json:"grounding,omitempty"`
+}
+
+// validate checks a request of op ("evaluate" or "answer") decoding its
+// answers to n examples with d, at most maxTokens tokens each and
+// batchSize at a time, as the engine would, but before a model loads.
+func (d Decoding) validate(op string, maxTokens, batchSize, n int) error {
+	if maxTokens <= 0 || batchSize <= 0 {
+		return fmt.Errorf("%s: max_tokens and batch_size must be positive, got %d and %d", op, maxTokens, batchSize)
+	}
+	if err := d.RepeatStop.validate(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if len(d.Grounds) > 0 && len(d.Grounds) != n {
+		return fmt.Errorf("%s: %d grounds for %d examples", op, len(d.Grounds), n)
+	}
+	switch d.Grounding {
+	case "", GroundingObserve, GroundingEnforce:
+	default:
+		return fmt.Errorf("%s: grounding %q: want %q or %q", op, d.Grounding, GroundingObserve, GroundingEnforce)
+	}
+	return nil
 }
 
 // RepeatStop is the engine's loop check (vulntune_engine/repeat.py
@@ -62,7 +96,7 @@ func (s *RepeatStop) validate() error {
 	return nil
 }
 
-// Grounding modes of an EvaluateRequest with Grounds.
+// Grounding modes of a request with Grounds (Decoding).
 const (
 	// GroundingObserve decodes freely and reports, per answer, where
 	// grounded decoding would first have intervened (nowhere: the grounded
@@ -133,17 +167,11 @@ type EvaluateSummary struct {
 // finishes (in completion order, not input order); onEvent, if not nil,
 // receives every other event (progress).
 func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(EvaluateItem), onEvent func(Event)) (*EvaluateSummary, error) {
-	if req.MaxTokens <= 0 || req.BatchSize <= 0 {
-		return nil, fmt.Errorf("evaluate: max_tokens and batch_size must be positive, got %d and %d", req.MaxTokens, req.BatchSize)
-	}
-	if err := req.RepeatStop.validate(); err != nil {
-		return nil, fmt.Errorf("evaluate: %w", err)
+	if err := req.Decoding.validate("evaluate", req.MaxTokens, req.BatchSize, len(req.Examples)); err != nil {
+		return nil, err
 	}
 	if req.MaxSeqLength <= 0 {
 		req.MaxSeqLength = DefaultScoreLength
-	}
-	if len(req.Grounds) > 0 && len(req.Grounds) != len(req.Examples) {
-		return nil, fmt.Errorf("evaluate: %d grounds for %d examples", len(req.Grounds), len(req.Examples))
 	}
 	itemErr := new(error)
 	handle := itemHandler(onItem, onEvent, itemErr)

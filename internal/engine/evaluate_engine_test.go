@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"encoding/json"
 	"math"
 	"slices"
 	"strings"
@@ -38,8 +37,7 @@ func TestEvaluateSharesPrefill(t *testing.T) {
 		chat.Message{Role: "assistant", Content: "Read the secret from the environment or a vault, and rotate it."}))
 	req := engine.EvaluateRequest{Model: model, MaxTokens: 20, MaxSeqLength: 512, BatchSize: 2}
 	for _, msgs := range conversations {
-		b, _ := json.Marshal(map[string]any{"messages": msgs})
-		req.Examples = append(req.Examples, b)
+		req.Examples = append(req.Examples, chatExample(msgs...))
 	}
 	items := make([]engine.EvaluateItem, len(conversations))
 	sum, err := e.Evaluate(context.Background(), req, func(it engine.EvaluateItem) { items[it.Index] = it }, nil)
@@ -93,8 +91,7 @@ func TestEvaluateRepeatStop(t *testing.T) {
 	model := tinyModelDir(t, e, "llama")
 	req := engine.EvaluateRequest{Model: model, MaxTokens: 96, MaxSeqLength: 256, BatchSize: 2} // two groups: a stopped batch is followed by another
 	for _, q := range []string{"What is SQL injection?", "Fix CWE-798.", "Upgrade lodash to 4.17.21."} {
-		b, _ := json.Marshal(map[string]any{"messages": []chat.Message{{Role: "user", Content: q}, {Role: "assistant", Content: "An answer."}}})
-		req.Examples = append(req.Examples, b)
+		req.Examples = append(req.Examples, chatExample(chat.Message{Role: chat.User, Content: q}, chat.Message{Role: chat.Assistant, Content: "An answer."}))
 	}
 	answers := func(stop *engine.RepeatStop) ([]engine.EvaluateItem, *engine.EvaluateSummary) {
 		t.Helper()
@@ -129,7 +126,7 @@ func TestEvaluateRepeatStop(t *testing.T) {
 	if sum.RepeatCheckSeconds <= 0 || sum.RepeatCheckSeconds >= sum.GenerateSeconds {
 		t.Errorf("repeat check took %.6f s of %.6f s decoding", sum.RepeatCheckSeconds, sum.GenerateSeconds)
 	}
-	if _, err := e.Evaluate(context.Background(), engine.EvaluateRequest{Model: model, MaxTokens: 8, BatchSize: 1, RepeatStop: &engine.RepeatStop{MaxPeriod: 4, MinRepeats: 1, MinTokens: 4}}, nil, nil); err == nil || !strings.Contains(err.Error(), "min repeats") {
+	if _, err := e.Evaluate(context.Background(), engine.EvaluateRequest{Model: model, MaxTokens: 8, BatchSize: 1, Decoding: engine.Decoding{RepeatStop: &engine.RepeatStop{MaxPeriod: 4, MinRepeats: 1, MinTokens: 4}}}, nil, nil); err == nil || !strings.Contains(err.Error(), "min repeats") {
 		t.Errorf("a stop of one repeat: err = %v, want one naming min repeats", err)
 	}
 }

@@ -52,9 +52,7 @@ func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) 
 	prompts := groundedPrompts
 	req := engine.EvaluateRequest{Model: model, MaxTokens: maxTokens, MaxSeqLength: 512, BatchSize: len(prompts)}
 	for _, p := range prompts {
-		msgs := []chat.Message{{Role: "user", Content: p}, {Role: "assistant", Content: "ok"}}
-		b, _ := json.Marshal(map[string]any{"messages": msgs})
-		req.Examples = append(req.Examples, b)
+		req.Examples = append(req.Examples, chatExample(chat.Message{Role: chat.User, Content: p}, chat.Message{Role: chat.Assistant, Content: "ok"}))
 		req.Grounds = append(req.Grounds, evaluate.Ground(p, dataset.Facts{}))
 	}
 	run := func(mode string) []engine.EvaluateItem {
@@ -164,9 +162,8 @@ func TestGroundedReportsEndWithTheAnswer(t *testing.T) {
 	var examples []json.RawMessage
 	var grounds []string
 	for _, u := range users {
-		b, _ := json.Marshal(map[string]any{"messages": []chat.Message{
-			{Role: "system", Content: "You are a security assistant."}, {Role: "user", Content: u}, {Role: "assistant", Content: ""}}})
-		examples = append(examples, b)
+		examples = append(examples, chatExample(
+			chat.Message{Role: "system", Content: "You are a security assistant."}, chat.Message{Role: "user", Content: u}, chat.Message{Role: "assistant", Content: ""}))
 		grounds = append(grounds, "You are a security assistant.\n"+u)
 	}
 	stop := &engine.RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 24}
@@ -177,10 +174,10 @@ func TestGroundedReportsEndWithTheAnswer(t *testing.T) {
 			var err error
 			if op == "evaluate" {
 				_, err = e.Evaluate(context.Background(), engine.EvaluateRequest{Model: model, Examples: examples, MaxTokens: 96, MaxSeqLength: 512,
-					BatchSize: 3, RepeatStop: stop, Grounds: grounds, Grounding: mode}, func(it engine.EvaluateItem) { items[it.Index] = it }, nil)
+					BatchSize: 3, Decoding: engine.Decoding{RepeatStop: stop, Grounds: grounds, Grounding: mode}}, func(it engine.EvaluateItem) { items[it.Index] = it }, nil)
 			} else {
 				_, err = e.Answer(context.Background(), engine.AnswerRequest{Model: model, Examples: examples, MaxTokens: 96,
-					BatchSize: 3, RepeatStop: stop, Grounds: grounds, Grounding: mode}, func(it engine.EvaluateItem) { items[it.Index] = it }, nil)
+					BatchSize: 3, Decoding: engine.Decoding{RepeatStop: stop, Grounds: grounds, Grounding: mode}}, func(it engine.EvaluateItem) { items[it.Index] = it }, nil)
 			}
 			if err != nil {
 				t.Fatalf("%s %s: %v", op, mode, err)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/engine/enginetest"
 )
@@ -67,6 +68,18 @@ func tinyModelDir(t *testing.T, e *engine.Engine, kind string) string {
 		}
 	}
 	return dst
+}
+
+// chatExample is one {"messages":[...]} row of a dataset split, as the
+// evaluate, answer and perplexity ops take examples.
+func chatExample(msgs ...chat.Message) json.RawMessage {
+	b, err := json.Marshal(struct {
+		Messages []chat.Message `json:"messages"`
+	}{msgs})
+	if err != nil {
+		panic(err) // strings only: cannot fail
+	}
+	return b
 }
 
 func TestMain(m *testing.M) {
@@ -147,7 +160,8 @@ func TestOLMo2WithoutTemplateIsRefusedUntilSet(t *testing.T) {
 func TestPerplexityTiny(t *testing.T) {
 	e := newEngine(t)
 	dir := tinyModelDir(t, e, "llama")
-	ex := json.RawMessage(`{"messages":[{"role":"user","content":"What is SQL injection?"},{"role":"assistant","content":"It lets an attacker change a database query."}]}`)
+	ex := chatExample(chat.Message{Role: chat.User, Content: "What is SQL injection?"},
+		chat.Message{Role: chat.Assistant, Content: "It lets an attacker change a database query."})
 	var metrics int
 	p, err := e.Perplexity(context.Background(), engine.PerplexityRequest{
 		Model: dir, Examples: []json.RawMessage{ex}, Texts: []string{"Upgrade the package to the fixed version."},

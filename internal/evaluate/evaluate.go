@@ -202,7 +202,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 // engine's decoding times of fresh answers are added to r's durations.
 func runModel(ctx context.Context, opts Options, label, dir string, exs []example, r *Results) (gens []Generation, cached bool, err error) {
 	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength,
-		RepeatStop: opts.RepeatStop}
+		Decoding: engine.Decoding{RepeatStop: opts.RepeatStop}}
 	if req.BatchSize <= 0 {
 		req.BatchSize = DefaultBatchSize
 	}
@@ -283,7 +283,7 @@ func answerAndScore(ctx context.Context, opts Options, label, dir string, req en
 func groundModel(ctx context.Context, opts Options, label, dir string, exs []example, free []Generation) ([]Generation, error) {
 	out := slices.Clone(free)
 	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength,
-		RepeatStop: opts.RepeatStop, Grounding: engine.GroundingEnforce, SkipScoring: true}
+		Decoding: engine.Decoding{RepeatStop: opts.RepeatStop, Grounding: engine.GroundingEnforce}, SkipScoring: true}
 	if req.BatchSize <= 0 {
 		req.BatchSize = DefaultBatchSize
 	}

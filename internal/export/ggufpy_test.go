@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vulntune/vulntune/internal/jsonfile"
 	"github.com/vulntune/vulntune/internal/modelstore"
 	"github.com/vulntune/vulntune/internal/modelstore/modeltest"
 )
@@ -164,7 +165,7 @@ func TestGGUFReader(t *testing.T) {
 				} `json:"model"`
 			}
 			for f, v := range map[string]any{"config.json": &cfg, "tokenizer_config.json": &tc, "tokenizer.json": &tj} {
-				if err := readJSON(filepath.Join(src, f), v); err != nil {
+				if err := jsonfile.Read(filepath.Join(src, f), v); err != nil {
 					t.Fatal(err)
 				}
 			}

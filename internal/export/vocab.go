@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/vulntune/vulntune/internal/jsonfile"
 	"github.com/vulntune/vulntune/internal/modelstore"
 )
 
@@ -51,7 +52,7 @@ type hfTokenizer struct {
 // become "[PADn]" of type unused, as convert_hf_to_gguf writes them.
 func readVocab(dir string, c *hfConfig) (*vocab, error) {
 	var tj hfTokenizer
-	if err := readJSON(filepath.Join(dir, "tokenizer.json"), &tj); err != nil {
+	if err := jsonfile.Read(filepath.Join(dir, "tokenizer.json"), &tj); err != nil {
 		return nil, err
 	}
 	if tj.Model.Type != "BPE" {
@@ -123,7 +124,7 @@ func readVocab(dir string, c *hfConfig) (*vocab, error) {
 // template.
 func (v *vocab) readConfig(dir string, c *hfConfig) error {
 	var tc map[string]any
-	if err := readJSON(filepath.Join(dir, "tokenizer_config.json"), &tc); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := jsonfile.Read(filepath.Join(dir, "tokenizer_config.json"), &tc); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	for _, s := range []struct {
@@ -258,15 +259,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", filepath.Base(path), err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("parse %s: %w", path, err)
-	}
-	return nil
 }

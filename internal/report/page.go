@@ -15,6 +15,7 @@ import (
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/ident"
+	"github.com/vulntune/vulntune/internal/jsonfile"
 	"github.com/vulntune/vulntune/internal/modelstore"
 	"github.com/vulntune/vulntune/internal/train"
 )
@@ -333,7 +334,7 @@ func readDataset(dir string, m *manifest) datasetPart {
 		return datasetPart{NotRun: m.notRun(phaseDataset)}
 	}
 	var st dataset.Stats
-	if err := readJSON(filepath.Join(dir, "stats.json"), &st); err != nil {
+	if err := jsonfile.Read(filepath.Join(dir, "stats.json"), &st); err != nil {
 		return datasetPart{NotRun: missing("the dataset's stats.json", err)}
 	}
 	d := datasetPart{Examples: st.Examples, MaxPerRule: st.MaxPerRule}
@@ -415,7 +416,7 @@ func readLoss(modelDir string, m *manifest) lossPart {
 // count or cannot be read; the loss curves stand without it.
 func cutNote(modelDir string) string {
 	var md train.Metadata
-	if readJSON(filepath.Join(modelDir, modelstore.MetadataFile), &md) != nil || md.Metrics == nil {
+	if jsonfile.Read(filepath.Join(modelDir, modelstore.MetadataFile), &md) != nil || md.Metrics == nil {
 		return ""
 	}
 	m, n := md.Metrics, md.Hyperparameters.MaxSeqLength
@@ -443,7 +444,7 @@ func readEval(modelDir string, m *manifest) (evalPart, *evaluate.Results) {
 	for _, s := range sets {
 		dir := filepath.Dir(s)
 		var r evaluate.Results
-		if err := readJSON(s, &r); err != nil {
+		if err := jsonfile.Read(s, &r); err != nil {
 			out.Tables = append(out.Tables, evalTable{Title: evaluate.SetTitle(filepath.Base(dir)), Note: "cannot read: " + err.Error()})
 			continue
 		}

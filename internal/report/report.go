@@ -196,18 +196,6 @@ func abs(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
-// readJSON decodes path into v; a missing file is fs.ErrNotExist.
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
-
 // missing says why a file a finished phase should have written is not
 // there to show.
 func missing(what string, err error) string {

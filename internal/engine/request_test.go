@@ -1,0 +1,99 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/chat"
+	"github.com/vulntune/vulntune/internal/engine"
+)
+
+// TestRequestJSON pins the JSON of the evaluate and answer ops' requests:
+// evaluation hashes its request into the answer cache's keys
+// (evaluate.cacheKey), so a change to a field's name, order or omission
+// orphans every cached answer. The decoding fields are set by assignment,
+// which compiles whether a request declares them or embeds them.
+func TestRequestJSON(t *testing.T) {
+	example := json.RawMessage(`{"messages":[{"role":"user","content":"What is CWE-798?"},{"role":"assistant","content":"Hard-coded credentials."}]}`)
+	stop := &engine.RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 48}
+
+	evaluate := engine.EvaluateRequest{Model: "m", Examples: []json.RawMessage{example}, MaxTokens: 512, MaxSeqLength: 2048, BatchSize: 32, SkipScoring: true}
+	evaluate.RepeatStop = stop
+	evaluate.Grounds = []string{"What is CWE-798?\nCWE-798"}
+	evaluate.Grounding = engine.GroundingObserve
+
+	answer := engine.AnswerRequest{Model: "m", Examples: []json.RawMessage{example}, MaxTokens: 384, BatchSize: 48}
+	answer.RepeatStop = stop
+	answer.Grounds = []string{"What is CWE-798?\nCWE-798"}
+	answer.Grounding = engine.GroundingEnforce
+
+	tests := []struct {
+		name string
+		req  any
+		want string
+	}{
+		{"evaluate, every field", evaluate,
+			`{"model":"m","examples":[{"messages":[{"role":"user","content":"What is CWE-798?"},{"role":"assistant","content":"Hard-coded credentials."}]}],"max_tokens":512,"max_seq_length":2048,"batch_size":32,"repeat_stop":{"max_period":256,"min_repeats":3,"min_tokens":48},"grounds":["What is CWE-798?\nCWE-798"],"grounding":"observe","skip_scoring":true}`},
+		{"evaluate, optional fields unset", engine.EvaluateRequest{Model: "m", MaxTokens: 8, BatchSize: 1},
+			`{"model":"m","examples":null,"max_tokens":8,"max_seq_length":0,"batch_size":1}`},
+		{"answer, every field", answer,
+			`{"model":"m","examples":[{"messages":[{"role":"user","content":"What is CWE-798?"},{"role":"assistant","content":"Hard-coded credentials."}]}],"max_tokens":384,"batch_size":48,"repeat_stop":{"max_period":256,"min_repeats":3,"min_tokens":48},"grounds":["What is CWE-798?\nCWE-798"],"grounding":"enforce"}`},
+		{"answer, optional fields unset", engine.AnswerRequest{Model: "m", MaxTokens: 8, BatchSize: 1},
+			`{"model":"m","examples":null,"max_tokens":8,"batch_size":1}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b, err := json.Marshal(tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tt.want {
+				t.Errorf("marshalled\n%s\nwant\n%s", b, tt.want)
+			}
+		})
+	}
+}
+
+// TestRequestValidation: the evaluate and answer ops refuse, with one
+// check (Decoding's), what their engine code would refuse only after
+// loading the model. Nothing starts: the zero Engine has no interpreter.
+func TestRequestValidation(t *testing.T) {
+	ctx := context.Background()
+	ops := map[string]func(d engine.Decoding, maxTokens, batch int, examples []json.RawMessage) error{
+		"evaluate": func(d engine.Decoding, maxTokens, batch int, examples []json.RawMessage) error {
+			_, err := new(engine.Engine).Evaluate(ctx, engine.EvaluateRequest{Model: "m", Examples: examples, MaxTokens: maxTokens, BatchSize: batch, Decoding: d}, nil, nil)
+			return err
+		},
+		"answer": func(d engine.Decoding, maxTokens, batch int, examples []json.RawMessage) error {
+			_, err := new(engine.Engine).Answer(ctx, engine.AnswerRequest{Model: "m", Examples: examples, MaxTokens: maxTokens, BatchSize: batch, Decoding: d}, nil, nil)
+			return err
+		},
+	}
+	one := []json.RawMessage{chatExample(chat.Message{Role: chat.User, Content: "What is CWE-798?"})}
+	tests := []struct {
+		name             string
+		d                engine.Decoding
+		maxTokens, batch int
+		wantErr          string
+	}{
+		{"no tokens", engine.Decoding{}, 0, 1, "max_tokens and batch_size must be positive, got 0 and 1"},
+		{"no batch", engine.Decoding{}, 8, 0, "max_tokens and batch_size must be positive, got 8 and 0"},
+		{"a stop of one repeat", engine.Decoding{RepeatStop: &engine.RepeatStop{MaxPeriod: 4, MinRepeats: 1, MinTokens: 4}}, 8, 1, "min repeats >= 2"},
+		{"grounds for other examples", engine.Decoding{Grounds: []string{"a", "b"}, Grounding: engine.GroundingEnforce}, 8, 1, "2 grounds for 1 examples"},
+		{"an unknown grounding", engine.Decoding{Grounds: []string{"a"}, Grounding: "strict"}, 8, 1, `grounding "strict"`},
+	}
+	for _, tt := range tests {
+		for op, run := range ops {
+			t.Run(tt.name+"/"+op, func(t *testing.T) {
+				t.Parallel()
+				err := run(tt.d, tt.maxTokens, tt.batch, one)
+				if err == nil || !strings.HasPrefix(err.Error(), op+": ") || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("err = %v, want %q naming %q", err, op+": …", tt.wantErr)
+				}
+			})
+		}
+	}
+}
