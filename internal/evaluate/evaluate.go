@@ -28,7 +28,8 @@ import (
 // DefaultBatchSize is the number of answers decoded together. Both sets
 // the main job evaluates (25 held-out examples, 35 of other projects) fit
 // one batch, and a wider batch decodes more tokens a second on the 2-core
-// CPU (bench/decodestep.sh: 116 at 23, 139 at 48). The batch's KV cache is
+// CPU (bench/decodestep.sh over 1,000 tokens of context: 119 at 24, 141 at
+// 48). The batch's KV cache is
 // about 5 GB for OLMo-2-1B in bf16 (32 × ~1,300 tokens × 128 KB), less than
 // training it takes; --batch-size lowers it.
 const DefaultBatchSize = 32

@@ -135,10 +135,6 @@ def op_answer(req):
             nonlocal done
             u = index[uid]
             text = tokenizer.decode(toks)
-            # The processor judged the end-of-sequence too; past a
-            # repetition stop it judged the loop cut from toks and one step
-            # more (mlx-lm's look-ahead), which the answer does not have.
-            judged = len(toks) + (reason == "stop")
             for i in users[u]:
                 done += 1
                 emit(
@@ -149,7 +145,7 @@ def op_answer(req):
                     generation_tokens=len(toks),
                     finish_reason=reason,
                     seconds=time.perf_counter() - t_prefix,
-                    **({"grounding": procs[users[u][0]].stats(judged)} if procs else {}),
+                    **({"grounding": procs[users[u][0]].answer_stats(len(toks), reason)} if procs else {}),
                 )
             emit("progress", stage="answer", done=done, total=len(examples))
 

@@ -204,10 +204,7 @@ def op_evaluate(req):
                     nll=nll,
                     loss_tokens=n,
                     seconds=time.perf_counter() - started.pop(r.uid),
-                    # The processor judged the end-of-sequence too, and
-                    # past a repetition stop one step more (mlx-lm's
-                    # look-ahead), which no answer has.
-                    **({"grounding": procs[i].stats(len(toks) + (reason == "stop"))} if procs else {}),
+                    **({"grounding": procs[i].answer_stats(len(toks), reason)} if procs else {}),
                 )
             if looped:
                 gen.remove(looped)
@@ -218,7 +215,7 @@ def op_evaluate(req):
 
     total_nll = sum(s[0] for s in scores)
     total_tokens = sum(s[1] for s in scores)
-    loss = total_nll / total_tokens if score and total_tokens else None
+    loss = total_nll / total_tokens if total_tokens else None
     return {
         "loss": loss,
         "perplexity": math.exp(loss) if loss is not None else None,

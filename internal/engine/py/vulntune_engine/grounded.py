@@ -474,12 +474,10 @@ class GroundedProcessor:
         self.text = ""
         self._started = False
         self.steps = 0
-        self.interventions = 0  # steps where the top token failed
-        self.first_intervention = None  # its index in the answer's tokens
-        self.deep = 0  # steps that walked past top_k
-        self.stuck = 0
-        # [index, deep, stuck] of each intervention, so stats() can leave
-        # out those past the answer an op reports.
+        # [index, deep, stuck] of each step where the top token failed: its
+        # index in the answer's tokens, whether the walk went past top_k,
+        # whether nothing passed. The counts derive from it, so stats() can
+        # leave out those past the answer an op reports.
         self._marks = []
         self._tail_n = 6
         self._before = ""  # the decoded text of the last _tail_n tokens
@@ -526,9 +524,6 @@ class GroundedProcessor:
             order = [top] + [t for t in mx.argsort(-row)[: self.top_k].tolist() if t != top]
             keep = [t for t in order if t == top or self.passes(t)]
             return self._only(logits, keep)
-        self.interventions += 1
-        if self.first_intervention is None:
-            self.first_intervention = len(self.ids)
         mark = [len(self.ids), 0, 0]
         self._marks.append(mark)
         if self.observe:
@@ -537,7 +532,6 @@ class GroundedProcessor:
         keep = []
         for rank, t in enumerate(order):
             if rank == self.top_k and not keep:
-                self.deep += 1
                 mark[1] = 1
             if rank >= self.top_k and keep:
                 break
@@ -546,7 +540,6 @@ class GroundedProcessor:
                 if self.greedy:
                     break
         if not keep:
-            self.stuck += 1
             mark[2] = 1
             keep = sorted(self.eos)[:1] or [top]
         return self._only(logits, keep)
@@ -558,6 +551,26 @@ class GroundedProcessor:
         mask = mx.zeros(logits.shape[-1], dtype=mx.bool_)
         mask[mx.array(keep)] = True
         return mx.where(mask, logits, mx.array(-float("inf"), dtype=logits.dtype))
+
+    @property
+    def interventions(self):
+        """Steps whose top token failed."""
+        return len(self._marks)
+
+    @property
+    def first_intervention(self):
+        """The answer token where the processor first intervened, or None."""
+        return self._marks[0][0] if self._marks else None
+
+    @property
+    def deep(self):
+        """Interventions whose walk went past top_k."""
+        return sum(m[1] for m in self._marks)
+
+    @property
+    def stuck(self):
+        """Interventions where nothing passed and the answer was ended."""
+        return sum(m[2] for m in self._marks)
 
     def past_end(self, context):
         """Whether this call is mlx-lm's look-ahead past the answer's end:
@@ -584,6 +597,13 @@ class GroundedProcessor:
             "deep": sum(m[1] for m in marks),
             "stuck": sum(m[2] for m in marks),
         }
+
+    def answer_stats(self, answer_tokens, finish_reason):
+        """stats() for an answer an op reports with answer_tokens tokens
+        and finish_reason: the processor judged its end-of-sequence too
+        ("stop"), and past a repetition stop or a loop the op trimmed, a
+        step or more no answer has."""
+        return self.stats(answer_tokens + (finish_reason == "stop"))
 
 
 def request_processors(req, tokenizer, indices):
