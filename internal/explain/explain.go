@@ -171,7 +171,15 @@ type Remediation struct {
 	Status           string   `json:"status,omitempty"`
 	Changes          []Change `json:"changes"`
 	Steps            []string `json:"steps"`
+	// References are the finding's advisory and weakness pages (at most
+	// maxReferences): answers link only pages their prompt shows, so the
+	// canonical pages of the finding's ids are vulntune's to give.
+	References []string `json:"references"`
 }
+
+// maxReferences bounds the links beside an answer: the scanner's own page
+// and the advisories come first, the CWE entries after them.
+const maxReferences = 3
 
 // Change is one edit remedy proposes: a snippet for a build system, in a
 // file when known.
@@ -489,7 +497,8 @@ func explanation(j *job) Explanation {
 }
 
 func remediation(f *finding.Finding, rem remedy.Remediation) Remediation {
-	r := Remediation{Summary: rem.Summary, Changes: []Change{}, Steps: nonNil(rem.Steps)}
+	r := Remediation{Summary: rem.Summary, Changes: []Change{}, Steps: nonNil(rem.Steps),
+		References: nonNil(rem.References[:min(len(rem.References), maxReferences)])}
 	if f.Package != nil {
 		r.Package, r.Ecosystem, r.InstalledVersion = f.Package.Name, f.Package.Ecosystem, f.Package.InstalledVersion
 	}

@@ -276,6 +276,7 @@ func TestMarkdown(t *testing.T) {
 		"⚠️ **not grounded**: names `CVE-2099-1234`",
 		"> " + answers["CWE-89"], // shown, not hidden
 		"fixed in `4.17.19`",
+		"- See https://cwe.mitre.org/data/definitions/89.html", // the canonical pages answers no longer link
 		"Model `My-Model` answered 4 finding(s): 3 grounded, 1 flagged",
 	} {
 		if !strings.Contains(md, want) {
@@ -617,13 +618,16 @@ func TestHTML(t *testing.T) {
 	}
 	page := b.String()
 	for _, want := range []string{"<!DOCTYPE html>", "<h2>Critical (1)</h2>", "<h3>app/db.py</h3>",
-		"⚠ not grounded: names CVE-2099-1234", "fixed in <code>4.17.19</code>", "&lt;script&gt;"} {
+		"⚠ not grounded: names CVE-2099-1234", "fixed in <code>4.17.19</code>", "&lt;script&gt;",
+		`<a href="https://cwe.mitre.org/data/definitions/89.html">`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	for _, bad := range []string{"<script", "http://", "https://"} {
-		if strings.Contains(strings.ReplaceAll(page, "http://localhost:8080/", ""), bad) {
+	// Self-contained: nothing the page loads comes from the network (the
+	// facts' advisory links are anchors a reader follows, never loaded).
+	for _, bad := range []string{"<script", `src="http`, "<link", "url(http", "@import"} {
+		if strings.Contains(page, bad) {
 			t.Errorf("page has %q: not self-contained or not escaped", bad)
 		}
 	}

@@ -74,7 +74,7 @@ Each answer is the model's, verbatim; the remediation facts beside it are vulntu
 <ul>{{with .Remediation}}{{if .Package}}<li>Package <code>{{.Package}}</code>{{if .InstalledVersion}} <code>{{.InstalledVersion}}</code>{{end}}{{if .FixedVersion}} → fixed in <code>{{.FixedVersion}}</code>{{else if .Status}} → no fixed version to move to ({{.Status}}){{end}}</li>{{end}}
 {{if .Summary}}<li>{{.Summary}}</li>{{end}}
 {{range .Changes}}<li>{{.BuildSystem}}{{if .File}} in <code>{{.File}}</code>{{end}}:<pre>{{.Snippet}}</pre></li>{{end}}
-{{if not .Changes}}{{range .Steps}}<li>{{.}}</li>{{end}}{{end}}{{end}}</ul>
+{{if not .Changes}}{{range .Steps}}<li>{{.}}</li>{{end}}{{end}}{{if .References}}<li>See {{range $i, $u := .References}}{{if $i}}, {{end}}<a href="{{$u}}">{{$u}}</a>{{end}}</li>{{end}}{{end}}</ul>
 </div></div></div>
 {{end}}{{end}}{{end}}
 {{if .R.InputErrors}}<h2>Input problems</h2><ul>{{range .R.InputErrors}}<li>{{.}}</li>{{end}}</ul>{{end}}

@@ -123,6 +123,10 @@ func writeFinding(w io.Writer, e *Explanation) {
 			wrote = true
 		}
 	}
+	if len(rem.References) > 0 {
+		fmt.Fprintf(w, "- See %s\n", strings.Join(rem.References, ", "))
+		wrote = true
+	}
 	if !wrote {
 		fmt.Fprintf(w, "- (none beyond the finding itself)\n")
 	}

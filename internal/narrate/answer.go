@@ -28,7 +28,8 @@ var kindImpact = map[finding.Kind]string{
 // scanner's free-text description, the longest and least structured part,
 // comes after the fix. The facts come from f and rem only.
 func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
-	return answer(f, rem, prose, func(string) bool { return true })
+	all := func(string) bool { return true }
+	return answer(f, rem, prose, all, all)
 }
 
 // answer is Answer keeping, of the text that is not the finding's own
@@ -37,7 +38,8 @@ func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
 // its prompt does not show. The catalogue's entry for CWE-36 carries
 // example paths, a scanner's solution may name a weakness or an API the
 // prompt never mentions; a model trained on them would learn to recall.
-func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown func(string) bool) string {
+// Links are held to linked, the stricter rule (linkShown).
+func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown, linked func(string) bool) string {
 	var b strings.Builder
 	section := func(title string) { fmt.Fprintf(&b, "\n**%s**\n", title) }
 
@@ -97,7 +99,7 @@ func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown func
 	// not in the prompt (a model trained on them would recall them), and
 	// a CVSS 4.0 vector alone costs some 50 tokens of every answer.
 	fmt.Fprintf(&b, "Severity: %s. ", f.Severity)
-	refs := references(f, rem, shown)
+	refs := references(f, rem, func(s string) bool { return shown(s) && linked(s) })
 	// One explanation: the scanner's description, cut to a sentence budget
 	// (the prompt shows more of it, the advisory all of it), else the
 	// weakness's from the CWE catalogue, unless the fix steps quote it.
@@ -351,10 +353,9 @@ func whereLines(f *finding.Finding) []string {
 // references are the links an answer can give without recalling them: the
 // reference pages that name one of the finding's own vulnerability or CWE
 // ids (an advisory page, the CWE entry) and that shown accepts (the prompt
-// shows the link, or it is the canonical page of an id the prompt shows:
-// ident.UngroundedURLs). A link to a commit, a vendor page or an advisory
-// mirror is true but not in the prompt, and a model trained to write such
-// links invents them.
+// shows the link itself: linkShown). A link to a commit, a vendor page or
+// an advisory mirror is true but not in the prompt, and a model trained to
+// write such links invents them.
 func references(f *finding.Finding, rem remedy.Remediation, shown func(string) bool) []string {
 	var ids []string
 	for _, id := range f.VulnIDs {

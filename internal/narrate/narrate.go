@@ -29,7 +29,9 @@ import (
 // per package, the description to a sentence budget, no CVSS vector, no
 // list the prompt already shows, only links the prompt grounds), and a
 // fix step without location or message to repeat when no step is shown.
-const Version = 12
+// 13: an answer links only pages its prompt shows, never the canonical
+// page of an id the prompt names (see linkShown).
+const Version = 13
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 // It names no domain beyond the findings' own (an earlier clause on
@@ -63,16 +65,17 @@ func Example(f *finding.Finding, rem remedy.Remediation, prose *Prose) dataset.E
 	shown := func(s string) bool {
 		return len(ident.Ungrounded(s, prompt)) == 0 && len(ident.UngroundedURLs(s, prompt)) == 0
 	}
-	answer := answer(f, rem, prose, shown)
-	if prose != nil && !shown(answer) {
+	linked := linkShown(prompt)
+	text := answer(f, rem, prose, shown, linked)
+	if prose != nil && !shown(text) {
 		prose = nil
-		answer = Answer(f, rem, nil)
+		text = answer(f, rem, nil, shown, linked)
 	}
 	return dataset.Example{
 		Messages: []chat.Message{
 			{Role: "system", Content: SystemPrompt},
 			{Role: "user", Content: user},
-			{Role: "assistant", Content: answer},
+			{Role: "assistant", Content: text},
 		},
 		Meta: dataset.Meta{
 			FindingID: f.ID, Kind: string(f.Kind), Tools: toolNames(f), Severity: string(f.Severity),
@@ -229,3 +232,29 @@ func sentenceEnd(s, cut string) int {
 	}
 	return -1
 }
+
+// linkShown accepts text whose links all name pages the prompt shows
+// itself (ident.NormURL: the same page). Evaluation also grounds the
+// canonical page of an id the prompt names (the CWE entry, the OSV page;
+// ident.UngroundedURLs), but a model taught to build those links builds
+// them for ids it copied half ("https://os.dev/os/..." on other projects'
+// findings: 18 of 24 invented identifiers), while a link it can copy whole
+// it gets right. The canonical pages are deterministic, so vulntune shows
+// them beside an answer itself (explain's remediation facts).
+func linkShown(prompt string) func(string) bool {
+	pages := map[string]bool{}
+	for _, u := range ident.URLRE.FindAllString(prompt, -1) {
+		pages[ident.NormURL(trimURL(u))] = true
+	}
+	return func(s string) bool {
+		for _, u := range ident.URLRE.FindAllString(s, -1) {
+			if !pages[ident.NormURL(trimURL(u))] {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// trimURL drops the punctuation prose puts after a link.
+func trimURL(u string) string { return strings.TrimRight(u, ".,;:!?'\")]}>*_") }

@@ -102,6 +102,15 @@ func TestGolden(t *testing.T) {
 					t.Errorf("answer names version %s, which is not in the finding or its remediation", v)
 				}
 			}
+			// Links: only pages the prompt shows itself, never one the
+			// answer builds from an id (narrate.linkShown).
+			prompt := e.Prompt()
+			for _, u := range ident.URLRE.FindAllString(e.Assistant(), -1) {
+				u = strings.TrimRight(u, ".,;:)")
+				if !strings.Contains(prompt, u) {
+					t.Errorf("answer links %s, which its prompt does not show", u)
+				}
+			}
 			if f.Kind == finding.KindSecret && strings.Contains(e.Assistant(), "REDACTED") == false && f.Location.Snippet != "" && strings.Contains(e.Assistant(), f.Location.Snippet) {
 				t.Error("secret answer quotes the snippet")
 			}
@@ -313,3 +322,43 @@ func TestPasswordLikePackageIsNotASecret(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { os.Exit(golden.Main(m)) }
+
+// TestReferencesOnlyShownLinks: an answer links a page naming one of the
+// finding's ids only when its prompt shows the link itself; the canonical
+// page of an id (which evaluation would ground) is never built.
+func TestReferencesOnlyShownLinks(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, file, help string
+		want             string // the References line, "" for none
+	}{
+		{"dependency: advisory not in the prompt", "testdata/dependency-maven-gradle-lockfile.json", "", ""},
+		{"code: canonical CWE page not in the prompt", "testdata/code-semgrep-fix.json", "", ""},
+		{"code: rule page in the prompt names the CWE", "testdata/code-semgrep-fix.json",
+			"https://cwe.mitre.org/data/definitions/89.html", "- https://cwe.mitre.org/data/definitions/89.html"},
+		{"code: rule page in the prompt names no id", "testdata/code-semgrep-fix.json", "https://semgrep.dev/r/formatted-sql-query", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := load(t, tt.file)
+			if tt.help != "" {
+				f.HelpURI = tt.help
+			}
+			rem, err := remedy.For(&f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := narrate.Example(&f, rem, nil)
+			a := e.Assistant()
+			_, refs, found := strings.Cut(a, "**References**\n")
+			switch {
+			case tt.want == "" && found:
+				t.Errorf("answer has references %q; want none", refs)
+			case tt.want != "" && strings.TrimSpace(refs) != tt.want:
+				t.Errorf("references = %q, want %q\n%s", refs, tt.want, a)
+			}
+			if tt.help != "" && !strings.Contains(e.Prompt(), tt.help) {
+				t.Errorf("prompt does not show %s", tt.help)
+			}
+		})
+	}
+}
