@@ -48,11 +48,14 @@ test: lint unit pyunit
 # example of the samples whole (the longest is 1,044 tokens; the finetune
 # summary and the model card count any cut): a batch pads only to its own
 # longest row, so the length costs nothing the examples do not.
+# --eval-steps 30: validation at the start and the end only; a pass costs
+# some 17 s of 2 cores, and with 30 steps early stopping has nothing to
+# choose between.
 # After the run, the same model is evaluated on findings of other projects
 # (examples/corpus, never trained on: a stratified selection of 35, every
 # kind and tool, 20 dependency findings with a fixed version) and the report
 # is rendered again with the "Other projects" table beside the held-out one.
-DEMO_FLAGS ?= --max-steps 30 --max-seq-length 1152 --train-eval-batches 2
+DEMO_FLAGS ?= --max-steps 30 --max-seq-length 1152 --train-eval-batches 2 --eval-steps 30
 OTHER_EVAL_FLAGS ?=
 demo: build
 	$(BIN) run --artifacts-dir examples/artifacts --output-dir runs/demo $(DEMO_FLAGS)
