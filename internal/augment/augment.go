@@ -46,7 +46,7 @@ import (
 // Version identifies how Finding replaces: bump it whenever a copy of the
 // same finding would come out differently, so `vulntune run` rebuilds a
 // dataset augmented the old way.
-const Version = 2
+const Version = 3
 
 // Catalogue is what replacements are drawn from.
 type Catalogue struct {
@@ -70,6 +70,11 @@ type Catalogue struct {
 	// Either way a CWE is replaced by one of its relatives in the pool when
 	// there is one (cweCandidates).
 	CWEs []string
+	// Ecosystems are the ecosystems a dependency copy may move to (see
+	// Ecosystems for those possible), EcosystemShare the share of the
+	// copies that can move which do (0: none; moveTarget).
+	Ecosystems     []string
+	EcosystemShare float64
 }
 
 // Avoid says which identifiers a copy must not take: those of held-out
@@ -94,6 +99,10 @@ const (
 	KindLine    = "line"
 	KindImage   = "image"
 	KindURLPath = "url path"
+	// A moved copy's ecosystem and the base name of its manifest or
+	// lock file.
+	KindEcosystem = "ecosystem"
+	KindManifest  = "manifest"
 )
 
 // Seed is the random source of copy n of the finding with id: the same
@@ -127,30 +136,17 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 
 	var tr []textRep
 	var flavoured []string
-	// The package and its versions.
+	// The package and its versions, in another ecosystem when the copy
+	// moves (moveTarget).
+	target, targetFile := moveTarget(f, n, cat)
 	if p := f.Package; p != nil {
 		eco := finding.CanonicalEcosystem(p.Ecosystem)
-		names := cat.Packages[eco]
-		if len(names) == 0 {
-			names = cat.Other
-		}
-		var cands []string
-		for _, nm := range names {
-			if nm != p.Name && !avoid.Packages[eco+"|"+finding.CanonicalPackageName(eco, nm)] {
-				cands = append(cands, nm)
-			}
-		}
-		if len(cands) == 0 {
-			return finding.Finding{}, nil, fmt.Errorf("finding %s: no replacement package name for ecosystem %q (dataset.augment.packages)", f.ID, eco)
-		}
-		np := cands[rng.IntN(len(cands))]
-		add(KindPackage, p.Name, np)
-		tr = append(tr, packageReps(p.Name, np)...)
 		// A flavoured artifact's fixes are given in the installed
 		// flavour: under another name remedy would not know to switch.
 		kept, _ := remedy.KeepFlavour(p.Ecosystem, p.Name, p.InstalledVersion, p.FixedVersions)
 		flavoured = kept
-		vs := append(append([]string{p.InstalledVersion}, p.FixedVersions...), kept...)
+		own := append(append([]string{p.InstalledVersion}, p.FixedVersions...), kept...)
+		vs := slices.Clone(own)
 		// Versions the scanner's text names ("logback version 1.5.12")
 		// join the tree, so the copy's prose stays in order with its
 		// facts; only those of three or more parts, as "TLS 1.2" and a
@@ -161,14 +157,74 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 			}
 		}
 		vs = sortedUnique(vs)
-		vmap, err := mapVersions(rng, vs)
+		// A copy moving to an ecosystem its versions cannot be written in
+		// stays where it is.
+		shaped := map[string]string{}
+		if target != "" {
+			pkg := map[string]bool{}
+			for _, v := range own {
+				pkg[v] = true
+			}
+			var ok bool
+			if shaped, ok = shapeVersions(target, vs, pkg); !ok {
+				target, targetFile = "", ""
+			}
+		}
+		peco := eco
+		if target != "" {
+			peco = target
+		}
+		names := cat.Packages[peco]
+		if len(names) == 0 {
+			names = cat.Other
+		}
+		var cands []string
+		for _, nm := range names {
+			if nm != p.Name && !avoid.Packages[peco+"|"+finding.CanonicalPackageName(peco, nm)] {
+				cands = append(cands, nm)
+			}
+		}
+		if len(cands) == 0 {
+			return finding.Finding{}, nil, fmt.Errorf("finding %s: no replacement package name for ecosystem %q (dataset.augment.packages)", f.ID, peco)
+		}
+		np := cands[rng.IntN(len(cands))]
+		var vmap map[string]string
+		var err error
+		if target == "" {
+			vmap, err = mapVersions(rng, vs)
+		} else {
+			var sv []string
+			for _, v := range vs {
+				sv = append(sv, shaped[v])
+			}
+			var smap map[string]string
+			smap, err = mapVersions(rng, sortedUnique(sv))
+			vmap = map[string]string{}
+			for _, v := range vs {
+				vmap[v] = smap[shaped[v]]
+			}
+		}
 		if err != nil {
 			return finding.Finding{}, nil, fmt.Errorf("finding %s: %w", f.ID, err)
 		}
+		if target == "go" {
+			for _, v := range own {
+				if v != "" {
+					np = goModulePath(np, vmap[v])
+					break
+				}
+			}
+		}
+		add(KindPackage, p.Name, np)
+		tr = append(tr, packageReps(p.Name, np)...)
 		for _, v := range vs {
 			if v != "" && vmap[v] != v {
 				add(ident.KindVersion, v, vmap[v])
 			}
+		}
+		if target != "" {
+			add(KindEcosystem, eco, target)
+			tr = append(tr, ecosystemReps(eco, target)...)
 		}
 	}
 
@@ -265,6 +321,13 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 			clear(dirs)
 			clear(stems)
 		}
+		if targetFile != "" && p == f.Location.Path {
+			// A moved copy's manifest or lock file is its new
+			// ecosystem's, in the directory the copy drew.
+			ob := base(p)
+			np = strings.TrimSuffix(np, ob) + targetFile
+			add(KindManifest, ob, targetFile)
+		}
 		paths[p] = np
 		add(ident.KindPath, p, np)
 	}
@@ -329,9 +392,16 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 				textRep{old: "definitions/" + strings.TrimPrefix(r.Old, "CWE-") + ".html", new: "definitions/" + strings.TrimPrefix(r.New, "CWE-") + ".html"})
 		case ident.KindVersion:
 			tr = append(tr, textRep{old: r.Old, new: r.New})
-			if !strings.HasPrefix(r.Old, "v") {
+			switch {
+			case strings.HasPrefix(r.Old, "v"):
+			case strings.HasPrefix(r.New, "v"):
+				// Moved to Go: "v1.2.3" and "1.2.3" are one version.
+				tr = append(tr, textRep{old: "v" + r.Old, new: r.New})
+			default:
 				tr = append(tr, textRep{old: "v" + r.Old, new: "v" + r.New})
 			}
+		case KindManifest:
+			tr = append(tr, textRep{old: r.Old, new: r.New})
 		case ident.KindPath, KindRule, KindImage, KindURLPath:
 			tr = append(tr, textRep{old: r.Old, new: r.New})
 			if b := base(r.Old); r.Kind == ident.KindPath && b != r.Old && b != base(r.New) && !ident.KnownFiles[strings.ToLower(b)] {
@@ -371,6 +441,12 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 			}
 		}
 		p.PURL = rp.replace(p.PURL)
+		if target != "" {
+			p.Ecosystem = target
+			if p.PURL != "" {
+				p.PURL = finding.PURL(target, p.Name, p.InstalledVersion)
+			}
+		}
 	}
 	moveLocation := func(l *finding.Location) {
 		if np, ok := paths[l.Path]; ok {
@@ -441,7 +517,7 @@ func Leftovers(text string, reps []Replacement) []string {
 					break
 				}
 			}
-		case ident.KindVulnID, KindPackage:
+		case ident.KindVulnID, KindPackage, KindEcosystem:
 			if ident.ContainsWord(low, strings.ToLower(r.Old)) {
 				out = append(out, r.Old)
 			}
@@ -586,14 +662,18 @@ func isAlnum(c byte) bool {
 // on its own ("Guava"), when it is distinctive enough not to be a word.
 func packageReps(old, new string) []textRep {
 	out := []textRep{{old: old, new: new, fold: true}}
-	last := func(s string) string { return s[strings.LastIndexAny(s, ":/")+1:] }
+	last := func(s string) string {
+		s = goMajorRE.ReplaceAllString(s, "") // a Go module's name, not its "/v2"
+		return s[strings.LastIndexAny(s, ":/")+1:]
+	}
 	lo, ln := last(old), last(new)
 	if lo != old && len(lo) >= 4 && lo != ln {
 		out = append(out, textRep{old: lo, new: ln, fold: true})
 	}
-	// The project a module belongs to ("logback" of "logback-core").
+	// The project a module belongs to ("logback" of "logback-core"); a
+	// new name without one (a moved copy's "orbitlib") stands for it whole.
 	if po, _, ok := strings.Cut(lo, "-"); ok && len(po) >= 5 {
-		if pn, _, ok := strings.Cut(ln, "-"); ok && !strings.EqualFold(po, pn) {
+		if pn, _, _ := strings.Cut(ln, "-"); !strings.EqualFold(po, pn) {
 			out = append(out, textRep{old: po, new: pn, fold: true})
 		}
 	}

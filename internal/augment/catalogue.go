@@ -22,6 +22,12 @@ var (
 		"nuget":    {"Acme.Orbit.Json", "Example.Ledger.Http", "Sample.Vesta.Xml", "Acme.Harbor.Crypto"},
 		"composer": {"acme/orbit-http", "example/ledger-yaml", "sample/vesta-twig", "acme/harbor-guzzle"},
 	}
+	// DefaultEcosystems are the ecosystems dependency copies move to:
+	// every one remedy writes a lock-file fix for.
+	DefaultEcosystems = []string{"npm", "pypi", "go", "cargo", "rubygems", "nuget", "composer", "maven"}
+	// DefaultEcosystemShare is the share of movable copies that move: half
+	// still teach their original's ecosystem.
+	DefaultEcosystemShare = 0.5
 	// DefaultOtherPackages are the names for the other ecosystems
 	// (operating-system packages among them).
 	DefaultOtherPackages = []string{"liborbit", "ledgerd", "libvesta2", "harbor-utils", "quill-tools", "libtessera", "lumen-base", "cobalt-libs"}
@@ -40,5 +46,5 @@ var (
 // weakness of the CWE catalogue for CWEs).
 func Default() Catalogue {
 	return Catalogue{Packages: DefaultPackages, Other: DefaultOtherPackages, Directories: DefaultDirectories,
-		FileStems: DefaultFileStems, RuleNames: DefaultRuleNames}
+		FileStems: DefaultFileStems, RuleNames: DefaultRuleNames, Ecosystems: DefaultEcosystems, EcosystemShare: DefaultEcosystemShare}
 }

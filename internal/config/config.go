@@ -148,6 +148,11 @@ type Augment struct {
 	// the shipped catalogue that MITRE has not deprecated); a CWE takes a
 	// relative among them when it has one (internal/augment).
 	CWEs []string `yaml:"cwes"`
+	// Ecosystems are the ecosystems a dependency copy may move to, and
+	// EcosystemShare the share of dependency copies that move (issue 16:
+	// the samples' dependencies are all Gradle's).
+	Ecosystems     []string `yaml:"ecosystems"`
+	EcosystemShare float64  `yaml:"ecosystem_share"`
 }
 
 // AugmentPackages are replacement package names per ecosystem, each in

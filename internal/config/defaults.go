@@ -2,6 +2,7 @@ package config
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/augment"
@@ -232,6 +233,14 @@ var specs = []*spec{
 	{key: "dataset.augment.cwes", def: "",
 		help:  `CWE ids a finding's CWEs are replaced with, weaknesses of the shipped catalogue MITRE has not deprecated ("" = all of them); a CWE takes one of its relatives in MITRE's Research view from the list, any entry only when none is there`,
 		field: func(c *Config) any { return &c.Dataset.Augment.CWEs }, check: cweList},
+	// Moving copies to other ecosystems (issue 16): the samples' 54
+	// dependency findings are all Maven's, in gradle.lockfile.
+	{key: "dataset.augment.ecosystems", def: strings.Join(augment.DefaultEcosystems, ","),
+		help:  `ecosystems a dependency copy may move to (package, versions, lock file, fix snippet and the ecosystem's name in the text all change; "" = none): ` + strings.Join(augment.Ecosystems(), ", "),
+		field: func(c *Config) any { return &c.Dataset.Augment.Ecosystems }, check: ecosystemList},
+	{key: "dataset.augment.ecosystem_share", def: strconv.FormatFloat(augment.DefaultEcosystemShare, 'g', -1, 64),
+		help:  "share of the copies of dependency findings in a manifest or lock file that move to another of dataset.augment.ecosystems (0 = none; the rest keep their original's ecosystem)",
+		field: func(c *Config) any { return &c.Dataset.Augment.EcosystemShare }, check: fraction},
 	{key: "analysis.endpoint", flag: "analysis-endpoint", def: "",
 		help:  `OpenAI-compatible base URL for LLM analysis ("" = mlx_lm.server on the base model, run by vulntune)`,
 		field: func(c *Config) any { return &c.Analysis.Endpoint }, check: httpURL},

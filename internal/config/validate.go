@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vulntune/vulntune/internal/augment"
+	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/remedy/cwe"
 )
 
@@ -170,6 +172,18 @@ func cweList(v any) error {
 			return fmt.Errorf("%q is a %s of the shipped catalogue (%s), not a weakness", id, e.Type, e.Name)
 		case e.Status == "Deprecated":
 			return fmt.Errorf("%q is deprecated by MITRE (%s)", id, e.Name)
+		}
+	}
+	return nil
+}
+
+// ecosystemList accepts the ecosystems augment can move a copy to, in
+// any spelling the ingesters understand ("PyPI", "crates.io").
+func ecosystemList(v any) error {
+	known := augment.Ecosystems()
+	for _, e := range v.([]string) {
+		if !slices.Contains(known, finding.CanonicalEcosystem(e)) {
+			return fmt.Errorf("%q is not one of %s", e, strings.Join(known, ", "))
 		}
 	}
 	return nil

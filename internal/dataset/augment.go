@@ -121,6 +121,9 @@ type Augmentation struct {
 	// (kind/tool) without and with the copies.
 	Before map[string]int `json:"train_mix_before"`
 	After  map[string]int `json:"train_mix_after"`
+	// Moved counts the copies in the dataset that moved to another
+	// ecosystem, by the ecosystem they moved to.
+	Moved map[string]int `json:"moved_to_ecosystem,omitempty"`
 }
 
 // Mix counts the training examples of ex by Bucket.

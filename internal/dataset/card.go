@@ -313,6 +313,14 @@ func augmentationSection(b *strings.Builder, a *Augmentation) {
 		fmt.Fprintf(b, "| %s | %d | %s | %d | %s |\n", k, a.Before[k], share(a.Before[k], tb), a.After[k], share(a.After[k], ta))
 	}
 	fmt.Fprintf(b, "| all | %d | 100%% | %d | 100%% |\n\n", tb, ta)
+	if len(a.Moved) > 0 {
+		parts := make([]string, 0, len(a.Moved))
+		for _, e := range sortedKeys(a.Moved) {
+			parts = append(parts, fmt.Sprintf("%s (%d)", e, a.Moved[e]))
+		}
+		fmt.Fprintf(b, "Copies of dependency findings that moved to another ecosystem (its package names, version shape, "+
+			"lock file and fix), so the answers do not all name the original's build system: %s.\n\n", strings.Join(parts, ", "))
+	}
 }
 
 func copiesText(n int) string {

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/package-url/packageurl-go"
 
 	"github.com/vulntune/vulntune/internal/finding"
 )
@@ -155,7 +154,7 @@ func osvFindings(srcPath, srcType string, pkg osvPackage, vulns []osvVuln) []fin
 			Package: &finding.Package{
 				Name:             pkg.Package.Name,
 				Ecosystem:        eco,
-				PURL:             osvPURL(eco, pkg.Package.Name, pkg.Package.Version),
+				PURL:             finding.PURL(eco, pkg.Package.Name, pkg.Package.Version),
 				InstalledVersion: pkg.Package.Version,
 				FixedVersions:    []string{},
 			},
@@ -255,53 +254,3 @@ func osvSamePackage(eco, want, got string) bool {
 	return eco == "maven" && want != "" && !strings.Contains(want, ":") && strings.HasSuffix(got, ":"+want)
 }
 
-// osvPURL builds a package URL for the language ecosystems whose PURL
-// follows from name and version alone. It returns "" where it would have to
-// guess: OS packages (the PURL names the distribution, which OSV-Scanner's
-// package entry does not) and Maven names without a group.
-func osvPURL(eco, name, version string) string {
-	if name == "" {
-		return ""
-	}
-	ns := ""
-	typ := ""
-	switch eco {
-	case "maven":
-		g, a, ok := strings.Cut(strings.ReplaceAll(name, "/", ":"), ":")
-		if !ok {
-			return ""
-		}
-		typ, ns, name = packageurl.TypeMaven, g, a
-	case "npm":
-		typ = packageurl.TypeNPM
-		if strings.HasPrefix(name, "@") {
-			ns, name, _ = strings.Cut(name, "/")
-		}
-	case "pypi":
-		typ, name = packageurl.TypePyPi, finding.CanonicalPackageName("pypi", name)
-	case "go":
-		typ = packageurl.TypeGolang
-		if i := strings.LastIndexByte(name, '/'); i > 0 {
-			ns, name = name[:i], name[i+1:]
-		}
-	case "cargo":
-		typ = packageurl.TypeCargo
-	case "rubygems":
-		typ = packageurl.TypeGem
-	case "nuget":
-		typ = packageurl.TypeNuget
-	case "composer":
-		typ = packageurl.TypeComposer
-		ns, name, _ = strings.Cut(name, "/")
-		if name == "" {
-			return ""
-		}
-	case "hex":
-		typ = packageurl.TypeHex
-	case "pub":
-		typ = packageurl.TypePub
-	default:
-		return ""
-	}
-	return packageurl.NewPackageURL(typ, ns, name, version, nil, "").ToString()
-}

@@ -50,6 +50,7 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 	sort.Ints(idx)
 	avoid := heldOut(ex, byID)
 	var copies []dataset.Example
+	moved := map[string]string{} // copy finding id -> the ecosystem it moved to
 	for _, i := range idx {
 		orig := ex[i]
 		f := byID[orig.Meta.FindingID]
@@ -77,6 +78,9 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 			}
 			e.Meta.AugmentOf, e.Meta.Group, e.Meta.Split = orig.Meta.FindingID, orig.Meta.Group, orig.Meta.Split
 			copies = append(copies, e)
+			if f.Package != nil && c.Package.Ecosystem != f.Package.Ecosystem {
+				moved[c.ID] = c.Package.Ecosystem
+			}
 		}
 	}
 	kept, drops := dataset.ScreenCopies(copies, ex, so.NearDupThreshold)
@@ -85,6 +89,14 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 	}
 	ex = append(ex, kept...)
 	st.Added, st.After = len(kept), dataset.Mix(ex)
+	for _, e := range kept {
+		if eco, ok := moved[e.Meta.FindingID]; ok {
+			if st.Moved == nil {
+				st.Moved = map[string]int{}
+			}
+			st.Moved[eco]++
+		}
+	}
 	return ex, st
 }
 
