@@ -19,6 +19,12 @@
 // sibling under the same parent first, else a weakness under the same
 // class or pillar): a random weakness would make the copy's "Address the
 // underlying weakness" step teach nonsense, grounded as it is.
+//
+// A copy of a dependency finding may also move to another ecosystem
+// (Catalogue.Ecosystems, ecosystem.go): another ecosystem's package, lock
+// file, version shape and name in the text, so the copy's answer gives
+// that ecosystem's fix; the samples' dependencies are all one Gradle
+// project's.
 package augment
 
 import (

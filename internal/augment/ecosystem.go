@@ -156,11 +156,11 @@ func shapeVersions(target string, vs []string, pkg map[string]bool) (shaped map[
 		s := strings.Join(parts, ".")
 		if target == "go" && pkg[v] {
 			s = "v" + s
-			if mj, _ := strconv.Atoi(parts[0]); major >= 0 && mj != major {
+			mj, _ := strconv.Atoi(parts[0])
+			if major >= 0 && mj != major {
 				return nil, false
-			} else {
-				major = mj
 			}
+			major = mj
 		}
 		if o, dup := seen[s]; dup && o != v {
 			return nil, false

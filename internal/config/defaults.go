@@ -236,7 +236,7 @@ var specs = []*spec{
 	// Moving copies to other ecosystems (issue 16): the samples' 54
 	// dependency findings are all Maven's, in gradle.lockfile.
 	{key: "dataset.augment.ecosystems", def: strings.Join(augment.DefaultEcosystems, ","),
-		help:  `ecosystems a dependency copy may move to (package, versions, lock file, fix snippet and the ecosystem's name in the text all change; "" = none): ` + strings.Join(augment.Ecosystems(), ", "),
+		help:  `ecosystems a dependency copy may move to (package, versions, lock file, fix snippet and the ecosystem's name in the text all change; an empty list or ecosystem_share 0: none), any of ` + strings.Join(augment.Ecosystems(), ", "),
 		field: func(c *Config) any { return &c.Dataset.Augment.Ecosystems }, check: ecosystemList},
 	{key: "dataset.augment.ecosystem_share", def: strconv.FormatFloat(augment.DefaultEcosystemShare, 'g', -1, 64),
 		help:  "share of the copies of dependency findings in a manifest or lock file that move to another of dataset.augment.ecosystems (0 = none; the rest keep their original's ecosystem)",

@@ -145,6 +145,22 @@ func TestEnvOverrides(t *testing.T) {
 			wantErr: `VULNTUNE_DATASET_AUGMENT_CWES (dataset.augment.cwes): "CWE-71" is deprecated by MITRE (DEPRECATED: Apple '.DS_Store')`},
 		{name: "a pool of one", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_DIRECTORIES": "api"},
 			wantErr: `VULNTUNE_DATASET_AUGMENT_DIRECTORIES (dataset.augment.directories): must list at least two names, got 1`},
+		{name: "ecosystem moves by default", env: nil,
+			check: func(c *config.Config) bool {
+				a := c.Dataset.Augment
+				return a.EcosystemShare == 0.5 && len(a.Ecosystems) == 8
+			}},
+		{name: "ecosystems in the ingesters' spellings", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_ECOSYSTEMS": "PyPI,crates.io", "VULNTUNE_DATASET_AUGMENT_ECOSYSTEM_SHARE": "1"},
+			check: func(c *config.Config) bool {
+				a := c.Dataset.Augment
+				return strings.Join(a.Ecosystems, "|") == "PyPI|crates.io" && a.EcosystemShare == 1
+			}},
+		{name: "no ecosystem moves", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_ECOSYSTEM_SHARE": "0"},
+			check: func(c *config.Config) bool { return c.Dataset.Augment.EcosystemShare == 0 }},
+		{name: "an ecosystem no copy can move to", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_ECOSYSTEMS": "npm,debian"},
+			wantErr: `VULNTUNE_DATASET_AUGMENT_ECOSYSTEMS (dataset.augment.ecosystems): "debian" is not one of cargo, composer, go, maven, npm, nuget, pypi, rubygems`},
+		{name: "an ecosystem share above 1", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_ECOSYSTEM_SHARE": "1.5"},
+			wantErr: `VULNTUNE_DATASET_AUGMENT_ECOSYSTEM_SHARE (dataset.augment.ecosystem_share): must be between 0 and 1, got 1.5`},
 		{name: "max copies below copies", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_COPIES": "2", "VULNTUNE_DATASET_AUGMENT_MAX_COPIES": "1"},
 			wantErr: "dataset.augment.max_copies (1) must be 0 or at least dataset.augment.copies (2)"},
 	}

@@ -120,7 +120,8 @@ func TestCardShowsTrainingMix(t *testing.T) {
 	t.Parallel()
 	ex := append(bucketed("dependency", "trivy", 3, dataset.Train), bucketed("web", "zap", 1, dataset.Valid)...)
 	a := &dataset.Augmentation{Copies: 1, MaxCopies: 3, Added: 4, Skipped: map[string]int{"no replacement possible": 2},
-		Before: map[string]int{"dependency/trivy": 3, "web/zap": 1}, After: map[string]int{"dependency/trivy": 6, "web/zap": 4}}
+		Before: map[string]int{"dependency/trivy": 3, "web/zap": 1}, After: map[string]int{"dependency/trivy": 6, "web/zap": 4},
+		Moved: map[string]int{"npm": 2, "go": 1}}
 	opts := dataset.WriteOptions{Augmentation: a}
 	st := dataset.ComputeStats(ex, opts)
 	if st.Augmentation != a {
@@ -128,7 +129,8 @@ func TestCardShowsTrainingMix(t *testing.T) {
 	}
 	card := dataset.Card(st, opts)
 	for _, want := range []string{"## Identifier augmentation and training mix", "4 identifier-replaced copies",
-		"| dependency/trivy | 3 | 75% | 6 | 60% |", "| web/zap | 1 | 25% | 4 | 40% |", "no replacement possible (2)"} {
+		"| dependency/trivy | 3 | 75% | 6 | 60% |", "| web/zap | 1 | 25% | 4 | 40% |", "no replacement possible (2)",
+		"moved to another ecosystem", "go (1), npm (2)"} {
 		if !strings.Contains(card, want) {
 			t.Errorf("card lacks %q:\n%s", want, card)
 		}

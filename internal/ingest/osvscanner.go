@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-
 	"github.com/vulntune/vulntune/internal/finding"
 )
 
@@ -253,4 +252,3 @@ func osvSamePackage(eco, want, got string) bool {
 	}
 	return eco == "maven" && want != "" && !strings.Contains(want, ":") && strings.HasSuffix(got, ":"+want)
 }
-

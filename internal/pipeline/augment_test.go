@@ -109,8 +109,11 @@ func TestAugmentationKeepsTheSplitLeakFree(t *testing.T) {
 			if copies != ares.Copies || copies != ares.Stats.Augmentation.Added {
 				t.Errorf("%d copies read back, %d reported, %d in stats", copies, ares.Copies, ares.Stats.Augmentation.Added)
 			}
-			t.Logf("%d examples, %d copies, skipped %v, mix %v -> %v", ares.Examples, copies, ares.Stats.Augmentation.Skipped,
-				ares.Stats.Augmentation.Before, ares.Stats.Augmentation.After)
+			if len(ares.Stats.Augmentation.Moved) < 3 {
+				t.Errorf("copies moved to %v: want several ecosystems", ares.Stats.Augmentation.Moved)
+			}
+			t.Logf("%d examples, %d copies, skipped %v, mix %v -> %v, moved %v", ares.Examples, copies, ares.Stats.Augmentation.Skipped,
+				ares.Stats.Augmentation.Before, ares.Stats.Augmentation.After, ares.Stats.Augmentation.Moved)
 		})
 	}
 }

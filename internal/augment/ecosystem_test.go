@@ -1,0 +1,234 @@
+package augment_test
+
+import (
+	"fmt"
+	"path"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vulntune/vulntune/internal/augment"
+	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/golden"
+	"github.com/vulntune/vulntune/internal/narrate"
+	"github.com/vulntune/vulntune/internal/remedy"
+)
+
+// moveTo is the default catalogue with every movable copy moving to eco.
+func moveTo(eco string) augment.Catalogue {
+	cat := augment.Default()
+	cat.Ecosystems, cat.EcosystemShare = []string{eco}, 1
+	return cat
+}
+
+// TestMoveEcosystem: a dependency copy moved to another ecosystem has that
+// ecosystem's package names, lock file (in the copy's directory), version
+// shape and purl, its versions in their original order, no word of the
+// original's ecosystem left in its text, and an answer whose fix is the
+// new ecosystem's, pinning the copy's fixed version.
+func TestMoveEcosystem(t *testing.T) {
+	t.Parallel()
+	semver := regexp.MustCompile(`^\d+\.\d+\.\d+$`)
+	gover := regexp.MustCompile(`^v\d+\.\d+\.\d+$`)
+	atLeast3 := regexp.MustCompile(`^\d+(\.\d+){2,}$`)
+	cases := []struct {
+		src, eco string
+		files    []string
+		shape    *regexp.Regexp
+		purl     string
+		// fix is the snippet the answer must hold, given the copy's
+		// package name and fixed version.
+		fix func(name, v string) []string
+	}{
+		{"maven-gradle-lockfile", "npm", []string{"package-lock.json", "yarn.lock", "pnpm-lock.yaml"}, semver, "pkg:npm/",
+			func(n, v string) []string {
+				return []string{"npm install " + n + "@" + v, "yarn add " + n + "@" + v, "pnpm add " + n + "@" + v}
+			}},
+		{"maven-gradle-lockfile", "pypi", []string{"requirements.txt", "poetry.lock", "Pipfile.lock", "uv.lock"}, atLeast3, "pkg:pypi/",
+			func(n, v string) []string { return []string{n + "==" + v, n + ">=" + v, n + ` = ">=` + v + `"`} }},
+		{"maven-gradle-lockfile", "go", []string{"go.mod"}, gover, "pkg:golang/",
+			func(n, v string) []string { return []string{"go get " + n + "@" + v, "require " + n + " " + v} }},
+		{"maven-gradle-lockfile", "cargo", []string{"Cargo.lock"}, semver, "pkg:cargo/",
+			func(n, v string) []string { return []string{"cargo update -p " + n + " --precise " + v} }},
+		{"maven-gradle-lockfile", "rubygems", []string{"Gemfile.lock"}, atLeast3, "pkg:gem/",
+			func(n, v string) []string { return []string{"gem '" + n + "', '>= " + v + "'"} }},
+		{"maven-gradle-lockfile", "nuget", []string{"packages.lock.json"}, atLeast3, "pkg:nuget/",
+			func(n, v string) []string { return []string{"dotnet add package " + n + " --version " + v} }},
+		{"maven-gradle-lockfile", "composer", []string{"composer.lock"}, semver, "pkg:composer/",
+			func(n, v string) []string { return []string{"composer require " + n + ":^" + v} }},
+		{"npm-yarn-transitive", "maven", []string{"gradle.lockfile", "pom.xml", "build.gradle.kts"}, atLeast3, "",
+			func(n, v string) []string {
+				return []string{"<version>" + v + "</version>", fmt.Sprintf("implementation(\"%s:%s\")", n, v), fmt.Sprintf("implementation('%s:%s')", n, v)}
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.src+"-to-"+tc.eco, func(t *testing.T) {
+			t.Parallel()
+			f := load(t, "testdata/dependency-"+tc.src+".json")
+			srcEco := f.Package.Ecosystem
+			cat := moveTo(tc.eco)
+			for n := 1; n <= 6; n++ {
+				c, reps, err := augment.Finding(&f, n, cat, augment.Avoid{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if again, reps2, _ := augment.Finding(&f, n, cat, augment.Avoid{}); !reflect.DeepEqual(c, again) || !reflect.DeepEqual(reps, reps2) {
+					t.Fatalf("copy %d: two draws differ", n)
+				}
+				p := c.Package
+				if p.Ecosystem != tc.eco {
+					t.Fatalf("copy %d: ecosystem %q, want %q", n, p.Ecosystem, tc.eco)
+				}
+				pool := augment.DefaultPackages[tc.eco]
+				if tc.eco == "go" {
+					if !slices.ContainsFunc(pool, func(s string) bool { return strings.HasPrefix(p.Name, strings.TrimSuffix(s, "/v2")) }) {
+						t.Errorf("copy %d: package %q is not from the go pool", n, p.Name)
+					}
+				} else if !slices.Contains(pool, p.Name) {
+					t.Errorf("copy %d: package %q is not from the %s pool", n, p.Name, tc.eco)
+				}
+				if b := path.Base(c.Location.Path); !slices.Contains(tc.files, b) {
+					t.Errorf("copy %d: location %q, want one of %q", n, c.Location.Path, tc.files)
+				}
+				if path.Dir(c.Location.Path) == "." {
+					t.Errorf("copy %d: location %q lost its directory", n, c.Location.Path)
+				}
+				for _, v := range append([]string{p.InstalledVersion}, p.FixedVersions...) {
+					if !tc.shape.MatchString(v) {
+						t.Errorf("copy %d: version %q is not in %s's shape", n, v, tc.eco)
+					}
+				}
+				// The order of installed and fixed versions is the original's.
+				for i, fv := range p.FixedVersions {
+					want, _ := remedy.Compare(srcEco, f.Package.InstalledVersion, f.Package.FixedVersions[i])
+					got, err := remedy.Compare(tc.eco, p.InstalledVersion, fv)
+					if err != nil || got != want {
+						t.Errorf("copy %d: %s vs %s orders %d (%v), the original %d", n, p.InstalledVersion, fv, got, err, want)
+					}
+				}
+				if tc.eco == "go" {
+					if mj := strings.SplitN(strings.TrimPrefix(p.InstalledVersion, "v"), ".", 2)[0]; mj != "0" && mj != "1" && !strings.HasSuffix(p.Name, "/v"+mj) {
+						t.Errorf("copy %d: module %s at %s lacks its major version suffix", n, p.Name, p.InstalledVersion)
+					}
+				}
+				if f.Package.PURL != "" && !strings.HasPrefix(p.PURL, tc.purl) {
+					t.Errorf("copy %d: purl %q, want %s...", n, p.PURL, tc.purl)
+				}
+				text := strings.Join([]string{c.Title, c.Message, c.Description}, "\n")
+				for _, w := range []string{"Java ", "Maven", "gradle.lockfile", "yarn.lock", f.Package.Name} {
+					if strings.Contains(text, w) {
+						t.Errorf("copy %d still names %q: %s", n, w, text)
+					}
+				}
+
+				rem, err := remedy.For(&c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := narrate.Example(&c, rem, nil)
+				answer := e.Messages[len(e.Messages)-1].Content
+				name := remedy.DisplayName(tc.eco, p.Name)
+				if !slices.ContainsFunc(tc.fix(name, e.Meta.Facts.FixedVersion), func(s string) bool { return strings.Contains(answer, s) }) {
+					t.Errorf("copy %d: answer has none of %q:\n%s", n, tc.fix(name, e.Meta.Facts.FixedVersion), answer)
+				}
+				if tc.eco != "maven" && regexp.MustCompile(`(?i)gradle|implementation\(|<dependency>`).MatchString(answer) {
+					t.Errorf("copy %d: a %s answer with a Gradle or Maven fix:\n%s", n, tc.eco, answer)
+				}
+				if left := augment.Leftovers(strings.Join([]string{e.Messages[1].Content, answer}, "\n"), reps); len(left) > 0 {
+					t.Errorf("copy %d keeps %q", n, left)
+				}
+				e.Meta.Split = dataset.Train
+				if pr := dataset.CheckExamples([]dataset.Example{e}, 0); len(pr) > 0 {
+					t.Errorf("copy %d: build checks: %v", n, pr)
+				}
+			}
+		})
+	}
+}
+
+// TestMoveShare: about the configured share of dependency copies move,
+// spread over the configured ecosystems; share 0 moves none, and findings
+// that are not in a lock file (a jar in an image) never move.
+func TestMoveShare(t *testing.T) {
+	t.Parallel()
+	f := load(t, "testdata/dependency-maven-gradle-lockfile.json")
+	count := func(cat augment.Catalogue, f finding.Finding) map[string]int {
+		by := map[string]int{}
+		for n := 1; n <= 400; n++ {
+			f.ID = fmt.Sprintf("finding-%d", n) // a fresh draw each time
+			c, _, err := augment.Finding(&f, 1, cat, augment.Avoid{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			by[c.Package.Ecosystem]++
+		}
+		return by
+	}
+	by := count(augment.Default(), f)
+	if by["maven"] < 160 || by["maven"] > 240 {
+		t.Errorf("%d of 400 copies stayed with share 0.5: %v", by["maven"], by)
+	}
+	for _, e := range augment.DefaultEcosystems {
+		if e != "maven" && by[e] == 0 {
+			t.Errorf("no copy moved to %s: %v", e, by)
+		}
+	}
+	cat := augment.Default()
+	cat.EcosystemShare = 0
+	if by := count(cat, f); by["maven"] != 400 {
+		t.Errorf("share 0 moved copies: %v", by)
+	}
+	jar := f
+	jar.Location.Path = "app/app.jar"
+	if by := count(moveTo("npm"), jar); by["maven"] != 400 {
+		t.Errorf("a jar's copies moved: %v", by)
+	}
+}
+
+// TestMoveAvoid: a moved copy takes no held-out package of its new
+// ecosystem.
+func TestMoveAvoid(t *testing.T) {
+	t.Parallel()
+	f := load(t, "testdata/dependency-maven-gradle-lockfile.json")
+	avoid := augment.Avoid{Packages: map[string]bool{}}
+	for _, nm := range augment.DefaultPackages["npm"] {
+		if nm != "lumen-yaml" {
+			avoid.Packages["npm|"+finding.CanonicalPackageName("npm", nm)] = true
+		}
+	}
+	for n := 1; n <= 10; n++ {
+		c, _, err := augment.Finding(&f, n, moveTo("npm"), avoid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Package.Name != "lumen-yaml" {
+			t.Errorf("copy %d took %s", n, c.Package.Name)
+		}
+	}
+}
+
+// TestMoveGolden compares moved copies with reviewed goldens, as
+// TestGolden does copies that stay.
+func TestMoveGolden(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ src, eco string }{
+		{"maven-gradle-lockfile", "npm"}, {"maven-gradle-lockfile", "go"}, {"npm-yarn-transitive", "maven"},
+	} {
+		t.Run(tc.src+"-to-"+tc.eco, func(t *testing.T) {
+			t.Parallel()
+			f := load(t, "testdata/dependency-"+tc.src+".json")
+			c, reps, err := augment.Finding(&f, 1, moveTo(tc.eco), augment.Avoid{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rem, err := remedy.For(&c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden.Assert(t, "testdata/dependency-"+tc.src+".to-"+tc.eco+".copy1.golden.txt", []byte(render(reps, narrate.Example(&c, rem, nil))))
+		})
+	}
+}
