@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/ident"
 )
 
 // Moving a copy to another ecosystem (issue 16): the samples' dependency
@@ -69,7 +70,7 @@ var semverEcosystems = map[string]bool{"npm": true, "go": true, "cargo": true, "
 // moveTarget decides whether copy n of f moves and where: "" when it stays
 // in its ecosystem, else the target and the base name its location's file
 // takes ("" when it has no file). The draw has its own random source, so
-// a copy that stays is the copy it was before moves existed.
+// a copy that stays draws the replacements it drew before moves existed.
 func moveTarget(f *finding.Finding, n int, cat Catalogue) (target, file string) {
 	p := f.Package
 	if p == nil || f.Kind != finding.KindDependency || cat.EcosystemShare <= 0 || len(cat.Ecosystems) == 0 {
@@ -108,18 +109,12 @@ func moveTarget(f *finding.Finding, n int, cat Catalogue) (target, file string) 
 	return target, file
 }
 
+// isManifest says whether p names a build, manifest or lock file (the
+// table finding.ManifestNames lists, any requirements*.txt), not a
+// package archive.
 func isManifest(p string) bool {
 	b := strings.ToLower(path.Base(p))
-	for _, fs := range ecosystemFiles {
-		for _, f := range fs {
-			if strings.ToLower(f) == b {
-				return true
-			}
-		}
-	}
-	return strings.HasPrefix(b, "requirements") && strings.HasSuffix(b, ".txt") ||
-		slices.Contains([]string{"package.json", "npm-shrinkwrap.json", "build.gradle", "go.sum", "gemfile", "cargo.toml", "composer.json",
-			"pipfile", "pyproject.toml", "packages.config", "directory.packages.props"}, b)
+	return ident.KnownFiles[b] || strings.HasPrefix(b, "requirements") && strings.HasSuffix(b, ".txt")
 }
 
 // shapeVersions writes each version of vs in the target's shape: its
