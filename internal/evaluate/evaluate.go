@@ -114,6 +114,9 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	if opts.RepeatStop == nil {
 		opts.RepeatStop = &DefaultRepeatStop
 	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -204,9 +207,6 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 func runModel(ctx context.Context, opts Options, label, dir string, exs []example, r *Results) (gens []Generation, cached bool, err error) {
 	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength,
 		Decoding: engine.Decoding{RepeatStop: opts.RepeatStop}}
-	if req.BatchSize <= 0 {
-		req.BatchSize = DefaultBatchSize
-	}
 	for _, e := range exs {
 		req.Examples = append(req.Examples, e.Raw)
 		if !opts.Free {
@@ -285,9 +285,6 @@ func groundModel(ctx context.Context, opts Options, label, dir string, exs []exa
 	out := slices.Clone(free)
 	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength,
 		Decoding: engine.Decoding{RepeatStop: opts.RepeatStop, Grounding: engine.GroundingEnforce}, SkipScoring: true}
-	if req.BatchSize <= 0 {
-		req.BatchSize = DefaultBatchSize
-	}
 	var at []int
 	for i, g := range free {
 		if g.Grounding == nil {

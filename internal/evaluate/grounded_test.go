@@ -112,6 +112,8 @@ var crossTexts = []string{
 	"éCVE-2021-44228 and x_CWE-79 and CWE-79x and 1.2.3a and a1.2.3 and .1.2.3 and (1.2.3) [v2] `3.4.5`.",
 	"Vertical\vtab CWE\v79, form\ffeed CWE\f79, CWE\n79 and CWE  79.",
 	"Unicode: ＣＷＥ-79, CWE‐79, 1.2.3‑beta, https://example.org/ü/1.2.3 and ſrc/x.py.",
+	`Backslashes: https:\\logback.qos.ch\news.html, http:/\www.logback.qos.ch\news.html#x, https:\evil.example\1.3.99\App.java.`,
+	`More: https://logback.qos.ch\news.html, HTTPS:\\osv.dev\vulnerability\CVE-2023-6378), ftp:\\\x, https:\\ alone, C:\web\1.3.99.`,
 	"",
 }
 
@@ -236,9 +238,9 @@ func TestGroundedWalks(t *testing.T) {
 		{"a scheme with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "https", "://"}, false},
 		{"a scheme's first slash with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "https", ":/"}, false},
 		{"no scheme with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "https", "\n", "done"}, true},
-		// A scheme written with backslashes is no URL to evaluation, so the
-		// decoder holds it to the URL rules itself, backslashes read as
-		// slashes.
+		// A scheme written with backslashes is an URL to evaluation, read
+		// with slashes, and the decoder holds it to the URL rules, its
+		// separator to at most two.
 		{"a backslash scheme with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "https", `:\`}, false},
 		{"a scheme's backslashes with no URL in the ground", bare, dataset.Facts{}, []string{"Fix: ", "http", `:\\`}, false},
 		{"a backslash URL to an invented host", prompt, crossFacts, []string{"See ", "https", `:\\`, "evil", ".example", `\x`}, false},
@@ -248,6 +250,7 @@ func TestGroundedWalks(t *testing.T) {
 		{"the canonical page of a ground's CVE with backslashes", prompt, crossFacts,
 			[]string{"- ", "https", `:\\`, "osv", ".dev", `\vulnerability\`, "CVE-2023-6378", "\n"}, true},
 		{"a backslash scheme naming no page", prompt, crossFacts, []string{"See ", "https", `:\\`, " or not"}, true},
+		{"a grounded page in backslashes", prompt, crossFacts, []string{"See ", "https", `:\\`, "logback", ".qos.ch", `\news.html`, " now"}, true},
 	}
 	var walks []crossWalk
 	for _, tt := range tests {

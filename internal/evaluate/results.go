@@ -21,7 +21,10 @@ const SchemaVersion = 1
 // count as identifiers for the hallucination rate (issue 16).
 // 4: answers stopped for repetition are not ended; the repetition share
 // (issue 16).
-const ScoringVersion = 4
+// 5: a fix snippet's coordinate must name the package's own group, scope
+// or module path, another's is a wrong snippet; URLs written with
+// backslashes count as URLs, read with slashes.
+const ScoringVersion = 5
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:

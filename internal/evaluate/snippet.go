@@ -105,63 +105,164 @@ func fixSnippets(answer string) []string {
 // the package, the first version after the name; when that line has none,
 // the first version on one of the next three lines that says "version" (a
 // Maven <version>, a Gradle "version ="). named says whether snip names
-// the package at all.
-func snippetPins(snip, pkg string) (pins []string, named bool) {
+// the package at all; misnamed whether it gives a version to the package's
+// last part under another owner (nameMentions): a coordinate that would
+// not resolve, however right its version.
+func snippetPins(snip, pkg string) (pins []string, named, misnamed bool) {
 	lines := strings.Split(snip, "\n")
 	for i, line := range lines {
-		ends := nameEnds(strings.ToLower(line), pkg)
-		if len(ends) == 0 {
+		ms := nameMentions(lines, i, pkg)
+		if len(ms) == 0 {
 			continue
 		}
 		named = true
-		found := false
-		for _, e := range ends {
-			if v := versionTokens(line[e:]); len(v) > 0 {
-				pins = append(pins, v[0])
-				found = true
+		var vers []string
+		wrong := false
+		for _, m := range ms {
+			if v := versionTokens(line[m.end:]); len(v) > 0 {
+				vers = append(vers, v[0])
 			}
+			wrong = wrong || m.wrongOwner
 		}
-		for j := i + 1; !found && j < len(lines) && j <= i+3; j++ {
+		for j := i + 1; len(vers) == 0 && j < len(lines) && j <= i+3; j++ {
 			if strings.Contains(strings.ToLower(lines[j]), "version") {
 				if v := versionTokens(lines[j]); len(v) > 0 {
-					pins = append(pins, v[0])
-					found = true
+					vers = append(vers, v[0])
 				}
 			}
 		}
+		if wrong && len(vers) > 0 {
+			misnamed = true
+			continue
+		}
+		pins = append(pins, vers...)
 	}
-	return pins, named
+	return pins, named, misnamed
 }
 
-// nameEnds returns where in low (lower-cased text) each mention of pkg
-// ends: the full name or, for a Maven group:artifact or a path-like name,
-// its last part (the full name ends with it), not glued to a longer name
+// mention is where a line names a package: end is where the name ends;
+// wrongOwner says the line spells the name's owner (a Maven group, an npm
+// scope, a Go module path's prefix) and spells another.
+type mention struct {
+	end        int
+	wrongOwner bool
+}
+
+var (
+	// sbtGroupRE is an sbt module's group right before its artifact:
+	// "ch.qos.logback" % "logback-core" (or %% for a Scala artifact).
+	sbtGroupRE = regexp.MustCompile(`"([^"\s]+)"\s*%{1,3}\s*"$`)
+	// gradleGroupRE is a Gradle map notation's group, on the artifact's
+	// line: group: 'ch.qos.logback', name: 'logback-core'.
+	gradleGroupRE = regexp.MustCompile(`\bgroup\s*[:=]\s*["']([^"'\s]+)["']`)
+	// pomGroupRE is a Maven POM's <groupId>.
+	pomGroupRE = regexp.MustCompile(`<groupid>\s*([^<\s]+)\s*</groupid>`)
+	// pomStartRE and pomEndRE open and close the POM element that holds
+	// an artifact's coordinate.
+	pomStartRE = regexp.MustCompile(`<(?:dependency|plugin|parent)\b`)
+	pomEndRE   = regexp.MustCompile(`</(?:dependency|plugin|parent)>`)
+)
+
+// nameMentions returns the mentions of pkg on lines[i]: the full name or,
+// for a Maven group:artifact or a path-like name (an npm "@scope/name", a
+// Go module path), its last part, not glued to a longer name
 // (ident.ContainsWord's rule; a dash and a digit may follow, as in yum's
-// "openssl-libs-1:1.0.2k-19.el7").
-func nameEnds(low, pkg string) []int {
+// "openssl-libs-1:1.0.2k-19.el7"). Where the line spells an owner before
+// the last part, it must be the package's: "X:artifact" (Gradle, a Maven
+// string), "X/name" (an npm scope, a Go module path; a path or URL may
+// lead up to X), sbt's "X" % "artifact", Gradle's group: 'X' on the line,
+// a POM's <groupId>X</groupId> in the artifact's <dependency>; owners are
+// compared without case. A last part with no owner spelled (Gradle's
+// "--dependency logback-core", a POM without <groupId>) counts as before:
+// nothing says it is another package.
+func nameMentions(lines []string, i int, pkg string) []mention {
+	low := strings.ToLower(lines[i])
 	p := strings.ToLower(pkg)
-	if i := strings.LastIndexAny(p, ":/"); i >= 0 && i+1 < len(p) {
-		p = p[i+1:]
+	owner, sep := "", byte(0)
+	if k := strings.LastIndexAny(p, ":/"); k >= 0 && k+1 < len(p) {
+		owner, sep, p = p[:k], p[k], p[k+1:]
 	}
 	if p == "" {
 		return nil
 	}
-	var out []int
+	var out []mention
 	for off := 0; ; {
-		i := strings.Index(low[off:], p)
-		if i < 0 {
+		k := strings.Index(low[off:], p)
+		if k < 0 {
 			return out
 		}
-		start, end := off+i, off+i+len(p)
+		start, end := off+k, off+k+len(p)
+		off = start + 1
 		before := start == 0 || !nameByte(low[start-1])
 		after := end == len(low) || !nameByte(low[end]) ||
 			low[end] == '.' && (end+1 == len(low) || !alnum(low[end+1])) ||
 			low[end] == '-' && end+1 < len(low) && low[end+1] >= '0' && low[end+1] <= '9' // yum's name-version
-		if before && after {
-			out = append(out, end)
+		if !before || !after {
+			continue
 		}
-		off = start + 1
+		m := mention{end: end}
+		if owner != "" {
+			if o, ok := spelledOwner(lines, i, low, start, sep); ok {
+				m.wrongOwner = o != owner && !strings.HasSuffix(o, "/"+owner)
+			}
+		}
+		out = append(out, m)
 	}
+}
+
+// spelledOwner returns the owner that low (lines[i] lower-cased) spells
+// for the name starting at start, and whether it spells one.
+func spelledOwner(lines []string, i int, low string, start int, sep byte) (string, bool) {
+	if start > 0 && low[start-1] == sep {
+		k := start - 1
+		for k > 0 && (nameByte(low[k-1]) || low[k-1] == '/' || low[k-1] == '@') {
+			k--
+		}
+		o := strings.Trim(low[k:start-1], "/")
+		return o, o != ""
+	}
+	if sep != ':' {
+		return "", false
+	}
+	if m := sbtGroupRE.FindStringSubmatch(low[:start]); m != nil {
+		return m[1], true
+	}
+	if m := gradleGroupRE.FindStringSubmatch(low); m != nil {
+		return m[1], true
+	}
+	if !strings.Contains(low[:start], "<artifactid>") {
+		return "", false
+	}
+	// The POM's <groupId> is in the artifact's <dependency> (or <plugin>,
+	// <parent>): the lines back to its start and on to its end, a few each
+	// way.
+	var elem []string
+	for j := i; j >= 0 && j >= i-4; j-- {
+		l := strings.ToLower(lines[j])
+		if j < i && pomEndRE.MatchString(l) {
+			break
+		}
+		elem = append(elem, l)
+		if pomStartRE.MatchString(l) {
+			break
+		}
+	}
+	for j := i + 1; j < len(lines) && j <= i+4; j++ {
+		l := strings.ToLower(lines[j])
+		if pomStartRE.MatchString(l) {
+			break
+		}
+		elem = append(elem, l)
+		if pomEndRE.MatchString(l) {
+			break
+		}
+	}
+	for _, l := range elem {
+		if m := pomGroupRE.FindStringSubmatch(l); m != nil {
+			return m[1], true
+		}
+	}
+	return "", false
 }
 
 func nameByte(c byte) bool { return alnum(c) || c == '_' || c == '-' || c == '.' }
@@ -171,8 +272,10 @@ func alnum(c byte) bool {
 }
 
 // snippetScore says whether every fix snippet of answer that gives the
-// package a version gives it the fixed one and none names the installed,
-// vulnerable version; nil when no snippet gives the package a version,
+// package a version gives it the fixed one under the package's own name
+// (a coordinate under another group or scope is wrong: a user would paste
+// it and it would not resolve) and none names the installed, vulnerable
+// version; nil when no snippet gives the package a version,
 // when the example has no fixed version or no package name to find.
 func snippetScore(answer string, f dataset.Facts) *bool {
 	if f.FixedVersion == "" || f.Package == "" {
@@ -185,7 +288,7 @@ func snippetScore(answer string, f dataset.Facts) *bool {
 	}
 	seen, ok := false, true
 	for _, s := range fixSnippets(answer) {
-		pins, named := snippetPins(s, f.Package)
+		pins, named, misnamed := snippetPins(s, f.Package)
 		if !named {
 			continue
 		}
@@ -195,11 +298,11 @@ func snippetScore(answer string, f dataset.Facts) *bool {
 				vulnerable = vulnerable || ident.NormVersion(v) == installed
 			}
 		}
-		if len(pins) == 0 && !vulnerable {
+		if len(pins) == 0 && !vulnerable && !misnamed {
 			continue
 		}
 		seen = true
-		ok = ok && !vulnerable
+		ok = ok && !vulnerable && !misnamed
 		for _, v := range pins {
 			ok = ok && ident.NormVersion(v) == fixed
 		}

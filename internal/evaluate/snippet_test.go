@@ -14,12 +14,21 @@ import (
 const logbackHead = "**In short**\nCVE-2024-12801 in ch.qos.logback:logback-core at webauthn-server/gradle.lockfile: upgrade from 1.3.5 to 1.3.15 (CWE-918).\n\n" +
 	"**Fix**\nUpgrade ch.qos.logback:logback-core from 1.3.5 to 1.3.15, the lowest fixed version on the installed release line.\n"
 
+// gmsHead opens an answer for the finding whose tuned answer wrote its
+// Gradle coordinate under a made-up group, "android-gms".
+const gmsHead = "**In short**\nCVE-2022-2390 in com.google.android.gms:play-services-basement at app/build.gradle: upgrade from 18.0.1 to 18.0.2.\n\n" +
+	"**Fix**\nUpgrade com.google.android.gms:play-services-basement from 18.0.1 to 18.0.2.\n"
+
 func TestScoreSnippets(t *testing.T) {
 	t.Parallel()
 	logback := dataset.Facts{Package: "ch.qos.logback:logback-core", FixedVersion: "1.3.15", InstalledVersion: "1.3.5",
 		CWE: []string{"CWE-918"}, Location: "webauthn-server/gradle.lockfile"}
 	alpine := dataset.Facts{Package: "libssl1.1", FixedVersion: "1.1.1d-r2", InstalledVersion: "1.1.1b-r1", Location: "alpine-39.tar.gz"}
 	lodash := dataset.Facts{Package: "lodash", FixedVersion: "4.17.21", InstalledVersion: "4.17.20", Location: "package-lock.json"}
+	gms := dataset.Facts{Package: "com.google.android.gms:play-services-basement", FixedVersion: "18.0.2", InstalledVersion: "18.0.1",
+		Location: "app/build.gradle"}
+	angular := dataset.Facts{Package: "@angular/core", FixedVersion: "17.3.1", InstalledVersion: "17.3.0", Location: "package-lock.json"}
+	xnet := dataset.Facts{Package: "golang.org/x/net", FixedVersion: "0.17.0", InstalledVersion: "0.15.0", Location: "go.mod"}
 	tests := []struct {
 		name        string
 		facts       dataset.Facts
@@ -95,6 +104,53 @@ func TestScoreSnippets(t *testing.T) {
 			bp(true), bp(true)},
 		{"no fixed version: neither is scored", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20"},
 			"```\nnpm install lodash@4.17.20\n```\n", nil, nil},
+
+		// The coordinate is the package's whole name: an artifact under
+		// another group, a name under another scope or module path, would
+		// not resolve however right its version.
+		{"gradle coordinate with the package's group", gms,
+			gmsHead + "```\nimplementation(\"com.google.android.gms:play-services-basement:18.0.2\")\n```\n", bp(true), bp(true)},
+		{"gradle coordinate with another group", gms,
+			gmsHead + "```\nimplementation(\"android-gms:play-services-basement:18.0.2\")\n```\n", bp(false), bp(false)},
+		{"the group compared without case", gms,
+			gmsHead + "```\nimplementation 'Com.Google.Android.GMS:play-services-basement:18.0.2'\n```\n", bp(true), bp(true)},
+		{"one snippet with the group, one with another", gms,
+			gmsHead + "```\nimplementation(\"com.google.android.gms:play-services-basement:18.0.2\")\n```\n" +
+				"```\nimplementation 'gms:play-services-basement:18.0.2'\n```\n", bp(false), bp(false)},
+		{"maven pom with the package's groupId", gms,
+			gmsHead + "```xml\n<dependency>\n  <groupId>com.google.android.gms</groupId>\n  <artifactId>play-services-basement</artifactId>\n  <version>18.0.2</version>\n</dependency>\n```\n",
+			bp(true), bp(true)},
+		{"maven pom with another groupId", gms,
+			gmsHead + "```xml\n<dependency>\n  <groupId>com.google.android</groupId>\n  <artifactId>play-services-basement</artifactId>\n  <version>18.0.2</version>\n</dependency>\n```\n",
+			bp(false), bp(false)},
+		{"maven pom: another dependency's groupId is not the artifact's", gms,
+			gmsHead + "```xml\n<dependency>\n  <groupId>com.example</groupId>\n  <artifactId>other</artifactId>\n</dependency>\n<dependency>\n" +
+				"  <groupId>com.google.android.gms</groupId>\n  <artifactId>play-services-basement</artifactId>\n  <version>18.0.2</version>\n</dependency>\n```\n",
+			bp(true), bp(true)},
+		{"gradle map notation with another group", gms,
+			gmsHead + "```\nimplementation group: 'com.google.gms', name: 'play-services-basement', version: '18.0.2'\n```\n", bp(false), bp(false)},
+		{"sbt module with another group", gms,
+			gmsHead + "```\nlibraryDependencies += \"com.google.gms\" % \"play-services-basement\" % \"18.0.2\"\n```\n", bp(false), bp(false)},
+		{"sbt module with the package's group", gms,
+			gmsHead + "```\nlibraryDependencies += \"com.google.android.gms\" % \"play-services-basement\" % \"18.0.2\"\n```\n", bp(true), bp(true)},
+		{"the installed version under the package's group", gms,
+			gmsHead + "```\nimplementation(\"com.google.android.gms:play-services-basement:18.0.1\")\n```\n", bp(false), bp(false)},
+		{"the artifact alone in prose outside a snippet", gms,
+			gmsHead + "Bump play-services-basement to 18.0.2 in app/build.gradle.\n", bp(true), nil},
+		{"the artifact alone in prose beside a right snippet", gms,
+			gmsHead + "Bump play-services-basement to 18.0.2:\n```\nimplementation(\"com.google.android.gms:play-services-basement:18.0.2\")\n```\n", bp(true), bp(true)},
+		{"another group in a command without a version is not scored", gms,
+			gmsHead + "```\n./gradlew dependencyInsight --dependency android-gms:play-services-basement\n```\n", bp(true), nil},
+		{"npm scope", angular,
+			"**In short**\nUpgrade @angular/core from 17.3.0 to 17.3.1.\n```\nnpm install @angular/core@17.3.1\n```\n", bp(true), bp(true)},
+		{"npm package.json under the scope", angular,
+			"**In short**\nUpgrade @angular/core from 17.3.0 to 17.3.1.\n```json\n\"@angular/core\": \"^17.3.1\"\n```\n", bp(true), bp(true)},
+		{"npm name under another scope", angular,
+			"**In short**\nUpgrade @angular/core from 17.3.0 to 17.3.1.\n```\nnpm install @angularjs/core@17.3.1\n```\n", bp(false), bp(false)},
+		{"go module path", xnet,
+			"**In short**\nUpgrade golang.org/x/net from 0.15.0 to 0.17.0.\n```\ngo get golang.org/x/net@v0.17.0\n```\n", bp(true), bp(true)},
+		{"go module under another path", xnet,
+			"**In short**\nUpgrade golang.org/x/net from 0.15.0 to 0.17.0.\n```\ngo get github.com/golang/net@v0.17.0\n```\n", bp(false), bp(false)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

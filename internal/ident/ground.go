@@ -10,8 +10,12 @@ import (
 // and the hallucination measure (evaluate), so the data is held to exactly
 // the rule its model is scored by.
 var (
-	// URLRE matches an http(s) or ftp URL.
-	URLRE = regexp.MustCompile(`(?i)\b(?:https?|ftp)://[^\s<>"'\x60)\]]+`)
+	// URLRE matches an http(s) or ftp URL, one written with backslashes
+	// for its slashes too ("https:\\host\path", "https:/\host"): a browser
+	// reads them as slashes, and the engine's grounded decoding holds them
+	// to the URL rules (grounded.py's BACKSLASH_URL_RE), so evaluation
+	// counts them as URLs. NormURL reads them as slashes.
+	URLRE = regexp.MustCompile(`(?i)\b(?:https?|ftp)(?:://[^\s<>"'\x60)\]]+|:/*\\[^\s<>"'\x60)\]]*)`)
 	// VulnRE matches a vulnerability id of every family a scanner reports:
 	// CVE, GHSA, GO-, PYSEC-, RUSTSEC-, OSV-, GSD-, MAL-, Debian DSA/DLA,
 	// Ubuntu USN, Red Hat RHSA, Amazon ALAS, Oracle ELSA and Snyk ids. The
@@ -53,8 +57,9 @@ type Ident struct {
 // ids, versions and file paths — that do not occur in ground, sorted and
 // deduplicated. URLs and package names are left out: text may cite a CWE
 // page or a build tool, and neither is what a small model typically
-// invents; URLs are blanked first so their path parts and versions are not
-// judged as paths and versions of their own. A well-known build file named
+// invents; URLs (backslash ones too, URLRE) are blanked first so their
+// path parts and versions are not judged as paths and versions of their
+// own. A well-known build file named
 // bare ("package.json", "build.gradle.kts") names a kind of file, the one
 // every project of its ecosystem has, not a location: it is judged only
 // with a directory ("web/package.json").
@@ -144,7 +149,8 @@ var canonicalPages = []struct {
 // UngroundedURLs returns the URLs text names that ground does not carry,
 // sorted and deduplicated, each as written (without trailing punctuation).
 // A URL is grounded when ground names the same page (NormURL: scheme, host
-// case, "www.", fragment and trailing slash aside) or when it is the
+// case, "www.", fragment, trailing slash and backslashes for slashes
+// aside) or when it is the
 // canonical page of an identifier ground names: the CWE entry of a CWE id
 // (cwe.mitre.org/data/definitions/N.html), the NVD page of a CVE, the
 // GitHub advisory of a GHSA id, the OSV page of any vulnerability id.

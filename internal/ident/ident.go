@@ -17,6 +17,8 @@ var (
 	// CWERE matches a CWE id in text ("CWE-79", "cwe 079", "CWE_79").
 	CWERE = regexp.MustCompile(`(?i)\bCWE[\s_:-]?(\d+)\b`)
 	extRE = regexp.MustCompile(`(?i)\.[a-z][a-z0-9]{0,9}$`)
+	// schemeRE is a scheme URLRE matches, lower-cased.
+	schemeRE = regexp.MustCompile(`^(?:https?|ftp)$`)
 )
 
 // configFiles are config and CI file names text may name without a
@@ -78,8 +80,17 @@ func NormVersion(v string) string {
 
 // NormURL compares URLs without scheme, "www.", fragment, trailing slash,
 // trailing punctuation or case: rewriting http to https names the same page.
+// Backslashes are read as slashes, a scheme's separator as "//" whatever
+// its length ("https:\\host\a", "https:/\host\a": host/a), as a browser
+// and grounded decoding (grounded.py's backslash_url_ok) read them.
 func NormURL(u string) string {
 	u = strings.ToLower(strings.TrimRight(u, ".,;:!?'\")]}>"))
+	if strings.Contains(u, `\`) {
+		u = strings.ReplaceAll(u, `\`, "/")
+		if i := strings.IndexByte(u, ':'); i > 0 && schemeRE.MatchString(u[:i]) {
+			u = u[:i] + "://" + strings.TrimLeft(u[i+1:], "/")
+		}
+	}
 	if i := strings.Index(u, "://"); i >= 0 {
 		u = u[i+3:]
 	}

@@ -22,6 +22,12 @@ func TestNormalise(t *testing.T) {
 		{"prerelease keeps .0", ident.NormVersion("2.0.0-rc.0"), "2.0.0-rc.0"},
 		{"url scheme and slash", ident.NormURL("HTTPS://www.Example.com/a/"), "example.com/a"},
 		{"url fragment", ident.NormURL("http://h/p#x)."), "h/p"},
+		{"url backslashes", ident.NormURL(`HTTPS:\\www.Example.com\a\`), "example.com/a"},
+		{"url one backslash", ident.NormURL(`https:\h\p`), "h/p"},
+		{"url slash then backslash", ident.NormURL(`https:/\h\p#x`), "h/p"},
+		{"url backslashes past the scheme's two", ident.NormURL(`ftp:\\\h`), "h"},
+		{"url backslashes after slashes", ident.NormURL(`https://h\p`), "h/p"},
+		{"url scheme alone in backslashes", ident.NormURL(`https:\\`), ""},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -77,6 +83,33 @@ func TestKnownFilesIncludeManifests(t *testing.T) {
 	}
 }
 
+// TestUngroundedBlanksBackslashURLs: a URL written with backslashes is
+// blanked before paths and versions are looked for, as one with slashes
+// is; its path and version parts are the URL's, judged by UngroundedURLs.
+func TestUngroundedBlanksBackslashURLs(t *testing.T) {
+	t.Parallel()
+	ground := "Upgrade lodash from 4.17.20 to 4.17.21 in web/package-lock.json."
+	tests := []struct {
+		name, text string
+		want       []string
+	}{
+		{"slashes", "See https://evil.example/lodash/4.17.99/app/index.js.", nil},
+		{"backslashes", `See https:\\evil.example\lodash\4.17.99\app\index.js.`, nil},
+		{"one backslash", `See https:\evil.example\lodash\4.17.99.`, nil},
+		{"slash then backslash", `See http:/\evil.example\v4.17.99\app\index.js`, nil},
+		{"a version beside it is still judged", `See https:\\evil.example\x and 4.17.99.`, []string{"4.17.99"}},
+		{"a path after backslashes that are no URL", `C:\web\1.2.3 and app/index.js`, []string{"1.2.3", "app/index.js"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := ident.Ungrounded(tt.text, ground); !reflect.DeepEqual(got, tt.want) && (len(got) != 0 || len(tt.want) != 0) {
+				t.Errorf("Ungrounded(%q) = %q, want %q", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestUngroundedURLs(t *testing.T) {
 	t.Parallel()
 	ground := "tool: trivy\nrule_id: CVE-2024-12801\naliases: GHSA-6v67-2wr5-gvf4\ncwe: CWE-918\n" +
@@ -95,6 +128,13 @@ func TestUngroundedURLs(t *testing.T) {
 		{"other page naming a grounded id", "[advisory](https://security.snyk.io/vuln/CVE-2024-12801)", []string{"https://security.snyk.io/vuln/CVE-2024-12801"}},
 		{"invented advisory once, bold", "**https://example.com/advisory/42** and https://example.com/advisory/42.", []string{"https://example.com/advisory/42"}},
 		{"another path on a grounded host", "http://localhost:8080/admin", []string{"http://localhost:8080/admin"}},
+		// Backslashes are read as slashes, as grounded decoding reads them.
+		{"grounded page in backslashes", `See https:\\avd.aquasec.com\nvd\cve-2024-12801 and http:/\localhost:8080\login.`, nil},
+		{"canonical page in backslashes", `https:\\osv.dev\vulnerability\CVE-2024-12801`, nil},
+		{"grounded host, backslashes in the path", `https://avd.aquasec.com\nvd\cve-2024-12801`, nil},
+		{"invented page in backslashes", `See https:\\evil.example\x, then ftp:\evil.example.`,
+			[]string{`ftp:\evil.example`, `https:\\evil.example\x`}},
+		{"a backslash scheme naming no page", `https:\\ or https:\`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

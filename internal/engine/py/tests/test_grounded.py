@@ -83,6 +83,14 @@ def test_ungrounded_sorted_by_text_with_kinds():
     ]
 
 
+def test_ungrounded_reads_backslash_urls_with_slashes():
+    # ident.URLRE and NormURL: a backslash URL is an URL, blanked before
+    # paths and versions, and names the page it names with slashes.
+    ground = GROUND + "\nAdvisory: https://logback.qos.ch/news.html"
+    got = ungrounded(r"See https:\\logback.qos.ch\news.html and https:\evil.example\2.0.1\Main.java.", ground)
+    assert got == [(r"https:\evil.example\2.0.1\Main.java", "URL")]
+
+
 class ToyTokenizer:
     """Tokens are whole strings; decode joins them."""
 

@@ -22,9 +22,9 @@ trie that decides it. The identifier is judged as written, with the
 punctuation evaluation trims from a finished one: every text that passes
 can be ended by more of a grounded identifier or by a space, so the walk
 never has only punctuation left to append (issue 16's `https://www.w.*.*`).
-An URL written with backslashes for its slashes, which evaluation does not
-take for an URL, is held to the URL rules all the same: there decoding is
-the stricter. With greedy decoding the processor leaves the
+An URL written with backslashes for its slashes (`https:\\\\host\\path`) is
+an URL to evaluation, read with slashes (ident.URLRE, NormURL), and is
+held to the URL rules here too. With greedy decoding the processor leaves the
 logits alone whenever the top token passes, so a greedy answer that never
 needed it is the free answer token for token. mlx-lm calls it once past an
 answer's end (its look-ahead step), a call it leaves alone
@@ -46,6 +46,11 @@ _S = "\t\n\f\r "
 CWE_RE = re.compile(f"(?i){_B_BEFORE}CWE[{_S}_:-]?([0-9]+){_B_AFTER}")
 EXT_RE = re.compile(r"(?i)\.[a-z][a-z0-9]{0,9}\Z")
 URL_RE = re.compile(f"(?i){_B_BEFORE}(?:https?|ftp)://[^{_S}<>\"'`)\\]]+")
+# ident.URLRE: URL_RE, or a scheme whose separator has a backslash
+# (BACKSLASH_URL_RE). What evaluation takes for an URL; URL_RE alone is
+# what decoding lets an answer write open.
+EVAL_URL_RE = re.compile(f"(?i){_B_BEFORE}(?:https?|ftp)(?:://[^{_S}<>\"'`)\\]]+|:/*\\\\[^{_S}<>\"'`)\\]]*)")
+_SCHEME_RE = re.compile(r"(?:https?|ftp)\Z")
 VULN_RE = re.compile(
     f"(?i){_B_BEFORE}(?:CVE-[0-9]{{4}}-[0-9]{{4,}}|GHSA(?:-[0-9a-z]{{4}}){{3}}|GO-[0-9]{{4}}-[0-9]{{4,}}|"
     "PYSEC-[0-9]{4}-[0-9]+|RUSTSEC-[0-9]{4}-[0-9]{4,}|OSV-[0-9]{4}-[0-9]+|GSD-[0-9]{4}-[0-9]+|"
@@ -126,6 +131,8 @@ def norm_version(v):
 def norm_url(u):
     """ident.NormURL."""
     u = u.rstrip(".,;:!?'\")]}>").lower()
+    if "\\" in u:
+        u = slash_url(u)
     i = u.find("://")
     if i >= 0:
         u = u[i + 3 :]
@@ -194,6 +201,16 @@ _CANONICAL = [
 ]
 
 
+def slash_url(u):
+    """u with its backslashes read as slashes and its scheme's separator as
+    "//" (ident.NormURL's reading of a backslash URL)."""
+    u = u.replace("\\", "/")
+    i = u.find(":")
+    if i > 0 and _SCHEME_RE.match(u[:i].lower()):
+        u = u[:i] + "://" + u[i + 1 :].lstrip("/")
+    return u
+
+
 def url_rest(u):
     """u lower-cased and past its scheme."""
     u = u.lower()
@@ -214,7 +231,7 @@ class Ground:
         self.cwes = {norm_cwe(m.group(0)) for m in CWE_RE.finditer(ground)}
         raw_versions = [m.group(0).lower() for m in LOOSE_VER_RE.finditer(ground)]
         self.versions = {norm_version(v) for v in raw_versions}
-        self.pages = {norm_url(m.group(0).rstrip("*_")) for m in URL_RE.finditer(ground)}
+        self.pages = {norm_url(m.group(0).rstrip("*_")) for m in EVAL_URL_RE.finditer(ground)}
         self.ids = self.vuln_ids | self.cwes
         # The URLs an answer may end an URL with, as url_rest and trimming
         # leave them: the ground's pages (normalised, and as written, so
@@ -265,7 +282,7 @@ class Ground:
         and ident.UngroundedURLs."""
         out = []
         b = list(text)
-        for m in URL_RE.finditer(text):
+        for m in EVAL_URL_RE.finditer(text):
             _blank(b, m.start(), m.end())
         s = "".join(b)
         for m in VULN_RE.finditer(s):
@@ -293,7 +310,7 @@ class Ground:
             v = m.group(1).rstrip(".,;:")
             if norm_version(v) not in self.versions:
                 out.append((KIND_VERSION, v, m.start(1), m.end(1)))
-        for m in URL_RE.finditer(text):
+        for m in EVAL_URL_RE.finditer(text):
             u = m.group(0).rstrip(_URL_TRIM)
             if not self.page_grounded(u):
                 out.append((KIND_URL, u, m.start(), m.end()))
@@ -341,7 +358,9 @@ class Ground:
             t = t.lower()
             return contains_word(self.low, t[2:] if t.startswith("./") else t, whole=False)
         if kind == KIND_URL:
-            return self.url_open(t)
+            # A backslash URL is read with slashes, as evaluation reads it
+            # (check() holds its separator to BACKSLASH_URL_RE's rules).
+            return self.url_open(slash_url(t) if "\\" in t else t)
         if kind == KIND_VERSION:
             t = t.lower()
             t = t[1:] if t.startswith("v") else t
@@ -382,8 +401,8 @@ class Ground:
         where the ground has an URL: every text that passes can then be
         ended, by more of a grounded identifier or by a space. A scheme
         written with backslashes (`https:\\`, BACKSLASH_URL_RE) is held to
-        the same rules, read with slashes: evaluation does not judge it, so
-        here decoding is the stricter.
+        the same rules, read with slashes as evaluation reads it, and its
+        separator to at most "//" (no endless `\\\\\\`).
 
         Only the text from the start of the word before the last is read:
         an identifier spans at most one whitespace character ("CWE 79"), so
