@@ -112,3 +112,69 @@ func TestAnswerGroundedAsEvaluationDoes(t *testing.T) {
 		checkJudged(t, fmt.Sprintf("example %d evaluated", i), want[i], true)
 	}
 }
+
+// TestAnswersDoNotDependOnRetirement: finished answers leave the decoding
+// batch in groups (retire.py: a batch of 12 waits for 2) and the prompts
+// taking their slots join together, while a batch of 1 retires each answer
+// the step it ends; both ops give the same answers either way.
+func TestAnswersDoNotDependOnRetirement(t *testing.T) {
+	e := newEngine(t)
+	// SmolLM2: its answers to these end at different steps (6 to 31
+	// tokens) or run to the bound, so rows finish apart (the random tiny
+	// model's all run to the bound).
+	model := smolLM2Dir(t)
+	qs := []string{"What is 2+2? Answer with a number only.", "What is 12*12? Answer with a number only.", "Name the capital of France in one word.",
+		"Explain cross-site scripting.", "What is 7+8? Answer with a number only.", "Is eval dangerous?", "Write the word blue.", "What does CVE-2021-44228 mean?"}
+	var examples []json.RawMessage
+	for i := range 16 {
+		examples = append(examples, chatExample(
+			chat.Message{Role: chat.User, Content: fmt.Sprintf("%s (%d)", qs[i%len(qs)], i/len(qs))},
+			chat.Message{Role: chat.Assistant}))
+	}
+	const maxTokens = 48
+	dec := engine.Decoding{RepeatStop: &engine.RepeatStop{MaxPeriod: 16, MinRepeats: 3, MinTokens: 12}}
+	answer := func(batch int) ([]engine.EvaluateItem, *engine.AnswerSummary) {
+		got := make([]engine.EvaluateItem, len(examples))
+		sum, err := e.Answer(context.Background(), engine.AnswerRequest{Model: model, Examples: examples, MaxTokens: maxTokens, BatchSize: batch, Decoding: dec},
+			func(it engine.EvaluateItem) { got[it.Index] = it }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, sum
+	}
+	evaluate := func(batch int) ([]engine.EvaluateItem, *engine.EvaluateSummary) {
+		got := make([]engine.EvaluateItem, len(examples))
+		sum, err := e.Evaluate(context.Background(), engine.EvaluateRequest{Model: model, Examples: examples, MaxTokens: maxTokens, MaxSeqLength: 256, BatchSize: batch, Decoding: dec},
+			func(it engine.EvaluateItem) { got[it.Index] = it }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, sum
+	}
+	same := func(op string, a, b []engine.EvaluateItem) {
+		lengths := map[int]bool{}
+		for i := range a {
+			lengths[a[i].GenerationTokens] = true
+			if a[i].Text != b[i].Text || a[i].FinishReason != b[i].FinishReason || a[i].GenerationTokens != b[i].GenerationTokens {
+				t.Errorf("%s, example %d: batch 12 answered %q (%s, %d tokens), batch 1 %q (%s, %d)", op, i,
+					a[i].Text, a[i].FinishReason, a[i].GenerationTokens, b[i].Text, b[i].FinishReason, b[i].GenerationTokens)
+			}
+		}
+		if len(lengths) < 3 {
+			t.Errorf("%s: answers of only %d lengths; the test needs rows that finish apart", op, len(lengths))
+		}
+	}
+	one, _ := answer(1)
+	many, sum := answer(12)
+	same("answer", many, one)
+	if sum.Retirements == 0 || sum.Retirements >= len(examples) {
+		t.Errorf("answer at batch 12: %d retirements of %d answers; want them grouped", sum.Retirements, len(examples))
+	}
+	eone, _ := evaluate(1)
+	emany, esum := evaluate(12)
+	same("evaluate", emany, eone)
+	if esum.Retirements == 0 || esum.Retirements >= len(examples) {
+		t.Errorf("evaluate at batch 12: %d retirements of %d answers; want them grouped", esum.Retirements, len(examples))
+	}
+	t.Logf("retirements: answer %d, evaluate %d", sum.Retirements, esum.Retirements)
+}
