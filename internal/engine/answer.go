@@ -39,10 +39,7 @@ type AnswerSummary struct {
 	PromptTokens       int `json:"prompt_tokens"`
 	GenerationTokens   int `json:"generation_tokens"`
 	// Repetitions is the number of answers stopped in a loop.
-	Repetitions int `json:"repetitions"`
-	// Retirements counts the times finished answers left the decoding
-	// batch, each time together (retire.py).
-	Retirements        int     `json:"retirements"`
+	Repetitions        int     `json:"repetitions"`
 	LoadSeconds        float64 `json:"load_seconds"`
 	PrefixSeconds      float64 `json:"prefix_seconds"`
 	GenerateSeconds    float64 `json:"generate_seconds"`

@@ -158,9 +158,6 @@ type EvaluateSummary struct {
 	// SharedPrefill counts the answers generated from the KV cache scoring
 	// left behind, without processing their prompt again.
 	SharedPrefill int `json:"shared_prefill"`
-	// Retirements counts the times finished answers left the decoding
-	// batch, each time together (retire.py).
-	Retirements int `json:"retirements"`
 	// CPUKernels is "vulntune" when vulntune_engine/cpumath.py's kernels were in place.
 	CPUKernels         string `json:"cpu_kernels"`
 	ChatTemplateSource string `json:"chat_template_source"`

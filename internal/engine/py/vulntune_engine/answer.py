@@ -27,7 +27,6 @@ from .evaluate import _load_model
 from .grounded import request_processors
 from .protocol import WorkerError, emit, finish, serve
 from .repeat import CycleStop, stop_from
-from .retire import UNBOUNDED, Retirer, answer_end
 
 # A shared prefix shorter than this is not worth a separate forward pass.
 MIN_SHARED_PREFIX = 16
@@ -109,11 +108,12 @@ def op_answer(req):
 
     # Prompts of similar length share a prefill batch: less padding.
     order = sorted(range(len(prompts)), key=lambda u: len(prompts[u]))
-    # The op ends answers itself and retires finished rows in groups
-    # (retire.py): the generator has no stop tokens or bound of its own.
-    eos = set(tokenizer.eos_token_ids)
-    gen = BatchGenerator(model, completion_batch_size=batch, prefill_batch_size=batch)
-    retirer = Retirer(gen)
+    gen = BatchGenerator(
+        model,
+        stop_tokens=[[t] for t in tokenizer.eos_token_ids],
+        completion_batch_size=batch,
+        prefill_batch_size=batch,
+    )
     gen_tokens = repetitions = 0
     # Grounded decoding (grounded.py): one processor per unique prompt,
     # under the ground of its first example.
@@ -121,7 +121,7 @@ def op_answer(req):
     try:
         uids = gen.insert(
             [prompts[u][shared:] for u in order],
-            [UNBOUNDED] * len(order),
+            [max_tokens] * len(order),
             caches=[caches[u] for u in order] if caches is not None else None,
             logits_processors=[[procs[users[u][0]]] for u in order] if procs else None,
         )
@@ -133,11 +133,7 @@ def op_answer(req):
 
         def emit_answer(uid, toks, reason):
             nonlocal done
-            pending.discard(uid)
-            retirer.retire(uid)
             u = index[uid]
-            if procs:
-                procs[users[u][0]].end()
             text = tokenizer.decode(toks)
             for i in users[u]:
                 done += 1
@@ -154,24 +150,27 @@ def op_answer(req):
             emit("progress", stage="answer", done=done, total=len(examples))
 
         while pending and (responses := gen.next_generated()):
+            looped = []
             for r in responses:
                 if r.uid not in pending:
-                    continue  # finished, waiting to be retired
-                toks = tokens[r.uid]
-                if r.token not in eos:
-                    toks.append(r.token)
+                    continue
+                if r.finish_reason != "stop":
+                    tokens[r.uid].append(r.token)
                     gen_tokens += 1
-                reason = answer_end(r.token, len(toks), eos, max_tokens)
-                if reason is not None:
-                    emit_answer(r.uid, toks, reason)
+                if r.finish_reason is not None:
+                    pending.discard(r.uid)
+                    emit_answer(r.uid, tokens[r.uid], r.finish_reason)
                     continue
                 guard = guards.get(r.uid)
                 period = guard.push(r.token) if guard else 0
                 if period:
                     span = guard.repeated(period)
+                    looped.append(r.uid)
+                    pending.discard(r.uid)
                     repetitions += 1
-                    emit_answer(r.uid, toks[: len(toks) - span], "repetition")
-            retirer.step(len(responses))
+                    emit_answer(r.uid, tokens[r.uid][: len(tokens[r.uid]) - span], "repetition")
+            if looped:
+                gen.remove(looped)
     finally:
         gen.close()
     t_end = time.perf_counter()
@@ -182,7 +181,6 @@ def op_answer(req):
         "prompt_tokens": sum(len(p) - shared for p in prompts) + shared,
         "generation_tokens": gen_tokens,
         "repetitions": repetitions,
-        "retirements": retirer.removals,
         "load_seconds": t_loaded - t_start,
         "prefix_seconds": t_prefix - t_loaded,
         "generate_seconds": t_end - t_prefix,

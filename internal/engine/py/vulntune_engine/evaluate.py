@@ -28,7 +28,6 @@ from .grounded import request_processors
 from .lmhead import lm_head_split
 from .protocol import WorkerError, emit, finish, serve
 from .repeat import CycleStop, stop_from
-from .retire import UNBOUNDED, Retirer, answer_end
 from .runtime import mlx_backend
 
 
@@ -123,11 +122,12 @@ def op_evaluate(req):
     score_s = repeat_s = 0.0
     gen_tokens = shared = 0
     t_start = time.perf_counter()
-    # The op ends answers itself and retires finished rows in groups
-    # (retire.py): the generator has no stop tokens or bound of its own.
-    eos = set(tokenizer.eos_token_ids)
-    gen = BatchGenerator(model, completion_batch_size=batch, prefill_batch_size=batch)
-    retirer = Retirer(gen)
+    gen = BatchGenerator(
+        model,
+        stop_tokens=[[t] for t in tokenizer.eos_token_ids],
+        completion_batch_size=batch,
+        prefill_batch_size=batch,
+    )
     index, tokens, guards, started = {}, {}, {}, {}
     pending, scored = set(), 0
     try:
@@ -156,7 +156,7 @@ def op_evaluate(req):
                 # answer's logits processor.
                 uids = gen.insert(
                     [prompts[i] if c is None else prompts[i][-1:] for i, c in zip(group, caches)],
-                    [UNBOUNDED] * len(group),
+                    [max_tokens] * len(group),
                     caches=caches if score else None,
                     logits_processors=[[procs[i]] for i in group] if procs else None,
                 )
@@ -170,13 +170,14 @@ def op_evaluate(req):
             responses = gen.next_generated()
             if not responses:
                 break
+            looped = []
             for r in responses:
                 if r.uid not in pending:
-                    continue  # finished, waiting to be retired
-                if r.token not in eos:
+                    continue
+                reason = r.finish_reason
+                if reason != "stop":
                     tokens[r.uid].append(r.token)
                     gen_tokens += 1
-                reason = answer_end(r.token, len(tokens[r.uid]), eos, max_tokens)
                 if reason is None and guards:
                     tc = time.perf_counter()
                     cycle = guards[r.uid].push(r.token)
@@ -185,14 +186,12 @@ def op_evaluate(req):
                         # A loop never ends by itself: stop it here
                         # rather than at max_tokens, minutes later.
                         reason = "repetition"
+                        looped.append(r.uid)
                 if reason is None:
                     continue
                 pending.discard(r.uid)
-                retirer.retire(r.uid)
                 guards.pop(r.uid, None)
                 i = index[r.uid]
-                if procs:
-                    procs[i].end()
                 nll, n = scores[i]
                 toks = tokens.pop(r.uid)
                 emit(
@@ -207,7 +206,8 @@ def op_evaluate(req):
                     seconds=time.perf_counter() - started.pop(r.uid),
                     **({"grounding": procs[i].answer_stats(len(toks), reason)} if procs else {}),
                 )
-            retirer.step(len(responses))
+            if looped:
+                gen.remove(looped)
     finally:
         gen.close()
     if pending:
@@ -226,7 +226,6 @@ def op_evaluate(req):
         "generate_seconds": time.perf_counter() - t_start - score_s,
         "repeat_check_seconds": repeat_s,
         "shared_prefill": shared,
-        "retirements": retirer.removals,
         "chat_template_source": source,
         "cpu_kernels": cpumath.kernels_in_use(),
     }

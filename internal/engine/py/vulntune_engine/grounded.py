@@ -489,7 +489,6 @@ class GroundedProcessor:
         self.max_walk = max_walk
         self.eos = set(eos_ids)
         self.max_tokens = max_tokens
-        self.ended = False
         self.ids = []
         self.text = ""
         self._started = False
@@ -592,19 +591,13 @@ class GroundedProcessor:
         """Interventions where nothing passed and the answer was ended."""
         return sum(m[2] for m in self._marks)
 
-    def end(self):
-        """The op ended the answer: a finished row decodes on, unread,
-        until it is retired (retire.py), and those steps are no part of it."""
-        self.ended = True
-
     def past_end(self, context):
         """Whether this call is mlx-lm's look-ahead past the answer's end:
         the context (its last token is the one fed to the model this step)
         ends in end-of-sequence after the answer started, or max_tokens
-        answer tokens were already chosen, or the op ended the answer
-        (end). The one definition of the rule, for the ops and for
-        `vulntune serve --grounded`."""
-        if self.ended or self.max_tokens is not None and self.steps >= self.max_tokens:
+        answer tokens were already chosen. The one definition of the rule,
+        for the ops and for `vulntune serve --grounded`."""
+        if self.max_tokens is not None and self.steps >= self.max_tokens:
             return True
         return self._started and int(context[-1].item()) in self.eos
 
