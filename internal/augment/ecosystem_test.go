@@ -168,10 +168,15 @@ func TestMoveShare(t *testing.T) {
 		}
 		return by
 	}
-	by := count(augment.Default(), f)
+	if by := count(augment.Default(), f); by["maven"] != 400 {
+		t.Errorf("copies moved with the default share %g: %v", augment.DefaultEcosystemShare, by)
+	}
+	moving := augment.Default()
+	moving.EcosystemShare = 0.75
+	by := count(moving, f)
 	// 400 draws: the share that stays within some 3.5 standard deviations.
-	if stay := 400 * (1 - augment.DefaultEcosystemShare); math.Abs(float64(by["maven"])-stay) > 30 {
-		t.Errorf("%d of 400 copies stayed with share %g (want about %.0f): %v", by["maven"], augment.DefaultEcosystemShare, stay, by)
+	if stay := 400 * (1 - moving.EcosystemShare); math.Abs(float64(by["maven"])-stay) > 30 {
+		t.Errorf("%d of 400 copies stayed with share %g (want about %.0f): %v", by["maven"], moving.EcosystemShare, stay, by)
 	}
 	for _, e := range augment.DefaultEcosystems {
 		if e != "maven" && by[e] == 0 {

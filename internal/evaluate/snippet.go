@@ -197,7 +197,10 @@ func nameMentions(lines []string, i int, pkg string) []mention {
 		after := end == len(low) || !nameByte(low[end]) ||
 			low[end] == '.' && (end+1 == len(low) || !alnum(low[end+1])) ||
 			low[end] == '-' && end+1 < len(low) && low[end+1] >= '0' && low[end+1] <= '9' // yum's name-version
-		if !before || !after {
+		// A segment of a longer path is no mention of the name: in
+		// gitlab.example.com/quill/quill the first "quill" is the owner's.
+		inPath := sep == '/' && end < len(low) && low[end] == '/'
+		if !before || !after || inPath {
 			continue
 		}
 		m := mention{end: end}

@@ -29,6 +29,7 @@ func TestScoreSnippets(t *testing.T) {
 		Location: "app/build.gradle"}
 	angular := dataset.Facts{Package: "@angular/core", FixedVersion: "17.3.1", InstalledVersion: "17.3.0", Location: "package-lock.json"}
 	xnet := dataset.Facts{Package: "golang.org/x/net", FixedVersion: "0.17.0", InstalledVersion: "0.15.0", Location: "go.mod"}
+	quill := dataset.Facts{Package: "gitlab.example.com/quill/quill", FixedVersion: "0.12.0", InstalledVersion: "0.9.0", Location: "go.mod"}
 	tests := []struct {
 		name        string
 		facts       dataset.Facts
@@ -149,6 +150,8 @@ func TestScoreSnippets(t *testing.T) {
 			"**In short**\nUpgrade @angular/core from 17.3.0 to 17.3.1.\n```\nnpm install @angularjs/core@17.3.1\n```\n", bp(false), bp(false)},
 		{"go module path", xnet,
 			"**In short**\nUpgrade golang.org/x/net from 0.15.0 to 0.17.0.\n```\ngo get golang.org/x/net@v0.17.0\n```\n", bp(true), bp(true)},
+		{"go module whose last part repeats its owner's", quill,
+			"**In short**\nUpgrade gitlab.example.com/quill/quill from 0.9.0 to 0.12.0.\n```\ngo get gitlab.example.com/quill/quill@v0.12.0 && go mod tidy\n```\n", bp(true), bp(true)},
 		{"go module under another path", xnet,
 			"**In short**\nUpgrade golang.org/x/net from 0.15.0 to 0.17.0.\n```\ngo get github.com/golang/net@v0.17.0\n```\n", bp(false), bp(false)},
 	}

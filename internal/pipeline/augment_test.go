@@ -40,7 +40,9 @@ func TestAugmentationKeepsTheSplitLeakFree(t *testing.T) {
 				return out, res
 			}
 			plain, pres := build(pipeline.Augmentation{})
-			aug, ares := build(pipeline.Augmentation{Copies: 1, MaxCopies: 3, Catalogue: augment.Default()})
+			cat := augment.Default()
+			cat.EcosystemShare = 0.5 // moves are opt-in; the split must stay leak-free with them
+			aug, ares := build(pipeline.Augmentation{Copies: 1, MaxCopies: 3, Catalogue: cat})
 			if ares.Examples != pres.Examples || ares.Copies == 0 || pres.Copies != 0 {
 				t.Errorf("examples %d and %d, copies %d and %d: want the same examples and copies only with augmentation", pres.Examples, ares.Examples, pres.Copies, ares.Copies)
 			}
