@@ -160,10 +160,7 @@ var canonicalPages = []struct {
 // name its ids (an advisory mirror, a vendor tracker) without their prompt
 // showing them, and that rule would drop those examples.
 func UngroundedURLs(text, ground string) []Ident {
-	pages := map[string]bool{}
-	for _, m := range URLRE.FindAllString(ground, -1) {
-		pages[NormURL(strings.TrimRight(m, "*_"))] = true
-	}
+	pages := shownPages(ground)
 	ids := map[string]bool{}
 	for _, m := range VulnRE.FindAllString(ground, -1) {
 		ids[strings.ToUpper(m)] = true
@@ -173,7 +170,7 @@ func UngroundedURLs(text, ground string) []Ident {
 	}
 	bad := map[string]bool{}
 	for _, m := range URLRE.FindAllString(text, -1) {
-		m = strings.TrimRight(m, ".,;:!?'\")]}>*_")
+		m = trimURL(m)
 		u := NormURL(m)
 		if u == "" || pages[u] || canonicalGrounded(u, ids) {
 			continue
@@ -187,6 +184,32 @@ func UngroundedURLs(text, ground string) []Ident {
 	sort.Slice(out, func(i, j int) bool { return out[i].Text < out[j].Text })
 	return out
 }
+
+// PagesShown returns a check that text's URLs all name pages ground shows
+// itself, by UngroundedURLs' rule without its canonical pages of ids.
+func PagesShown(ground string) func(text string) bool {
+	pages := shownPages(ground)
+	return func(text string) bool {
+		for _, m := range URLRE.FindAllString(text, -1) {
+			if !pages[NormURL(trimURL(m))] {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// shownPages are the pages (NormURL'd) ground's URLs name.
+func shownPages(ground string) map[string]bool {
+	pages := map[string]bool{}
+	for _, m := range URLRE.FindAllString(ground, -1) {
+		pages[NormURL(strings.TrimRight(m, "*_"))] = true
+	}
+	return pages
+}
+
+// trimURL drops the punctuation prose puts after a link in text.
+func trimURL(u string) string { return strings.TrimRight(u, ".,;:!?'\")]}>*_") }
 
 // canonicalGrounded reports whether u (NormURL'd) is the canonical page of
 // an identifier in ids.

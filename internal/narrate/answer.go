@@ -38,7 +38,7 @@ func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
 // its prompt does not show. The catalogue's entry for CWE-36 carries
 // example paths, a scanner's solution may name a weakness or an API the
 // prompt never mentions; a model trained on them would learn to recall.
-// Links are held to linked, the stricter rule (linkShown).
+// Links are held to linked, the stricter rule (ident.PagesShown).
 func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown, linked func(string) bool) string {
 	var b strings.Builder
 	section := func(title string) { fmt.Fprintf(&b, "\n**%s**\n", title) }
@@ -353,7 +353,7 @@ func whereLines(f *finding.Finding) []string {
 // references are the links an answer can give without recalling them: the
 // reference pages that name one of the finding's own vulnerability or CWE
 // ids (an advisory page, the CWE entry) and that shown accepts (the prompt
-// shows the link itself: linkShown). A link to a commit, a vendor page or
+// shows the link itself: ident.PagesShown). A link to a commit, a vendor page or
 // an advisory mirror is true but not in the prompt, and a model trained to
 // write such links invents them.
 func references(f *finding.Finding, rem remedy.Remediation, shown func(string) bool) []string {

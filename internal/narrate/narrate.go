@@ -30,7 +30,7 @@ import (
 // list the prompt already shows, only links the prompt grounds), and a
 // fix step without location or message to repeat when no step is shown.
 // 13: an answer links only pages its prompt shows, never the canonical
-// page of an id the prompt names (see linkShown).
+// page of an id the prompt names (ident.PagesShown).
 const Version = 13
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
@@ -65,7 +65,15 @@ func Example(f *finding.Finding, rem remedy.Remediation, prose *Prose) dataset.E
 	shown := func(s string) bool {
 		return len(ident.Ungrounded(s, prompt)) == 0 && len(ident.UngroundedURLs(s, prompt)) == 0
 	}
-	linked := linkShown(prompt)
+	// Links are held to a stricter rule: pages the prompt shows itself
+	// (ident.PagesShown). Evaluation also grounds the canonical page of an
+	// id the prompt names (the CWE entry, the OSV page; UngroundedURLs),
+	// but a model taught to build those links builds them for ids it
+	// copied half ("https://os.dev/os/..." on other projects' findings: 18
+	// of 24 invented identifiers), while a link it can copy whole it gets
+	// right. The canonical pages are deterministic, so vulntune shows them
+	// beside an answer itself (explain's remediation facts).
+	linked := ident.PagesShown(prompt)
 	text := answer(f, rem, prose, shown, linked)
 	if prose != nil && !shown(text) {
 		prose = nil
@@ -232,29 +240,3 @@ func sentenceEnd(s, cut string) int {
 	}
 	return -1
 }
-
-// linkShown accepts text whose links all name pages the prompt shows
-// itself (ident.NormURL: the same page). Evaluation also grounds the
-// canonical page of an id the prompt names (the CWE entry, the OSV page;
-// ident.UngroundedURLs), but a model taught to build those links builds
-// them for ids it copied half ("https://os.dev/os/..." on other projects'
-// findings: 18 of 24 invented identifiers), while a link it can copy whole
-// it gets right. The canonical pages are deterministic, so vulntune shows
-// them beside an answer itself (explain's remediation facts).
-func linkShown(prompt string) func(string) bool {
-	pages := map[string]bool{}
-	for _, u := range ident.URLRE.FindAllString(prompt, -1) {
-		pages[ident.NormURL(trimURL(u))] = true
-	}
-	return func(s string) bool {
-		for _, u := range ident.URLRE.FindAllString(s, -1) {
-			if !pages[ident.NormURL(trimURL(u))] {
-				return false
-			}
-		}
-		return true
-	}
-}
-
-// trimURL drops the punctuation prose puts after a link.
-func trimURL(u string) string { return strings.TrimRight(u, ".,;:!?'\")]}>*_") }

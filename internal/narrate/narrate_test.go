@@ -103,7 +103,7 @@ func TestGolden(t *testing.T) {
 				}
 			}
 			// Links: only pages the prompt shows itself, never one the
-			// answer builds from an id (narrate.linkShown).
+			// answer builds from an id (ident.PagesShown).
 			prompt := e.Prompt()
 			for _, u := range ident.URLRE.FindAllString(e.Assistant(), -1) {
 				u = strings.TrimRight(u, ".,;:)")
