@@ -19,7 +19,7 @@ import (
 // home directory. Config errors are usage errors (exit 2).
 func (a *app) loadConfig() (*config.Config, error) {
 	c, err := config.Load(config.LoadOptions{Path: a.configPath, Getenv: os.Getenv,
-		OtherEnv: []string{engine.BLASEnv, engine.MallocEnv, engine.CPUKernelsEnv}})
+		OtherEnv: []string{engine.BLASEnv, engine.MallocEnv, engine.CPUKernelsEnv, engine.WorkersEnv}})
 	if err != nil {
 		return nil, usageError{err}
 	}

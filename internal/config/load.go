@@ -27,7 +27,7 @@ type LoadOptions struct {
 	// VULNTUNE_* variables nothing reads.
 	Environ func() []string
 	// OtherEnv names VULNTUNE_* variables that other packages read (the
-	// engine's BLAS, allocator and kernel switches), so they are not
+	// engine's BLAS, allocator, kernel and worker switches), so they are not
 	// reported as unknown.
 	OtherEnv []string
 	// WorkDir resolves relative paths given by a flag or variable

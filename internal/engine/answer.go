@@ -47,6 +47,12 @@ type AnswerSummary struct {
 	CPUKernels         string  `json:"cpu_kernels"`
 }
 
+// subset is r for the examples at idx, with their grounds.
+func (r AnswerRequest) subset(idx []int) AnswerRequest {
+	r.Examples, r.Grounds = pick(r.Examples, idx), pick(r.Grounds, idx)
+	return r
+}
+
 // Answer runs the answer op. onItem receives each example as its answer
 // finishes (in completion order, not input order; NLL and LossTokens are
 // zero); onEvent, if not nil, receives every other event (progress).
@@ -54,11 +60,25 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest, onItem func(Eval
 	if err := req.Decoding.validate("answer", req.MaxTokens, req.BatchSize, len(req.Examples)); err != nil {
 		return nil, err
 	}
+	call := func(r AnswerRequest) scriptCall {
+		return scriptCall{Module: "answer", Op: "answer", Req: r, Env: []string{"HF_HUB_OFFLINE=1"}}
+	}
+	if w, threads := e.workers(len(req.Examples)); w > 1 {
+		parts := shards(req.Examples, w)
+		sums, err := runShards(ctx, "answer", parts, req.subset,
+			func(ctx context.Context, i int, r AnswerRequest, h func(Event)) (*AnswerSummary, error) {
+				var out AnswerSummary
+				return &out, e.runScript(ctx, shardCall(call(r), i, len(parts), threads), h, &out)
+			}, onItem, onEvent)
+		if err != nil {
+			return nil, err
+		}
+		return mergeAnswer(sums), nil
+	}
 	itemErr := new(error)
 	handle := itemHandler(onItem, onEvent, itemErr)
 	var out AnswerSummary
-	call := scriptCall{Module: "answer", Op: "answer", Req: req, Env: []string{"HF_HUB_OFFLINE=1"}}
-	if err := e.runScript(ctx, call, handle, &out); err != nil {
+	if err := e.runScript(ctx, call(req), handle, &out); err != nil {
 		return nil, err
 	}
 	if *itemErr != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -110,5 +112,79 @@ func TestAnswerGroundedAsEvaluationDoes(t *testing.T) {
 		}
 		checkJudged(t, fmt.Sprintf("example %d answered", i), got[i], true)
 		checkJudged(t, fmt.Sprintf("example %d evaluated", i), want[i], true)
+	}
+}
+
+// TestWorkersAnswerAsOneProcessDoes: split over two worker processes, the
+// evaluate and answer ops give every example the answer, grounding report
+// and loss one process gives, under the example's own index, with the
+// summaries' counts summed and the loss token-weighted; each worker keeps
+// its own log.
+func TestWorkersAnswerAsOneProcessDoes(t *testing.T) {
+	e := newEngine(t)
+	model := tinyModelDir(t, e, "llama")
+	users := []string{"CWE-798 in config.py line 3: upgrade requests 2.31.0", "What is CVE-2024-12801?", "CWE-798 in config.py line 3: upgrade requests 2.31.0", "Explain cross-site scripting in app/views.py."}
+	var examples []json.RawMessage
+	var grounds []string
+	for _, u := range users {
+		examples = append(examples, chatExample(
+			chat.Message{Role: chat.System, Content: "You are a security assistant."}, chat.Message{Role: chat.User, Content: u},
+			chat.Message{Role: chat.Assistant, Content: "Upgrade requests to 2.31.0."}))
+		grounds = append(grounds, u)
+	}
+	const maxTokens = 64
+	observe := engine.Decoding{Grounds: grounds, Grounding: engine.GroundingObserve}
+	evaluate := func(workers int) ([]engine.EvaluateItem, *engine.EvaluateSummary) {
+		e.Workers = workers
+		items := make([]engine.EvaluateItem, len(examples))
+		sum, err := e.Evaluate(context.Background(), engine.EvaluateRequest{Model: model, Examples: examples, MaxTokens: maxTokens, MaxSeqLength: 512, BatchSize: 4,
+			Decoding: observe}, func(it engine.EvaluateItem) { items[it.Index] = it }, nil)
+		if err != nil {
+			t.Fatalf("%d workers: %v", workers, err)
+		}
+		return items, sum
+	}
+	answer := func(workers int) ([]engine.EvaluateItem, *engine.AnswerSummary) {
+		e.Workers = workers
+		items := make([]engine.EvaluateItem, len(examples))
+		sum, err := e.Answer(context.Background(), engine.AnswerRequest{Model: model, Examples: examples, MaxTokens: maxTokens, BatchSize: 4,
+			Decoding: engine.Decoding{Grounds: grounds, Grounding: engine.GroundingEnforce}}, func(it engine.EvaluateItem) { items[it.Index] = it }, nil)
+		if err != nil {
+			t.Fatalf("%d workers: %v", workers, err)
+		}
+		return items, sum
+	}
+	one, oneSum := evaluate(1)
+	two, twoSum := evaluate(2)
+	for i := range examples {
+		if one[i].Text != two[i].Text || one[i].LossTokens != two[i].LossTokens || math.Abs(one[i].NLL-two[i].NLL) > 1e-3*max(1, one[i].NLL) ||
+			fmt.Sprint(one[i].Grounding) != fmt.Sprint(two[i].Grounding) {
+			t.Errorf("evaluate, example %d: two workers %q (nll %g, %+v), one %q (nll %g, %+v)", i, two[i].Text, two[i].NLL, two[i].Grounding, one[i].Text, one[i].NLL, one[i].Grounding)
+		}
+	}
+	if twoSum.Items != oneSum.Items || twoSum.LossTokens != oneSum.LossTokens || twoSum.GenerationTokens != oneSum.GenerationTokens ||
+		oneSum.Loss == nil || twoSum.Loss == nil || math.Abs(*oneSum.Loss-*twoSum.Loss) > 1e-4 {
+		t.Errorf("evaluate summaries: two workers %+v, one %+v", *twoSum, *oneSum)
+	}
+	aOne, aOneSum := answer(1)
+	aTwo, aTwoSum := answer(2)
+	for i := range examples {
+		if aOne[i].Text != aTwo[i].Text || aOne[i].GenerationTokens != aTwo[i].GenerationTokens {
+			t.Errorf("answer, example %d: two workers %q, one %q", i, aTwo[i].Text, aOne[i].Text)
+		}
+	}
+	// The repeated prompt stays in one worker and is answered once.
+	if aTwoSum.Items != 4 || aTwoSum.UniquePrompts != 3 || aOneSum.UniquePrompts != 3 || aTwoSum.GenerationTokens != aOneSum.GenerationTokens {
+		t.Errorf("answer summaries: two workers %+v, one %+v", *aTwoSum, *aOneSum)
+	}
+	logs, _ := filepath.Glob(filepath.Join(e.LogDir, "*of2-*.log"))
+	for _, want := range []string{"evaluate-1of2", "evaluate-2of2", "answer-1of2", "answer-2of2"} {
+		found := false
+		for _, l := range logs {
+			found = found || strings.HasPrefix(filepath.Base(l), want+"-")
+		}
+		if !found {
+			t.Errorf("no log of worker %s among %v", want, logs)
+		}
 	}
 }

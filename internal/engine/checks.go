@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
 )
@@ -54,6 +55,12 @@ func (e *Engine) Diagnose(ctx context.Context) (*Info, []Check) {
 			out = append(out, Check{Name: "allocator", Status: CheckWarn, Detail: "glibc defaults: every large array is mapped and faulted in anew (training about 5% slower)",
 				Fix: "unset " + MallocEnv + " to let the engine tune glibc's malloc"})
 		}
+	}
+	if w, threads := e.workers(math.MaxInt); w > 1 {
+		out = append(out, Check{Name: "workers", Status: CheckOK, Detail: fmt.Sprintf("evaluation and explain answer in %d processes, %s OpenBLAS threads each (%s=1: one process)", w, threads, WorkersEnv)})
+	}
+	if e.workersProblem != "" {
+		out = append(out, Check{Name: "workers", Status: CheckWarn, Detail: e.workersProblem, Fix: "set " + WorkersEnv + " to a number of at least 1, or unset it"})
 	}
 	if info.Backend == BackendCPU && runtime.GOARCH == "amd64" {
 		if len(e.Kernels) > 0 {

@@ -32,6 +32,13 @@ type Engine struct {
 	// Backend is the venv's backend (cpu, cuda, metal) when Open read it
 	// from the install stamp; "" for an engine built by New.
 	Backend string
+	// Workers is how many processes the evaluate and answer ops split a
+	// request's examples over, each loading the model once: 0 lets the
+	// engine choose (two on a Linux CPU engine with two cores or more,
+	// see workersAuto), 1 keeps one process. WorkersEnv sets it.
+	Workers int
+	// workersProblem is WorkersEnv's value when it was not a number.
+	workersProblem string
 }
 
 // Warnings are what a user must hear every time the engine is opened, not
@@ -39,6 +46,9 @@ type Engine struct {
 // hours what takes minutes, and nothing else would say why.
 func (e *Engine) Warnings() []string {
 	var out []string
+	if e.workersProblem != "" {
+		out = append(out, e.workersProblem)
+	}
 	if e.Backend == BackendCPU && runtime.GOOS == "linux" && !e.BLAS.Optimised() {
 		out = append(out, fmt.Sprintf("the engine runs on the reference BLAS, about 30x slower (%s); fix: %s", e.BLAS.Reason, BLASHint))
 	}
@@ -72,10 +82,13 @@ func New(python, dataDir string) *Engine {
 	// The interpreter's venv holds the engine's OpenBLAS: python is
 	// <venv>/bin/python.
 	blas := hostBLAS(filepath.Dir(filepath.Dir(python)))
+	workers, problem := hostWorkers(os.Getenv)
 	return &Engine{
-		Launcher:  Launcher{Python: python, LogDir: p.Logs, Preload: blas.Library, Malloc: hostMalloc(), Kernels: hostKernels()},
-		WorkerDir: p.Worker,
-		BLAS:      blas,
+		Workers:        workers,
+		workersProblem: problem,
+		Launcher:       Launcher{Python: python, LogDir: p.Logs, Preload: blas.Library, Malloc: hostMalloc(), Kernels: hostKernels()},
+		WorkerDir:      p.Worker,
+		BLAS:           blas,
 	}
 }
 

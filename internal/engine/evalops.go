@@ -163,6 +163,12 @@ type EvaluateSummary struct {
 	ChatTemplateSource string `json:"chat_template_source"`
 }
 
+// subset is r for the examples at idx, with their grounds.
+func (r EvaluateRequest) subset(idx []int) EvaluateRequest {
+	r.Examples, r.Grounds = pick(r.Examples, idx), pick(r.Grounds, idx)
+	return r
+}
+
 // Evaluate runs the evaluate op. onItem receives each example as its answer
 // finishes (in completion order, not input order); onEvent, if not nil,
 // receives every other event (progress).
@@ -172,6 +178,18 @@ func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(
 	}
 	if req.MaxSeqLength <= 0 {
 		req.MaxSeqLength = DefaultScoreLength
+	}
+	if w, threads := e.workers(len(req.Examples)); w > 1 {
+		parts := shards(req.Examples, w)
+		sums, err := runShards(ctx, "evaluate", parts, req.subset,
+			func(ctx context.Context, i int, r EvaluateRequest, h func(Event)) (*EvaluateSummary, error) {
+				var out EvaluateSummary
+				return &out, e.runScript(ctx, shardCall(evalCall("evaluate", r), i, len(parts), threads), h, &out)
+			}, onItem, onEvent)
+		if err != nil {
+			return nil, err
+		}
+		return mergeEvaluate(sums), nil
 	}
 	itemErr := new(error)
 	handle := itemHandler(onItem, onEvent, itemErr)
