@@ -127,9 +127,9 @@ type pinning struct {
 	named bool
 	// misnamed: it gives a version to the package's last part under
 	// another owner (nameMentions), a coordinate that would not resolve
-	// however right its version; or, never naming the package, it
-	// installs a name that holds the package's glued to other text
-	// (gluedInstall).
+	// however right its version; or, never naming the package, it runs
+	// an install command whose argument holds the package's name glued
+	// to other text (gluedInstall).
 	misnamed bool
 	// unpinned: a line names the package and gives it no version where
 	// it must (needsPin): a declaration or install a user would paste
