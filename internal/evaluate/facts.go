@@ -17,10 +17,12 @@ type Scores struct {
 	// version (dependency findings with a known fix), and neither its first
 	// ("In short") line nor a fix snippet says otherwise.
 	FixedVersion *bool `json:"fixed_version"`
-	// Snippet: every fix snippet (code block, upgrade command) that gives
-	// the package a version gives the fixed one, never the installed one;
-	// nil when the example has no fixed version or the answer no such
-	// snippet.
+	// Snippet: every fix snippet (code block, upgrade command) that names
+	// the package gives it the fixed version, never the installed one,
+	// and none names it without a version where one belongs (a command
+	// that only shows or relocks versions, npm ls or bundle update, is
+	// left out); nil when the example has no fixed version or the answer
+	// no such snippet.
 	Snippet *bool `json:"snippet"`
 	// CWE: the answer names at least one of the finding's CWE ids.
 	CWE *bool `json:"cwe"`

@@ -24,7 +24,15 @@ const SchemaVersion = 1
 // 5: a fix snippet's coordinate must name the package's own group, scope
 // or module path, another's is a wrong snippet; URLs written with
 // backslashes count as URLs, read with slashes.
-const ScoringVersion = 5
+// 6: a fix snippet that names the package and gives it no version where
+// one belongs is wrong ("implementation 'g:a'", "npm install lodash",
+// issue 16's "piprencabreelocalize(r'ch.qos.logback:logback-classic',
+// ...)"), and so is an install command that never names the package but
+// glues its name to other text ("go get golang.kts/io.netty-codec-http2");
+// commands that only show or relock versions (npm ls, ./gradlew
+// dependencyInsight, bundle update) stay unscored. A command written bare
+// in prose ends with its clause.
+const ScoringVersion = 6
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:

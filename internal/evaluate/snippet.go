@@ -50,8 +50,9 @@ func versionByte(c byte) bool {
 // fixSnippets returns what a reader copies from answer to apply a fix:
 // each fenced code block (an unclosed last one too: the answer was cut
 // inside it) and each install or upgrade command outside them, in an
-// inline code span or written bare. Inline code that runs no command is
-// left out: "the installed `logback-core:1.3.5`" describes, it does not fix.
+// inline code span or written bare (to the end of its clause,
+// commandClause). Inline code that runs no command is left out: "the
+// installed `logback-core:1.3.5`" describes, it does not fix.
 // In a fenced diff, removed lines ("-" first) are left out: they show what
 // the fix replaces.
 func fixSnippets(answer string) []string {
@@ -92,7 +93,7 @@ func fixSnippets(answer string) []string {
 			return " "
 		})
 		if loc := upgradeCmdRE.FindStringIndex(rest); loc != nil {
-			out = append(out, rest[loc[0]:])
+			out = append(out, commandClause(rest[loc[0]:]))
 		}
 	}
 	if in && len(block) > 0 {
@@ -101,21 +102,57 @@ func fixSnippets(answer string) []string {
 	return out
 }
 
-// snippetPins returns the versions snip gives pkg: on each line that names
-// the package, the first version after the name; when that line has none,
-// the first version on one of the next three lines that says "version" (a
-// Maven <version>, a Gradle "version ="). named says whether snip names
-// the package at all; misnamed whether it gives a version to the package's
-// last part under another owner (nameMentions): a coordinate that would
-// not resolve, however right its version.
-func snippetPins(snip, pkg string) (pins []string, named, misnamed bool) {
+// clauseEndRE is where a command written bare in prose ends: a period,
+// comma, semicolon or colon followed by a space. A version's dots are
+// followed by digits, a registry coordinate's colon by its version.
+var clauseEndRE = regexp.MustCompile(`[.,;:]\s`)
+
+// commandClause cuts a bare command (s starts at its tool) at the end of
+// its clause: in "run npm install: npm overrides force the version" or
+// "then run bundle update rack." the prose after it is no part of what a
+// reader runs, and a package that prose names is not the command's
+// argument.
+func commandClause(s string) string {
+	if loc := clauseEndRE.FindStringIndex(s); loc != nil {
+		s = s[:loc[0]]
+	}
+	return strings.TrimRight(s, ".,;: \t")
+}
+
+// pinning is what a fix snippet says about the package's version.
+type pinning struct {
+	// pins are the versions the snippet gives the package.
+	pins []string
+	// named: the snippet names the package at all.
+	named bool
+	// misnamed: it gives a version to the package's last part under
+	// another owner (nameMentions), a coordinate that would not resolve
+	// however right its version; or, never naming the package, it runs
+	// an install command whose argument holds the package's name glued
+	// to other text (gluedInstall).
+	misnamed bool
+	// unpinned: a line names the package and gives it no version where
+	// it must (needsPin): a declaration or install a user would paste
+	// that fixes nothing, or text that is no command at all.
+	unpinned bool
+}
+
+// snippetPins returns what snip says about pkg's version: on each line
+// that names the package, the first version after the name; when that
+// line has none, the first version on one of the next three lines that
+// says "version" (a Maven <version>, a Gradle "version ="); a line with
+// neither is unpinned unless needsPin lets it be.
+func snippetPins(snip, pkg string) pinning {
+	var p pinning
 	lines := strings.Split(snip, "\n")
+	glued := false
 	for i, line := range lines {
 		ms := nameMentions(lines, i, pkg)
 		if len(ms) == 0 {
+			glued = glued || gluedInstall(line, pkg)
 			continue
 		}
-		named = true
+		p.named = true
 		var vers []string
 		wrong := false
 		for _, m := range ms {
@@ -132,19 +169,124 @@ func snippetPins(snip, pkg string) (pins []string, named, misnamed bool) {
 			}
 		}
 		if wrong && len(vers) > 0 {
-			misnamed = true
+			p.misnamed = true
 			continue
 		}
-		pins = append(pins, vers...)
+		if len(vers) == 0 && needsPin(line, ms) {
+			p.unpinned = true
+		}
+		p.pins = append(p.pins, vers...)
 	}
-	return pins, named, misnamed
+	// A glued name counts only in a snippet that never names the package:
+	// beside "npm install lodash@4.17.21", "npm install lodash.merge" is
+	// another package's command, not a misspelling of this one.
+	if !p.named && glued {
+		p.named, p.misnamed = true, true
+	}
+	return p
 }
 
-// mention is where a line names a package: end is where the name ends;
-// wrongOwner says the line spells the name's owner (a Maven group, an npm
+// inspectCmdRE finds a command that reads which version a build resolves
+// (npm ls, ./gradlew dependencyInsight, mvn dependency:tree, pip show, go
+// list, dpkg-query ...) or refreshes a lock file within the range the
+// manifest declares (npm update, bundle update, cargo update, composer
+// update, poetry update, go mod tidy ...). Such a command names the
+// package and rightly gives it no version: the reference answers verify
+// with one ("./gradlew dependencyInsight --dependency logback-core") and
+// move a transitive gem with one ("bundle update rack --conservative").
+// Commands that move a package to the version they are given (npm
+// install, yarn add, yarn up, pip install, go get, apk add, apt-get
+// install ...) are not among them: without a version they install
+// whatever is newest, or nothing new.
+var inspectCmdRE = regexp.MustCompile(`(?i)(?:` +
+	`\b(?:npm|pnpm)\s+(?:ls|list|ll|la|why|explain|view|info|show|outdated|audit|update|up|upgrade)\b` +
+	`|\byarn\s+(?:why|list|info|outdated|audit|upgrade)\b` +
+	`|\bpip3?\s+(?:show|list|index|freeze|check)\b|\bpip-compile\b|\bpipdeptree\b` +
+	`|\bpipenv\s+(?:graph|update|lock)\b|\bpoetry\s+(?:show|update|lock)\b|\buv\s+(?:tree|lock|pip\s+(?:show|list))\b` +
+	`|\bgo\s+(?:list|version|mod\s+(?:why|graph|tidy))\b` +
+	`|\bcargo\s+(?:tree|update|search|info)\b` +
+	`|\bbundle\s+(?:info|show|list|update|outdated|lock)\b|\bgem\s+(?:list|info|search)\b` +
+	`|\bcomposer\s+(?:show|info|why|why-not|depends|outdated|update|audit)\b` +
+	`|\bmvnw?\b[^\n]*?\b(?:dependency:(?:tree|list|analyze)|versions:display)` +
+	`|\bgradlew?\b[^\n]*?\b(?:dependencyinsight|dependencies)\b` +
+	`|\bdotnet\s+list\b` +
+	`|\bdpkg-query\b|\bdpkg\s+-[lsLW]|\bapk\s+(?:info|version|policy|search)\b|\brpm\s+-q` +
+	`|\bapt-cache\b|\bapt\s+(?:list|show|policy)\b|\b(?:yum|dnf)\s+(?:list|info|check-update)\b` +
+	`|\b(?:grep|rg)\s` +
+	`)`)
+
+// needsPin says whether a snippet line that names the package (ms) and
+// gives it no version is wrong. It is not when the line is a comment
+// (#, //, <!--, /*), a Gradle because() reason (a finding without an id
+// gives its title, which may name the package), or every mention follows
+// an inspection or lock-refresh command (inspectCmdRE) with no install
+// or upgrade command (upgradeCmdRE) after it: "npm ls lodash" is right,
+// "npm ls lodash && npm install lodash" is not. Every other line is: a
+// declaration ("implementation 'g:a'", "npm install lodash"), or text
+// that is no command at all (issue 16's tuned model wrote
+// "piprencabreelocalize(r'ch.qos.logback:logback-classic', ...)").
+func needsPin(line string, ms []mention) bool {
+	t := strings.TrimSpace(line)
+	for _, c := range []string{"#", "//", "<!--", "/*", "because"} {
+		if strings.HasPrefix(t, c) {
+			return false
+		}
+	}
+	for _, m := range ms {
+		before := line[:m.start]
+		if i := lastMatch(inspectCmdRE, before); i < 0 || i < lastMatch(upgradeCmdRE, before) {
+			return true
+		}
+	}
+	return false
+}
+
+// lastMatch is where re's last match in s starts, -1 without one.
+func lastMatch(re *regexp.Regexp, s string) int {
+	ms := re.FindAllStringIndex(s, -1)
+	if len(ms) == 0 {
+		return -1
+	}
+	return ms[len(ms)-1][0]
+}
+
+// shellSepRE ends a command's arguments.
+var shellSepRE = regexp.MustCompile(`&&|\|\||[;|]`)
+
+// gluedInstall says whether line runs an install or upgrade command one
+// of whose arguments holds the package's name, or its last part, glued to
+// other name characters: "go get golang.kts/io.netty-codec-http2" for
+// io.netty:netty-codec-http2 (issue 16), a coordinate that resolves to
+// nothing. It is asked only of lines that name the package nowhere
+// (nameMentions).
+func gluedInstall(line, pkg string) bool {
+	p := strings.ToLower(pkg)
+	if k := strings.LastIndexAny(p, ":/"); k >= 0 && k+1 < len(p) {
+		p = p[k+1:]
+	}
+	if p == "" {
+		return false
+	}
+	low := strings.ToLower(line)
+	for _, loc := range upgradeCmdRE.FindAllStringIndex(low, -1) {
+		args := low[loc[1]:]
+		if sep := shellSepRE.FindStringIndex(args); sep != nil {
+			args = args[:sep[0]]
+		}
+		for _, a := range strings.Fields(args) {
+			if !strings.HasPrefix(a, "-") && strings.Contains(a, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// mention is where a line names a package: start and end are where the
+// name starts and ends; wrongOwner says the line spells the name's owner (a Maven group, an npm
 // scope, a Go module path's prefix) and spells another.
 type mention struct {
-	end        int
+	start, end int
 	wrongOwner bool
 }
 
@@ -203,7 +345,7 @@ func nameMentions(lines []string, i int, pkg string) []mention {
 		if !before || !after || inPath {
 			continue
 		}
-		m := mention{end: end}
+		m := mention{start: start, end: end}
 		if owner != "" {
 			if o, ok := spelledOwner(lines, i, low, start, sep); ok {
 				m.wrongOwner = o != owner && !strings.HasSuffix(o, "/"+owner)
@@ -274,12 +416,16 @@ func alnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// snippetScore says whether every fix snippet of answer that gives the
-// package a version gives it the fixed one under the package's own name
-// (a coordinate under another group or scope is wrong: a user would paste
-// it and it would not resolve) and none names the installed, vulnerable
-// version; nil when no snippet gives the package a version,
-// when the example has no fixed version or no package name to find.
+// snippetScore says whether every fix snippet of answer that names the
+// package gives it the fixed version, under the package's own name (a
+// coordinate under another group or scope is wrong: a user would paste it
+// and it would not resolve), and none names the installed, vulnerable
+// version. A snippet that names the package and gives it no version where
+// one belongs (snippetPins' unpinned: "implementation 'g:a'", "npm install
+// lodash", text that is no command) is wrong too; one that names it only
+// in a command that reads or relocks versions (needsPin) is not scored.
+// nil when no snippet is scored, when the example has no fixed version or
+// no package name to find.
 func snippetScore(answer string, f dataset.Facts) *bool {
 	if f.FixedVersion == "" || f.Package == "" {
 		return nil
@@ -291,8 +437,8 @@ func snippetScore(answer string, f dataset.Facts) *bool {
 	}
 	seen, ok := false, true
 	for _, s := range fixSnippets(answer) {
-		pins, named, misnamed := snippetPins(s, f.Package)
-		if !named {
+		p := snippetPins(s, f.Package)
+		if !p.named {
 			continue
 		}
 		vulnerable := false
@@ -301,12 +447,12 @@ func snippetScore(answer string, f dataset.Facts) *bool {
 				vulnerable = vulnerable || ident.NormVersion(v) == installed
 			}
 		}
-		if len(pins) == 0 && !vulnerable && !misnamed {
+		if len(p.pins) == 0 && !vulnerable && !p.misnamed && !p.unpinned {
 			continue
 		}
 		seen = true
-		ok = ok && !vulnerable && !misnamed
-		for _, v := range pins {
+		ok = ok && !vulnerable && !p.misnamed && !p.unpinned
+		for _, v := range p.pins {
 			ok = ok && ident.NormVersion(v) == fixed
 		}
 	}

@@ -30,6 +30,19 @@ func TestScoreSnippets(t *testing.T) {
 	angular := dataset.Facts{Package: "@angular/core", FixedVersion: "17.3.1", InstalledVersion: "17.3.0", Location: "package-lock.json"}
 	xnet := dataset.Facts{Package: "golang.org/x/net", FixedVersion: "0.17.0", InstalledVersion: "0.15.0", Location: "go.mod"}
 	quill := dataset.Facts{Package: "gitlab.example.com/quill/quill", FixedVersion: "0.12.0", InstalledVersion: "0.9.0", Location: "go.mod"}
+	classic := dataset.Facts{Package: "ch.qos.logback:logback-classic", FixedVersion: "1.3.12", InstalledVersion: "1.3.5",
+		Location: "webauthn-server/gradle.lockfile"}
+	netty := dataset.Facts{Package: "io.netty:netty-codec-http2", FixedVersion: "4.1.124.Final", InstalledVersion: "4.1.106.Final",
+		Location: "webauthn-test-credentials-service/gradle.lockfile"}
+	requests := dataset.Facts{Package: "requests", FixedVersion: "2.31.0", InstalledVersion: "2.28.0", Location: "requirements.txt"}
+	rack := dataset.Facts{Package: "rack", FixedVersion: "2.2.8.1", InstalledVersion: "2.2.6", Location: "Gemfile.lock"}
+	const (
+		classicHead  = "**In short**\nCVE-2023-6378 in ch.qos.logback:logback-classic at webauthn-server/gradle.lockfile: upgrade from 1.3.5 to 1.3.12.\n\n**Fix**\n"
+		nettyHead    = "**In short**\nCVE-2025-55163 in io.netty:netty-codec-http2: upgrade from 4.1.106.Final to 4.1.124.Final (CWE-770).\n\n**Fix**\n"
+		lodashHead   = "**In short**\nCVE-2021-23337 in lodash at package-lock.json: upgrade from 4.17.20 to 4.17.21.\n\n**Fix**\n"
+		requestsHead = "**In short**\nCVE-2023-32681 in requests at requirements.txt: upgrade from 2.28.0 to 2.31.0.\n\n**Fix**\n"
+		rackHead     = "**In short**\nCVE-2024-26146 in rack at Gemfile.lock: upgrade from 2.2.6 to 2.2.8.1.\n\n**Fix**\n"
+	)
 	tests := []struct {
 		name        string
 		facts       dataset.Facts
@@ -154,6 +167,69 @@ func TestScoreSnippets(t *testing.T) {
 			"**In short**\nUpgrade gitlab.example.com/quill/quill from 0.9.0 to 0.12.0.\n```\ngo get gitlab.example.com/quill/quill@v0.12.0 && go mod tidy\n```\n", bp(true), bp(true)},
 		{"go module under another path", xnet,
 			"**In short**\nUpgrade golang.org/x/net from 0.15.0 to 0.17.0.\n```\ngo get github.com/golang/net@v0.17.0\n```\n", bp(false), bp(false)},
+
+		// A snippet that names the package and gives it no version is
+		// wrong where a version belongs (issue 16: the tuned model's
+		// garbage snippets scored nothing); a command that only shows or
+		// relocks versions is not scored.
+		{"text that is no command names the package without a version", classic,
+			classicHead + "```\npiprencabreelocalize(r'ch.qos.logback:logback-classic', 'build/gradle.lockfile')\n```\n", bp(false), bp(false)},
+		{"gradle declaration without a version", logback,
+			logbackHead + "```\nimplementation 'ch.qos.logback:logback-core'\n```\n", bp(false), bp(false)},
+		{"gradle declaration under another group without a version", gms,
+			gmsHead + "```\nimplementation 'android-gms:play-services-basement'\n```\n", bp(false), bp(false)},
+		{"npm install without a version", lodash,
+			lodashHead + "```\nnpm install lodash\n```\n", bp(false), bp(false)},
+		{"npm install without a version in inline code", lodash,
+			lodashHead + "Run `npm install lodash` and commit package-lock.json.\n", bp(false), bp(false)},
+		{"npm install without a version written bare", lodash,
+			lodashHead + "Then run npm install lodash.\n", bp(false), bp(false)},
+		{"yarn up moves to the newest, not the fixed version", lodash,
+			lodashHead + "```\nyarn up lodash\n```\n", bp(false), bp(false)},
+		{"apt-get install without a version after apt-get update", dataset.Facts{Package: "openssl", FixedVersion: "3.0.11-1~deb12u2", InstalledVersion: "3.0.11-1~deb12u1", Location: "debian-12.tar"},
+			"**In short**\nUpgrade openssl from 3.0.11-1~deb12u1 to 3.0.11-1~deb12u2.\n```\nRUN apt-get update && apt-get install -y --only-upgrade openssl\n```\n", bp(false), bp(false)},
+		{"pip install -U without a version", requests,
+			requestsHead + "```\npip install -U requests\n```\n", bp(false), bp(false)},
+		{"one snippet pins, another names the package bare", logback,
+			logbackHead + "```\nimplementation(\"ch.qos.logback:logback-core:1.3.15\")\n```\n```\nimplementation(\"ch.qos.logback:logback-core\")\n```\n", bp(false), bp(false)},
+		{"maven dependency:tree is not scored", logback,
+			logbackHead + "```\nmvn dependency:tree -Dincludes=ch.qos.logback:logback-core\n```\n", bp(true), nil},
+		{"npm ls is not scored", lodash, lodashHead + "```\nnpm ls lodash --all\n```\n", bp(true), nil},
+		{"pip show is not scored", requests, requestsHead + "```\npip show requests\n```\n", bp(true), nil},
+		{"go list and go mod why are not scored", xnet,
+			"**In short**\nUpgrade golang.org/x/net from 0.15.0 to 0.17.0.\n```\ngo list -m golang.org/x/net\ngo mod why -m golang.org/x/net\n```\n", bp(true), nil},
+		{"a lock refresh within the manifest's range is not scored", lodash, lodashHead + "```\nnpm update lodash\n```\n", bp(true), nil},
+		{"an install after an inspection on one line is scored", lodash,
+			lodashHead + "```\nnpm ls lodash && npm install lodash\n```\n", bp(false), bp(false)},
+		{"an inspection after a pinned install", lodash,
+			lodashHead + "```\nnpm install lodash@4.17.21 && npm ls lodash\n```\n", bp(true), bp(true)},
+		{"a comment names the package", logback,
+			logbackHead + "```\n// logback-core, the fixed release\nimplementation(\"ch.qos.logback:logback-core:1.3.15\")\n```\n", bp(true), bp(true)},
+		{"gradle constraint whose because() names the package", logback,
+			logbackHead + "```\ndependencies {\n    constraints {\n        implementation('ch.qos.logback:logback-core:1.3.15') {\n" +
+				"            because 'logback-core SSRF'\n        }\n    }\n}\n```\n", bp(true), bp(true)},
+		// The reference answers' bundler changes: the Gemfile requirement,
+		// then bundle update in the note's prose; a transitive gem moved
+		// by bundle update alone.
+		{"gemfile requirement and bundle update in prose", rack,
+			rackHead + "bundler (Gemfile beside Gemfile.lock): Set the requirement in the Gemfile, then run bundle update rack.\n```\ngem 'rack', '>= 2.2.8.1'\n```\n",
+			bp(true), bp(true)},
+		{"bundle update of a transitive gem is not scored", rack,
+			rackHead + "bundler: Update only this gem in Gemfile.lock.\n```\nbundle update rack --conservative\n```\n", bp(true), nil},
+		// A bare command ends with its clause: the prose after it names
+		// the package, not the command.
+		{"prose after a bare command is no part of it", lodash,
+			lodashHead + "npm: Add to package.json's top level and run npm install: npm overrides force lodash wherever it appears.\n```\n\"overrides\": {\n  \"lodash\": \"4.17.21\"\n}\n```\n",
+			bp(true), bp(true)},
+
+		// An install command that never names the package but glues its
+		// name to other text installs nothing that resolves (issue 16).
+		{"install command with the artifact glued to other text", netty,
+			nettyHead + "```\ngo get golang.kts/io.netty-codec-http2\n```\n", bp(false), bp(false)},
+		{"install command that names nothing like the package is not scored", netty,
+			nettyHead + "```\ngo get golang.kotlin.kotlin.compiler --version 4.1.124.Final\n```\n", bp(true), nil},
+		{"another package's install beside the package's own", lodash,
+			lodashHead + "```\nnpm install lodash@4.17.21\nnpm install lodash.merge@4.6.2\n```\n", bp(true), bp(true)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
