@@ -2,7 +2,7 @@
 // an evaluation regenerated with it (generations.jsonl rows of one model
 // with "decoding": "grounded"), with the request evaluation sends
 // (evaluate.Ground of each example's prompt and facts, the default repeat
-// stop, the results' answer bound and batch size), and compares them with
+// stop, the results' answer bound and batch size, no scoring), and compares them with
 // the recorded ones: answers that ended by themselves (finish reason
 // "stop"), answers with an ungrounded identifier (evaluate.ScoreAnswer, as
 // results.json counts them), tokens replaced and answers stuck. Issue 16's
@@ -85,7 +85,7 @@ func run(model, set, datasetDir, label, dataDir string, resume int) error {
 		return fmt.Errorf("dataset %s: %w", datasetDir, err)
 	}
 	req := engine.EvaluateRequest{Model: model, MaxTokens: res.MaxTokens, BatchSize: evaluate.DefaultBatchSize,
-		Decoding: engine.Decoding{RepeatStop: &evaluate.DefaultRepeatStop, Grounding: engine.GroundingEnforce}}
+		Decoding: engine.Decoding{RepeatStop: &evaluate.DefaultRepeatStop, Grounding: engine.GroundingEnforce}, SkipScoring: true}
 	for _, g := range old {
 		if g.Index < 0 || g.Index >= len(exs) {
 			return fmt.Errorf("generations.jsonl: answer index %d outside the %d examples of %s", g.Index, len(exs), datasetDir)
