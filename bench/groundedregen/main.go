@@ -2,7 +2,7 @@
 // an evaluation regenerated with it (generations.jsonl rows of one model
 // with "decoding": "grounded"), with the request evaluation sends
 // (evaluate.Ground of each example's prompt and facts, the default repeat
-// stop, the results' answer bound and batch size), and compares them with
+// stop, the results' answer bound and batch size, no scoring), and compares them with
 // the recorded ones: answers that ended by themselves (finish reason
 // "stop"), answers with an ungrounded identifier (evaluate.ScoreAnswer, as
 // results.json counts them), tokens replaced and answers stuck. Issue 16's
@@ -10,7 +10,14 @@
 // this measures a change to grounded.py on the same answers, without a
 // whole evaluation. Nothing is cached or written.
 //
-//	go run ./bench/groundedregen -model DIR [-set other] [-label tuned]
+// With -resume it then measures regeneration resumed at the first
+// intervention, as evaluation now runs it: an observing pass over the same
+// examples (free decoding, no scoring) gives each answer's prefix ids, and
+// the enforcing pass runs again with them as the request's prefixes. It
+// prints both passes' decoding times and tokens, and how many resumed
+// answers are the ones from scratch. The dataset split is the results'.
+//
+//	go run ./bench/groundedregen -model DIR [-set other] [-label tuned] [-resume N]
 package main
 
 import (
@@ -22,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/dataset"
@@ -36,14 +44,15 @@ func main() {
 	datasetDir := flag.String("dataset", "", "dataset dir (default: the set's eval/SET/dataset)")
 	label := flag.String("label", "tuned", `model whose grounded answers to regenerate: "base" or "tuned"`)
 	dataDir := flag.String("data-dir", os.Getenv("VULNTUNE_DATA_DIR"), "vulntune data dir with the engine")
+	resume := flag.Int("resume", 0, "also regenerate N times resumed at each answer's first intervention, each after one more from scratch, and compare")
 	flag.Parse()
-	if err := run(*model, *set, *datasetDir, *label, *dataDir); err != nil {
+	if err := run(*model, *set, *datasetDir, *label, *dataDir, *resume); err != nil {
 		fmt.Fprintln(os.Stderr, "groundedregen:", err)
 		os.Exit(1)
 	}
 }
 
-func run(model, set, datasetDir, label, dataDir string) error {
+func run(model, set, datasetDir, label, dataDir string, resume int) error {
 	if model == "" {
 		return fmt.Errorf("-model is required")
 	}
@@ -53,6 +62,9 @@ func run(model, set, datasetDir, label, dataDir string) error {
 	}
 	var res struct {
 		MaxTokens int `json:"max_tokens"`
+		Dataset   struct {
+			Split string `json:"split"`
+		} `json:"dataset"`
 	}
 	if err := jsonfile.Read(filepath.Join(evalDir, "results.json"), &res); err != nil {
 		return err
@@ -64,12 +76,16 @@ func run(model, set, datasetDir, label, dataDir string) error {
 	if len(old) == 0 {
 		return fmt.Errorf("%s: no %s answer was regenerated under grounded decoding", evalDir, label)
 	}
-	exs, _, err := dataset.ReadSplit(datasetDir, dataset.Test, true)
+	split := res.Dataset.Split
+	if split == "" {
+		split = dataset.Test
+	}
+	exs, _, err := dataset.ReadSplit(datasetDir, split, true)
 	if err != nil {
 		return fmt.Errorf("dataset %s: %w", datasetDir, err)
 	}
 	req := engine.EvaluateRequest{Model: model, MaxTokens: res.MaxTokens, BatchSize: evaluate.DefaultBatchSize,
-		Decoding: engine.Decoding{RepeatStop: &evaluate.DefaultRepeatStop, Grounding: engine.GroundingEnforce}}
+		Decoding: engine.Decoding{RepeatStop: &evaluate.DefaultRepeatStop, Grounding: engine.GroundingEnforce}, SkipScoring: true}
 	for _, g := range old {
 		if g.Index < 0 || g.Index >= len(exs) {
 			return fmt.Errorf("generations.jsonl: answer index %d outside the %d examples of %s", g.Index, len(exs), datasetDir)
@@ -92,10 +108,12 @@ func run(model, set, datasetDir, label, dataDir string) error {
 		return err
 	}
 	items := make([]engine.EvaluateItem, len(old))
+	t0 := time.Now()
 	sum, err := eng.Evaluate(context.Background(), req, func(it engine.EvaluateItem) { items[it.Index] = it }, nil)
 	if err != nil {
 		return err
 	}
+	wall := time.Since(t0)
 	var before, after tally
 	fmt.Printf("%s answers regenerated under grounded decoding: %d (max tokens %d)\n", label, len(old), res.MaxTokens)
 	fmt.Println("index  before              after               replaced  stuck  ungrounded  tail")
@@ -113,6 +131,66 @@ func run(model, set, datasetDir, label, dataDir string) error {
 	}
 	fmt.Printf("before: %s\nafter:  %s\n", before, after)
 	fmt.Printf("engine: generate %.0f s, %d tokens\n", sum.GenerateSeconds, sum.GenerationTokens)
+	if resume > 0 {
+		return compareResumed(eng, req, items, sum, wall, resume)
+	}
+	return nil
+}
+
+// compareResumed observes req's examples (free decoding, no scoring) for
+// their prefix ids, regenerates them resumed there, and compares that with
+// scratch, the regeneration from scratch (its items, summary and wall
+// time); rounds times, the rounds after the first timing one more
+// regeneration from scratch before the resumed one.
+func compareResumed(eng *engine.Engine, req engine.EvaluateRequest, scratch []engine.EvaluateItem, sum *engine.EvaluateSummary, wall time.Duration, rounds int) error {
+	obs := req
+	obs.Grounding, obs.SkipScoring = engine.GroundingObserve, true
+	prefixes := make([][]int, len(req.Examples))
+	osum, err := eng.Evaluate(context.Background(), obs, func(it engine.EvaluateItem) { prefixes[it.Index] = append([]int{}, it.PrefixIDs...) }, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("observing pass: generate %.1f s, %d tokens\n", osum.GenerateSeconds, osum.GenerationTokens)
+	res := req
+	res.SkipScoring, res.Prefixes = true, prefixes
+	for round := range rounds {
+		if round > 0 {
+			t0 := time.Now()
+			if sum, err = eng.Evaluate(context.Background(), req, func(it engine.EvaluateItem) {}, nil); err != nil {
+				return err
+			}
+			wall = time.Since(t0)
+		}
+		if err := resumedRound(eng, res, scratch, sum, wall); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resumedRound regenerates res (resumed) once and compares it with
+// scratch.
+func resumedRound(eng *engine.Engine, res engine.EvaluateRequest, scratch []engine.EvaluateItem, sum *engine.EvaluateSummary, wall time.Duration) error {
+	prefixes := res.Prefixes
+	items := make([]engine.EvaluateItem, len(res.Examples))
+	t0 := time.Now()
+	rsum, err := eng.Evaluate(context.Background(), res, func(it engine.EvaluateItem) { items[it.Index] = it }, nil)
+	if err != nil {
+		return err
+	}
+	rwall := time.Since(t0)
+	same := 0
+	fmt.Println("index  prefix  scratch tok  resumed tok  same")
+	for i, it := range items {
+		eq := it.Text == scratch[i].Text && it.GenerationTokens == scratch[i].GenerationTokens && it.FinishReason == scratch[i].FinishReason
+		if eq {
+			same++
+		}
+		fmt.Printf("%5d  %6d  %11d  %11d  %v\n", i, len(prefixes[i]), scratch[i].GenerationTokens, it.GenerationTokens, eq)
+	}
+	fmt.Printf("from scratch: generate %.1f s (op %.1f s), %d tokens decoded\n", sum.GenerateSeconds, wall.Seconds(), sum.GenerationTokens)
+	fmt.Printf("resumed:      generate %.1f s (op %.1f s), %d tokens decoded, %d resumed\n", rsum.GenerateSeconds, rwall.Seconds(), rsum.GenerationTokens, rsum.ResumedTokens)
+	fmt.Printf("resumed answers identical to those from scratch: %d of %d\n", same, len(items))
 	return nil
 }
 

@@ -27,6 +27,39 @@ type EvaluateRequest struct {
 	// decoding scored, and the loss belongs to the weights, not to the
 	// decoding; skipping it saves a forward pass over each whole example.
 	SkipScoring bool `json:"skip_scoring,omitempty"`
+	// Prefixes, when set, holds one list of answer token ids per example
+	// (empty: none): each answer is decoded from after its prefix, as if
+	// it had generated it, and reported whole (text, tokens and grounding
+	// stats include the prefix). Grounded regeneration resumes each answer
+	// at free decoding's first intervention: up to there grounded decoding
+	// generates the free answer token for token, so its prefix is the
+	// observing pass's EvaluateItem.PrefixIDs. Ids, not text: encoding the
+	// decoded text need not give the same tokens back. A prefix leaves at
+	// least one of MaxTokens to decode. Omitted when nil, so requests
+	// without it keep their cache keys; with it, the prefixes are part of
+	// the key.
+	Prefixes [][]int `json:"prefixes,omitempty"`
+}
+
+// validatePrefixes checks r's prefixes as the engine would.
+func (r EvaluateRequest) validatePrefixes() error {
+	if len(r.Prefixes) == 0 {
+		return nil
+	}
+	if len(r.Prefixes) != len(r.Examples) {
+		return fmt.Errorf("evaluate: %d prefixes for %d examples", len(r.Prefixes), len(r.Examples))
+	}
+	for i, p := range r.Prefixes {
+		if len(p) >= r.MaxTokens {
+			return fmt.Errorf("evaluate: prefix %d: %d tokens leave none of max_tokens %d", i, len(p), r.MaxTokens)
+		}
+		for _, id := range p {
+			if id < 0 {
+				return fmt.Errorf("evaluate: prefix %d: token id %d", i, id)
+			}
+		}
+	}
+	return nil
 }
 
 // Decoding is how the evaluate and answer ops decode their answers beyond
@@ -140,18 +173,27 @@ type EvaluateItem struct {
 	Seconds          float64 `json:"seconds"`
 	// Grounding is set when the request named grounds.
 	Grounding *GroundingStats `json:"grounding,omitempty"`
+	// PrefixIDs, observing grounded decoding, is the answer's tokens
+	// before Grounding.FirstIntervention, where grounded regeneration
+	// resumes (EvaluateRequest.Prefixes); nil where the processor would
+	// not have intervened.
+	PrefixIDs []int `json:"prefix_ids,omitempty"`
 }
 
 // EvaluateSummary is the token-weighted loss over every scored token and the
 // time spent. Loss and Perplexity are nil when no token was scored.
 type EvaluateSummary struct {
-	Loss             *float64 `json:"loss"`
-	Perplexity       *float64 `json:"perplexity"`
-	LossTokens       int      `json:"loss_tokens"`
-	Items            int      `json:"items"`
-	GenerationTokens int      `json:"generation_tokens"`
-	ScoreSeconds     float64  `json:"score_seconds"`
-	GenerateSeconds  float64  `json:"generate_seconds"`
+	Loss       *float64 `json:"loss"`
+	Perplexity *float64 `json:"perplexity"`
+	LossTokens int      `json:"loss_tokens"`
+	Items      int      `json:"items"`
+	// GenerationTokens counts the tokens decoded; ResumedTokens, those of
+	// the request's Prefixes, which the answers include but nothing
+	// decoded.
+	GenerationTokens int     `json:"generation_tokens"`
+	ResumedTokens    int     `json:"resumed_tokens"`
+	ScoreSeconds     float64 `json:"score_seconds"`
+	GenerateSeconds  float64 `json:"generate_seconds"`
 	// RepeatCheckSeconds is the part of GenerateSeconds spent in the
 	// RepeatStop check.
 	RepeatCheckSeconds float64 `json:"repeat_check_seconds"`
@@ -174,6 +216,9 @@ func (r EvaluateRequest) subset(idx []int) EvaluateRequest {
 // receives every other event (progress).
 func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(EvaluateItem), onEvent func(Event)) (*EvaluateSummary, error) {
 	if err := req.Decoding.validate("evaluate", req.MaxTokens, req.BatchSize, len(req.Examples)); err != nil {
+		return nil, err
+	}
+	if err := req.validatePrefixes(); err != nil {
 		return nil, err
 	}
 	if req.MaxSeqLength <= 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/chat"
@@ -45,8 +46,10 @@ var groundedPrompts = []string{
 // an answer; an answer the observer saw no reason to touch is, under
 // grounded decoding, the free answer token for token (what lets evaluation
 // generate again only the others); and every grounded answer has no
-// ungrounded identifier by evaluation's own measure. It returns how many
-// tokens grounded decoding replaced.
+// ungrounded identifier by evaluation's own measure. Enforcing again,
+// resumed at the observed first interventions (the observing pass's
+// prefix ids, as evaluation's regeneration runs it), gives the answers
+// from scratch. It returns how many tokens grounded decoding replaced.
 func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) int {
 	t.Helper()
 	prompts := groundedPrompts
@@ -68,6 +71,15 @@ func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) 
 		return items
 	}
 	free, observed, grounded := run(""), run(engine.GroundingObserve), run(engine.GroundingEnforce)
+	resumedReq := req
+	resumedReq.Grounding, resumedReq.SkipScoring = engine.GroundingEnforce, true
+	for _, it := range observed {
+		resumedReq.Prefixes = append(resumedReq.Prefixes, append([]int{}, it.PrefixIDs...))
+	}
+	resumed := make([]engine.EvaluateItem, len(prompts))
+	if _, err := e.Evaluate(context.Background(), resumedReq, func(it engine.EvaluateItem) { resumed[it.Index] = it }, nil); err != nil {
+		t.Fatalf("resumed: %v", err)
+	}
 	interventions := 0
 	for i, p := range prompts {
 		if observed[i].Text != free[i].Text {
@@ -81,6 +93,13 @@ func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) 
 		}
 		if (observed[i].Grounding.FirstIntervention == nil) != (grounded[i].Grounding.Interventions == 0) {
 			t.Errorf("example %d: observed first intervention %v, grounded decoding intervened %d times", i, observed[i].Grounding.FirstIntervention, grounded[i].Grounding.Interventions)
+		}
+		if fi := observed[i].Grounding.FirstIntervention; (fi == nil) != (observed[i].PrefixIDs == nil) || fi != nil && len(observed[i].PrefixIDs) != *fi {
+			t.Errorf("example %d: first intervention %v, prefix of %d tokens", i, fi, len(observed[i].PrefixIDs))
+		}
+		if r, g := resumed[i], grounded[i]; r.Text != g.Text || r.GenerationTokens != g.GenerationTokens || r.FinishReason != g.FinishReason || !reflect.DeepEqual(r.Grounding, g.Grounding) {
+			t.Errorf("example %d: resumed after %d tokens, grounded decoding answered otherwise than from scratch:\nscratch %q (%+v)\nresumed %q (%+v)",
+				i, len(observed[i].PrefixIDs), g.Text, *g.Grounding, r.Text, *r.Grounding)
 		}
 		checkJudged(t, fmt.Sprintf("example %d observed", i), observed[i], false)
 		checkJudged(t, fmt.Sprintf("example %d grounded", i), grounded[i], true)

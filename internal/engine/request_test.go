@@ -23,6 +23,7 @@ func TestRequestJSON(t *testing.T) {
 	evaluate.RepeatStop = stop
 	evaluate.Grounds = []string{"What is CWE-798?\nCWE-798"}
 	evaluate.Grounding = engine.GroundingObserve
+	evaluate.Prefixes = [][]int{{12, 7}}
 
 	answer := engine.AnswerRequest{Model: "m", Examples: []json.RawMessage{example}, MaxTokens: 384, BatchSize: 48}
 	answer.RepeatStop = stop
@@ -35,7 +36,7 @@ func TestRequestJSON(t *testing.T) {
 		want string
 	}{
 		{"evaluate, every field", evaluate,
-			`{"model":"m","examples":[{"messages":[{"role":"user","content":"What is CWE-798?"},{"role":"assistant","content":"Hard-coded credentials."}]}],"max_tokens":512,"max_seq_length":2048,"batch_size":32,"repeat_stop":{"max_period":256,"min_repeats":3,"min_tokens":48},"grounds":["What is CWE-798?\nCWE-798"],"grounding":"observe","skip_scoring":true}`},
+			`{"model":"m","examples":[{"messages":[{"role":"user","content":"What is CWE-798?"},{"role":"assistant","content":"Hard-coded credentials."}]}],"max_tokens":512,"max_seq_length":2048,"batch_size":32,"repeat_stop":{"max_period":256,"min_repeats":3,"min_tokens":48},"grounds":["What is CWE-798?\nCWE-798"],"grounding":"observe","skip_scoring":true,"prefixes":[[12,7]]}`},
 		{"evaluate, optional fields unset", engine.EvaluateRequest{Model: "m", MaxTokens: 8, BatchSize: 1},
 			`{"model":"m","examples":null,"max_tokens":8,"max_seq_length":0,"batch_size":1}`},
 		{"answer, every field", answer,
@@ -95,5 +96,36 @@ func TestRequestValidation(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestEvaluatePrefixValidation: the evaluate op's prefixes (grounded
+// regeneration's resume points) are checked as the engine checks them,
+// before a model loads: one per example, each leaving a token to decode.
+func TestEvaluatePrefixValidation(t *testing.T) {
+	t.Parallel()
+	two := []json.RawMessage{
+		chatExample(chat.Message{Role: chat.User, Content: "What is CWE-798?"}),
+		chatExample(chat.Message{Role: chat.User, Content: "What is CWE-79?"}),
+	}
+	tests := []struct {
+		name     string
+		prefixes [][]int
+		wantErr  string
+	}{
+		{"one prefix for two examples", [][]int{{1, 2}}, "evaluate: 1 prefixes for 2 examples"},
+		{"three prefixes for two examples", [][]int{{1}, {}, {2}}, "evaluate: 3 prefixes for 2 examples"},
+		{"a prefix as long as the bound", [][]int{{}, {1, 2, 3, 4}}, "prefix 1: 4 tokens leave none of max_tokens 4"},
+		{"a negative token id", [][]int{{5, -1}, {}}, "prefix 0: token id -1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := engine.EvaluateRequest{Model: "m", Examples: two, MaxTokens: 4, BatchSize: 2, Prefixes: tt.prefixes}
+			_, err := new(engine.Engine).Evaluate(context.Background(), req, nil, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
 	}
 }

@@ -262,7 +262,7 @@ func answerAndScore(ctx context.Context, opts Options, label, dir string, req en
 		e := exs[idx]
 		g := Generation{Model: label, Index: idx, FindingID: e.Meta.FindingID, Kind: e.Meta.Kind, Tools: e.Meta.Tools,
 			Text: it.Text, FinishReason: it.FinishReason, GenerationTokens: it.GenerationTokens,
-			LossTokens: it.LossTokens, nll: it.NLL, Grounding: it.Grounding}
+			LossTokens: it.LossTokens, nll: it.NLL, Grounding: it.Grounding, prefix: it.PrefixIDs}
 		if req.Grounding == engine.GroundingEnforce {
 			g.Decoding = DecodingGrounded
 		}
@@ -280,12 +280,18 @@ func answerAndScore(ctx context.Context, opts Options, label, dir string, req en
 // free decoding reported an intervention), which are generated again with
 // it. A greedy answer the processor never intervenes in is the free
 // answer token for token: the processor hands the logits on untouched, so
-// the same batch takes the same argmax at every step.
+// the same batch takes the same argmax at every step. For the same reason
+// a changed answer is the free one up to its first intervention, so the
+// regeneration resumes there: the engine is handed the free answer's
+// tokens before it (the observing pass's PrefixIDs) and decodes only the
+// rest, where tuned answers' first interventions lay hundreds of tokens
+// into answers of about 400.
 func groundModel(ctx context.Context, opts Options, label, dir string, exs []example, free []Generation) ([]Generation, error) {
 	out := slices.Clone(free)
 	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength,
 		Decoding: engine.Decoding{RepeatStop: opts.RepeatStop, Grounding: engine.GroundingEnforce}, SkipScoring: true}
 	var at []int
+	resume := false
 	for i, g := range free {
 		if g.Grounding == nil {
 			return nil, fmt.Errorf("evaluate %s model: answer %d has no grounding report (an engine without grounded decoding?)", label, i)
@@ -295,10 +301,25 @@ func groundModel(ctx context.Context, opts Options, label, dir string, exs []exa
 			at = append(at, g.Index)
 			req.Examples = append(req.Examples, e.Raw)
 			req.Grounds = append(req.Grounds, Ground(e.prompt(), e.Meta.Facts))
+			// An intervention at the first token leaves nothing to resume
+			// from: that answer is generated again whole. A prefix past
+			// the first intervention would keep a token grounded decoding
+			// replaces.
+			if len(g.prefix) > *g.Grounding.FirstIntervention {
+				return nil, fmt.Errorf("evaluate %s model: answer %d resumes after %d tokens, past its first intervention at %d", label, i, len(g.prefix), *g.Grounding.FirstIntervention)
+			}
+			// Empty, never nil: a fresh item's [] and a cached one's
+			// omitted prefix must give the request (and its cache key)
+			// the same JSON.
+			req.Prefixes = append(req.Prefixes, append([]int{}, g.prefix...))
+			resume = resume || len(g.prefix) > 0
 		}
 	}
 	if len(at) == 0 {
 		return out, nil
+	}
+	if !resume {
+		req.Prefixes = nil
 	}
 	gens, _, err := answerAndScore(ctx, opts, label+" grounded", dir, req, exs, at, nil)
 	if err != nil {
@@ -353,7 +374,7 @@ func answer(ctx context.Context, opts Options, label string, req engine.Evaluate
 	}
 	if opts.Log != nil && res != nil {
 		opts.Log.Debug("evaluated", "model", label, "score_seconds", res.ScoreSeconds, "generate_seconds", res.GenerateSeconds,
-			"generation_tokens", res.GenerationTokens, "repeat_check_seconds", res.RepeatCheckSeconds,
+			"generation_tokens", res.GenerationTokens, "resumed_tokens", res.ResumedTokens, "repeat_check_seconds", res.RepeatCheckSeconds,
 			"shared_prefill", res.SharedPrefill, "cpu_kernels", res.CPUKernels)
 	}
 	return items, res, nil

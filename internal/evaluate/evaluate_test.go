@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,9 +21,11 @@ import (
 
 // fakeEngine answers from a table keyed by model dir, in reverse order to
 // prove results do not depend on completion order. It stands in for the
-// Python engine so the plumbing is tested without mlx. Observing grounded
-// decoding, it reports an intervention where the answer names an
-// identifier its ground lacks; enforcing it, it answers groundedAnswer.
+// Python engine so the plumbing is tested without mlx. Its tokens are
+// words. Observing grounded decoding, it reports an intervention at the
+// first word that names an identifier the ground lacks, and the words
+// before it as prefix ids (fakePrefix); enforcing it, it answers
+// groundedAnswer.
 type fakeEngine struct {
 	answers map[string][]string
 	nll     map[string]float64 // per token
@@ -31,14 +34,43 @@ type fakeEngine struct {
 	// refStops: where the repetition stop ends each reference answer
 	// (-1, never, where absent).
 	refStops []int
-	// requests, if set, records each model's evaluate request.
-	requests map[string]engine.EvaluateRequest
+	// requests, if set, records each model's evaluate request; grounded,
+	// if set, its grounded regeneration's.
+	requests, grounded map[string]engine.EvaluateRequest
+	// prefixExtra lengthens every prefix it reports past the first
+	// intervention (a broken engine).
+	prefixExtra int
+}
+
+// fakePrefix is the fake engine's prefix ids for the first k words of
+// example i's answer.
+func fakePrefix(i, k int) []int {
+	var ids []int
+	for w := range k {
+		ids = append(ids, 100*i+w)
+	}
+	return ids
+}
+
+// firstUngrounded is the index of the first word of text whose text up to
+// it names an identifier ground lacks, or -1.
+func firstUngrounded(text, ground string) int {
+	words := strings.Fields(text)
+	for k := range words {
+		s := strings.Join(words[:k+1], " ")
+		if len(ident.UngroundedIdents(s, ground))+len(ident.UngroundedURLs(s, ground)) > 0 {
+			return k
+		}
+	}
+	return -1
 }
 
 const groundedAnswer = "An answer that names nothing."
 
 func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onItem func(engine.EvaluateItem), _ func(engine.Event)) (*engine.EvaluateSummary, error) {
-	if f.requests != nil {
+	if f.grounded != nil && req.Grounding == engine.GroundingEnforce {
+		f.grounded[req.Model] = req
+	} else if f.requests != nil {
 		f.requests[req.Model] = req
 	}
 	ans := f.answers[req.Model]
@@ -54,8 +86,9 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 		switch req.Grounding {
 		case engine.GroundingObserve:
 			it.Grounding = &engine.GroundingStats{Steps: 10}
-			if len(ident.UngroundedIdents(it.Text, req.Grounds[i]))+len(ident.UngroundedURLs(it.Text, req.Grounds[i])) > 0 {
-				it.Grounding.Interventions, it.Grounding.FirstIntervention = 1, new(int)
+			if k := firstUngrounded(it.Text, req.Grounds[i]); k >= 0 {
+				it.Grounding.Interventions, it.Grounding.FirstIntervention = 1, &k
+				it.PrefixIDs = fakePrefix(i, k+f.prefixExtra)
 			}
 		case engine.GroundingEnforce:
 			if !req.SkipScoring {
@@ -272,6 +305,81 @@ func TestSplitRows(t *testing.T) {
 				}
 				if err := json.Unmarshal(r, &row); err != nil || len(row.Messages) == 0 {
 					t.Fatalf("row %d is not a chat row: %s (%v)", i, r, err)
+				}
+			}
+		})
+	}
+}
+
+// TestGroundedRegenerationResumes: grounded regeneration hands the engine
+// each regenerated answer's prefix ids from the observing pass, in the
+// order of its examples, so the engine decodes only from the first
+// intervention on; an answer whose first word is the intervention has
+// nothing to resume from, and a request with nothing to resume names no
+// prefixes (the request, and the cache key, of an answer regenerated
+// whole).
+func TestGroundedRegenerationResumes(t *testing.T) {
+	t.Parallel()
+	// testdata rows: dependency (guava 32.0.0-android), code (CWE-285,
+	// RegistrationRoutes.kt), web (CWE-693, http://localhost:8080); 9.9.9
+	// is in no ground. The words before it are the prefix.
+	web := "CWE-693 at http://localhost:8080 — also 9.9.9"
+	tests := []struct {
+		name        string
+		answers     []string
+		prefixExtra int
+		want        [][]int // the regeneration's prefixes; nil: none named
+		wantRegen   int     // answers regenerated, per model
+		wantErr     string
+	}{
+		{"resumes after the words before the identifier", []string{"Upgrade something.", "Fine.", web}, 0,
+			[][]int{{200, 201, 202, 203, 204}}, 1, ""},
+		{"an identifier first is regenerated whole", []string{"9.9.9 is the fix.", "Fine.", web}, 0,
+			[][]int{{}, {200, 201, 202, 203, 204}}, 2, ""},
+		{"nothing to resume from", []string{"9.9.9 is the fix.", "Fine.", "Set headers."}, 0, nil, 1, ""},
+		{"nothing to regenerate", []string{"Upgrade something.", "Fine.", "Set headers."}, 0, nil, 0, ""},
+		{"a prefix past the first intervention", []string{"Upgrade something.", "Fine.", web}, 1, nil, 0,
+			"resumes after 6 tokens, past its first intervention at 5"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			model, base := t.TempDir(), t.TempDir()
+			eng := fakeEngine{
+				answers:     map[string][]string{base: tt.answers, model: tt.answers},
+				nll:         map[string]float64{base: 2, model: 1},
+				requests:    map[string]engine.EvaluateRequest{},
+				grounded:    map[string]engine.EvaluateRequest{},
+				prefixExtra: tt.prefixExtra,
+			}
+			r, err := evaluate.Run(context.Background(), evaluate.Options{
+				ModelDir: model, BaseModelDir: base, DatasetDir: filepath.Join("testdata", "dataset"), MaxTokens: 16, Engine: eng,
+			})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Grounded == nil || r.Grounded.BaseRegenerated != tt.wantRegen || r.Grounded.TunedRegenerated != tt.wantRegen {
+				t.Fatalf("grounded = %+v, want %d answers of each model regenerated", r.Grounded, tt.wantRegen)
+			}
+			for _, m := range []string{base, model} {
+				req, ok := eng.grounded[m]
+				if ok != (tt.wantRegen > 0) {
+					t.Fatalf("%s: a grounded request %v, want one %v", filepath.Base(m), ok, tt.wantRegen > 0)
+				}
+				if !ok {
+					continue
+				}
+				if !reflect.DeepEqual(req.Prefixes, tt.want) || len(req.Examples) != tt.wantRegen {
+					t.Errorf("%s: prefixes %v for %d examples, want %v for %d", filepath.Base(m), req.Prefixes, len(req.Examples), tt.want, tt.wantRegen)
+				}
+				if !req.SkipScoring || req.Grounding != engine.GroundingEnforce {
+					t.Errorf("%s: regeneration skips scoring %v, grounding %q", filepath.Base(m), req.SkipScoring, req.Grounding)
 				}
 			}
 		})

@@ -204,6 +204,10 @@ type Generation struct {
 	// free one where it would first have intervened.
 	Grounding *engine.GroundingStats `json:"grounding,omitempty"`
 	nll       float64
+	// prefix is the engine's PrefixIDs: where grounded regeneration
+	// resumes this free answer (groundModel). Not written: token ids mean
+	// nothing without the tokenizer, and the cache keeps them.
+	prefix []int
 }
 
 // score checks g's answer against its example: the one place that decides

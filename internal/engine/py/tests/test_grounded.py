@@ -445,3 +445,61 @@ def test_request_processors_know_max_tokens():
     req = {"examples": [{}, {}], "grounds": [GROUND, BARE], "grounding": "observe", "max_tokens": 7}
     procs = request_processors(req, Tok(LOOK_VOCAB), [1])
     assert list(procs) == [1] and procs[1].max_tokens == 7 and procs[1].observe and procs[1].eos == {5}
+
+
+def run_from(proc, vocab, prefs, steps, prefix):
+    """run(), resumed after prefix: the processor is told the answer so
+    far, the context holds the prompt and the prefix, and decoding goes on
+    from step len(prefix) with prefs[len(prefix):]."""
+    proc.resume(prefix)
+    tokens, context = list(prefix), [0] + list(prefix)
+    for i in range(len(prefix), steps):
+        logits = [-10.0] * len(vocab)
+        for r, t in enumerate(prefs[i]):
+            logits[t] = 10.0 - r
+        out = proc(mx.array(context), mx.array([logits]))
+        tok = int(mx.argmax(out[0]).item())
+        tokens.append(tok)
+        context.append(tok)
+    return tokens
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3])
+def test_resumed_processor_answers_as_from_scratch(cut):
+    # The invented 1.3.9 is refused at token 2, which only the text of the
+    # prefix ("Upgrade to 1.3.") tells; resuming there, or before, or
+    # after an intervention already made, gives the answer and the stats
+    # of the run from scratch.
+    vocab = ["<p>", "Upgrade to ", "1.3.", "9", "14", ".", "</s>"]
+    tok = ToyTokenizer(vocab)
+    prefs = [[1], [2], [3, 4], [5], [6]]
+    scratch = GroundedProcessor(tok, GROUND, eos_ids=[6], max_tokens=5)
+    want = run(scratch, vocab, prefs, 5)
+    assert tok.decode(want) == "Upgrade to 1.3.14.</s>"
+    resumed = GroundedProcessor(tok, GROUND, eos_ids=[6], max_tokens=5)
+    got = run_from(resumed, vocab, prefs, 5, want[:cut])
+    assert got == want
+    if cut <= 2:
+        assert resumed.stats() == scratch.stats()
+        assert resumed.first_intervention == 2
+    assert resumed.steps == scratch.steps == 5 and resumed.text == scratch.text
+
+
+def test_resume_after_the_first_call_is_refused():
+    proc = GroundedProcessor(ToyTokenizer(LOOK_VOCAB), GROUND, eos_ids=[5])
+    feed(proc, [1])
+    with pytest.raises(ValueError):
+        proc.resume([1])
+    # An empty prefix is no resume: the processor starts as from scratch.
+    fresh = GroundedProcessor(ToyTokenizer(LOOK_VOCAB), GROUND, eos_ids=[5]).resume([])
+    assert fresh.steps == 0 and not fresh._started
+
+
+def test_resumed_processor_counts_max_tokens_from_the_answer_start():
+    # A prefix of 3 tokens with max_tokens 4 leaves one step to judge; the
+    # call after it is mlx-lm's look-ahead, left alone.
+    vocab = ["<p>", "Upgrade to ", "1.3.", "14", ".", "</s>", " CVE-2099-0001"]
+    proc = GroundedProcessor(ToyTokenizer(vocab), GROUND, eos_ids=[5], max_tokens=4)
+    got = run_from(proc, vocab, [[1], [2], [3], [4], [6]], 5, [1, 2, 3])
+    assert got == [1, 2, 3, 4, 6]
+    assert proc.stats() == {"steps": 4, "interventions": 0, "first_intervention": None, "deep": 0, "stuck": 0}

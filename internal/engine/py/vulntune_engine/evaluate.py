@@ -13,7 +13,13 @@ Ops:
             regeneration); one "item" event per example as its answer
             finishes: at end of sequence ("stop"), at max_tokens ("length")
             or, with a repeat_stop, when its tail repeats one cycle
-            ("repetition", repeat.CycleStop).
+            ("repetition", repeat.CycleStop). Observing grounded decoding,
+            an item whose answer the processor would have changed carries
+            "prefix_ids", its tokens before the first intervention; a
+            request's "prefixes" (one list of token ids per example, []
+            for none) resume each answer after its prefix: grounded
+            regeneration decodes only from the first intervention on
+            (request_prefixes).
   check     load a model's tokenizer, round-trip texts through it, render
             the chat template and, unless told not to, answer one prompt.
 """
@@ -94,6 +100,31 @@ def _assistant_loss(model, head_fn, tokenizer, messages, prompt, max_len):
     return total, n, cache
 
 
+def request_prefixes(req, n, max_tokens):
+    """The answer prefixes of an evaluate request for n examples, one list
+    of token ids each ([]: none), or None when it names none. An answer
+    with a prefix is decoded from after it, as if it had been generated:
+    grounded regeneration sends each answer's "prefix_ids" from the
+    observing pass (the free answer up to the first intervention, which
+    grounded decoding would have generated too), so only what follows is
+    decoded again. Token ids, not text: decoding and encoding again need
+    not give the same tokens back."""
+    prefixes = req.get("prefixes")
+    if not prefixes:
+        return None
+    if len(prefixes) != n:
+        raise WorkerError("BadRequest", f"{len(prefixes)} prefixes for {n} examples")
+    out = []
+    for i, p in enumerate(prefixes):
+        p = p or []
+        if not all(type(t) is int and t >= 0 for t in p):
+            raise WorkerError("BadRequest", f"prefix {i}: token ids must be non-negative integers")
+        if len(p) >= max_tokens:
+            raise WorkerError("BadRequest", f"prefix {i}: {len(p)} tokens leave none of max_tokens {max_tokens}")
+        out.append(list(p))
+    return out
+
+
 def op_evaluate(req):
     from mlx_lm.generate import BatchGenerator
 
@@ -112,6 +143,10 @@ def op_evaluate(req):
     # scored: the loss belongs to the weights, not to the decoding.
     score = not req.get("skip_scoring")
     procs = request_processors(req, tokenizer, range(len(examples)))
+    prefixes = request_prefixes(req, len(examples), max_tokens)
+    if prefixes and procs:
+        for i, p in procs.items():
+            p.resume(prefixes[i])
 
     # One continuous batch: an example is scored, which leaves its prompt's
     # KV cache behind, and joins the decoding batch as soon as it has a free
@@ -120,7 +155,7 @@ def op_evaluate(req):
     # one batch of answers, and their caches, is held at a time.
     scores, prompts = [(0.0, 0)] * len(examples), [None] * len(examples)
     score_s = repeat_s = 0.0
-    gen_tokens = shared = 0
+    gen_tokens = shared = resumed = 0
     t_start = time.perf_counter()
     gen = BatchGenerator(
         model,
@@ -152,20 +187,32 @@ def op_evaluate(req):
             score_s += t1 - t0
             if group:
                 # A prompt whose cache scoring kept needs only its last
-                # token. Grounded decoding (grounded.py) hooks in as each
-                # answer's logits processor.
+                # token. A resumed answer's prefix is fed as more prompt,
+                # prefilled in one pass, and takes its length off the
+                # answer's max_tokens. Grounded decoding (grounded.py)
+                # hooks in as each answer's logits processor.
+                pre = [prefixes[i] if prefixes else [] for i in group]
                 uids = gen.insert(
-                    [prompts[i] if c is None else prompts[i][-1:] for i, c in zip(group, caches)],
-                    [max_tokens] * len(group),
+                    [(prompts[i] if c is None else prompts[i][-1:]) + p for i, c, p in zip(group, caches, pre)],
+                    [max_tokens - len(p) for p in pre],
                     caches=caches if score else None,
                     logits_processors=[[procs[i]] for i in group] if procs else None,
                 )
                 shared += sum(c is not None for c in caches)
                 del caches
-                for uid, i in zip(uids, group):
-                    index[uid], tokens[uid], started[uid] = i, [], t1
+                for uid, i, p in zip(uids, group, pre):
+                    # The answer starts as its prefix: its text, token
+                    # count and grounding stats cover the whole answer.
+                    index[uid], tokens[uid], started[uid] = i, list(p), t1
+                    resumed += len(p)
                     if repeat:
+                        # The guard reads the prefix first, so a loop is
+                        # found where a run from scratch finds it. The
+                        # free answer the prefix comes from went on past
+                        # it under the same stop: no cycle ends inside it.
                         guards[uid] = CycleStop(*repeat, capacity=max_tokens)
+                        for t in p:
+                            guards[uid].push(t)
                     pending.add(uid)
             responses = gen.next_generated()
             if not responses:
@@ -194,6 +241,15 @@ def op_evaluate(req):
                 i = index[r.uid]
                 nll, n = scores[i]
                 toks = tokens.pop(r.uid)
+                extra = {}
+                if procs:
+                    extra["grounding"] = st = procs[i].answer_stats(len(toks), reason)
+                    at = st["first_intervention"]
+                    if procs[i].observe and at is not None:
+                        # Where grounded regeneration resumes: the answer
+                        # up to the first intervention, which grounded
+                        # decoding generates unchanged.
+                        extra["prefix_ids"] = toks[:at]
                 emit(
                     "item",
                     index=i,
@@ -204,7 +260,7 @@ def op_evaluate(req):
                     nll=nll,
                     loss_tokens=n,
                     seconds=time.perf_counter() - started.pop(r.uid),
-                    **({"grounding": procs[i].answer_stats(len(toks), reason)} if procs else {}),
+                    **extra,
                 )
             if looped:
                 gen.remove(looped)
@@ -226,6 +282,7 @@ def op_evaluate(req):
         "generate_seconds": time.perf_counter() - t_start - score_s,
         "repeat_check_seconds": repeat_s,
         "shared_prefill": shared,
+        "resumed_tokens": resumed,
         "chat_template_source": source,
         "cpu_kernels": cpumath.kernels_in_use(),
     }

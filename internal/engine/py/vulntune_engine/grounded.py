@@ -501,6 +501,32 @@ class GroundedProcessor:
         self._tail_n = 6
         self._before = ""  # the decoded text of the last _tail_n tokens
 
+    def resume(self, prefix):
+        """Start past prefix, answer tokens already chosen: grounded
+        regeneration resumes at free decoding's first intervention, feeding
+        the model the prompt and prefix (the free answer's tokens before
+        it, which grounded decoding would have chosen too, since it hands
+        the logits on untouched until then). The processor is put where it
+        stood after the from-scratch run's len(prefix) calls: every prefix
+        token but the last appended (by _append, token by token, so text
+        and _before are what that run built), len(prefix) steps taken, and
+        started. Its first call then sees the prefix's last token, fed to
+        the model, and appends it as the run from scratch did, so checks,
+        past_end and max_tokens count the whole answer. Stats stay those
+        of the run from scratch: the prefix held no intervention (a step
+        the processor would have changed ends it), so steps, interventions
+        and first_intervention (the prefix's length, when it intervenes at
+        once) come out the same. Must precede the first call."""
+        if self._started or self.steps:
+            raise ValueError("resume: the processor has already started")
+        if not prefix:
+            return self
+        for tok in prefix[:-1]:
+            self._append(int(tok))
+        self._started = True
+        self.steps = len(prefix)
+        return self
+
     def _append(self, tok):
         self.text = self._candidate_text(tok)
         self.ids.append(tok)
