@@ -205,9 +205,9 @@ type EvaluateSummary struct {
 	ChatTemplateSource string `json:"chat_template_source"`
 }
 
-// subset is r for the examples at idx, with their grounds.
+// subset is r for the examples at idx, with their grounds and prefixes.
 func (r EvaluateRequest) subset(idx []int) EvaluateRequest {
-	r.Examples, r.Grounds = pick(r.Examples, idx), pick(r.Grounds, idx)
+	r.Examples, r.Grounds, r.Prefixes = pick(r.Examples, idx), pick(r.Grounds, idx), pick(r.Prefixes, idx)
 	return r
 }
 

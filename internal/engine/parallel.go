@@ -233,12 +233,13 @@ func runShards[Req, Sum any](ctx context.Context, op string, parts [][]int, sub 
 func mergeEvaluate(sums []*EvaluateSummary) *EvaluateSummary {
 	out := *sums[0]
 	out.Loss, out.Perplexity = nil, nil
-	out.LossTokens, out.Items, out.GenerationTokens, out.SharedPrefill = 0, 0, 0, 0
+	out.LossTokens, out.Items, out.GenerationTokens, out.ResumedTokens, out.SharedPrefill = 0, 0, 0, 0, 0
 	nll := 0.0
 	for _, s := range sums {
 		out.LossTokens += s.LossTokens
 		out.Items += s.Items
 		out.GenerationTokens += s.GenerationTokens
+		out.ResumedTokens += s.ResumedTokens
 		out.SharedPrefill += s.SharedPrefill
 		out.ScoreSeconds = max(out.ScoreSeconds, s.ScoreSeconds)
 		out.GenerateSeconds = max(out.GenerateSeconds, s.GenerateSeconds)

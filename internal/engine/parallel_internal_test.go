@@ -113,9 +113,10 @@ func TestShards(t *testing.T) {
 
 func TestSubsetKeepsGrounds(t *testing.T) {
 	req := EvaluateRequest{Model: "m", Examples: raws(`0`, `1`, `2`), MaxTokens: 8, BatchSize: 2,
-		Decoding: Decoding{Grounds: []string{"g0", "g1", "g2"}, Grounding: GroundingEnforce}}
+		Decoding: Decoding{Grounds: []string{"g0", "g1", "g2"}, Grounding: GroundingEnforce}, Prefixes: [][]int{{}, {1}, {2, 2}}}
 	got := req.subset([]int{2, 0})
 	if string(got.Examples[0]) != "2" || string(got.Examples[1]) != "0" || !slices.Equal(got.Grounds, []string{"g2", "g0"}) ||
+		len(got.Prefixes) != 2 || !slices.Equal(got.Prefixes[0], []int{2, 2}) || len(got.Prefixes[1]) != 0 ||
 		got.Model != "m" || got.Grounding != GroundingEnforce || got.MaxTokens != 8 {
 		t.Errorf("subset: %+v", got)
 	}
@@ -131,13 +132,13 @@ func TestSubsetKeepsGrounds(t *testing.T) {
 func TestMergeEvaluate(t *testing.T) {
 	l1, l2 := 1.0, 2.0
 	got := mergeEvaluate([]*EvaluateSummary{
-		{Loss: &l1, LossTokens: 100, Items: 3, GenerationTokens: 30, ScoreSeconds: 4, GenerateSeconds: 10, SharedPrefill: 3, CPUKernels: "vulntune"},
+		{Loss: &l1, LossTokens: 100, Items: 3, GenerationTokens: 30, ResumedTokens: 7, ScoreSeconds: 4, GenerateSeconds: 10, SharedPrefill: 3, CPUKernels: "vulntune"},
 		{Loss: &l2, LossTokens: 300, Items: 2, GenerationTokens: 20, ScoreSeconds: 5, GenerateSeconds: 8, SharedPrefill: 2, CPUKernels: "vulntune"},
 	})
 	if got.Loss == nil || math.Abs(*got.Loss-1.75) > 1e-12 || math.Abs(*got.Perplexity-math.Exp(1.75)) > 1e-9 {
 		t.Errorf("loss %v, perplexity %v; want the token-weighted 1.75", got.Loss, got.Perplexity)
 	}
-	if got.LossTokens != 400 || got.Items != 5 || got.GenerationTokens != 50 || got.SharedPrefill != 5 ||
+	if got.LossTokens != 400 || got.Items != 5 || got.GenerationTokens != 50 || got.ResumedTokens != 7 || got.SharedPrefill != 5 ||
 		got.ScoreSeconds != 5 || got.GenerateSeconds != 10 || got.CPUKernels != "vulntune" {
 		t.Errorf("merged %+v", got)
 	}
