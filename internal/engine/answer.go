@@ -63,7 +63,7 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest, onItem func(Eval
 	call := func(r AnswerRequest) scriptCall {
 		return scriptCall{Module: "answer", Op: "answer", Req: r, Env: []string{"HF_HUB_OFFLINE=1"}}
 	}
-	if w, threads := e.workers(len(req.Examples)); w > 1 {
+	if w, threads := e.workers(len(req.Examples), req.Model); w > 1 {
 		parts := shards(req.Examples, w)
 		sums, err := runShards(ctx, "answer", parts, req.subset,
 			func(ctx context.Context, i int, r AnswerRequest, h func(Event)) (*AnswerSummary, error) {

@@ -224,7 +224,7 @@ func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(
 	if req.MaxSeqLength <= 0 {
 		req.MaxSeqLength = DefaultScoreLength
 	}
-	if w, threads := e.workers(len(req.Examples)); w > 1 {
+	if w, threads := e.workers(len(req.Examples), req.Model); w > 1 {
 		parts := shards(req.Examples, w)
 		sums, err := runShards(ctx, "evaluate", parts, req.subset,
 			func(ctx context.Context, i int, r EvaluateRequest, h func(Event)) (*EvaluateSummary, error) {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -48,15 +50,19 @@ func hostWorkers(getenv func(string) string) (int, string) {
 	return n, ""
 }
 
-// workers returns how many processes answer n examples, and the OpenBLAS
-// threads each gets ("" leaves OpenBLAS its default). A GPU engine (Metal,
-// CUDA) answers in one process: a second would share the device, not add
-// one.
-func (e *Engine) workers(n int) (int, string) {
+// workers returns how many processes answer n examples with the model in
+// modelDir, and the OpenBLAS threads each gets ("" leaves OpenBLAS its
+// default). A GPU engine (Metal, CUDA) answers in one process: a second
+// would share the device, not add one. The engine's own choice also keeps
+// one process when the memory available could not hold a second copy of
+// the model's weights with room to spare (memoryForWorkers): OLMo-2-1B in
+// float32 is 6 GB a copy. A number set in WorkersEnv is used as given.
+func (e *Engine) workers(n int, modelDir string) (int, string) {
 	w := e.Workers
 	if w == 0 {
 		w = 1
-		if runtime.GOOS == "linux" && e.Backend != BackendCUDA && e.Backend != BackendMetal && runtime.NumCPU() >= 2 {
+		if runtime.GOOS == "linux" && e.Backend != BackendCUDA && e.Backend != BackendMetal && runtime.NumCPU() >= 2 &&
+			memoryForWorkers(workersAuto, weightBytes(modelDir), memAvailable()) {
 			w = workersAuto
 		}
 	}
@@ -65,6 +71,59 @@ func (e *Engine) workers(n int) (int, string) {
 		return 1, ""
 	}
 	return w, strconv.Itoa(max(1, runtime.NumCPU()/w))
+}
+
+// workerHeadroom is the memory each worker needs beyond twice its weights
+// (the KV cache and activations grow with the model: a batch of 48
+// SmolLM2 answers over 1,000 tokens holds 2.2 GB of cache, four times its
+// weights): the interpreter, MLX and the tokenizer.
+const workerHeadroom = 2 << 30
+
+// memoryForWorkers says whether w workers fit: available bytes (-1:
+// unknown, taken as enough) hold, for each, twice the weights and the
+// headroom.
+func memoryForWorkers(w int, weights, available int64) bool {
+	return available < 0 || int64(w)*(2*weights+workerHeadroom) <= available
+}
+
+// weightBytes is the size of the safetensors files in dir: what loading
+// the model puts in memory (0 when dir is "" or holds none).
+func weightBytes(dir string) int64 {
+	if dir == "" {
+		return 0
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.safetensors"))
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
+// memAvailable reads MemAvailable from /proc/meminfo: what the kernel
+// says can be allocated without swapping; -1 when it cannot be read.
+func memAvailable() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return -1
+	}
+	return parseMemAvailable(string(b))
+}
+
+func parseMemAvailable(meminfo string) int64 {
+	for _, line := range strings.Split(meminfo, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "MemAvailable:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kb << 10
+		}
+	}
+	return -1
 }
 
 // shards splits n examples over w workers: examples with identical rows

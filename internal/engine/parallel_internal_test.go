@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -64,7 +66,7 @@ func TestWorkers(t *testing.T) {
 		}{"auto on a Linux CPU", Engine{Backend: BackendCPU}, 10, workersAuto, fmt.Sprint(cpus / workersAuto)})
 	}
 	for _, tt := range tests {
-		got, threads := tt.e.workers(tt.n)
+		got, threads := tt.e.workers(tt.n, "")
 		if got != tt.want || threads != tt.wantBLAS {
 			t.Errorf("%s: %d workers, %q threads; want %d, %q", tt.name, got, threads, tt.want, tt.wantBLAS)
 		}
@@ -240,5 +242,46 @@ func TestRunShardsBadItem(t *testing.T) {
 		if !errors.As(err, &ee) || ee.Op != "answer" {
 			t.Errorf("item %s: error %v, want an answer EngineError", raw, err)
 		}
+	}
+}
+
+func TestMemoryForWorkers(t *testing.T) {
+	const gb = int64(1) << 30
+	tests := []struct {
+		name               string
+		w                  int
+		weights, available int64
+		want               bool
+	}{
+		{"SmolLM2 on 18 GB", 2, 540 << 20, 18 * gb, true},
+		{"OLMo-2-1B float32 on 18 GB", 2, 6 * gb, 18 * gb, false},
+		{"OLMo-2-1B float32 on 60 GB", 2, 6 * gb, 60 * gb, true},
+		{"unknown memory", 2, 6 * gb, -1, true},
+	}
+	for _, tt := range tests {
+		if got := memoryForWorkers(tt.w, tt.weights, tt.available); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	meminfo := "MemTotal:       24683836 kB\nMemFree:        17751212 kB\nMemAvailable:   19391000 kB\n"
+	if got := parseMemAvailable(meminfo); got != 19391000<<10 {
+		t.Errorf("MemAvailable %d", got)
+	}
+	for _, bad := range []string{"", "MemAvailable: lots kB\n"} {
+		if got := parseMemAvailable(bad); got != -1 {
+			t.Errorf("meminfo %q: %d, want -1", bad, got)
+		}
+	}
+	dir := t.TempDir()
+	for name, size := range map[string]int{"model.safetensors": 100, "model-2.safetensors": 50, "config.json": 7} {
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, size), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := weightBytes(dir); got != 150 {
+		t.Errorf("weights %d bytes, want 150", got)
+	}
+	if weightBytes("") != 0 {
+		t.Error("no model dir: want 0")
 	}
 }

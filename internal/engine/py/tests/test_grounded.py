@@ -101,11 +101,16 @@ class ToyTokenizer:
         return "".join(self.vocab[i] for i in ids)
 
 
-def run(proc, vocab, prefs, steps):
+def run(proc, vocab, prefs, steps, prefix=()):
     """Greedy decoding of a model whose logits at step i rank prefs[i]
-    first, in that order, and every other token below."""
-    tokens, context = [], [0]
-    for i in range(steps):
+    first, in that order, and every other token below. With a prefix, the
+    run resumes after it: the processor is told the answer so far, the
+    context holds the prompt and the prefix, and decoding goes on from
+    step len(prefix) with prefs[len(prefix):]."""
+    if prefix:
+        proc.resume(prefix)
+    tokens, context = list(prefix), [0] + list(prefix)
+    for i in range(len(prefix), steps):
         logits = [-10.0] * len(vocab)
         for r, t in enumerate(prefs[i]):
             logits[t] = 10.0 - r
@@ -447,23 +452,6 @@ def test_request_processors_know_max_tokens():
     assert list(procs) == [1] and procs[1].max_tokens == 7 and procs[1].observe and procs[1].eos == {5}
 
 
-def run_from(proc, vocab, prefs, steps, prefix):
-    """run(), resumed after prefix: the processor is told the answer so
-    far, the context holds the prompt and the prefix, and decoding goes on
-    from step len(prefix) with prefs[len(prefix):]."""
-    proc.resume(prefix)
-    tokens, context = list(prefix), [0] + list(prefix)
-    for i in range(len(prefix), steps):
-        logits = [-10.0] * len(vocab)
-        for r, t in enumerate(prefs[i]):
-            logits[t] = 10.0 - r
-        out = proc(mx.array(context), mx.array([logits]))
-        tok = int(mx.argmax(out[0]).item())
-        tokens.append(tok)
-        context.append(tok)
-    return tokens
-
-
 @pytest.mark.parametrize("cut", [1, 2, 3])
 def test_resumed_processor_answers_as_from_scratch(cut):
     # The invented 1.3.9 is refused at token 2, which only the text of the
@@ -477,7 +465,7 @@ def test_resumed_processor_answers_as_from_scratch(cut):
     want = run(scratch, vocab, prefs, 5)
     assert tok.decode(want) == "Upgrade to 1.3.14.</s>"
     resumed = GroundedProcessor(tok, GROUND, eos_ids=[6], max_tokens=5)
-    got = run_from(resumed, vocab, prefs, 5, want[:cut])
+    got = run(resumed, vocab, prefs, 5, want[:cut])
     assert got == want
     if cut <= 2:
         assert resumed.stats() == scratch.stats()
@@ -500,6 +488,6 @@ def test_resumed_processor_counts_max_tokens_from_the_answer_start():
     # call after it is mlx-lm's look-ahead, left alone.
     vocab = ["<p>", "Upgrade to ", "1.3.", "14", ".", "</s>", " CVE-2099-0001"]
     proc = GroundedProcessor(ToyTokenizer(vocab), GROUND, eos_ids=[5], max_tokens=4)
-    got = run_from(proc, vocab, [[1], [2], [3], [4], [6]], 5, [1, 2, 3])
+    got = run(proc, vocab, [[1], [2], [3], [4], [6]], 5, [1, 2, 3])
     assert got == [1, 2, 3, 4, 6]
     assert proc.stats() == {"steps": 4, "interventions": 0, "first_intervention": None, "deep": 0, "stuck": 0}
