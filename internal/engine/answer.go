@@ -63,28 +63,7 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest, onItem func(Eval
 	call := func(r AnswerRequest) scriptCall {
 		return scriptCall{Module: "answer", Op: "answer", Req: r, Env: []string{"HF_HUB_OFFLINE=1"}}
 	}
-	if w, threads := e.workers(len(req.Examples), req.Model); w > 1 {
-		parts := shards(req.Examples, w)
-		sums, err := runShards(ctx, "answer", parts, req.subset,
-			func(ctx context.Context, i int, r AnswerRequest, h func(Event)) (*AnswerSummary, error) {
-				var out AnswerSummary
-				return &out, e.runScript(ctx, shardCall(call(r), i, len(parts), threads), h, &out)
-			}, onItem, onEvent)
-		if err != nil {
-			return nil, err
-		}
-		return mergeAnswer(sums), nil
-	}
-	itemErr := new(error)
-	handle := itemHandler(onItem, onEvent, itemErr)
-	var out AnswerSummary
-	if err := e.runScript(ctx, call(req), handle, &out); err != nil {
-		return nil, err
-	}
-	if *itemErr != nil {
-		return nil, &EngineError{Op: "answer", Code: 0, Message: (*itemErr).Error()}
-	}
-	return &out, nil
+	return answering(ctx, e, req, req.Examples, req.Model, call, req.subset, mergeAnswer, onItem, onEvent)
 }
 
 // AnswerID identifies what the answer op answers with, as EvaluateID does

@@ -224,28 +224,8 @@ func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(
 	if req.MaxSeqLength <= 0 {
 		req.MaxSeqLength = DefaultScoreLength
 	}
-	if w, threads := e.workers(len(req.Examples), req.Model); w > 1 {
-		parts := shards(req.Examples, w)
-		sums, err := runShards(ctx, "evaluate", parts, req.subset,
-			func(ctx context.Context, i int, r EvaluateRequest, h func(Event)) (*EvaluateSummary, error) {
-				var out EvaluateSummary
-				return &out, e.runScript(ctx, shardCall(evalCall("evaluate", r), i, len(parts), threads), h, &out)
-			}, onItem, onEvent)
-		if err != nil {
-			return nil, err
-		}
-		return mergeEvaluate(sums), nil
-	}
-	itemErr := new(error)
-	handle := itemHandler(onItem, onEvent, itemErr)
-	var out EvaluateSummary
-	if err := e.runScript(ctx, evalCall("evaluate", req), handle, &out); err != nil {
-		return nil, err
-	}
-	if *itemErr != nil {
-		return nil, &EngineError{Op: "evaluate", Code: 0, Message: (*itemErr).Error()}
-	}
-	return &out, nil
+	return answering(ctx, e, req, req.Examples, req.Model, func(r EvaluateRequest) scriptCall { return evalCall("evaluate", r) },
+		req.subset, mergeEvaluate, onItem, onEvent)
 }
 
 // ReferencesRequest asks for the token counts of texts (reference answers)

@@ -214,6 +214,36 @@ func sum(xs []int) int {
 	return t
 }
 
+// answering runs an answering op (evaluate, answer) on req, whose
+// examples are examples, with the model in modelDir: call(req) in one
+// process, or, where workers says so, call(sub(idx)) for each worker's
+// share at once (runShards), their summaries merged.
+func answering[Req, Sum any](ctx context.Context, e *Engine, req Req, examples []json.RawMessage, modelDir string,
+	call func(Req) scriptCall, sub func([]int) Req, merge func([]*Sum) *Sum,
+	onItem func(EvaluateItem), onEvent func(Event)) (*Sum, error) {
+	op := call(req).Op
+	if w, threads := e.workers(len(examples), modelDir); w > 1 {
+		parts := shards(examples, w)
+		sums, err := runShards(ctx, op, parts, sub, func(ctx context.Context, i int, r Req, h func(Event)) (*Sum, error) {
+			out := new(Sum)
+			return out, e.runScript(ctx, shardCall(call(r), i, len(parts), threads), h, out)
+		}, onItem, onEvent)
+		if err != nil {
+			return nil, err
+		}
+		return merge(sums), nil
+	}
+	itemErr := new(error)
+	out := new(Sum)
+	if err := e.runScript(ctx, call(req), itemHandler(onItem, onEvent, itemErr), out); err != nil {
+		return nil, err
+	}
+	if *itemErr != nil {
+		return nil, &EngineError{Op: op, Code: 0, Message: (*itemErr).Error()}
+	}
+	return out, nil
+}
+
 // runShards answers a request in len(parts) workers at once: parts[i]
 // holds the indices of worker i's examples, sub(idx) is the request for
 // them and run(ctx, i, req, onEvent) runs it. Items reach onItem with
@@ -232,41 +262,33 @@ func runShards[Req, Sum any](ctx context.Context, op string, parts [][]int, sub 
 		wg       sync.WaitGroup
 	)
 	itemErr := new(error)
-	shared := itemHandler(onItem, onEvent, itemErr)
 	sums := make([]*Sum, len(parts))
 	errs := make([]error, len(parts))
 	for i, idx := range parts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			handle := func(ev Event) {
+			// The worker numbers its items from 0.
+			handle := itemHandler(func(it EvaluateItem) {
+				if it.Index < 0 || it.Index >= len(idx) {
+					*itemErr = errors.Join(*itemErr, fmt.Errorf("worker %d reported item %d of %d", i+1, it.Index, len(idx)))
+					return
+				}
+				it.Index = idx[it.Index]
+				if onItem != nil {
+					onItem(it)
+				}
+			}, func(ev Event) {
+				if onEvent != nil {
+					onEvent(progress.event(ev, i, len(parts)))
+				}
+			}, itemErr)
+			locked := func(ev Event) {
 				mu.Lock()
 				defer mu.Unlock()
-				if ev.Event != "item" {
-					shared(progress.event(ev, i, len(parts)))
-					return
-				}
-				// The worker numbers its items from 0.
-				var fields map[string]json.RawMessage
-				var local int
-				if err := json.Unmarshal(ev.Raw, &fields); err != nil {
-					*itemErr = errors.Join(*itemErr, fmt.Errorf("decode item event of worker %d: %w", i+1, err))
-					return
-				}
-				if err := json.Unmarshal(fields["index"], &local); err != nil || local < 0 || local >= len(idx) {
-					*itemErr = errors.Join(*itemErr, fmt.Errorf("worker %d reported item %s of %d", i+1, fields["index"], len(idx)))
-					return
-				}
-				fields["index"] = json.RawMessage(strconv.Itoa(idx[local]))
-				raw, err := json.Marshal(fields)
-				if err != nil {
-					*itemErr = errors.Join(*itemErr, err)
-					return
-				}
-				ev.Raw = raw
-				shared(ev)
+				handle(ev)
 			}
-			sums[i], errs[i] = run(ctx, i, sub(idx), handle)
+			sums[i], errs[i] = run(ctx, i, sub(idx), locked)
 			if errs[i] != nil {
 				cancel(errs[i])
 			}
