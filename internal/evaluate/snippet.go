@@ -260,10 +260,7 @@ var shellSepRE = regexp.MustCompile(`&&|\|\||[;|]`)
 // nothing. It is asked only of lines that name the package nowhere
 // (nameMentions).
 func gluedInstall(line, pkg string) bool {
-	p := strings.ToLower(pkg)
-	if k := strings.LastIndexAny(p, ":/"); k >= 0 && k+1 < len(p) {
-		p = p[k+1:]
-	}
+	_, _, p := splitOwner(pkg)
 	if p == "" {
 		return false
 	}
@@ -283,8 +280,9 @@ func gluedInstall(line, pkg string) bool {
 }
 
 // mention is where a line names a package: start and end are where the
-// name starts and ends; wrongOwner says the line spells the name's owner (a Maven group, an npm
-// scope, a Go module path's prefix) and spells another.
+// name starts and ends; wrongOwner says the line spells the name's owner
+// (a Maven group, an npm scope, a Go module path's prefix) and spells
+// another.
 type mention struct {
 	start, end int
 	wrongOwner bool
@@ -305,6 +303,18 @@ var (
 	pomEndRE   = regexp.MustCompile(`</(?:dependency|plugin|parent)>`)
 )
 
+// splitOwner splits a package name, lower-cased, into its owner, the
+// separator and its last part: "ch.qos.logback", ':', "logback-core" for a
+// Maven group:artifact; "@acme", '/', "router" for a scoped npm name; a
+// Go module path at its last slash; "", 0 and the whole name otherwise.
+func splitOwner(pkg string) (owner string, sep byte, last string) {
+	p := strings.ToLower(pkg)
+	if k := strings.LastIndexAny(p, ":/"); k >= 0 && k+1 < len(p) {
+		return p[:k], p[k], p[k+1:]
+	}
+	return "", 0, p
+}
+
 // nameMentions returns the mentions of pkg on lines[i]: the full name or,
 // for a Maven group:artifact or a path-like name (an npm "@scope/name", a
 // Go module path), its last part, not glued to a longer name
@@ -319,11 +329,7 @@ var (
 // nothing says it is another package.
 func nameMentions(lines []string, i int, pkg string) []mention {
 	low := strings.ToLower(lines[i])
-	p := strings.ToLower(pkg)
-	owner, sep := "", byte(0)
-	if k := strings.LastIndexAny(p, ":/"); k >= 0 && k+1 < len(p) {
-		owner, sep, p = p[:k], p[k], p[k+1:]
-	}
+	owner, sep, p := splitOwner(pkg)
 	if p == "" {
 		return nil
 	}
