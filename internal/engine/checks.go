@@ -57,7 +57,7 @@ func (e *Engine) Diagnose(ctx context.Context) (*Info, []Check) {
 		}
 	}
 	if w, threads := e.workers(math.MaxInt, ""); w > 1 {
-		out = append(out, Check{Name: "workers", Status: CheckOK, Detail: fmt.Sprintf("evaluation and explain answer in %d processes, %s OpenBLAS threads each, when memory holds a copy of the model for each (%s=1: one process)", w, threads, WorkersEnv)})
+		out = append(out, Check{Name: "workers", Status: CheckOK, Detail: fmt.Sprintf("fine-tuning trains (data parallel), and evaluation and explain answer, in %d processes, %s OpenBLAS threads each, when memory holds a copy of the model for each (%s=1: one process)", w, threads, WorkersEnv)})
 	}
 	if e.workersProblem != "" {
 		out = append(out, Check{Name: "workers", Status: CheckWarn, Detail: e.workersProblem, Fix: "set " + WorkersEnv + " to a number of at least 1, or unset it"})

@@ -33,9 +33,10 @@ type Engine struct {
 	// from the install stamp; "" for an engine built by New.
 	Backend string
 	// Workers is how many processes the evaluate and answer ops split a
-	// request's examples over, each loading the model once: 0 lets the
-	// engine choose (two on a Linux CPU engine with two cores or more,
-	// see workersAuto), 1 keeps one process. WorkersEnv sets it.
+	// request's examples over, each loading the model once, and how many
+	// train together, data parallel (Train): 0 lets the engine choose (two
+	// on a Linux CPU engine with two cores or more, see workersAuto), 1
+	// keeps one process. WorkersEnv sets it.
 	Workers int
 	// workersProblem is WorkersEnv's value when it was not a number.
 	workersProblem string

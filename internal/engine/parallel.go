@@ -360,7 +360,9 @@ func mergeAnswer(sums []*AnswerSummary) *AnswerSummary {
 // shardCall names worker i of w in logs and errors ("evaluate-2of2"); the
 // module still runs op.
 func shardCall(c scriptCall, i, w int, threads string) scriptCall {
-	c.Args = []string{c.Op}
+	if c.Args == nil {
+		c.Args = []string{c.Op}
+	}
 	c.Op = fmt.Sprintf("%s-%dof%d", c.Op, i+1, w)
 	c.Env = append(slices.Clone(c.Env), "OPENBLAS_NUM_THREADS="+threads)
 	return c

@@ -3,6 +3,12 @@ package engine
 import (
 	"context"
 	_ "embed" // the trainer ships inside the binary, like the worker
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
 	"time"
 )
 
@@ -67,6 +73,9 @@ type TrainRequest struct {
 	Fuse         bool     `json:"fuse"`
 	Compile      bool     `json:"compile"`
 	LoRA         LoRASpec `json:"lora"`
+	// Ranks is how many processes train together (Train sets it: see
+	// trainRanks); callers leave it 0.
+	Ranks int `json:"ranks"`
 }
 
 // TrainResult is the trainer's result event.
@@ -118,17 +127,129 @@ type TrainResult struct {
 	FusedLoss           *float64 `json:"fused_loss"`
 	AdaptedLoss         *float64 `json:"adapted_loss"`
 	WallSeconds         float64  `json:"wall_seconds"`
+	// Ranks is how many processes trained (data parallel, one OpenBLAS
+	// thread each on a CPU); PeakMemory is the leader's alone.
+	Ranks int `json:"ranks"`
 }
 
 // Train runs vulntune_engine.train on req. onEvent receives every event as it
 // arrives (one metric per step). Cancelling ctx sends SIGTERM; the trainer
 // finishes its step, writes a checkpoint and exits, or is killed after
 // TrainGrace.
+//
+// Where the answering ops would use several workers (Engine.workers: a
+// Linux CPU with two cores or more and the memory for another copy of the
+// model), the run is data parallel: that many processes, each with its
+// share of the cores' OpenBLAS threads and of every batch, sum their
+// gradients each step over MLX's ring backend on localhost
+// (vulntune_engine/ranks.py). A training step on a CPU is as fast with
+// one OpenBLAS thread as with two, so a second process is nearly a second
+// trainer (bench/RESULTS.md). Rank 0 reports; the others' events go to
+// their own logs only.
 func (e *Engine) Train(ctx context.Context, req TrainRequest, onEvent func(Event)) (*TrainResult, error) {
 	var out TrainResult
-	c := scriptCall{Module: "train", Op: "train", Args: []string{}, Req: req, Grace: TrainGrace}
-	if err := e.runScript(ctx, c, onEvent, &out); err != nil {
+	c := scriptCall{Module: "train", Op: "train", Args: []string{}, Grace: TrainGrace}
+	w, threads := e.workers(req.BatchSize, req.Model)
+	req.Ranks = w
+	c.Req = req
+	if w == 1 {
+		if err := e.runScript(ctx, c, onEvent, &out); err != nil {
+			return nil, err
+		}
+		return &out, nil
+	}
+	hostfile, err := ringHostfile(w)
+	if err != nil {
+		return nil, fmt.Errorf("train in %d processes: %w (VULNTUNE_ENGINE_WORKERS=1 trains in one)", w, err)
+	}
+	defer os.Remove(hostfile)
+	err = runRanks(ctx, w, func(ctx context.Context, r int) error {
+		rc := shardCall(c, r, w, threads)
+		rc.Env = append(rc.Env, "MLX_RANK="+strconv.Itoa(r), "MLX_HOSTFILE="+hostfile)
+		if r == 0 {
+			return e.runScript(ctx, rc, onEvent, &out)
+		}
+		return e.runScript(ctx, rc, func(Event) {}, nil)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// runRanks runs rank(ctx, r) for r in [0, w) at once. Ranks wait for each
+// other in every step's sum, so the first to fail cancels the rest (they
+// would wait for it forever) and its error is the one returned; when ctx
+// itself is cancelled, rank 0's error is, as it reports the checkpoint it
+// wrote.
+func runRanks(ctx context.Context, w int, rank func(ctx context.Context, r int) error) error {
+	inner, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	errs := make([]error, w)
+	for r := range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := rank(inner, r)
+			errs[r] = err
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil && errs[0] != nil {
+		return errs[0]
+	}
+	return first
+}
+
+// ringHostfile writes the hostfile of MLX's ring backend for w processes
+// on this machine: one free localhost port each. The ports are free when
+// chosen; another program could take one before the rank listens on it,
+// and then the run fails with MLX's message rather than hanging.
+func ringHostfile(w int) (string, error) {
+	hosts := make([][]string, w)
+	var open []net.Listener
+	defer func() {
+		for _, l := range open {
+			l.Close()
+		}
+	}()
+	for r := range w {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", fmt.Errorf("no free localhost port for the ring: %w", err)
+		}
+		open = append(open, l)
+		hosts[r] = []string{l.Addr().String()}
+	}
+	b, err := json.Marshal(hosts)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "vulntune-ring-*.json")
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -87,6 +88,43 @@ func TestFinetuneEndToEnd(t *testing.T) {
 		t.Errorf("fused model loss differs from adapted model: delta %v", m.FuseCheckDelta)
 	}
 	checkModelDir(t, full.ModelDir, base)
+
+	// The same run in one process: where the engine trained in several
+	// (data parallel), every step's update is the whole batch's, so the
+	// losses are one process's. Only the dropout noise, drawn per process
+	// for its rows, differs after the first step (the adapters' B starts at
+	// zero, so the first loss has none).
+	if full.Engine.Ranks > 1 {
+		one := *e
+		one.Workers = 1
+		single, err := train.Run(ctx, e2eOptions(&one, base, filepath.Join(root, "one")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := single.Metrics
+		if single.Engine.Ranks != 1 {
+			t.Errorf("Workers=1 trained in %d processes", single.Engine.Ranks)
+		}
+		for _, c := range []struct {
+			name     string
+			got, one float64
+			tol      float64
+		}{
+			{"initial validation loss", *m.InitialValLoss, *s.InitialValLoss, 1e-4},
+			{"first training loss", *m.FirstTrainLoss, *s.FirstTrainLoss, 1e-4},
+			{"final validation loss", *m.FinalValLoss, *s.FinalValLoss, 2e-2},
+		} {
+			if d := math.Abs(c.got - c.one); d > c.tol {
+				t.Errorf("%s: %d processes %.6f, one %.6f", c.name, full.Engine.Ranks, c.got, c.one)
+			}
+		}
+		t.Logf("final validation loss: %.6f in %d processes, %.6f in one", *m.FinalValLoss, full.Engine.Ranks, *s.FinalValLoss)
+		if m.Tokens != s.Tokens || m.SupervisedTokens != s.SupervisedTokens {
+			t.Errorf("tokens %d/%d in %d processes, %d/%d in one", m.Tokens, m.SupervisedTokens, full.Engine.Ranks, s.Tokens, s.SupervisedTokens)
+		}
+	} else {
+		t.Logf("trained in one process (%d CPUs): the data-parallel comparison needs two", runtime.NumCPU())
+	}
 
 	// Interrupted at the step-2 checkpoint, then resumed.
 	o := e2eOptions(e, base, filepath.Join(root, "b"))

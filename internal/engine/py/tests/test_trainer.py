@@ -6,7 +6,7 @@ from vulntune_engine.protocol import Request, WorkerError
 
 def request(**over):
     req = dict(steps=4, examples=8, batch_size=2, max_seq_length=64, eval_steps=2, eval_batches=0, save_steps=2,
-               checkpoint_seconds=60.0, patience=0, seed=1, work_dir="/tmp/x", fingerprint="f", compile=False)
+               checkpoint_seconds=60.0, patience=0, seed=1, work_dir="/tmp/x", fingerprint="f", compile=False, ranks=1)
     req.update(over)
     return Request(req)
 

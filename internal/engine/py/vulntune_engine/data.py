@@ -197,9 +197,12 @@ def loss_at(head):
     return loss
 
 
-def validation_loss(model, loss_fn, gather, data, batch_size, max_len, max_batches):
+def validation_loss(model, loss_fn, gather, data, batch_size, max_len, max_batches, ranks=None):
     """Token-weighted mean loss over the validation split, batched in
-    length order; max_batches > 0 bounds it to the shortest examples."""
+    length order; max_batches > 0 bounds it to the shortest examples.
+    With ranks (ranks.Ranks) of several processes each scores its share of
+    the batches and the sums are shared; a signal then waits for the end,
+    as no rank may leave the sums alone."""
     import mlx.core as mx
 
     model.eval()
@@ -207,13 +210,18 @@ def validation_loss(model, loss_fn, gather, data, batch_size, max_len, max_batch
     batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     if max_batches > 0:
         batches = batches[:max_batches]
+    alone = ranks is None or ranks.size == 1
+    if not alone:
+        batches = ranks.share(batches)
     total, ntok = mx.array(0.0), mx.array(0.0)
     for idx in batches:
-        if stop_requested():
+        if alone and stop_requested():
             break
         args, _ = pad(data, idx, max_len, gather)
         loss, n = loss_fn(model, *args)
         total, ntok = total + loss * n, ntok + n
         mx.eval(total, ntok)
+    if not alone:
+        total, ntok = ranks.sum(total), ranks.sum(ntok)
     model.train()
     return (total / mx.maximum(ntok, 1)).item(), int(ntok.item())

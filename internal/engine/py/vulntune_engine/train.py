@@ -21,6 +21,7 @@ from .data import loss_at, mask_check, masked_loss, pad, read_jsonl, tokenize_sp
 from .lmhead import lm_head_split
 from .peft import write_peft
 from .protocol import Request, WorkerError, emit, finish, install_stop_signals, open_events, run
+from .ranks import Ranks
 from .runtime import blas_kind, mlx_backend, version
 from .trainer import TrainArgs, adapter_weights, new_counters, restore_checkpoint, train_loop, write_adapter
 
@@ -196,6 +197,9 @@ def train(req):
 
     t_start = time.perf_counter()
     args = TrainArgs.from_request(req)
+    # First: a rank whose partner cannot start fails here, before minutes
+    # of loading and tokenizing.
+    ranks = Ranks(args.ranks)
     backend = mlx_backend()
     dtype_name = resolve_dtype(req["dtype"], backend)
     cpumath_install(backend)
@@ -237,13 +241,18 @@ def train(req):
         counters.update(restore_checkpoint(args, model, optimizer))
     else:
         optimizer.init(model.trainable_parameters())
-        shutil.rmtree(os.path.join(args.work_dir, "checkpoints"), ignore_errors=True)
-        shutil.rmtree(os.path.join(args.work_dir, "best"), ignore_errors=True)
+        if ranks.leader:
+            shutil.rmtree(os.path.join(args.work_dir, "checkpoints"), ignore_errors=True)
+            shutil.rmtree(os.path.join(args.work_dir, "best"), ignore_errors=True)
 
     emit("progress", stage="train", message=f"{total} steps", step=counters["step"], total=total,
          trainable_parameters=trainable, parameters=params, lora_keys=keys, num_layers=num_layers)
     counters = train_loop(model, optimizer, loss_fn, gather, train_set, valid_set, args, counters,
-                          adapter_config, schedule=schedule)
+                          adapter_config, schedule=schedule, ranks=ranks)
+    if not ranks.leader:
+        # The leader writes the adapters and the fused model; Go reads its
+        # result only.
+        return {"rank": ranks.rank, "steps": counters["step"], "peak_memory": int(mx.get_peak_memory())}
 
     final_weights = adapter_weights(model)
     used = "last"
@@ -281,7 +290,7 @@ def train(req):
         "trainable_parameters": trainable, "parameters": params, "num_layers": num_layers,
         "lora_keys": keys, "lora_scale": adapter_config["lora_parameters"]["scale"],
         "fused_loss": fused.get("fused_loss"), "adapted_loss": fused.get("adapted_loss"),
-        "wall_seconds": time.perf_counter() - t_start,
+        "wall_seconds": time.perf_counter() - t_start, "ranks": ranks.size,
     }
 
 

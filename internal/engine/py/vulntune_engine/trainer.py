@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 
 from .data import Order, pad, validation_loss
-from .protocol import WorkerError, emit, stop_requested
+from .protocol import WorkerError, emit
+from .ranks import Ranks, supervised
 
 
 @dataclass
@@ -34,6 +35,7 @@ class TrainArgs:
     work_dir: str  # checkpoints/, best/
     fingerprint: str  # settings + data: resume refuses a checkpoint made with others
     compile: bool
+    ranks: int  # processes training together (ranks.py); 1: this one alone
 
     @classmethod
     def from_request(cls, req):
@@ -43,7 +45,7 @@ class TrainArgs:
             eval_batches=int(req["eval_batches"]), save_steps=int(req["save_steps"]),
             checkpoint_seconds=float(req["checkpoint_seconds"]), patience=int(req["patience"]),
             seed=int(req["seed"]), work_dir=req["work_dir"], fingerprint=req["fingerprint"],
-            compile=bool(req["compile"]),
+            compile=bool(req["compile"]), ranks=int(req["ranks"]),
         )
 
 
@@ -55,6 +57,16 @@ def new_counters():
         "initial_val_loss": None, "last_val_loss": None, "first_train_loss": None,
         "last_train_loss": None, "stopped_early": False,
     }
+
+
+class Silent:
+    """The callback of a rank that is not the leader: rank 0 reports."""
+
+    def on_train(self, **m):
+        pass
+
+    def on_eval(self, **m):
+        pass
 
 
 class Callback:
@@ -110,6 +122,7 @@ def save_checkpoint(args, model, optimizer, counters, keep=3):
     state = dict(counters)
     state["fingerprint"] = args.fingerprint
     state["learning_rate"] = float(optimizer.learning_rate.item())
+    state["ranks"] = args.ranks
     with open(os.path.join(tmp, "state.json"), "w", encoding="utf-8") as f:
         json.dump(state, f, indent=2, sort_keys=True)
     _replace_dir(tmp, final)
@@ -158,32 +171,52 @@ def restore_checkpoint(args, model, optimizer):
     for k, v in mx.load(os.path.join(ckpt, "optimizer.safetensors")).items():
         _set_path(optimizer.state, k, v)
     emit("progress", stage="resume", step=state["step"], message=f"resuming from step {state['step']}")
+    wrote = state.pop("ranks", 1)
+    if wrote != args.ranks:
+        # The batches are the same; only the dropout noise, drawn per
+        # process for its rows, differs from an uninterrupted run.
+        emit("log", message=f"the checkpoint was written by {wrote} training processes, this run has {args.ranks}: "
+             "the same batches, other dropout noise")
     state.pop("fingerprint", None)
     state.pop("learning_rate", None)
     return state
 
 
 def train_loop(model, optimizer, loss_fn, gather, train_set, valid_set, args, counters, adapter_config,
-               schedule=None, callback=None):
+               schedule=None, callback=None, ranks=None):
     """Train from counters["step"] to args.steps: each step draws its batch
     from Order, seeds dropout by (seed, step), updates the adapters through
     a compiled step and reports to callback; validation every eval_steps
     (and at step 0 of a fresh run) keeps the best adapter in work_dir/best;
     checkpoints every save_steps, at least every checkpoint_seconds, at the
     end and before stopping for a signal. Returns counters; raises
-    WorkerError("Interrupted") after a signal's checkpoint."""
+    WorkerError("Interrupted") after a signal's checkpoint.
+
+    With ranks of more than one process, each computes the gradient of its
+    share of every batch and of the validation batches; the sums make
+    every rank's update and loss the whole batch's, and only the leader
+    reports, checkpoints and keeps the best adapter."""
     from functools import partial
 
     import mlx.core as mx
     import mlx.nn as nn
 
-    callback = callback or Callback()
+    from mlx.utils import tree_map
+
+    ranks = ranks or Ranks(1)
+    callback = (callback or Callback()) if ranks.leader else Silent()
     total, batch, max_len = args.steps, args.batch_size, args.max_seq_length
     loss_and_grad = nn.value_and_grad(model, loss_fn)
     state = [model.state, optimizer.state, mx.random.state]
 
-    def step_fn(*a):
+    def step_fn(weight, *a):
+        # weight: this rank's share of the batch's supervised tokens. The
+        # batch's mean loss is the weighted sum of the ranks' means, and so
+        # is its gradient.
         (loss, ntoks), grad = loss_and_grad(model, *a)
+        if ranks.size > 1:
+            grad = tree_map(lambda g: ranks.sum(g * weight), grad)
+            loss = ranks.sum(loss * weight)
         optimizer.update(model, grad)
         return loss, ntoks
 
@@ -196,7 +229,7 @@ def train_loop(model, optimizer, loss_fn, gather, train_set, valid_set, args, co
 
     def run_eval():
         tic = time.perf_counter()
-        val, ntok = validation_loss(model, loss_fn, gather, valid_set, batch, max_len, args.eval_batches)
+        val, ntok = validation_loss(model, loss_fn, gather, valid_set, batch, max_len, args.eval_batches, ranks)
         step = counters["step"]
         counters["last_val_loss"] = val
         if counters["initial_val_loss"] is None:
@@ -204,7 +237,7 @@ def train_loop(model, optimizer, loss_fn, gather, train_set, valid_set, args, co
         improved = counters["best_val_loss"] is None or val < counters["best_val_loss"]
         if improved:
             counters.update(best_val_loss=val, best_step=step, evals_since_best=0)
-            if step > 0:
+            if step > 0 and ranks.leader:
                 tmp = best_dir + ".tmp"
                 shutil.rmtree(tmp, ignore_errors=True)
                 write_adapter(tmp, adapter_weights(model), adapter_config)
@@ -218,19 +251,29 @@ def train_loop(model, optimizer, loss_fn, gather, train_set, valid_set, args, co
     if counters["step"] == 0:
         run_eval()
     mx.reset_peak_memory()
-    while counters["step"] < total and not stop_requested():
+    stop = ranks.stop()
+    while counters["step"] < total and not stop:
         step = counters["step"] + 1
         tic = time.perf_counter()
         lr_now = float(schedule(optimizer.step).item()) if callable(schedule) else float(optimizer.learning_rate.item())
-        batch_args, n_tok = pad(train_set, order.batch(step), max_len, gather)
+        rows = order.batch(step)
+        mine = ranks.share(rows)
+        sup = supervised(train_set, rows)
+        weight = supervised(train_set, mine) / sup if sup else 1.0 / ranks.size
+        if not mine:
+            # A batch with fewer rows than ranks: this one still takes part
+            # in the sums, with a row that weighs nothing.
+            mine, weight = rows[:1], 0.0
+        batch_args, _ = pad(train_set, mine, max_len, gather)
+        n_tok = sum(len(train_set[i][0]) for i in rows)
         # Dropout noise is a function of (seed, step) too, so a resumed run
         # draws what the uninterrupted one would have (MLX's RNG state can
         # be read but not restored).
         mx.random.seed((args.seed * 1_000_003 + step) % (1 << 63))
-        loss, ntoks = step_fn(*batch_args)
+        loss, ntoks = step_fn(mx.array(weight, dtype=mx.float32), *batch_args)
         mx.eval(state, loss, ntoks)
         dt = time.perf_counter() - tic
-        loss_v, sup = float(loss.item()), int(ntoks.item())
+        loss_v = float(loss.item())
         counters.update(step=step, last_train_loss=loss_v)
         counters["tokens"] += n_tok
         counters["supervised_tokens"] += sup
@@ -243,18 +286,20 @@ def train_loop(model, optimizer, loss_fn, gather, train_set, valid_set, args, co
                           peak_memory=int(mx.get_peak_memory()))
         if not math.isfinite(loss_v):
             raise WorkerError("Diverged", f"training loss is {loss_v} at step {step}; lower the learning rate")
+        stop = ranks.stop()
         if step % args.eval_steps == 0 or step == total:
             run_eval()
             if args.patience > 0 and counters["evals_since_best"] >= args.patience and step < total:
                 counters["stopped_early"] = True
-                emit("log", message=f"early stop at step {step}: no better validation loss in {args.patience} evaluations")
-        if step % args.save_steps == 0 or stop_requested() or counters["stopped_early"] or step == total \
-                or time.monotonic() - last_save >= args.checkpoint_seconds:
+                if ranks.leader:
+                    emit("log", message=f"early stop at step {step}: no better validation loss in {args.patience} evaluations")
+        if ranks.leader and (step % args.save_steps == 0 or stop or counters["stopped_early"] or step == total
+                             or time.monotonic() - last_save >= args.checkpoint_seconds):
             save_checkpoint(args, model, optimizer, counters)
             last_save = time.monotonic()
         if counters["stopped_early"]:
             break
-    if stop_requested():
+    if stop:
         # The loop saved a checkpoint after the step the signal interrupted.
-        raise WorkerError("Interrupted", f"stopped by {stop_requested()} after step {counters['step']}; checkpoint saved, resume with --resume")
+        raise WorkerError("Interrupted", f"stopped by {stop} after step {counters['step']}; checkpoint saved, resume with --resume")
     return counters
