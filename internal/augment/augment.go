@@ -81,6 +81,9 @@ type Catalogue struct {
 	// copies that can move which do (0: none; moveTarget).
 	Ecosystems     []string
 	EcosystemShare float64
+	// FixShare is the share of the copies of operating-system package
+	// findings without a fix that gain one (gainedFix; 0: none).
+	FixShare float64
 }
 
 // Avoid says which identifiers a copy must not take: those of held-out
@@ -109,6 +112,8 @@ const (
 	// lock file.
 	KindEcosystem = "ecosystem"
 	KindManifest  = "manifest"
+	// The fixed version a copy gained (gainedFix; Old is empty).
+	KindFix = "fix"
 )
 
 // Seed is the random source of copy n of the finding with id: the same
@@ -129,6 +134,10 @@ func CopyID(id string, n int) string {
 // version the copy cannot keep in order (no numeric part), and when a pool
 // it needs is empty: the caller leaves such a finding without copies.
 func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Finding, []Replacement, error) {
+	gained, fixed := gainedFix(f, n, cat)
+	if fixed != "" {
+		f = withFix(f, gained, fixed)
+	}
 	rng := Seed(f.ID, n)
 	c := clone(f)
 	c.ID = CopyID(f.ID, n)
@@ -503,6 +512,11 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 	}
 	if c.Suppression != nil {
 		c.Suppression.Justification = rp.replace(c.Suppression.Justification)
+	}
+	if fixed != "" {
+		// Recorded after the text table is built: nothing in the
+		// original's text is replaced by it.
+		reps = append(reps, Replacement{Kind: KindFix, New: c.Package.FixedVersions[0]})
 	}
 	return c, reps, nil
 }

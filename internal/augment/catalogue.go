@@ -34,6 +34,9 @@ var (
 	// from 0.20 to 0.29 (bench/RESULTS.md, 2026-12-04 fourth session). A
 	// longer run may learn the spelling; until one is measured, opt in.
 	DefaultEcosystemShare = 0.0
+	// DefaultFixShare is the share of the copies of operating-system
+	// package findings without a fix that gain one (fix.go).
+	DefaultFixShare = 0.0
 	// DefaultOtherPackages are the names for the other ecosystems
 	// (operating-system packages among them).
 	DefaultOtherPackages = []string{"liborbit", "ledgerd", "libvesta2", "harbor-utils", "quill-tools", "libtessera", "lumen-base", "cobalt-libs"}
@@ -52,5 +55,6 @@ var (
 // weakness of the CWE catalogue for CWEs).
 func Default() Catalogue {
 	return Catalogue{Packages: DefaultPackages, Other: DefaultOtherPackages, Directories: DefaultDirectories,
-		FileStems: DefaultFileStems, RuleNames: DefaultRuleNames, Ecosystems: DefaultEcosystems, EcosystemShare: DefaultEcosystemShare}
+		FileStems: DefaultFileStems, RuleNames: DefaultRuleNames, Ecosystems: DefaultEcosystems, EcosystemShare: DefaultEcosystemShare,
+		FixShare: DefaultFixShare}
 }

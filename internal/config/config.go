@@ -153,6 +153,9 @@ type Augment struct {
 	// the samples' dependencies are all Gradle's).
 	Ecosystems     []string `yaml:"ecosystems"`
 	EcosystemShare float64  `yaml:"ecosystem_share"`
+	// FixShare is the share of the copies of operating-system package
+	// findings without a fix that gain one (the samples' have none).
+	FixShare float64 `yaml:"fix_share"`
 }
 
 // AugmentPackages are replacement package names per ecosystem, each in

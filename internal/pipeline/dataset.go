@@ -246,7 +246,7 @@ func AugmentOptions(d config.Dataset) Augmentation {
 			"cargo": a.Packages.Cargo, "rubygems": a.Packages.RubyGems, "nuget": a.Packages.NuGet, "composer": a.Packages.Composer,
 		},
 		Other: a.Packages.Other, Directories: a.Directories, FileStems: a.FileStems, RuleNames: a.RuleNames, CWEs: a.CWEs,
-		Ecosystems: a.Ecosystems, EcosystemShare: a.EcosystemShare,
+		Ecosystems: a.Ecosystems, EcosystemShare: a.EcosystemShare, FixShare: a.FixShare,
 	}}
 }
 

@@ -268,8 +268,9 @@ def train_loop(model, optimizer, loss_fn, gather, train_set, valid_set, args, co
         n_tok = sum(len(train_set[i][0]) for i in rows)
         # Dropout noise is a function of (seed, step) too, so a resumed run
         # draws what the uninterrupted one would have (MLX's RNG state can
-        # be read but not restored).
-        mx.random.seed((args.seed * 1_000_003 + step) % (1 << 63))
+        # be read but not restored), and of the rank, so no two ranks draw
+        # the same masks for their rows (one process: as before).
+        mx.random.seed(((args.seed * 1_000_003 + step) * ranks.size + ranks.rank) % (1 << 63))
         loss, ntoks = step_fn(mx.array(weight, dtype=mx.float32), *batch_args)
         mx.eval(state, loss, ntoks)
         dt = time.perf_counter() - tic
