@@ -161,6 +161,17 @@ def test_processor_walks_past_top_k_then_ends_when_nothing_passes():
     assert proc.stuck == 1
 
 
+def test_processor_walks_the_whole_vocabulary_before_it_ends_an_identifier():
+    # "2" ranks fifth, past max_walk: the rest of the vocabulary is walked
+    # rather than the answer ended on a half-written "CWE-35".
+    vocab = ["<p>", "CWE-35", "4", "9", " ", "2", "</s>"]
+    tok = ToyTokenizer(vocab)
+    proc = GroundedProcessor(tok, GROUND, top_k=1, max_walk=3, eos_ids=[6])
+    got = run(proc, vocab, [[1], [4, 3, 6, 2, 5]], 2)
+    assert tok.decode(got) == "CWE-352"
+    assert proc.deep == 1 and proc.stuck == 0
+
+
 # A ground with no URL and no id that has a canonical page.
 BARE = "Finding: org.example:lib 1.3.5 in web/build.gradle, fixed in 1.3.14."
 

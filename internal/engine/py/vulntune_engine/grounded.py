@@ -462,9 +462,13 @@ class GroundedProcessor:
 
     The walk reads the top `top_k` candidates; when none passes it goes on
     in logit order up to `max_walk` (a check costs tens of microseconds, a
-    vocabulary of 49,152 would cost seconds a step), and when nothing
-    passes (no token it read continues a half-written identifier) it allows
-    only end-of-sequence, counted in `stuck`.
+    vocabulary of 49,152 would cost seconds a step), and when still none
+    passes, over the rest of the vocabulary: ending the answer there would
+    leave a half-written identifier in it (a grounded GHSA page cut at
+    `https://github.com/advisoriES/g`, counted ungrounded), and a grounded
+    one can always be finished one character at a time. Only when no token
+    at all passes does it allow end-of-sequence alone, counted in
+    `stuck`.
 
     mlx-lm decodes one step ahead (BatchGenerator's GenerationBatch.next,
     and generate_step, call the processors for the step after token k
@@ -583,6 +587,14 @@ class GroundedProcessor:
             if t != top and self.passes(t):
                 keep.append(t)
                 if self.greedy:
+                    break
+        if not keep and self.max_walk < row.size:
+            # Rare (once in the 35 answers of the other projects): the cost
+            # of a full walk is paid only here, and the first token that
+            # passes is taken.
+            for t in mx.argsort(-row)[self.max_walk :].tolist():
+                if self.passes(t):
+                    keep.append(t)
                     break
         if not keep:
             mark[2] = 1
