@@ -124,6 +124,9 @@ type Augmentation struct {
 	// Moved counts the copies in the dataset that moved to another
 	// ecosystem, by the ecosystem they moved to.
 	Moved map[string]int `json:"moved_to_ecosystem,omitempty"`
+	// GainedFix counts the copies in the dataset of operating-system
+	// package findings without a fix that gained one (augment.FixShare).
+	GainedFix int `json:"gained_fix,omitempty"`
 }
 
 // Mix counts the training examples of ex by Bucket.

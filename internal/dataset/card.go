@@ -321,6 +321,10 @@ func augmentationSection(b *strings.Builder, a *Augmentation) {
 		fmt.Fprintf(b, "Copies of dependency findings that moved to another ecosystem (its package names, version shape, "+
 			"lock file and fix), so the answers do not all name the original's build system: %s.\n\n", strings.Join(parts, ", "))
 	}
+	if a.GainedFix > 0 {
+		fmt.Fprintf(b, "Copies of operating-system package findings without a fixed version that gained one, the installed "+
+			"version's next build, so the answers also show the image-build fix: %d.\n\n", a.GainedFix)
+	}
 }
 
 func copiesText(n int) string {

@@ -51,6 +51,7 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 	avoid := heldOut(ex, byID)
 	var copies []dataset.Example
 	moved := map[string]string{} // copy finding id -> the ecosystem it moved to
+	gained := map[string]bool{}  // copy finding ids that gained a fix
 	for _, i := range idx {
 		orig := ex[i]
 		f := byID[orig.Meta.FindingID]
@@ -78,7 +79,11 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 			}
 			e.Meta.AugmentOf, e.Meta.Group, e.Meta.Split = orig.Meta.FindingID, orig.Meta.Group, orig.Meta.Split
 			copies = append(copies, e)
-			if f.Package != nil && c.Package.Ecosystem != f.Package.Ecosystem {
+			switch {
+			case f.Package != nil && len(f.Package.FixedVersions) == 0 && len(c.Package.FixedVersions) > 0:
+				// Its ecosystem may be new too: the one its version names.
+				gained[c.ID] = true
+			case f.Package != nil && c.Package.Ecosystem != f.Package.Ecosystem:
 				moved[c.ID] = c.Package.Ecosystem
 			}
 		}
@@ -90,6 +95,9 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 	ex = append(ex, kept...)
 	st.Added, st.After = len(kept), dataset.Mix(ex)
 	for _, e := range kept {
+		if gained[e.Meta.FindingID] {
+			st.GainedFix++
+		}
 		if eco, ok := moved[e.Meta.FindingID]; ok {
 			if st.Moved == nil {
 				st.Moved = map[string]int{}

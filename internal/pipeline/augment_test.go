@@ -42,6 +42,7 @@ func TestAugmentationKeepsTheSplitLeakFree(t *testing.T) {
 			plain, pres := build(pipeline.Augmentation{})
 			cat := augment.Default()
 			cat.EcosystemShare = 0.5 // moves are opt-in; the split must stay leak-free with them
+			cat.FixShare = 0.5       // and with copies that gain a fix
 			aug, ares := build(pipeline.Augmentation{Copies: 1, MaxCopies: 3, Catalogue: cat})
 			if ares.Examples != pres.Examples || ares.Copies == 0 || pres.Copies != 0 {
 				t.Errorf("examples %d and %d, copies %d and %d: want the same examples and copies only with augmentation", pres.Examples, ares.Examples, pres.Copies, ares.Copies)
@@ -111,11 +112,19 @@ func TestAugmentationKeepsTheSplitLeakFree(t *testing.T) {
 			if copies != ares.Copies || copies != ares.Stats.Augmentation.Added {
 				t.Errorf("%d copies read back, %d reported, %d in stats", copies, ares.Copies, ares.Stats.Augmentation.Added)
 			}
+			// The samples' OS packages (Trivy, in an image) have no fix;
+			// their copies that gained one are counted, and not as moves.
+			if src == "../../examples/artifacts" && ares.Stats.Augmentation.GainedFix == 0 {
+				t.Errorf("no copy gained a fix")
+			}
+			if _, ok := ares.Stats.Augmentation.Moved["debian"]; ok {
+				t.Errorf("copies that gained a fix counted as moved: %v", ares.Stats.Augmentation.Moved)
+			}
 			if len(ares.Stats.Augmentation.Moved) < 3 {
 				t.Errorf("copies moved to %v: want several ecosystems", ares.Stats.Augmentation.Moved)
 			}
-			t.Logf("%d examples, %d copies, skipped %v, mix %v -> %v, moved %v", ares.Examples, copies, ares.Stats.Augmentation.Skipped,
-				ares.Stats.Augmentation.Before, ares.Stats.Augmentation.After, ares.Stats.Augmentation.Moved)
+			t.Logf("%d examples, %d copies, skipped %v, mix %v -> %v, moved %v, gained a fix %d", ares.Examples, copies, ares.Stats.Augmentation.Skipped,
+				ares.Stats.Augmentation.Before, ares.Stats.Augmentation.After, ares.Stats.Augmentation.Moved, ares.Stats.Augmentation.GainedFix)
 		})
 	}
 }

@@ -19,14 +19,18 @@ var referenceSources = []string{"../../examples/artifacts", "../../examples/corp
 
 // referenceExamples builds src's dataset as the main job does and returns
 // every example of it, training and held-out, identifier-replaced copies
-// included: a copy's reference answer must pass as its original's does.
+// included: a copy's reference answer must pass as its original's does,
+// those that moved to another ecosystem or gained a fix too (both opt-in,
+// so on here).
 func referenceExamples(t *testing.T, src string) []dataset.Example {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "dataset")
+	cat := augment.Default()
+	cat.EcosystemShare, cat.FixShare = 0.5, 0.5
 	if _, err := pipeline.BuildDataset(context.Background(), pipeline.DatasetOptions{
 		ArtifactPaths: []string{src}, OutDir: out,
 		MaxPerRule: 10, Split: dataset.SplitOptions{ValidFraction: 0.2, Seed: 42},
-		Augment: pipeline.Augmentation{Copies: 1, MaxCopies: 3, Catalogue: augment.Default()},
+		Augment: pipeline.Augmentation{Copies: 1, MaxCopies: 3, Catalogue: cat},
 	}); err != nil {
 		t.Fatal(err)
 	}
