@@ -35,7 +35,10 @@ var (
 	// longer run may learn the spelling; until one is measured, opt in.
 	DefaultEcosystemShare = 0.0
 	// DefaultFixShare is the share of the copies of operating-system
-	// package findings without a fix that gain one (fix.go).
+	// package findings without a fix that gain one (fix.go): none by
+	// default. At 0.5, with moves at 0.75 and 44 steps, the other
+	// projects' loss fell from 1.18 to 0.79 but in-domain hallucination
+	// rose from 0.04 to 0.08 in two runs (bench/RESULTS.md, sixth session).
 	DefaultFixShare = 0.0
 	// DefaultOtherPackages are the names for the other ecosystems
 	// (operating-system packages among them).
