@@ -25,22 +25,19 @@ var (
 	// DefaultEcosystems are the ecosystems dependency copies move to:
 	// every one remedy writes a lock-file fix for.
 	DefaultEcosystems = []string{"npm", "pypi", "go", "cargo", "rubygems", "nuget", "composer", "maven"}
-	// DefaultEcosystemShare is the share of movable copies that move: none
-	// by default. At 0.75 (21 of the samples' 130 copies moved) the
-	// 30-step demo model wrote hybrids of the ecosystems in its fix
-	// snippets, in-domain too (`go get golang.kts/io.netty-codec-http2` for
-	// a Maven package; 4 of its 5 snippets were no Gradle line, against 0
-	// of 7 without moves), and its free hallucination on other projects rose
-	// from 0.20 to 0.29 (bench/RESULTS.md, 2026-12-04 fourth session). A
-	// longer run may learn the spelling; until one is measured, opt in.
-	DefaultEcosystemShare = 0.0
+	// DefaultEcosystemShare is the share of movable copies that move. At
+	// 0.75 (21 of the samples' 130 copies moved) a 30-step demo model wrote
+	// hybrids of the ecosystems in its fix snippets, in-domain too
+	// (bench/RESULTS.md, fourth session); at 44 steps (the demo's since it
+	// trains in two processes), with fixes gained at 0.5, two runs got
+	// every in-domain fact right and lowered the other projects' loss from
+	// 1.18 to 0.79 (sixth session).
+	DefaultEcosystemShare = 0.75
 	// DefaultFixShare is the share of the copies of operating-system
-	// package findings without a fix that gain one (fix.go): none by
-	// default. At 0.5, with moves at 0.75 and 44 steps, the other
-	// projects' loss fell from 1.18 to 0.79 and every in-domain fact was
-	// right in two runs (bench/RESULTS.md, sixth session); on by default
-	// waits for the tests that assume no moves.
-	DefaultFixShare = 0.0
+	// package findings without a fix that gain one (fix.go): half, so the
+	// originals still teach the answer without a fix and the copies the
+	// image-build fix (measured with the moves above, sixth session).
+	DefaultFixShare = 0.5
 	// DefaultOtherPackages are the names for the other ecosystems
 	// (operating-system packages among them).
 	DefaultOtherPackages = []string{"liborbit", "ledgerd", "libvesta2", "harbor-utils", "quill-tools", "libtessera", "lumen-base", "cobalt-libs"}

@@ -168,8 +168,10 @@ func TestMoveShare(t *testing.T) {
 		}
 		return by
 	}
-	if by := count(augment.Default(), f); by["maven"] != 400 {
-		t.Errorf("copies moved with the default share %g: %v", augment.DefaultEcosystemShare, by)
+	still := augment.Default()
+	still.EcosystemShare = 0
+	if by := count(still, f); by["maven"] != 400 {
+		t.Errorf("copies moved with share 0: %v", by)
 	}
 	moving := augment.Default()
 	moving.EcosystemShare = 0.75

@@ -17,7 +17,7 @@ import (
 // package finding without a fix gains one, the next build on the installed
 // release line (replaced like every version, so in order above the copy's
 // installed one), the ecosystem its version names, and the image-build
-// fix pinning it; with the default share, or for findings that have a fix
+// fix pinning it; with share 0, or for findings that have a fix
 // or are no image's packages, nothing changes.
 func TestGainedFix(t *testing.T) {
 	t.Parallel()
@@ -66,6 +66,8 @@ func TestGainedFix(t *testing.T) {
 	}
 
 	// Findings that gain nothing.
+	none := augment.Default()
+	none.FixShare = 0
 	withFix := load(t, "testdata/dependency-os-trivy-nofix.json")
 	withFix.Package.FixedVersions = []string{"1.5.3-5ubuntu5.5"}
 	inFile := load(t, "testdata/dependency-os-trivy-nofix.json")
@@ -76,7 +78,7 @@ func TestGainedFix(t *testing.T) {
 		f   finding.Finding
 		cat augment.Catalogue
 	}{
-		"default share":      {orig, augment.Default()},
+		"share 0":            {orig, none},
 		"a fix is known":     {withFix, gain},
 		"not in an image":    {inFile, gain},
 		"no distro revision": {unknown, gain},

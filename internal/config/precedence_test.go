@@ -148,7 +148,7 @@ func TestEnvOverrides(t *testing.T) {
 		{name: "ecosystem moves by default", env: nil,
 			check: func(c *config.Config) bool {
 				a := c.Dataset.Augment
-				return a.EcosystemShare == 0 && len(a.Ecosystems) == 8
+				return a.EcosystemShare == 0.75 && a.FixShare == 0.5 && len(a.Ecosystems) == 8
 			}},
 		{name: "ecosystems in the ingesters' spellings", env: map[string]string{"VULNTUNE_DATASET_AUGMENT_ECOSYSTEMS": "PyPI,crates.io", "VULNTUNE_DATASET_AUGMENT_ECOSYSTEM_SHARE": "1"},
 			check: func(c *config.Config) bool {
