@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/remedy"
 )
 
 // A copy that gains a fix (issue 16): none of the samples'
@@ -51,7 +52,7 @@ func gainedFix(f *finding.Finding, n int, cat Catalogue) (eco, fixed string) {
 			}
 		}
 	}
-	if eco != "debian" && eco != "alpine" && eco != "rpm" {
+	if !remedy.OSPackage(eco) {
 		return "", ""
 	}
 	if Seed(f.ID+"|fix", n).Float64() >= cat.FixShare {

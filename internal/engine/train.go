@@ -73,8 +73,8 @@ type TrainRequest struct {
 	Fuse         bool     `json:"fuse"`
 	Compile      bool     `json:"compile"`
 	LoRA         LoRASpec `json:"lora"`
-	// Ranks is how many processes train together (Train sets it: see
-	// trainRanks); callers leave it 0.
+	// Ranks is how many processes train together (Train sets it from
+	// Engine.workers); callers leave it 0.
 	Ranks int `json:"ranks"`
 }
 

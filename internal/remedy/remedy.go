@@ -141,7 +141,7 @@ func forDependency(f *finding.Finding, r *Remediation) {
 		r.Summary = fmt.Sprintf("Upgrade %s from %s to %s, the lowest fixed version on the installed release line; it fixes %s.", name, from, choice.Fixed, vuln)
 	case StatusOtherLine:
 		r.Summary = fmt.Sprintf("Upgrade %s from %s to %s, the lowest fixed version above the installed one; it fixes %s. ", name, from, choice.Fixed, vuln)
-		if osPackage(eco) {
+		if OSPackage(eco) {
 			r.Summary += "No fixed build of the installed upstream version is listed, so this moves to a newer upstream version."
 		} else {
 			r.Summary += "No fix exists on the installed release line, so this moves to a later minor or major release: check its release notes for breaking changes."
@@ -168,7 +168,7 @@ func forDependency(f *finding.Finding, r *Remediation) {
 		return
 	}
 	r.Steps = append(r.Steps, "Apply the change for the build system in use (shown under changes), rebuild and run the tests.")
-	if !namesFile(r.Changes) && !osPackage(eco) {
+	if !namesFile(r.Changes) && !OSPackage(eco) {
 		if at := firstNonEmpty(finding.CleanPath(f.Location.Path), f.Location.Image); at != "" {
 			r.Steps = append(r.Steps, fmt.Sprintf("The scanner found the package in %s, not in a build file: make the change in the project or image build that produces it, then rebuild and redeploy.", at))
 		}
@@ -185,9 +185,9 @@ func noFixSummary(name, vuln string) string {
 	return fmt.Sprintf("No fixed version of %s is known for %s yet, so there is nothing to upgrade to.", name, vuln)
 }
 
-// osPackage reports whether eco is a distribution's package ecosystem, whose
-// fix goes into the image build.
-func osPackage(eco string) bool {
+// OSPackage reports whether eco, canonical (finding.CanonicalEcosystem), is
+// a distribution's package ecosystem, whose fix goes into the image build.
+func OSPackage(eco string) bool {
 	return eco == "debian" || eco == "alpine" || eco == "rpm"
 }
 

@@ -185,7 +185,7 @@ def restore_checkpoint(args, model, optimizer):
 def train_loop(model, optimizer, loss_fn, gather, train_set, valid_set, args, counters, adapter_config,
                schedule=None, callback=None, ranks=None):
     """Train from counters["step"] to args.steps: each step draws its batch
-    from Order, seeds dropout by (seed, step), updates the adapters through
+    from Order, seeds dropout by (seed, step, rank), updates the adapters through
     a compiled step and reports to callback; validation every eval_steps
     (and at step 0 of a fresh run) keeps the best adapter in work_dir/best;
     checkpoints every save_steps, at least every checkpoint_seconds, at the
