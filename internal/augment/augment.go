@@ -84,6 +84,10 @@ type Catalogue struct {
 	// FixShare is the share of the copies of operating-system package
 	// findings without a fix that gain one (gainedFix; 0: none).
 	FixShare float64
+	// DropShare is the share of the copies of findings with a CWE that
+	// lose it (dropsCWE), and separately of those with a line (dropsLine);
+	// 0: none.
+	DropShare float64
 }
 
 // Avoid says which identifiers a copy must not take: those of held-out
@@ -114,6 +118,8 @@ const (
 	KindManifest  = "manifest"
 	// The fixed version a copy gained (gainedFix; Old is empty).
 	KindFix = "fix"
+	// A CWE a copy lost (dropsCWE; New is empty).
+	KindNoCWE = "no cwe"
 )
 
 // Seed is the random source of copy n of the finding with id: the same
@@ -137,6 +143,13 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 	gained, fixed := gainedFix(f, n, cat)
 	if fixed != "" {
 		f = withFix(f, gained, fixed)
+	}
+	var dropped []string
+	if cwe, line := dropsCWE(f, n, cat), dropsLine(f, n, cat); cwe || line {
+		if cwe {
+			dropped = f.CWE
+		}
+		f = without(f, cwe, line)
 	}
 	rng := Seed(f.ID, n)
 	c := clone(f)
@@ -518,6 +531,9 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 		// original's text is replaced by it.
 		reps = append(reps, Replacement{Kind: KindFix, New: c.Package.FixedVersions[0]})
 	}
+	for _, id := range dropped {
+		reps = append(reps, Replacement{Kind: KindNoCWE, Old: ident.NormCWE(id)})
+	}
 	return c, reps, nil
 }
 
@@ -530,7 +546,7 @@ func Leftovers(text string, reps []Replacement) []string {
 		switch r.Kind {
 		case KindLine:
 			continue
-		case ident.KindCWE:
+		case ident.KindCWE, KindNoCWE:
 			for _, m := range ident.CWERE.FindAllString(text, -1) {
 				if ident.NormCWE(m) == r.Old {
 					out = append(out, r.Old)

@@ -127,6 +127,10 @@ type Augmentation struct {
 	// GainedFix counts the copies in the dataset of operating-system
 	// package findings without a fix that gained one (augment.FixShare).
 	GainedFix int `json:"gained_fix,omitempty"`
+	// DroppedCWE and DroppedLine count the copies in the dataset of
+	// findings with a CWE, or a line, that lost it (augment.DropShare).
+	DroppedCWE  int `json:"dropped_cwe,omitempty"`
+	DroppedLine int `json:"dropped_line,omitempty"`
 }
 
 // Mix counts the training examples of ex by Bucket.

@@ -325,6 +325,11 @@ func augmentationSection(b *strings.Builder, a *Augmentation) {
 		fmt.Fprintf(b, "Copies of operating-system package findings without a fixed version that gained one, the installed "+
 			"version's next build, so the answers also show the image-build fix: %d.\n\n", a.GainedFix)
 	}
+	if a.DroppedCWE > 0 || a.DroppedLine > 0 {
+		fmt.Fprintf(b, "Copies of findings that lost their CWE (%d) or their line (%d), in finding and answer together, so that "+
+			"a tool's findings come both with and without them and an answer names a CWE or a line only when its finding does.\n\n",
+			a.DroppedCWE, a.DroppedLine)
+	}
 }
 
 func copiesText(n int) string {

@@ -45,6 +45,7 @@ func indexResult(r *Results, dataset, split string) map[string]any {
 	add("accuracy", "location accuracy", t.LocationAccuracy)
 	add("hallucination_rate", "hallucination rate", t.HallucinationRate)
 	add("accuracy", "fix snippet accuracy", t.SnippetAccuracy)
+	add("accuracy", "fix snippet written where the reference has one", t.SnippetCoverage)
 	add("ended_share", "answers ended by themselves", t.EndedShare)
 	add("repetition_share", "answers repeating themselves", t.RepetitionShare)
 	return map[string]any{

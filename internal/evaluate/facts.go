@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/ident"
@@ -26,8 +27,14 @@ type Scores struct {
 	Snippet *bool `json:"snippet"`
 	// CWE: the answer names at least one of the finding's CWE ids.
 	CWE *bool `json:"cwe"`
-	// Location: the answer names the finding's path or URL.
+	// Location: the answer names the finding's path or URL, and the
+	// location its "Where" section gives is that one (whereAgrees).
 	Location *bool `json:"location"`
+	// SnippetWritten: the answer has a scored fix snippet (Snippet is not
+	// nil) where the reference answer has one; nil when the reference has
+	// none or is not known (explain). Snippet alone cannot see an answer
+	// that leaves the fix out.
+	SnippetWritten *bool `json:"snippet_written,omitempty"`
 	// Ungrounded lists identifiers the answer names that are neither in the
 	// prompt nor among the finding's facts; non-empty means hallucinated.
 	Ungrounded []string `json:"ungrounded"`
@@ -72,7 +79,7 @@ func Score(answer, prompt string, f dataset.Facts) Scores {
 		s.CWE = &ok
 	}
 	if f.Location != "" {
-		ok := namesLocation(answer, f.Location)
+		ok := namesLocation(answer, f.Location) && whereAgrees(answer, prompt, f.Location)
 		s.Location = &ok
 	}
 	return s
@@ -140,6 +147,37 @@ func namesLocation(answer, loc string) bool {
 	}
 	p := strings.ToLower(strings.TrimPrefix(loc, "./"))
 	return ident.ContainsWord(low, p) || ident.ContainsWord(low, path.Base(p))
+}
+
+// whereLineRE is a location line of an answer's "Where" section
+// (narrate's whereLines): "File path, line 12-14", "Endpoint GET url (…)",
+// "Image name".
+var whereLineRE = regexp.MustCompile(`^(?:[-*]\s+)?(File|Endpoint|Image)\s+(?:(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE)\s+)?(\S+?),?(?:\s+line\s+(\d+)(?:-\d+)?)?(?:\s.*)?$`)
+
+// whereAgrees says whether the location lines of answer's "Where" section
+// name loc, and a line number they give is one the prompt gives ("path:48"
+// or "line 48"). The first line can be right while this section invents a
+// file ("File ch.qos.logback, line 15-16"), and a reader takes both.
+func whereAgrees(answer, prompt, loc string) bool {
+	in := false
+	for _, l := range strings.Split(answer, "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "**") {
+			in = strings.EqualFold(strings.Trim(t, "*: "), "where")
+			continue
+		}
+		m := whereLineRE.FindStringSubmatch(t)
+		if !in || m == nil {
+			continue
+		}
+		if !namesLocation(m[2], loc) {
+			return false
+		}
+		if m[3] != "" && !regexp.MustCompile(`(?i)(?::|\blines?:?\s*)`+m[3]+`\b`).MatchString(prompt) {
+			return false
+		}
+	}
+	return true
 }
 
 // ScoreAnswer scores a generated answer as evaluation does: Score of the

@@ -15,3 +15,30 @@ func TestCompleteText(t *testing.T) {
 		}
 	}
 }
+
+// TestWhereAgrees: the location lines of an answer's "Where" section must
+// name the finding's location, and a line only one the prompt gives; an
+// answer without the section is judged by its other lines alone.
+func TestWhereAgrees(t *testing.T) {
+	t.Parallel()
+	prompt := "Location: webauthn-server/gradle.lockfile\nCode at app/db.py:12 and http://localhost:8080"
+	for _, tt := range []struct {
+		name, answer, loc string
+		want              bool
+	}{
+		{"file", "**Where**\n- Package a:b, installed version 1.3.5 (maven)\n- File webauthn-server/gradle.lockfile\n\n**Fix**", "webauthn-server/gradle.lockfile", true},
+		{"file name only", "**Where**\n- File gradle.lockfile", "webauthn-server/gradle.lockfile", true},
+		{"invented file", "**Where**\n- File ch.qos.logback, line 15-16\n\n**Fix**\nFile webauthn-server/gradle.lockfile", "webauthn-server/gradle.lockfile", false},
+		{"invented line", "**Where**\n- File webauthn-server/gradle.lockfile, line 18-19", "webauthn-server/gradle.lockfile", false},
+		{"prompt's line", "**Where**\n- File app/db.py, line 12-14", "app/db.py", true},
+		{"another line", "**Where**\n- File app/db.py, line 13", "app/db.py", false},
+		{"endpoint with method", "**Where**\n- Endpoint GET http://localhost:8080 (parameter \"q\")\n- Seen on 4 distinct requests", "http://localhost:8080", true},
+		{"other endpoint", "**Where**\n- Endpoint GET http://localhost:9090/", "http://localhost:8080", false},
+		{"outside the section", "**Fix**\n- File other.txt, line 3", "app/db.py", true},
+		{"no section", "Upgrade it.", "app/db.py", true},
+	} {
+		if got := whereAgrees(tt.answer, prompt, tt.loc); got != tt.want {
+			t.Errorf("%s: whereAgrees = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -32,7 +32,10 @@ const SchemaVersion = 1
 // commands that only show or relock versions (npm ls, ./gradlew
 // dependencyInsight, bundle update) stay unscored. A command written bare
 // in prose ends with its clause.
-const ScoringVersion = 6
+// 7: the location in the answer's "Where" section must be the finding's,
+// with a line number the prompt gives; snippet coverage (an answer that
+// leaves out the fix snippet its reference has).
+const ScoringVersion = 7
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:
@@ -67,6 +70,12 @@ type Metrics struct {
 	// installed one.
 	SnippetAccuracy *float64 `json:"snippet_accuracy"`
 	SnippetN        int      `json:"snippet_n"`
+	// SnippetCoverage: share of the examples whose reference answer has a
+	// fix snippet for the package whose answer has one too (right or
+	// wrong: SnippetAccuracy judges it). An answer that leaves the fix out
+	// is not scored by SnippetAccuracy; this counts it.
+	SnippetCoverage  *float64 `json:"snippet_coverage"`
+	SnippetCoverageN int      `json:"snippet_coverage_n"`
 	// Truncated counts answers cut at max_tokens, Repeating answers the
 	// engine stopped because their tail repeated one cycle
 	// (engine.RepeatStop); EndedShare is the share of answers that ended
@@ -214,13 +223,17 @@ type Generation struct {
 // how an answer is scored, for fresh answers and rescored ones alike.
 func (g *Generation) score(e example) {
 	g.Scores = Score(completeText(g.Text, g.FinishReason), e.prompt(), e.Meta.Facts)
+	if snippetScore(e.answer(), e.Meta.Facts) != nil {
+		w := g.Scores.Snippet != nil
+		g.Scores.SnippetWritten = &w
+	}
 }
 
 // aggregate computes Metrics over gens.
 func aggregate(gens []Generation) Metrics {
 	m := Metrics{N: len(gens)}
 	var nll float64
-	var fv, cwe, loc, hall, snip, rep int
+	var fv, cwe, loc, hall, snip, cov, rep int
 	if len(gens) > 0 {
 		m.UngroundedByKind = map[string]int{}
 		for _, k := range ident.Kinds {
@@ -234,6 +247,7 @@ func aggregate(gens []Generation) Metrics {
 		count(g.Scores.CWE, &m.CWEN, &cwe)
 		count(g.Scores.Location, &m.LocationN, &loc)
 		count(g.Scores.Snippet, &m.SnippetN, &snip)
+		count(g.Scores.SnippetWritten, &m.SnippetCoverageN, &cov)
 		if len(g.Scores.Ungrounded) > 0 {
 			hall++
 		}
@@ -259,6 +273,7 @@ func aggregate(gens []Generation) Metrics {
 	m.LocationAccuracy = frac(loc, m.LocationN)
 	m.HallucinationRate = frac(hall, m.N)
 	m.SnippetAccuracy = frac(snip, m.SnippetN)
+	m.SnippetCoverage = frac(cov, m.SnippetCoverageN)
 	m.EndedShare = frac(m.N-m.Truncated-m.Repeating, m.N)
 	m.RepetitionShare = frac(rep, m.N)
 	return m

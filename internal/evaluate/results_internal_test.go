@@ -3,6 +3,9 @@ package evaluate
 import (
 	"reflect"
 	"testing"
+
+	"github.com/vulntune/vulntune/internal/chat"
+	"github.com/vulntune/vulntune/internal/dataset"
 )
 
 func TestAggregateWholeAnswer(t *testing.T) {
@@ -37,6 +40,17 @@ func TestAggregateWholeAnswer(t *testing.T) {
 		t.Errorf("hallucination rate %v, want 2/6", show(m.HallucinationRate))
 	}
 
+	// Coverage counts the answers whose reference has a snippet: the one
+	// that wrote one (right or wrong) against the one that left it out.
+	cov := aggregate([]Generation{
+		{FinishReason: "stop", Scores: Scores{Snippet: &no, SnippetWritten: &yes, Ungrounded: []string{}}},
+		{FinishReason: "stop", Scores: Scores{SnippetWritten: &no, Ungrounded: []string{}}},
+		{FinishReason: "stop", Scores: Scores{Ungrounded: []string{}}},
+	})
+	if cov.SnippetCoverageN != 2 || cov.SnippetCoverage == nil || *cov.SnippetCoverage != 0.5 {
+		t.Errorf("snippet coverage %v over %d, want 0.5 over 2", show(cov.SnippetCoverage), cov.SnippetCoverageN)
+	}
+
 	none := aggregate([]Generation{{FinishReason: "stop", Scores: Scores{Ungrounded: []string{}}}})
 	if none.SnippetAccuracy != nil || none.SnippetN != 0 || *none.EndedShare != 1 {
 		t.Errorf("no snippet: accuracy %v over %d, ended %v; want nil over 0, ended 1", show(none.SnippetAccuracy), none.SnippetN, show(none.EndedShare))
@@ -51,4 +65,39 @@ func show(f *float64) any {
 		return nil
 	}
 	return *f
+}
+
+// TestScoreSnippetWritten: an answer is held to write a fix snippet where
+// its reference answer has one, and only there.
+func TestScoreSnippetWritten(t *testing.T) {
+	t.Parallel()
+	facts := dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21", Location: "package-lock.json"}
+	ex := func(ref string) example {
+		return example{Messages: []chat.Message{{Role: "user", Content: "lodash 4.17.20 in package-lock.json, fixed in 4.17.21"},
+			{Role: "assistant", Content: ref}}, Meta: dataset.Meta{Facts: facts}}
+	}
+	withSnippet := "Upgrade lodash to 4.17.21.\n```\nnpm install lodash@4.17.21\n```"
+	for _, tt := range []struct {
+		name, ref, answer string
+		want              *bool
+	}{
+		{"written", withSnippet, "Upgrade lodash to 4.17.21: `npm install lodash@4.17.21`.", ptrBool(true)},
+		{"left out", withSnippet, "Upgrade lodash to 4.17.21.", ptrBool(false)},
+		{"reference has none", "Upgrade lodash to 4.17.21.", "Upgrade lodash to 4.17.21.", nil},
+	} {
+		g := Generation{Text: tt.answer, FinishReason: "stop"}
+		g.score(ex(tt.ref))
+		if got := g.Scores.SnippetWritten; (got == nil) != (tt.want == nil) || got != nil && *got != *tt.want {
+			t.Errorf("%s: snippet written %v, want %v", tt.name, showBool(got), showBool(tt.want))
+		}
+	}
+}
+
+func ptrBool(b bool) *bool { return &b }
+
+func showBool(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return *b
 }

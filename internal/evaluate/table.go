@@ -45,6 +45,7 @@ func WriteTable(w io.Writer, r *Results) error {
 		{"location_accuracy", func(m Metrics) *float64 { return m.LocationAccuracy }, func(m Metrics) int { return m.LocationN }},
 		{"hallucination_rate", func(m Metrics) *float64 { return m.HallucinationRate }, func(m Metrics) int { return m.N }},
 		{"snippet_accuracy", func(m Metrics) *float64 { return m.SnippetAccuracy }, func(m Metrics) int { return m.SnippetN }},
+		{"snippet_coverage", func(m Metrics) *float64 { return m.SnippetCoverage }, func(m Metrics) int { return m.SnippetCoverageN }},
 		{"ended_share", func(m Metrics) *float64 { return m.EndedShare }, func(m Metrics) int { return m.N }},
 		{"repetition_share", func(m Metrics) *float64 { return m.RepetitionShare }, func(m Metrics) int { return m.N }},
 	}

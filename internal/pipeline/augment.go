@@ -52,6 +52,8 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 	var copies []dataset.Example
 	moved := map[string]string{} // copy finding id -> the ecosystem it moved to
 	gained := map[string]bool{}  // copy finding ids that gained a fix
+	noCWE := map[string]bool{}   // copy finding ids that lost their CWEs
+	noLine := map[string]bool{}  // copy finding ids that lost their line
 	for _, i := range idx {
 		orig := ex[i]
 		f := byID[orig.Meta.FindingID]
@@ -79,6 +81,8 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 			}
 			e.Meta.AugmentOf, e.Meta.Group, e.Meta.Split = orig.Meta.FindingID, orig.Meta.Group, orig.Meta.Split
 			copies = append(copies, e)
+			noCWE[c.ID] = len(f.CWE) > 0 && len(c.CWE) == 0
+			noLine[c.ID] = f.Location.StartLine > 0 && c.Location.StartLine == 0
 			switch {
 			case f.Package != nil && len(f.Package.FixedVersions) == 0 && len(c.Package.FixedVersions) > 0:
 				// Its ecosystem may be new too: the one its version names.
@@ -97,6 +101,12 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 	for _, e := range kept {
 		if gained[e.Meta.FindingID] {
 			st.GainedFix++
+		}
+		if noCWE[e.Meta.FindingID] {
+			st.DroppedCWE++
+		}
+		if noLine[e.Meta.FindingID] {
+			st.DroppedLine++
 		}
 		if eco, ok := moved[e.Meta.FindingID]; ok {
 			if st.Moved == nil {

@@ -1,0 +1,65 @@
+package augment
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/ident"
+)
+
+// A copy that loses a fact (issue 16). In the samples, whether a finding
+// names a CWE or a line follows from its tool and kind: every Semgrep, ZAP
+// and OSV-Scanner finding names a CWE, no Trivy dependency or Checkov
+// finding does; every code and config finding gives a line, no dependency
+// finding does. A model tuned on them learnt "OSV-Scanner: write a CWE"
+// and "File …, line …" rather than "copy what the finding gives", and on
+// other projects wrote CWE ids the findings never named (a CVE's year as
+// "CWE-2023") and line numbers for lock files ("File composer.lock, line
+// 15-16"). Copy n of a finding may drop its CWEs, and separately its line,
+// in prompt and answer together, so the same tool and kind come both with
+// and without them.
+
+// dropsCWE says whether copy n of f loses its CWEs: f names some, no text
+// of its repeats one (the copy would still name what its facts lack), and
+// the copy falls in cat.DropShare.
+func dropsCWE(f *finding.Finding, n int, cat Catalogue) bool {
+	if cat.DropShare <= 0 || len(f.CWE) == 0 {
+		return false
+	}
+	for _, t := range allText(f) {
+		if ident.CWERE.MatchString(t) {
+			return false
+		}
+	}
+	return Seed(f.ID+"|drop-cwe", n).Float64() < cat.DropShare
+}
+
+// dropsLine says whether copy n of f loses the line of its location: f
+// gives a file and a line that no text of its repeats, and the copy falls
+// in cat.DropShare.
+func dropsLine(f *finding.Finding, n int, cat Catalogue) bool {
+	l := f.Location
+	if cat.DropShare <= 0 || l.Path == "" || l.StartLine <= 0 {
+		return false
+	}
+	named := regexp.MustCompile(fmt.Sprintf(`(?i)(?::|\blines?:?\s*)%d\b`, l.StartLine))
+	for _, t := range allText(f) {
+		if named.MatchString(t) {
+			return false
+		}
+	}
+	return Seed(f.ID+"|drop-line", n).Float64() < cat.DropShare
+}
+
+// without is f without its CWEs (cwe) and the line of its location (line).
+func without(f *finding.Finding, cwe, line bool) *finding.Finding {
+	c := clone(f)
+	if cwe {
+		c.CWE = nil
+	}
+	if line {
+		c.Location.StartLine, c.Location.EndLine, c.Location.StartCol = 0, 0, 0
+	}
+	return &c
+}
