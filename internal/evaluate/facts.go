@@ -151,8 +151,8 @@ func namesLocation(answer, loc string) bool {
 
 // whereLineRE is a location line of an answer's "Where" section
 // (narrate's whereLines): "File path, line 12-14", "Endpoint GET url (…)",
-// "Image name".
-var whereLineRE = regexp.MustCompile(`^(?:[-*]\s+)?(File|Endpoint|Image)\s+(?:(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE)\s+)?(\S+?),?(?:\s+line\s+(\d+)(?:-\d+)?)?(?:\s.*)?$`)
+// "Image name". A path may hold spaces (SARIF's "not a valid URI").
+var whereLineRE = regexp.MustCompile(`^(?:[-*]\s+)?(File|Endpoint|Image)\s+(?:(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE)\s+)?(.+?)(?:,\s+line\s+(\d+)(?:-\d+)?)?(?:\s+\(.*\))?$`)
 
 // whereAgrees says whether the location lines of answer's "Where" section
 // name loc, and a line number they give is one the prompt gives ("path:48"

@@ -36,6 +36,8 @@ func TestWhereAgrees(t *testing.T) {
 		{"other endpoint", "**Where**\n- Endpoint GET http://localhost:9090/", "http://localhost:8080", false},
 		{"outside the section", "**Fix**\n- File other.txt, line 3", "app/db.py", true},
 		{"no section", "Upgrade it.", "app/db.py", true},
+		{"path with spaces", "**Where**\n- File not a valid URI, line 12", "not a valid URI", true},
+		{"path with spaces, other line", "**Where**\n- File not a valid URI, line 2", "not a valid URI", false},
 	} {
 		if got := whereAgrees(tt.answer, prompt, tt.loc); got != tt.want {
 			t.Errorf("%s: whereAgrees = %v, want %v", tt.name, got, tt.want)

@@ -20,13 +20,13 @@ var referenceSources = []string{"../../examples/artifacts", "../../examples/corp
 // referenceExamples builds src's dataset as the main job does and returns
 // every example of it, training and held-out, identifier-replaced copies
 // included: a copy's reference answer must pass as its original's does,
-// those that moved to another ecosystem or gained a fix too (both opt-in,
-// so on here).
+// those that moved to another ecosystem, gained a fix or lost their CWE or
+// line too (on here at half their copies whatever the defaults).
 func referenceExamples(t *testing.T, src string) []dataset.Example {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "dataset")
 	cat := augment.Default()
-	cat.EcosystemShare, cat.FixShare = 0.5, 0.5
+	cat.EcosystemShare, cat.FixShare, cat.DropShare = 0.5, 0.5, 0.5
 	if _, err := pipeline.BuildDataset(context.Background(), pipeline.DatasetOptions{
 		ArtifactPaths: []string{src}, OutDir: out,
 		MaxPerRule: 10, Split: dataset.SplitOptions{ValidFraction: 0.2, Seed: 42},
@@ -44,7 +44,7 @@ func referenceExamples(t *testing.T, src string) []dataset.Example {
 // TestReferenceAnswersScorePerfect scores every reference answer of the
 // sample and corpus datasets as evaluation scores a model's: the answer
 // the model learns from must name the fixed version, agree with its first
-// line, pin the fixed version in every fix snippet, name no ungrounded
+// line, name its CWE and its location (the Where section's too), pin the fixed version in every fix snippet, name no ungrounded
 // version, CWE, vulnerability id, path or URL, and repeat no line three times
 // (the repetition share); so must every identifier-replaced copy of a
 // training example. A scoring rule that fails a reference answer measures
@@ -63,6 +63,12 @@ func TestReferenceAnswersScorePerfect(t *testing.T) {
 				s := evaluate.Score(e.Assistant(), e.Prompt(), e.Meta.Facts)
 				if s.FixedVersion != nil && !*s.FixedVersion {
 					t.Errorf("%s: reference answer fails fixed version (%+v)\n%s", e.Meta.FindingID, e.Meta.Facts, e.Assistant())
+				}
+				if s.Location != nil && !*s.Location {
+					t.Errorf("%s: reference answer fails its location (%q), its Where section included\n%s", e.Meta.FindingID, e.Meta.Facts.Location, e.Assistant())
+				}
+				if s.CWE != nil && !*s.CWE {
+					t.Errorf("%s: reference answer names none of its CWEs %v", e.Meta.FindingID, e.Meta.Facts.CWE)
 				}
 				if s.Snippet != nil {
 					snippets++
