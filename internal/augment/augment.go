@@ -84,10 +84,10 @@ type Catalogue struct {
 	// FixShare is the share of the copies of operating-system package
 	// findings without a fix that gain one (gainedFix; 0: none).
 	FixShare float64
-	// DropShare is the share of the copies of findings with a CWE that
-	// lose it (dropsCWE), and separately of those with a line (dropsLine);
+	// CWEDropShare is the share of the copies of findings with a CWE that
+	// lose it (dropsCWE), LineDropShare of those with a line (dropsLine);
 	// 0: none.
-	DropShare float64
+	CWEDropShare, LineDropShare float64
 }
 
 // Avoid says which identifiers a copy must not take: those of held-out

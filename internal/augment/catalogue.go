@@ -38,9 +38,10 @@ var (
 	// originals still teach the answer without a fix and the copies the
 	// image-build fix (measured with the moves above, sixth session).
 	DefaultFixShare = 0.5
-	// DefaultDropShare is the share of the copies of findings with a
-	// CWE, and separately with a line, that lose it (drop.go).
-	DefaultDropShare = 0.0
+	// DefaultCWEDropShare and DefaultLineDropShare are the shares of the
+	// copies of findings with a CWE, or a line, that lose it (drop.go).
+	DefaultCWEDropShare  = 0.0
+	DefaultLineDropShare = 0.0
 	// DefaultOtherPackages are the names for the other ecosystems
 	// (operating-system packages among them).
 	DefaultOtherPackages = []string{"liborbit", "ledgerd", "libvesta2", "harbor-utils", "quill-tools", "libtessera", "lumen-base", "cobalt-libs"}
@@ -60,5 +61,5 @@ var (
 func Default() Catalogue {
 	return Catalogue{Packages: DefaultPackages, Other: DefaultOtherPackages, Directories: DefaultDirectories,
 		FileStems: DefaultFileStems, RuleNames: DefaultRuleNames, Ecosystems: DefaultEcosystems, EcosystemShare: DefaultEcosystemShare,
-		FixShare: DefaultFixShare, DropShare: DefaultDropShare}
+		FixShare: DefaultFixShare, CWEDropShare: DefaultCWEDropShare, LineDropShare: DefaultLineDropShare}
 }

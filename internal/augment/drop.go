@@ -22,9 +22,9 @@ import (
 
 // dropsCWE says whether copy n of f loses its CWEs: f names some, no text
 // of its repeats one (the copy would still name what its facts lack), and
-// the copy falls in cat.DropShare.
+// the copy falls in cat.CWEDropShare.
 func dropsCWE(f *finding.Finding, n int, cat Catalogue) bool {
-	if cat.DropShare <= 0 || len(f.CWE) == 0 {
+	if cat.CWEDropShare <= 0 || len(f.CWE) == 0 {
 		return false
 	}
 	for _, t := range allText(f) {
@@ -32,15 +32,15 @@ func dropsCWE(f *finding.Finding, n int, cat Catalogue) bool {
 			return false
 		}
 	}
-	return Seed(f.ID+"|drop-cwe", n).Float64() < cat.DropShare
+	return Seed(f.ID+"|drop-cwe", n).Float64() < cat.CWEDropShare
 }
 
 // dropsLine says whether copy n of f loses the line of its location: f
 // gives a file and a line that no text of its repeats, and the copy falls
-// in cat.DropShare.
+// in cat.LineDropShare.
 func dropsLine(f *finding.Finding, n int, cat Catalogue) bool {
 	l := f.Location
-	if cat.DropShare <= 0 || l.Path == "" || l.StartLine <= 0 {
+	if cat.LineDropShare <= 0 || l.Path == "" || l.StartLine <= 0 {
 		return false
 	}
 	named := regexp.MustCompile(fmt.Sprintf(`(?i)(?::|\blines?:?\s*)%d\b`, l.StartLine))
@@ -49,7 +49,7 @@ func dropsLine(f *finding.Finding, n int, cat Catalogue) bool {
 			return false
 		}
 	}
-	return Seed(f.ID+"|drop-line", n).Float64() < cat.DropShare
+	return Seed(f.ID+"|drop-line", n).Float64() < cat.LineDropShare
 }
 
 // without is f without its CWEs (cwe) and the line of its location (line).

@@ -40,7 +40,7 @@ func TestDrop(t *testing.T) {
 				orig.Description = tc.text
 			}
 			cat := augment.Default()
-			cat.DropShare = tc.share
+			cat.CWEDropShare, cat.LineDropShare = tc.share, tc.share
 			for n := 1; n <= 3; n++ {
 				c, reps, err := augment.Finding(&orig, n, cat, augment.Avoid{})
 				if err != nil {

@@ -156,10 +156,11 @@ type Augment struct {
 	// FixShare is the share of the copies of operating-system package
 	// findings without a fix that gain one (the samples' have none).
 	FixShare float64 `yaml:"fix_share"`
-	// DropShare is the share of the copies of findings with a CWE, and
-	// separately with a line, that lose it (in the samples whether a
-	// finding has either follows its tool and kind).
-	DropShare float64 `yaml:"drop_share"`
+	// CWEDropShare and LineDropShare are the shares of the copies of
+	// findings with a CWE, or a line, that lose it (in the samples whether
+	// a finding has either follows its tool and kind).
+	CWEDropShare  float64 `yaml:"cwe_drop_share"`
+	LineDropShare float64 `yaml:"line_drop_share"`
 }
 
 // AugmentPackages are replacement package names per ecosystem, each in

@@ -43,7 +43,8 @@ func TestAugmentationKeepsTheSplitLeakFree(t *testing.T) {
 			cat := augment.Default()
 			cat.EcosystemShare = 0.5 // moves are opt-in; the split must stay leak-free with them
 			cat.FixShare = 0.5       // and with copies that gain a fix
-			cat.DropShare = 0.5      // or lose their CWE or line
+			cat.CWEDropShare = 0.5   // or lose their CWE
+			cat.LineDropShare = 0.5  // or line
 			aug, ares := build(pipeline.Augmentation{Copies: 1, MaxCopies: 3, Catalogue: cat})
 			if ares.Examples != pres.Examples || ares.Copies == 0 || pres.Copies != 0 {
 				t.Errorf("examples %d and %d, copies %d and %d: want the same examples and copies only with augmentation", pres.Examples, ares.Examples, pres.Copies, ares.Copies)

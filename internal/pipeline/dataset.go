@@ -247,7 +247,7 @@ func AugmentOptions(d config.Dataset) Augmentation {
 		},
 		Other: a.Packages.Other, Directories: a.Directories, FileStems: a.FileStems, RuleNames: a.RuleNames, CWEs: a.CWEs,
 		Ecosystems: a.Ecosystems, EcosystemShare: a.EcosystemShare, FixShare: a.FixShare,
-		DropShare: a.DropShare,
+		CWEDropShare: a.CWEDropShare, LineDropShare: a.LineDropShare,
 	}}
 }
 

@@ -26,7 +26,7 @@ func referenceExamples(t *testing.T, src string) []dataset.Example {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "dataset")
 	cat := augment.Default()
-	cat.EcosystemShare, cat.FixShare, cat.DropShare = 0.5, 0.5, 0.5
+	cat.EcosystemShare, cat.FixShare, cat.CWEDropShare, cat.LineDropShare = 0.5, 0.5, 0.5, 0.5
 	if _, err := pipeline.BuildDataset(context.Background(), pipeline.DatasetOptions{
 		ArtifactPaths: []string{src}, OutDir: out,
 		MaxPerRule: 10, Split: dataset.SplitOptions{ValidFraction: 0.2, Seed: 42},
