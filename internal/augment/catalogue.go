@@ -41,7 +41,7 @@ var (
 	// DefaultCWEDropShare and DefaultLineDropShare are the shares of the
 	// copies of findings with a CWE, or a line, that lose it (drop.go).
 	DefaultCWEDropShare  = 0.0
-	DefaultLineDropShare = 0.0
+	DefaultLineDropShare = 0.5
 	// DefaultOtherPackages are the names for the other ecosystems
 	// (operating-system packages among them).
 	DefaultOtherPackages = []string{"liborbit", "ledgerd", "libvesta2", "harbor-utils", "quill-tools", "libtessera", "lumen-base", "cobalt-libs"}

@@ -52,14 +52,26 @@ func dropsLine(f *finding.Finding, n int, cat Catalogue) bool {
 	return Seed(f.ID+"|drop-line", n).Float64() < cat.LineDropShare
 }
 
-// without is f without its CWEs (cwe) and the line of its location (line).
+// without is f without its CWEs (cwe) and without line numbers (line):
+// its location's, and those of its related locations, flow steps and
+// fixes, as a fix "for line 12" would still give one.
 func without(f *finding.Finding, cwe, line bool) *finding.Finding {
 	c := clone(f)
 	if cwe {
 		c.CWE = nil
 	}
 	if line {
-		c.Location.StartLine, c.Location.EndLine, c.Location.StartCol = 0, 0, 0
+		noLine := func(l *finding.Location) { l.StartLine, l.EndLine, l.StartCol = 0, 0, 0 }
+		noLine(&c.Location)
+		for i := range c.Related {
+			noLine(&c.Related[i])
+		}
+		for i := range c.Flow {
+			noLine(&c.Flow[i])
+		}
+		for i := range c.Fixes {
+			c.Fixes[i].StartLine, c.Fixes[i].EndLine = 0, 0
+		}
 	}
 	return &c
 }

@@ -20,7 +20,7 @@ import (
 func TestDrop(t *testing.T) {
 	t.Parallel()
 	cweRE := regexp.MustCompile(`(?i)\bCWE[- ]?[0-9]+`)
-	lineRE := regexp.MustCompile(`, line [0-9]+|\.[a-z]+:[0-9]+`)
+	lineRE := regexp.MustCompile(`\blines? [0-9]+|\.[a-z]+:[0-9]+`)
 	for _, tc := range []struct {
 		name, file string
 		share      float64
