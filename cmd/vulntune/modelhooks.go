@@ -19,6 +19,8 @@ type modelFlags struct {
 	TrainEvalBatches int
 	// NoEvalCache answers every held-out example anew, base model included.
 	NoEvalCache bool
+	// Seed is the training seed (0: train.DefaultSeed).
+	Seed int64
 }
 
 // modelOptions turns the config and flags into the pipeline's model
@@ -44,7 +46,7 @@ func (a *app) modelOptions(cfg *config.Config, baseModel string, f modelFlags) (
 		WorkspaceDir: cfg.FineTuning.WorkspaceDir, EvalCacheDir: evalCacheDir(cfg, f.NoEvalCache),
 		Training: cfg.FineTuning.Training, LoRA: cfg.FineTuning.LoRA, GradCheckpoint: gradCheckpoint, QuantizeBits: quantize,
 		Epochs: f.Epochs, MaxSteps: f.MaxSteps, MaxSeqLength: f.MaxSeqLength, EvalBatches: f.TrainEvalBatches,
-		EvalLimit: f.EvalLimit, EvalMaxTokens: f.EvalMaxTokens,
+		EvalLimit: f.EvalLimit, EvalMaxTokens: f.EvalMaxTokens, Seed: f.Seed,
 		Engine: e, Log: a.log,
 		TrainProgress: bar.training,
 		EvalProgress:  func(model string, done, total int) { bar.update("eval "+model, done, total) },

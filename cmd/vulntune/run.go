@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vulntune/vulntune/internal/pipeline"
+	"github.com/vulntune/vulntune/internal/train"
 )
 
 func newRunCmd(a *app) *cobra.Command {
@@ -19,6 +20,7 @@ func newRunCmd(a *app) *cobra.Command {
 		outDir, modelName, baseModel              string
 		skipFT, noLLM, force, asJSON, noEvalCache bool
 		maxSteps, epochs, maxSeq                  int
+		trainSeed                                 int64
 		evalLimit, evalMaxTokens                  int
 		trainEvalBatches                          int
 		up                                        runUploadFlags
@@ -89,7 +91,7 @@ once per content and repo, and unchanged content makes no new commit.`,
 			}
 			var mo pipeline.ModelOptions
 			if !skipFT {
-				mo, err = a.modelOptions(cfg, baseModel, modelFlags{
+				mo, err = a.modelOptions(cfg, baseModel, modelFlags{Seed: trainSeed,
 					MaxSteps: maxSteps, Epochs: epochs, MaxSeqLength: maxSeq, EvalLimit: evalLimit, EvalMaxTokens: evalMaxTokens,
 					TrainEvalBatches: trainEvalBatches, NoEvalCache: noEvalCache})
 				if err != nil {
@@ -134,6 +136,7 @@ once per content and repo, and unchanged content makes no new commit.`,
 	f.BoolVar(&force, "force", false, "rerun every phase even when its inputs did not change")
 	f.IntVar(&maxSteps, "max-steps", 0, "training steps (overrides epochs)")
 	f.IntVar(&epochs, "epochs", 0, "training epochs (default fine_tuning.training.max_epochs)")
+	f.Int64Var(&trainSeed, "train-seed", train.DefaultSeed, "seed of data order, dropout and adapter initialisation (another seed, another sample of the same settings)")
 	f.IntVar(&maxSeq, "max-seq-length", 0, "training tokens per example (default: finetune's)")
 	f.IntVar(&trainEvalBatches, "train-eval-batches", 0, "validation batches per evaluation during training (0 = the whole split)")
 	f.IntVar(&evalLimit, "eval-limit", 0, "evaluate on at most this many held-out examples (0 = all)")

@@ -96,9 +96,15 @@ func (o ModelOptions) TrainOptions(dataset, name, workDir string, resume bool) t
 // never resumes another's checkpoints, and a run that stopped is picked up
 // from its last one.
 func ModelHooks(o ModelOptions) FinetuneHooks {
+	key := map[string]any{"base": o.BaseModelDir, "training": o.Training, "lora": o.LoRA, "quantize": o.QuantizeBits, "grad_checkpoint": o.GradCheckpoint,
+		"max_steps": o.MaxSteps, "epochs": o.Epochs, "max_seq": o.MaxSeqLength, "eval_batches": o.EvalBatches}
+	// Another seed is another model; the default seed stays out of the
+	// key so that runs made before the seed was a flag keep theirs.
+	if o.Seed != 0 && o.Seed != train.DefaultSeed {
+		key["seed"] = o.Seed
+	}
 	return FinetuneHooks{
-		Key: map[string]any{"base": o.BaseModelDir, "training": o.Training, "lora": o.LoRA, "quantize": o.QuantizeBits, "grad_checkpoint": o.GradCheckpoint,
-			"max_steps": o.MaxSteps, "epochs": o.Epochs, "max_seq": o.MaxSeqLength, "eval_batches": o.EvalBatches},
+		Key: key,
 		EvalKey: map[string]any{"scoring": evaluate.ScoringVersion, "limit": o.EvalLimit, "max_tokens": o.EvalMaxTokens,
 			"repeat_stop": evaluate.DefaultRepeatStop},
 		ModelDir: o.ModelDir,
