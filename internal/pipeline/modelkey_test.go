@@ -12,7 +12,9 @@ import (
 // runs made before `run --train-seed` existed have.
 func TestModelKeySeed(t *testing.T) {
 	t.Parallel()
-	key := func(seed int64) map[string]any { return pipeline.ModelHooks(pipeline.ModelOptions{Seed: seed}).Key.(map[string]any) }
+	key := func(seed int64) map[string]any {
+		return pipeline.ModelHooks(pipeline.ModelOptions{Seed: seed}).Key.(map[string]any)
+	}
 	for _, tc := range []struct {
 		seed int64
 		want any
