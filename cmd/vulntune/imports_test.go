@@ -39,6 +39,7 @@ var cmdImports = map[string][]string{
 	"progress.go":       {"train"}, // renders its progress
 	"publish.go":        {"hub", "validate"},
 	"report.go":         {"report"},
+	"run.go":            {"train"}, // --train-seed's default, the one finetune shows
 	"serve.go":          {"engine"},
 	"setup.go":          {"engine", "modelstore"},
 	"validate.go":       {"engine", "validate"},
