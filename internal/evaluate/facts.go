@@ -23,7 +23,9 @@ type Scores struct {
 	// and none names it without a version where one belongs (a command
 	// that only shows or relocks versions, npm ls or bundle update, is
 	// left out); nil when the example has no fixed version or the answer
-	// no such snippet.
+	// no such snippet. Scoring against a reference answer (evaluation)
+	// also wants each such snippet written as the reference writes its
+	// fix (snippetVerbatim).
 	Snippet *bool `json:"snippet"`
 	// CWE: the answer names at least one of the finding's CWE ids.
 	CWE *bool `json:"cwe"`

@@ -35,7 +35,12 @@ const SchemaVersion = 1
 // 7: the location in the answer's "Where" section must be the finding's,
 // with a line number the prompt gives; snippet coverage (an answer that
 // leaves out the fix snippet its reference has).
-const ScoringVersion = 7
+// 8: where the reference answer is known, a fix snippet that pins the
+// package is right only as the reference writes its fix, line for line
+// (snippetVerbatim): `npm install lodash @4.17.21`, `gem 'uri:0.10.2'`
+// or an apt-get line for a Go module pinned the right version and fixed
+// nothing.
+const ScoringVersion = 8
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:
@@ -222,7 +227,12 @@ type Generation struct {
 // score checks g's answer against its example: the one place that decides
 // how an answer is scored, for fresh answers and rescored ones alike.
 func (g *Generation) score(e example) {
-	g.Scores = Score(completeText(g.Text, g.FinishReason), e.prompt(), e.Meta.Facts)
+	text := completeText(g.Text, g.FinishReason)
+	g.Scores = Score(text, e.prompt(), e.Meta.Facts)
+	if s := g.Scores.Snippet; s != nil && *s && !snippetVerbatim(text, e.answer(), e.Meta.Facts.Package) {
+		wrong := false
+		g.Scores.Snippet = &wrong
+	}
 	if snippetScore(e.answer(), e.Meta.Facts) != nil {
 		w := g.Scores.Snippet != nil
 		g.Scores.SnippetWritten = &w

@@ -101,3 +101,49 @@ func showBool(b *bool) any {
 	}
 	return *b
 }
+
+// TestScoreSnippetVerbatim: scored against its reference, a snippet that
+// pins the fixed version is right only written as the reference writes
+// the fix (scoring v8); answers of issue 16's runs I and K show the
+// shapes that pinned the right version and fixed nothing.
+func TestScoreSnippetVerbatim(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name          string
+		facts         dataset.Facts
+		ref, answer   string
+		want, fixedOK *bool
+	}{
+		{"as the reference", lodashFacts, lodashRef,
+			"Upgrade lodash from 4.17.20 to 4.17.21.\n```\nnpm   install lodash@4.17.21\n```", ptrBool(true), ptrBool(true)},
+		{"inline command as the reference's line", lodashFacts, lodashRef,
+			"Upgrade lodash from 4.17.20 to 4.17.21: `npm install lodash@4.17.21`.", ptrBool(true), ptrBool(true)},
+		{"space before the version", lodashFacts, lodashRef,
+			"Upgrade lodash from 4.17.20 to 4.17.21.\n```\nnpm install lodash @4.17.21\n```", ptrBool(false), ptrBool(true)},
+		{"another build system's line", lodashFacts, lodashRef,
+			"Upgrade lodash from 4.17.20 to 4.17.21.\n```\nRUN apt-get update && apt-get install -y --only-upgrade lodash=4.17.21\n```", ptrBool(false), ptrBool(true)},
+		{"no gem line", dataset.Facts{Package: "uri", InstalledVersion: "0.10.1", FixedVersion: "0.10.2", Location: "Gemfile.lock"},
+			"Upgrade uri from 0.10.1 to 0.10.2.\n```\ngem 'uri', '>= 0.10.2'\n```",
+			"Upgrade uri from 0.10.1 to 0.10.2.\n```\ngem 'uri:0.10.2', package: 'uri:0.10.2'\n```", ptrBool(false), ptrBool(true)},
+		{"installed version stays wrong", lodashFacts, lodashRef,
+			"Upgrade lodash from 4.17.20 to 4.17.21.\n```\nnpm install lodash@4.17.20\n```", ptrBool(false), ptrBool(false)},
+		{"reference without a snippet judges no line", lodashFacts, "Upgrade lodash from 4.17.20 to 4.17.21.",
+			"Upgrade lodash from 4.17.20 to 4.17.21.\n```\nyarn add lodash@4.17.21\n```", ptrBool(true), ptrBool(true)},
+		{"no snippet, nothing scored", lodashFacts, lodashRef, "Upgrade lodash from 4.17.20 to 4.17.21.", nil, ptrBool(true)},
+	} {
+		ex := example{Messages: []chat.Message{{Role: "user", Content: "lodash 4.17.20 in package-lock.json, fixed in 4.17.21; uri 0.10.1 in Gemfile.lock, fixed in 0.10.2"},
+			{Role: "assistant", Content: tt.ref}}, Meta: dataset.Meta{Facts: tt.facts}}
+		g := Generation{Text: tt.answer, FinishReason: "stop"}
+		g.score(ex)
+		if got := g.Scores.Snippet; (got == nil) != (tt.want == nil) || got != nil && *got != *tt.want {
+			t.Errorf("%s: snippet %v, want %v", tt.name, showBool(got), showBool(tt.want))
+		}
+		if got := g.Scores.FixedVersion; (got == nil) != (tt.fixedOK == nil) || got != nil && *got != *tt.fixedOK {
+			t.Errorf("%s: fixed version %v, want %v", tt.name, showBool(got), showBool(tt.fixedOK))
+		}
+	}
+}
+
+var lodashFacts = dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21", Location: "package-lock.json"}
+
+const lodashRef = "Upgrade lodash from 4.17.20 to 4.17.21.\n```\nnpm install lodash@4.17.21\n```"

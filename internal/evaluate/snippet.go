@@ -468,6 +468,39 @@ func snippetScore(answer string, f dataset.Facts) *bool {
 	return &ok
 }
 
+// snippetVerbatim reports whether every fix snippet of answer that pins
+// pkg is written as the reference answer writes its fixes: each of its
+// lines, runs of spaces aside, is a line of one of the reference's fix
+// snippets. The pin alone cannot see a snippet a user could not run:
+// `npm install lodash @4.17.21` installs a package named "@4.17.21",
+// `gem 'uri:0.10.2'` names no gem, and an apt-get line for a Go module or
+// a Maven jar changes nothing in the build that has them, all with the
+// fixed version. A reference without fix snippets judges nothing.
+func snippetVerbatim(answer, reference, pkg string) bool {
+	ref := map[string]bool{}
+	for _, s := range fixSnippets(reference) {
+		for _, l := range strings.Split(s, "\n") {
+			if n := strings.Join(strings.Fields(l), " "); n != "" {
+				ref[n] = true
+			}
+		}
+	}
+	if len(ref) == 0 || pkg == "" {
+		return true
+	}
+	for _, s := range fixSnippets(answer) {
+		if len(snippetPins(s, pkg).pins) == 0 {
+			continue
+		}
+		for _, l := range strings.Split(s, "\n") {
+			if n := strings.Join(strings.Fields(l), " "); n != "" && !ref[n] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // firstLine is the answer's first line of content: its "In short" line,
 // the heading itself left out.
 func firstLine(answer string) string {
