@@ -479,10 +479,8 @@ func snippetScore(answer string, f dataset.Facts) *bool {
 func snippetVerbatim(answer, reference, pkg string) bool {
 	ref := map[string]bool{}
 	for _, s := range fixSnippets(reference) {
-		for _, l := range strings.Split(s, "\n") {
-			if n := strings.Join(strings.Fields(l), " "); n != "" {
-				ref[n] = true
-			}
+		for _, l := range snippetLines(s) {
+			ref[l] = true
 		}
 	}
 	if len(ref) == 0 || pkg == "" {
@@ -492,13 +490,25 @@ func snippetVerbatim(answer, reference, pkg string) bool {
 		if len(snippetPins(s, pkg).pins) == 0 {
 			continue
 		}
-		for _, l := range strings.Split(s, "\n") {
-			if n := strings.Join(strings.Fields(l), " "); n != "" && !ref[n] {
+		for _, l := range snippetLines(s) {
+			if !ref[l] {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// snippetLines returns the non-blank lines of a snippet, each with its
+// runs of spaces made one: the form snippetVerbatim compares.
+func snippetLines(snip string) []string {
+	var out []string
+	for _, l := range strings.Split(snip, "\n") {
+		if n := strings.Join(strings.Fields(l), " "); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // firstLine is the answer's first line of content: its "In short" line,
