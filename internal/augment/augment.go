@@ -140,6 +140,27 @@ func CopyID(id string, n int) string {
 // version the copy cannot keep in order (no numeric part), and when a pool
 // it needs is empty: the caller leaves such a finding without copies.
 func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Finding, []Replacement, error) {
+	return copyOf(f, n, cat, avoid, "")
+}
+
+// MovedCopy returns copy n of f moved to the ecosystem target, one of
+// Targets(f, cat), whatever cat.EcosystemShare draws: the caller chooses
+// where copies go (pipeline balances the training split's ecosystems). It
+// fails when target is not one of them or when f's versions cannot be
+// written in target's shape.
+func MovedCopy(f *finding.Finding, n int, cat Catalogue, avoid Avoid, target string) (finding.Finding, []Replacement, error) {
+	if target == "" || !slices.Contains(Targets(f, cat), target) {
+		return finding.Finding{}, nil, fmt.Errorf("finding %s: cannot move to ecosystem %q", f.ID, target)
+	}
+	c, reps, err := copyOf(f, n, cat, avoid, target)
+	if err == nil && !slices.ContainsFunc(reps, func(r Replacement) bool { return r.Kind == KindEcosystem }) {
+		return finding.Finding{}, nil, fmt.Errorf("finding %s: versions cannot be written in ecosystem %q's shape", f.ID, target)
+	}
+	return c, reps, err
+}
+
+// copyOf is Finding, moved to the ecosystem to when it is not "".
+func copyOf(f *finding.Finding, n int, cat Catalogue, avoid Avoid, to string) (finding.Finding, []Replacement, error) {
 	gained, fixed := gainedFix(f, n, cat)
 	if fixed != "" {
 		f = withFix(f, gained, fixed)
@@ -166,7 +187,7 @@ func Finding(f *finding.Finding, n int, cat Catalogue, avoid Avoid) (finding.Fin
 	var flavoured []string
 	// The package and its versions, in another ecosystem when the copy
 	// moves (moveTarget).
-	target, targetFile := moveTarget(f, n, cat)
+	target, targetFile := moveTarget(f, n, cat, to)
 	if p := f.Package; p != nil {
 		eco := finding.CanonicalEcosystem(p.Ecosystem)
 		// A flavoured artifact's fixes are given in the installed

@@ -33,6 +33,10 @@ var (
 	// every in-domain fact right and lowered the other projects' loss from
 	// 1.18 to 0.79 (sixth session).
 	DefaultEcosystemShare = 0.75
+	// DefaultEcosystemCopies is the copies each movable dependency finding
+	// gets besides, each moved to the least represented ecosystem
+	// (pipeline's balanceEcosystems).
+	DefaultEcosystemCopies = 0
 	// DefaultFixShare is the share of the copies of operating-system
 	// package findings without a fix that gain one (fix.go): half, so the
 	// originals still teach the answer without a fix and the copies the

@@ -71,25 +71,50 @@ var semverEcosystems = map[string]bool{"npm": true, "go": true, "cargo": true, "
 // in its ecosystem, else the target and the base name its location's file
 // takes ("" when it has no file). The draw has its own random source, so
 // a copy that stays draws the replacements it drew before moves existed.
-func moveTarget(f *finding.Finding, n int, cat Catalogue) (target, file string) {
-	p := f.Package
-	if p == nil || f.Kind != finding.KindDependency || cat.EcosystemShare <= 0 || len(cat.Ecosystems) == 0 {
+// A copy of MovedCopy goes to the target it is given (to), its file drawn
+// from the same source.
+func moveTarget(f *finding.Finding, n int, cat Catalogue, to string) (target, file string) {
+	cands := Targets(f, cat)
+	if len(cands) == 0 {
 		return "", ""
+	}
+	rng := Seed(f.ID+"|ecosystem", n)
+	if to != "" {
+		if !slices.Contains(cands, to) {
+			return "", ""
+		}
+		target = to
+	} else {
+		if cat.EcosystemShare <= 0 || rng.Float64() >= cat.EcosystemShare {
+			return "", ""
+		}
+		target = cands[rng.IntN(len(cands))]
+	}
+	if f.Location.Path != "" {
+		files := ecosystemFiles[target]
+		file = files[rng.IntN(len(files))]
+	}
+	return target, file
+}
+
+// Targets are the ecosystems of cat.Ecosystems a copy of f may move to, in
+// cat's order: none unless f is a dependency finding of an ecosystem
+// remedy writes lock-file fixes for, in a manifest or lock file of that
+// ecosystem or in no file (a jar found in an image would become a lock
+// file in it), and never f's own.
+func Targets(f *finding.Finding, cat Catalogue) []string {
+	p := f.Package
+	if p == nil || f.Kind != finding.KindDependency {
+		return nil
 	}
 	src := finding.CanonicalEcosystem(p.Ecosystem)
 	if _, ok := ecosystemFiles[src]; !ok || src == "go" && (p.Name == "stdlib" || p.Name == "toolchain") {
-		return "", ""
+		return nil
 	}
-	// Only a finding in a manifest or lock file of its ecosystem (or in
-	// none): a jar found in an image would become a lock file in it.
 	if lp := f.Location.Path; lp != "" {
 		if finding.ManifestEcosystem(lp) != src || !isManifest(lp) {
-			return "", ""
+			return nil
 		}
-	}
-	rng := Seed(f.ID+"|ecosystem", n)
-	if rng.Float64() >= cat.EcosystemShare {
-		return "", ""
 	}
 	var cands []string
 	for _, e := range cat.Ecosystems {
@@ -98,15 +123,7 @@ func moveTarget(f *finding.Finding, n int, cat Catalogue) (target, file string) 
 			cands = append(cands, e)
 		}
 	}
-	if len(cands) == 0 {
-		return "", ""
-	}
-	target = cands[rng.IntN(len(cands))]
-	if f.Location.Path != "" {
-		files := ecosystemFiles[target]
-		file = files[rng.IntN(len(files))]
-	}
-	return target, file
+	return cands
 }
 
 // isManifest says whether p names a build, manifest or lock file (the

@@ -25,6 +25,52 @@ func moveTo(eco string) augment.Catalogue {
 	return cat
 }
 
+// TestMovedCopy: MovedCopy moves a copy to the ecosystem it is given,
+// whatever the share draws, and refuses one Targets does not offer: the
+// finding's own, one outside the catalogue, or any for a finding that
+// cannot move (a package found in an image).
+func TestMovedCopy(t *testing.T) {
+	t.Parallel()
+	f := load(t, "testdata/dependency-maven-gradle-lockfile.json")
+	cat := augment.Default()
+	cat.EcosystemShare = 0
+	targets := augment.Targets(&f, cat)
+	if slices.Contains(targets, "maven") || len(targets) != len(augment.DefaultEcosystems)-1 {
+		t.Fatalf("targets of a Maven finding %v: want every default ecosystem but maven", targets)
+	}
+	for n, eco := range targets {
+		c, reps, err := augment.MovedCopy(&f, n+1, cat, augment.Avoid{}, eco)
+		if err != nil {
+			t.Fatalf("to %s: %v", eco, err)
+		}
+		if c.Package.Ecosystem != eco || !slices.ContainsFunc(reps, func(r augment.Replacement) bool { return r.Kind == augment.KindEcosystem && r.New == eco }) {
+			t.Errorf("to %s: copy in %q, replacements %v", eco, c.Package.Ecosystem, reps)
+		}
+		if plain, _, _ := augment.Finding(&f, n+1, cat, augment.Avoid{}); plain.Package.Ecosystem != f.Package.Ecosystem {
+			t.Errorf("copy %d moved with ecosystem_share 0", n+1)
+		}
+	}
+	image := f
+	image.Location.Path = "ghcr.io/acme/app:1.0 (app/lib/guava.jar)"
+	for _, tc := range []struct {
+		name string
+		f    *finding.Finding
+		eco  string
+	}{
+		{"own ecosystem", &f, "maven"},
+		{"not in the catalogue", &f, "hex"},
+		{"no ecosystem", &f, ""},
+		{"found in an image", &image, "npm"},
+	} {
+		if _, _, err := augment.MovedCopy(tc.f, 1, cat, augment.Avoid{}, tc.eco); err == nil {
+			t.Errorf("%s: moved to %q", tc.name, tc.eco)
+		}
+	}
+	if got := augment.Targets(&image, cat); len(got) != 0 {
+		t.Errorf("targets of a jar in an image %v: want none", got)
+	}
+}
+
 // TestMoveEcosystem: a dependency copy moved to another ecosystem has that
 // ecosystem's package names, lock file (in the copy's directory), version
 // shape and purl, its versions in their original order, no word of the

@@ -153,6 +153,11 @@ type Augment struct {
 	// the samples' dependencies are all Gradle's).
 	Ecosystems     []string `yaml:"ecosystems"`
 	EcosystemShare float64  `yaml:"ecosystem_share"`
+	// EcosystemCopies are the copies each dependency example that can
+	// move gets besides, every one moved to the ecosystem with the fewest
+	// training examples so far, so no build system dominates the fix
+	// snippets the model learns.
+	EcosystemCopies int `yaml:"ecosystem_copies"`
 	// FixShare is the share of the copies of operating-system package
 	// findings without a fix that gain one (the samples' have none).
 	FixShare float64 `yaml:"fix_share"`

@@ -113,6 +113,9 @@ type Augmentation struct {
 	// most one gets when its bucket is small.
 	Copies    int `json:"copies"`
 	MaxCopies int `json:"max_copies"`
+	// EcosystemCopies is the copies each dependency example that can move
+	// gets besides, each moved to the least represented ecosystem.
+	EcosystemCopies int `json:"ecosystem_copies,omitempty"`
 	// Added counts the copies in the dataset; Skipped the copies not made
 	// or left out, by reason.
 	Added   int            `json:"added"`
@@ -124,6 +127,10 @@ type Augmentation struct {
 	// Moved counts the copies in the dataset that moved to another
 	// ecosystem, by the ecosystem they moved to.
 	Moved map[string]int `json:"moved_to_ecosystem,omitempty"`
+	// Ecosystems counts the training split's dependency examples, originals
+	// and copies, by their package's ecosystem: the build systems its fix
+	// snippets teach.
+	Ecosystems map[string]int `json:"train_ecosystems,omitempty"`
 	// GainedFix counts the copies in the dataset of operating-system
 	// package findings without a fix that gained one (augment.FixShare).
 	GainedFix int `json:"gained_fix,omitempty"`

@@ -121,7 +121,7 @@ func TestCardShowsTrainingMix(t *testing.T) {
 	ex := append(bucketed("dependency", "trivy", 3, dataset.Train), bucketed("web", "zap", 1, dataset.Valid)...)
 	a := &dataset.Augmentation{Copies: 1, MaxCopies: 3, Added: 4, Skipped: map[string]int{"no replacement possible": 2},
 		Before: map[string]int{"dependency/trivy": 3, "web/zap": 1}, After: map[string]int{"dependency/trivy": 6, "web/zap": 4},
-		Moved: map[string]int{"npm": 2, "go": 1}}
+		Moved: map[string]int{"npm": 2, "go": 1}, EcosystemCopies: 2, Ecosystems: map[string]int{"maven": 3, "npm": 2, "go": 1}}
 	opts := dataset.WriteOptions{Augmentation: a}
 	st := dataset.ComputeStats(ex, opts)
 	if st.Augmentation != a {
@@ -130,7 +130,8 @@ func TestCardShowsTrainingMix(t *testing.T) {
 	card := dataset.Card(st, opts)
 	for _, want := range []string{"## Identifier augmentation and training mix", "4 identifier-replaced copies",
 		"| dependency/trivy | 3 | 75% | 6 | 60% |", "| web/zap | 1 | 25% | 4 | 40% |", "no replacement possible (2)",
-		"moved to another ecosystem", "go (1), npm (2)"} {
+		"moved to another ecosystem", "go (1), npm (2)", "2 more copies, each moved to the ecosystem with the fewest",
+		"Training dependency examples by ecosystem, originals and copies: go 1 (17%), maven 3 (50%), npm 2 (33%)."} {
 		if !strings.Contains(card, want) {
 			t.Errorf("card lacks %q:\n%s", want, card)
 		}

@@ -321,6 +321,17 @@ func augmentationSection(b *strings.Builder, a *Augmentation) {
 		fmt.Fprintf(b, "Copies of dependency findings that moved to another ecosystem (its package names, version shape, "+
 			"lock file and fix), so the answers do not all name the original's build system: %s.\n\n", strings.Join(parts, ", "))
 	}
+	if a.EcosystemCopies > 0 {
+		fmt.Fprintf(b, "Every dependency finding in a manifest or lock file also has %d more copies, each moved to the ecosystem "+
+			"with the fewest training examples so far, so no one build system dominates the fix snippets.\n\n", a.EcosystemCopies)
+	}
+	if len(a.Ecosystems) > 0 {
+		parts := make([]string, 0, len(a.Ecosystems))
+		for _, e := range sortedKeys(a.Ecosystems) {
+			parts = append(parts, fmt.Sprintf("%s %d (%s)", e, a.Ecosystems[e], share(a.Ecosystems[e], total(a.Ecosystems))))
+		}
+		fmt.Fprintf(b, "Training dependency examples by ecosystem, originals and copies: %s.\n\n", strings.Join(parts, ", "))
+	}
 	if a.GainedFix > 0 {
 		fmt.Fprintf(b, "Copies of operating-system package findings without a fixed version that gained one, the installed "+
 			"version's next build, so the answers also show the image-build fix: %d.\n\n", a.GainedFix)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,15 +15,18 @@ import (
 
 // Augmentation configures identifier augmentation of the training split
 // (internal/augment): Copies for every training example, up to MaxCopies
-// for examples of small kind/tool buckets (dataset.PlanCopies), drawn from
-// Catalogue.
+// for examples of small kind/tool buckets (dataset.PlanCopies), and
+// EcosystemCopies more for each dependency example that can move to
+// another ecosystem, each to the ecosystem with the fewest training
+// examples so far (balanceEcosystems), drawn from Catalogue.
 type Augmentation struct {
-	Copies    int
-	MaxCopies int
-	Catalogue augment.Catalogue
+	Copies          int
+	MaxCopies       int
+	EcosystemCopies int
+	Catalogue       augment.Catalogue
 }
 
-func (a Augmentation) on() bool { return a.Copies > 0 || a.MaxCopies > 0 }
+func (a Augmentation) on() bool { return a.Copies > 0 || a.MaxCopies > 0 || a.EcosystemCopies > 0 }
 
 // Reasons a planned copy is not in the dataset, besides the dataset's
 // own checks (dataset.ScreenCopies).
@@ -41,7 +45,7 @@ const (
 // of its original anywhere is left out: it would teach the constant it is
 // there to hide.
 func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augmentation, so dataset.SplitOptions, log *slog.Logger) ([]dataset.Example, *dataset.Augmentation) {
-	st := &dataset.Augmentation{Copies: a.Copies, MaxCopies: max(a.MaxCopies, a.Copies), Skipped: map[string]int{}, Before: dataset.Mix(ex)}
+	st := &dataset.Augmentation{Copies: a.Copies, MaxCopies: max(a.MaxCopies, a.Copies), EcosystemCopies: a.EcosystemCopies, Skipped: map[string]int{}, Before: dataset.Mix(ex)}
 	plan := dataset.PlanCopies(ex, a.Copies, a.MaxCopies, so.Seed)
 	idx := make([]int, 0, len(plan))
 	for i := range plan {
@@ -54,6 +58,44 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 	gained := map[string]bool{}  // copy finding ids that gained a fix
 	noCWE := map[string]bool{}   // copy finding ids that lost their CWEs
 	noLine := map[string]bool{}  // copy finding ids that lost their line
+	// The ecosystem of each dependency example, originals and copies, by
+	// finding id: the training split's build systems (st.Ecosystems).
+	ecoOf := map[string]string{}
+	for _, e := range ex {
+		if f := byID[e.Meta.FindingID]; f != nil && f.Kind == finding.KindDependency && f.Package != nil {
+			ecoOf[f.ID] = finding.CanonicalEcosystem(f.Package.Ecosystem)
+		}
+	}
+	// keep narrates copy c of orig's finding f and adds it to copies,
+	// unless it cannot: it says whether it did.
+	keep := func(orig dataset.Example, f, c *finding.Finding, reps []augment.Replacement, n int) bool {
+		rem, err := remedy.For(c)
+		if err != nil {
+			st.Skipped[skipNoRemedy]++
+			return false
+		}
+		e := narrate.Example(c, rem, nil)
+		if left := augment.Leftovers(copyText(e), reps); len(left) > 0 {
+			st.Skipped[skipLeftover]++
+			log.Debug("copy left out", "finding", f.ID, "copy", n, "kept", len(left))
+			return false
+		}
+		e.Meta.AugmentOf, e.Meta.Group, e.Meta.Split = orig.Meta.FindingID, orig.Meta.Group, orig.Meta.Split
+		copies = append(copies, e)
+		if c.Kind == finding.KindDependency && c.Package != nil {
+			ecoOf[c.ID] = finding.CanonicalEcosystem(c.Package.Ecosystem)
+		}
+		noCWE[c.ID] = len(f.CWE) > 0 && len(c.CWE) == 0
+		noLine[c.ID] = f.Location.StartLine > 0 && c.Location.StartLine == 0
+		switch {
+		case f.Package != nil && len(f.Package.FixedVersions) == 0 && len(c.Package.FixedVersions) > 0:
+			// Its ecosystem may be new too: the one its version names.
+			gained[c.ID] = true
+		case f.Package != nil && c.Package.Ecosystem != f.Package.Ecosystem:
+			moved[c.ID] = c.Package.Ecosystem
+		}
+		return true
+	}
 	for _, i := range idx {
 		orig := ex[i]
 		f := byID[orig.Meta.FindingID]
@@ -68,29 +110,18 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 				log.Debug("no copy", "finding", f.ID, "copy", n, "err", err)
 				continue
 			}
-			rem, err := remedy.For(&c)
-			if err != nil {
-				st.Skipped[skipNoRemedy]++
-				continue
-			}
-			e := narrate.Example(&c, rem, nil)
-			if left := augment.Leftovers(copyText(e), reps); len(left) > 0 {
-				st.Skipped[skipLeftover]++
-				log.Debug("copy left out", "finding", f.ID, "copy", n, "kept", len(left))
-				continue
-			}
-			e.Meta.AugmentOf, e.Meta.Group, e.Meta.Split = orig.Meta.FindingID, orig.Meta.Group, orig.Meta.Split
-			copies = append(copies, e)
-			noCWE[c.ID] = len(f.CWE) > 0 && len(c.CWE) == 0
-			noLine[c.ID] = f.Location.StartLine > 0 && c.Location.StartLine == 0
-			switch {
-			case f.Package != nil && len(f.Package.FixedVersions) == 0 && len(c.Package.FixedVersions) > 0:
-				// Its ecosystem may be new too: the one its version names.
-				gained[c.ID] = true
-			case f.Package != nil && c.Package.Ecosystem != f.Package.Ecosystem:
-				moved[c.ID] = c.Package.Ecosystem
-			}
+			keep(orig, f, &c, reps, n)
 		}
+	}
+	if a.EcosystemCopies > 0 {
+		balanceEcosystems(ex, copies, plan, byID, ecoOf, a, func(orig dataset.Example, f *finding.Finding, n int, target string) bool {
+			c, reps, err := augment.MovedCopy(f, n, a.Catalogue, avoid, target)
+			if err != nil {
+				log.Debug("no moved copy", "finding", f.ID, "copy", n, "to", target, "err", err)
+				return false
+			}
+			return keep(orig, f, &c, reps, n)
+		}, st)
 	}
 	kept, drops := dataset.ScreenCopies(copies, ex, so.NearDupThreshold)
 	for _, d := range drops {
@@ -98,6 +129,14 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 	}
 	ex = append(ex, kept...)
 	st.Added, st.After = len(kept), dataset.Mix(ex)
+	for _, e := range ex {
+		if eco := ecoOf[e.Meta.FindingID]; eco != "" && e.Meta.Split == dataset.Train {
+			if st.Ecosystems == nil {
+				st.Ecosystems = map[string]int{}
+			}
+			st.Ecosystems[eco]++
+		}
+	}
 	for _, e := range kept {
 		if gained[e.Meta.FindingID] {
 			st.GainedFix++
@@ -116,6 +155,56 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 		}
 	}
 	return ex, st
+}
+
+// balanceEcosystems makes a.EcosystemCopies more copies of each training
+// example whose finding can move (augment.Targets), every one moved, each
+// to the target with the fewest training dependency examples so far
+// (originals and copies, by their package's ecosystem in ecoOf), ties broken by the
+// copy's own random draw: the samples' dependency findings are all of one
+// Gradle project, and a model trained on them wrote Gradle snippets for
+// npm, Cargo and Composer findings (bench/RESULTS.md, eighth session). A
+// copy that cannot go to its target (versions the target cannot write)
+// tries the next. build makes and keeps a copy and says whether it did;
+// copy numbers continue after the plan's.
+func balanceEcosystems(ex, copies []dataset.Example, plan map[int]int, byID map[string]*finding.Finding, ecoOf map[string]string, a Augmentation, build func(orig dataset.Example, f *finding.Finding, n int, target string) bool, st *dataset.Augmentation) {
+	count := map[string]int{}
+	for _, e := range append(slices.Clone(ex), copies...) {
+		if eco := ecoOf[e.Meta.FindingID]; eco != "" && e.Meta.Split == dataset.Train {
+			count[eco]++
+		}
+	}
+	idx := make([]int, 0, len(ex))
+	for i, e := range ex {
+		if e.Meta.Split == dataset.Train && byID[e.Meta.FindingID] != nil {
+			idx = append(idx, i)
+		}
+	}
+	for _, i := range idx {
+		f := byID[ex[i].Meta.FindingID]
+		cands := augment.Targets(f, a.Catalogue)
+		if len(cands) == 0 {
+			continue
+		}
+		for k := 1; k <= a.EcosystemCopies; k++ {
+			n := plan[i] + k
+			order := slices.Clone(cands)
+			rng := augment.Seed(f.ID+"|balance", n)
+			rng.Shuffle(len(order), func(x, y int) { order[x], order[y] = order[y], order[x] })
+			sort.SliceStable(order, func(x, y int) bool { return count[order[x]] < count[order[y]] })
+			made := false
+			for _, target := range order {
+				if build(ex[i], f, n, target) {
+					count[target]++
+					made = true
+					break
+				}
+			}
+			if !made {
+				st.Skipped[skipNotMade]++
+			}
+		}
+	}
 }
 
 // copyText is every message of e and the facts evaluation scores it by.

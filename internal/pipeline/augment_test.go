@@ -45,7 +45,8 @@ func TestAugmentationKeepsTheSplitLeakFree(t *testing.T) {
 			cat.FixShare = 0.5       // and with copies that gain a fix
 			cat.CWEDropShare = 0.5   // or lose their CWE
 			cat.LineDropShare = 0.5  // or line
-			aug, ares := build(pipeline.Augmentation{Copies: 1, MaxCopies: 3, Catalogue: cat})
+			// and with balanced moves beside them
+			aug, ares := build(pipeline.Augmentation{Copies: 1, MaxCopies: 3, EcosystemCopies: 2, Catalogue: cat})
 			if ares.Examples != pres.Examples || ares.Copies == 0 || pres.Copies != 0 {
 				t.Errorf("examples %d and %d, copies %d and %d: want the same examples and copies only with augmentation", pres.Examples, ares.Examples, pres.Copies, ares.Copies)
 			}
@@ -129,6 +130,61 @@ func TestAugmentationKeepsTheSplitLeakFree(t *testing.T) {
 				ares.Stats.Augmentation.Before, ares.Stats.Augmentation.After, ares.Stats.Augmentation.Moved, ares.Stats.Augmentation.GainedFix)
 		})
 	}
+}
+
+// TestEcosystemCopiesBalance: dataset.augment.ecosystem_copies gives each
+// movable dependency example of the samples (all Maven's) that many more
+// copies, every one moved, spread evenly over the other ecosystems, so
+// Maven is no longer most of the training split's dependency examples;
+// the answers of those copies give their own ecosystem's fix, and the
+// card says what the mix was.
+func TestEcosystemCopiesBalance(t *testing.T) {
+	t.Parallel()
+	build := func(ec int) *dataset.Augmentation {
+		out := filepath.Join(t.TempDir(), "dataset")
+		res, err := pipeline.BuildDataset(context.Background(), pipeline.DatasetOptions{
+			ArtifactPaths: []string{"../../examples/artifacts"}, OutDir: out, MaxPerRule: 10,
+			Split:   dataset.SplitOptions{ValidFraction: 0.2, Seed: 42},
+			Augment: pipeline.Augmentation{Copies: 1, MaxCopies: 3, EcosystemCopies: ec, Catalogue: augment.Default()},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		card, err := os.ReadFile(filepath.Join(out, "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ec > 0 && !strings.Contains(string(card), "Training dependency examples by ecosystem") {
+			t.Errorf("the card does not give the ecosystems' mix")
+		}
+		return res.Stats.Augmentation
+	}
+	plain, bal := build(0), build(3)
+	share := func(a *dataset.Augmentation, eco string) float64 {
+		n := 0
+		for _, v := range a.Ecosystems {
+			n += v
+		}
+		return float64(a.Ecosystems[eco]) / float64(n)
+	}
+	if ps, bs := share(plain, "maven"), share(bal, "maven"); bs >= ps || bs > 0.3 {
+		t.Errorf("maven's share of training dependency examples %.2f -> %.2f with 3 ecosystem copies: want it to fall below 0.3", ps, bs)
+	}
+	lo, hi := 1<<30, 0
+	for _, e := range augment.DefaultEcosystems {
+		if e == "maven" {
+			continue
+		}
+		n := bal.Moved[e]
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	if lo == 0 || hi-lo > 2 {
+		t.Errorf("moved copies by ecosystem %v: want every one of %v within 2 of the others", bal.Moved, augment.DefaultEcosystems)
+	}
+	if bal.Added <= plain.Added || bal.EcosystemCopies != 3 {
+		t.Errorf("copies %d -> %d (ecosystem copies %d): want more", plain.Added, bal.Added, bal.EcosystemCopies)
+	}
+	t.Logf("ecosystems %v -> %v; moved %v -> %v", plain.Ecosystems, bal.Ecosystems, plain.Moved, bal.Moved)
 }
 
 // identifying says whether a fact names a project: a package, a path with

@@ -240,7 +240,7 @@ func provenance(fs []finding.Finding) map[string][]string {
 // place a command or the daemon turns them into the pipeline's options.
 func AugmentOptions(d config.Dataset) Augmentation {
 	a := d.Augment
-	return Augmentation{Copies: a.Copies, MaxCopies: a.MaxCopies, Catalogue: augment.Catalogue{
+	return Augmentation{Copies: a.Copies, MaxCopies: a.MaxCopies, EcosystemCopies: a.EcosystemCopies, Catalogue: augment.Catalogue{
 		Packages: map[string][]string{
 			"maven": a.Packages.Maven, "npm": a.Packages.NPM, "pypi": a.Packages.PyPI, "go": a.Packages.Go,
 			"cargo": a.Packages.Cargo, "rubygems": a.Packages.RubyGems, "nuget": a.Packages.NuGet, "composer": a.Packages.Composer,
