@@ -148,7 +148,7 @@ once per content and repo, and unchanged content makes no new commit.`,
 	f.BoolVar(&up.skipModel, "skip-model-upload", false, "do not publish the model, even with --upload")
 	f.StringVar(&up.datasetRepo, "dataset-repo", "", "dataset repo id NAMESPACE/NAME (default: default_repo_prefix, or the token's account, / the dataset name)")
 	f.StringVar(&up.modelRepo, "model-repo", "", "model repo id NAMESPACE/NAME (default: default_repo_prefix, or the token's account, / the model name)")
-	bindConfigFlags(cmd, "dataset.strict", "fine_tuning.huggingface.upload_enabled", "fine_tuning.training.eval_steps")
+	bindConfigFlags(cmd, "dataset.strict", "fine_tuning.huggingface.upload_enabled", "fine_tuning.training.eval_steps", "fine_tuning.training.batch_size")
 	bindConfigFlags(cmd, publishConfigKeys...)
 	return cmd
 }
