@@ -160,10 +160,11 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 // balanceEcosystems makes a.EcosystemCopies more copies of each training
 // example whose finding can move (augment.Targets), every one moved, each
 // to the target with the fewest training dependency examples so far
-// (originals and copies, by their package's ecosystem in ecoOf), ties broken by the
-// copy's own random draw: the samples' dependency findings are all of one
-// Gradle project, and a model trained on them wrote Gradle snippets for
-// npm, Cargo and Composer findings (bench/RESULTS.md, eighth session). A
+// (originals and copies, by their package's ecosystem in ecoOf), ties
+// broken by the copy's own random draw: the samples' dependency findings
+// are all of one Gradle project, and a model trained on them wrote Gradle
+// snippets for npm, Cargo and Composer findings (bench/RESULTS.md, eighth
+// session). A
 // copy that cannot go to its target (versions the target cannot write)
 // tries the next. build makes and keeps a copy and says whether it did;
 // copy numbers continue after the plan's.
