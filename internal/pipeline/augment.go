@@ -164,10 +164,9 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 // broken by the copy's own random draw: the samples' dependency findings
 // are all of one Gradle project, and a model trained on them wrote Gradle
 // snippets for npm, Cargo and Composer findings (bench/RESULTS.md, eighth
-// session). A
-// copy that cannot go to its target (versions the target cannot write)
-// tries the next. build makes and keeps a copy and says whether it did;
-// copy numbers continue after the plan's.
+// session). A copy that cannot go to its target (versions the target
+// cannot write) tries the next. build makes and keeps a copy and says
+// whether it did; copy numbers continue after the plan's.
 func balanceEcosystems(ex, copies []dataset.Example, plan map[int]int, byID map[string]*finding.Finding, ecoOf map[string]string, a Augmentation, build func(orig dataset.Example, f *finding.Finding, n int, target string) bool, st *dataset.Augmentation) {
 	count := map[string]int{}
 	for _, e := range append(slices.Clone(ex), copies...) {
