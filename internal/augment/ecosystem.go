@@ -71,21 +71,14 @@ var semverEcosystems = map[string]bool{"npm": true, "go": true, "cargo": true, "
 // in its ecosystem, else the target and the base name its location's file
 // takes ("" when it has no file). The draw has its own random source, so
 // a copy that stays draws the replacements it drew before moves existed.
-// A copy of MovedCopy goes to the target it is given (to), its file drawn
-// from the same source.
+// A copy of MovedCopy goes to the target it is given (to, which MovedCopy
+// has checked against Targets), its file drawn from the same source.
 func moveTarget(f *finding.Finding, n int, cat Catalogue, to string) (target, file string) {
-	cands := Targets(f, cat)
-	if len(cands) == 0 {
-		return "", ""
-	}
 	rng := Seed(f.ID+"|ecosystem", n)
-	if to != "" {
-		if !slices.Contains(cands, to) {
-			return "", ""
-		}
-		target = to
-	} else {
-		if cat.EcosystemShare <= 0 || rng.Float64() >= cat.EcosystemShare {
+	target = to
+	if target == "" {
+		cands := Targets(f, cat)
+		if len(cands) == 0 || cat.EcosystemShare <= 0 || rng.Float64() >= cat.EcosystemShare {
 			return "", ""
 		}
 		target = cands[rng.IntN(len(cands))]

@@ -169,19 +169,18 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 // whether it did; copy numbers continue after the plan's.
 func balanceEcosystems(ex, copies []dataset.Example, plan map[int]int, byID map[string]*finding.Finding, ecoOf map[string]string, a Augmentation, build func(orig dataset.Example, f *finding.Finding, n int, target string) bool, st *dataset.Augmentation) {
 	count := map[string]int{}
-	for _, e := range append(slices.Clone(ex), copies...) {
-		if eco := ecoOf[e.Meta.FindingID]; eco != "" && e.Meta.Split == dataset.Train {
-			count[eco]++
+	for _, list := range [][]dataset.Example{ex, copies} {
+		for _, e := range list {
+			if eco := ecoOf[e.Meta.FindingID]; eco != "" && e.Meta.Split == dataset.Train {
+				count[eco]++
+			}
 		}
 	}
-	idx := make([]int, 0, len(ex))
 	for i, e := range ex {
-		if e.Meta.Split == dataset.Train && byID[e.Meta.FindingID] != nil {
-			idx = append(idx, i)
+		f := byID[e.Meta.FindingID]
+		if e.Meta.Split != dataset.Train || f == nil {
+			continue
 		}
-	}
-	for _, i := range idx {
-		f := byID[ex[i].Meta.FindingID]
 		cands := augment.Targets(f, a.Catalogue)
 		if len(cands) == 0 {
 			continue
