@@ -7,13 +7,14 @@ split files it points into) and counts, over the tuned model's free
 answers of dependency findings:
 
   ecosystem   the ecosystem in "Where" ("installed version X (npm)") is the
-              reference's;
+              reference's — results.json's ecosystem_accuracy since scoring
+              v9; counted here for evaluations scored before it, with the
+              wrong ones listed;
   block head  the build system that opens the first fix block ("npm: ...",
               "gradle-kotlin (...)") is the reference's, where both have one.
 
-No score in results.json reads either: a Gradle block for an npm package
-is a wrong snippet there, and the "(maven)" label of an npm package is
-not scored at all. Usage (stdlib only):
+No score in results.json reads the block head: a Gradle block for an npm
+package is a wrong snippet there, or none. Usage (stdlib only):
 
   bench/buildsystem.py MODEL/eval/other MODEL/eval/other/dataset
   bench/buildsystem.py MODEL/eval RUN/dataset

@@ -1,13 +1,13 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,14 +27,28 @@ func init() {
 // abortChildrenAfter sends SIGABRT to this process's children once d has
 // passed, telling report which it aborted; the returned func disarms it.
 func abortChildrenAfter(d time.Duration, report func(pids []int)) (stop func()) {
-	timer := time.AfterFunc(d, func() {
-		pids := childPids(os.Getpid())
-		for _, pid := range pids {
-			_ = syscall.Kill(pid, syscall.SIGABRT)
-		}
-		report(pids)
-	})
+	timer := time.AfterFunc(d, func() { report(abortChildren()) })
 	return func() { timer.Stop() }
+}
+
+// abortChildren sends SIGABRT to this process's children and returns them.
+func abortChildren() []int {
+	pids := childPids(os.Getpid())
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGABRT)
+	}
+	return pids
+}
+
+// firstWrite closes ready on its first write.
+type firstWrite struct {
+	ready chan struct{}
+	once  sync.Once
+}
+
+func (w *firstWrite) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.ready) })
+	return len(p), nil
 }
 
 // childPids lists the processes whose parent is ppid, from /proc; none
@@ -104,11 +118,20 @@ func TestAbortedChildShowsTraceback(t *testing.T) {
 	}
 	l := fakeLauncher(t)
 	aborted := make(chan []int, 1)
-	stop := abortChildrenAfter(time.Second, func(pids []int) { aborted <- pids })
-	defer stop()
 	start := time.Now()
 	c := fakeCall("stubborn")
-	c.Stdout = &bytes.Buffer{}
+	// The child prints a line once its script runs, faulthandler installed
+	// (-X faulthandler); aborted after a fixed second instead, on a loaded
+	// machine it died before the interpreter could show a traceback.
+	ready := make(chan struct{})
+	c.Stdout = &firstWrite{ready: ready}
+	go func() {
+		select {
+		case <-ready:
+		case <-time.After(time.Minute):
+		}
+		aborted <- abortChildren()
+	}()
 	err := l.Run(context.Background(), c)
 	var ee *EngineError
 	if !errors.As(err, &ee) {

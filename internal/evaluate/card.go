@@ -46,6 +46,7 @@ func indexResult(r *Results, dataset, split string) map[string]any {
 	add("hallucination_rate", "hallucination rate", t.HallucinationRate)
 	add("accuracy", "fix snippet accuracy", t.SnippetAccuracy)
 	add("accuracy", "fix snippet written where the reference has one", t.SnippetCoverage)
+	add("accuracy", "ecosystem named as the reference", t.EcosystemAccuracy)
 	add("ended_share", "answers ended by themselves", t.EndedShare)
 	add("repetition_share", "answers repeating themselves", t.RepetitionShare)
 	return map[string]any{

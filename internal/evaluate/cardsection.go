@@ -140,6 +140,7 @@ func table(b *strings.Builder, base, tuned Metrics) {
 	row(fmt.Sprintf("hallucination rate (n=%d)", tuned.N), base.HallucinationRate, tuned.HallucinationRate)
 	row(fmt.Sprintf("fix snippet accuracy (n=%d)", tuned.SnippetN), base.SnippetAccuracy, tuned.SnippetAccuracy)
 	row(fmt.Sprintf("fix snippet written where the reference has one (n=%d)", tuned.SnippetCoverageN), base.SnippetCoverage, tuned.SnippetCoverage)
+	row(fmt.Sprintf("ecosystem named as the reference (n=%d)", tuned.EcosystemN), base.EcosystemAccuracy, tuned.EcosystemAccuracy)
 	row(fmt.Sprintf("answers ended by themselves (n=%d)", tuned.N), base.EndedShare, tuned.EndedShare)
 	row(fmt.Sprintf("answers repeating themselves (n=%d)", tuned.N), base.RepetitionShare, tuned.RepetitionShare)
 }

@@ -37,6 +37,12 @@ type Scores struct {
 	// none or is not known (explain). Snippet alone cannot see an answer
 	// that leaves the fix out.
 	SnippetWritten *bool `json:"snippet_written,omitempty"`
+	// Ecosystem: the ecosystem the answer's package line names ("installed
+	// version 0.1.0 (go)") is the reference answer's; nil when the
+	// reference names none or is not known. The fix's build system follows
+	// it, and no other score reads it: "(npm)" for a Go module is a wrong
+	// answer whose snippet may be unscored.
+	Ecosystem *bool `json:"ecosystem,omitempty"`
 	// Ungrounded lists identifiers the answer names that are neither in the
 	// prompt nor among the finding's facts; non-empty means hallucinated.
 	Ungrounded []string `json:"ungrounded"`
@@ -180,6 +186,18 @@ func whereAgrees(answer, prompt, loc string) bool {
 		}
 	}
 	return true
+}
+
+// ecosystemRE is the package line's ecosystem (narrate's whereLines).
+var ecosystemRE = regexp.MustCompile(`installed version \S+ \(([^()\n]+)\)`)
+
+// namedEcosystem is the ecosystem of the first package line of text, or ""
+// when it has none.
+func namedEcosystem(text string) string {
+	if m := ecosystemRE.FindStringSubmatch(text); m != nil {
+		return strings.ToLower(strings.TrimSpace(m[1]))
+	}
+	return ""
 }
 
 // ScoreAnswer scores a generated answer as evaluation does: Score of the

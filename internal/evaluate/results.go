@@ -40,7 +40,9 @@ const SchemaVersion = 1
 // (snippetVerbatim): `npm install lodash @4.17.21`, `gem 'uri:0.10.2'`
 // or an apt-get line for a Go module pinned the right version and fixed
 // nothing.
-const ScoringVersion = 8
+// 9: the ecosystem an answer's package line names must be the reference
+// answer's (EcosystemAccuracy): "(npm)" for a Go module went unscored.
+const ScoringVersion = 9
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:
@@ -81,6 +83,11 @@ type Metrics struct {
 	// is not scored by SnippetAccuracy; this counts it.
 	SnippetCoverage  *float64 `json:"snippet_coverage"`
 	SnippetCoverageN int      `json:"snippet_coverage_n"`
+	// EcosystemAccuracy: share of the examples whose reference answer
+	// names the package's ecosystem whose answer names the same one
+	// (Scores.Ecosystem).
+	EcosystemAccuracy *float64 `json:"ecosystem_accuracy"`
+	EcosystemN        int      `json:"ecosystem_n"`
 	// Truncated counts answers cut at max_tokens, Repeating answers the
 	// engine stopped because their tail repeated one cycle
 	// (engine.RepeatStop); EndedShare is the share of answers that ended
@@ -237,13 +244,17 @@ func (g *Generation) score(e example) {
 		w := g.Scores.Snippet != nil
 		g.Scores.SnippetWritten = &w
 	}
+	if want := namedEcosystem(e.answer()); want != "" {
+		ok := namedEcosystem(text) == want
+		g.Scores.Ecosystem = &ok
+	}
 }
 
 // aggregate computes Metrics over gens.
 func aggregate(gens []Generation) Metrics {
 	m := Metrics{N: len(gens)}
 	var nll float64
-	var fv, cwe, loc, hall, snip, cov, rep int
+	var fv, cwe, loc, hall, snip, cov, eco, rep int
 	if len(gens) > 0 {
 		m.UngroundedByKind = map[string]int{}
 		for _, k := range ident.Kinds {
@@ -258,6 +269,7 @@ func aggregate(gens []Generation) Metrics {
 		count(g.Scores.Location, &m.LocationN, &loc)
 		count(g.Scores.Snippet, &m.SnippetN, &snip)
 		count(g.Scores.SnippetWritten, &m.SnippetCoverageN, &cov)
+		count(g.Scores.Ecosystem, &m.EcosystemN, &eco)
 		if len(g.Scores.Ungrounded) > 0 {
 			hall++
 		}
@@ -284,6 +296,7 @@ func aggregate(gens []Generation) Metrics {
 	m.HallucinationRate = frac(hall, m.N)
 	m.SnippetAccuracy = frac(snip, m.SnippetN)
 	m.SnippetCoverage = frac(cov, m.SnippetCoverageN)
+	m.EcosystemAccuracy = frac(eco, m.EcosystemN)
 	m.EndedShare = frac(m.N-m.Truncated-m.Repeating, m.N)
 	m.RepetitionShare = frac(rep, m.N)
 	return m

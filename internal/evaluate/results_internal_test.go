@@ -147,3 +147,37 @@ func TestScoreSnippetVerbatim(t *testing.T) {
 var lodashFacts = dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21", Location: "package-lock.json"}
 
 const lodashRef = "Upgrade lodash from 4.17.20 to 4.17.21.\n```\nnpm install lodash@4.17.21\n```"
+
+// TestScoreEcosystem: the ecosystem an answer's package line names is held
+// to the reference's (scoring v9); run N7 answered golang.org/x/net with
+// "(npm)" and an npm block.
+func TestScoreEcosystem(t *testing.T) {
+	t.Parallel()
+	const ref = "**Where**\n- Package golang.org/x/net, installed version 0.1.0 (go)\n- File go.sum"
+	for _, tt := range []struct {
+		name, ref, answer string
+		want              *bool
+	}{
+		{"as the reference", ref, "**Where**\n- Package golang.org/x/net, installed version 0.1.0 (go)", ptrBool(true)},
+		{"case and spaces aside", ref, "- Package golang.org/x/net, installed version 0.1.0 ( Go )", ptrBool(true)},
+		{"another ecosystem", ref, "**Where**\n- Package golang.org/x/net, installed version 0.1.0 (npm)", ptrBool(false)},
+		{"none named", ref, "**Where**\n- Package golang.org/x/net, installed version 0.1.0\n- File go.sum", ptrBool(false)},
+		{"reference names none", "**Where**\n- File main.go, line 3", "**Where**\n- Package x, installed version 1.0 (npm)", nil},
+	} {
+		ex := example{Messages: []chat.Message{{Role: "user", Content: "golang.org/x/net 0.1.0 (go) in go.sum"},
+			{Role: "assistant", Content: tt.ref}}}
+		g := Generation{Text: tt.answer, FinishReason: "stop"}
+		g.score(ex)
+		if got := g.Scores.Ecosystem; (got == nil) != (tt.want == nil) || got != nil && *got != *tt.want {
+			t.Errorf("%s: ecosystem %v, want %v", tt.name, showBool(got), showBool(tt.want))
+		}
+	}
+	m := aggregate([]Generation{
+		{FinishReason: "stop", Scores: Scores{Ecosystem: ptrBool(true), Ungrounded: []string{}}},
+		{FinishReason: "stop", Scores: Scores{Ecosystem: ptrBool(false), Ungrounded: []string{}}},
+		{FinishReason: "stop", Scores: Scores{Ungrounded: []string{}}},
+	})
+	if m.EcosystemN != 2 || m.EcosystemAccuracy == nil || *m.EcosystemAccuracy != 0.5 {
+		t.Errorf("ecosystem accuracy %v over %d, want 0.5 over 2", show(m.EcosystemAccuracy), m.EcosystemN)
+	}
+}

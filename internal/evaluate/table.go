@@ -46,6 +46,7 @@ func WriteTable(w io.Writer, r *Results) error {
 		{"hallucination_rate", func(m Metrics) *float64 { return m.HallucinationRate }, func(m Metrics) int { return m.N }},
 		{"snippet_accuracy", func(m Metrics) *float64 { return m.SnippetAccuracy }, func(m Metrics) int { return m.SnippetN }},
 		{"snippet_coverage", func(m Metrics) *float64 { return m.SnippetCoverage }, func(m Metrics) int { return m.SnippetCoverageN }},
+		{"ecosystem_accuracy", func(m Metrics) *float64 { return m.EcosystemAccuracy }, func(m Metrics) int { return m.EcosystemN }},
 		{"ended_share", func(m Metrics) *float64 { return m.EndedShare }, func(m Metrics) int { return m.N }},
 		{"repetition_share", func(m Metrics) *float64 { return m.RepetitionShare }, func(m Metrics) int { return m.N }},
 	}

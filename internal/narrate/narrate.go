@@ -31,7 +31,9 @@ import (
 // fix step without location or message to repeat when no step is shown.
 // 13: an answer links only pages its prompt shows, never the canonical
 // page of an id the prompt names (ident.PagesShown).
-const Version = 13
+// 14: every phrasing shows the package's ecosystem, which the answer's
+// "Where" names and its fix's build system follows (ecosystemNote).
+const Version = 14
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 // It names no domain beyond the findings' own (an earlier clause on

@@ -47,6 +47,8 @@ func render(e dataset.Example) string {
 var (
 	vulnIDRe  = regexp.MustCompile(`\b(CVE-\d{4}-\d{4,}|GHSA(-[0-9a-z]{4}){3}|CWE-\d+)\b`)
 	versionRe = regexp.MustCompile(`\b\d+\.\d+(\.\d+)?([-.~+][0-9A-Za-z.~+-]+)?\b`)
+	// ecosystemRe is the ecosystem of an answer's package line in "Where".
+	ecosystemRe = regexp.MustCompile(`installed version \S+ \(([^)]+)\)`)
 )
 
 // TestGolden renders one example per sample finding of every kind and
@@ -208,6 +210,13 @@ func TestEveryPhrasingIsGrounded(t *testing.T) {
 			// Links too, as evaluation counts them (evaluate.UngroundedIdents).
 			if u := ident.UngroundedURLs(e.Assistant(), e.Prompt()); len(u) > 0 {
 				t.Errorf("%s, phrasing %d: answer links %v, not in the prompt:\n%s", path, e.Meta.Phrasing, u, e.User())
+			}
+			// The ecosystem "Where" names, which the fix's build system
+			// follows: a prompt without it leaves the model to guess.
+			for _, m := range ecosystemRe.FindAllStringSubmatch(e.Assistant(), -1) {
+				if !strings.Contains(e.User(), "("+m[1]+")") && !strings.Contains(e.User(), "ecosystem: "+m[1]+"\n") {
+					t.Errorf("%s, phrasing %d: answer names ecosystem %q, not in the prompt:\n%s", path, e.Meta.Phrasing, m[1], e.User())
+				}
 			}
 		}
 		if len(seen) < 4 {

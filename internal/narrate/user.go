@@ -27,10 +27,19 @@ func pkgLine(f *finding.Finding) string {
 	if p.InstalledVersion != "" {
 		s += " " + p.InstalledVersion
 	}
-	if p.Ecosystem != "" {
-		s += " (" + p.Ecosystem + ")"
+	return s + ecosystemNote(f)
+}
+
+// ecosystemNote is " (npm)" for a package of a known ecosystem, as the
+// answer's "Where" writes it. Every phrasing shows it: the answer's build
+// system (`go get`, not `npm install`) turns on it, and a prompt without
+// it left the model to guess from the path (issue 16: golang.org/x/net in
+// a binary answered with npm, composer.lock with pip).
+func ecosystemNote(f *finding.Finding) string {
+	if f.Package == nil || f.Package.Ecosystem == "" {
+		return ""
 	}
-	return s
+	return " (" + f.Package.Ecosystem + ")"
 }
 
 // fixedLine lists the fixed versions the scanner reported, the one the
@@ -127,7 +136,7 @@ func userLogLine(f *finding.Finding, rem remedy.Remediation) string {
 		line += " (" + tags + ")"
 	}
 	if f.Package != nil {
-		line += fmt.Sprintf(" in %s@%s, fixed in: %s", f.Package.Name, f.Package.InstalledVersion, fixedLine(f, rem))
+		line += fmt.Sprintf(" in %s@%s%s, fixed in: %s", f.Package.Name, f.Package.InstalledVersion, ecosystemNote(f), fixedLine(f, rem))
 	}
 	line += " at " + where(f)
 	msg := clip(messageOf(f), 400)
@@ -146,8 +155,8 @@ func userQuestion(f *finding.Finding, rem remedy.Remediation) string {
 	var subject string
 	switch {
 	case f.Package != nil:
-		subject = fmt.Sprintf("%s flags %s version %s with %s (severity %s) in %s; fixed versions: %s.",
-			t.Name, f.Package.Name, f.Package.InstalledVersion, ruleOf(f), f.Severity, where(f), fixedLine(f, rem))
+		subject = fmt.Sprintf("%s flags %s version %s%s with %s (severity %s) in %s; fixed versions: %s.",
+			t.Name, f.Package.Name, f.Package.InstalledVersion, ecosystemNote(f), ruleOf(f), f.Severity, where(f), fixedLine(f, rem))
 	case f.Kind == finding.KindWeb:
 		subject = fmt.Sprintf("%s alerts %q (rule %s) on %s (risk %s).", t.Name, f.Title, ruleOf(f), where(f), f.Severity)
 	default:
@@ -185,7 +194,11 @@ func userRecord(f *finding.Finding, rem remedy.Remediation) string {
 		fmt.Fprintf(&b, "cwe: %s\n", cweLine(f, rem))
 	}
 	if f.Package != nil {
-		fmt.Fprintf(&b, "package: %s\ninstalled_version: %s\nfixed_versions: %s\n", f.Package.Name, f.Package.InstalledVersion, fixedLine(f, rem))
+		fmt.Fprintf(&b, "package: %s\n", f.Package.Name)
+		if e := f.Package.Ecosystem; e != "" {
+			fmt.Fprintf(&b, "ecosystem: %s\n", e)
+		}
+		fmt.Fprintf(&b, "installed_version: %s\nfixed_versions: %s\n", f.Package.InstalledVersion, fixedLine(f, rem))
 	}
 	fmt.Fprintf(&b, "location: %s\nmessage: %s", where(f), clip(messageOf(f), 500))
 	if d := extraDetail(f); d != "" {
