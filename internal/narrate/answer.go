@@ -317,11 +317,7 @@ func whereLines(f *finding.Finding) []string {
 	var out []string
 	l := f.Location
 	if f.Package != nil {
-		p := fmt.Sprintf("Package %s, installed version %s", f.Package.Name, f.Package.InstalledVersion)
-		if f.Package.Ecosystem != "" {
-			p += " (" + f.Package.Ecosystem + ")"
-		}
-		out = append(out, p)
+		out = append(out, fmt.Sprintf("Package %s, installed version %s%s", f.Package.Name, f.Package.InstalledVersion, ecosystemNote(f)))
 	}
 	switch {
 	case l.URL != "":
