@@ -42,7 +42,11 @@ const SchemaVersion = 1
 // nothing.
 // 9: the ecosystem an answer's package line names must be the reference
 // answer's (EcosystemAccuracy): "(npm)" for a Go module went unscored.
-const ScoringVersion = 9
+// 10: a fix snippet written with a documented alias of the reference's
+// command is written as the reference writes it: `npm add lodash@4.17.21`
+// for `npm install lodash@4.17.21` (three of run E1's other-projects
+// answers, right and scored wrong).
+const ScoringVersion = 10
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:

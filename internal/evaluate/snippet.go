@@ -500,16 +500,26 @@ func snippetVerbatim(answer, reference, pkg string) bool {
 }
 
 // snippetLines returns the non-blank lines of a snippet, each with its
-// runs of spaces made one: the form snippetVerbatim compares.
+// runs of spaces made one and a command's documented aliases spelled as
+// its name (commandAliases): the form snippetVerbatim compares.
 func snippetLines(snip string) []string {
 	var out []string
 	for _, l := range strings.Split(snip, "\n") {
 		if n := strings.Join(strings.Fields(l), " "); n != "" {
-			out = append(out, n)
+			out = append(out, commandAliases.ReplaceAllString(n, "${1}install"))
 		}
 	}
 	return out
 }
+
+// commandAliases are the names npm documents for `npm install` (npm's
+// lib/utils/cmd-list.js: add, i, in, ins, inst, insta, instal and the
+// isnt… typos), so `npm add lodash@4.17.21` is the reference's `npm
+// install lodash@4.17.21`: the same command, run the same way (scoring
+// v10). Other package managers' commands are not aliases of one another
+// (`pnpm add` writes a pnpm lock file into an npm project) and stay
+// distinct.
+var commandAliases = regexp.MustCompile(`\b(npm )(?:add|i|in|ins|inst|insta|instal|isnt|isnta|isntal|isntall)\b`)
 
 // firstLine is the answer's first line of content: its "In short" line,
 // the heading itself left out.
