@@ -88,6 +88,10 @@ type Catalogue struct {
 	// lose it (dropsCWE), LineDropShare of those with a line (dropsLine);
 	// 0: none.
 	CWEDropShare, LineDropShare float64
+	// DirectoryShare is the share of the copies moved out of a manifest
+	// or lock file whose location is the file's directory instead
+	// (movesToDirectory; 0: none).
+	DirectoryShare float64
 }
 
 // Avoid says which identifiers a copy must not take: those of held-out
@@ -372,10 +376,14 @@ func copyOf(f *finding.Finding, n int, cat Catalogue, avoid Avoid, to string) (f
 		}
 		if targetFile != "" && p == f.Location.Path {
 			// A moved copy's manifest or lock file is its new
-			// ecosystem's, in the directory the copy drew.
+			// ecosystem's, in the directory the copy drew, or that
+			// directory alone.
 			ob := base(p)
 			np = strings.TrimSuffix(np, ob) + targetFile
 			add(KindManifest, ob, targetFile)
+			if d := strings.TrimSuffix(np, "/"+targetFile); d != np && movesToDirectory(f, n, cat) {
+				np = d
+			}
 		}
 		paths[p] = np
 		add(ident.KindPath, p, np)

@@ -54,6 +54,10 @@ var (
 	// copies of findings with a CWE, or a line, that lose it (drop.go).
 	DefaultCWEDropShare  = 0.0
 	DefaultLineDropShare = 0.5
+	// DefaultDirectoryShare is the share of moved copies located at their
+	// lock file's directory (movesToDirectory): none by default, measured
+	// on one seed only (bench/RESULTS.md, eleventh session).
+	DefaultDirectoryShare = 0.0
 	// DefaultOtherPackages are the names for the other ecosystems
 	// (operating-system packages among them).
 	DefaultOtherPackages = []string{"liborbit", "ledgerd", "libvesta2", "harbor-utils", "quill-tools", "libtessera", "lumen-base", "cobalt-libs"}
@@ -73,5 +77,6 @@ var (
 func Default() Catalogue {
 	return Catalogue{Packages: DefaultPackages, Other: DefaultOtherPackages, Directories: DefaultDirectories,
 		FileStems: DefaultFileStems, RuleNames: DefaultRuleNames, Ecosystems: DefaultEcosystems, EcosystemShare: DefaultEcosystemShare,
-		FixShare: DefaultFixShare, CWEDropShare: DefaultCWEDropShare, LineDropShare: DefaultLineDropShare}
+		FixShare: DefaultFixShare, CWEDropShare: DefaultCWEDropShare, LineDropShare: DefaultLineDropShare,
+		DirectoryShare: DefaultDirectoryShare}
 }

@@ -90,6 +90,19 @@ func moveTarget(f *finding.Finding, n int, cat Catalogue, to string) (target, fi
 	return target, file
 }
 
+// movesToDirectory says whether copy n of f, moving out of its manifest or
+// lock file, is located at that file's directory instead: scanners report
+// packages found in a directory or a built binary (osv-scanner's scan of a
+// directory, grype's of a file system), and the samples' language packages
+// are all in lock files, so a tuned model wrote the samples' Gradle fix
+// for every other project's Go or Cargo package without a build file
+// named (bench/RESULTS.md, eleventh session). remedy's answer for such a
+// copy is still its ecosystem's upgrade, with the step that says the
+// package was found in no build file. The draw has its own random source.
+func movesToDirectory(f *finding.Finding, n int, cat Catalogue) bool {
+	return cat.DirectoryShare > 0 && Seed(f.ID+"|directory", n).Float64() < cat.DirectoryShare
+}
+
 // Targets are the ecosystems of cat.Ecosystems a copy of f may move to, in
 // cat's order: none unless f is a dependency finding of an ecosystem
 // remedy writes lock-file fixes for, in a manifest or lock file of that

@@ -196,6 +196,66 @@ func TestMoveEcosystem(t *testing.T) {
 	}
 }
 
+// TestMoveToDirectory: with directory_share 1 a copy moved out of a lock
+// file is located at the lock file's directory, and its answer is still
+// its new ecosystem's upgrade (for Go, of the built binary); share 0
+// keeps the file, and about half move at 0.5.
+func TestMoveToDirectory(t *testing.T) {
+	t.Parallel()
+	f := load(t, "testdata/dependency-maven-gradle-lockfile.json")
+	for _, eco := range []string{"npm", "go", "cargo", "pypi"} {
+		cat := moveTo(eco)
+		cat.DirectoryShare = 1
+		for n := 1; n <= 4; n++ {
+			c, _, err := augment.Finding(&f, n, cat, augment.Avoid{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Package.Ecosystem != eco {
+				t.Fatalf("%s copy %d: did not move (%s)", eco, n, c.Package.Ecosystem)
+			}
+			if p := c.Location.Path; p == "" || strings.Contains(p, ".") || finding.ManifestEcosystem(p) != "" {
+				t.Errorf("%s copy %d: location %q, want the lock file's directory", eco, n, p)
+			}
+			rem, err := remedy.For(&c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := narrate.Example(&c, rem, nil)
+			answer := e.Messages[len(e.Messages)-1].Content
+			if !strings.Contains(answer, "- File "+c.Location.Path+"\n") || !strings.Contains(answer, "```\n") || !strings.Contains(answer, e.Meta.Facts.FixedVersion) {
+				t.Errorf("%s copy %d: the answer does not locate it at %s or give a fix pinning %s:\n%s", eco, n, c.Location.Path, e.Meta.Facts.FixedVersion, answer)
+			}
+			if eco == "go" && !strings.Contains(answer, "found the module in a built binary") {
+				t.Errorf("go copy %d: no word of the built binary:\n%s", n, answer)
+			}
+			if regexp.MustCompile(`(?i)gradle|implementation\(`).MatchString(answer) {
+				t.Errorf("%s copy %d: a Gradle fix:\n%s", eco, n, answer)
+			}
+		}
+		cat.DirectoryShare = 0
+		if c, _, _ := augment.Finding(&f, 1, cat, augment.Avoid{}); finding.ManifestEcosystem(c.Location.Path) != eco {
+			t.Errorf("share 0: %s copy at %q, want its lock file", eco, c.Location.Path)
+		}
+	}
+	half := moveTo("npm")
+	half.DirectoryShare = 0.5
+	inDir := 0
+	for n := 1; n <= 200; n++ {
+		f.ID = fmt.Sprintf("finding-%d", n)
+		c, _, err := augment.Finding(&f, 1, half, augment.Avoid{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if finding.ManifestEcosystem(c.Location.Path) == "" {
+			inDir++
+		}
+	}
+	if inDir < 70 || inDir > 130 {
+		t.Errorf("%d of 200 copies in a directory at share 0.5", inDir)
+	}
+}
+
 // TestMoveShare: about the configured share of dependency copies move,
 // spread over the configured ecosystems; share 0 moves none, and findings
 // that are not in a lock file (a jar in an image) never move.

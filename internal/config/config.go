@@ -166,6 +166,10 @@ type Augment struct {
 	// a finding has either follows its tool and kind).
 	CWEDropShare  float64 `yaml:"cwe_drop_share"`
 	LineDropShare float64 `yaml:"line_drop_share"`
+	// DirectoryShare is the share of the copies moved out of a lock file
+	// that are located at its directory (a package found in no build
+	// file: the samples have none outside Maven).
+	DirectoryShare float64 `yaml:"directory_share"`
 }
 
 // AugmentPackages are replacement package names per ecosystem, each in

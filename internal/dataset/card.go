@@ -336,6 +336,10 @@ func augmentationSection(b *strings.Builder, a *Augmentation) {
 		fmt.Fprintf(b, "Copies of operating-system package findings without a fixed version that gained one, the installed "+
 			"version's next build, so the answers also show the image-build fix: %d.\n\n", a.GainedFix)
 	}
+	if a.InDirectory > 0 {
+		fmt.Fprintf(b, "Moved copies located at their lock file's directory rather than the file, as a package found in a directory "+
+			"or a built binary is reported: %d.\n\n", a.InDirectory)
+	}
 	if a.DroppedCWE > 0 || a.DroppedLine > 0 {
 		fmt.Fprintf(b, "Copies of findings that lost their CWE (%d) or their line (%d), in finding and answer together, so that "+
 			"a tool's findings come both with and without them and an answer names a CWE or a line only when its finding does.\n\n",

@@ -58,6 +58,7 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 	gained := map[string]bool{}  // copy finding ids that gained a fix
 	noCWE := map[string]bool{}   // copy finding ids that lost their CWEs
 	noLine := map[string]bool{}  // copy finding ids that lost their line
+	inDir := map[string]bool{}   // copy finding ids moved out of their lock file into its directory
 	// The ecosystem of each dependency example, originals and copies, by
 	// finding id: the training split's build systems (st.Ecosystems).
 	ecoOf := map[string]string{}
@@ -87,6 +88,7 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 		}
 		noCWE[c.ID] = len(f.CWE) > 0 && len(c.CWE) == 0
 		noLine[c.ID] = f.Location.StartLine > 0 && c.Location.StartLine == 0
+		inDir[c.ID] = finding.ManifestEcosystem(f.Location.Path) != "" && c.Location.Path != "" && finding.ManifestEcosystem(c.Location.Path) == ""
 		switch {
 		case f.Package != nil && len(f.Package.FixedVersions) == 0 && len(c.Package.FixedVersions) > 0:
 			// Its ecosystem may be new too: the one its version names.
@@ -146,6 +148,9 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 		}
 		if noLine[e.Meta.FindingID] {
 			st.DroppedLine++
+		}
+		if inDir[e.Meta.FindingID] {
+			st.InDirectory++
 		}
 		if eco, ok := moved[e.Meta.FindingID]; ok {
 			if st.Moved == nil {

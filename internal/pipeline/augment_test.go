@@ -187,6 +187,54 @@ func TestEcosystemCopiesBalance(t *testing.T) {
 	t.Logf("ecosystems %v -> %v; moved %v -> %v", plain.Ecosystems, bal.Ecosystems, plain.Moved, bal.Moved)
 }
 
+// TestDirectoryShare: with dataset.augment.directory_share some moved
+// copies of the samples' lock-file findings are located at the lock
+// file's directory; stats.json counts them, the card says so, every copy
+// passes the example checks, and share 0 leaves every moved copy in a
+// lock file.
+func TestDirectoryShare(t *testing.T) {
+	t.Parallel()
+	build := func(share float64) (*dataset.Augmentation, []dataset.Example, string) {
+		out := filepath.Join(t.TempDir(), "dataset")
+		cat := augment.Default()
+		cat.DirectoryShare = share
+		res, err := pipeline.BuildDataset(context.Background(), pipeline.DatasetOptions{
+			ArtifactPaths: []string{"../../examples/artifacts"}, OutDir: out, MaxPerRule: 10,
+			Split:   dataset.SplitOptions{ValidFraction: 0.2, Seed: 42},
+			Augment: pipeline.Augmentation{Copies: 1, MaxCopies: 3, EcosystemCopies: 1, Catalogue: cat},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		card, err := os.ReadFile(filepath.Join(out, "README.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exs, err := dataset.Read(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Stats.Augmentation, exs, string(card)
+	}
+	st, exs, card := build(0.5)
+	moved := 0
+	for _, n := range st.Moved {
+		moved += n
+	}
+	if st.InDirectory == 0 || st.InDirectory >= moved {
+		t.Errorf("%d copies in a directory of %d moved: want some, not all", st.InDirectory, moved)
+	}
+	if !strings.Contains(card, "located at their lock file's directory") {
+		t.Errorf("the card does not count the copies in a directory")
+	}
+	if p := dataset.CheckExamples(exs, 0); len(p) > 0 {
+		t.Errorf("the dataset fails its checks: %v", p)
+	}
+	if st0, _, card0 := build(0); st0.InDirectory != 0 || strings.Contains(card0, "lock file's directory") {
+		t.Errorf("share 0: %d copies in a directory", st0.InDirectory)
+	}
+}
+
 // identifying says whether a fact names a project: a package, a path with
 // a directory or a file of its own, a URL of a host other than the local
 // machine. A bare build file (package.json), a language (trivy's "Java"

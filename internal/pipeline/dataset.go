@@ -247,7 +247,7 @@ func AugmentOptions(d config.Dataset) Augmentation {
 		},
 		Other: a.Packages.Other, Directories: a.Directories, FileStems: a.FileStems, RuleNames: a.RuleNames, CWEs: a.CWEs,
 		Ecosystems: a.Ecosystems, EcosystemShare: a.EcosystemShare, FixShare: a.FixShare,
-		CWEDropShare: a.CWEDropShare, LineDropShare: a.LineDropShare,
+		CWEDropShare: a.CWEDropShare, LineDropShare: a.LineDropShare, DirectoryShare: a.DirectoryShare,
 	}}
 }
 
