@@ -119,9 +119,12 @@ func (a *app) daemonOptions(cmd *cobra.Command, cfg *config.Config, log *slog.Lo
 		return daemon.Options{}, usageError{err}
 	}
 	local := &daemon.Local{
-		RunsDir:    filepath.Join(cfg.DataDir, "daemon", "runs"),
-		Split:      pipeline.SplitOptions(cfg.Dataset),
-		MaxPerRule: cfg.Dataset.MaxPerRule, Log: log.With("component", "dataset"),
+		// Named as its models are (fine_tuning.default_output_name), so
+		// its Hub repository says whose dataset it is.
+		DatasetName: cfg.FineTuning.DefaultOutputName + "-dataset",
+		RunsDir:     filepath.Join(cfg.DataDir, "daemon", "runs"),
+		Split:       pipeline.SplitOptions(cfg.Dataset),
+		MaxPerRule:  cfg.Dataset.MaxPerRule, Log: log.With("component", "dataset"),
 		Augment:    pipeline.AugmentOptions(cfg.Dataset),
 		GateFailed: pipeline.GateFailed,
 	}

@@ -226,7 +226,9 @@ func TestDaemonOncePublishes(t *testing.T) {
 		t.Setenv(k, v)
 	}
 	args := []string{"daemon", "run", "--repo", "acme/app", "--workflow", "security.yml", "--branch", "main", "--once"}
-	const repo = hubtest.DefaultUser + "/daemon-dataset"
+	// Named after fine_tuning.default_output_name, as its models are, not
+	// after the daemon's state directory ("daemon-dataset").
+	const repo = hubtest.DefaultUser + "/vulntune-security-dataset"
 
 	code, out, errOut := runCLI(t, args...)
 	if code != exitOK || !strings.Contains(out, "dataset rebuilt:") || !strings.Contains(out+errOut, "publishing") {

@@ -16,8 +16,13 @@ import (
 // internal/pipeline: BuildDataset as `vulntune dataset` does, the model
 // phases through the same hooks as `vulntune run`.
 type Local struct {
-	Split      dataset.SplitOptions
-	MaxPerRule int
+	// DatasetName names the dataset in its stats.json and card, and so
+	// its Hub repository; "" falls back to its directory's name, which
+	// for the daemon's state directory is "daemon-dataset" whatever it
+	// watches.
+	DatasetName string
+	Split       dataset.SplitOptions
+	MaxPerRule  int
 	// Augment adds identifier-replaced copies to the training split.
 	Augment pipeline.Augmentation
 	// Analysis adds grounded LLM prose (nil: none, as --no-llm).
@@ -42,7 +47,7 @@ var _ Pipeline = (*Local)(nil)
 // that cannot become examples are logged and left out, as in `vulntune
 // dataset`; the dataset is still written.
 func (l *Local) BuildDataset(ctx context.Context, findingsPath, outDir string) (DatasetInfo, error) {
-	res, err := pipeline.BuildDataset(ctx, pipeline.DatasetOptions{FindingsPath: findingsPath, OutDir: outDir,
+	res, err := pipeline.BuildDataset(ctx, pipeline.DatasetOptions{FindingsPath: findingsPath, OutDir: outDir, Name: l.DatasetName,
 		Split: l.Split, MaxPerRule: l.MaxPerRule, Augment: l.Augment, Analysis: l.Analysis, Log: l.Log})
 	if errors.Is(err, pipeline.ErrInputs) && res != nil {
 		if l.Log != nil {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -260,5 +261,35 @@ func TestInstallPythonRepairsTamperedFile(t *testing.T) {
 	}
 	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".py-staging-*")); len(leftovers) > 0 {
 		t.Errorf("staging left behind: %v", leftovers)
+	}
+}
+
+// TestInstallPythonConcurrent: engines started at the same moment in the
+// same data directory (the daemon's publisher and its trainer) all get
+// the package; the one that renames its copy second uses the first's
+// instead of failing with "file exists" (seen in TestDaemon* runs).
+func TestInstallPythonConcurrent(t *testing.T) {
+	t.Parallel()
+	for round := range 5 {
+		dir := filepath.Join(t.TempDir(), "worker")
+		const n = 8
+		roots, errs := make([]string, n), make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				roots[i], errs[i] = installPython(dir)
+			}()
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil || roots[i] != roots[0] || !installedIntact(roots[i]) {
+				t.Fatalf("round %d, install %d: %q, %v", round, i, roots[i], errs[i])
+			}
+		}
+		if leftovers, _ := filepath.Glob(filepath.Join(dir, ".py-staging-*")); len(leftovers) > 0 {
+			t.Errorf("staging left behind: %v", leftovers)
+		}
 	}
 }

@@ -89,6 +89,12 @@ func installPython(dir string) (string, error) {
 		return "", err
 	}
 	if err := atomicfile.ReplaceDir(staging, root); err != nil {
+		// Another process (a second engine started at the same moment:
+		// the daemon's publisher and its trainer) may have renamed the
+		// same package into place first; its copy is as good as ours.
+		if installedIntact(root) {
+			return root, nil
+		}
 		return "", fmt.Errorf("install engine package: %w", err)
 	}
 	return root, nil
