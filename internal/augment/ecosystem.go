@@ -97,8 +97,10 @@ func moveTarget(f *finding.Finding, n int, cat Catalogue, to string) (target, fi
 // are all in lock files, so a tuned model wrote the samples' Gradle fix
 // for every other project's Go or Cargo package without a build file
 // named (bench/RESULTS.md, eleventh session). remedy's answer for such a
-// copy is still its ecosystem's upgrade, with the step that says the
-// package was found in no build file. The draw has its own random source.
+// copy is still its ecosystem's upgrade; where that upgrade names no file
+// (not npm's or Cargo's, which name package.json and Cargo.lock) it adds
+// the step that says the package was found in no build file, and for Go
+// the built binary's note. The draw has its own random source.
 func movesToDirectory(f *finding.Finding, n int, cat Catalogue) bool {
 	return cat.DirectoryShare > 0 && Seed(f.ID+"|directory", n).Float64() < cat.DirectoryShare
 }
