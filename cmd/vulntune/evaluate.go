@@ -19,7 +19,7 @@ func newEvaluateCmd(a *app) *cobra.Command {
 		limit, maxTokens, batch  int
 		setSize                  int
 		asJSON, rescore, noCache bool
-		free                     bool
+		free, loopGuard          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "evaluate MODEL (--dataset DIR | --artifacts-dir DIR...)",
@@ -135,7 +135,7 @@ written by an older vulntune. The dataset must be the one evaluated (with
 			res, err := evaluate.Run(cmd.Context(), evaluate.Options{
 				ModelDir: dir, Set: set, BaseModelDir: baseDir, BaseModelName: baseModel, DatasetDir: datasetDir,
 				Split: split, Limit: limit, MaxTokens: maxTokens, BatchSize: batch, Engine: e, Log: a.log,
-				CacheDir: evalCacheDir(cfg, noCache), Free: free,
+				CacheDir: evalCacheDir(cfg, noCache), Free: free, NoLoopGuard: !loopGuard,
 				Progress: func(model string, done, total int) {
 					a.log.Info("evaluated", "model", model, "done", done, "total", total)
 					bar.update("eval "+model, done, total)
@@ -164,6 +164,7 @@ written by an older vulntune. The dataset must be the one evaluated (with
 	f.BoolVar(&asJSON, "json", false, "print results.json instead of the table")
 	f.BoolVar(&noCache, "no-cache", false, "answer every example anew instead of reusing answers cached for the same engine, model and examples")
 	f.BoolVar(&free, "free", false, "measure free decoding only, without grounded decoding's second pass")
+	f.BoolVar(&loopGuard, "loop-guard", true, "steer answers out of loops (mask a token that would repeat a cycle of tokens a third time); false: what the weights alone do")
 	f.BoolVar(&rescore, "rescore", false, "score the stored answers again without generating (no engine needed)")
 	return cmd
 }

@@ -188,3 +188,45 @@ func TestWorkersAnswerAsOneProcessDoes(t *testing.T) {
 		}
 	}
 }
+
+// TestAnswerLoopGuardAsEvaluationDoes: with a loop guard, the answer op
+// steers and gives up exactly where evaluation does, and says so per answer.
+func TestAnswerLoopGuardAsEvaluationDoes(t *testing.T) {
+	e := newEngine(t)
+	model := tinyModelDir(t, e, "llama")
+	var examples []json.RawMessage
+	for _, u := range []string{"What is SQL injection?", "Explain cross-site scripting.", "CWE-798 in config.py line 3"} {
+		examples = append(examples, chatExample(chat.Message{Role: chat.User, Content: u}, chat.Message{Role: chat.Assistant}))
+	}
+	dec := engine.Decoding{LoopGuard: &engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 16, MinRepeats: 3, MinTokens: 8}, MaxBans: 3}}
+	const maxTokens = 96
+	want := make([]engine.EvaluateItem, len(examples))
+	if _, err := e.Evaluate(context.Background(), engine.EvaluateRequest{Model: model, Examples: examples, MaxTokens: maxTokens, MaxSeqLength: 512, BatchSize: 2, Decoding: dec},
+		func(it engine.EvaluateItem) { want[it.Index] = it }, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]engine.EvaluateItem, len(examples))
+	if _, err := e.Answer(context.Background(), engine.AnswerRequest{Model: model, Examples: examples, MaxTokens: maxTokens, BatchSize: 3, Decoding: dec},
+		func(it engine.EvaluateItem) { got[it.Index] = it }, nil); err != nil {
+		t.Fatal(err)
+	}
+	gaveUp := 0
+	for i := range examples {
+		g, w := got[i], want[i]
+		if g.LoopGuard == nil || w.LoopGuard == nil {
+			t.Fatalf("example %d: loop guard stats %v (answer), %v (evaluate)", i, g.LoopGuard, w.LoopGuard)
+		}
+		if g.Text != w.Text || g.FinishReason != w.FinishReason || g.LoopGuard.Bans != w.LoopGuard.Bans || g.LoopGuard.GaveUp != w.LoopGuard.GaveUp {
+			t.Errorf("example %d: answered %q (%s, %+v), evaluation %q (%s, %+v)", i, g.Text, g.FinishReason, *g.LoopGuard, w.Text, w.FinishReason, *w.LoopGuard)
+		}
+		if w.LoopGuard.GaveUp {
+			gaveUp++
+			if w.FinishReason != "repetition" || w.LoopGuard.Bans != 3 {
+				t.Errorf("example %d: the guard gave up after %d bans, finish %q; want 3 and repetition", i, w.LoopGuard.Bans, w.FinishReason)
+			}
+		}
+	}
+	if gaveUp == 0 {
+		t.Errorf("the guard gave up on no answer of the looping tiny model: %+v", want)
+	}
+}

@@ -76,6 +76,13 @@ type Decoding struct {
 	// when nil, so requests without it keep the cache keys they had
 	// before it existed.
 	RepeatStop *RepeatStop `json:"repeat_stop,omitempty"`
+	// LoopGuard, when set, masks at each step every token that would
+	// complete a cycle by its settings (vulntune_engine/repeat.py
+	// CycleGuard), unless the prompt holds that run: the model writes its
+	// next choice instead of a further copy. Settings earlier than
+	// RepeatStop's keep the stop from firing at all. Omitted when nil, so
+	// requests without it keep their cache keys.
+	LoopGuard *LoopGuard `json:"loop_guard,omitempty"`
 	// Grounds, when set, holds one text per example (evaluate.Ground: its
 	// prompt and facts) that grounded decoding (grounded.py) lets answers
 	// take identifiers from, and Grounding says how: GroundingObserve or
@@ -93,6 +100,9 @@ func (d Decoding) validate(op string, maxTokens, batchSize, n int) error {
 	}
 	if err := d.RepeatStop.validate(); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
+	}
+	if err := d.LoopGuard.validate(); err != nil {
+		return fmt.Errorf("%s: loop guard: %w", op, err)
 	}
 	if len(d.Grounds) > 0 && len(d.Grounds) != n {
 		return fmt.Errorf("%s: %d grounds for %d examples", op, len(d.Grounds), n)
@@ -129,6 +139,39 @@ func (s *RepeatStop) validate() error {
 	return nil
 }
 
+// LoopGuard is the engine's loop guard (vulntune_engine/repeat.py
+// CycleGuard): at each step it masks the tokens that would make the
+// answer's tail a cycle by RepeatStop's rule at its settings, unless the
+// prompt holds that run. After MaxBans masked top tokens (0: no limit) it
+// gives up and the answer ends as the repetition stop ends one.
+type LoopGuard struct {
+	RepeatStop
+	MaxBans int `json:"max_bans"`
+}
+
+// String describes g as results and logs show it.
+func (g LoopGuard) String() string {
+	s := fmt.Sprintf("a cycle of at most %d tokens repeated %d times over at least %d tokens", g.MaxPeriod, g.MinRepeats, g.MinTokens)
+	if g.MaxBans > 0 {
+		s += fmt.Sprintf(" (at most %d times an answer)", g.MaxBans)
+	}
+	return s
+}
+
+// validate checks g as the engine would.
+func (g *LoopGuard) validate() error {
+	if g == nil {
+		return nil
+	}
+	if err := g.RepeatStop.validate(); err != nil {
+		return err
+	}
+	if g.MaxBans < 0 {
+		return fmt.Errorf("max bans: want 0 or more, got %d", g.MaxBans)
+	}
+	return nil
+}
+
 // Grounding modes of a request with Grounds (Decoding).
 const (
 	// GroundingObserve decodes freely and reports, per answer, where
@@ -160,6 +203,17 @@ type GroundingStats struct {
 	Stuck int `json:"stuck"`
 }
 
+// LoopGuardStats is what the loop guard (Decoding.LoopGuard) did to one
+// answer: Bans counts the steps where it masked the model's top token,
+// FirstBan is the answer token where it first did (nil: never), GaveUp
+// says it reached LoopGuard.MaxBans and ended the answer ("repetition").
+// An answer it banned nothing in is the unguarded answer token for token.
+type LoopGuardStats struct {
+	Bans     int  `json:"bans"`
+	FirstBan *int `json:"first_ban"`
+	GaveUp   bool `json:"gave_up"`
+}
+
 // EvaluateItem is one example's outcome: the greedy answer to its prompt
 // turns and the summed cross-entropy of its assistant tokens.
 type EvaluateItem struct {
@@ -173,6 +227,8 @@ type EvaluateItem struct {
 	Seconds          float64 `json:"seconds"`
 	// Grounding is set when the request named grounds.
 	Grounding *GroundingStats `json:"grounding,omitempty"`
+	// LoopGuard is set when the request had a loop guard.
+	LoopGuard *LoopGuardStats `json:"loop_guard,omitempty"`
 	// PrefixIDs, observing grounded decoding, is the answer's tokens
 	// before Grounding.FirstIntervention, where grounded regeneration
 	// resumes (EvaluateRequest.Prefixes); nil where the processor would
@@ -234,15 +290,18 @@ type ReferencesRequest struct {
 	Model      string      `json:"model"`
 	Texts      []string    `json:"texts"`
 	RepeatStop *RepeatStop `json:"repeat_stop,omitempty"`
+	LoopGuard  *LoopGuard  `json:"loop_guard,omitempty"`
 }
 
 // References is what the references op measured, one entry per text in
 // request order: Tokens its length in tokens (no special tokens), Stops
-// the number of tokens after which RepeatStop would end it, -1 when it
-// would not.
+// the number of tokens after which RepeatStop would end it, Guarded the
+// token LoopGuard would first mask (read without the prompt, so at its
+// strictest); -1 where neither would.
 type References struct {
-	Tokens []int `json:"tokens"`
-	Stops  []int `json:"stops"`
+	Tokens  []int `json:"tokens"`
+	Stops   []int `json:"stops"`
+	Guarded []int `json:"guarded"`
 }
 
 // References runs the references op: the model's tokenizer only, no
@@ -253,13 +312,16 @@ func (e *Engine) References(ctx context.Context, req ReferencesRequest) (*Refere
 	if err := req.RepeatStop.validate(); err != nil {
 		return nil, fmt.Errorf("references: %w", err)
 	}
+	if err := req.LoopGuard.validate(); err != nil {
+		return nil, fmt.Errorf("references: loop guard: %w", err)
+	}
 	var out References
 	call := scriptCall{Module: "repeat", Op: "references", Req: req, Env: []string{"HF_HUB_OFFLINE=1"}}
 	if err := e.runScript(ctx, call, nil, &out); err != nil {
 		return nil, err
 	}
-	if len(out.Tokens) != len(req.Texts) || len(out.Stops) != len(req.Texts) {
-		return nil, &EngineError{Op: "references", Message: fmt.Sprintf("engine measured %d and %d of %d texts", len(out.Tokens), len(out.Stops), len(req.Texts))}
+	if len(out.Tokens) != len(req.Texts) || len(out.Stops) != len(req.Texts) || len(out.Guarded) != len(req.Texts) {
+		return nil, &EngineError{Op: "references", Message: fmt.Sprintf("engine measured %d, %d and %d of %d texts", len(out.Tokens), len(out.Stops), len(out.Guarded), len(req.Texts))}
 	}
 	return &out, nil
 }

@@ -130,3 +130,56 @@ func TestEvaluateRepeatStop(t *testing.T) {
 		t.Errorf("a stop of one repeat: err = %v, want one naming min repeats", err)
 	}
 }
+
+// TestEvaluateLoopGuard: with a loop guard earlier than the repeat stop,
+// the evaluate op masks the token that would complete a cycle, so the stop
+// never fires; an answer the guard banned nothing in is the unguarded
+// answer, and one it steered says where it first did. The tiny random
+// model loops within a few tokens.
+func TestEvaluateLoopGuard(t *testing.T) {
+	e := newEngine(t)
+	model := tinyModelDir(t, e, "llama")
+	stop := &engine.RepeatStop{MaxPeriod: 16, MinRepeats: 3, MinTokens: 12}
+	req := engine.EvaluateRequest{Model: model, MaxTokens: 64, MaxSeqLength: 256, BatchSize: 2, Decoding: engine.Decoding{RepeatStop: stop}}
+	for _, q := range []string{"What is SQL injection?", "Fix CWE-798.", "Upgrade lodash to 4.17.21."} {
+		req.Examples = append(req.Examples, chatExample(chat.Message{Role: chat.User, Content: q}, chat.Message{Role: chat.Assistant, Content: "An answer."}))
+	}
+	answers := func(guard *engine.LoopGuard) []engine.EvaluateItem {
+		t.Helper()
+		req.LoopGuard = guard
+		items := make([]engine.EvaluateItem, len(req.Examples))
+		if _, err := e.Evaluate(context.Background(), req, func(it engine.EvaluateItem) { items[it.Index] = it }, nil); err != nil {
+			t.Fatal(err)
+		}
+		return items
+	}
+	free := answers(nil)
+	guarded := answers(&engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 16, MinRepeats: 3, MinTokens: 8}})
+	steered := 0
+	for i, it := range guarded {
+		if free[i].LoopGuard != nil {
+			t.Errorf("example %d: loop guard stats %+v without a guard", i, free[i].LoopGuard)
+		}
+		g := it.LoopGuard
+		if g == nil {
+			t.Fatalf("example %d: no loop guard stats", i)
+		}
+		if it.FinishReason == "repetition" {
+			t.Errorf("example %d: stopped for repetition under a guard earlier than the stop: %q", i, it.Text)
+		}
+		if g.Bans == 0 {
+			if g.FirstBan != nil || it.Text != free[i].Text {
+				t.Errorf("example %d: no ban, first ban %v, yet %q differs from the unguarded %q", i, g.FirstBan, it.Text, free[i].Text)
+			}
+			continue
+		}
+		steered++
+		if g.FirstBan == nil || *g.FirstBan < 7 || *g.FirstBan >= it.GenerationTokens {
+			t.Errorf("example %d: %d bans, first at %v of %d tokens", i, g.Bans, g.FirstBan, it.GenerationTokens)
+		}
+	}
+	if steered == 0 {
+		t.Fatalf("the guard steered no answer; unguarded: %+v", free)
+	}
+	t.Logf("%d of %d answers steered", steered, len(guarded))
+}

@@ -21,6 +21,7 @@ func TestRequestJSON(t *testing.T) {
 
 	evaluate := engine.EvaluateRequest{Model: "m", Examples: []json.RawMessage{example}, MaxTokens: 512, MaxSeqLength: 2048, BatchSize: 32, SkipScoring: true}
 	evaluate.RepeatStop = stop
+	evaluate.LoopGuard = &engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 16}, MaxBans: 12}
 	evaluate.Grounds = []string{"What is CWE-798?\nCWE-798"}
 	evaluate.Grounding = engine.GroundingObserve
 	evaluate.Prefixes = [][]int{{12, 7}}
@@ -36,7 +37,7 @@ func TestRequestJSON(t *testing.T) {
 		want string
 	}{
 		{"evaluate, every field", evaluate,
-			`{"model":"m","examples":[{"messages":[{"role":"user","content":"What is CWE-798?"},{"role":"assistant","content":"Hard-coded credentials."}]}],"max_tokens":512,"max_seq_length":2048,"batch_size":32,"repeat_stop":{"max_period":256,"min_repeats":3,"min_tokens":48},"grounds":["What is CWE-798?\nCWE-798"],"grounding":"observe","skip_scoring":true,"prefixes":[[12,7]]}`},
+			`{"model":"m","examples":[{"messages":[{"role":"user","content":"What is CWE-798?"},{"role":"assistant","content":"Hard-coded credentials."}]}],"max_tokens":512,"max_seq_length":2048,"batch_size":32,"repeat_stop":{"max_period":256,"min_repeats":3,"min_tokens":48},"loop_guard":{"max_period":256,"min_repeats":3,"min_tokens":16,"max_bans":12},"grounds":["What is CWE-798?\nCWE-798"],"grounding":"observe","skip_scoring":true,"prefixes":[[12,7]]}`},
 		{"evaluate, optional fields unset", engine.EvaluateRequest{Model: "m", MaxTokens: 8, BatchSize: 1},
 			`{"model":"m","examples":null,"max_tokens":8,"max_seq_length":0,"batch_size":1}`},
 		{"answer, every field", answer,
@@ -83,6 +84,8 @@ func TestRequestValidation(t *testing.T) {
 		{"no tokens", engine.Decoding{}, 0, 1, "max_tokens and batch_size must be positive, got 0 and 1"},
 		{"no batch", engine.Decoding{}, 8, 0, "max_tokens and batch_size must be positive, got 8 and 0"},
 		{"a stop of one repeat", engine.Decoding{RepeatStop: &engine.RepeatStop{MaxPeriod: 4, MinRepeats: 1, MinTokens: 4}}, 8, 1, "min repeats >= 2"},
+		{"a loop guard of no period", engine.Decoding{LoopGuard: &engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 0, MinRepeats: 3, MinTokens: 16}}}, 8, 1, "loop guard: repeat stop: max period >= 1"},
+		{"a loop guard of negative bans", engine.Decoding{LoopGuard: &engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 8, MinRepeats: 3, MinTokens: 16}, MaxBans: -1}}, 8, 1, "loop guard: max bans: want 0 or more, got -1"},
 		{"grounds for other examples", engine.Decoding{Grounds: []string{"a", "b"}, Grounding: engine.GroundingEnforce}, 8, 1, "2 grounds for 1 examples"},
 		{"an unknown grounding", engine.Decoding{Grounds: []string{"a"}, Grounding: "strict"}, 8, 1, `grounding "strict"`},
 	}

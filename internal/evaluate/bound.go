@@ -26,9 +26,23 @@ const boundStep = 32
 // three copies of any cycle of up to 256 tokens, over 48 tokens or more,
 // end it. No reference answer of the sample or corpus datasets comes near
 // (at most five identical tokens in a row, no span of 18 tokens repeated
-// twice: TestRepeatStopSparesReferenceAnswers), and the check costs about
+// twice: TestRepeatStopAndLoopGuardSpareReferenceAnswers), and the check costs about
 // 20 µs per token (bench/RESULTS.md).
 var DefaultRepeatStop = engine.RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 48}
+
+// DefaultLoopGuard is the loop guard evaluation and explain decode with:
+// the stop's rule over 16 tokens instead of 48, so a run of one token or a
+// short cycle (" --set --set", "CWE: CWE:") is steered after 16 tokens and
+// a longer cycle at its third copy, before the stop would end the answer
+// in the middle of its fix. Reference answers stay clear of it (the
+// longest run of one token is five, and no cycle runs into a third copy:
+// TestRepeatStopAndLoopGuardSpareReferenceAnswers); a run the prompt holds
+// is copied whole. An answer that comes back to a loop a twelfth time is stuck and
+// ends there as a repeated one: of the tuned answers it steered on the
+// other projects, those that went on to end needed 1 to 11 steers, the two
+// that never did 45 each, and going on to the bound cost the base model's
+// evaluation minutes (bench/RESULTS.md).
+var DefaultLoopGuard = engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 16}, MaxBans: 12}
 
 // Bound sources, as results.json records them.
 const (
@@ -55,6 +69,12 @@ type Bound struct {
 	// ReferencesRepeatStopped counts reference answers the loop check would
 	// end early; above 0, the check cuts answers a model should write.
 	ReferencesRepeatStopped int `json:"references_repeat_stopped"`
+	// LoopGuard is the loop guard answers were decoded with (nil: none),
+	// and ReferencesGuarded counts reference answers it would steer, read
+	// without their prompts (at its strictest); above 0, it changes
+	// answers a model should write.
+	LoopGuard         *engine.LoopGuard `json:"loop_guard,omitempty"`
+	ReferencesGuarded int               `json:"references_guarded"`
 }
 
 // BoundFromReferences is the length bound for reference answers of at most
@@ -71,18 +91,19 @@ func BoundFromReferences(longest int) int {
 // warning when it cuts reference answers), else BoundFromReferences. Both
 // models share the base's tokenizer (fine-tuning keeps it), so one count
 // serves both.
-func bound(ctx context.Context, run Runner, baseDir string, explicit int, stop *engine.RepeatStop, exs []example, log *slog.Logger) (int, Bound, error) {
+func bound(ctx context.Context, run Runner, baseDir string, explicit int, dec engine.Decoding, exs []example, log *slog.Logger) (int, Bound, error) {
 	texts := make([]string, len(exs))
 	for i, e := range exs {
 		texts[i] = e.answer()
 	}
-	refs, err := run.References(ctx, engine.ReferencesRequest{Model: baseDir, Texts: texts, RepeatStop: stop})
+	stop := dec.RepeatStop
+	refs, err := run.References(ctx, engine.ReferencesRequest{Model: baseDir, Texts: texts, RepeatStop: stop, LoopGuard: dec.LoopGuard})
 	if err != nil {
 		return 0, Bound{}, fmt.Errorf("measure reference answers: %w", err)
 	}
-	b := Bound{Source: BoundReferences, RepeatStop: stop}
+	b := Bound{Source: BoundReferences, RepeatStop: stop, LoopGuard: dec.LoopGuard}
 	longestAt := -1
-	var stopped []string
+	var stopped, guarded []string
 	for i, n := range refs.Tokens {
 		if n > b.LongestReference {
 			b.LongestReference, longestAt = n, i
@@ -90,11 +111,19 @@ func bound(ctx context.Context, run Runner, baseDir string, explicit int, stop *
 		if refs.Stops[i] >= 0 {
 			stopped = append(stopped, fmt.Sprintf("%s (after %d of %d tokens)", exs[i].Meta.FindingID, refs.Stops[i], n))
 		}
+		if i < len(refs.Guarded) && refs.Guarded[i] >= 0 {
+			guarded = append(guarded, fmt.Sprintf("%s (token %d of %d)", exs[i].Meta.FindingID, refs.Guarded[i], n))
+		}
 	}
 	b.ReferencesRepeatStopped = len(stopped)
 	if len(stopped) > 0 {
 		log.Warn("the repetition stop would cut reference answers short: answers like them are cut too",
 			"stop", stop.String(), "answers", strings.Join(stopped, ", "))
+	}
+	b.ReferencesGuarded = len(guarded)
+	if len(guarded) > 0 {
+		log.Warn("the loop guard would steer reference answers unless their prompts hold the repeated run: answers like them may be changed too",
+			"guard", dec.LoopGuard.String(), "answers", strings.Join(guarded, ", "))
 	}
 	if explicit > 0 {
 		b.Source = BoundExplicit

@@ -166,3 +166,51 @@ func TestRepeatedLine(t *testing.T) {
 		}
 	}
 }
+
+// TestRunLoopGuard: evaluation decodes with DefaultLoopGuard unless told
+// not to, records it beside the bound, and counts the answers it steered.
+func TestRunLoopGuard(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name        string
+		noGuard     bool
+		wantGuarded int
+	}{
+		{"default", false, 1},
+		{"without the guard", true, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			model, base := t.TempDir(), t.TempDir()
+			eng := fakeEngine{
+				answers:  map[string][]string{base: {"a", "b", "c"}, model: {"a", "b c d", "e"}},
+				nll:      map[string]float64{base: 2, model: 1},
+				bans:     map[string][]int{model: {0, 3, 0}},
+				requests: map[string]engine.EvaluateRequest{},
+			}
+			r, err := evaluate.Run(context.Background(), evaluate.Options{
+				ModelDir: model, BaseModelDir: base, DatasetDir: filepath.Join("testdata", "dataset"), Engine: eng, Free: true, NoLoopGuard: tt.noGuard,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := eng.requests[model]
+			if tt.noGuard != (req.LoopGuard == nil) || tt.noGuard != (r.Bound.LoopGuard == nil) {
+				t.Errorf("request guard %v, results' %v; want none only without the guard", req.LoopGuard, r.Bound.LoopGuard)
+			}
+			if !tt.noGuard && *req.LoopGuard != evaluate.DefaultLoopGuard {
+				t.Errorf("request guard %+v, want the default %+v", *req.LoopGuard, evaluate.DefaultLoopGuard)
+			}
+			if r.Tuned.LoopGuarded != tt.wantGuarded || r.Base.LoopGuarded != 0 {
+				t.Errorf("loop guarded: tuned %d, base %d; want %d and 0", r.Tuned.LoopGuarded, r.Base.LoopGuarded, tt.wantGuarded)
+			}
+			card := evaluate.CardSection(r)
+			if got := strings.Contains(card, "1 of 3 tuned answers started a loop the loop guard steered them out of."); got == tt.noGuard {
+				t.Errorf("card says the guard steered an answer: %v, want %v:\n%s", got, !tt.noGuard, card)
+			}
+			if got := strings.Contains(card, "was masked, and the model wrote its next choice"); got == tt.noGuard {
+				t.Errorf("card describes the guard: %v, want %v:\n%s", got, !tt.noGuard, card)
+			}
+		})
+	}
+}

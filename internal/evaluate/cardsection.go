@@ -99,6 +99,9 @@ func cardTables(b *strings.Builder, r *Results) {
 	if r.Tuned.Repeating > 0 {
 		fmt.Fprintf(b, "\n%d of %d tuned answers were stopped repeating themselves.\n", r.Tuned.Repeating, r.Tuned.N)
 	}
+	if r.Tuned.LoopGuarded > 0 {
+		fmt.Fprintf(b, "\n%d of %d tuned answers started a loop the loop guard steered them out of.\n", r.Tuned.LoopGuarded, r.Tuned.N)
+	}
 }
 
 // boundLine says how long answers could be and how loops were stopped, or
@@ -118,6 +121,9 @@ func boundLine(r *Results) string {
 			r.MaxTokens, bd.LongestReference)
 	default:
 		s = fmt.Sprintf("Answers were generated greedily up to %d tokens (longest reference answer: %d tokens).", r.MaxTokens, bd.LongestReference)
+	}
+	if bd.LoopGuard != nil {
+		s += fmt.Sprintf(" A token that would have completed %s (unless the prompt holds that run) was masked, and the model wrote its next choice.", bd.LoopGuard)
 	}
 	if bd.RepeatStop != nil {
 		s += fmt.Sprintf(" An answer was stopped early, as not ended, when its tail repeated %s.", bd.RepeatStop)

@@ -73,6 +73,12 @@ type Options struct {
 	MaxTokens int
 	// RepeatStop ends answers stuck in a loop (nil: DefaultRepeatStop).
 	RepeatStop *engine.RepeatStop
+	// LoopGuard steers answers out of loops before the stop would end
+	// them (nil: DefaultLoopGuard, unless NoLoopGuard).
+	LoopGuard *engine.LoopGuard
+	// NoLoopGuard decodes without the loop guard: what the weights alone
+	// do, loops and all.
+	NoLoopGuard bool
 	// BatchSize is the number of answers generated together (0:
 	// DefaultBatchSize).
 	BatchSize int
@@ -114,6 +120,12 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	if opts.RepeatStop == nil {
 		opts.RepeatStop = &DefaultRepeatStop
 	}
+	switch {
+	case opts.NoLoopGuard:
+		opts.LoopGuard = nil
+	case opts.LoopGuard == nil:
+		opts.LoopGuard = &DefaultLoopGuard
+	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
 	}
@@ -141,7 +153,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		exs = exs[:opts.Limit]
 	}
 	start := opts.Now()
-	maxTokens, b, err := bound(ctx, opts.Engine, opts.BaseModelDir, opts.MaxTokens, opts.RepeatStop, exs, log)
+	maxTokens, b, err := bound(ctx, opts.Engine, opts.BaseModelDir, opts.MaxTokens, engine.Decoding{RepeatStop: opts.RepeatStop, LoopGuard: opts.LoopGuard}, exs, log)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +218,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 // engine's decoding times of fresh answers are added to r's durations.
 func runModel(ctx context.Context, opts Options, label, dir string, exs []example, r *Results) (gens []Generation, cached bool, err error) {
 	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength,
-		Decoding: engine.Decoding{RepeatStop: opts.RepeatStop}}
+		Decoding: engine.Decoding{RepeatStop: opts.RepeatStop, LoopGuard: opts.LoopGuard}}
 	for _, e := range exs {
 		req.Examples = append(req.Examples, e.Raw)
 		if !opts.Free {
@@ -262,7 +274,7 @@ func answerAndScore(ctx context.Context, opts Options, label, dir string, req en
 		e := exs[idx]
 		g := Generation{Model: label, Index: idx, FindingID: e.Meta.FindingID, Kind: e.Meta.Kind, Tools: e.Meta.Tools,
 			Text: it.Text, FinishReason: it.FinishReason, GenerationTokens: it.GenerationTokens,
-			LossTokens: it.LossTokens, nll: it.NLL, Grounding: it.Grounding, prefix: it.PrefixIDs}
+			LossTokens: it.LossTokens, nll: it.NLL, Grounding: it.Grounding, LoopGuard: it.LoopGuard, prefix: it.PrefixIDs}
 		if req.Grounding == engine.GroundingEnforce {
 			g.Decoding = DecodingGrounded
 		}
@@ -289,7 +301,7 @@ func answerAndScore(ctx context.Context, opts Options, label, dir string, req en
 func groundModel(ctx context.Context, opts Options, label, dir string, exs []example, free []Generation) ([]Generation, error) {
 	out := slices.Clone(free)
 	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength,
-		Decoding: engine.Decoding{RepeatStop: opts.RepeatStop, Grounding: engine.GroundingEnforce}, SkipScoring: true}
+		Decoding: engine.Decoding{RepeatStop: opts.RepeatStop, LoopGuard: opts.LoopGuard, Grounding: engine.GroundingEnforce}, SkipScoring: true}
 	var at []int
 	resume := false
 	for i, g := range free {

@@ -40,6 +40,9 @@ type fakeEngine struct {
 	// prefixExtra lengthens every prefix it reports past the first
 	// intervention (a broken engine).
 	prefixExtra int
+	// bans holds, by model, how often a loop guard masked each answer's
+	// top token (0 where absent); reported only when the request has one.
+	bans map[string][]int
 }
 
 // fakePrefix is the fake engine's prefix ids for the first k words of
@@ -82,6 +85,12 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 		it := engine.EvaluateItem{Index: i, Text: ans[i], FinishReason: reason, NLL: f.nll[req.Model] * 100, LossTokens: 100}
 		if req.SkipScoring {
 			it.NLL, it.LossTokens = 0, 0
+		}
+		if req.LoopGuard != nil {
+			it.LoopGuard = &engine.LoopGuardStats{}
+			if b := f.bans[req.Model]; i < len(b) && b[i] > 0 {
+				it.LoopGuard.Bans, it.LoopGuard.FirstBan = b[i], new(int)
+			}
 		}
 		switch req.Grounding {
 		case engine.GroundingObserve:

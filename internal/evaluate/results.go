@@ -103,6 +103,10 @@ type Metrics struct {
 	// with a line repeated RepeatedLineCount times or more (RepeatedLine):
 	// a loop the stop ended, or one too loose for it to see.
 	RepetitionShare *float64 `json:"repetition_share"`
+	// LoopGuarded counts the answers the loop guard (engine.Decoding's
+	// LoopGuard) kept out of a loop at least once: the weights alone would
+	// have gone on repeating there.
+	LoopGuarded int `json:"loop_guarded"`
 	// UngroundedByKind counts the ungrounded identifiers of every answer by
 	// kind (ident.Kinds: version, CWE, vulnerability id, path, URL), each
 	// kind present, so a regression shows where it came from.
@@ -228,6 +232,9 @@ type Generation struct {
 	// Grounding is what grounded decoding did to this answer, or for a
 	// free one where it would first have intervened.
 	Grounding *engine.GroundingStats `json:"grounding,omitempty"`
+	// LoopGuard is what the loop guard did to this answer (nil: decoded
+	// without one).
+	LoopGuard *engine.LoopGuardStats `json:"loop_guard,omitempty"`
 	nll       float64
 	// prefix is the engine's PrefixIDs: where grounded regeneration
 	// resumes this free answer (groundModel). Not written: token ids mean
@@ -288,6 +295,9 @@ func aggregate(gens []Generation) Metrics {
 		}
 		if _, n := RepeatedLine(g.Text); g.FinishReason == FinishRepetition || n >= RepeatedLineCount {
 			rep++
+		}
+		if g.LoopGuard != nil && g.LoopGuard.Bans > 0 {
+			m.LoopGuarded++
 		}
 	}
 	if m.LossTokens > 0 {

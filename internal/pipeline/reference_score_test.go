@@ -94,12 +94,14 @@ func TestReferenceAnswersScorePerfect(t *testing.T) {
 	}
 }
 
-// TestRepeatStopSparesReferenceAnswers runs the engine's repetition stop
-// (evaluate.DefaultRepeatStop) over every reference answer of the sample
-// and corpus datasets, in the bundled model's tokens: a stop that would end
-// a reference answer early would cut answers a model should write. It
-// loads the tokenizer only (seconds), and skips without the engine.
-func TestRepeatStopSparesReferenceAnswers(t *testing.T) {
+// TestRepeatStopAndLoopGuardSpareReferenceAnswers runs the engine's
+// repetition stop (evaluate.DefaultRepeatStop) and loop guard
+// (evaluate.DefaultLoopGuard) over every reference answer of the sample and
+// corpus datasets, in the bundled model's tokens: a stop that would end a
+// reference answer early, or a guard that would mask one of its tokens,
+// would change answers a model should write. It loads the tokenizer only
+// (seconds), and skips without the engine.
+func TestRepeatStopAndLoopGuardSpareReferenceAnswers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("engine test")
 	}
@@ -114,8 +116,8 @@ func TestRepeatStopSparesReferenceAnswers(t *testing.T) {
 		for i, ex := range exs {
 			texts[i] = ex.Assistant()
 		}
-		stop := evaluate.DefaultRepeatStop
-		refs, err := e.References(context.Background(), engine.ReferencesRequest{Model: model, Texts: texts, RepeatStop: &stop})
+		stop, guard := evaluate.DefaultRepeatStop, evaluate.DefaultLoopGuard
+		refs, err := e.References(context.Background(), engine.ReferencesRequest{Model: model, Texts: texts, RepeatStop: &stop, LoopGuard: &guard})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,6 +127,12 @@ func TestRepeatStopSparesReferenceAnswers(t *testing.T) {
 			if at >= 0 {
 				t.Errorf("%s: %s: the repetition stop (%s) ends its reference answer after %d of %d tokens",
 					filepath.Base(src), exs[i].Meta.FindingID, stop, at, refs.Tokens[i])
+			}
+			// Read without the prompt, whose runs the guard lets an answer
+			// copy: a reference it steers is one it would steer anyway.
+			if g := refs.Guarded[i]; g >= 0 {
+				t.Errorf("%s: %s: the loop guard (%s) masks token %d of %d of its reference answer",
+					filepath.Base(src), exs[i].Meta.FindingID, guard, g, refs.Tokens[i])
 			}
 		}
 		if longest == 0 {

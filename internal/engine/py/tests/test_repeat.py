@@ -6,7 +6,7 @@ import random
 import pytest
 
 from vulntune_engine.protocol import WorkerError
-from vulntune_engine.repeat import CycleStop, first_stop, stop_from
+from vulntune_engine.repeat import CycleGuard, CycleStop, first_stop, guard_from, guards_from, stop_from
 
 
 def brute_period(tokens, max_period, min_repeats, min_tokens):
@@ -116,3 +116,129 @@ def test_stop_from_rejects(req):
 def test_rejects_settings(settings):
     with pytest.raises(WorkerError):
         CycleStop(*settings)
+
+
+@pytest.mark.parametrize("seed,alphabet", [(5, 2), (6, 3), (7, 9)])
+@pytest.mark.parametrize("settings", [(1, 2, 1), (4, 3, 6), (8, 3, 16)])
+def test_completing_is_what_would_stop(seed, alphabet, settings):
+    """completing() names exactly the tokens whose push would stop the
+    answer, with the length of the run each would complete."""
+    rng = random.Random(seed)
+    guard = CycleStop(*settings)
+    seq, fresh = [], alphabet
+    for _ in range(200):
+        want = set()
+        for t in set(range(alphabet)) | set(seq):
+            p = brute_period(seq + [t], *settings)
+            if p:
+                want.add(t)
+        got = guard.completing()
+        assert {t for t, _ in got} == want, (seq[-30:], settings)
+        for t, span in got:
+            # The run of the period p: the tail of span tokens is periodic.
+            tail = (seq + [t])[-span:]
+            assert any(all(tail[i] == tail[i - p] for i in range(p, span)) for p in range(1, settings[0] + 1))
+        tok = seq[-rng.randint(1, min(len(seq), settings[0]))] if seq and rng.random() < 0.5 else rng.randrange(alphabet)
+        if brute_period(seq + [tok], *settings):
+            tok, fresh = fresh, fresh + 1  # a new token: the sequence goes on unstopped
+        seq.append(tok)
+        assert guard.push(tok) == 0
+
+
+class _Ctx:
+    """A stand-in for mlx-lm's token context: its last token."""
+
+    def __init__(self, last):
+        self.last = last
+
+    def __getitem__(self, i):
+        import mlx.core as mx
+
+        return mx.array([self.last])[i]
+
+
+def _guided(guard, start, want, vocab=12):
+    """Decode greedily with guard after start (the prompt's last token),
+    the model always preferring want[i] at step i (then 0, 1, ...): the
+    tokens the guard lets through."""
+    import mlx.core as mx
+
+    out, last = [], start
+    for pref in want:
+        logits = mx.array([[5.0 if t == pref else -float(t) for t in range(vocab)]])
+        row = guard(_Ctx(last), logits).reshape(-1)
+        last = int(mx.argmax(row).item())
+        out.append(last)
+    return out
+
+
+def test_guard_steers_out_of_a_loop():
+    guard = CycleGuard((8, 3, 6), prompt=[1, 2, 3])
+    got = _guided(guard, 3, [7] * 10)
+    # Five 7s pass (under min_tokens 6); the sixth is masked and the next
+    # choice, 0, taken; then 7 again from a fresh run.
+    assert got[:6] == [7, 7, 7, 7, 7, 0]
+    assert guard.bans >= 1 and guard.first_ban == 5
+    assert guard.stats() == {"bans": guard.bans, "first_ban": 5, "gave_up": False}
+
+
+def test_guard_lets_a_run_of_the_prompt_through():
+    """A run the finding itself holds (six 7s) is copied whole."""
+    guard = CycleGuard((8, 3, 6), prompt=[1, 7, 7, 7, 7, 7, 7, 2])
+    got = _guided(guard, 2, [7] * 6 + [4])
+    assert got == [7] * 6 + [4]
+    assert guard.bans == 0 and guard.first_ban is None
+
+
+def test_guard_leaves_varied_answers_alone():
+    guard = CycleGuard((256, 3, 16), prompt=[])
+    rng = random.Random(3)
+    want = [rng.randrange(12) for _ in range(80)]
+    assert _guided(guard, 0, want) == want
+    assert guard.stats() == {"bans": 0, "first_ban": None, "gave_up": False}
+
+
+def test_guard_resumes_after_a_prefix():
+    """Resumed after five 7s, the first step already completes the run."""
+    guard = CycleGuard((8, 3, 6))
+    guard.resume([7] * 4)
+    # The first call sees the prompt's last token (9 here); answer tokens
+    # are pushed from the second call on, so push the fifth 7 as a step.
+    got = _guided(guard, 9, [7, 7])
+    assert got == [7, 0]
+    assert guard.first_ban == 5
+
+
+@pytest.mark.parametrize(
+    "req,n",
+    [({}, None), ({"loop_guard": {"max_period": 256, "min_repeats": 3, "min_tokens": 16}}, 2)],
+)
+def test_guards_from(req, n):
+    got = guards_from(req, [[1, 2], [3]], 10)
+    assert (got is None) if n is None else len(got) == n
+
+
+def test_guards_from_rejects():
+    with pytest.raises(WorkerError):
+        guards_from({"loop_guard": {"max_period": 0, "min_repeats": 3, "min_tokens": 16}}, [[1]], 10)
+
+
+def test_guard_gives_up_after_max_bans():
+    """A model that keeps coming back to its loop is stuck: after max_bans
+    the guard masks nothing more and says it gave up."""
+    guard = CycleGuard((8, 3, 6), max_bans=2)
+    got = _guided(guard, 3, [7] * 30)
+    assert guard.bans == 2 and guard.gave_up
+    assert guard.stats() == {"bans": 2, "first_ban": 5, "gave_up": True}
+    # Past the second ban it lets the loop through.
+    assert got[-6:] == [7] * 6
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [{"max_period": 256, "min_repeats": 3, "min_tokens": 16, "max_bans": -1},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "max_bans": "x"}],
+)
+def test_guard_from_rejects_max_bans(spec):
+    with pytest.raises(WorkerError):
+        guard_from({"loop_guard": spec})

@@ -15,7 +15,9 @@ Ops:
           waiting for the longest answer of its group. With a
           "repeat_stop", an answer that has fallen into a loop is stopped
           as evaluation stops it (repeat.CycleStop, finish reason
-          "repetition") and kept up to the end of the loop's first round.
+          "repetition") and kept up to the end of the loop's first round;
+          with a "loop_guard" the tokens that would complete a cycle are
+          masked (repeat.CycleGuard) and each item says how often.
           One "item" event per example as its answer finishes.
 """
 
@@ -26,7 +28,7 @@ from .chat import prompt_turns
 from .evaluate import _load_model
 from .grounded import request_processors
 from .protocol import WorkerError, emit, finish, serve
-from .repeat import CycleStop, stop_from
+from .repeat import CycleStop, guard_from, guards_from, stop_from
 
 # A shared prefix shorter than this is not worth a separate forward pass.
 MIN_SHARED_PREFIX = 16
@@ -72,6 +74,7 @@ def op_answer(req):
     max_tokens = int(req["max_tokens"])
     batch = int(req["batch_size"])
     repeat = stop_from(req)
+    guard_from(req)  # bad settings fail before the model loads
     if max_tokens <= 0 or batch <= 0:
         raise WorkerError("BadRequest", f"max_tokens and batch_size must be positive, got {max_tokens} and {batch}")
     model, tokenizer, source = _load_model(req["model"])
@@ -118,12 +121,16 @@ def op_answer(req):
     # Grounded decoding (grounded.py): one processor per unique prompt,
     # under the ground of its first example.
     procs = request_processors(req, tokenizer, [users[u][0] for u in order])
+    # The loop guard (repeat.CycleGuard) masks before grounded decoding
+    # chooses, one per unique prompt.
+    steer = guards_from(req, prompts, max_tokens)
+    lps = [([steer[u]] if steer else []) + ([procs[users[u][0]]] if procs else []) for u in order]
     try:
         uids = gen.insert(
             [prompts[u][shared:] for u in order],
             [max_tokens] * len(order),
             caches=[caches[u] for u in order] if caches is not None else None,
-            logits_processors=[[procs[users[u][0]]] for u in order] if procs else None,
+            logits_processors=lps if steer or procs else None,
         )
         del caches
         index = dict(zip(uids, order))
@@ -146,6 +153,7 @@ def op_answer(req):
                     finish_reason=reason,
                     seconds=time.perf_counter() - t_prefix,
                     **({"grounding": procs[users[u][0]].answer_stats(len(toks), reason)} if procs else {}),
+                    **({"loop_guard": steer[u].stats()} if steer else {}),
                 )
             emit("progress", stage="answer", done=done, total=len(examples))
 
@@ -169,6 +177,13 @@ def op_answer(req):
                     pending.discard(r.uid)
                     repetitions += 1
                     emit_answer(r.uid, tokens[r.uid][: len(tokens[r.uid]) - span], "repetition")
+                elif steer and steer[index[r.uid]].gave_up:
+                    # The model keeps coming back to a loop: the guard
+                    # gave up, and the answer ends as the stop ends one.
+                    looped.append(r.uid)
+                    pending.discard(r.uid)
+                    repetitions += 1
+                    emit_answer(r.uid, tokens[r.uid], "repetition")
             if looped:
                 gen.remove(looped)
     finally:

@@ -13,7 +13,9 @@ Ops:
             regeneration); one "item" event per example as its answer
             finishes: at end of sequence ("stop"), at max_tokens ("length")
             or, with a repeat_stop, when its tail repeats one cycle
-            ("repetition", repeat.CycleStop). Observing grounded decoding,
+            ("repetition", repeat.CycleStop); with a loop_guard
+            (repeat.CycleGuard) tokens that would complete a cycle are
+            masked, and each item says how often ("loop_guard"). Observing grounded decoding,
             an item whose answer the processor would have changed carries
             "prefix_ids", its tokens before the first intervention; a
             request's "prefixes" (one list of token ids per example, []
@@ -33,7 +35,7 @@ from .chat import assistant_mask, prompt_turns, require_chat_template
 from .grounded import request_processors
 from .lmhead import lm_head_split
 from .protocol import WorkerError, emit, finish, serve
-from .repeat import CycleStop, stop_from
+from .repeat import CycleGuard, CycleStop, guard_from, stop_from
 from .runtime import mlx_backend
 
 
@@ -139,6 +141,7 @@ def op_evaluate(req):
     if max_tokens <= 0 or batch <= 0:
         raise WorkerError("BadRequest", f"max_tokens and batch_size must be positive, got {max_tokens} and {batch}")
     repeat = stop_from(req)
+    loop_guard = guard_from(req)
     # Grounded regeneration answers again what free decoding already
     # scored: the loss belongs to the weights, not to the decoding.
     score = not req.get("skip_scoring")
@@ -163,7 +166,7 @@ def op_evaluate(req):
         completion_batch_size=batch,
         prefill_batch_size=batch,
     )
-    index, tokens, guards, started = {}, {}, {}, {}
+    index, tokens, guards, started, steer = {}, {}, {}, {}, {}
     pending, scored = set(), 0
     try:
         while scored < len(examples) or pending:
@@ -192,11 +195,18 @@ def op_evaluate(req):
                 # answer's max_tokens. Grounded decoding (grounded.py)
                 # hooks in as each answer's logits processor.
                 pre = [prefixes[i] if prefixes else [] for i in group]
+                # The loop guard masks first, so grounded decoding picks
+                # among the tokens it leaves.
+                for i, p in zip(group, pre):
+                    if loop_guard:
+                        steer[i] = CycleGuard(loop_guard[0], prompts[i], capacity=max_tokens, max_bans=loop_guard[1])
+                        steer[i].resume(p)
+                lps = [([steer[i]] if loop_guard else []) + ([procs[i]] if procs else []) for i in group]
                 uids = gen.insert(
                     [(prompts[i] if c is None else prompts[i][-1:]) + p for i, c, p in zip(group, caches, pre)],
                     [max_tokens - len(p) for p in pre],
                     caches=caches if score else None,
-                    logits_processors=[[procs[i]] for i in group] if procs else None,
+                    logits_processors=lps if loop_guard or procs else None,
                 )
                 shared += sum(c is not None for c in caches)
                 del caches
@@ -234,6 +244,11 @@ def op_evaluate(req):
                         # rather than at max_tokens, minutes later.
                         reason = "repetition"
                         looped.append(r.uid)
+                if reason is None and loop_guard and steer[index[r.uid]].gave_up:
+                    # The model keeps coming back to a loop: the guard
+                    # gave up, and the answer ends as the stop ends one.
+                    reason = "repetition"
+                    looped.append(r.uid)
                 if reason is None:
                     continue
                 pending.discard(r.uid)
@@ -242,6 +257,8 @@ def op_evaluate(req):
                 nll, n = scores[i]
                 toks = tokens.pop(r.uid)
                 extra = {}
+                if loop_guard:
+                    extra["loop_guard"] = steer.pop(i).stats()
                 if procs:
                     extra["grounding"] = st = procs[i].answer_stats(len(toks), reason)
                     at = st["first_intervention"]

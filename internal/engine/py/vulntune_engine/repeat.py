@@ -6,10 +6,10 @@ and speaks the JSON-lines protocol (protocol.py).
 
 Ops:
   references  load a model's tokenizer and, for each text, count its tokens
-              and say where the repetition stop would end it: evaluation
-              sets its length bound from the longest reference answer, and a
-              stop that would cut a reference answer short is a stop that
-              cuts good answers too.
+              and say where the repetition stop would end it and where the
+              loop guard would first steer it: evaluation sets its length
+              bound from the longest reference answer, and a stop or guard
+              that would change a reference answer changes good answers too.
 
 A greedy decoder that starts repeating itself never stops: the same line
 ("The scanner gives no fix for this rule; change ...") comes back until the
@@ -20,6 +20,14 @@ length p (1 <= p <= max_period) are identical and span at least
 `min_tokens` tokens. Reference answers repeat nothing of the kind (at most
 five identical tokens in a row, no span of 18 tokens or more repeated
 twice), so the margin between them and a loop is wide.
+
+Stopping tells a loop apart; it does not mend the answer, which ends in the
+middle of a fix block. CycleGuard, a logits processor, keeps the answer out
+of the loop instead: it masks every token that would complete a cycle by
+CycleStop's rule at its own, earlier settings, and the model writes its
+next choice. Read to the end, the other projects' answers that looped
+(" --set --set --set", "CWE: CWE: CWE:", "kotlin-kotlin-kotlin") went on
+past the masked token and ended by themselves (bench/RESULTS.md).
 """
 
 from .protocol import WorkerError, finish, serve
@@ -78,6 +86,25 @@ class CycleStop:
         hit = np.flatnonzero(run[:k] >= self._need[:k]) if k else ()
         return int(hit[0]) + 1 if len(hit) else 0
 
+    def completing(self):
+        """The tokens that, pushed next, would end the answer by the rule,
+        each with the length of the cycle's run it would complete: for
+        every period p whose run is one short of its need, the token p
+        back."""
+        np = self._np
+        n = self._n
+        k = min(n, self.max_period)
+        if not k:
+            return []
+        hit = np.flatnonzero(self._run[:k] + 1 >= self._need[:k])
+        # Period p = h + 1: the token p back is t[n - 1 - h]; the run it
+        # completes is run[p] + 1 matching tokens after the first round.
+        return [(int(self._buf[n - 1 - h]), int(self._run[h]) + h + 2) for h in hit]
+
+    def tail(self, k):
+        """The last k tokens pushed."""
+        return self._buf[max(0, self._n - k) : self._n].tolist()
+
     def repeated(self, period):
         """How many of the latest tokens each equal the token period before
         them: cutting that many off the end leaves the cycle's first round,
@@ -85,17 +112,118 @@ class CycleStop:
         return int(self._run[period - 1]) if 1 <= period <= self.max_period else 0
 
 
-def stop_from(req):
-    """The CycleStop settings of a request's "repeat_stop" (max_period,
-    min_repeats, min_tokens), or None when it has none: explain's answers and
-    older callers generate to their bound."""
-    spec = req.get("repeat_stop")
+class CycleGuard:
+    """An mlx-lm logits processor (BatchGenerator.insert's per-sequence
+    `logits_processors`) that keeps an answer out of loops: at each step it
+    masks every token that CycleStop at its settings would stop the answer
+    for, so the model takes its next choice instead of a further copy.
+
+    A run the prompt itself holds is not masked: an answer copies what its
+    finding says, and a hash of zeros or a list of files the finding
+    repeats is a fact, not a loop. With greedy decoding an answer the guard
+    never masked is the unguarded answer token for token.
+
+    `bans` counts the steps at which it masked the model's top token,
+    `first_ban` is the answer token where it first did (None: never): how
+    often the weights alone would have gone on looping, as results report
+    it. After `max_bans` (0: no limit) it gives up (`gave_up`) and the
+    decoder ends the answer as the repetition stop would: a model that
+    keeps coming back to a loop is stuck in it, and going on to the length
+    bound costs minutes and mends nothing.
+    """
+
+    def __init__(self, settings, prompt=(), capacity=0, max_bans=0):
+        self._cycle = CycleStop(*settings, capacity=capacity)
+        self.max_bans = max_bans
+        # Token ids joined with commas: "does the prompt hold this run" is
+        # one substring search.
+        self._prompt = "," + ",".join(map(str, prompt)) + ","
+        self._started = False
+        self.bans = 0
+        self.first_ban = None
+
+    def resume(self, prefix):
+        """Start past prefix, answer tokens already chosen (grounded
+        regeneration's resumed answers): the guard reads them first, as it
+        would have read them while they were generated."""
+        for t in prefix:
+            self._cycle.push(int(t))
+
+    def _in_prompt(self, token, span):
+        run = self._cycle.tail(span - 1) + [token]
+        return ("," + ",".join(map(str, run)) + ",") in self._prompt
+
+    def __call__(self, context, logits):
+        import mlx.core as mx
+
+        # The context ends with the token fed to the model this step: the
+        # prompt's last on the first call, the previous answer token after.
+        if self._started:
+            self._cycle.push(int(context[-1].item()))
+        self._started = True
+        if self.gave_up:
+            return logits
+        banned = sorted({t for t, span in self._cycle.completing() if not self._in_prompt(t, span)})
+        if not banned:
+            return logits
+        # A ban counts where it changed the choice: the top token was one.
+        if int(mx.argmax(logits.reshape(-1)).item()) in banned:
+            self.bans += 1
+            if self.first_ban is None:
+                self.first_ban = len(self._cycle)
+        mask = self._cycle._np.zeros(logits.shape[-1], dtype=self._cycle._np.float32)
+        mask[banned] = -self._cycle._np.inf
+        return logits + mx.array(mask).astype(logits.dtype)
+
+    @property
+    def gave_up(self):
+        """Whether the answer used up max_bans: the decoder ends it here,
+        as the repetition stop would ("repetition")."""
+        return bool(self.max_bans) and self.bans >= self.max_bans
+
+    def stats(self):
+        """What the guard did to the answer, as the item reports it."""
+        return {"bans": self.bans, "first_ban": self.first_ban, "gave_up": self.gave_up}
+
+
+def stop_from(req, key="repeat_stop"):
+    """The CycleStop settings of a request's "repeat_stop" (or of key, such
+    as "loop_guard": max_period, min_repeats, min_tokens), or None when it
+    has none: older callers generate to their bound, unguarded."""
+    spec = req.get(key)
     if not spec:
         return None
     try:
         return int(spec["max_period"]), int(spec["min_repeats"]), int(spec["min_tokens"])
     except (KeyError, TypeError, ValueError) as e:
-        raise WorkerError("BadRequest", f"repeat_stop {spec!r}: want max_period, min_repeats and min_tokens ({e})")
+        raise WorkerError("BadRequest", f"{key} {spec!r}: want max_period, min_repeats and min_tokens ({e})")
+
+
+def guard_from(req):
+    """The CycleGuard settings of a request's "loop_guard" (CycleStop's
+    three and max_bans), or None when it has none; bad ones are a
+    BadRequest, raised before a model loads."""
+    settings = stop_from(req, "loop_guard")
+    if settings is None:
+        return None
+    CycleStop(*settings)
+    try:
+        max_bans = int(req["loop_guard"].get("max_bans") or 0)
+    except (TypeError, ValueError) as e:
+        raise WorkerError("BadRequest", f"loop_guard max_bans: want a count ({e})")
+    if max_bans < 0:
+        raise WorkerError("BadRequest", f"loop_guard max_bans: want 0 or more, got {max_bans}")
+    return settings, max_bans
+
+
+def guards_from(req, prompts, capacity):
+    """One CycleGuard per prompt (token ids) under the request's
+    "loop_guard", or None when it has none."""
+    spec = guard_from(req)
+    if spec is None:
+        return None
+    settings, max_bans = spec
+    return [CycleGuard(settings, p, capacity=capacity, max_bans=max_bans) for p in prompts]
 
 
 def first_stop(tokens, settings):
@@ -109,8 +237,10 @@ def first_stop(tokens, settings):
 
 
 def op_references(req):
-    """Token counts of req["texts"] with req["model"]'s tokenizer, and where
-    the repetition stop req["repeat_stop"] would end each (-1: never)."""
+    """Token counts of req["texts"] with req["model"]'s tokenizer, where
+    the repetition stop req["repeat_stop"] would end each and where the
+    loop guard req["loop_guard"] would first mask its next token (-1:
+    never; the guard read without a prompt, so at its strictest)."""
     import os
     from pathlib import Path
 
@@ -120,13 +250,18 @@ def op_references(req):
     if not os.path.isdir(model_dir):
         raise WorkerError("BadRequest", f"model directory {model_dir} does not exist")
     settings = stop_from(req)
+    guard = stop_from(req, "loop_guard")
     tokenizer = load_tokenizer(Path(model_dir))
-    tokens, stops = [], []
+    tokens, stops, guarded = [], [], []
     for text in req["texts"]:
         ids = tokenizer.encode(text, add_special_tokens=False)
         tokens.append(len(ids))
         stops.append(first_stop(ids, settings) if settings else -1)
-    return {"tokens": tokens, "stops": stops}
+        # The guard masks the token that would make CycleStop at its
+        # settings fire: the one after first_stop's count minus one.
+        at = first_stop(ids, guard) if guard else -1
+        guarded.append(at - 1 if at > 0 else -1)
+    return {"tokens": tokens, "stops": stops, "guarded": guarded}
 
 
 OPS = {"references": op_references}
