@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/evaluate"
+	"github.com/vulntune/vulntune/internal/homepath"
 )
 
 func TestBoundFromReferences(t *testing.T) {
@@ -212,5 +214,38 @@ func TestRunLoopGuard(t *testing.T) {
 				t.Errorf("card describes the guard: %v, want %v:\n%s", got, !tt.noGuard, card)
 			}
 		})
+	}
+}
+
+// TestRunMasksInventedHomes: an answer that invents a home-directory path
+// is scored as generated, and written to generations.jsonl with the path in
+// its relative form, in the text and among the ungrounded identifiers: the
+// file is published with the model, and validation refuses home paths.
+func TestRunMasksInventedHomes(t *testing.T) {
+	t.Parallel()
+	model, base := t.TempDir(), t.TempDir()
+	invented := "See [/Users/m/web/web/app.js for the fix."
+	eng := fakeEngine{
+		answers: map[string][]string{base: {"a", "b", "c"}, model: {invented, "b", "c"}},
+		nll:     map[string]float64{base: 2, model: 1},
+	}
+	r, err := evaluate.Run(context.Background(), evaluate.Options{
+		ModelDir: model, BaseModelDir: base, DatasetDir: filepath.Join("testdata", "dataset"), Engine: eng, Free: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Tuned.HallucinationRate == nil || *r.Tuned.HallucinationRate == 0 {
+		t.Errorf("tuned hallucination %v: the invented path was not scored", r.Tuned.HallucinationRate)
+	}
+	raw, err := os.ReadFile(filepath.Join(model, "eval", evaluate.GenerationsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if homepath.FindHome(string(raw)) != nil {
+		t.Errorf("generations.jsonl names a home directory:\n%s", raw)
+	}
+	if !bytes.Contains(raw, []byte(`See [web/web/app.js for the fix.`)) || !bytes.Contains(raw, []byte(`"web/web/app.js"`)) {
+		t.Errorf("generations.jsonl lacks the masked answer or identifier:\n%s", raw)
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/homepath"
 )
 
 // DefaultBatchSize is the number of answers decoded together. Both sets
@@ -401,6 +402,24 @@ func evalDir(modelDir, set string) string {
 }
 
 // write stores results.json and generations.jsonl in dir, each atomically.
+// maskHomes is g as generations.jsonl keeps it: a home-directory path an
+// answer invents ("[/Users/m/web/web/…" in a tuned ZAP answer) is written
+// in its relative form, in the text and among the ungrounded identifiers,
+// as ingest writes one a report holds. The file is published with the
+// model, and validation refuses a model directory that names a home
+// directory, whoever's. Scores were taken from the answer as generated.
+func maskHomes(g Generation) Generation {
+	g.Text, _ = homepath.Roots{}.Text(g.Text)
+	if len(g.Scores.Ungrounded) > 0 {
+		ids := slices.Clone(g.Scores.Ungrounded)
+		for i, id := range ids {
+			ids[i], _ = homepath.Roots{}.Text(id)
+		}
+		g.Scores.Ungrounded = ids
+	}
+	return g
+}
+
 func write(dir string, r *Results, gens []Generation) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create eval dir: %w", err)
@@ -418,7 +437,7 @@ func write(dir string, r *Results, gens []Generation) error {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
 		for _, g := range gens {
-			if err := enc.Encode(g); err != nil {
+			if err := enc.Encode(maskHomes(g)); err != nil {
 				return err
 			}
 		}
