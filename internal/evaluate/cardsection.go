@@ -104,8 +104,8 @@ func cardTables(b *strings.Builder, r *Results) {
 	}
 }
 
-// boundLine says how long answers could be and how loops were stopped, or
-// "" for results that do not record it.
+// boundLine says how long answers could be and how loops were steered and
+// stopped, or "" for results that do not record it.
 func boundLine(r *Results) string {
 	bd := r.Bound
 	if bd == nil {

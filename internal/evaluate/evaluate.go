@@ -401,7 +401,6 @@ func evalDir(modelDir, set string) string {
 	return filepath.Join(modelDir, "eval", set)
 }
 
-// write stores results.json and generations.jsonl in dir, each atomically.
 // maskHomes is g as generations.jsonl keeps it: a home-directory path an
 // answer invents ("[/Users/m/web/web/…" in a tuned ZAP answer) is written
 // in its relative form, in the text and among the ungrounded identifiers,
@@ -420,6 +419,7 @@ func maskHomes(g Generation) Generation {
 	return g
 }
 
+// write stores results.json and generations.jsonl in dir, each atomically.
 func write(dir string, r *Results, gens []Generation) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create eval dir: %w", err)
