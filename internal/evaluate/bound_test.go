@@ -206,6 +206,13 @@ func TestRunLoopGuard(t *testing.T) {
 			if r.Tuned.LoopGuarded != tt.wantGuarded || r.Base.LoopGuarded != 0 {
 				t.Errorf("loop guarded: tuned %d, base %d; want %d and 0", r.Tuned.LoopGuarded, r.Base.LoopGuarded, tt.wantGuarded)
 			}
+			var table bytes.Buffer
+			if err := evaluate.WriteTable(&table, r); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(table.String(), "loop_guarded (n=3)"); got == tt.noGuard {
+				t.Errorf("table shows the steered answers: %v, want %v:\n%s", got, !tt.noGuard, table.String())
+			}
 			card := evaluate.CardSection(r)
 			if got := strings.Contains(card, "1 of 3 tuned answers started a loop the loop guard steered them out of."); got == tt.noGuard {
 				t.Errorf("card says the guard steered an answer: %v, want %v:\n%s", got, !tt.noGuard, card)

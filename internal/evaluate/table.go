@@ -58,6 +58,11 @@ func WriteTable(w io.Writer, r *Results) error {
 		b, t := row.get(r.Base), row.get(r.Tuned)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, num(b), num(t), delta(b, t))
 	}
+	if r.Bound != nil && r.Bound.LoopGuard != nil {
+		// A count, not a share: the answers the weights alone would have
+		// gone on looping in, which ended_share no longer shows.
+		fmt.Fprintf(tw, "loop_guarded (n=%d)\t%d\t%d\t\t\n", r.Tuned.N, r.Base.LoopGuarded, r.Tuned.LoopGuarded)
+	}
 	if g := r.Grounded; g != nil {
 		fmt.Fprintf(tw, "\ngrounded decoding (regenerated: base %d, tuned %d)\tbase\ttuned\tdelta\t\n", g.BaseRegenerated, g.TunedRegenerated)
 		for _, row := range groundedRows {
