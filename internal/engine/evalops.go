@@ -151,7 +151,7 @@ type LoopGuard struct {
 
 // String describes g as results and logs show it.
 func (g LoopGuard) String() string {
-	s := fmt.Sprintf("a cycle of at most %d tokens repeated %d times over at least %d tokens", g.MaxPeriod, g.MinRepeats, g.MinTokens)
+	s := g.RepeatStop.String()
 	if g.MaxBans > 0 {
 		s += fmt.Sprintf(" (at most %d times an answer)", g.MaxBans)
 	}

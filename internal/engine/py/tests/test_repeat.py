@@ -6,7 +6,7 @@ import random
 import pytest
 
 from vulntune_engine.protocol import WorkerError
-from vulntune_engine.repeat import CycleGuard, CycleStop, first_stop, guard_from, guards_from, stop_from
+from vulntune_engine.repeat import CycleGuard, CycleStop, first_stop, guard_for, guard_from, stop_from
 
 
 def brute_period(tokens, max_period, min_repeats, min_tokens):
@@ -213,14 +213,15 @@ def test_guard_resumes_after_a_prefix():
     "req,n",
     [({}, None), ({"loop_guard": {"max_period": 256, "min_repeats": 3, "min_tokens": 16}}, 2)],
 )
-def test_guards_from(req, n):
-    got = guards_from(req, [[1, 2], [3]], 10)
+def test_guard_from(req, n):
+    spec = guard_from(req)
+    got = None if spec is None else [guard_for(spec, p, 10) for p in [[1, 2], [3]]]
     assert (got is None) if n is None else len(got) == n
 
 
-def test_guards_from_rejects():
+def test_guard_from_rejects():
     with pytest.raises(WorkerError):
-        guards_from({"loop_guard": {"max_period": 0, "min_repeats": 3, "min_tokens": 16}}, [[1]], 10)
+        guard_from({"loop_guard": {"max_period": 0, "min_repeats": 3, "min_tokens": 16}})
 
 
 def test_guard_gives_up_after_max_bans():

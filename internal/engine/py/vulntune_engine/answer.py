@@ -28,7 +28,7 @@ from .chat import prompt_turns
 from .evaluate import _load_model
 from .grounded import request_processors
 from .protocol import WorkerError, emit, finish, serve
-from .repeat import CycleStop, guard_from, guards_from, stop_from
+from .repeat import CycleStop, guard_for, guard_from, stop_from
 
 # A shared prefix shorter than this is not worth a separate forward pass.
 MIN_SHARED_PREFIX = 16
@@ -74,7 +74,7 @@ def op_answer(req):
     max_tokens = int(req["max_tokens"])
     batch = int(req["batch_size"])
     repeat = stop_from(req)
-    guard_from(req)  # bad settings fail before the model loads
+    loop_guard = guard_from(req)  # bad settings fail before the model loads
     if max_tokens <= 0 or batch <= 0:
         raise WorkerError("BadRequest", f"max_tokens and batch_size must be positive, got {max_tokens} and {batch}")
     model, tokenizer, source = _load_model(req["model"])
@@ -123,7 +123,7 @@ def op_answer(req):
     procs = request_processors(req, tokenizer, [users[u][0] for u in order])
     # The loop guard (repeat.CycleGuard) masks before grounded decoding
     # chooses, one per unique prompt.
-    steer = guards_from(req, prompts, max_tokens)
+    steer = [guard_for(loop_guard, p, max_tokens) for p in prompts] if loop_guard else None
     lps = [([steer[u]] if steer else []) + ([procs[users[u][0]]] if procs else []) for u in order]
     try:
         uids = gen.insert(

@@ -35,7 +35,7 @@ from .chat import assistant_mask, prompt_turns, require_chat_template
 from .grounded import request_processors
 from .lmhead import lm_head_split
 from .protocol import WorkerError, emit, finish, serve
-from .repeat import CycleGuard, CycleStop, guard_from, stop_from
+from .repeat import CycleStop, guard_for, guard_from, stop_from
 from .runtime import mlx_backend
 
 
@@ -199,7 +199,7 @@ def op_evaluate(req):
                 # among the tokens it leaves.
                 for i, p in zip(group, pre):
                     if loop_guard:
-                        steer[i] = CycleGuard(loop_guard[0], prompts[i], capacity=max_tokens, max_bans=loop_guard[1])
+                        steer[i] = guard_for(loop_guard, prompts[i], max_tokens)
                         steer[i].resume(p)
                 lps = [([steer[i]] if loop_guard else []) + ([procs[i]] if procs else []) for i in group]
                 uids = gen.insert(

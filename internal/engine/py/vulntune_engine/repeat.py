@@ -216,14 +216,11 @@ def guard_from(req):
     return settings, max_bans
 
 
-def guards_from(req, prompts, capacity):
-    """One CycleGuard per prompt (token ids) under the request's
-    "loop_guard", or None when it has none."""
-    spec = guard_from(req)
-    if spec is None:
-        return None
+def guard_for(spec, prompt, capacity):
+    """A CycleGuard for one prompt (token ids) under guard_from's spec:
+    the evaluate and answer ops build theirs here."""
     settings, max_bans = spec
-    return [CycleGuard(settings, p, capacity=capacity, max_bans=max_bans) for p in prompts]
+    return CycleGuard(settings, prompt, capacity=capacity, max_bans=max_bans)
 
 
 def first_stop(tokens, settings):
