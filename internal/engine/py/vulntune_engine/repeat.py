@@ -25,9 +25,9 @@ Stopping tells a loop apart; it does not mend the answer, which ends in the
 middle of a fix block. CycleGuard, a logits processor, keeps the answer out
 of the loop instead: it masks every token that would complete a cycle by
 CycleStop's rule at its own, earlier settings, and the model writes its
-next choice. Read to the end, the other projects' answers that looped
-(" --set --set --set", "CWE: CWE: CWE:", "kotlin-kotlin-kotlin") went on
-past the masked token and ended by themselves (bench/RESULTS.md).
+next choice. Read to the end, most of the other projects' answers that
+looped (" --set --set --set", "CWE: CWE: CWE:", "kotlin-kotlin-kotlin")
+went on past the masked token and ended by themselves (bench/RESULTS.md).
 """
 
 from .protocol import WorkerError, finish, serve
