@@ -121,6 +121,6 @@ max tokens and prompt: explaining an unchanged scan again generates nothing.`,
 	f.IntVar(&maxTokens, "max-tokens", explain.DefaultMaxTokens, "most tokens per answer")
 	f.IntVar(&batch, "batch-size", explain.DefaultBatchSize, "answers generated together")
 	f.BoolVar(&noCache, "no-cache", false, "answer every finding anew instead of reusing cached answers")
-	f.BoolVar(&free, "free", false, "decode freely: let answers name ids, versions, paths and URLs the finding does not (default: grounded decoding)")
+	f.BoolVar(&free, "free", false, "decode freely: let answers name ids, versions, paths and URLs the finding does not, and give fix snippets the installed version (default: grounded decoding)")
 	return cmd
 }

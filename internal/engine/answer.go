@@ -47,9 +47,9 @@ type AnswerSummary struct {
 	CPUKernels         string  `json:"cpu_kernels"`
 }
 
-// subset is r for the examples at idx, with their grounds.
+// subset is r for the examples at idx, with their grounds and pins.
 func (r AnswerRequest) subset(idx []int) AnswerRequest {
-	r.Examples, r.Grounds = pick(r.Examples, idx), pick(r.Grounds, idx)
+	r.Examples, r.Grounds, r.Pins = pick(r.Examples, idx), pick(r.Grounds, idx), pick(r.Pins, idx)
 	return r
 }
 

@@ -89,6 +89,35 @@ type Decoding struct {
 	// GroundingEnforce ("", with grounds, enforces).
 	Grounds   []string `json:"grounds,omitempty"`
 	Grounding string   `json:"grounding,omitempty"`
+	// Pins, when set, holds one entry per ground: the versions grounded
+	// decoding keeps the answer's fix snippets to (vulntune_engine/pin.py),
+	// nil for an example without both. Omitted when empty, so requests
+	// without it keep their cache keys.
+	Pins []*Pin `json:"pins,omitempty"`
+}
+
+// AddGround appends an example's ground and its pin (nil: none) to d. Pins
+// stays empty until an example has one, so a request none of whose
+// examples is pinned keeps the JSON, and the cache key, it had before pins
+// existed.
+func (d *Decoding) AddGround(ground string, pin *Pin) {
+	d.Grounds = append(d.Grounds, ground)
+	if pin != nil && d.Pins == nil {
+		d.Pins = make([]*Pin, len(d.Grounds)-1, len(d.Grounds))
+	}
+	if d.Pins != nil {
+		d.Pins = append(d.Pins, pin)
+	}
+}
+
+// Pin is what grounded decoding holds a dependency answer's fix snippets
+// to: no version in a fenced block or an install command is Installed
+// (evaluate's snippet score calls such a snippet vulnerable), and one
+// still being written that can only become Installed is steered to Fixed
+// where the two part.
+type Pin struct {
+	Installed string `json:"installed"`
+	Fixed     string `json:"fixed"`
 }
 
 // validate checks a request of op ("evaluate" or "answer") decoding its
@@ -106,6 +135,9 @@ func (d Decoding) validate(op string, maxTokens, batchSize, n int) error {
 	}
 	if len(d.Grounds) > 0 && len(d.Grounds) != n {
 		return fmt.Errorf("%s: %d grounds for %d examples", op, len(d.Grounds), n)
+	}
+	if len(d.Pins) > 0 && len(d.Pins) != len(d.Grounds) {
+		return fmt.Errorf("%s: %d pins for %d grounds", op, len(d.Pins), len(d.Grounds))
 	}
 	switch d.Grounding {
 	case "", GroundingObserve, GroundingEnforce:
@@ -261,9 +293,9 @@ type EvaluateSummary struct {
 	ChatTemplateSource string `json:"chat_template_source"`
 }
 
-// subset is r for the examples at idx, with their grounds and prefixes.
+// subset is r for the examples at idx, with their grounds, pins and prefixes.
 func (r EvaluateRequest) subset(idx []int) EvaluateRequest {
-	r.Examples, r.Grounds, r.Prefixes = pick(r.Examples, idx), pick(r.Grounds, idx), pick(r.Prefixes, idx)
+	r.Examples, r.Grounds, r.Pins, r.Prefixes = pick(r.Examples, idx), pick(r.Grounds, idx), pick(r.Pins, idx), pick(r.Prefixes, idx)
 	return r
 }
 

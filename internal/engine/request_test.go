@@ -87,6 +87,7 @@ func TestRequestValidation(t *testing.T) {
 		{"a loop guard of no period", engine.Decoding{LoopGuard: &engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 0, MinRepeats: 3, MinTokens: 16}}}, 8, 1, "loop guard: repeat stop: max period >= 1"},
 		{"a loop guard of negative bans", engine.Decoding{LoopGuard: &engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 8, MinRepeats: 3, MinTokens: 16}, MaxBans: -1}}, 8, 1, "loop guard: max bans: want 0 or more, got -1"},
 		{"grounds for other examples", engine.Decoding{Grounds: []string{"a", "b"}, Grounding: engine.GroundingEnforce}, 8, 1, "2 grounds for 1 examples"},
+		{"pins for other grounds", engine.Decoding{Grounds: []string{"a"}, Pins: []*engine.Pin{nil, {Installed: "1.0.0", Fixed: "1.0.1"}}}, 8, 1, "2 pins for 1 grounds"},
 		{"an unknown grounding", engine.Decoding{Grounds: []string{"a"}, Grounding: "strict"}, 8, 1, `grounding "strict"`},
 	}
 	for _, tt := range tests {
@@ -130,5 +131,28 @@ func TestEvaluatePrefixValidation(t *testing.T) {
 				t.Errorf("err = %v, want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestAddGround: pins stay out of a request until an example has one (its
+// JSON and cache key are then those of a request without pins), and from
+// then on line up with the grounds.
+func TestAddGround(t *testing.T) {
+	t.Parallel()
+	var d engine.Decoding
+	d.AddGround("a", nil)
+	d.AddGround("b", nil)
+	if d.Pins != nil {
+		t.Fatalf("pins %v for grounds without one, want none", d.Pins)
+	}
+	pin := &engine.Pin{Installed: "0.4.3", Fixed: "0.6.0"}
+	d.AddGround("c", pin)
+	d.AddGround("d", nil)
+	if len(d.Pins) != 4 || d.Pins[0] != nil || d.Pins[1] != nil || d.Pins[2] != pin || d.Pins[3] != nil {
+		t.Errorf("pins %v, want [nil nil %v nil]", d.Pins, pin)
+	}
+	b, err := json.Marshal(engine.Decoding{Grounds: []string{"a"}})
+	if err != nil || strings.Contains(string(b), "pins") {
+		t.Errorf("a request without pins marshals as %s (%v)", b, err)
 	}
 }

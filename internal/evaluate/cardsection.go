@@ -155,7 +155,7 @@ func table(b *strings.Builder, base, tuned Metrics) {
 // weights alone do, and what vulntune guarantees when it decodes.
 func groundedTable(b *strings.Builder, r *Results, g *GroundedResults) {
 	fmt.Fprintf(b, "\nFree and grounded decoding. Grounded decoding lets an answer name a vulnerability id, CWE id, version, path or URL "+
-		"only if the prompt or the finding's facts name it; %d of %d tuned and %d of %d base answers needed it and were generated again "+
+		"only if the prompt or the finding's facts name it, and never gives a fix snippet the installed version; %d of %d tuned and %d of %d base answers needed it and were generated again "+
 		"(the others are the free answers, token for token):\n\n", g.TunedRegenerated, r.Tuned.N, g.BaseRegenerated, r.Base.N)
 	b.WriteString("| metric | base free | base grounded | tuned free | tuned grounded |\n|---|---|---|---|---|\n")
 	for _, row := range groundedRows {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/ident"
 )
 
@@ -46,4 +47,16 @@ func UngroundedIdents(answer, prompt string, facts dataset.Facts) []ident.Ident 
 func Ground(prompt string, facts dataset.Facts) string {
 	return prompt + "\n" + facts.Package + "\n" + facts.FixedVersion + "\n" + facts.InstalledVersion + "\n" +
 		strings.Join(facts.CWE, "\n") + "\n" + facts.Location
+}
+
+// SnippetPin is what grounded decoding holds the fix snippets of an answer
+// to facts to: never the installed version, as snippetScore requires. nil
+// when there is no rule to hold: no installed or fixed version, or the
+// same version twice.
+func SnippetPin(facts dataset.Facts) *engine.Pin {
+	if facts.InstalledVersion == "" || facts.FixedVersion == "" ||
+		ident.NormVersion(facts.InstalledVersion) == ident.NormVersion(facts.FixedVersion) {
+		return nil
+	}
+	return &engine.Pin{Installed: facts.InstalledVersion, Fixed: facts.FixedVersion}
 }

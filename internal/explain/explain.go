@@ -413,7 +413,7 @@ func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error
 		}
 		req.Examples = append(req.Examples, b)
 		if !opts.Free {
-			req.Grounds = append(req.Grounds, evaluate.Ground(j.prompt, j.facts))
+			req.AddGround(evaluate.Ground(j.prompt, j.facts), evaluate.SnippetPin(j.facts))
 			req.Grounding = engine.GroundingEnforce
 		}
 	}

@@ -1,14 +1,18 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/augment"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/engine/enginetest"
 	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/pipeline"
 )
@@ -139,5 +143,73 @@ func TestRepeatStopAndLoopGuardSpareReferenceAnswers(t *testing.T) {
 			t.Fatalf("%s: no reference answer has a token", filepath.Base(src))
 		}
 		t.Logf("%s: %d reference answers, the longest %d tokens (bound %d)", filepath.Base(src), len(exs), longest, evaluate.BoundFromReferences(longest))
+	}
+}
+
+// pinReferenceScript checks each answer with pin.py's SnippetPin at every
+// prefix and as a final answer; it prints the length of the first prefix
+// refused, or -1.
+const pinReferenceScript = `
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from vulntune_engine.pin import SnippetPin
+out = []
+for c in json.load(sys.stdin):
+    p, a = SnippetPin(c["installed"], c["fixed"]), c["answer"]
+    bad = next((i for i in range(1, len(a) + 1) if not p.check(a[:i])), -1)
+    out.append(bad if bad >= 0 or p.check(a, final=True) else len(a))
+json.dump(out, sys.stdout)
+`
+
+// TestSnippetPinSparesReferenceAnswers: grounded decoding's hold on fix
+// snippets (evaluate.SnippetPin, the engine's pin.py) lets every reference
+// answer of the sample and corpus datasets through, character by
+// character: the rule bars only what a model should not write.
+func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
+	py := enginetest.Python(t, "pin.py over the reference answers")
+	pkg, err := filepath.Abs(filepath.Join("..", "engine", "py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type pinCase struct {
+		Answer    string `json:"answer"`
+		Installed string `json:"installed"`
+		Fixed     string `json:"fixed"`
+	}
+	for _, src := range referenceSources {
+		var cases []pinCase
+		var ids []string
+		for _, ex := range referenceExamples(t, src) {
+			if pin := evaluate.SnippetPin(ex.Meta.Facts); pin != nil {
+				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed})
+				ids = append(ids, ex.Meta.FindingID)
+			}
+		}
+		if len(cases) == 0 {
+			t.Fatalf("%s: no reference answer has a pin", filepath.Base(src))
+		}
+		in, err := json.Marshal(cases)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(py, "-c", pinReferenceScript, pkg)
+		cmd.Stdin = bytes.NewReader(in)
+		cmd.Stderr = os.Stderr
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("pin.py: %v", err)
+		}
+		var refused []int
+		if err := json.Unmarshal(b, &refused); err != nil || len(refused) != len(cases) {
+			t.Fatalf("pin.py answered %.200q (%v), want %d verdicts", b, err, len(cases))
+		}
+		for i, at := range refused {
+			if at >= 0 {
+				c := cases[i]
+				t.Errorf("%s: %s: the snippet pin (installed %s, fixed %s) refuses its reference answer at %q",
+					filepath.Base(src), ids[i], c.Installed, c.Fixed, c.Answer[max(0, at-80):at])
+			}
+		}
+		t.Logf("%s: %d reference answers with a pin", filepath.Base(src), len(cases))
 	}
 }

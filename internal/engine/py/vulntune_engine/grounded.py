@@ -483,10 +483,25 @@ class GroundedProcessor:
     """
 
     def __init__(
-        self, tokenizer, ground, *, greedy=True, observe=False, top_k=64, max_walk=4096, eos_ids=(), max_tokens=None
+        self,
+        tokenizer,
+        ground,
+        *,
+        greedy=True,
+        observe=False,
+        top_k=64,
+        max_walk=4096,
+        eos_ids=(),
+        max_tokens=None,
+        pin=None,
     ):
+        from .pin import SnippetPin
+
         self.tokenizer = tokenizer
         self.ground = Ground(ground)
+        # pin: the finding's {"installed", "fixed"} versions, whose fix
+        # snippets may not give the installed one (pin.py); None: no rule.
+        self.pin = SnippetPin(pin.get("installed"), pin.get("fixed")) if pin else None
         self.greedy = greedy
         self.observe = observe
         self.top_k = top_k
@@ -548,9 +563,9 @@ class GroundedProcessor:
         return self.tokenizer.decode(self.ids + [tok])
 
     def passes(self, tok):
-        if tok in self.eos:
-            return self.ground.check(self.text, final=True)
-        return self.ground.check(self._candidate_text(tok))
+        final = tok in self.eos
+        text = self.text if final else self._candidate_text(tok)
+        return self.ground.check(text, final=final) and (self.pin is None or self.pin.check(text, final=final))
 
     def __call__(self, context, logits):
         import mlx.core as mx
@@ -667,7 +682,9 @@ def request_processors(req, tokenizer, indices):
     """The processors of the examples at indices, for an evaluate request
     that names grounds: {index: GroundedProcessor}, empty without them.
     req["grounding"] is "observe" (free decoding that records where the
-    processor would first intervene) or "enforce" (grounded decoding)."""
+    processor would first intervene) or "enforce" (grounded decoding);
+    req["pins"], when set, holds each example's installed and fixed
+    versions, or null (pin.py)."""
     grounds = req.get("grounds")
     if not grounds:
         return {}
@@ -680,10 +697,17 @@ def request_processors(req, tokenizer, indices):
         from .protocol import WorkerError
 
         raise WorkerError("BadRequest", f"{len(grounds)} grounds for {len(req['examples'])} examples")
+    pins = req.get("pins") or [None] * len(grounds)
+    if len(pins) != len(grounds):
+        from .protocol import WorkerError
+
+        raise WorkerError("BadRequest", f"{len(pins)} pins for {len(grounds)} grounds")
     eos = list(tokenizer.eos_token_ids)
     max_tokens = req.get("max_tokens")
     max_tokens = int(max_tokens) if max_tokens is not None else None
     return {
-        i: GroundedProcessor(tokenizer, grounds[i], observe=mode == "observe", eos_ids=eos, max_tokens=max_tokens)
+        i: GroundedProcessor(
+            tokenizer, grounds[i], observe=mode == "observe", eos_ids=eos, max_tokens=max_tokens, pin=pins[i]
+        )
         for i in indices
     }

@@ -1,0 +1,124 @@
+"""Pinned fix snippets (vulntune_engine/pin.py): the rule's verdicts on
+partial and complete answers, its port of evaluation's fix snippets and
+version tokens, and grounded decoding that turns a snippet from the
+installed version to the fixed one. That every answer it accepts has no
+snippet evaluation calls vulnerable is tested from Go
+(internal/evaluate/pin_internal_test.go)."""
+
+import pytest
+
+from vulntune_engine.grounded import GroundedProcessor, request_processors
+from vulntune_engine.pin import SnippetPin, fix_snippets, version_tokens
+
+from test_grounded import ToyTokenizer, run
+
+GROUND = (
+    "snyk npm:tunnel-agent:20170305 in tunnel-agent@0.4.3 (npm), fixed in: 0.6.0 (recommended) at package.json\n"
+    "tunnel-agent\n0.6.0\n0.4.3"
+)
+PIN = {"installed": "0.4.3", "fixed": "0.6.0"}
+
+
+@pytest.mark.parametrize(
+    "text,final,ok",
+    [
+        ("Upgrade tunnel-agent from 0.4.3 to 0.6.0.", True, True),  # prose is no snippet
+        ("```\nnpm add tunnel-agent@0.6.0\n```", True, True),
+        ("```\nnpm add tunnel-agent@0.4.3\n```", True, False),
+        ("```\nnpm add tunnel-agent@0.4", False, False),  # only 0.4.3 starts so
+        ("```\nnpm add tunnel-agent@0.", False, True),  # 0.6.0 may follow
+        ("```\nnpm add tunnel-agent@v0.4.3", False, False),
+        ("```\n<version>0.4.3</version>", False, False),
+        ("Run `npm install tunnel-agent@0.4.3` first", False, False),  # an inline command
+        ("The installed `tunnel-agent@0.4.3` is vulnerable", False, True),  # inline code that runs nothing
+        ("then npm install tunnel-agent@0.4.3 again", False, False),  # a bare command
+        ("then npm install tunnel-agent@0.6.0. Later 0.4.3 is gone", True, True),  # past the command's clause
+        ("```\n- tunnel-agent@0.4.3\n+ tunnel-agent@0.6.0\n```", True, False),  # removed before any added line
+        ("```\n+ tunnel-agent@0.6.0\n- tunnel-agent@0.4.3\n```", True, True),  # a diff's removed line
+        ("```\nnpm add tunnel-agent@0.4.30\n```", True, True),  # another version, not the installed one
+        ("```\nnpm add libfoo0.4.3", False, False),  # evaluation reads 0.4.3 in it too
+    ],
+)
+def test_check(text, final, ok):
+    assert SnippetPin("0.4.3", "0.6.0").check(text, final=final) is ok
+
+
+def test_a_version_may_pass_through_the_installed_one_on_its_way_to_the_fixed_one():
+    pin = SnippetPin("1.2", "1.2.1")
+    assert pin.check("```\npip install x==1.2", final=False)
+    assert pin.check("```\npip install x==1.2.", final=False)
+    assert pin.check("```\npip install x==1.2.1\n```", final=True)
+    assert not pin.check("```\npip install x==1.2\n", final=False)
+    assert not pin.check("```\npip install x==1.2", final=True)
+    assert not pin.check("then pip install x==1.2 now", final=False)
+
+
+def test_distribution_versions_with_epochs():
+    pin = SnippetPin("1:1.0.2k-19.el7", "1:1.0.2k-24.el7")
+    fixed = "```\nyum install openssl-1:1.0.2k-24.el7\n```"
+    assert all(pin.check(fixed[:i]) for i in range(1, len(fixed) + 1)) and pin.check(fixed, final=True)
+    installed = "```\nyum install openssl-1:1.0.2k-19.el7\n```"
+    first = next(i for i in range(1, len(installed) + 1) if not pin.check(installed[:i]))
+    assert installed[:first].endswith("1.0.2k-1")  # where the two part
+
+
+@pytest.mark.parametrize("installed,fixed", [("", "0.6.0"), ("0.4.3", ""), ("0.6", "v0.6.0")])
+def test_nothing_to_hold(installed, fixed):
+    assert SnippetPin(installed, fixed).check("```\nnpm add x@0.6.0 x@0.4.3\n```", final=True)
+
+
+def test_fix_snippets_as_evaluation_reads_them():
+    answer = (
+        "Use `npm install a@1.0.0` or `a@2.0.0`, then npm up b@3.0.0: done.\n"
+        "```\nimplementation 'g:a:4.0.0'\n```\n"
+        "```\n- old 5.0.0\n+ new 6.0.0\n- old 7.0.0\n"
+    )
+    assert fix_snippets(answer) == [
+        ("npm install a@1.0.0", False),
+        ("npm up b@3.0.0", False),
+        ("implementation 'g:a:4.0.0'", False),
+        # Evaluation drops both removed lines of a block with an added
+        # line; decoding, which has not seen the block's end, keeps the one
+        # before the first added line: the stricter reading.
+        ("- old 5.0.0\n+ new 6.0.0\n", False),  # unclosed, but it ends on a newline
+    ]
+
+
+def test_version_tokens_whole_with_epochs():
+    text = "libssl1.1=1.1.1n-0+deb10u3 and openssl-1:1.0.2k-19.el7, v2.3.4"
+    assert [text[s:e] for s, e in version_tokens(text)] == ["1.1", "1.1.1n-0+deb10u3", "1:1.0.2k-19.el7", "v2.3.4"]
+
+
+VOCAB = ["<p>", "```\nnpm add tunnel-agent@", "0.", "4", "6", ".", "3", "0", "\n```", "</s>"]
+
+
+def test_processor_turns_the_snippet_to_the_fixed_version():
+    tok = ToyTokenizer(VOCAB)
+    prefs = [[1], [2], [3, 4], [5], [6, 7], [8], [9]]
+    free = run(GroundedProcessor(tok, GROUND, observe=True, eos_ids=[9], pin=PIN), VOCAB, prefs, 7)
+    assert tok.decode(free) == "```\nnpm add tunnel-agent@0.4.3\n```</s>"
+    proc = GroundedProcessor(tok, GROUND, eos_ids=[9], pin=PIN)
+    got = run(proc, VOCAB, prefs, 7)
+    assert tok.decode(got) == "```\nnpm add tunnel-agent@0.6.0\n```</s>"
+    # The pin turns 0.4 to 0.6, grounding then 0.6.3 (in no ground) to 0.6.0.
+    assert proc.interventions == 2 and proc.first_intervention == 2
+
+
+def test_processor_without_pin_lets_the_installed_version_through():
+    tok = ToyTokenizer(VOCAB)
+    prefs = [[1], [2], [3, 4], [5], [6, 7], [8], [9]]
+    proc = GroundedProcessor(tok, GROUND, eos_ids=[9])
+    assert tok.decode(run(proc, VOCAB, prefs, 7)) == "```\nnpm add tunnel-agent@0.4.3\n```</s>"
+    assert proc.interventions == 0
+
+
+def test_request_processors_pins():
+    class Tok(ToyTokenizer):
+        eos_token_ids = [9]
+
+    req = {"examples": [{}, {}], "grounds": [GROUND, GROUND], "pins": [None, PIN], "grounding": "enforce"}
+    procs = request_processors(req, Tok(VOCAB), [0, 1])
+    assert procs[0].pin is None and procs[1].pin.active
+    req["pins"] = [PIN]
+    with pytest.raises(Exception, match="1 pins for 2 grounds"):
+        request_processors(req, Tok(VOCAB), [0, 1])

@@ -1,0 +1,186 @@
+"""Pinned fix snippets: under grounded decoding, what a reader copies from
+an answer to apply its fix never gives the installed, vulnerable version.
+
+Grounded decoding (grounded.py) lets an answer name any version its prompt
+names, and the installed version is one of them: issue 16's logback answers
+pinned `1.3.5` in the copy-paste Gradle line below a correct "upgrade to
+1.3.14", and the tuned model writes `npm add tunnel-agent@0.4.3` on projects
+it never saw. `SnippetPin` holds a fix snippet to evaluation's rule: no
+version in it is the installed one (evaluate.snippetScore's "vulnerable"),
+where a fix snippet is what evaluate.fixSnippets
+(internal/evaluate/snippet.go) reads as one: each fenced block (a diff's
+removed lines aside) and each install or upgrade command outside them. The
+functions below port fixSnippets and versionTokens; a Go test
+(internal/evaluate/pin_internal_test.go) walks random answers through
+`SnippetPin.check` and requires that every answer it accepts has no fix
+snippet naming the installed version by evaluate's own functions.
+
+Versions are held while written, not only once whole: a snippet's last
+version, still open at the end of the text, may not go on to be the
+installed one when it can no longer become the fixed one (`@0.4` with
+0.4.3 installed and 0.6.0 fixed), so the decoder turns to the fixed version
+where the answers part, instead of finishing the installed one and then
+being barred from ending it.
+"""
+
+import re
+
+from .grounded import LOOSE_VER_RE, norm_version
+
+# evaluate's upgradeCmdRE.
+UPGRADE_CMD_RE = re.compile(
+    r"(?i)\b(?:npm|pnpm|yarn|pip3?|poetry|uv|go|cargo|gem|bundle|composer|dotnet|nuget|mvn|apt-get|apt|apk|yum|dnf|brew)"
+    r"\s+(?:install|i|add|get|update|upgrade|require|up)\b",
+    re.ASCII,
+)
+# evaluate's inlineCodeRE and clauseEndRE (Go's \s is ASCII).
+INLINE_CODE_RE = re.compile("`([^`\n]+)`")
+CLAUSE_END_RE = re.compile(r"[.,;:][\t\n\f\r ]")
+# evaluate's epochRE: a Debian or RPM epoch right before a version.
+EPOCH_RE = re.compile(r"(?:^|[^0-9A-Za-z_.:])([0-9]+:)\Z")
+
+
+def _version_byte(c):
+    return (c.isascii() and c.isalnum()) or c in ".-+~_"
+
+
+def version_tokens(text):
+    """evaluate.versionTokens: each version of text, whole, as (start,
+    end): a LOOSE_VER_RE match run on over the characters a version is
+    made of, an epoch before it taken in."""
+    out, last = [], 0
+    for m in LOOSE_VER_RE.finditer(text):
+        start, end = m.start(), m.end()
+        if start < last:
+            continue
+        while end < len(text) and _version_byte(text[end]):
+            end += 1
+        e = EPOCH_RE.search(text[last:start])
+        if e is not None:
+            start = last + e.start(1)
+        out.append((start, end))
+        last = end
+    return out
+
+
+def _is_fence(line):
+    t = line.strip()
+    return t.startswith("```") or t.startswith("~~~")
+
+
+def _command_clause(s):
+    m = CLAUSE_END_RE.search(s)
+    if m is not None:
+        s = s[: m.start()]
+    return s.rstrip(".,;: \t")
+
+
+def fix_snippets(answer):
+    """evaluate.fixSnippets, each snippet as (text, open): open when it
+    runs to the end of answer on a version's characters (its last version
+    may still grow). A diff
+    block's removed lines are left out, as evaluation leaves them out, only
+    once the block has an added line before them: evaluation decides on the
+    whole block, which decoding has not seen yet."""
+    out, block, plus = [], [], False
+    inside = False
+    lines = answer.split("\n")
+    for n, line in enumerate(lines):
+        last = n == len(lines) - 1
+        if _is_fence(line):
+            if inside:
+                out.append(("\n".join(block), False))
+                block, plus = [], False
+            inside = not inside
+            continue
+        if inside:
+            if not (plus and line.startswith("-")):
+                block.append(line)
+            plus = plus or (line.startswith("+") and not line.startswith("+++"))
+            continue
+        # An inline code span is closed by its backtick; a span still open
+        # is read as the rest of its line is, as evaluation reads it.
+        spans = []
+
+        def blank(m):
+            if UPGRADE_CMD_RE.search(m.group(1)):
+                spans.append((m.group(1), False))
+            return " "
+
+        rest = INLINE_CODE_RE.sub(blank, line)
+        out.extend(spans)
+        m = UPGRADE_CMD_RE.search(rest)
+        if m is not None:
+            clause = rest[m.start() :]
+            uncut = CLAUSE_END_RE.search(clause) is None
+            out.append((_command_clause(clause), last and uncut and _ends_open(clause)))
+    if inside and block:
+        snip = "\n".join(block)
+        out.append((snip, _ends_open(snip)))
+    return out
+
+
+def _ends_open(s):
+    # A version's characters (its dots and dashes included) at the end of
+    # the text: the version may go on ("1.2." on its way to 1.2.1).
+    return s != "" and _version_byte(s[-1])
+
+
+def _forms(v):
+    """The ways a snippet may write version v: as given, without a "v"
+    prefix, without an epoch."""
+    v = v.lower()
+    out = {v, v[1:] if v.startswith("v") else v}
+    out |= {f.split(":", 1)[1] for f in out if ":" in f}
+    return out
+
+
+class SnippetPin:
+    """Holds an answer's fix snippets off the installed version.
+
+    installed and fixed are the finding's versions (dataset.Facts). With no
+    installed or fixed version, or the two the same version, there is
+    nothing to hold and check() passes everything."""
+
+    def __init__(self, installed, fixed):
+        self.installed = norm_version(installed or "")
+        self.active = bool(installed) and bool(fixed) and self.installed != norm_version(fixed)
+        self.banned = _forms(installed or "") - _forms(fixed or "")
+        self.allowed = _forms(fixed or "")
+
+    def _open_ok(self, snippet):
+        """Whether the version still being written at the end of snippet
+        can end as something other than the installed version."""
+        i = len(snippet)
+        while i > 0 and _version_byte(snippet[i - 1]):
+            i -= 1
+        run = snippet[i:]
+        d = next((k for k, c in enumerate(run) if c.isdigit()), None)
+        if d is None:
+            return True
+        if d > 0 and run[d - 1] in "vV" and (d == 1 or not run[d - 2].isalnum()):
+            d -= 1
+        t = run[d:].lower()
+        e = EPOCH_RE.search(snippet[: i + d])
+        if e is not None and d == 0:
+            t = e.group(1) + t
+        t = t[1:] if t.startswith("v") else t
+        if not any(b.startswith(t) for b in self.banned):
+            return True
+        return any(a.startswith(t) for a in self.allowed)
+
+    def check(self, text, final=False):
+        """Whether text may stand as (the beginning of) an answer: no fix
+        snippet names the installed version, and unless final, none is
+        writing it."""
+        if not self.active:
+            return True
+        for snip, is_open in fix_snippets(text):
+            for start, end in version_tokens(snip):
+                if is_open and not final and end == len(snip):
+                    continue
+                if norm_version(snip[start:end]) == self.installed:
+                    return False
+            if is_open and not final and not self._open_ok(snip):
+                return False
+        return True
