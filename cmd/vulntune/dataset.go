@@ -149,6 +149,9 @@ func printDatasetSummary(a *app, res *pipeline.DatasetResult, out string) {
 	for _, e := range res.InputErrors {
 		fmt.Fprintf(a.stdout, "  error: %s\n", e)
 	}
+	for _, w := range res.InputWarnings {
+		fmt.Fprintf(a.stdout, "  warning: %s\n", w)
+	}
 	fmt.Fprintf(a.stdout, "wrote %s (%.1fs)\n", out, res.Duration.Seconds())
 }
 

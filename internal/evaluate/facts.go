@@ -159,7 +159,7 @@ func namesLocation(answer, loc string) bool {
 
 // whereLineRE is a location line of an answer's "Where" section
 // (narrate's whereLines): "File path, line 12-14", "Endpoint GET url (…)",
-// "Image name". A path may hold spaces (SARIF's "not a valid URI").
+// "Image name". A path may hold spaces ("My Documents/App.java").
 var whereLineRE = regexp.MustCompile(`^(?:[-*]\s+)?(File|Endpoint|Image)\s+(?:(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE)\s+)?(.+?)(?:,\s+line\s+(\d+)(?:-\d+)?)?(?:\s+\(.*\))?$`)
 
 // whereAgrees says whether the location lines of answer's "Where" section

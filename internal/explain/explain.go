@@ -113,6 +113,9 @@ type Report struct {
 	Findings    []Explanation `json:"findings"`
 	Summary     Summary       `json:"summary"`
 	InputErrors []string      `json:"input_errors"`
+	// InputWarnings are problems the parsers worked around, keeping the
+	// findings (ingest.Result's Warnings).
+	InputWarnings []string `json:"input_warnings,omitempty"`
 	// sarifIn are the input SARIF logs to enrich (Options.SARIF); not
 	// part of the JSON.
 	sarifIn []sarifInput
@@ -267,7 +270,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.InputErrors = in.errors
+	r.InputErrors, r.InputWarnings = in.errors, in.warnings
 	r.Summary.Findings = len(in.findings)
 	if opts.SARIF {
 		if r.sarifIn, err = sarifInputs(ctx, opts.Inputs, opts.TempDir); err != nil {

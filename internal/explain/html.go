@@ -78,5 +78,6 @@ Each answer is the model's, verbatim; the remediation facts beside it are vulntu
 </div></div></div>
 {{end}}{{end}}{{end}}
 {{if .R.InputErrors}}<h2>Input problems</h2><ul>{{range .R.InputErrors}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .R.InputWarnings}}<h2>Input warnings</h2><ul>{{range .R.InputWarnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </body></html>
 `))

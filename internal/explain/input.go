@@ -16,6 +16,8 @@ import (
 type inputs struct {
 	findings []finding.Finding
 	errors   []string
+	// warnings are problems the parsers worked around (ingest.Result's).
+	warnings []string
 }
 
 // readInputs reads findings.jsonl files with finding.ReadJSONL and
@@ -43,6 +45,9 @@ func readInputs(ctx context.Context, paths []string, tempDir string) (*inputs, e
 		}
 		for _, e := range res.Errors {
 			in.errors = append(in.errors, e.Error())
+		}
+		for _, w := range res.Warnings {
+			in.warnings = append(in.warnings, w.Error())
 		}
 		if len(res.Files) == 0 && len(res.Errors) == 0 {
 			in.errors = append(in.errors, fmt.Sprintf("no scanner reports found in %v", reports))

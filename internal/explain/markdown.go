@@ -47,6 +47,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			fmt.Fprintf(bw, "- %s\n", e)
 		}
 	}
+	if len(r.InputWarnings) > 0 {
+		fmt.Fprintf(bw, "\n## Input warnings\n\n")
+		for _, w := range r.InputWarnings {
+			fmt.Fprintf(bw, "- %s\n", w)
+		}
+	}
 	return bw.Flush()
 }
 

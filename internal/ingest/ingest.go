@@ -15,6 +15,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/ingest/report"
 	"github.com/vulntune/vulntune/internal/ingest/sarif"
 	"github.com/vulntune/vulntune/internal/redact"
 )
@@ -48,6 +49,9 @@ type FileResult struct {
 	// capReader).
 	Elided int    `json:"elided_fields,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Warnings are problems the parser worked around (report.Error's
+	// Warning): the file's findings were kept.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Result is the outcome of Run: merged findings plus a full account of what
@@ -70,6 +74,9 @@ type Result struct {
 	// Errors holds every input problem, one per bad file or bad record; the
 	// other inputs were still processed.
 	Errors []error
+	// Warnings holds the problems parsers worked around, keeping the
+	// record (report.Error's Warning): not input problems.
+	Warnings []error
 }
 
 // Run reads every path (file, directory walked recursively, or zip archive
@@ -159,10 +166,17 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			// Parser errors may quote input; they pass the redactor too.
 			msg, rs := r.String(err.Error())
 			res.Redactions.Add(rs)
-			res.Errors = append(res.Errors, redactedError{msg: msg, err: err})
+			if isWarning(err) {
+				res.Warnings = append(res.Warnings, redactedError{msg: msg, err: err})
+			} else {
+				res.Errors = append(res.Errors, redactedError{msg: msg, err: err})
+			}
 		}
 		if results[i].Error != "" {
 			results[i].Error, _ = r.String(results[i].Error)
+		}
+		for k, w := range results[i].Warnings {
+			results[i].Warnings[k], _ = r.String(w)
 		}
 		res.Files = append(res.Files, results[i])
 	}
@@ -276,14 +290,23 @@ func parseUnit(ctx context.Context, idx int, u unit, st *store, ev *pathEvidence
 	if err != nil && !errors.Is(err, addErr) {
 		errs = append(errs, flatten(err)...)
 	}
-	if len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.Error()
+	var msgs []string
+	for _, e := range errs {
+		if isWarning(e) {
+			fr.Warnings = append(fr.Warnings, e.Error())
+		} else {
+			msgs = append(msgs, e.Error())
 		}
-		fr.Error = strings.Join(msgs, "; ")
 	}
+	fr.Error = strings.Join(msgs, "; ")
 	return fr, errs
+}
+
+// isWarning reports whether err is a problem the parser worked around
+// (report.Error's Warning) rather than an input error.
+func isWarning(err error) bool {
+	var re *report.Error
+	return errors.As(err, &re) && re.Warning
 }
 
 // safeParse turns a parser panic into an input error so one bad file can

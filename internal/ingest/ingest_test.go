@@ -364,3 +364,37 @@ func TestNoAbsolutePathsInResult(t *testing.T) {
 		}
 	}
 }
+
+// TestWarningsAreNoErrors: a problem a parser worked around (the corpus's
+// SARIF result at "not a valid URI", kept without a file) is a warning in
+// the result, the file's row and the summary, never an input error, so the
+// exit code of parse, dataset and evaluate stays 0.
+func TestWarningsAreNoErrors(t *testing.T) {
+	t.Parallel()
+	res := runIngest(t, "../../examples/corpus/codeql/codeql-action-lgtm-invalid-uri.sarif")
+	if len(res.Errors) != 0 {
+		t.Fatalf("errors %v, want none", res.Errors)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0].Error(), `"not a valid URI" is neither a URI reference nor a file path`) {
+		t.Fatalf("warnings %v, want the one about the location", res.Warnings)
+	}
+	if len(res.Files) != 1 || res.Files[0].Error != "" || len(res.Files[0].Warnings) != 1 || res.Files[0].Findings != 1 {
+		t.Errorf("file row %+v, want one finding, one warning, no error", res.Files)
+	}
+	if len(res.Findings) != 1 || res.Findings[0].Location.Path != "" || res.Findings[0].Kind != finding.KindCode {
+		t.Errorf("findings %+v, want one code finding without a file", res.Findings)
+	}
+	var b strings.Builder
+	s := ingest.Summarize(res)
+	if err := s.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"1 findings (warnings)", "1 warnings, 0 errors", "  warning: "} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
+	}
+	if len(s.Errors) != 0 || len(s.Warnings) != 1 {
+		t.Errorf("summary errors %v, warnings %v", s.Errors, s.Warnings)
+	}
+}

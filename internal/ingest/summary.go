@@ -26,13 +26,16 @@ type Summary struct {
 	Elided int `json:"elided_fields"`
 	// RootlessPaths counts paths in a home directory no checkout root was
 	// found for (written with the home and user segments dropped).
-	RootlessPaths int            `json:"rootless_paths"`
-	Breakdown     []Count        `json:"breakdown"`
-	Errors        []string       `json:"errors"`
-	Output        string         `json:"output,omitempty"`
-	ByKind        map[string]int `json:"by_kind"`
-	BySeverity    map[string]int `json:"by_severity"`
-	FormatsSeen   map[string]int `json:"formats"`
+	RootlessPaths int      `json:"rootless_paths"`
+	Breakdown     []Count  `json:"breakdown"`
+	Errors        []string `json:"errors"`
+	// Warnings are problems parsers worked around, keeping the findings
+	// (report.Error's Warning); they leave the exit code alone.
+	Warnings    []string       `json:"warnings,omitempty"`
+	Output      string         `json:"output,omitempty"`
+	ByKind      map[string]int `json:"by_kind"`
+	BySeverity  map[string]int `json:"by_severity"`
+	FormatsSeen map[string]int `json:"formats"`
 }
 
 // Count is one row of the tool × kind × severity breakdown. A finding
@@ -123,6 +126,9 @@ func Summarize(res *Result) Summary {
 	for _, e := range res.Errors {
 		s.Errors = append(s.Errors, e.Error())
 	}
+	for _, e := range res.Warnings {
+		s.Warnings = append(s.Warnings, e.Error())
+	}
 	return s
 }
 
@@ -134,6 +140,9 @@ func (s Summary) WriteText(w io.Writer) error {
 		status := fmt.Sprintf("%d findings", f.Findings)
 		if f.Error != "" {
 			status += " (errors)"
+		}
+		if len(f.Warnings) > 0 {
+			status += " (warnings)"
 		}
 		format := f.Format
 		if format == "" {
@@ -189,9 +198,15 @@ func (s Summary) WriteText(w io.Writer) error {
 	if s.Elided > 0 {
 		fmt.Fprintf(w, ", %d strings over 64 KiB cut to head and tail", s.Elided)
 	}
+	if len(s.Warnings) > 0 {
+		fmt.Fprintf(w, ", %d warnings", len(s.Warnings))
+	}
 	fmt.Fprintf(w, ", %d errors\n", len(s.Errors))
 	for _, e := range s.Errors {
 		fmt.Fprintf(w, "  error: %s\n", e)
+	}
+	for _, e := range s.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", e)
 	}
 	if s.Output != "" {
 		fmt.Fprintf(w, "wrote %s\n", s.Output)

@@ -60,16 +60,19 @@ type DatasetResult struct {
 	Suppressed int `json:"suppressed_excluded"`
 	// Examples counts the examples made from findings; Copies the
 	// identifier-replaced copies added to the training split besides.
-	Examples    int                 `json:"examples"`
-	Copies      int                 `json:"copies"`
-	Capped      int                 `json:"capped"`
-	Dropped     []dataset.Drop      `json:"dropped"`
-	Stats       *dataset.Stats      `json:"stats"`
-	Analysis    *analyze.Stats      `json:"analysis,omitempty"`
-	InputErrors []string            `json:"input_errors"`
-	Remedy      map[string]int      `json:"remediation"`
-	Provenance  map[string][]string `json:"provenance"`
-	Duration    time.Duration       `json:"duration_ns"`
+	Examples    int            `json:"examples"`
+	Copies      int            `json:"copies"`
+	Capped      int            `json:"capped"`
+	Dropped     []dataset.Drop `json:"dropped"`
+	Stats       *dataset.Stats `json:"stats"`
+	Analysis    *analyze.Stats `json:"analysis,omitempty"`
+	InputErrors []string       `json:"input_errors"`
+	// InputWarnings are problems the parsers worked around, keeping the
+	// findings (ingest.Result's Warnings): no input error.
+	InputWarnings []string            `json:"input_warnings,omitempty"`
+	Remedy        map[string]int      `json:"remediation"`
+	Provenance    map[string][]string `json:"provenance"`
+	Duration      time.Duration       `json:"duration_ns"`
 }
 
 // ErrInputs marks a dataset that was built although some inputs failed.
@@ -101,6 +104,10 @@ func BuildDataset(ctx context.Context, o DatasetOptions) (*DatasetResult, error)
 		}
 		for _, e := range ir.Errors {
 			res.InputErrors = append(res.InputErrors, e.Error())
+		}
+		for _, w := range ir.Warnings {
+			res.InputWarnings = append(res.InputWarnings, w.Error())
+			log.Warn("input warning", "warning", w.Error())
 		}
 		all = ir.Findings
 	default:

@@ -167,7 +167,7 @@ func runParse(ctx context.Context, paths []string, out, tempDir string) ([]strin
 		}
 		s := ingest.Summarize(res)
 		sum := map[string]any{"files_read": s.FilesRead, "findings": s.Findings, "merged": s.Merged,
-			"suppressed": s.Suppressed, "redactions": s.Redactions, "errors": s.Errors}
+			"suppressed": s.Suppressed, "redactions": s.Redactions, "errors": s.Errors, "warnings": s.Warnings}
 		if len(res.Errors) > 0 {
 			return []string{out}, sum, fmt.Errorf("%w: %d input problem(s), first: %v", ErrInputs, len(res.Errors), res.Errors[0])
 		}

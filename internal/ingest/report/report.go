@@ -26,6 +26,10 @@ type Error struct {
 	JSONPath string // e.g. "$.runs[0].results[3].locations", or ""
 	Msg      string // what was wrong / expected
 	Err      error  // underlying cause, may be nil
+	// Warning marks a problem the parser worked around, keeping the
+	// record as Msg says (a location that is no path, dropped): the user
+	// is told, the exit code does not count it.
+	Warning bool
 }
 
 func (e *Error) Error() string {

@@ -1,11 +1,13 @@
 package sarif
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/finding"
+	"github.com/vulntune/vulntune/internal/ingest/report"
 )
 
 // converter turns the decoded results of one run into findings.
@@ -70,6 +72,7 @@ func (c *converter) result(res *result, j int) {
 	}
 	if len(res.Locations) > 0 {
 		f.Location = run.location(&res.Locations[0])
+		c.warnNotAFile(&res.Locations[0], j)
 		for k := 1; k < len(res.Locations); k++ {
 			f.Related = append(f.Related, run.location(&res.Locations[k]))
 		}
@@ -125,8 +128,10 @@ func (c *converter) result(res *result, j int) {
 		f.Kind = prof.kind
 	}
 	if f.Kind == "" {
+		// A result placed in a file, or at lines of one it could not name
+		// (warnNotAFile), points into source text.
 		f.Kind = finding.KindOther
-		if f.Location.Path != "" {
+		if f.Location.Path != "" || f.Location.StartLine > 0 {
 			f.Kind = finding.KindCode
 		}
 	}
@@ -196,6 +201,21 @@ func partialFingerprint(res *result) string {
 		}
 	}
 	return ""
+}
+
+// warnNotAFile tells the user when result j's primary location names no
+// file (notAFile): the result is kept without one, as codeql-action keeps
+// it after its warning, rather than placed in a file called "not a valid
+// URI".
+func (c *converter) warnNotAFile(l *location, j int) {
+	if l.PhysicalLocation == nil || l.PhysicalLocation.ArtifactLocation == nil {
+		return
+	}
+	if uri, _ := c.run.artifactURI(l.PhysicalLocation.ArtifactLocation); notAFile(uri) {
+		c.p.addErr(&report.Error{File: c.p.file, Offset: -1, Warning: true,
+			JSONPath: fmt.Sprintf("%s[%d].locations[0].physicalLocation.artifactLocation.uri", c.path, j),
+			Msg:      fmt.Sprintf("%q is neither a URI reference nor a file path: the result is kept without a file", uri)})
+	}
 }
 
 // location converts a SARIF location; http(s) URIs become Location.URL.

@@ -272,9 +272,10 @@ func (run *run) decodeRule(ci, ri int) *rule {
 	return r
 }
 
-// resolve turns an artifactLocation into a repo-relative path (or a URL).
-func (run *run) resolve(al *artifactLocation) string {
-	uri, base := al.URI, al.URIBaseID
+// artifactURI is the URI and base id an artifactLocation names, itself or
+// through the run's artifacts.
+func (run *run) artifactURI(al *artifactLocation) (uri, base string) {
+	uri, base = al.URI, al.URIBaseID
 	if al.Index != nil && *al.Index >= 0 && *al.Index < len(run.artifacts) {
 		a := run.artifacts[*al.Index].Location
 		if uri == "" {
@@ -283,7 +284,23 @@ func (run *run) resolve(al *artifactLocation) string {
 			base = a.URIBaseID
 		}
 	}
-	if uri == "" {
+	return uri, base
+}
+
+// notAFile reports whether uri is neither a URI reference nor a file path:
+// text with whitespace (which no URI reference holds) and neither a
+// directory separator nor an extension, such as codeql-action's test
+// input "not a valid URI". A path with a space ("My Documents/App.java")
+// breaks the URI syntax too, but names a file, and is kept.
+func notAFile(uri string) bool {
+	return strings.ContainsAny(uri, " \t\n\r") && !strings.ContainsAny(uri, "/\\.")
+}
+
+// resolve turns an artifactLocation into a repo-relative path (or a URL);
+// "" for one that names no file (notAFile).
+func (run *run) resolve(al *artifactLocation) string {
+	uri, base := run.artifactURI(al)
+	if uri == "" || notAFile(uri) {
 		return ""
 	}
 	key := [2]string{uri, base}

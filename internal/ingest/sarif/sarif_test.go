@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -457,6 +458,50 @@ func TestSARIFSniff(t *testing.T) {
 			}
 			if got := (sarif.Format{}).Sniff(head); got != tt.want {
 				t.Errorf("Sniff = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSARIFLocationNotAFile: an artifact URI that is neither a URI
+// reference nor a file path (codeql-action's test input "not a valid URI")
+// leaves its result without a file, with a warning naming the place, while
+// a path that breaks the URI syntax with a space but names a file is kept
+// as it is, without one.
+func TestSARIFLocationNotAFile(t *testing.T) {
+	doc := func(uri string) string {
+		return `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"lgtm.com"}},"results":[` +
+			`{"ruleId":"js/unused-local-variable","message":{"text":"Unused variable foo."},` +
+			`"locations":[{"physicalLocation":{"artifactLocation":{"uri":` + strconv.Quote(uri) + `},"region":{"startLine":2}}}]}]}]}`
+	}
+	tests := []struct {
+		uri, wantPath, wantWarning string
+	}{
+		{"not a valid URI", "", `t.sarif: at $.runs[0].results[0].locations[0].physicalLocation.artifactLocation.uri: "not a valid URI" is neither a URI reference nor a file path: the result is kept without a file`},
+		{"My Documents/App.java", "My Documents/App.java", ""},
+		{"Read Me.md", "Read Me.md", ""},
+		{"src/app.js", "src/app.js", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.uri, func(t *testing.T) {
+			t.Parallel()
+			fs, err := parseString(t, doc(tt.uri))
+			if len(fs) != 1 {
+				t.Fatalf("%d findings, want 1 (err %v)", len(fs), err)
+			}
+			f := fs[0]
+			if f.Location.Path != tt.wantPath || f.Location.StartLine != 2 || f.Kind != finding.KindCode {
+				t.Errorf("location %+v, kind %s; want path %q at line 2, kind code", f.Location, f.Kind, tt.wantPath)
+			}
+			if tt.wantWarning == "" {
+				if err != nil {
+					t.Errorf("unexpected error: %v", err)
+				}
+				return
+			}
+			var ie *report.Error
+			if !errors.As(err, &ie) || !ie.Warning || err.Error() != tt.wantWarning {
+				t.Errorf("error %v (warning %v), want the warning %q", err, ie != nil && ie.Warning, tt.wantWarning)
 			}
 		})
 	}
