@@ -8,6 +8,9 @@
 # inside the processor per token, observing (evaluation's first pass) and
 # enforcing, and the reference answers grounded decoding would change (a
 # step whose reference token it rejects), with the identifier it stopped at.
+# Each mode is replayed twice: with the ground alone, and with the snippet
+# pin evaluation sends beside it for a finding with an installed and a fixed
+# version (vulntune_engine/pin.py), so the pin's own cost shows.
 # Only the tokenizer is loaded, never the weights.
 # Usage: bench/grounded-replay.sh BASE_MODEL_DIR DATASET_DIR
 # Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`).
@@ -24,7 +27,7 @@ sys.path.insert(0, os.environ["ENGINE_PY"])
 import mlx.core as mx
 from mlx_lm.utils import load_tokenizer
 from pathlib import Path
-from vulntune_engine.grounded import GroundedProcessor
+from vulntune_engine.grounded import GroundedProcessor, norm_version
 
 base, data, split = sys.argv[1], sys.argv[2], sys.argv[3]
 tok = load_tokenizer(Path(base))
@@ -41,11 +44,18 @@ def ground(row, facts):
     return "\n".join([prompt, facts.get("package", ""), facts.get("fixed_version", ""),
                       facts.get("installed_version", ""), "\n".join(facts.get("cwe") or []), facts.get("location", "")])
 
-def replay(ids, g, observe):
+def pin_of(facts):
+    """evaluate.SnippetPin: the versions a fix snippet is held to, or None."""
+    inst, fixed = facts.get("installed_version", ""), facts.get("fixed_version", "")
+    if not inst or not fixed or norm_version(inst) == norm_version(fixed):
+        return None
+    return {"installed": inst, "fixed": fixed}
+
+def replay(ids, g, observe, pin):
     """Seconds in the processor over the steps replayed, steps, processor
     and the seconds of the step it rejected (enforcing stops there: the
     reference goes on where grounded decoding would not)."""
-    p = GroundedProcessor(tok, g, observe=observe, eos_ids=eos)
+    p = GroundedProcessor(tok, g, observe=observe, eos_ids=eos, pin=pin)
     context = mx.array([0])
     spent, n = 0.0, 0
     for t in ids + eos[:1]:
@@ -60,24 +70,29 @@ def replay(ids, g, observe):
         context = mx.array([t])
     return spent, n, p, None
 
-spent = {True: 0.0, False: 0.0}
-steps = {True: 0, False: 0}
+modes = [(observe, pinned) for pinned in (False, True) for observe in (True, False)]
+spent = {m: 0.0 for m in modes}
+steps = {m: 0 for m in modes}
 changed = []
+pinned_rows = 0
 for i, row in enumerate(rows):
     answer = row["messages"][-1]["content"]
     ids = tok.encode(answer, add_special_tokens=False)
-    g = ground(row, (meta.get(i + 1) or {}).get("facts") or {})
-    for observe in (True, False):
-        s, n, p, walk = replay(ids, g, observe)
-        spent[observe] += s
-        steps[observe] += n
+    facts = (meta.get(i + 1) or {}).get("facts") or {}
+    g, pin = ground(row, facts), pin_of(facts)
+    pinned_rows += pin is not None
+    for observe, pinned in modes:
+        s, n, p, walk = replay(ids, g, observe, pin if pinned else None)
+        spent[observe, pinned] += s
+        steps[observe, pinned] += n
     if p.first_intervention is not None:
         at = p.first_intervention
         changed.append((i, tok.decode(ids[max(0, at - 12):at + 1]), walk, p.deep, p.stuck))
-print(f"{len(rows)} reference answers of the {split} split")
-for observe in (True, False):
-    print(f"{'observing' if observe else 'enforcing'}: {steps[observe]} tokens, {spent[observe]:.2f} s in the processor, "
-          f"{1000 * spent[observe] / max(steps[observe], 1):.3f} ms a token")
+print(f"{len(rows)} reference answers of the {split} split, {pinned_rows} with a snippet pin")
+for m in modes:
+    observe, pinned = m
+    print(f"{'observing' if observe else 'enforcing'}{', pinned' if pinned else ''}: {steps[m]} tokens, {spent[m]:.2f} s in the processor, "
+          f"{1000 * spent[m] / max(steps[m], 1):.3f} ms a token")
 print(f"{len(changed)} reference answers grounded decoding would change:")
 for i, ctx, walk, deep, stuck in changed:
     print(f"  row {i}: at ...{ctx!r}: the step that replaced it took {1000 * walk:.1f} ms"
