@@ -1,11 +1,7 @@
 package evaluate_test
 
 import (
-	"encoding/json"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -59,26 +55,8 @@ type crossOut struct {
 
 func runCrossCheck(t *testing.T, cases []crossCase, walks []crossWalk) crossOut {
 	t.Helper()
-	py := enginetest.Python(t, "the cross-check of grounded.py")
-	pkg, err := filepath.Abs(filepath.Join("..", "engine", "py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := json.Marshal(map[string]any{"cases": cases, "walks": walks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(py, "-c", crossCheckScript, pkg)
-	cmd.Stdin = strings.NewReader(string(in))
-	cmd.Stderr = os.Stderr
-	b, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("grounded.py cross-check: %v", err)
-	}
 	var out crossOut
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("grounded.py cross-check output %.200q: %v", b, err)
-	}
+	enginetest.RunScript(t, "the cross-check of grounded.py", crossCheckScript, map[string]any{"cases": cases, "walks": walks}, &out)
 	if len(out.Verdicts) != len(cases) || len(out.Walks) != len(walks) {
 		t.Fatalf("grounded.py answered %d cases and %d walks, want %d and %d", len(out.Verdicts), len(out.Walks), len(cases), len(walks))
 	}

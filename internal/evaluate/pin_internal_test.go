@@ -1,11 +1,7 @@
 package evaluate
 
 import (
-	"encoding/json"
 	"math/rand/v2"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -42,11 +38,6 @@ json.dump(out, sys.stdout)
 // must occur, and some rejected answers must be vulnerable ones.
 func TestSnippetPinMatchesSnippetScore(t *testing.T) {
 	const installed, fixed = "0.4.3", "0.6.0"
-	py := enginetest.Python(t, "the cross-check of pin.py")
-	pkg, err := filepath.Abs(filepath.Join("..", "engine", "py"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(16, 1206))
 	frags := []string{"```\n", "\n```\n", "~~~", "npm add ", "npm install ", "pip install ", "go get ", "Run `", "`", "tunnel-agent@", "x==",
 		"0.", "4", ".", "3", "6", "0", "v", "-", "+", " ", ": ", ". ", "\n", "1:", "implementation 'g:a:", "'", "- ", "+ ",
@@ -69,20 +60,11 @@ func TestSnippetPinMatchesSnippetScore(t *testing.T) {
 		}
 		walks = append(walks, cut)
 	}
-	in, err := json.Marshal(map[string]any{"installed": installed, "fixed": fixed, "walks": walks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(py, "-c", pinWalkScript, pkg)
-	cmd.Stdin = strings.NewReader(string(in))
-	cmd.Stderr = os.Stderr
-	b, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("pin.py walk: %v", err)
-	}
 	var accepted []bool
-	if err := json.Unmarshal(b, &accepted); err != nil || len(accepted) != len(texts) {
-		t.Fatalf("pin.py answered %.200q (%v), want %d verdicts", b, err, len(texts))
+	enginetest.RunScript(t, "the cross-check of pin.py", pinWalkScript,
+		map[string]any{"installed": installed, "fixed": fixed, "walks": walks}, &accepted)
+	if len(accepted) != len(texts) {
+		t.Fatalf("pin.py gave %d verdicts, want %d", len(accepted), len(texts))
 	}
 	vulnerable := func(answer string) bool {
 		for _, s := range fixSnippets(answer) {

@@ -1,11 +1,8 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -166,11 +163,6 @@ json.dump(out, sys.stdout)
 // answer of the sample and corpus datasets through, character by
 // character: the rule bars only what a model should not write.
 func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
-	py := enginetest.Python(t, "pin.py over the reference answers")
-	pkg, err := filepath.Abs(filepath.Join("..", "engine", "py"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	type pinCase struct {
 		Answer    string `json:"answer"`
 		Installed string `json:"installed"`
@@ -188,20 +180,10 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 		if len(cases) == 0 {
 			t.Fatalf("%s: no reference answer has a pin", filepath.Base(src))
 		}
-		in, err := json.Marshal(cases)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(py, "-c", pinReferenceScript, pkg)
-		cmd.Stdin = bytes.NewReader(in)
-		cmd.Stderr = os.Stderr
-		b, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("pin.py: %v", err)
-		}
 		var refused []int
-		if err := json.Unmarshal(b, &refused); err != nil || len(refused) != len(cases) {
-			t.Fatalf("pin.py answered %.200q (%v), want %d verdicts", b, err, len(cases))
+		enginetest.RunScript(t, "pin.py over the reference answers", pinReferenceScript, cases, &refused)
+		if len(refused) != len(cases) {
+			t.Fatalf("pin.py gave %d verdicts, want %d", len(refused), len(cases))
 		}
 		for i, at := range refused {
 			if at >= 0 {

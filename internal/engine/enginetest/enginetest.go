@@ -5,7 +5,12 @@
 package enginetest
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/engine"
@@ -30,4 +35,32 @@ func Python(t testing.TB, what string) string {
 	}
 	t.Skipf("no engine: run `make setup` and export VULNTUNE_DATA_DIR=DIR (or VULNTUNE_TEST_ENGINE_PYTHON) to run %s", what)
 	return ""
+}
+
+// RunScript runs a Python script on the engine's interpreter (Python's
+// what names it when there is none) with the engine's package importable:
+// the directory holding vulntune_engine is the script's sys.argv[1]. in is
+// handed to the script as JSON on stdin, and its stdout is decoded as JSON
+// into out. A script that fails, or prints no JSON, fails t.
+func RunScript(t testing.TB, what, script string, in, out any) {
+	t.Helper()
+	py := Python(t, what)
+	_, self, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("enginetest: cannot locate the engine's Python package")
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, "-c", script, filepath.Join(filepath.Dir(self), "..", "py"))
+	cmd.Stdin = bytes.NewReader(b)
+	cmd.Stderr = os.Stderr
+	got, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if err := json.Unmarshal(got, out); err != nil {
+		t.Fatalf("%s printed %.200q: %v", what, got, err)
+	}
 }
