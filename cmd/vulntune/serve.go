@@ -1,17 +1,20 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/evaluate"
 )
 
 func newServeCmd(a *app) *cobra.Command {
 	var (
-		model string
-		opts  engine.ServeOptions
+		model     string
+		opts      engine.ServeOptions
+		loopGuard bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -27,10 +30,21 @@ or URL only if the request's messages (or a text completion's prompt) name
 it, or its optional string field "vulntune_ground" does (e.g. a finding's
 facts). The final response object (the last chunk when streaming) carries
 "vulntune_grounding": the steps checked, the interventions (tokens
-replaced), the first one's position, and the deep and stuck counts.`,
+replaced), the first one's position, and the deep and stuck counts.
+Grounded completions are also kept out of token loops as explain and
+evaluate keep their answers (--loop-guard=false turns it off): a token
+that would complete a loop is masked unless the request's text holds that
+run, and an answer that keeps coming back to one is ended; the final
+response object carries "vulntune_loop_guard" (bans, first ban, gave up).`,
 		Example: "  vulntune serve\n  vulntune serve --model my-tuned-model --decode-concurrency 8\n  vulntune serve --grounded",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("loop-guard") && !opts.Grounded {
+				return usageError{errors.New("--loop-guard needs --grounded: the plain server is mlx_lm.server unchanged")}
+			}
+			if opts.Grounded && loopGuard {
+				opts.LoopGuard = &evaluate.DefaultLoopGuard
+			}
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
@@ -73,5 +87,6 @@ replaced), the first one's position, and the deep and stuck counts.`,
 	cmd.Flags().IntVar(&opts.MaxTokens, "max-tokens", 0, "default completion length (0: mlx-lm's default, 512)")
 	cmd.Flags().BoolVar(&opts.Grounded, "grounded", false,
 		"grounded decoding: answers may name ids, CWE ids, versions, paths and URLs only if the request does")
+	cmd.Flags().BoolVar(&loopGuard, "loop-guard", true, "with --grounded: steer completions out of token loops and end those that keep looping")
 	return cmd
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,13 @@ type ServeOptions struct {
 	// "vulntune_ground" field) name it, and the final response object
 	// carries "vulntune_grounding", the processor's counts (GroundingStats).
 	Grounded bool
+	// LoopGuard, with Grounded, steers each completion out of token loops
+	// as evaluation and explain decode (vulntune_engine/repeat.py
+	// CycleGuard, placed before grounded decoding) and ends it once the
+	// guard gives up; the final response object carries
+	// "vulntune_loop_guard" (LoopGuardStats). Ignored without Grounded:
+	// the plain server is mlx_lm.server unchanged.
+	LoopGuard *LoopGuard
 	// StartTimeout bounds loading the model and answering the first health
 	// check; 0 means 3 minutes.
 	StartTimeout time.Duration
@@ -94,6 +102,16 @@ func (e *Engine) Serve(ctx context.Context, model string, opts ServeOptions) (*S
 			return nil, err
 		}
 		program = moduleArgs(root, "serve")
+		if opts.LoopGuard != nil {
+			if err := opts.LoopGuard.validate(); err != nil {
+				return nil, fmt.Errorf("serve: loop guard: %w", err)
+			}
+			spec, err := json.Marshal(opts.LoopGuard)
+			if err != nil {
+				return nil, err
+			}
+			program = append(program, "--vulntune-loop-guard", string(spec))
+		}
 	}
 	var last error
 	for range serveAttempts {

@@ -36,7 +36,11 @@ func TestServeGrounded(t *testing.T) {
 	ctx := context.Background()
 	start := func(grounded bool) *engine.Server {
 		t.Helper()
-		s, err := e.Serve(ctx, dir, engine.ServeOptions{Grounded: grounded, StartTimeout: 2 * time.Minute})
+		// The grounded server runs the loop guard as explain does; on these
+		// 12-token answers it may mask nothing (its runs need 16), so the
+		// "nothing steered" answer must still be the free one.
+		s, err := e.Serve(ctx, dir, engine.ServeOptions{Grounded: grounded, StartTimeout: 2 * time.Minute,
+			LoopGuard: &engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 16}, MaxBans: 12}})
 		if err != nil {
 			t.Fatalf("Serve(grounded=%v): %v", grounded, err)
 		}
@@ -87,8 +91,8 @@ func TestServeGrounded(t *testing.T) {
 			gs := chatCompletion(t, grounded.URL(), body, true)
 			t.Logf("free %q, grounded %q, grounding %+v", f.text, g.text, g.grounding)
 
-			if f.grounding != nil {
-				t.Errorf("the free server reported grounding %+v", *f.grounding)
+			if f.grounding != nil || f.loopGuard != nil {
+				t.Errorf("the free server reported grounding %+v and loop guard %+v", f.grounding, f.loopGuard)
 			}
 			if inv := evaluate.Ungrounded(f.text, ground, dataset.Facts{}); (len(inv) > 0) != c.freeInvents {
 				t.Fatalf("free answer %q names ungrounded %q; want some: %v (the request no longer steers the model as the test assumes)", f.text, inv, c.freeInvents)
@@ -96,6 +100,9 @@ func TestServeGrounded(t *testing.T) {
 			for _, r := range []completion{g, gs} {
 				if r.grounding == nil {
 					t.Fatalf("grounded answer %q (stream %v) carries no vulntune_grounding", r.text, r.stream)
+				}
+				if r.loopGuard == nil || r.loopGuard.Bans != 0 || r.loopGuard.GaveUp {
+					t.Errorf("grounded answer %q (stream %v): vulntune_loop_guard %+v, want one that masked nothing", r.text, r.stream, r.loopGuard)
 				}
 				if inv := evaluate.Ungrounded(r.text, ground, dataset.Facts{}); len(inv) > 0 {
 					t.Errorf("grounded answer %q (stream %v) names ungrounded %q", r.text, r.stream, inv)
@@ -146,6 +153,7 @@ type completion struct {
 	text      string
 	stream    bool
 	grounding *engine.GroundingStats
+	loopGuard *engine.LoopGuardStats
 }
 
 // chatCompletion posts body to url's /v1/chat/completions, streamed or not,
@@ -170,6 +178,7 @@ func chatCompletion(t *testing.T, url string, body map[string]any, stream bool) 
 			FinishReason *string `json:"finish_reason"`
 		}
 		Grounding *engine.GroundingStats `json:"vulntune_grounding"`
+		LoopGuard *engine.LoopGuardStats `json:"vulntune_loop_guard"`
 	}
 	out := completion{stream: stream}
 	add := func(o object) {
@@ -181,6 +190,9 @@ func chatCompletion(t *testing.T, url string, body map[string]any, stream bool) 
 		}
 		if o.Grounding != nil {
 			out.grounding = o.Grounding
+		}
+		if o.LoopGuard != nil {
+			out.loopGuard = o.LoopGuard
 		}
 	}
 	if !stream {
@@ -212,4 +224,54 @@ func chatCompletion(t *testing.T, url string, body map[string]any, stream bool) 
 		t.Fatalf("stream from %s ended without [DONE] (%v)", url, err)
 	}
 	return out
+}
+
+// TestServeLoopGuard: a completion the request steers into a loop ("1.1.1…",
+// mlx-lm's own logit_bias and presence penalty on the tiny model) is
+// steered out of it by the grounded server's loop guard, which reports its
+// bans on the final response object and, once it gives up, ends the answer
+// short of max_tokens; without a guard the server reports none and the
+// answer loops to max_tokens.
+func TestServeLoopGuard(t *testing.T) {
+	e := newEngine(t)
+	dir := tinyModelDir(t, e, "llama")
+	one, dot := tinyTokenID(t, dir, "1"), tinyTokenID(t, dir, ".")
+	ctx := context.Background()
+	guard := &engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 16}, MaxBans: 2}
+	body := func() map[string]any {
+		return map[string]any{
+			"model":                 "default_model",
+			"messages":              []map[string]string{{"role": "user", "content": "Which version fixes it?"}},
+			"max_tokens":            48,
+			"temperature":           0,
+			"logit_bias":            map[string]float64{strconv.Itoa(one): 100, strconv.Itoa(dot): 80},
+			"presence_penalty":      50.0,
+			"presence_context_size": 1,
+		}
+	}
+	var unguarded string
+	for _, g := range []*engine.LoopGuard{nil, guard} {
+		s, err := e.Serve(ctx, dir, engine.ServeOptions{Grounded: true, LoopGuard: g, StartTimeout: 2 * time.Minute})
+		if err != nil {
+			t.Fatalf("Serve(loop guard %v): %v", g, err)
+		}
+		c := chatCompletion(t, s.URL(), body(), false)
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+		t.Logf("loop guard %v: %q, %+v", g, c.text, c.loopGuard)
+		if g == nil {
+			if c.loopGuard != nil {
+				t.Errorf("a server without a loop guard reported %+v", *c.loopGuard)
+			}
+			unguarded = c.text
+			continue
+		}
+		if c.loopGuard == nil || c.loopGuard.Bans != 2 || c.loopGuard.FirstBan == nil || !c.loopGuard.GaveUp {
+			t.Fatalf("answer %q: loop guard %+v, want 2 bans and given up", c.text, c.loopGuard)
+		}
+		if len(c.text) >= len(unguarded) {
+			t.Errorf("the guard gave up, yet the answer %q runs as long as the unguarded %q", c.text, unguarded)
+		}
+	}
 }

@@ -95,7 +95,7 @@ def test_the_step_after_the_answers_end_is_left_alone(max_tokens, answer):
     # it: that step's logits pass through unchecked and uncounted.
     # (GroundedProcessor.past_end; test_grounded.py tests it for the ops.)
     g = serve.Grounding("Upgrade lib from 1.3.5 to 1.3.14.", greedy=True)
-    proc = g.make(ToyTokenizer(VOCAB), max_tokens)
+    (proc,) = g.make(ToyTokenizer(VOCAB), max_tokens)
     context = [0]
     for t in answer:
         proc(mx.array(context), mx.array([[0.0] * len(VOCAB)]))
@@ -174,3 +174,72 @@ def test_install_runs_the_grounded_classes():
     procs = fake._make_logits_processors(args)
     assert isinstance(args.vulntune_grounding.processor, GroundedProcessor)
     assert procs == [args.vulntune_grounding.processor] and procs[0].max_tokens == 8
+
+
+@pytest.mark.parametrize(
+    "argv,rest,spec",
+    [
+        (["run.py", "--model", "m"], ["run.py", "--model", "m"], None),
+        (
+            ["run.py", "--vulntune-loop-guard", '{"max_period": 256, "min_repeats": 3, "min_tokens": 16, "max_bans": 12}', "--port", "1"],
+            ["run.py", "--port", "1"],
+            ((256, 3, 16), 12),
+        ),
+    ],
+)
+def test_loop_guard_arg(argv, rest, spec):
+    got_rest, got_spec = serve.loop_guard_arg(argv)
+    assert got_rest == rest
+    assert got_spec == spec if spec is None else (tuple(got_spec[0]), got_spec[1]) == spec
+
+
+@pytest.mark.parametrize(
+    "value,msg",
+    [(None, "needs the guard's settings"), ("{", "--vulntune-loop-guard"), ('{"max_period": 0, "min_repeats": 3, "min_tokens": 16}', "max")],
+)
+def test_loop_guard_arg_refuses_bad_settings(value, msg):
+    argv = ["run.py", "--vulntune-loop-guard"] + ([value] if value is not None else [])
+    with pytest.raises(ValueError, match=msg):
+        serve.loop_guard_arg(argv)
+
+
+class EncodingTokenizer(ToyTokenizer):
+    def encode(self, text):
+        return []  # the request's text holds no run of the answer's
+
+
+LOOP_VOCAB = ["<p>", "go ", "get ", "x", "</s>"]
+
+
+def test_grounded_request_gets_the_loop_guard_first_and_ends_when_it_gives_up():
+    tok = EncodingTokenizer(LOOP_VOCAB)
+    g = serve.Grounding("go get x", greedy=True, loop_guard=((2, 3, 4), 2))
+    guard, proc = g.make(tok, 20)
+    assert isinstance(proc, GroundedProcessor) and guard.guard is g.guard
+    # The model would loop "go get go get …"; the guard masks the token
+    # completing the third copy, twice, then gives up: end of sequence is
+    # all that is left.
+    context, answer = [0], []
+    for _ in range(12):
+        logits = mx.array([[0.0, 9.0 if len(answer) % 2 == 0 else 0.0, 9.0 if len(answer) % 2 else 0.0, 5.0, 1.0]])
+        out = proc(mx.array(context), guard(mx.array(context), logits))
+        t = int(mx.argmax(out[0]).item())
+        context.append(t)
+        answer.append(t)
+        if t == 4:
+            break
+    assert answer[-1] == 4 and g.guard.gave_up
+    assert g.guard.stats()["bans"] == 2
+    h = bare_handler({"prompt": "go get x"}, 0)
+    h.request_id, h.object_type, h.grounding = "cmpl-1", "text_completion", g
+    final = h.generate_response(tok.decode(answer), "stop", 3, len(answer))
+    assert final["vulntune_loop_guard"] == g.guard.stats()
+
+
+def test_handler_gives_each_grounding_the_servers_loop_guard():
+    spec = ((256, 3, 16), 12)
+    handler, _ = serve._classes(server, spec)
+    h = object.__new__(handler)
+    h.body, h.temperature, h.stream = {"prompt": "Upgrade lib to"}, 0, False
+    h.created, h.system_fingerprint, h.requested_model, h.grounding = 0, "fp", "default_model", None
+    assert h.handle_text_completions().vulntune_grounding.loop_guard == spec

@@ -26,8 +26,18 @@ cache and streaming as `python -m mlx_lm server`) with three hooks:
 
 Decoding is greedy (grounded.py's greedy mode) when the request's
 temperature is 0; otherwise every passing candidate of the top 64 is kept.
+
+With `--vulntune-loop-guard JSON` (the settings of the ops' "loop_guard",
+taken out of the arguments before mlx_lm.server reads them) each grounded
+request also gets the loop guard (repeat.CycleGuard), placed before its
+GroundedProcessor as the ops place it: a token that would complete a loop
+is masked unless the request's text holds that run, and once the guard
+has given up the answer is ended (only end of sequence is left), as the
+ops end it. The final response object then carries "vulntune_loop_guard",
+the guard's stats().
 """
 
+import json
 import sys
 
 
@@ -68,21 +78,52 @@ class Grounding:
     (GroundedProcessor.past_end), so it counts no replacement a client did
     not see."""
 
-    def __init__(self, ground, greedy):
+    def __init__(self, ground, greedy, loop_guard=None):
         self.ground = ground
         self.greedy = greedy
+        self.loop_guard = loop_guard  # repeat.guard_from's spec, or None
         self.processor = None
+        self.guard = None
 
     def make(self, tokenizer, max_tokens):
+        """The request's processors, in the order they run: the loop guard
+        (when the server has one), then the GroundedProcessor."""
         from .grounded import GroundedProcessor
 
-        self.processor = GroundedProcessor(
-            tokenizer, self.ground, greedy=self.greedy, eos_ids=list(tokenizer.eos_token_ids), max_tokens=max_tokens
-        )
-        return self.processor
+        eos = list(tokenizer.eos_token_ids)
+        self.processor = GroundedProcessor(tokenizer, self.ground, greedy=self.greedy, eos_ids=eos, max_tokens=max_tokens)
+        if self.loop_guard is None:
+            return [self.processor]
+        from .repeat import guard_for
+
+        # The runs an answer may copy are those of the request's text: the
+        # ground, tokenized alone (the chat template's tokens around it
+        # aside).
+        self.guard = guard_for(self.loop_guard, tokenizer.encode(self.ground), max_tokens)
+        return [_EndWhenGivenUp(self.guard, eos), self.processor]
 
     def stats(self):
         return self.processor.stats() if self.processor is not None else None
+
+
+class _EndWhenGivenUp:
+    """The loop guard as a server's processor: the ops end an answer whose
+    guard gave up themselves; a server has only the logits, so from then on
+    end of sequence is the one token left."""
+
+    def __init__(self, guard, eos_ids):
+        self.guard = guard
+        self.eos = sorted(eos_ids)
+
+    def __call__(self, context, logits):
+        import mlx.core as mx
+
+        logits = self.guard(context, logits)
+        if not self.guard.gave_up or not self.eos:
+            return logits
+        mask = mx.full((logits.shape[-1],), -float("inf"), dtype=logits.dtype)
+        mask[mx.array(self.eos)] = 0
+        return logits + mask
 
 
 def grounded_processors(make, provider):
@@ -95,13 +136,13 @@ def grounded_processors(make, provider):
         procs = list(make(args))
         g = getattr(args, "vulntune_grounding", None)
         if g is not None:
-            procs.append(g.make(provider.tokenizer, args.max_tokens))
+            procs.extend(g.make(provider.tokenizer, args.max_tokens))
         return procs
 
     return wrapped
 
 
-def _classes(server):
+def _classes(server, loop_guard=None):
     """GroundedHandler and GroundedGenerator over the given mlx_lm.server
     module's classes; made on use, so importing this module does not load
     mlx_lm.server (mlx, numpy, huggingface_hub)."""
@@ -115,7 +156,7 @@ def _classes(server):
             # Called from the request factories, where a raised error
             # answers 400 with its message.
             temp = self.temperature
-            self.grounding = Grounding(request_ground(self.body), greedy=temp == 0)
+            self.grounding = Grounding(request_ground(self.body), greedy=temp == 0, loop_guard=loop_guard)
             return self.grounding
 
         def handle_chat_completions(self):
@@ -134,6 +175,8 @@ def _classes(server):
                 stats = self.grounding.stats()
                 if stats is not None:
                     resp["vulntune_grounding"] = stats
+                if self.grounding.guard is not None:
+                    resp["vulntune_loop_guard"] = self.grounding.guard.stats()
             return resp
 
     class GroundedGenerator(server.ResponseGenerator):
@@ -144,13 +187,13 @@ def _classes(server):
     return GroundedHandler, GroundedGenerator
 
 
-def install(server):
+def install(server, loop_guard=None):
     """Hook grounded decoding into the mlx_lm.server module: its run()
     starts GroundedGenerator behind GroundedHandler. mlx_lm.server.run
     ignores its handler_class (it calls _run_http_server without it), so
     run is replaced; vulntune never runs the server distributed, the one
     other thing run() does."""
-    handler, generator = _classes(server)
+    handler, generator = _classes(server, loop_guard)
 
     def run(host, port, model_provider, **_):
         server._make_logits_processors = grounded_processors(server._make_logits_processors, model_provider)
@@ -160,10 +203,34 @@ def install(server):
     server.run = run
 
 
+def loop_guard_arg(argv):
+    """argv without `--vulntune-loop-guard JSON`, and the guard's spec
+    (repeat.guard_from's) or None; a bad value raises ValueError."""
+    from .repeat import guard_from
+
+    if "--vulntune-loop-guard" not in argv:
+        return argv, None
+    i = argv.index("--vulntune-loop-guard")
+    if i + 1 >= len(argv):
+        raise ValueError("--vulntune-loop-guard needs the guard's settings as JSON")
+    try:
+        spec = guard_from({"loop_guard": json.loads(argv[i + 1])})
+    except Exception as e:
+        raise ValueError(f"--vulntune-loop-guard {argv[i + 1]!r}: {e}") from e
+    if spec is None:
+        raise ValueError(f"--vulntune-loop-guard {argv[i + 1]!r}: no settings")
+    return argv[:i] + argv[i + 2 :], spec
+
+
 def main():
     from mlx_lm import server
 
-    install(server)
+    try:
+        sys.argv, loop_guard = loop_guard_arg(sys.argv)
+    except ValueError as e:
+        print(f"vulntune serve: {e}", file=sys.stderr)
+        return 2
+    install(server, loop_guard)
     server.main()
 
 
