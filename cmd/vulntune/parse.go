@@ -23,7 +23,9 @@ Formats are recognised by content, never by file name.
 Findings are fingerprinted, secrets are masked, and the same issue reported by
 several files or tools becomes one finding. Inputs that cannot be read are
 reported with the file and position; the others are still processed and the
-exit status is 5.`,
+exit status is 5. A problem a reader worked around, keeping the finding (a
+SARIF location that names no file), is printed as a warning and leaves the
+exit status alone.`,
 		Example: `  vulntune parse examples/artifacts
   vulntune parse -o findings.jsonl trivy.sarif osv.json artifact.zip
   vulntune parse --json examples/artifacts | jq .breakdown`,

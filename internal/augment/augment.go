@@ -71,6 +71,14 @@ type Catalogue struct {
 	// (Semgrep's "java.lang.security.audit.formatted-sql-string");
 	// the digits of other rule ids are drawn anew.
 	RuleNames []string
+	// RuleNamespaces, in RuleNamespaceShare of the copies of code findings
+	// whose rule id has no digits, replace the rule id's prefix with one
+	// of them and a slash: ESLint's "vue/multi-word-component-names" and
+	// CodeQL's "js/unused-local-variable" read like paths, and a model
+	// that saw only Semgrep's dotted ids took them for the file (0: none;
+	// slashRule).
+	RuleNamespaces     []string
+	RuleNamespaceShare float64
 	// CWEs are the CWE ids a finding's CWEs are replaced with; empty
 	// means every weakness of the catalogue that MITRE has not deprecated.
 	// Either way a CWE is replaced by one of its relatives in the pool when
@@ -422,7 +430,11 @@ func copyOf(f *finding.Finding, n int, cat Catalogue, avoid Avoid, to string) (f
 			continue
 		}
 		// A rule id may name the package ("npm:tunnel-agent:20170305").
-		if nr := newRule(rng, newReplacer(tr).replace(t.RuleID), cat.RuleNames); nr != t.RuleID {
+		nr := newRule(rng, newReplacer(tr).replace(t.RuleID), cat.RuleNames)
+		if ns := slashRule(f, n, cat); ns != "" {
+			nr = ns + "/" + nr[strings.LastIndexAny(nr, "./:")+1:]
+		}
+		if nr != t.RuleID {
 			add(KindRule, t.RuleID, nr)
 		}
 	}
@@ -706,6 +718,26 @@ func newRule(rng *rand.Rand, id string, names []string) string {
 		return id
 	}
 	return id[:i+1] + name
+}
+
+// slashRule is the namespace copy n of f gives its rule ids
+// (Catalogue.RuleNamespaces), or "" when it keeps their form: f is a code
+// finding whose rule ids have no digits (those are drawn anew, keeping
+// their shape), and the copy falls in cat.RuleNamespaceShare.
+func slashRule(f *finding.Finding, n int, cat Catalogue) string {
+	if cat.RuleNamespaceShare <= 0 || len(cat.RuleNamespaces) == 0 || f.Kind != finding.KindCode {
+		return ""
+	}
+	for _, t := range f.Tools {
+		if strings.ContainsAny(t.RuleID, "0123456789") {
+			return ""
+		}
+	}
+	rng := Seed(f.ID+"|rule-namespace", n)
+	if rng.Float64() >= cat.RuleNamespaceShare {
+		return ""
+	}
+	return cat.RuleNamespaces[rng.IntN(len(cat.RuleNamespaces))]
 }
 
 func isDigits(s string) bool {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -146,5 +147,52 @@ func TestLeftovers(t *testing.T) {
 		if got := augment.Leftovers(tc.text, reps); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Leftovers(%q) = %q, want %q", tc.text, got, tc.want)
 		}
+	}
+}
+
+// TestRuleNamespaces: in rule_namespace_share of its copies a code finding
+// whose rule id has no digits takes a "namespace/" prefix (ESLint's and
+// CodeQL's form), in prompt and answer alike; a rule id with digits keeps
+// its shape, and other kinds keep theirs.
+func TestRuleNamespaces(t *testing.T) {
+	cat := augment.Default()
+	cat.RuleNamespaceShare = 1
+	tests := []struct {
+		name    string
+		kind    finding.Kind
+		rule    string
+		slashed bool
+	}{
+		{"semgrep id", finding.KindCode, "java.lang.security.audit.formatted-sql-string", true},
+		{"eslint id", finding.KindCode, "vue/multi-word-component-names", true},
+		{"gosec id with digits", finding.KindCode, "G115", false},
+		{"config finding", finding.KindConfig, "kubernetes.security.run-as-root", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := finding.Finding{ID: "f-" + tt.name, Kind: tt.kind, Title: "Flagged by " + tt.rule, Message: "rule " + tt.rule + " matched",
+				Tools:    []finding.Tool{{Name: "scanner", RuleID: tt.rule}},
+				Location: finding.Location{Path: "src/app/OrderService.java", StartLine: 12}}
+			for n := 1; n <= 3; n++ {
+				c, _, err := augment.Finding(&f, n, cat, augment.Avoid{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := c.Tools[0].RuleID
+				ns, name, ok := strings.Cut(got, "/")
+				if slashed := ok && !strings.ContainsAny(ns, "./:") && slices.Contains(cat.RuleNamespaces, ns); slashed != tt.slashed {
+					t.Errorf("copy %d: rule %q -> %q; want a namespace/ prefix: %v", n, tt.rule, got, tt.slashed)
+				}
+				if tt.slashed && (name == "" || strings.Contains(c.Message, tt.rule) || !strings.Contains(c.Message, got)) {
+					t.Errorf("copy %d: rule %q -> %q, message %q: the text must name the new id only", n, tt.rule, got, c.Message)
+				}
+			}
+		})
+	}
+	cat.RuleNamespaceShare = 0
+	f := finding.Finding{ID: "f", Kind: finding.KindCode, Tools: []finding.Tool{{Name: "semgrep", RuleID: "python.flask.debug-enabled"}},
+		Location: finding.Location{Path: "app.py", StartLine: 3}}
+	if c, _, err := augment.Finding(&f, 1, cat, augment.Avoid{}); err != nil || strings.Contains(c.Tools[0].RuleID, "/") {
+		t.Errorf("share 0: rule %q (%v), want the dotted form kept", c.Tools[0].RuleID, err)
 	}
 }

@@ -69,6 +69,11 @@ var (
 	// DefaultFileStems replace the names of source and config files.
 	DefaultFileStems = []string{"order-service", "user-controller", "session-store", "payment-handler", "config-loader",
 		"report-builder", "token-verifier", "upload-handler", "account-repository", "audit-log", "search-query", "invoice-mapper"}
+	// DefaultRuleNamespaces are the slash prefixes of ESLint's and
+	// CodeQL's rule ids (and their plugins'), DefaultRuleNamespaceShare
+	// the share of code copies whose rule ids take one.
+	DefaultRuleNamespaces     = []string{"js", "py", "java", "go", "rb", "cs", "vue", "react", "security", "node"}
+	DefaultRuleNamespaceShare = 0.0
 	// DefaultRuleNames replace the last part of rule ids without digits.
 	DefaultRuleNames = []string{"unsafe-input-flow", "tainted-query-string", "weak-crypto-usage", "open-redirect-target",
 		"insecure-file-permission", "unvalidated-path-join", "hardcoded-credential-use", "unsafe-template-render"}
@@ -78,7 +83,8 @@ var (
 // weakness of the CWE catalogue for CWEs).
 func Default() Catalogue {
 	return Catalogue{Packages: DefaultPackages, Other: DefaultOtherPackages, Directories: DefaultDirectories,
-		FileStems: DefaultFileStems, RuleNames: DefaultRuleNames, Ecosystems: DefaultEcosystems, EcosystemShare: DefaultEcosystemShare,
+		FileStems: DefaultFileStems, RuleNames: DefaultRuleNames,
+		RuleNamespaces: DefaultRuleNamespaces, RuleNamespaceShare: DefaultRuleNamespaceShare, Ecosystems: DefaultEcosystems, EcosystemShare: DefaultEcosystemShare,
 		FixShare: DefaultFixShare, CWEDropShare: DefaultCWEDropShare, LineDropShare: DefaultLineDropShare,
 		DirectoryShare: DefaultDirectoryShare}
 }

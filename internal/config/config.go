@@ -144,6 +144,11 @@ type Augment struct {
 	Directories []string        `yaml:"directories"`
 	FileStems   []string        `yaml:"file_stems"`
 	RuleNames   []string        `yaml:"rule_names"`
+	// RuleNamespaces and RuleNamespaceShare: the share of the copies of
+	// code findings whose rule ids take a "namespace/" prefix, as ESLint's
+	// and CodeQL's do.
+	RuleNamespaces     []string `yaml:"rule_namespaces"`
+	RuleNamespaceShare float64  `yaml:"rule_namespace_share"`
 	// CWEs are the ids CWEs are replaced with (empty: every weakness of
 	// the shipped catalogue that MITRE has not deprecated); a CWE takes a
 	// relative among them when it has one (internal/augment).

@@ -252,7 +252,8 @@ func AugmentOptions(d config.Dataset) Augmentation {
 			"maven": a.Packages.Maven, "npm": a.Packages.NPM, "pypi": a.Packages.PyPI, "go": a.Packages.Go,
 			"cargo": a.Packages.Cargo, "rubygems": a.Packages.RubyGems, "nuget": a.Packages.NuGet, "composer": a.Packages.Composer,
 		},
-		Other: a.Packages.Other, Directories: a.Directories, FileStems: a.FileStems, RuleNames: a.RuleNames, CWEs: a.CWEs,
+		Other: a.Packages.Other, Directories: a.Directories, FileStems: a.FileStems, RuleNames: a.RuleNames,
+		RuleNamespaces: a.RuleNamespaces, RuleNamespaceShare: a.RuleNamespaceShare, CWEs: a.CWEs,
 		Ecosystems: a.Ecosystems, EcosystemShare: a.EcosystemShare, FixShare: a.FixShare,
 		CWEDropShare: a.CWEDropShare, LineDropShare: a.LineDropShare, DirectoryShare: a.DirectoryShare,
 	}}
