@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vulntune/vulntune/internal/engine"
-	"github.com/vulntune/vulntune/internal/evaluate"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -43,7 +42,7 @@ response object carries "vulntune_loop_guard" (bans, first ban, gave up).`,
 				return usageError{errors.New("--loop-guard needs --grounded: the plain server is mlx_lm.server unchanged")}
 			}
 			if opts.Grounded && loopGuard {
-				opts.LoopGuard = &evaluate.DefaultLoopGuard
+				opts.LoopGuard = &engine.DefaultLoopGuard
 			}
 			cfg, err := a.loadConfig()
 			if err != nil {

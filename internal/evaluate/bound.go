@@ -30,19 +30,6 @@ const boundStep = 32
 // 20 µs per token (bench/RESULTS.md).
 var DefaultRepeatStop = engine.RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 48}
 
-// DefaultLoopGuard is the loop guard evaluation and explain decode with:
-// the stop's rule over 16 tokens instead of 48, so a run of one token or a
-// short cycle (" --set --set", "CWE: CWE:") is steered after 16 tokens and
-// a longer cycle at its third copy, before the stop would end the answer
-// in the middle of its fix. It touches no reference answer of the sample
-// or corpus datasets (TestRepeatStopAndLoopGuardSpareReferenceAnswers); a
-// run the prompt holds is copied whole. An answer that comes back to a loop a twelfth time is stuck and
-// ends there as a repeated one: of the tuned answers it steered on the
-// other projects, those that went on to end needed 1 to 11 steers, the two
-// that never did 45 each, and going on to the bound cost the base model's
-// evaluation minutes (bench/RESULTS.md).
-var DefaultLoopGuard = engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 16}, MaxBans: 12}
-
 // Bound sources, as results.json records them.
 const (
 	// BoundReferences: the bound was set from the longest reference answer.

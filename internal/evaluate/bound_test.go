@@ -169,7 +169,7 @@ func TestRepeatedLine(t *testing.T) {
 	}
 }
 
-// TestRunLoopGuard: evaluation decodes with DefaultLoopGuard unless told
+// TestRunLoopGuard: evaluation decodes with engine.DefaultLoopGuard unless told
 // not to, records it beside the bound, and counts the answers it steered.
 func TestRunLoopGuard(t *testing.T) {
 	t.Parallel()
@@ -200,8 +200,8 @@ func TestRunLoopGuard(t *testing.T) {
 			if tt.noGuard != (req.LoopGuard == nil) || tt.noGuard != (r.Bound.LoopGuard == nil) {
 				t.Errorf("request guard %v, results' %v; want none only without the guard", req.LoopGuard, r.Bound.LoopGuard)
 			}
-			if !tt.noGuard && *req.LoopGuard != evaluate.DefaultLoopGuard {
-				t.Errorf("request guard %+v, want the default %+v", *req.LoopGuard, evaluate.DefaultLoopGuard)
+			if !tt.noGuard && *req.LoopGuard != engine.DefaultLoopGuard {
+				t.Errorf("request guard %+v, want the default %+v", *req.LoopGuard, engine.DefaultLoopGuard)
 			}
 			if r.Tuned.LoopGuarded != tt.wantGuarded || r.Base.LoopGuarded != 0 {
 				t.Errorf("loop guarded: tuned %d, base %d; want %d and 0", r.Tuned.LoopGuarded, r.Base.LoopGuarded, tt.wantGuarded)

@@ -75,7 +75,7 @@ type Options struct {
 	// RepeatStop ends answers stuck in a loop (nil: DefaultRepeatStop).
 	RepeatStop *engine.RepeatStop
 	// LoopGuard steers answers out of loops before the stop would end
-	// them (nil: DefaultLoopGuard, unless NoLoopGuard).
+	// them (nil: engine.DefaultLoopGuard, unless NoLoopGuard).
 	LoopGuard *engine.LoopGuard
 	// NoLoopGuard decodes without the loop guard: what the weights alone
 	// do, loops and all.
@@ -125,7 +125,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	case opts.NoLoopGuard:
 		opts.LoopGuard = nil
 	case opts.LoopGuard == nil:
-		opts.LoopGuard = &DefaultLoopGuard
+		opts.LoopGuard = &engine.DefaultLoopGuard
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize

@@ -406,7 +406,7 @@ func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error
 		return nil
 	}
 	req := engine.AnswerRequest{Model: opts.ModelDir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize,
-		Decoding: engine.Decoding{RepeatStop: &evaluate.DefaultRepeatStop, LoopGuard: &evaluate.DefaultLoopGuard}}
+		Decoding: engine.Decoding{RepeatStop: &evaluate.DefaultRepeatStop, LoopGuard: &engine.DefaultLoopGuard}}
 	for _, j := range todo {
 		b, err := json.Marshal(struct {
 			Messages []chat.Message `json:"messages"`

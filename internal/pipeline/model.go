@@ -106,7 +106,7 @@ func ModelHooks(o ModelOptions) FinetuneHooks {
 	return FinetuneHooks{
 		Key: key,
 		EvalKey: map[string]any{"scoring": evaluate.ScoringVersion, "limit": o.EvalLimit, "max_tokens": o.EvalMaxTokens,
-			"repeat_stop": evaluate.DefaultRepeatStop, "loop_guard": evaluate.DefaultLoopGuard},
+			"repeat_stop": evaluate.DefaultRepeatStop, "loop_guard": engine.DefaultLoopGuard},
 		ModelDir: o.ModelDir,
 		Train: func(ctx context.Context, datasetDir, name, key string) (map[string]any, error) {
 			work := filepath.Join(o.WorkspaceDir, "finetune", name+"-"+key)

@@ -97,7 +97,7 @@ func TestReferenceAnswersScorePerfect(t *testing.T) {
 
 // TestRepeatStopAndLoopGuardSpareReferenceAnswers runs the engine's
 // repetition stop (evaluate.DefaultRepeatStop) and loop guard
-// (evaluate.DefaultLoopGuard) over every reference answer of the sample and
+// (engine.DefaultLoopGuard) over every reference answer of the sample and
 // corpus datasets, in the bundled model's tokens: a stop that would end a
 // reference answer early, or a guard that would mask one of its tokens,
 // would change answers a model should write. It loads the tokenizer only
@@ -117,7 +117,7 @@ func TestRepeatStopAndLoopGuardSpareReferenceAnswers(t *testing.T) {
 		for i, ex := range exs {
 			texts[i] = ex.Assistant()
 		}
-		stop, guard := evaluate.DefaultRepeatStop, evaluate.DefaultLoopGuard
+		stop, guard := evaluate.DefaultRepeatStop, engine.DefaultLoopGuard
 		refs, err := e.References(context.Background(), engine.ReferencesRequest{Model: model, Texts: texts, RepeatStop: &stop, LoopGuard: &guard})
 		if err != nil {
 			t.Fatal(err)
