@@ -25,6 +25,25 @@ const (
 	Assistant = "assistant"
 )
 
+// Sections are the sections of an answer turn in the order an answer gives
+// them, each at most once, each opened by its Heading on a line of its own.
+// narrate writes them; the engine's loop guard bans a heading's second
+// copy (engine.LoopGuard.Sections), so an answer that would start over
+// after its last section ends instead.
+var Sections = []string{"In short", "What it is", "Where", "Fix", "Why it matters", "How to verify", "References"}
+
+// Heading is the line that opens section s: its name in bold.
+func Heading(s string) string { return "**" + s + "**" }
+
+// Headings are the Heading of every one of Sections.
+func Headings() []string {
+	out := make([]string, len(Sections))
+	for i, s := range Sections {
+		out[i] = Heading(s)
+	}
+	return out
+}
+
 // lastAnswer is the index of the last assistant turn, or -1.
 func lastAnswer(msgs []Message) int {
 	for i := len(msgs) - 1; i >= 0; i-- {

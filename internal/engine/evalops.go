@@ -176,9 +176,16 @@ func (s *RepeatStop) validate() error {
 // answer's tail a cycle by RepeatStop's rule at its settings, unless the
 // prompt holds that run. After MaxBans masked top tokens (0: no limit) it
 // gives up and the answer ends as the repetition stop ends one.
+//
+// Sections, when set, are the headings an answer gives once each
+// (chat.Headings): the guard also masks the tokens that would start a
+// heading's line a second time (SectionGuard), a loop of whole sections
+// whose period is longer than MaxPeriod. Omitted when empty, so guards
+// without it keep their cache keys.
 type LoopGuard struct {
 	RepeatStop
-	MaxBans int `json:"max_bans"`
+	MaxBans  int      `json:"max_bans"`
+	Sections []string `json:"sections,omitempty"`
 }
 
 // DefaultLoopGuard is the loop guard vulntune decodes its answers with
@@ -193,13 +200,21 @@ type LoopGuard struct {
 // other projects, those that went on to end needed 1 to 11 steers, the two
 // that never did 45 each, and going on to the bound cost the base model's
 // evaluation minutes (bench/RESULTS.md).
-var DefaultLoopGuard = LoopGuard{RepeatStop: RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 16}, MaxBans: 12}
+//
+// It also holds answers to their sections, each once: an answer to a code
+// finding without a location wrote "Why it matters" and "How to verify"
+// over and over, each copy a character different, to the bound
+// (bench/RESULTS.md, "Each section once").
+var DefaultLoopGuard = LoopGuard{RepeatStop: RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 16}, MaxBans: 12, Sections: chat.Headings()}
 
 // String describes g as results and logs show it.
 func (g LoopGuard) String() string {
 	s := g.RepeatStop.String()
 	if g.MaxBans > 0 {
 		s += fmt.Sprintf(" (at most %d times an answer)", g.MaxBans)
+	}
+	if len(g.Sections) > 0 {
+		s += fmt.Sprintf("; each of %d section headings once", len(g.Sections))
 	}
 	return s
 }
@@ -214,6 +229,11 @@ func (g *LoopGuard) validate() error {
 	}
 	if g.MaxBans < 0 {
 		return fmt.Errorf("max bans: want 0 or more, got %d", g.MaxBans)
+	}
+	for _, h := range g.Sections {
+		if strings.TrimSpace(h) == "" || strings.Contains(h, "\n") {
+			return fmt.Errorf("section heading %q: want one line of text", h)
+		}
 	}
 	return nil
 }
@@ -250,14 +270,17 @@ type GroundingStats struct {
 }
 
 // LoopGuardStats is what the loop guard (Decoding.LoopGuard) did to one
-// answer: Bans counts the steps where it masked the model's top token,
-// FirstBan is the answer token where it first did (nil: never), GaveUp
-// says it reached LoopGuard.MaxBans and ended the answer ("repetition").
-// An answer it banned nothing in is the unguarded answer token for token.
+// answer: Bans counts the steps where it masked the model's top token to
+// keep it out of a cycle, SectionBans those where it did to keep a
+// section heading from coming twice, FirstBan is the answer token where
+// it first did either (nil: never), GaveUp says Bans reached
+// LoopGuard.MaxBans and ended the answer ("repetition"). An answer it
+// banned nothing in is the unguarded answer token for token.
 type LoopGuardStats struct {
-	Bans     int  `json:"bans"`
-	FirstBan *int `json:"first_ban"`
-	GaveUp   bool `json:"gave_up"`
+	Bans        int  `json:"bans"`
+	SectionBans int  `json:"section_bans,omitempty"`
+	FirstBan    *int `json:"first_ban"`
+	GaveUp      bool `json:"gave_up"`
 }
 
 // EvaluateItem is one example's outcome: the greedy answer to its prompt
@@ -443,7 +466,7 @@ func (e *Engine) EvaluateID() string {
 	h := sha256.New()
 	// The modules the evaluate op runs: a change to any of them may change
 	// an answer.
-	h.Write([]byte(moduleSum("evaluate", "protocol", "chat", "runtime", "cpumath", "lmhead", "repeat", "grounded")))
+	h.Write([]byte(moduleSum(moduleClosure("evaluate")...)))
 	fmt.Fprintf(h, "\x00%s\x00%s\x00%s", e.Python, e.Preload, strings.Join(e.Kernels, " "))
 	if st, err := ReadStamp(filepath.Dir(filepath.Dir(e.Python))); err == nil {
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s", st.LockSHA256, st.PythonVersion, st.InstalledAt)

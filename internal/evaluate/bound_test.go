@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -185,10 +186,11 @@ func TestRunLoopGuard(t *testing.T) {
 			t.Parallel()
 			model, base := t.TempDir(), t.TempDir()
 			eng := fakeEngine{
-				answers:  map[string][]string{base: {"a", "b", "c"}, model: {"a", "b c d", "e"}},
-				nll:      map[string]float64{base: 2, model: 1},
-				bans:     map[string][]int{model: {0, 3, 0}},
-				requests: map[string]engine.EvaluateRequest{},
+				answers:     map[string][]string{base: {"a", "b", "c"}, model: {"a", "b c d", "e"}},
+				nll:         map[string]float64{base: 2, model: 1},
+				bans:        map[string][]int{model: {0, 3, 0}},
+				sectionBans: map[string][]int{model: {0, 0, 2}},
+				requests:    map[string]engine.EvaluateRequest{},
 			}
 			r, err := evaluate.Run(context.Background(), evaluate.Options{
 				ModelDir: model, BaseModelDir: base, DatasetDir: filepath.Join("testdata", "dataset"), Engine: eng, Free: true, NoLoopGuard: tt.noGuard,
@@ -200,7 +202,7 @@ func TestRunLoopGuard(t *testing.T) {
 			if tt.noGuard != (req.LoopGuard == nil) || tt.noGuard != (r.Bound.LoopGuard == nil) {
 				t.Errorf("request guard %v, results' %v; want none only without the guard", req.LoopGuard, r.Bound.LoopGuard)
 			}
-			if !tt.noGuard && *req.LoopGuard != engine.DefaultLoopGuard {
+			if !tt.noGuard && !reflect.DeepEqual(*req.LoopGuard, engine.DefaultLoopGuard) {
 				t.Errorf("request guard %+v, want the default %+v", *req.LoopGuard, engine.DefaultLoopGuard)
 			}
 			if r.Tuned.LoopGuarded != tt.wantGuarded || r.Base.LoopGuarded != 0 {
@@ -213,9 +215,18 @@ func TestRunLoopGuard(t *testing.T) {
 			if got := strings.Contains(table.String(), "loop_guarded (n=3)"); got == tt.noGuard {
 				t.Errorf("table shows the steered answers: %v, want %v:\n%s", got, !tt.noGuard, table.String())
 			}
+			if got := strings.Contains(table.String(), "section_guarded (n=3)         0       1"); got == tt.noGuard {
+				t.Errorf("table shows the answers kept from a second section: %v, want %v:\n%s", got, !tt.noGuard, table.String())
+			}
+			if got := r.Tuned.SectionGuarded; got != tt.wantGuarded {
+				t.Errorf("section guarded: tuned %d, want %d", got, tt.wantGuarded)
+			}
 			card := evaluate.CardSection(r)
 			if got := strings.Contains(card, "1 of 3 tuned answers started a loop the loop guard steered them out of."); got == tt.noGuard {
 				t.Errorf("card says the guard steered an answer: %v, want %v:\n%s", got, !tt.noGuard, card)
+			}
+			if got := strings.Contains(card, "1 of 3 tuned answers began a section a second time"); got == tt.noGuard {
+				t.Errorf("card says the guard kept an answer from a second section: %v, want %v:\n%s", got, !tt.noGuard, card)
 			}
 			if got := strings.Contains(card, "was masked, and the model wrote its next choice"); got == tt.noGuard {
 				t.Errorf("card describes the guard: %v, want %v:\n%s", got, !tt.noGuard, card)

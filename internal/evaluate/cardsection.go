@@ -102,6 +102,9 @@ func cardTables(b *strings.Builder, r *Results) {
 	if r.Tuned.LoopGuarded > 0 {
 		fmt.Fprintf(b, "\n%d of %d tuned answers started a loop the loop guard steered them out of.\n", r.Tuned.LoopGuarded, r.Tuned.N)
 	}
+	if r.Tuned.SectionGuarded > 0 {
+		fmt.Fprintf(b, "\n%d of %d tuned answers began a section a second time; the loop guard steered them on.\n", r.Tuned.SectionGuarded, r.Tuned.N)
+	}
 }
 
 // boundLine says how long answers could be and how loops were steered and

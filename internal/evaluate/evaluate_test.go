@@ -43,6 +43,8 @@ type fakeEngine struct {
 	// bans holds, by model, how often a loop guard masked each answer's
 	// top token (0 where absent); reported only when the request has one.
 	bans map[string][]int
+	// sectionBans is bans for the guard's section rule.
+	sectionBans map[string][]int
 }
 
 // fakePrefix is the fake engine's prefix ids for the first k words of
@@ -90,6 +92,9 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 			it.LoopGuard = &engine.LoopGuardStats{}
 			if b := f.bans[req.Model]; i < len(b) && b[i] > 0 {
 				it.LoopGuard.Bans, it.LoopGuard.FirstBan = b[i], new(int)
+			}
+			if b := f.sectionBans[req.Model]; i < len(b) && b[i] > 0 {
+				it.LoopGuard.SectionBans, it.LoopGuard.FirstBan = b[i], new(int)
 			}
 		}
 		switch req.Grounding {

@@ -107,6 +107,9 @@ type Metrics struct {
 	// LoopGuard) kept out of a loop at least once: the weights alone would
 	// have gone on repeating there.
 	LoopGuarded int `json:"loop_guarded"`
+	// SectionGuarded counts the answers the loop guard kept from starting
+	// a section they had already given (engine.LoopGuard.Sections).
+	SectionGuarded int `json:"section_guarded"`
 	// UngroundedByKind counts the ungrounded identifiers of every answer by
 	// kind (ident.Kinds: version, CWE, vulnerability id, path, URL), each
 	// kind present, so a regression shows where it came from.
@@ -298,6 +301,9 @@ func aggregate(gens []Generation) Metrics {
 		}
 		if g.LoopGuard != nil && g.LoopGuard.Bans > 0 {
 			m.LoopGuarded++
+		}
+		if g.LoopGuard != nil && g.LoopGuard.SectionBans > 0 {
+			m.SectionGuarded++
 		}
 	}
 	if m.LossTokens > 0 {

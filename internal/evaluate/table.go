@@ -62,6 +62,9 @@ func WriteTable(w io.Writer, r *Results) error {
 		// A count, not a share: the answers the weights alone would have
 		// gone on looping in, which ended_share no longer shows.
 		fmt.Fprintf(tw, "loop_guarded (n=%d)\t%d\t%d\t\t\n", r.Tuned.N, r.Base.LoopGuarded, r.Tuned.LoopGuarded)
+		if len(r.Bound.LoopGuard.Sections) > 0 {
+			fmt.Fprintf(tw, "section_guarded (n=%d)\t%d\t%d\t\t\n", r.Tuned.N, r.Base.SectionGuarded, r.Tuned.SectionGuarded)
+		}
 	}
 	if g := r.Grounded; g != nil {
 		fmt.Fprintf(tw, "\ngrounded decoding (regenerated: base %d, tuned %d)\tbase\ttuned\tdelta\t\n", g.BaseRegenerated, g.TunedRegenerated)

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/remedy"
 )
@@ -41,9 +42,9 @@ func Answer(f *finding.Finding, rem remedy.Remediation, prose *Prose) string {
 // Links are held to linked, the stricter rule (ident.PagesShown).
 func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown, linked func(string) bool) string {
 	var b strings.Builder
-	section := func(title string) { fmt.Fprintf(&b, "\n**%s**\n", title) }
+	section := func(title string) { fmt.Fprintf(&b, "\n%s\n", chat.Heading(title)) }
 
-	b.WriteString("**In short**\n")
+	b.WriteString(chat.Heading("In short") + "\n")
 	b.WriteString(inShort(f, rem) + "\n")
 
 	// What it is.

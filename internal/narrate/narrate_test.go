@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/golden"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/ident"
@@ -85,6 +87,7 @@ func TestGolden(t *testing.T) {
 			if len(lines) < 2 || lines[0] != "**In short**" {
 				t.Fatalf("answer does not open with an In short line:\n%s", e.Assistant())
 			}
+			checkHeadings(t, e.Assistant())
 			short := lines[1]
 			fc := e.Meta.Facts
 			for _, want := range append([]string{fc.FixedVersion, fc.Location}, fc.CWE...) {
@@ -369,5 +372,28 @@ func TestReferencesOnlyShownLinks(t *testing.T) {
 				t.Errorf("prompt does not show %s", tt.help)
 			}
 		})
+	}
+}
+
+// checkHeadings requires answer's bold lines to be chat.Headings, in order,
+// each once: the loop guard bans a heading's second copy
+// (engine.LoopGuard.Sections), and a heading it does not know it cannot
+// hold to once.
+func checkHeadings(t *testing.T, answer string) {
+	t.Helper()
+	next := 0
+	for _, line := range strings.Split(answer, "\n") {
+		if !strings.HasPrefix(line, "**") {
+			continue
+		}
+		i := slices.Index(chat.Headings(), line)
+		if i < next {
+			t.Errorf("heading line %q is not one of chat.Headings after %v", line, chat.Headings()[:next])
+			continue
+		}
+		next = i + 1
+	}
+	if next == 0 {
+		t.Errorf("answer has no heading of chat.Headings:\n%s", answer)
 	}
 }

@@ -6,7 +6,36 @@ import random
 import pytest
 
 from vulntune_engine.protocol import WorkerError
-from vulntune_engine.repeat import CycleGuard, CycleStop, first_stop, guard_for, guard_from, stop_from
+from vulntune_engine.repeat import (
+    CycleGuard,
+    CycleStop,
+    SectionGuard,
+    first_section_ban,
+    first_stop,
+    guard_for,
+    guard_from,
+    stop_from,
+)
+
+
+# Section headings (Go's chat.Headings, two of them left out for brevity)
+# and a vocabulary of whole strings that can spell them several ways.
+HEADINGS = ["**In short**", "**What it is**", "**Where**", "**Fix**", "**Why it matters**"]
+VOCAB = [
+    "<eos>", "**", "*", "In", " short", "What", " it", " is", "Where", "Fix", "Why", " matters",
+    "\n", "\n\n", "Wh", "y", "at", "- item", " **", "**\n", "\n**", "text", "Fi", "x", "**Fix**",
+    " ", " Why", "WHERE",
+]
+
+
+class ToyTokenizer:
+    """Tokens are whole strings; decode joins them."""
+
+    def __init__(self, vocab):
+        self.vocab = vocab
+
+    def decode(self, ids):
+        return "".join(self.vocab[i] for i in ids)
 
 
 def brute_period(tokens, max_period, min_repeats, min_tokens):
@@ -179,7 +208,7 @@ def test_guard_steers_out_of_a_loop():
     # choice, 0, taken; then 7 again from a fresh run.
     assert got[:6] == [7, 7, 7, 7, 7, 0]
     assert guard.bans >= 1 and guard.first_ban == 5
-    assert guard.stats() == {"bans": guard.bans, "first_ban": 5, "gave_up": False}
+    assert guard.stats() == {"bans": guard.bans, "section_bans": 0, "first_ban": 5, "gave_up": False}
 
 
 def test_guard_lets_a_run_of_the_prompt_through():
@@ -195,7 +224,7 @@ def test_guard_leaves_varied_answers_alone():
     rng = random.Random(3)
     want = [rng.randrange(12) for _ in range(80)]
     assert _guided(guard, 0, want) == want
-    assert guard.stats() == {"bans": 0, "first_ban": None, "gave_up": False}
+    assert guard.stats() == {"bans": 0, "section_bans": 0, "first_ban": None, "gave_up": False}
 
 
 def test_guard_resumes_after_a_prefix():
@@ -211,11 +240,15 @@ def test_guard_resumes_after_a_prefix():
 
 @pytest.mark.parametrize(
     "req,n",
-    [({}, None), ({"loop_guard": {"max_period": 256, "min_repeats": 3, "min_tokens": 16}}, 2)],
+    [
+        ({}, None),
+        ({"loop_guard": {"max_period": 256, "min_repeats": 3, "min_tokens": 16}}, 2),
+        ({"loop_guard": {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": HEADINGS}}, 2),
+    ],
 )
 def test_guard_from(req, n):
     spec = guard_from(req)
-    got = None if spec is None else [guard_for(spec, p, 10) for p in [[1, 2], [3]]]
+    got = None if spec is None else [guard_for(spec, p, 10, ToyTokenizer(VOCAB)) for p in [[1, 2], [3]]]
     assert (got is None) if n is None else len(got) == n
 
 
@@ -230,7 +263,7 @@ def test_guard_gives_up_after_max_bans():
     guard = CycleGuard((8, 3, 6), max_bans=2)
     got = _guided(guard, 3, [7] * 30)
     assert guard.bans == 2 and guard.gave_up
-    assert guard.stats() == {"bans": 2, "first_ban": 5, "gave_up": True}
+    assert guard.stats() == {"bans": 2, "section_bans": 0, "first_ban": 5, "gave_up": True}
     # Past the second ban it lets the loop through.
     assert got[-6:] == [7] * 6
 
@@ -238,8 +271,112 @@ def test_guard_gives_up_after_max_bans():
 @pytest.mark.parametrize(
     "spec",
     [{"max_period": 256, "min_repeats": 3, "min_tokens": 16, "max_bans": -1},
-     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "max_bans": "x"}],
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "max_bans": "x"},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": "**Fix**"},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**", " "]},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**\n"]}],
 )
 def test_guard_from_rejects_max_bans(spec):
     with pytest.raises(WorkerError):
         guard_from({"loop_guard": spec})
+
+
+
+def _ids(*words):
+    return [VOCAB.index(w) for w in words]
+
+
+def _section_rule(*words):
+    rule = SectionGuard(ToyTokenizer(VOCAB), HEADINGS)
+    for t in _ids(*words):
+        rule.push(t)
+    return rule
+
+
+ANSWER = ("**", "In", " short", "**", "\n", "text", "\n\n", "**", "Why", " it", " matters", "**", "\n", "text", "\n\n")
+
+
+@pytest.mark.parametrize(
+    "before,token,banned",
+    [
+        (ANSWER, "**", False),  # "**What it is**" is still to come
+        (ANSWER + ("**",), "Why", True),
+        (ANSWER + ("**",), "Wh", False),  # "**What" may follow
+        (ANSWER + ("**", "Wh"), "y", True),
+        (ANSWER + ("**", "Wh"), "at", False),
+        (ANSWER + ("**",), "What", False),
+        (ANSWER + ("**",), "In", True),
+        (ANSWER, " **", False),
+        (ANSWER + (" **",), "Why", True),  # blanks before it aside
+        (ANSWER + ("**",), " Why", True),  # and within: "** Why it matters**"
+        (ANSWER + ("**", " "), "Why", True),
+        (ANSWER + ("**",), " ", False),
+        (("**", "Where", "**", "\n", "text", "\n", "**"), "WHERE", True),  # and case
+        (("**", "WHERE", "**", "\n", "text", "\n", "**"), "Where", True),  # given as written
+        (ANSWER + ("text",), "**", False),  # bold within a line
+        (("**", "Fix", "**", "\n", "text"), "\n**", False),  # unused ones remain
+        (("**", "Fix", "**", "\n", "text", "\n"), "**Fix**", True),
+        (("**", "Fix", "**", "\n", "text", "\n**"), "Fi", True),
+        (("**", "Fix"), "**\n", False),  # given only once its line ends
+    ],
+)
+def test_section_rule(before, token, banned):
+    rule = _section_rule(*before)
+    assert rule.fails(VOCAB.index(token)) is banned
+    assert (VOCAB.index(token) in rule.banned()) is banned
+
+
+def test_section_rule_once_all_are_given():
+    """Every heading given: no line may open with "**"; one star (a
+    bullet) may."""
+    words = []
+    for h in (["In", " short"], ["What", " it", " is"], ["Where"], ["Fix"], ["Why", " it", " matters"]):
+        words += ["**", *h, "**", "\n", "text", "\n"]
+    rule = _section_rule(*words)
+    assert len(rule.given) == len(HEADINGS)
+    assert {VOCAB.index(w) for w in ("**", " **", "\n**", "**Fix**")} <= set(rule.banned())
+    assert VOCAB.index("*") not in rule.banned() and VOCAB.index("text") not in rule.banned()
+    rule.push(VOCAB.index("*"))
+    assert VOCAB.index("*") in rule.banned()
+
+
+def test_section_rule_is_exact():
+    """banned() is every token fails() refuses, whatever was written: the
+    candidates it checks miss none, so sampling reaches no banned token."""
+    rng = random.Random(5)
+    tok = ToyTokenizer(VOCAB)
+    for _ in range(300):
+        rule = SectionGuard(tok, HEADINGS)
+        for _ in range(rng.randrange(40)):
+            allowed = [t for t in range(len(VOCAB)) if not (rule.given and rule.fails(t))]
+            rule.push(rng.choice(allowed))
+            want = sorted(t for t in range(len(VOCAB)) if rule.given and rule.fails(t))
+            assert rule.banned() == want
+
+
+def test_guard_ends_an_answer_that_starts_over():
+    """A model that would write "**Why it matters**" again after it is
+    given takes its next choice, end of sequence here."""
+    import mlx.core as mx
+
+    tok = ToyTokenizer(VOCAB)
+    guard = CycleGuard((256, 3, 16), sections=SectionGuard(tok, HEADINGS))
+    want = _ids(*ANSWER) + _ids("**", "Why")
+    out, last = [], 0
+    for pref in want:
+        # The model prefers pref, then end of sequence, then the rest.
+        logits = mx.array([[5.0 if t == pref else (4.0 if t == 0 else -float(t)) for t in range(len(VOCAB))]])
+        row = guard(_Ctx(last), logits).reshape(-1)
+        last = int(mx.argmax(row).item())
+        out.append(last)
+        if last == 0:
+            break
+    # "**" may open "**What it is**"; "Why" after it is banned.
+    assert out == _ids(*ANSWER) + _ids("**") + [0]
+    assert guard.stats() == {"bans": 0, "section_bans": 1, "first_ban": len(ANSWER) + 1, "gave_up": False}
+
+
+def test_first_section_ban():
+    tok = ToyTokenizer(VOCAB)
+    assert first_section_ban(_ids(*ANSWER, "**", "What", " it", " is", "**", "\n"), tok, HEADINGS) == -1
+    assert first_section_ban(_ids(*ANSWER, "**", "Why"), tok, HEADINGS) == len(ANSWER) + 1

@@ -183,14 +183,19 @@ def test_install_runs_the_grounded_classes():
         (
             ["run.py", "--vulntune-loop-guard", '{"max_period": 256, "min_repeats": 3, "min_tokens": 16, "max_bans": 12}', "--port", "1"],
             ["run.py", "--port", "1"],
-            ((256, 3, 16), 12),
+            ((256, 3, 16), 12, []),
+        ),
+        (
+            ["run.py", "--vulntune-loop-guard", '{"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**"]}'],
+            ["run.py"],
+            ((256, 3, 16), 0, ["**Fix**"]),
         ),
     ],
 )
 def test_loop_guard_arg(argv, rest, spec):
     got_rest, got_spec = serve.loop_guard_arg(argv)
     assert got_rest == rest
-    assert got_spec == spec if spec is None else (tuple(got_spec[0]), got_spec[1]) == spec
+    assert got_spec == spec if spec is None else (tuple(got_spec[0]), *got_spec[1:]) == spec
 
 
 @pytest.mark.parametrize(
@@ -213,7 +218,7 @@ LOOP_VOCAB = ["<p>", "go ", "get ", "x", "</s>"]
 
 def test_grounded_request_gets_the_loop_guard_first_and_ends_when_it_gives_up():
     tok = EncodingTokenizer(LOOP_VOCAB)
-    g = serve.Grounding("go get x", greedy=True, loop_guard=((2, 3, 4), 2))
+    g = serve.Grounding("go get x", greedy=True, loop_guard=((2, 3, 4), 2, []))
     guard, proc = g.make(tok, 20)
     assert isinstance(proc, GroundedProcessor) and guard.guard is g.guard
     # The model would loop "go get go get …"; the guard masks the token
@@ -237,7 +242,7 @@ def test_grounded_request_gets_the_loop_guard_first_and_ends_when_it_gives_up():
 
 
 def test_handler_gives_each_grounding_the_servers_loop_guard():
-    spec = ((256, 3, 16), 12)
+    spec = ((256, 3, 16), 12, ["**Fix**"])
     handler, _ = serve._classes(server, spec)
     h = object.__new__(handler)
     h.body, h.temperature, h.stream = {"prompt": "Upgrade lib to"}, 0, False

@@ -123,7 +123,7 @@ def op_answer(req):
     procs = request_processors(req, tokenizer, [users[u][0] for u in order])
     # The loop guard (repeat.CycleGuard) masks before grounded decoding
     # chooses, one per unique prompt.
-    steer = [guard_for(loop_guard, p, max_tokens) for p in prompts] if loop_guard else None
+    steer = [guard_for(loop_guard, p, max_tokens, tokenizer) for p in prompts] if loop_guard else None
     lps = [([steer[u]] if steer else []) + ([procs[users[u][0]]] if procs else []) for u in order]
     try:
         uids = gen.insert(

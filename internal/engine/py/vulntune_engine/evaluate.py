@@ -199,7 +199,7 @@ def op_evaluate(req):
                 # among the tokens it leaves.
                 for i, p in zip(group, pre):
                     if loop_guard:
-                        steer[i] = guard_for(loop_guard, prompts[i], max_tokens)
+                        steer[i] = guard_for(loop_guard, prompts[i], max_tokens, tokenizer)
                         steer[i].resume(p)
                 lps = [([steer[i]] if loop_guard else []) + ([procs[i]] if procs else []) for i in group]
                 uids = gen.insert(

@@ -28,7 +28,16 @@ CycleStop's rule at its own, earlier settings, and the model writes its
 next choice. Read to the end, most of the other projects' answers that
 looped (" --set --set --set", "CWE: CWE: CWE:", "kotlin-kotlin-kotlin")
 went on past the masked token and ended by themselves (bench/RESULTS.md).
+
+A loop can also be longer than any period the guard reads: an answer that
+writes "Why it matters" and "How to verify" over and over, each copy a
+character different, repeats whole sections. SectionGuard, which the loop
+guard holds when its request names the answer's section headings, bans a
+heading's second copy: an answer gives each section once (Go's
+chat.Sections), so what would follow the last one is the end.
 """
+
+import bisect
 
 from .protocol import WorkerError, finish, serve
 
@@ -112,6 +121,123 @@ class CycleStop:
         return int(self._run[period - 1]) if 1 <= period <= self.max_period else 0
 
 
+def _norm(text):
+    """A line as the section rule compares it: without whitespace, in
+    lower case, so "** How to verify**" is the heading "**How to
+    verify**" (an answer steered off a heading wrote it so, and repeated
+    the section)."""
+    return "".join(text.split()).lower()
+
+
+class TokenText:
+    """Each token's text, decoded alone, and the lookups SectionGuard needs
+    over them; built once per tokenizer (0.3 s for SmolLM2's 49,152
+    tokens) and kept on it.
+
+    A token decoded alone is its text within an answer for byte-level BPE
+    (SmolLM2, OLMo-2) except where a multi-byte character spans tokens;
+    headings are ASCII and newlines single bytes, so lines and headings
+    read right. (A SentencePiece tokenizer drops a lone token's leading
+    space, which the rule ignores anyway.)"""
+
+    def __init__(self, tokenizer):
+        n = len(tokenizer) if hasattr(tokenizer, "__len__") else len(tokenizer.vocab)
+        ids = [[i] for i in range(n)]
+        batch = getattr(tokenizer, "batch_decode", None)
+        self.texts = batch(ids) if batch is not None else [tokenizer.decode(i) for i in ids]
+        # (normalized text, id) of the tokens without a newline that
+        # write something (whitespace alone changes no line's norm),
+        # sorted: the tokens that start with a string are a range.
+        self._sorted = sorted((_norm(t), i) for i, t in enumerate(self.texts) if "\n" not in t and _norm(t))
+        # Tokens with a newline (129 of SmolLM2's), and those of them that
+        # start a line that may open with "**": what follows a newline in
+        # them holds an asterisk.
+        self.newline = [i for i, t in enumerate(self.texts) if "\n" in t]
+        self.newline_star = [i for i in self.newline if "*" in self.texts[i].split("\n", 1)[1]]
+
+    @classmethod
+    def of(cls, tokenizer):
+        index = getattr(tokenizer, "_vulntune_token_text", None)
+        if index is None:
+            index = cls(tokenizer)
+            tokenizer._vulntune_token_text = index
+        return index
+
+    def related(self, prefix):
+        """Ids of the tokens without a newline whose normalized text starts
+        with prefix or is a prefix of it."""
+        table, out = self._sorted, []
+        # Indices, not slices: a slice of the table copies its tail.
+        k = bisect.bisect_left(table, (prefix,))
+        while k < len(table) and table[k][0].startswith(prefix):
+            out.append(table[k][1])
+            k += 1
+        for n in range(1, len(prefix)):
+            p = prefix[:n]
+            k = bisect.bisect_left(table, (p,))
+            while k < len(table) and table[k][0] == p:
+                out.append(table[k][1])
+                k += 1
+        return out
+
+
+class SectionGuard:
+    """The rule that an answer writes each section heading once: a token is
+    banned when the line it leaves is the start of a heading the answer
+    has already given, and of no heading still to come, from its "**" on
+    ("**W" once "What it is", "Where" and "Why it matters" are given), or
+    when it completes or runs past such a heading. Once every heading is
+    given, no line may start with "**". Lines and headings are compared
+    without whitespace and case (_norm). The banned set is exact at every
+    step (not a walk of the top candidates), so sampling cannot reach a
+    banned token either.
+
+    headings are the lines that open sections ("**Fix**"); a heading
+    counts as given when its line ends."""
+
+    def __init__(self, tokenizer, headings):
+        self._index = TokenText.of(tokenizer)
+        self.headings = [_norm(h) for h in headings]
+        self.given = set()
+        self.line = ""
+
+    def push(self, token):
+        text = self.line + (self._index.texts[token] if 0 <= token < len(self._index.texts) else "")
+        *done, self.line = text.split("\n")
+        for line in done:
+            if _norm(line) in self.headings:
+                self.given.add(_norm(line))
+
+    def _bad_line(self, line, complete):
+        p = _norm(line)
+        if any(p.startswith(h) for h in self.given):
+            return True
+        if complete or len(p) < 2:
+            return False
+        return any(h.startswith(p) for h in self.given) and not any(
+            h.startswith(p) for h in self.headings if h not in self.given
+        )
+
+    def fails(self, token):
+        """Whether token, written next, breaks the rule."""
+        text = self.line + self._index.texts[token]
+        *done, last = text.split("\n")
+        return any(self._bad_line(d, True) for d in done) or self._bad_line(last, False)
+
+    def banned(self):
+        """The tokens the rule bans at this step."""
+        if not self.given:
+            return []
+        head = _norm(self.line)
+        cands = set(self._index.newline_star)
+        for h in self.given:
+            if h.startswith(head):
+                cands.update(self._index.related(h[len(head) :]))
+                # A token that ends the line could finish the heading.
+                cands.update(self._index.newline)
+        return sorted(t for t in cands if self.fails(t))
+
+
 class CycleGuard:
     """An mlx-lm logits processor (BatchGenerator.insert's per-sequence
     `logits_processors`) that keeps an answer out of loops: at each step it
@@ -130,11 +256,18 @@ class CycleGuard:
     decoder ends the answer as the repetition stop would: a model that
     keeps coming back to a loop is stuck in it, and going on to the length
     bound costs minutes and mends nothing.
+
+    `sections`, a SectionGuard or None, adds its bans: `section_bans`
+    counts the steps where it masked the top token (they do not count
+    toward max_bans: a heading written twice is steered, not a loop the
+    model is stuck in).
     """
 
-    def __init__(self, settings, prompt=(), capacity=0, max_bans=0):
+    def __init__(self, settings, prompt=(), capacity=0, max_bans=0, sections=None):
         self._cycle = CycleStop(*settings, capacity=capacity)
         self.max_bans = max_bans
+        self.sections = sections
+        self.section_bans = 0
         # Token ids joined with commas: "does the prompt hold this run" is
         # one substring search.
         self._prompt = "," + ",".join(map(str, prompt)) + ","
@@ -147,7 +280,12 @@ class CycleGuard:
         regeneration's resumed answers): the guard reads them first, as it
         would have read them while they were generated."""
         for t in prefix:
-            self._cycle.push(int(t))
+            self._push(int(t))
+
+    def _push(self, token):
+        self._cycle.push(token)
+        if self.sections is not None:
+            self.sections.push(token)
 
     def _in_prompt(self, token, span):
         run = self._cycle.tail(span - 1) + [token]
@@ -159,18 +297,23 @@ class CycleGuard:
         # The context ends with the token fed to the model this step: the
         # prompt's last on the first call, the previous answer token after.
         if self._started:
-            self._cycle.push(int(context[-1].item()))
+            self._push(int(context[-1].item()))
         self._started = True
         if self.gave_up:
             return logits
-        banned = sorted({t for t, span in self._cycle.completing() if not self._in_prompt(t, span)})
+        cycles = {t for t, span in self._cycle.completing() if not self._in_prompt(t, span)}
+        sections = set(self.sections.banned()) if self.sections is not None else set()
+        banned = sorted(cycles | sections)
         if not banned:
             return logits
         # A ban counts where it changed the choice: the top token was one.
-        if int(mx.argmax(logits.reshape(-1)).item()) in banned:
+        top = int(mx.argmax(logits.reshape(-1)).item())
+        if top in cycles:
             self.bans += 1
-            if self.first_ban is None:
-                self.first_ban = len(self._cycle)
+        elif top in sections:
+            self.section_bans += 1
+        if top in banned and self.first_ban is None:
+            self.first_ban = len(self._cycle)
         mask = self._cycle._np.zeros(logits.shape[-1], dtype=self._cycle._np.float32)
         mask[banned] = -self._cycle._np.inf
         return logits + mx.array(mask).astype(logits.dtype)
@@ -183,7 +326,7 @@ class CycleGuard:
 
     def stats(self):
         """What the guard did to the answer, as the item reports it."""
-        return {"bans": self.bans, "first_ban": self.first_ban, "gave_up": self.gave_up}
+        return {"bans": self.bans, "section_bans": self.section_bans, "first_ban": self.first_ban, "gave_up": self.gave_up}
 
 
 def stop_from(req, key="repeat_stop"):
@@ -201,8 +344,9 @@ def stop_from(req, key="repeat_stop"):
 
 def guard_from(req):
     """The CycleGuard settings of a request's "loop_guard" (CycleStop's
-    three and max_bans), or None when it has none; bad ones are a
-    BadRequest, raised before a model loads."""
+    three, max_bans and the section headings, a list of lines, possibly
+    empty), or None when it has none; bad ones are a BadRequest, raised
+    before a model loads."""
     settings = stop_from(req, "loop_guard")
     if settings is None:
         return None
@@ -213,14 +357,30 @@ def guard_from(req):
         raise WorkerError("BadRequest", f"loop_guard max_bans: want a count ({e})")
     if max_bans < 0:
         raise WorkerError("BadRequest", f"loop_guard max_bans: want 0 or more, got {max_bans}")
-    return settings, max_bans
+    sections = req["loop_guard"].get("sections") or []
+    if not isinstance(sections, list) or not all(isinstance(h, str) and h.strip() and "\n" not in h for h in sections):
+        raise WorkerError("BadRequest", f"loop_guard sections {sections!r}: want a list of one-line headings")
+    return settings, max_bans, sections
 
 
-def guard_for(spec, prompt, capacity):
-    """A CycleGuard for one prompt (token ids) under guard_from's spec:
-    the evaluate and answer ops build theirs here."""
-    settings, max_bans = spec
-    return CycleGuard(settings, prompt, capacity=capacity, max_bans=max_bans)
+def guard_for(spec, prompt, capacity, tokenizer):
+    """A CycleGuard for one prompt (token ids) under guard_from's spec, its
+    section rule read in tokenizer's tokens: the evaluate and answer ops
+    and the server build theirs here."""
+    settings, max_bans, sections = spec
+    rule = SectionGuard(tokenizer, sections) if sections else None
+    return CycleGuard(settings, prompt, capacity=capacity, max_bans=max_bans, sections=rule)
+
+
+def first_section_ban(tokens, tokenizer, headings):
+    """The index of the first of tokens that SectionGuard with headings
+    would ban, or -1."""
+    rule = SectionGuard(tokenizer, headings)
+    for i, t in enumerate(tokens):
+        if rule.given and rule.fails(t):
+            return i
+        rule.push(t)
+    return -1
 
 
 def first_stop(tokens, settings):
@@ -236,8 +396,9 @@ def first_stop(tokens, settings):
 def op_references(req):
     """Token counts of req["texts"] with req["model"]'s tokenizer, where
     the repetition stop req["repeat_stop"] would end each and where the
-    loop guard req["loop_guard"] would first mask its next token (-1:
-    never; the guard read without a prompt, so at its strictest)."""
+    loop guard req["loop_guard"] would first mask its next token, a cycle
+    or a section heading given twice (-1: never; the guard read without a
+    prompt, so at its strictest)."""
     import os
     from pathlib import Path
 
@@ -248,6 +409,7 @@ def op_references(req):
         raise WorkerError("BadRequest", f"model directory {model_dir} does not exist")
     settings = stop_from(req)
     guard = stop_from(req, "loop_guard")
+    headings = guard_from(req)[2] if guard else []
     tokenizer = load_tokenizer(Path(model_dir))
     tokens, stops, guarded = [], [], []
     for text in req["texts"]:
@@ -257,7 +419,10 @@ def op_references(req):
         # The guard masks the token that would make CycleStop at its
         # settings fire: the one after first_stop's count minus one.
         at = first_stop(ids, guard) if guard else -1
-        guarded.append(at - 1 if at > 0 else -1)
+        at = at - 1 if at > 0 else -1
+        # The section rule, where the guard has one: its first ban too.
+        sec = first_section_ban(ids, tokenizer, headings) if headings else -1
+        guarded.append(min(x for x in (at, sec) if x >= 0) if max(at, sec) >= 0 else -1)
     return {"tokens": tokens, "stops": stops, "guarded": guarded}
 
 

@@ -99,7 +99,7 @@ class Grounding:
         # The runs an answer may copy are those of the request's text: the
         # ground, tokenized alone (the chat template's tokens around it
         # aside).
-        self.guard = guard_for(self.loop_guard, tokenizer.encode(self.ground), max_tokens)
+        self.guard = guard_for(self.loop_guard, tokenizer.encode(self.ground), max_tokens, tokenizer)
         return [_EndWhenGivenUp(self.guard, eos), self.processor]
 
     def stats(self):

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The loop guard's own cost, without a model: the reference answers of
+# DATASET's held-out split, tokenized with BASE_MODEL_DIR's tokenizer, are
+# fed to the guard (internal/engine/py/vulntune_engine/repeat.py
+# CycleGuard) token by token as if a model ranked each reference token
+# first (random logits otherwise), once with the cycle rule alone and once
+# with the section rule too (SectionGuard, the headings of
+# engine.DefaultLoopGuard). Prints the time inside the guard per token for
+# each, the one-off cost of the section rule's token table, and the
+# reference answers either would change (a step whose reference token it
+# bans). Only the tokenizer is loaded, never the weights.
+# Usage: bench/loopguard-replay.sh BASE_MODEL_DIR DATASET_DIR
+# Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`).
+set -euo pipefail
+base=${1:?base model dir}; data=${2:?dataset dir}
+py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"
+source "$(dirname "$0")/engine-env.sh"
+script=$(mktemp); trap 'rm -f "$script"' EXIT
+pkg=$(cd "$(dirname "$0")/../internal/engine/py" && pwd)
+split=test; [ -s "$data/test.jsonl" ] || split=valid
+cat > "$script" <<'PY'
+import json, os, re, sys, time
+sys.path.insert(0, os.environ["ENGINE_PY"])
+import mlx.core as mx
+from mlx_lm.utils import load_tokenizer
+from pathlib import Path
+from vulntune_engine.repeat import CycleGuard, SectionGuard, TokenText
+
+# engine.DefaultLoopGuard's settings (internal/engine/evalops.go); its
+# headings are chat.Headings, read from chat.go's one list.
+SETTINGS, MAX_BANS = (256, 3, 16), 12
+src = open(os.environ["CHAT_GO"]).read()
+HEADINGS = ["**" + s + "**" for s in re.findall(r'"([^"]+)"', re.search(r"var Sections = \[\]string\{([^}]*)\}", src).group(1))]
+
+base, data, split = sys.argv[1], sys.argv[2], sys.argv[3]
+tok = load_tokenizer(Path(base))
+t0 = time.perf_counter()
+TokenText.of(tok)
+table_s = time.perf_counter() - t0
+rows = [json.loads(l) for l in open(os.path.join(data, split + ".jsonl"))]
+answers = [tok.encode(r["messages"][-1]["content"], add_special_tokens=False) for r in rows]
+vocab = len(tok)
+mx.random.seed(0)
+noise = mx.random.normal((vocab,))
+
+for name, sections in (("cycles", False), ("cycles+sections", True)):
+    spent, steps, changed = 0.0, 0, 0
+    for ids in answers:
+        g = CycleGuard(SETTINGS, prompt=[], capacity=len(ids) + 1, max_bans=MAX_BANS,
+                       sections=SectionGuard(tok, HEADINGS) if sections else None)
+        context = [0]
+        for t in ids:
+            logits = mx.where(mx.arange(vocab) == t, mx.array(100.0), noise)[None]
+            mx.eval(logits)
+            s = time.perf_counter()
+            out = g(mx.array(context), logits)
+            mx.eval(out)
+            spent += time.perf_counter() - s
+            steps += 1
+            if int(mx.argmax(out[0]).item()) != t:
+                changed += 1
+                break
+            context.append(t)
+    print(f"{name:16s} {len(answers)} reference answers, {steps} tokens: "
+          f"{1000 * spent / max(steps, 1):.3f} ms a token in the guard; answers changed: {changed}")
+print(f"section rule's token table: {table_s:.2f} s once per tokenizer ({vocab} tokens)")
+PY
+ENGINE_PY="$pkg" CHAT_GO="$(dirname "$0")/../internal/chat/chat.go" "$py" "$script" "$base" "$data" "$split"
