@@ -72,7 +72,7 @@ func (e *Engine) Answer(ctx context.Context, req AnswerRequest, onItem func(Eval
 // and the CPU kernels chosen.
 func (e *Engine) AnswerID() string {
 	h := sha256.New()
-	h.Write([]byte(moduleSum("answer", "evaluate", "protocol", "chat", "runtime", "cpumath", "lmhead", "repeat", "grounded")))
+	h.Write([]byte(moduleSum(moduleClosure("answer")...)))
 	fmt.Fprintf(h, "\x00%s\x00%s\x00%s", e.Python, e.Preload, strings.Join(e.Kernels, " "))
 	if st, err := ReadStamp(filepath.Dir(filepath.Dir(e.Python))); err == nil {
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s", st.LockSHA256, st.PythonVersion, st.InstalledAt)

@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
 )
@@ -46,6 +48,44 @@ func pySum(files ...string) string {
 // PackageSHA256 is the checksum of the engine's whole Python package; the
 // directory it is installed in is named after it.
 var PackageSHA256 = pySum(pyFiles...)
+
+// relImportRE matches a relative import of the package, at any
+// indentation: "from .grounded import x", "from . import cpumath, chat".
+var relImportRE = regexp.MustCompile(`(?m)^[ \t]*from \.([A-Za-z_][A-Za-z0-9_]*)? import ([A-Za-z0-9_, ]+)`)
+
+// moduleClosure is roots and every module of the package they import,
+// directly or not (relative imports, those inside functions included),
+// sorted: what an op's answers depend on, so an identity hashed over it
+// changes with any of them (a list kept by hand missed pin.py).
+func moduleClosure(roots ...string) []string {
+	seen := map[string]bool{}
+	var visit func(m string)
+	visit = func(m string) {
+		b, err := pyFS.ReadFile("py/vulntune_engine/" + m + ".py")
+		if seen[m] || err != nil {
+			return
+		}
+		seen[m] = true
+		for _, g := range relImportRE.FindAllStringSubmatch(string(b), -1) {
+			if g[1] != "" {
+				visit(g[1])
+				continue
+			}
+			for _, name := range strings.Split(g[2], ",") {
+				visit(strings.TrimSpace(name))
+			}
+		}
+	}
+	for _, r := range roots {
+		visit(r)
+	}
+	out := make([]string, 0, len(seen))
+	for m := range seen {
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // moduleSum is the checksum of the named modules of the package, e.g. what
 // one op's answers depend on.
