@@ -79,6 +79,13 @@ type Catalogue struct {
 	// slashRule).
 	RuleNamespaces     []string
 	RuleNamespaceShare float64
+	// StemQualifiers, in StemQualifierShare of the copies of code and
+	// config findings, follow a replaced file name with a dot and one of
+	// them before the extension (events.pb.go, app.min.js, main.auto.tf):
+	// a model that saw only one-dot names cut gosec's
+	// events_vtproto.pb.go to events_vtproto.pb (0: none; stemQualifier).
+	StemQualifiers     []string
+	StemQualifierShare float64
 	// CWEs are the CWE ids a finding's CWEs are replaced with; empty
 	// means every weakness of the catalogue that MITRE has not deprecated.
 	// Either way a CWE is replaced by one of its relatives in the pool when
@@ -365,6 +372,7 @@ func copyOf(f *finding.Finding, n int, cat Catalogue, avoid Avoid, to string) (f
 		}
 	}
 	paths := map[string]string{}
+	qual := stemQualifier(f, n, cat)
 	for _, p := range allPaths(f) {
 		if _, ok := paths[p]; ok {
 			continue
@@ -372,7 +380,7 @@ func copyOf(f *finding.Finding, n int, cat Catalogue, avoid Avoid, to string) (f
 		var np string
 		for try := 0; ; try++ {
 			var err error
-			np, err = newPath(rng, p, cat, dirs, stems)
+			np, err = newPath(rng, p, cat, dirs, stems, qual)
 			if err != nil {
 				return finding.Finding{}, nil, fmt.Errorf("finding %s: %w", f.ID, err)
 			}
@@ -740,6 +748,21 @@ func slashRule(f *finding.Finding, n int, cat Catalogue) string {
 	return cat.RuleNamespaces[rng.IntN(len(cat.RuleNamespaces))]
 }
 
+// stemQualifier is the qualifier copy n of f puts between its files' new
+// names and their extensions (Catalogue.StemQualifiers), or "" when they
+// keep one dot: f is a code or config finding and the copy falls in
+// cat.StemQualifierShare.
+func stemQualifier(f *finding.Finding, n int, cat Catalogue) string {
+	if cat.StemQualifierShare <= 0 || len(cat.StemQualifiers) == 0 || (f.Kind != finding.KindCode && f.Kind != finding.KindConfig) {
+		return ""
+	}
+	rng := Seed(f.ID+"|stem-qualifier", n)
+	if rng.Float64() >= cat.StemQualifierShare {
+		return ""
+	}
+	return cat.StemQualifiers[rng.IntN(len(cat.StemQualifiers))]
+}
+
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
@@ -857,7 +880,7 @@ func base(p string) string { return p[strings.LastIndexByte(p, '/')+1:] }
 // "src", "main", "test"...) and build or config files every project of an
 // ecosystem has (package.json, gradle.lockfile) are kept: the fix depends
 // on them.
-func newPath(rng *rand.Rand, p string, cat Catalogue, dirs, stems map[string]string) (string, error) {
+func newPath(rng *rand.Rand, p string, cat Catalogue, dirs, stems map[string]string, qual string) (string, error) {
 	segs := strings.Split(p, "/")
 	for i, s := range segs {
 		last := i == len(segs)-1
@@ -894,6 +917,11 @@ func newPath(rng *rand.Rand, p string, cat Catalogue, dirs, stems map[string]str
 				}
 				n := pick(rng, cat.FileStems, stem, stems)
 				stems[stem] = styled(stem, n)
+			}
+			// The qualifier is the file's, not the name's: the text
+			// that names the class or module keeps the bare stem.
+			if qual != "" && !strings.Contains(ext[1:], ".") {
+				ext = "." + qual + ext
 			}
 			segs[i] = stems[stem] + ext
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -194,5 +195,60 @@ func TestRuleNamespaces(t *testing.T) {
 		Location: finding.Location{Path: "app.py", StartLine: 3}}
 	if c, _, err := augment.Finding(&f, 1, cat, augment.Avoid{}); err != nil || strings.Contains(c.Tools[0].RuleID, "/") {
 		t.Errorf("share 0: rule %q (%v), want the dotted form kept", c.Tools[0].RuleID, err)
+	}
+}
+
+// TestStemQualifiers: at share 1 every copy of a code or config finding
+// gives its replaced files a second dot (name.pb.go), the same one for every
+// path of the copy, in the location and the text alike, while the names a
+// text gives the class keep the bare stem; other kinds and files whose
+// extension already has two parts keep theirs.
+func TestStemQualifiers(t *testing.T) {
+	cat := augment.Default()
+	cat.StemQualifierShare = 1
+	tests := []struct {
+		name      string
+		kind      finding.Kind
+		path      string
+		qualified bool
+	}{
+		{"go source", finding.KindCode, "pkg/events/events_vtproto.go", true},
+		{"terraform", finding.KindConfig, "infra/storage.tf", true},
+		{"two-part extension kept", finding.KindCode, "web/src/app.module.ts", false},
+		{"secret finding", finding.KindSecret, "config/settings.yml", false},
+		{"build file kept", finding.KindConfig, "Dockerfile", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := finding.Finding{ID: "f-" + tt.name, Kind: tt.kind, Title: "Flagged", Message: "found in " + tt.path + ":12",
+				Tools:    []finding.Tool{{Name: "scanner", RuleID: "G115"}},
+				Location: finding.Location{Path: tt.path, StartLine: 12}}
+			for n := 1; n <= 3; n++ {
+				c, _, err := augment.Finding(&f, n, cat, augment.Avoid{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				base := path.Base(c.Location.Path)
+				qualified := strings.Count(base, ".") == strings.Count(path.Base(tt.path), ".")+1
+				if qualified != tt.qualified {
+					t.Errorf("copy %d: %s -> %s; want a second dot: %v", n, tt.path, c.Location.Path, tt.qualified)
+				}
+				if qualified {
+					q := strings.Split(base, ".")[1]
+					if !slices.Contains(cat.StemQualifiers, q) || path.Ext(base) != path.Ext(tt.path) {
+						t.Errorf("copy %d: %s -> %s; want name.<qualifier>%s", n, tt.path, base, path.Ext(tt.path))
+					}
+				}
+				if !strings.Contains(c.Message, c.Location.Path+":") {
+					t.Errorf("copy %d: message %q does not name the copy's file %s", n, c.Message, c.Location.Path)
+				}
+			}
+		})
+	}
+	cat.StemQualifierShare = 0
+	f := finding.Finding{ID: "f", Kind: finding.KindCode, Tools: []finding.Tool{{Name: "gosec", RuleID: "G115"}},
+		Location: finding.Location{Path: "pkg/events/events.go", StartLine: 3}}
+	if c, _, err := augment.Finding(&f, 1, cat, augment.Avoid{}); err != nil || strings.Count(path.Base(c.Location.Path), ".") != 1 {
+		t.Errorf("share 0: %s (%v), want one dot", c.Location.Path, err)
 	}
 }

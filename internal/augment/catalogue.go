@@ -74,6 +74,13 @@ var (
 	// the share of code copies whose rule ids take one.
 	DefaultRuleNamespaces     = []string{"js", "py", "java", "go", "rb", "cs", "vue", "react", "security", "node"}
 	DefaultRuleNamespaceShare = 0.0
+	// DefaultStemQualifiers are what comes between a file's name and its
+	// extension in generated, bundled, test and environment files
+	// (x.pb.go, x.min.js, x.spec.ts, x.d.ts, x.auto.tfvars, x.prod.yml),
+	// DefaultStemQualifierShare the share of code and config copies whose
+	// files take one.
+	DefaultStemQualifiers     = []string{"pb", "min", "spec", "test", "d", "generated", "module", "auto", "prod", "local"}
+	DefaultStemQualifierShare = 0.0
 	// DefaultRuleNames replace the last part of rule ids without digits.
 	DefaultRuleNames = []string{"unsafe-input-flow", "tainted-query-string", "weak-crypto-usage", "open-redirect-target",
 		"insecure-file-permission", "unvalidated-path-join", "hardcoded-credential-use", "unsafe-template-render"}
@@ -84,7 +91,8 @@ var (
 func Default() Catalogue {
 	return Catalogue{Packages: DefaultPackages, Other: DefaultOtherPackages, Directories: DefaultDirectories,
 		FileStems: DefaultFileStems, RuleNames: DefaultRuleNames,
-		RuleNamespaces: DefaultRuleNamespaces, RuleNamespaceShare: DefaultRuleNamespaceShare, Ecosystems: DefaultEcosystems, EcosystemShare: DefaultEcosystemShare,
+		RuleNamespaces: DefaultRuleNamespaces, RuleNamespaceShare: DefaultRuleNamespaceShare,
+		StemQualifiers: DefaultStemQualifiers, StemQualifierShare: DefaultStemQualifierShare, Ecosystems: DefaultEcosystems, EcosystemShare: DefaultEcosystemShare,
 		FixShare: DefaultFixShare, CWEDropShare: DefaultCWEDropShare, LineDropShare: DefaultLineDropShare,
 		DirectoryShare: DefaultDirectoryShare}
 }

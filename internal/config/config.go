@@ -149,6 +149,11 @@ type Augment struct {
 	// and CodeQL's do.
 	RuleNamespaces     []string `yaml:"rule_namespaces"`
 	RuleNamespaceShare float64  `yaml:"rule_namespace_share"`
+	// StemQualifiers and StemQualifierShare: the share of the copies of
+	// code and config findings whose files take a second dot
+	// (name.pb.go, name.min.js).
+	StemQualifiers     []string `yaml:"stem_qualifiers"`
+	StemQualifierShare float64  `yaml:"stem_qualifier_share"`
 	// CWEs are the ids CWEs are replaced with (empty: every weakness of
 	// the shipped catalogue that MITRE has not deprecated); a CWE takes a
 	// relative among them when it has one (internal/augment).

@@ -253,7 +253,8 @@ func AugmentOptions(d config.Dataset) Augmentation {
 			"cargo": a.Packages.Cargo, "rubygems": a.Packages.RubyGems, "nuget": a.Packages.NuGet, "composer": a.Packages.Composer,
 		},
 		Other: a.Packages.Other, Directories: a.Directories, FileStems: a.FileStems, RuleNames: a.RuleNames,
-		RuleNamespaces: a.RuleNamespaces, RuleNamespaceShare: a.RuleNamespaceShare, CWEs: a.CWEs,
+		RuleNamespaces: a.RuleNamespaces, RuleNamespaceShare: a.RuleNamespaceShare,
+		StemQualifiers: a.StemQualifiers, StemQualifierShare: a.StemQualifierShare, CWEs: a.CWEs,
 		Ecosystems: a.Ecosystems, EcosystemShare: a.EcosystemShare, FixShare: a.FixShare,
 		CWEDropShare: a.CWEDropShare, LineDropShare: a.LineDropShare, DirectoryShare: a.DirectoryShare,
 	}}
