@@ -33,9 +33,9 @@ replaced), the first one's position, and the deep and stuck counts.
 Grounded completions are also kept out of token loops as explain and
 evaluate keep their answers (--loop-guard=false turns it off): a token
 that would complete a loop is masked unless the request's text holds that
-run, and so is one that would start a line with an answer section's
-heading ("**Fix**") the completion already gave; an answer that keeps
-coming back to a loop is ended. The final response object carries
+run, and so is one that would open a bold line that is no answer section
+heading still to come ("**Fix**" a second time, or a made-up one); an
+answer that keeps coming back to a loop is ended. The final response object carries
 "vulntune_loop_guard" (bans, section bans, first ban, gave up).`,
 		Example: "  vulntune serve\n  vulntune serve --model my-tuned-model --decode-concurrency 8\n  vulntune serve --grounded",
 		Args:    cobra.NoArgs,

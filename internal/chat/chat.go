@@ -26,10 +26,11 @@ const (
 )
 
 // Sections are the sections of an answer turn in the order an answer gives
-// them, each at most once, each opened by its Heading on a line of its own.
-// narrate writes them; the engine's loop guard bans a heading's second
-// copy (engine.LoopGuard.Sections), so an answer that would start over
-// after its last section ends instead.
+// them, each at most once, each opened by its Heading on a line of its own;
+// no other line of an answer opens in bold. narrate writes them; the
+// engine's loop guard holds generated answers to them
+// (engine.LoopGuard.Sections), so an answer that would start over after
+// its last section, or make one up, ends instead.
 var Sections = []string{"In short", "What it is", "Where", "Fix", "Why it matters", "How to verify", "References"}
 
 // Heading is the line that opens section s: its name in bold.

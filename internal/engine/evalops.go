@@ -177,11 +177,12 @@ func (s *RepeatStop) validate() error {
 // prompt holds that run. After MaxBans masked top tokens (0: no limit) it
 // gives up and the answer ends as the repetition stop ends one.
 //
-// Sections, when set, are the headings an answer gives once each
-// (chat.Headings): the guard also masks the tokens that would start a
-// heading's line a second time (SectionGuard), a loop of whole sections
-// whose period is longer than MaxPeriod. Omitted when empty, so guards
-// without it keep their cache keys.
+// Sections, when set, are the headings an answer gives once each and the
+// only lines it opens in bold (chat.Headings): the guard also masks the
+// tokens that would start a given heading's line again or open a bold
+// line that is no heading still to come (SectionGuard), a loop of whole
+// sections whose period is longer than MaxPeriod, or made-up sections.
+// Omitted when empty, so guards without it keep their cache keys.
 type LoopGuard struct {
 	RepeatStop
 	MaxBans  int      `json:"max_bans"`

@@ -154,6 +154,13 @@ class TokenText:
         # them holds an asterisk.
         self.newline = [i for i, t in enumerate(self.texts) if "\n" in t]
         self.newline_star = [i for i in self.newline if "*" in self.texts[i].split("\n", 1)[1]]
+        # Tokens without a newline that write nothing but whitespace, and
+        # those whose text opens with an asterisk.
+        self.blank = [i for i, t in enumerate(self.texts) if "\n" not in t and not _norm(t)]
+        # End of sequence: always allowed, so an answer steered off a
+        # heading may end there.
+        self.eos = sorted(getattr(tokenizer, "eos_token_ids", None) or ())
+        self.star = [i for i, t in enumerate(self.texts) if "\n" not in t and _norm(t).startswith("*")]
 
     @classmethod
     def of(cls, tokenizer):
@@ -182,15 +189,18 @@ class TokenText:
 
 
 class SectionGuard:
-    """The rule that an answer writes each section heading once: a token is
-    banned when the line it leaves is the start of a heading the answer
-    has already given, and of no heading still to come, from its "**" on
-    ("**W" once "What it is", "Where" and "Why it matters" are given), or
-    when it completes or runs past such a heading. Once every heading is
-    given, no line may start with "**". Lines and headings are compared
-    without whitespace and case (_norm). The banned set is exact at every
-    step (not a walk of the top candidates), so sampling cannot reach a
-    banned token either.
+    """The rule that an answer's bold lines are its section headings, each
+    once: a line that opens with "**" must be on its way to a heading the
+    answer has not given yet ("**W" while "What it is" is still to come),
+    and a line that starts with a heading already given is banned. So an
+    answer that would start a section over ("**Why it matters**" twice),
+    or, steered off that, make one up ("**Example**", "**Who**", as the
+    first version of the rule let it), takes its next choice; once every
+    heading is given no line may open with "**", and what would follow the
+    last section is the end. Lines and headings are compared without
+    whitespace and case (_norm). The rule is exact at every step (mask():
+    every token fails() refuses, not a walk of the top candidates), so
+    sampling cannot reach a banned token either.
 
     headings are the lines that open sections ("**Fix**"); a heading
     counts as given when its line ends."""
@@ -208,34 +218,59 @@ class SectionGuard:
             if _norm(line) in self.headings:
                 self.given.add(_norm(line))
 
+    def _ungiven(self):
+        return [h for h in self.headings if h not in self.given]
+
     def _bad_line(self, line, complete):
         p = _norm(line)
-        if any(p.startswith(h) for h in self.given):
+        if any(p.startswith(g) for g in self.given):
             return True
-        if complete or len(p) < 2:
+        if not p.startswith("**"):
             return False
-        return any(h.startswith(p) for h in self.given) and not any(
-            h.startswith(p) for h in self.headings if h not in self.given
-        )
+        ungiven = self._ungiven()
+        if any(p.startswith(h) for h in ungiven):
+            return False
+        # A bold line that is no heading still to come: ended, or one no
+        # more text can make one.
+        return complete or not any(h.startswith(p) for h in ungiven)
 
     def fails(self, token):
-        """Whether token, written next, breaks the rule."""
+        """Whether token, written next, breaks the rule (end of sequence
+        never does)."""
+        if token in self._index.eos:
+            return False
         text = self.line + self._index.texts[token]
         *done, last = text.split("\n")
         return any(self._bad_line(d, True) for d in done) or self._bad_line(last, False)
 
+    def mask(self):
+        """What the rule allows at this step: ("ban", ids), the tokens it
+        bans, or ("allow", ids), the only tokens it allows (a line that
+        has opened with "**" may go on only toward a heading still to
+        come)."""
+        index, p = self._index, _norm(self.line)
+        ungiven = self._ungiven()
+        if p.startswith("**") and not any(p.startswith(h) for h in ungiven):
+            cands = set(index.blank) | set(index.newline)
+            for h in ungiven:
+                if h.startswith(p):
+                    cands.update(index.related(h[len(p) :]))
+            return "allow", sorted({t for t in cands if not self.fails(t)} | set(index.eos))
+        cands = set(index.newline_star)
+        if p in ("", "*"):
+            # A line's start: a token may open it with "**".
+            cands.update(index.star)
+            cands.update(index.newline)
+        return "ban", sorted(t for t in cands if self.fails(t))
+
     def banned(self):
-        """The tokens the rule bans at this step."""
-        if not self.given:
-            return []
-        head = _norm(self.line)
-        cands = set(self._index.newline_star)
-        for h in self.given:
-            if h.startswith(head):
-                cands.update(self._index.related(h[len(head) :]))
-                # A token that ends the line could finish the heading.
-                cands.update(self._index.newline)
-        return sorted(t for t in cands if self.fails(t))
+        """The tokens the rule bans at this step, as a list (tests and
+        tools; mask() is what the guard applies)."""
+        kind, ids = self.mask()
+        if kind == "ban":
+            return ids
+        allowed = set(ids)
+        return [t for t in range(len(self._index.texts)) if t not in allowed]
 
 
 class CycleGuard:
@@ -301,21 +336,27 @@ class CycleGuard:
         self._started = True
         if self.gave_up:
             return logits
+        np = self._cycle._np
         cycles = {t for t, span in self._cycle.completing() if not self._in_prompt(t, span)}
-        sections = set(self.sections.banned()) if self.sections is not None else set()
-        banned = sorted(cycles | sections)
-        if not banned:
+        kind, ids = self.sections.mask() if self.sections is not None else ("ban", [])
+        if not cycles and kind == "ban" and not ids:
             return logits
         # A ban counts where it changed the choice: the top token was one.
         top = int(mx.argmax(logits.reshape(-1)).item())
+        section_banned = (top in ids) if kind == "ban" else (top not in set(ids))
         if top in cycles:
             self.bans += 1
-        elif top in sections:
+        elif section_banned:
             self.section_bans += 1
-        if top in banned and self.first_ban is None:
+        if (top in cycles or section_banned) and self.first_ban is None:
             self.first_ban = len(self._cycle)
-        mask = self._cycle._np.zeros(logits.shape[-1], dtype=self._cycle._np.float32)
-        mask[banned] = -self._cycle._np.inf
+        if kind == "allow":
+            mask = np.full(logits.shape[-1], -np.inf, dtype=np.float32)
+            mask[[t for t in ids if t < logits.shape[-1]]] = 0
+        else:
+            mask = np.zeros(logits.shape[-1], dtype=np.float32)
+            mask[[t for t in ids if t < logits.shape[-1]]] = -np.inf
+        mask[sorted(cycles)] = -np.inf
         return logits + mx.array(mask).astype(logits.dtype)
 
     @property
@@ -377,7 +418,7 @@ def first_section_ban(tokens, tokenizer, headings):
     would ban, or -1."""
     rule = SectionGuard(tokenizer, headings)
     for i, t in enumerate(tokens):
-        if rule.given and rule.fails(t):
+        if rule.fails(t):
             return i
         rule.push(t)
     return -1
