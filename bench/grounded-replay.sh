@@ -14,13 +14,7 @@
 # Only the tokenizer is loaded, never the weights.
 # Usage: bench/grounded-replay.sh BASE_MODEL_DIR DATASET_DIR
 # Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`).
-set -euo pipefail
-base=${1:?base model dir}; data=${2:?dataset dir}
-py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"
-source "$(dirname "$0")/engine-env.sh"
-script=$(mktemp); trap 'rm -f "$script"' EXIT
-pkg=$(cd "$(dirname "$0")/../internal/engine/py" && pwd)
-split=test; [ -s "$data/test.jsonl" ] || split=valid
+source "$(dirname "$0")/replay-env.sh"
 cat > "$script" <<'PY'
 import json, os, sys, time
 sys.path.insert(0, os.environ["ENGINE_PY"])
@@ -98,4 +92,4 @@ for i, ctx, walk, deep, stuck in changed:
     print(f"  row {i}: at ...{ctx!r}: the step that replaced it took {1000 * walk:.1f} ms"
           f"{' (walked past the top 64)' if deep else ''}{' (stuck)' if stuck else ''}")
 PY
-env "${engine_malloc[@]}" ENGINE_PY="$pkg" LD_PRELOAD="$engine_blas" "$py" "$script" "$base" "$data" "$split"
+replay_run

@@ -11,13 +11,7 @@
 # bans). Only the tokenizer is loaded, never the weights.
 # Usage: bench/loopguard-replay.sh BASE_MODEL_DIR DATASET_DIR
 # Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`).
-set -euo pipefail
-base=${1:?base model dir}; data=${2:?dataset dir}
-py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"
-source "$(dirname "$0")/engine-env.sh"
-script=$(mktemp); trap 'rm -f "$script"' EXIT
-pkg=$(cd "$(dirname "$0")/../internal/engine/py" && pwd)
-split=test; [ -s "$data/test.jsonl" ] || split=valid
+source "$(dirname "$0")/replay-env.sh"
 cat > "$script" <<'PY'
 import json, os, re, sys, time
 sys.path.insert(0, os.environ["ENGINE_PY"])
@@ -65,4 +59,4 @@ for name, sections in (("cycles", False), ("cycles+sections", True)):
           f"{1000 * spent / max(steps, 1):.3f} ms a token in the guard; answers changed: {changed}")
 print(f"section rule's token table: {table_s:.2f} s once per tokenizer ({vocab} tokens)")
 PY
-ENGINE_PY="$pkg" CHAT_GO="$(dirname "$0")/../internal/chat/chat.go" "$py" "$script" "$base" "$data" "$split"
+replay_run CHAT_GO="$(dirname "$0")/../internal/chat/chat.go"
