@@ -313,6 +313,8 @@ ANSWER = ("**", "In", " short", "**", "\n", "text", "\n\n", "**", "Why", " it", 
         (ANSWER + ("**",), " Why", True),  # and within: "** Why it matters**"
         (ANSWER + ("**", " "), "Why", True),
         (ANSWER + ("**",), " ", False),
+        (ANSWER + ("**", " "), " ", True),  # but no run of blanks
+        (ANSWER + ("**", "Wh"), " ", True),  # nor one within a word
         (("**", "Where", "**", "\n", "text", "\n", "**"), "WHERE", True),  # and case
         (("**", "WHERE", "**", "\n", "text", "\n", "**"), "Where", True),  # given as written
         (ANSWER + ("text",), "**", False),  # bold within a line
@@ -392,3 +394,10 @@ def test_first_section_ban():
     tok = ToyTokenizer(VOCAB)
     assert first_section_ban(_ids(*ANSWER, "**", "What", " it", " is", "**", "\n"), tok, HEADINGS) == -1
     assert first_section_ban(_ids(*ANSWER, "**", "Why"), tok, HEADINGS) == len(ANSWER) + 1
+
+
+def test_section_rule_gives_a_heading_its_line_starts_with():
+    """A heading followed by more on its line is given all the same."""
+    rule = _section_rule("**", "Fix", "**", "*", "\n", "text", "\n", "**")
+    assert "**fix**" in rule.given
+    assert rule.fails(VOCAB.index("Fi"))

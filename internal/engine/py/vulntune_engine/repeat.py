@@ -121,12 +121,18 @@ class CycleStop:
         return int(self._run[period - 1]) if 1 <= period <= self.max_period else 0
 
 
-def _norm(text):
-    """A line as the section rule compares it: without whitespace, in
-    lower case, so "** How to verify**" is the heading "**How to
-    verify**" (an answer steered off a heading wrote it so, and repeated
-    the section)."""
-    return "".join(text.split()).lower()
+def _norm(text, complete=False):
+    """A line as the section rule compares it: leading blanks and case
+    aside, and one space after its opening "**", so "** How to verify**"
+    is the heading "**How to verify**" (steered off a heading, an answer
+    wrote it so, and the section again). Any other space counts: a rule
+    blind to all whitespace let an answer write "**Re  f    e    r" one
+    letter at a time between runs of spaces. A complete line's trailing
+    blanks are aside too."""
+    t = text.lstrip().lower()
+    if t.startswith("** "):
+        t = "**" + t[3:]
+    return t.rstrip() if complete else t
 
 
 class TokenText:
@@ -145,10 +151,12 @@ class TokenText:
         ids = [[i] for i in range(n)]
         batch = getattr(tokenizer, "batch_decode", None)
         self.texts = batch(ids) if batch is not None else [tokenizer.decode(i) for i in ids]
-        # (normalized text, id) of the tokens without a newline that
-        # write something (whitespace alone changes no line's norm),
-        # sorted: the tokens that start with a string are a range.
-        self._sorted = sorted((_norm(t), i) for i, t in enumerate(self.texts) if "\n" not in t and _norm(t))
+        # (text in lower case, id) of the tokens without a newline, and
+        # (the same without leading blanks, id), sorted: the tokens whose
+        # text goes on a line's norm with a string are ranges of them.
+        low = [(t.lower(), i) for i, t in enumerate(self.texts) if "\n" not in t]
+        self._sorted = sorted((t, i) for t, i in low if t)
+        self._lsorted = sorted((t.lstrip(), i) for t, i in low if t.lstrip())
         # Tokens with a newline (129 of SmolLM2's), and those of them that
         # start a line that may open with "**": what follows a newline in
         # them holds an asterisk.
@@ -156,11 +164,11 @@ class TokenText:
         self.newline_star = [i for i in self.newline if "*" in self.texts[i].split("\n", 1)[1]]
         # Tokens without a newline that write nothing but whitespace, and
         # those whose text opens with an asterisk.
-        self.blank = [i for i, t in enumerate(self.texts) if "\n" not in t and not _norm(t)]
+        self.blank = [i for i, t in enumerate(self.texts) if "\n" not in t and not t.strip()]
         # End of sequence: always allowed, so an answer steered off a
         # heading may end there.
         self.eos = sorted(getattr(tokenizer, "eos_token_ids", None) or ())
-        self.star = [i for i, t in enumerate(self.texts) if "\n" not in t and _norm(t).startswith("*")]
+        self.star = [i for i, t in enumerate(self.texts) if "\n" not in t and t.lstrip().startswith("*")]
 
     @classmethod
     def of(cls, tokenizer):
@@ -171,20 +179,23 @@ class TokenText:
         return index
 
     def related(self, prefix):
-        """Ids of the tokens without a newline whose normalized text starts
-        with prefix or is a prefix of it."""
-        table, out = self._sorted, []
-        # Indices, not slices: a slice of the table copies its tail.
-        k = bisect.bisect_left(table, (prefix,))
-        while k < len(table) and table[k][0].startswith(prefix):
-            out.append(table[k][1])
-            k += 1
-        for n in range(1, len(prefix)):
-            p = prefix[:n]
-            k = bisect.bisect_left(table, (p,))
-            while k < len(table) and table[k][0] == p:
+        """Ids of the tokens without a newline whose text in lower case,
+        as is or without its leading blanks, starts with prefix or is a
+        prefix of it: a superset of the tokens that take a line's norm
+        toward prefix (the caller checks each)."""
+        out = []
+        for table in (self._sorted, self._lsorted):
+            # Indices, not slices: a slice of the table copies its tail.
+            k = bisect.bisect_left(table, (prefix,))
+            while k < len(table) and table[k][0].startswith(prefix):
                 out.append(table[k][1])
                 k += 1
+            for n in range(1, len(prefix)):
+                p = prefix[:n]
+                k = bisect.bisect_left(table, (p,))
+                while k < len(table) and table[k][0] == p:
+                    out.append(table[k][1])
+                    k += 1
         return out
 
 
@@ -197,8 +208,8 @@ class SectionGuard:
     or, steered off that, make one up ("**Example**", "**Who**", as the
     first version of the rule let it), takes its next choice; once every
     heading is given no line may open with "**", and what would follow the
-    last section is the end. Lines and headings are compared without
-    whitespace and case (_norm). The rule is exact at every step (mask():
+    last section is the end. Lines and headings are compared as _norm
+    reads them (case and leading blanks aside, one space after "**"). The rule is exact at every step (mask():
     every token fails() refuses, not a walk of the top candidates), so
     sampling cannot reach a banned token either.
 
@@ -215,14 +226,16 @@ class SectionGuard:
         text = self.line + (self._index.texts[token] if 0 <= token < len(self._index.texts) else "")
         *done, self.line = text.split("\n")
         for line in done:
-            if _norm(line) in self.headings:
-                self.given.add(_norm(line))
+            # A line that starts with a heading gives it ("**References***"
+            # as much as "**References**").
+            p = _norm(line, complete=True)
+            self.given.update(h for h in self.headings if p.startswith(h))
 
     def _ungiven(self):
         return [h for h in self.headings if h not in self.given]
 
     def _bad_line(self, line, complete):
-        p = _norm(line)
+        p = _norm(line, complete)
         if any(p.startswith(g) for g in self.given):
             return True
         if not p.startswith("**"):
