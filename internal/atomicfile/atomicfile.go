@@ -116,8 +116,12 @@ func ReplaceDir(staging, dst string) error {
 		}
 	}
 	if err := os.Rename(staging, dst); err != nil {
-		if old != "" {
-			_ = os.Rename(old, dst)
+		// Put the previous directory back; when another writer has put
+		// its own in place meanwhile, the previous one is stale.
+		if old != "" && os.Rename(old, dst) != nil {
+			if _, serr := os.Stat(dst); serr == nil {
+				_ = os.RemoveAll(old)
+			}
 		}
 		return fmt.Errorf("rename %s into %s: %w", staging, dst, err)
 	}

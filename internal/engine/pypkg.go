@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/vulntune/vulntune/internal/atomicfile"
 )
@@ -128,16 +129,24 @@ func installPython(dir string) (string, error) {
 	if err := os.Chmod(staging, 0o755); err != nil {
 		return "", err
 	}
-	if err := atomicfile.ReplaceDir(staging, root); err != nil {
-		// Another process (a second engine started at the same moment:
-		// the daemon's publisher and its trainer) may have renamed the
-		// same package into place first; its copy is as good as ours.
+	// Another process (a second engine started at the same moment: the
+	// daemon's publisher and its trainer) may be putting the same package
+	// into place: once a copy is whole it is as good as ours, and a
+	// replacement that raced one moving the directory aside is tried again
+	// (ReplaceDir leaves staging whole when it fails).
+	for attempt := 0; ; attempt++ {
 		if installedIntact(root) {
 			return root, nil
 		}
-		return "", fmt.Errorf("install engine package: %w", err)
+		err := atomicfile.ReplaceDir(staging, root)
+		if err == nil {
+			return root, nil
+		}
+		if attempt == 20 {
+			return "", fmt.Errorf("install engine package: %w", err)
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
 	}
-	return root, nil
 }
 
 func installedIntact(root string) bool {
