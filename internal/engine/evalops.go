@@ -272,8 +272,8 @@ type GroundingStats struct {
 
 // LoopGuardStats is what the loop guard (Decoding.LoopGuard) did to one
 // answer: Bans counts the steps where it masked the model's top token to
-// keep it out of a cycle, SectionBans those where it did to keep a
-// section heading from coming twice, FirstBan is the answer token where
+// keep it out of a cycle, SectionBans those where it did to keep a bold
+// line to a section heading still to come, FirstBan is the answer token where
 // it first did either (nil: never), GaveUp says Bans reached
 // LoopGuard.MaxBans and ended the answer ("repetition"). An answer it
 // banned nothing in is the unguarded answer token for token.

@@ -225,7 +225,7 @@ func TestRunLoopGuard(t *testing.T) {
 			if got := strings.Contains(card, "1 of 3 tuned answers started a loop the loop guard steered them out of."); got == tt.noGuard {
 				t.Errorf("card says the guard steered an answer: %v, want %v:\n%s", got, !tt.noGuard, card)
 			}
-			if got := strings.Contains(card, "1 of 3 tuned answers began a section a second time"); got == tt.noGuard {
+			if got := strings.Contains(card, "1 of 3 tuned answers began a section again or made one up"); got == tt.noGuard {
 				t.Errorf("card says the guard kept an answer from a second section: %v, want %v:\n%s", got, !tt.noGuard, card)
 			}
 			if got := strings.Contains(card, "was masked, and the model wrote its next choice"); got == tt.noGuard {

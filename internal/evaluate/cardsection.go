@@ -103,7 +103,7 @@ func cardTables(b *strings.Builder, r *Results) {
 		fmt.Fprintf(b, "\n%d of %d tuned answers started a loop the loop guard steered them out of.\n", r.Tuned.LoopGuarded, r.Tuned.N)
 	}
 	if r.Tuned.SectionGuarded > 0 {
-		fmt.Fprintf(b, "\n%d of %d tuned answers began a section a second time; the loop guard steered them on.\n", r.Tuned.SectionGuarded, r.Tuned.N)
+		fmt.Fprintf(b, "\n%d of %d tuned answers began a section again or made one up; the loop guard steered them on.\n", r.Tuned.SectionGuarded, r.Tuned.N)
 	}
 }
 

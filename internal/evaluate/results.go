@@ -107,8 +107,9 @@ type Metrics struct {
 	// LoopGuard) kept out of a loop at least once: the weights alone would
 	// have gone on repeating there.
 	LoopGuarded int `json:"loop_guarded"`
-	// SectionGuarded counts the answers the loop guard kept from starting
-	// a section they had already given (engine.LoopGuard.Sections).
+	// SectionGuarded counts the answers the loop guard kept from opening a
+	// bold line that is no section still to come, one already given or one
+	// made up (engine.LoopGuard.Sections).
 	SectionGuarded int `json:"section_guarded"`
 	// UngroundedByKind counts the ungrounded identifiers of every answer by
 	// kind (ident.Kinds: version, CWE, vulnerability id, path, URL), each

@@ -32,9 +32,10 @@ went on past the masked token and ended by themselves (bench/RESULTS.md).
 A loop can also be longer than any period the guard reads: an answer that
 writes "Why it matters" and "How to verify" over and over, each copy a
 character different, repeats whole sections. SectionGuard, which the loop
-guard holds when its request names the answer's section headings, bans a
-heading's second copy: an answer gives each section once (Go's
-chat.Sections), so what would follow the last one is the end.
+guard holds when its request names the answer's section headings, keeps
+an answer's bold lines to headings it has not given yet: an answer gives
+each section once (Go's chat.Sections) and makes none up, so what would
+follow the last one is the end.
 """
 
 import bisect
@@ -165,10 +166,10 @@ class TokenText:
         # Tokens without a newline that write nothing but whitespace, and
         # those whose text opens with an asterisk.
         self.blank = [i for i, t in enumerate(self.texts) if "\n" not in t and not t.strip()]
+        self.star = [i for i, t in enumerate(self.texts) if "\n" not in t and t.lstrip().startswith("*")]
         # End of sequence: always allowed, so an answer steered off a
         # heading may end there.
         self.eos = sorted(getattr(tokenizer, "eos_token_ids", None) or ())
-        self.star = [i for i, t in enumerate(self.texts) if "\n" not in t and t.lstrip().startswith("*")]
 
     @classmethod
     def of(cls, tokenizer):
@@ -209,9 +210,10 @@ class SectionGuard:
     first version of the rule let it), takes its next choice; once every
     heading is given no line may open with "**", and what would follow the
     last section is the end. Lines and headings are compared as _norm
-    reads them (case and leading blanks aside, one space after "**"). The rule is exact at every step (mask():
-    every token fails() refuses, not a walk of the top candidates), so
-    sampling cannot reach a banned token either.
+    reads them (case and leading blanks aside, one space after "**").
+    The rule is exact at every step (mask(): every token fails()
+    refuses, not a walk of the top candidates), so sampling cannot reach
+    a banned token either.
 
     headings are the lines that open sections ("**Fix**"); a heading
     counts as given when its line ends."""
@@ -307,7 +309,7 @@ class CycleGuard:
 
     `sections`, a SectionGuard or None, adds its bans: `section_bans`
     counts the steps where it masked the top token (they do not count
-    toward max_bans: a heading written twice is steered, not a loop the
+    toward max_bans: a bold line steered off is not a loop the
     model is stuck in).
     """
 
@@ -450,9 +452,9 @@ def first_stop(tokens, settings):
 def op_references(req):
     """Token counts of req["texts"] with req["model"]'s tokenizer, where
     the repetition stop req["repeat_stop"] would end each and where the
-    loop guard req["loop_guard"] would first mask its next token, a cycle
-    or a section heading given twice (-1: never; the guard read without a
-    prompt, so at its strictest)."""
+    loop guard req["loop_guard"] would first mask its next token, for a
+    cycle or a bold line its section rule bans (-1: never; the guard read
+    without a prompt, so at its strictest)."""
     import os
     from pathlib import Path
 
@@ -462,8 +464,7 @@ def op_references(req):
     if not os.path.isdir(model_dir):
         raise WorkerError("BadRequest", f"model directory {model_dir} does not exist")
     settings = stop_from(req)
-    guard = stop_from(req, "loop_guard")
-    headings = guard_from(req)[2] if guard else []
+    guard, _, headings = guard_from(req) or (None, 0, [])
     tokenizer = load_tokenizer(Path(model_dir))
     tokens, stops, guarded = [], [], []
     for text in req["texts"]:
