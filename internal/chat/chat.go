@@ -33,6 +33,13 @@ const (
 // its last section, or make one up, ends instead.
 var Sections = []string{"In short", "What it is", "Where", "Fix", "Why it matters", "How to verify", "References"}
 
+// ListSections are those of Sections whose lines are a bullet list, each
+// line opening with "- ", blank lines only before the next heading.
+// narrate writes them so; the loop guard holds generated answers to it
+// (engine.LoopGuard.Lists), so an answer cannot run on after its last
+// bullet in lines of another shape.
+var ListSections = []string{"Where", "How to verify", "References"}
+
 // Heading is the line that opens section s: its name in bold.
 func Heading(s string) string { return "**" + s + "**" }
 
@@ -40,6 +47,15 @@ func Heading(s string) string { return "**" + s + "**" }
 func Headings() []string {
 	out := make([]string, len(Sections))
 	for i, s := range Sections {
+		out[i] = Heading(s)
+	}
+	return out
+}
+
+// ListHeadings are the Heading of every one of ListSections.
+func ListHeadings() []string {
+	out := make([]string, len(ListSections))
+	for i, s := range ListSections {
 		out[i] = Heading(s)
 	}
 	return out

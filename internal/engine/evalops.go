@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/chat"
@@ -118,6 +119,10 @@ func (d *Decoding) AddGround(ground string, pin *Pin) {
 type Pin struct {
 	Installed string `json:"installed"`
 	Fixed     string `json:"fixed"`
+	// Lines, when set, are the only lines a fenced block of the answer
+	// may hold, runs of whitespace aside (blank lines and the closing
+	// fence aside): the finding's own fix lines (evaluate.SnippetPin).
+	Lines []string `json:"lines,omitempty"`
 }
 
 // validate checks a request of op ("evaluate" or "answer") decoding its
@@ -183,10 +188,21 @@ func (s *RepeatStop) validate() error {
 // line that is no heading still to come (SectionGuard), a loop of whole
 // sections whose period is longer than MaxPeriod, or made-up sections.
 // Omitted when empty, so guards without it keep their cache keys.
+//
+// Lists, those of Sections that are bullet lists (chat.ListHeadings), hold
+// every line of theirs to a bullet, a blank line or a heading still to
+// come. LineSpan, when not 0, masks a token that would write a span of
+// that many tokens a third time within one line, unless the prompt holds
+// the span (LineRepeat): a loop that varies has no one period. After
+// LineStrikes steers within one line (for a cycle or a span; 0: no limit)
+// the line is stuck and the guard lets only a token that ends it through.
 type LoopGuard struct {
 	RepeatStop
-	MaxBans  int      `json:"max_bans"`
-	Sections []string `json:"sections,omitempty"`
+	MaxBans     int      `json:"max_bans"`
+	Sections    []string `json:"sections,omitempty"`
+	Lists       []string `json:"lists,omitempty"`
+	LineSpan    int      `json:"line_span,omitempty"`
+	LineStrikes int      `json:"line_strikes,omitempty"`
 }
 
 // DefaultLoopGuard is the loop guard vulntune decodes its answers with
@@ -206,7 +222,8 @@ type LoopGuard struct {
 // finding without a location wrote "Why it matters" and "How to verify"
 // over and over, each copy a character different, to the bound
 // (bench/RESULTS.md, "Each section once").
-var DefaultLoopGuard = LoopGuard{RepeatStop: RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 16}, MaxBans: 12, Sections: chat.Headings()}
+var DefaultLoopGuard = LoopGuard{RepeatStop: RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 16}, MaxBans: 12, Sections: chat.Headings(),
+	Lists: chat.ListHeadings(), LineSpan: 16, LineStrikes: 4}
 
 // String describes g as results and logs show it.
 func (g LoopGuard) String() string {
@@ -216,6 +233,15 @@ func (g LoopGuard) String() string {
 	}
 	if len(g.Sections) > 0 {
 		s += fmt.Sprintf("; each of %d section headings once", len(g.Sections))
+	}
+	if len(g.Lists) > 0 {
+		s += fmt.Sprintf(", %d of them bullet lists", len(g.Lists))
+	}
+	if g.LineSpan > 0 {
+		s += fmt.Sprintf("; no span of %d tokens three times in a line", g.LineSpan)
+	}
+	if g.LineStrikes > 0 {
+		s += fmt.Sprintf(", a line ended after %d steers", g.LineStrikes)
 	}
 	return s
 }
@@ -235,6 +261,17 @@ func (g *LoopGuard) validate() error {
 		if strings.TrimSpace(h) == "" || strings.Contains(h, "\n") {
 			return fmt.Errorf("section heading %q: want one line of text", h)
 		}
+	}
+	for _, h := range g.Lists {
+		if !slices.Contains(g.Sections, h) {
+			return fmt.Errorf("list heading %q: want one of the section headings", h)
+		}
+	}
+	if g.LineSpan == 1 || g.LineSpan < 0 {
+		return fmt.Errorf("line span: want 0 or 2 or more tokens, got %d", g.LineSpan)
+	}
+	if g.LineStrikes < 0 || (g.LineStrikes > 0 && g.LineSpan == 0) {
+		return fmt.Errorf("line strikes: want 0 or more, with a line span, got %d", g.LineStrikes)
 	}
 	return nil
 }
@@ -280,6 +317,8 @@ type GroundingStats struct {
 type LoopGuardStats struct {
 	Bans        int  `json:"bans"`
 	SectionBans int  `json:"section_bans,omitempty"`
+	LineBans    int  `json:"line_bans,omitempty"`
+	LineEnds    int  `json:"line_ends,omitempty"`
 	FirstBan    *int `json:"first_ban"`
 	GaveUp      bool `json:"gave_up"`
 }
@@ -357,8 +396,12 @@ func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(
 // ReferencesRequest asks for the token counts of texts (reference answers)
 // with a model's tokenizer, and where RepeatStop would end each.
 type ReferencesRequest struct {
-	Model      string      `json:"model"`
-	Texts      []string    `json:"texts"`
+	Model string   `json:"model"`
+	Texts []string `json:"texts"`
+	// Prompts, one a text when given, are what the loop guard reads each
+	// text against, as in decoding (a span the prompt holds may come back
+	// in a line); without them it reads at its strictest.
+	Prompts    []string    `json:"prompts,omitempty"`
 	RepeatStop *RepeatStop `json:"repeat_stop,omitempty"`
 	LoopGuard  *LoopGuard  `json:"loop_guard,omitempty"`
 }
@@ -384,6 +427,9 @@ func (e *Engine) References(ctx context.Context, req ReferencesRequest) (*Refere
 	}
 	if err := req.LoopGuard.validate(); err != nil {
 		return nil, fmt.Errorf("references: loop guard: %w", err)
+	}
+	if len(req.Prompts) > 0 && len(req.Prompts) != len(req.Texts) {
+		return nil, fmt.Errorf("references: %d prompts for %d texts", len(req.Prompts), len(req.Texts))
 	}
 	var out References
 	call := scriptCall{Module: "repeat", Op: "references", Req: req, Env: []string{"HF_HUB_OFFLINE=1"}}

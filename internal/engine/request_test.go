@@ -86,6 +86,8 @@ func TestRequestValidation(t *testing.T) {
 		{"a stop of one repeat", engine.Decoding{RepeatStop: &engine.RepeatStop{MaxPeriod: 4, MinRepeats: 1, MinTokens: 4}}, 8, 1, "min repeats >= 2"},
 		{"a loop guard of no period", engine.Decoding{LoopGuard: &engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 0, MinRepeats: 3, MinTokens: 16}}}, 8, 1, "loop guard: repeat stop: max period >= 1"},
 		{"a loop guard of negative bans", engine.Decoding{LoopGuard: &engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 8, MinRepeats: 3, MinTokens: 16}, MaxBans: -1}}, 8, 1, "loop guard: max bans: want 0 or more, got -1"},
+		{"a list that is no section", engine.Decoding{LoopGuard: &engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 8, MinRepeats: 3, MinTokens: 16}, Sections: []string{"**Fix**"}, Lists: []string{"**Where**"}}}, 8, 1, `loop guard: list heading "**Where**": want one of the section headings`},
+		{"a line span of one token", engine.Decoding{LoopGuard: &engine.LoopGuard{RepeatStop: engine.RepeatStop{MaxPeriod: 8, MinRepeats: 3, MinTokens: 16}, LineSpan: 1}}, 8, 1, "loop guard: line span: want 0 or 2 or more tokens, got 1"},
 		{"grounds for other examples", engine.Decoding{Grounds: []string{"a", "b"}, Grounding: engine.GroundingEnforce}, 8, 1, "2 grounds for 1 examples"},
 		{"pins for other grounds", engine.Decoding{Grounds: []string{"a"}, Pins: []*engine.Pin{nil, {Installed: "1.0.0", Fixed: "1.0.1"}}}, 8, 1, "2 pins for 1 grounds"},
 		{"an unknown grounding", engine.Decoding{Grounds: []string{"a"}, Grounding: "strict"}, 8, 1, `grounding "strict"`},

@@ -78,12 +78,12 @@ func BoundFromReferences(longest int) int {
 // models share the base's tokenizer (fine-tuning keeps it), so one count
 // serves both.
 func bound(ctx context.Context, run Runner, baseDir string, explicit int, dec engine.Decoding, exs []example, log *slog.Logger) (int, Bound, error) {
-	texts := make([]string, len(exs))
+	texts, prompts := make([]string, len(exs)), make([]string, len(exs))
 	for i, e := range exs {
-		texts[i] = e.answer()
+		texts[i], prompts[i] = e.answer(), e.prompt()
 	}
 	stop := dec.RepeatStop
-	refs, err := run.References(ctx, engine.ReferencesRequest{Model: baseDir, Texts: texts, RepeatStop: stop, LoopGuard: dec.LoopGuard})
+	refs, err := run.References(ctx, engine.ReferencesRequest{Model: baseDir, Texts: texts, Prompts: prompts, RepeatStop: stop, LoopGuard: dec.LoopGuard})
 	if err != nil {
 		return 0, Bound{}, fmt.Errorf("measure reference answers: %w", err)
 	}

@@ -190,6 +190,7 @@ func TestRunLoopGuard(t *testing.T) {
 				nll:         map[string]float64{base: 2, model: 1},
 				bans:        map[string][]int{model: {0, 3, 0}},
 				sectionBans: map[string][]int{model: {0, 0, 2}},
+				lineBans:    map[string][]int{base: {4, 0, 0}, model: {0, 0, 1}},
 				requests:    map[string]engine.EvaluateRequest{},
 			}
 			r, err := evaluate.Run(context.Background(), evaluate.Options{
@@ -221,11 +222,20 @@ func TestRunLoopGuard(t *testing.T) {
 			if got := r.Tuned.SectionGuarded; got != tt.wantGuarded {
 				t.Errorf("section guarded: tuned %d, want %d", got, tt.wantGuarded)
 			}
+			if got := strings.Contains(table.String(), "line_guarded (n=3)            1       1"); got == tt.noGuard {
+				t.Errorf("table shows the answers kept from writing part of a line again: %v, want %v:\n%s", got, !tt.noGuard, table.String())
+			}
+			if r.Tuned.LineGuarded != tt.wantGuarded || r.Base.LineGuarded != tt.wantGuarded {
+				t.Errorf("line guarded: tuned %d, base %d; want %d each", r.Tuned.LineGuarded, r.Base.LineGuarded, tt.wantGuarded)
+			}
 			card := evaluate.CardSection(r)
 			if got := strings.Contains(card, "1 of 3 tuned answers started a loop the loop guard steered them out of."); got == tt.noGuard {
 				t.Errorf("card says the guard steered an answer: %v, want %v:\n%s", got, !tt.noGuard, card)
 			}
-			if got := strings.Contains(card, "1 of 3 tuned answers began a section again or made one up"); got == tt.noGuard {
+			if got := strings.Contains(card, "1 of 3 tuned answers began to write part of a line again"); got == tt.noGuard {
+				t.Errorf("card says the guard kept an answer from writing part of a line again: %v, want %v:\n%s", got, !tt.noGuard, card)
+			}
+			if got := strings.Contains(card, "1 of 3 tuned answers began a section again, made one up or left a list's bullets"); got == tt.noGuard {
 				t.Errorf("card says the guard kept an answer from a second section: %v, want %v:\n%s", got, !tt.noGuard, card)
 			}
 			if got := strings.Contains(card, "was masked, and the model wrote its next choice"); got == tt.noGuard {

@@ -103,7 +103,10 @@ func cardTables(b *strings.Builder, r *Results) {
 		fmt.Fprintf(b, "\n%d of %d tuned answers started a loop the loop guard steered them out of.\n", r.Tuned.LoopGuarded, r.Tuned.N)
 	}
 	if r.Tuned.SectionGuarded > 0 {
-		fmt.Fprintf(b, "\n%d of %d tuned answers began a section again or made one up; the loop guard steered them on.\n", r.Tuned.SectionGuarded, r.Tuned.N)
+		fmt.Fprintf(b, "\n%d of %d tuned answers began a section again, made one up or left a list's bullets; the loop guard steered them on.\n", r.Tuned.SectionGuarded, r.Tuned.N)
+	}
+	if r.Tuned.LineGuarded > 0 {
+		fmt.Fprintf(b, "\n%d of %d tuned answers began to write part of a line again; the loop guard steered them on.\n", r.Tuned.LineGuarded, r.Tuned.N)
 	}
 }
 

@@ -45,6 +45,8 @@ type fakeEngine struct {
 	bans map[string][]int
 	// sectionBans is bans for the guard's section rule.
 	sectionBans map[string][]int
+	// lineBans is bans for the guard's line rule.
+	lineBans map[string][]int
 }
 
 // fakePrefix is the fake engine's prefix ids for the first k words of
@@ -95,6 +97,9 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 			}
 			if b := f.sectionBans[req.Model]; i < len(b) && b[i] > 0 {
 				it.LoopGuard.SectionBans, it.LoopGuard.FirstBan = b[i], new(int)
+			}
+			if b := f.lineBans[req.Model]; i < len(b) && b[i] > 0 {
+				it.LoopGuard.LineBans, it.LoopGuard.FirstBan = b[i], new(int)
 			}
 		}
 		switch req.Grounding {

@@ -50,13 +50,21 @@ func Ground(prompt string, facts dataset.Facts) string {
 }
 
 // SnippetPin is what grounded decoding holds the fix snippets of an answer
-// to facts to: never the installed version, as snippetScore requires. nil
-// when there is no rule to hold: no installed or fixed version, or the
-// same version twice.
-func SnippetPin(facts dataset.Facts) *engine.Pin {
-	if facts.InstalledVersion == "" || facts.FixedVersion == "" ||
-		ident.NormVersion(facts.InstalledVersion) == ident.NormVersion(facts.FixedVersion) {
+// to facts to: never the installed version, as snippetScore requires, and,
+// for a package with a fixed version, fenced blocks only of the lines of
+// reference's fix snippets (the answer vulntune writes from the same
+// facts, narrate's), as snippetVerbatim reads them: the copy-paste line
+// of a dependency's fix is the one its build system resolves, whatever the
+// weights would have written there. nil when there is no rule to hold.
+func SnippetPin(facts dataset.Facts, reference string) *engine.Pin {
+	pin := &engine.Pin{Installed: facts.InstalledVersion, Fixed: facts.FixedVersion}
+	if facts.Package != "" && facts.FixedVersion != "" {
+		pin.Lines = referenceLines(reference)
+	}
+	versions := facts.InstalledVersion != "" && facts.FixedVersion != "" &&
+		ident.NormVersion(facts.InstalledVersion) != ident.NormVersion(facts.FixedVersion)
+	if !versions && len(pin.Lines) == 0 {
 		return nil
 	}
-	return &engine.Pin{Installed: facts.InstalledVersion, Fixed: facts.FixedVersion}
+	return pin
 }

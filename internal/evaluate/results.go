@@ -111,6 +111,10 @@ type Metrics struct {
 	// bold line that is no section still to come, one already given or one
 	// made up (engine.LoopGuard.Sections).
 	SectionGuarded int `json:"section_guarded"`
+	// LineGuarded counts the answers the loop guard kept from writing a
+	// span of a line a third time (engine.LoopGuard.LineSpan): a loop
+	// that varies, with no one period for the cycle rule.
+	LineGuarded int `json:"line_guarded"`
 	// UngroundedByKind counts the ungrounded identifiers of every answer by
 	// kind (ident.Kinds: version, CWE, vulnerability id, path, URL), each
 	// kind present, so a regression shows where it came from.
@@ -305,6 +309,9 @@ func aggregate(gens []Generation) Metrics {
 		}
 		if g.LoopGuard != nil && g.LoopGuard.SectionBans > 0 {
 			m.SectionGuarded++
+		}
+		if g.LoopGuard != nil && g.LoopGuard.LineBans > 0 {
+			m.LineGuarded++
 		}
 	}
 	if m.LossTokens > 0 {

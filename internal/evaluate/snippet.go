@@ -478,10 +478,8 @@ func snippetScore(answer string, f dataset.Facts) *bool {
 // fixed version. A reference without fix snippets judges nothing.
 func snippetVerbatim(answer, reference, pkg string) bool {
 	ref := map[string]bool{}
-	for _, s := range fixSnippets(reference) {
-		for _, l := range snippetLines(s) {
-			ref[l] = true
-		}
+	for _, l := range referenceLines(reference) {
+		ref[l] = true
 	}
 	if len(ref) == 0 || pkg == "" {
 		return true
@@ -497,6 +495,22 @@ func snippetVerbatim(answer, reference, pkg string) bool {
 		}
 	}
 	return true
+}
+
+// referenceLines are the lines of reference's fix snippets as
+// snippetVerbatim compares them (snippetLines), each once, in order.
+func referenceLines(reference string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range fixSnippets(reference) {
+		for _, l := range snippetLines(s) {
+			if !seen[l] {
+				seen[l] = true
+				out = append(out, l)
+			}
+		}
+	}
+	return out
 }
 
 // snippetLines returns the non-blank lines of a snippet, each with its

@@ -65,6 +65,9 @@ func WriteTable(w io.Writer, r *Results) error {
 		if len(r.Bound.LoopGuard.Sections) > 0 {
 			fmt.Fprintf(tw, "section_guarded (n=%d)\t%d\t%d\t\t\n", r.Tuned.N, r.Base.SectionGuarded, r.Tuned.SectionGuarded)
 		}
+		if r.Bound.LoopGuard.LineSpan > 0 {
+			fmt.Fprintf(tw, "line_guarded (n=%d)\t%d\t%d\t\t\n", r.Tuned.N, r.Base.LineGuarded, r.Tuned.LineGuarded)
+		}
 	}
 	if g := r.Grounded; g != nil {
 		fmt.Fprintf(tw, "\ngrounded decoding (regenerated: base %d, tuned %d)\tbase\ttuned\tdelta\t\n", g.BaseRegenerated, g.TunedRegenerated)

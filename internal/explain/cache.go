@@ -16,8 +16,10 @@ import (
 )
 
 // cacheVersion changes whenever what a cached answer means changes (2:
-// answers of the answer op, which stops loops).
-const cacheVersion = 2
+// answers of the answer op, which stops loops; 3: grounded answers hold
+// their fenced fix lines to the finding's own, and the loop guard its
+// lists to bullets and its lines to spans written once).
+const cacheVersion = 3
 
 // identifier is implemented by engines whose greedy answers are
 // reproducible (engine.Engine.AnswerID).

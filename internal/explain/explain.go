@@ -230,6 +230,7 @@ type job struct {
 	messages []chat.Message // system, user and an empty assistant turn
 	prompt   string         // system and user text, for the grounding test
 	facts    dataset.Facts  // what evaluation scores the answer against
+	fixes    string         // vulntune's own answer, whose fix lines grounded decoding holds fences to
 	key      string         // cache key; "" when not cached
 	item     *engine.EvaluateItem
 	cached   bool
@@ -292,7 +293,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		// nothing worth the time and the model is not shown the answer.
 		ex := narrate.Example(&f, rem, nil)
 		msgs := append(chat.PromptTurns(ex.Messages), chat.Message{Role: "assistant", Content: ""})
-		jobs = append(jobs, &job{f: f, rem: rem, messages: msgs, prompt: ex.Prompt(), facts: ex.Meta.Facts})
+		jobs = append(jobs, &job{f: f, rem: rem, messages: msgs, prompt: ex.Prompt(), facts: ex.Meta.Facts, fixes: ex.Assistant()})
 	}
 	if err := answerAll(ctx, opts, jobs, &r.Summary); err != nil {
 		return nil, err
@@ -416,7 +417,7 @@ func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error
 		}
 		req.Examples = append(req.Examples, b)
 		if !opts.Free {
-			req.AddGround(evaluate.Ground(j.prompt, j.facts), evaluate.SnippetPin(j.facts))
+			req.AddGround(evaluate.Ground(j.prompt, j.facts), evaluate.SnippetPin(j.facts, j.fixes))
 			req.Grounding = engine.GroundingEnforce
 		}
 	}

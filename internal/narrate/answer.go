@@ -58,7 +58,7 @@ func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown, lin
 	// Where.
 	section("Where")
 	for _, w := range whereLines(f) {
-		b.WriteString("- " + w + "\n")
+		b.WriteString(bullet(w))
 	}
 
 	// Fix.
@@ -133,7 +133,7 @@ func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown, lin
 	if len(rem.Verification) > 0 {
 		section("How to verify")
 		for _, v := range rem.Verification {
-			b.WriteString("- " + strings.TrimSpace(v) + "\n")
+			b.WriteString(bullet(strings.TrimSpace(v)))
 		}
 	}
 
@@ -141,10 +141,22 @@ func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown, lin
 	if len(refs) > 0 {
 		section("References")
 		for _, r := range refs {
-			b.WriteString("- " + r + "\n")
+			b.WriteString(bullet(r))
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// bullet is one line of a list section (chat.ListSections): s on one
+// line, a value that spans lines (a KICS search key quoting a workflow's
+// run block) with its whitespace runs made one space, since the lines of
+// a list are bullets and nothing else (the loop guard holds generated
+// answers to that).
+func bullet(s string) string {
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.Join(strings.Fields(s), " ")
+	}
+	return "- " + s + "\n"
 }
 
 func whatItIs(f *finding.Finding, rem remedy.Remediation) string {

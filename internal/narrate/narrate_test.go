@@ -379,13 +379,20 @@ func TestReferencesOnlyShownLinks(t *testing.T) {
 // each once: the loop guard bans a heading's second copy
 // (engine.LoopGuard.Sections), and a heading it does not know it cannot
 // hold to once.
+//
+// In a list section (chat.ListSections) every other line is a bullet or
+// blank, as the loop guard holds generated answers to.
 func checkHeadings(t *testing.T, answer string) {
 	t.Helper()
-	next := 0
+	next, list := 0, false
 	for _, line := range strings.Split(answer, "\n") {
 		if !strings.HasPrefix(line, "**") {
+			if list && line != "" && !strings.HasPrefix(line, "- ") {
+				t.Errorf("line %q of a list section is no bullet:\n%s", line, answer)
+			}
 			continue
 		}
+		list = slices.Contains(chat.ListHeadings(), line)
 		i := slices.Index(chat.Headings(), line)
 		if i < next {
 			t.Errorf("heading line %q is not one of chat.Headings after %v", line, chat.Headings()[:next])

@@ -113,12 +113,12 @@ func TestRepeatStopAndLoopGuardSpareReferenceAnswers(t *testing.T) {
 	}
 	for _, src := range referenceSources {
 		exs := referenceExamples(t, src)
-		texts := make([]string, len(exs))
+		texts, prompts := make([]string, len(exs)), make([]string, len(exs))
 		for i, ex := range exs {
-			texts[i] = ex.Assistant()
+			texts[i], prompts[i] = ex.Assistant(), ex.Prompt()
 		}
 		stop, guard := evaluate.DefaultRepeatStop, engine.DefaultLoopGuard
-		refs, err := e.References(context.Background(), engine.ReferencesRequest{Model: model, Texts: texts, RepeatStop: &stop, LoopGuard: &guard})
+		refs, err := e.References(context.Background(), engine.ReferencesRequest{Model: model, Texts: texts, Prompts: prompts, RepeatStop: &stop, LoopGuard: &guard})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,8 +129,8 @@ func TestRepeatStopAndLoopGuardSpareReferenceAnswers(t *testing.T) {
 				t.Errorf("%s: %s: the repetition stop (%s) ends its reference answer after %d of %d tokens",
 					filepath.Base(src), exs[i].Meta.FindingID, stop, at, refs.Tokens[i])
 			}
-			// Read without the prompt, whose runs the guard lets an answer
-			// copy: a reference it steers is one it would steer anyway.
+			// Read against the prompt, as in decoding: a span the prompt
+			// holds may come back in a line.
 			if g := refs.Guarded[i]; g >= 0 {
 				t.Errorf("%s: %s: the loop guard (%s) masks token %d of %d of its reference answer",
 					filepath.Base(src), exs[i].Meta.FindingID, guard, g, refs.Tokens[i])
@@ -152,7 +152,7 @@ sys.path.insert(0, sys.argv[1])
 from vulntune_engine.pin import SnippetPin
 out = []
 for c in json.load(sys.stdin):
-    p, a = SnippetPin(c["installed"], c["fixed"]), c["answer"]
+    p, a = SnippetPin(c["installed"], c["fixed"], c["lines"]), c["answer"]
     bad = next((i for i in range(1, len(a) + 1) if not p.check(a[:i])), -1)
     out.append(bad if bad >= 0 or p.check(a, final=True) else len(a))
 json.dump(out, sys.stdout)
@@ -164,16 +164,19 @@ json.dump(out, sys.stdout)
 // character: the rule bars only what a model should not write.
 func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 	type pinCase struct {
-		Answer    string `json:"answer"`
-		Installed string `json:"installed"`
-		Fixed     string `json:"fixed"`
+		Answer    string   `json:"answer"`
+		Installed string   `json:"installed"`
+		Fixed     string   `json:"fixed"`
+		Lines     []string `json:"lines"`
 	}
 	for _, src := range referenceSources {
 		var cases []pinCase
 		var ids []string
+		lined := 0
 		for _, ex := range referenceExamples(t, src) {
-			if pin := evaluate.SnippetPin(ex.Meta.Facts); pin != nil {
-				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed})
+			if pin := evaluate.SnippetPin(ex.Meta.Facts, ex.Assistant()); pin != nil {
+				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Lines})
+				lined += min(len(pin.Lines), 1)
 				ids = append(ids, ex.Meta.FindingID)
 			}
 		}
@@ -188,10 +191,13 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 		for i, at := range refused {
 			if at >= 0 {
 				c := cases[i]
-				t.Errorf("%s: %s: the snippet pin (installed %s, fixed %s) refuses its reference answer at %q",
-					filepath.Base(src), ids[i], c.Installed, c.Fixed, c.Answer[max(0, at-80):at])
+				t.Errorf("%s: %s: the snippet pin (installed %s, fixed %s, %d fix lines) refuses its reference answer at %q",
+					filepath.Base(src), ids[i], c.Installed, c.Fixed, len(c.Lines), c.Answer[max(0, at-80):at])
 			}
 		}
-		t.Logf("%s: %d reference answers with a pin", filepath.Base(src), len(cases))
+		if lined == 0 {
+			t.Errorf("%s: no reference answer's pin holds fix lines", filepath.Base(src))
+		}
+		t.Logf("%s: %d reference answers with a pin, %d of them with fix lines", filepath.Base(src), len(cases), lined)
 	}
 }

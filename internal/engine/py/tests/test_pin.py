@@ -122,3 +122,55 @@ def test_request_processors_pins():
     req["pins"] = [PIN]
     with pytest.raises(Exception, match="1 pins for 2 grounds"):
         request_processors(req, Tok(VOCAB), [0, 1])
+
+
+LINES = ["npm install tunnel-agent@0.6.0", "<version>0.6.0</version>"]
+
+
+@pytest.mark.parametrize(
+    "text,final,ok",
+    [
+        ("```\nnpm install tunnel-agent@0.6.0\n```", True, True),
+        ("```\nnpm  install   tunnel-agent@0.6.0  \n```", True, True),  # runs of spaces aside
+        ("```\n    <version>0.6.0</version>\n```", True, True),  # and indentation
+        ("```\nnpm install tunnel-agent@0.6.0\n\n<version>0.6.0</version>\n```", True, True),  # blank lines
+        ("```\nnpm add lodash @4.17.21 --only-minor-version\n```", True, False),  # a line of no fix
+        ("```\nnpm add", False, False),  # refused where it parts from every line
+        ("```\nnpm ", False, True),  # on its way to one
+        ("```\nnpm install tunnel-agent@0.6.0 --only", False, False),
+        ("```\nnpm install tunnel-agent@0.6", False, True),
+        ("```\nnpm install tunnel-agent@0.6", True, False),  # a final answer's line must be whole
+        ("```\nnpm install tunnel-agent@0.6.0\n``", False, True),  # the closing fence on its way
+        ("```bash\nnpm install tunnel-agent@0.6.0\n```\nThen run the tests.", True, True),  # outside fences: the model's
+        ("Upgrade with npm add tunnel-agent@0.6.0 --save.", True, True),  # an inline command is not held to the lines
+        ("```\nimplementation 'g:a'\n```", True, False),
+    ],
+)
+def test_check_lines(text, final, ok):
+    assert SnippetPin("", "0.6.0", LINES).check(text, final=final) is ok
+
+
+def test_lines_alone_make_a_rule():
+    """A fix with no installed version still holds its fences to the
+    finding's lines; no lines and no versions hold nothing."""
+    assert SnippetPin("", "0.6.0", LINES).active
+    assert not SnippetPin("", "0.6.0").active
+    assert not SnippetPin("", "0.6.0", ["", "   "]).active
+
+
+def test_every_prefix_of_an_allowed_answer_passes():
+    answer = "Upgrade it.\n```\nnpm install tunnel-agent@0.6.0\n```\n1. Rebuild."
+    pin = SnippetPin("0.4.3", "0.6.0", LINES)
+    assert all(pin.check(answer[:i]) for i in range(len(answer) + 1)) and pin.check(answer, final=True)
+
+
+def test_processor_holds_a_fence_to_the_lines():
+    """Grounded decoding turns a fence's line to the finding's own: the
+    model would write "npm add", the walk finds "npm install"."""
+    vocab = ["```\n", "npm", " add", " install", " tunnel-agent@0.6.0", "\n```", "<eos>"]
+    tok = ToyTokenizer(vocab)
+    pin = {"installed": "0.4.3", "fixed": "0.6.0", "lines": LINES}
+    # The model prefers each of prefs in turn, then the vocabulary's order.
+    prefs = [[0], [1], [2, 3], [4], [5], [6]]
+    out = run(GroundedProcessor(tok, GROUND, eos_ids=[6], pin=pin), vocab, prefs, 6)
+    assert "".join(vocab[t] for t in out if t != 6) == "```\nnpm install tunnel-agent@0.6.0\n```"

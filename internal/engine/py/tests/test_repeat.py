@@ -9,7 +9,9 @@ from vulntune_engine.protocol import WorkerError
 from vulntune_engine.repeat import (
     CycleGuard,
     CycleStop,
+    LineRepeat,
     SectionGuard,
+    first_line_ban,
     first_section_ban,
     first_stop,
     guard_for,
@@ -24,7 +26,7 @@ HEADINGS = ["**In short**", "**What it is**", "**Where**", "**Fix**", "**Why it 
 VOCAB = [
     "<eos>", "**", "*", "In", " short", "What", " it", " is", "Where", "Fix", "Why", " matters",
     "\n", "\n\n", "Wh", "y", "at", "- item", " **", "**\n", "\n**", "text", "Fi", "x", "**Fix**",
-    " ", " Why", "WHERE",
+    " ", " Why", "WHERE", "-", "---", " x", "[x", "\n-",
 ]
 
 
@@ -210,7 +212,7 @@ def test_guard_steers_out_of_a_loop():
     # choice, 0, taken; then 7 again from a fresh run.
     assert got[:6] == [7, 7, 7, 7, 7, 0]
     assert guard.bans >= 1 and guard.first_ban == 5
-    assert guard.stats() == {"bans": guard.bans, "section_bans": 0, "first_ban": 5, "gave_up": False}
+    assert guard.stats() == {"bans": guard.bans, "section_bans": 0, "line_bans": 0, "line_ends": 0, "first_ban": 5, "gave_up": False}
 
 
 def test_guard_lets_a_run_of_the_prompt_through():
@@ -226,7 +228,7 @@ def test_guard_leaves_varied_answers_alone():
     rng = random.Random(3)
     want = [rng.randrange(12) for _ in range(80)]
     assert _guided(guard, 0, want) == want
-    assert guard.stats() == {"bans": 0, "section_bans": 0, "first_ban": None, "gave_up": False}
+    assert guard.stats() == {"bans": 0, "section_bans": 0, "line_bans": 0, "line_ends": 0, "first_ban": None, "gave_up": False}
 
 
 def test_guard_resumes_after_a_prefix():
@@ -246,6 +248,8 @@ def test_guard_resumes_after_a_prefix():
         ({}, None),
         ({"loop_guard": {"max_period": 256, "min_repeats": 3, "min_tokens": 16}}, 2),
         ({"loop_guard": {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": HEADINGS}}, 2),
+        ({"loop_guard": {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": HEADINGS,
+                         "lists": ["**Where**"], "line_span": 4}}, 2),
     ],
 )
 def test_guard_from(req, n):
@@ -265,7 +269,7 @@ def test_guard_gives_up_after_max_bans():
     guard = CycleGuard((8, 3, 6), max_bans=2)
     got = _guided(guard, 3, [7] * 30)
     assert guard.bans == 2 and guard.gave_up
-    assert guard.stats() == {"bans": 2, "section_bans": 0, "first_ban": 5, "gave_up": True}
+    assert guard.stats() == {"bans": 2, "section_bans": 0, "line_bans": 0, "line_ends": 0, "first_ban": 5, "gave_up": True}
     # Past the second ban it lets the loop through.
     assert got[-6:] == [7] * 6
 
@@ -276,7 +280,11 @@ def test_guard_gives_up_after_max_bans():
      {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "max_bans": "x"},
      {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": "**Fix**"},
      {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**", " "]},
-     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**\n"]}],
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**\n"]},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**"], "lists": ["**Where**"]},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "line_span": 1},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "line_span": -2},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "line_span": "x"}],
 )
 def test_guard_from_rejects_max_bans(spec):
     with pytest.raises(WorkerError):
@@ -288,8 +296,8 @@ def _ids(*words):
     return [VOCAB.index(w) for w in words]
 
 
-def _section_rule(*words):
-    rule = SectionGuard(ToyTokenizer(VOCAB), HEADINGS)
+def _section_rule(*words, lists=()):
+    rule = SectionGuard(ToyTokenizer(VOCAB), HEADINGS, lists)
     for t in _ids(*words):
         rule.push(t)
     return rule
@@ -354,15 +362,19 @@ def test_section_rule_once_all_are_given():
     assert VOCAB.index("*") in rule.banned()
 
 
-def test_section_rule_is_exact():
+@pytest.mark.parametrize("lists", [(), ("**Where**", "**Why it matters**")])
+def test_section_rule_is_exact(lists):
     """banned() is every token fails() refuses, whatever was written: the
     candidates it checks miss none, so sampling reaches no banned token."""
     rng = random.Random(5)
     tok = ToyTokenizer(VOCAB)
     for _ in range(300):
-        rule = SectionGuard(tok, HEADINGS)
+        rule = SectionGuard(tok, HEADINGS, lists)
         for _ in range(rng.randrange(40)):
-            allowed = [t for t in range(len(VOCAB)) if not rule.fails(t)]
+            # End of sequence ends an answer: nothing is pushed after it.
+            allowed = [t for t in range(1, len(VOCAB)) if not rule.fails(t)]
+            if not allowed:
+                break
             rule.push(rng.choice(allowed))
             want = sorted(t for t in range(len(VOCAB)) if rule.fails(t))
             assert rule.banned() == want
@@ -387,7 +399,7 @@ def test_guard_ends_an_answer_that_starts_over():
             break
     # "**" may open "**What it is**"; "Why" after it is banned.
     assert out == _ids(*ANSWER) + _ids("**") + [0]
-    assert guard.stats() == {"bans": 0, "section_bans": 1, "first_ban": len(ANSWER) + 1, "gave_up": False}
+    assert guard.stats() == {"bans": 0, "section_bans": 1, "line_bans": 0, "line_ends": 0, "first_ban": len(ANSWER) + 1, "gave_up": False}
 
 
 def test_first_section_ban():
@@ -401,3 +413,140 @@ def test_section_rule_gives_a_heading_its_line_starts_with():
     rule = _section_rule("**", "Fix", "**", "*", "\n", "text", "\n", "**")
     assert "**fix**" in rule.given
     assert rule.fails(VOCAB.index("Fi"))
+
+
+WHERE = ("**", "Where", "**", "\n")
+
+
+@pytest.mark.parametrize(
+    "before,token,banned",
+    [
+        (WHERE, "- item", False),  # a bullet
+        (WHERE, "-", False),  # on its way to one
+        (WHERE + ("-",), " x", False),
+        (WHERE + ("-",), "x" if "x" in VOCAB else "text", True),  # "-text" is no bullet
+        (WHERE + ("-",), "\n", True),  # nor is "-" alone
+        (WHERE, "---", True),  # a rule, not a bullet
+        (WHERE, "text", True),  # a plain line
+        (WHERE, "[x", True),
+        (WHERE, " ", False),  # leading blanks aside
+        (WHERE + (" ",), "- item", False),
+        (WHERE, "\n", False),  # a blank line
+        (WHERE + ("- item",), "\n", False),
+        (WHERE + ("- item",), "\n-", False),
+        (WHERE + ("- item", "\n"), "**", False),  # a heading still to come
+        (WHERE + ("- item", "\n", "**"), "Fix", False),
+        (WHERE, "*", False),  # on its way to "**"
+        (WHERE + ("*",), "text", True),  # "*text" is no bullet here
+        (WHERE + ("*",), "\n", True),
+        (WHERE + ("- item", "\n", "**", "Fix", "**", "\n"), "text", False),  # Fix is no list
+        (("**", "In", " short", "**", "\n"), "text", False),
+    ],
+)
+def test_list_rule(before, token, banned):
+    """In a list section every line is a bullet, a blank line or a heading
+    still to come: an answer cannot run on past its last bullet in lines
+    of another shape."""
+    rule = _section_rule(*before, lists=("**Where**",))
+    assert rule.fails(VOCAB.index(token)) is banned
+    assert (VOCAB.index(token) in rule.banned()) is banned
+
+
+def test_first_section_ban_in_a_list():
+    tok = ToyTokenizer(VOCAB)
+    words = WHERE + ("- item", "\n", "---")
+    assert first_section_ban(_ids(*words), tok, HEADINGS) == -1
+    assert first_section_ban(_ids(*words), tok, HEADINGS, ["**Where**"]) == len(words) - 1
+
+
+# Tokens for the line rule: letters, a newline, and a token that ends a
+# line within it ("|" below).
+LINES = ["<eos>", "\n", "a", "b", "c", "d", "x\n"]
+
+
+def _line_ids(s):
+    return [LINES.index("x\n") if c == "|" else LINES.index(c) for c in s]
+
+
+@pytest.mark.parametrize(
+    "before,prompt,banned",
+    [
+        ("abc", "", ""),
+        ("abcab", "", ""),  # a second "abc" may follow
+        ("abcabcab", "", "c"),  # a third may not
+        ("abcabcabd", "", ""),
+        ("aaa", "", ""),
+        ("aaaa", "", "a"),  # "aaa" a third time
+        ("abcabc\nabcab", "", ""),  # another line
+        ("abcabc|abcab", "", ""),  # a token that ends the line within it
+        ("abcabcab", "dabcd", ""),  # the prompt holds "abc"
+        ("abcabcab", "dbcd", "c"),
+    ],
+)
+def test_line_repeat(before, prompt, banned):
+    rule = LineRepeat(ToyTokenizer(LINES), 3, _line_ids(prompt))
+    for t in _line_ids(before):
+        rule.push(t)
+    assert rule.banned() == _line_ids(banned)
+
+
+def test_line_repeat_rejects_a_span_of_one():
+    with pytest.raises(WorkerError):
+        LineRepeat(ToyTokenizer(LINES), 1)
+
+
+def test_first_line_ban():
+    tok = ToyTokenizer(LINES)
+    ab = [LINES.index(c) for c in "abcabcabc"]
+    assert first_line_ban(ab, tok, 3) == 8
+    assert first_line_ban(ab, tok, 4) == -1
+    assert first_line_ban(ab, tok, 3, [LINES.index(c) for c in "abc"]) == -1
+
+
+def test_guard_steers_a_varied_loop():
+    """A loop of no one period is a span written a third time: the line
+    rule masks it, counts it apart from max_bans, and the model takes its
+    next choice."""
+    import mlx.core as mx
+
+    tok = ToyTokenizer(LINES)
+    guard = CycleGuard((256, 3, 16), max_bans=1, lines=LineRepeat(tok, 3))
+    want = [LINES.index(c) for c in "abcdabcdabc"]
+    out, last = [], 0
+    for pref in want:
+        # The model prefers pref, then a newline, then the rest.
+        logits = mx.array([[5.0 if t == pref else (4.0 if t == 1 else -float(t)) for t in range(len(LINES))]])
+        row = guard(_Ctx(last), logits).reshape(-1)
+        last = int(mx.argmax(row).item())
+        out.append(last)
+    # "abc" twice; "ab" a third time may not go on to "c": a newline
+    # instead.
+    assert out == [LINES.index(c) for c in "abcdabcdab"] + [1]
+    assert guard.stats() == {"bans": 0, "section_bans": 0, "line_bans": 1, "line_ends": 0, "first_ban": 10, "gave_up": False}
+
+
+def test_guard_ends_a_stuck_line():
+    """A model that writes a new variation each time it is steered ("ab",
+    "ac", "ad" after "abc...") is stuck in its line: after max_strikes
+    steers the guard lets only a newline through, and the next line starts
+    afresh."""
+    import mlx.core as mx
+
+    tok = ToyTokenizer(LINES)
+    guard = CycleGuard((256, 3, 16), lines=LineRepeat(tok, 2, max_strikes=2))
+    # The model wants "a" then "b" over and over; a newline ranks last
+    # but one, end of sequence last.
+    out, last = [], 0
+    for step in range(8):
+        pref = 2 if step % 2 == 0 else 3
+        order = [pref, 5 - pref, 4, 5, 1, 6, 0]  # a/b, b/a, c, d, newlines, eos
+        logits = mx.array([[float(-order.index(t)) for t in range(len(LINES))]])
+        last = int(mx.argmax(guard(_Ctx(last), logits).reshape(-1)).item())
+        out.append(last)
+        if last == 1:
+            break
+    # "ab", then "a" again would repeat "ab": "ba" is new, ...
+    assert out[-1] == 1 and guard.line_ends == 1 and guard.line_bans >= 2
+    guard(_Ctx(last), mx.zeros((1, len(LINES))))  # the decoder feeds the newline back
+    assert guard.lines.strikes == 0  # and it starts a line afresh
+    assert guard.stats()["line_ends"] == 1

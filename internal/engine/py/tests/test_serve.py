@@ -11,6 +11,7 @@ from mlx_lm import server
 
 from vulntune_engine import serve
 from vulntune_engine.grounded import GroundedProcessor
+from vulntune_engine.repeat import GuardSpec
 
 
 @pytest.mark.parametrize(
@@ -183,12 +184,18 @@ def test_install_runs_the_grounded_classes():
         (
             ["run.py", "--vulntune-loop-guard", '{"max_period": 256, "min_repeats": 3, "min_tokens": 16, "max_bans": 12}', "--port", "1"],
             ["run.py", "--port", "1"],
-            ((256, 3, 16), 12, []),
+            ((256, 3, 16), 12, [], [], 0, 0),
         ),
         (
             ["run.py", "--vulntune-loop-guard", '{"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**"]}'],
             ["run.py"],
-            ((256, 3, 16), 0, ["**Fix**"]),
+            ((256, 3, 16), 0, ["**Fix**"], [], 0, 0),
+        ),
+        (
+            ["run.py", "--vulntune-loop-guard",
+             '{"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**", "**Where**"], "lists": ["**Where**"], "line_span": 16, "line_strikes": 4}'],
+            ["run.py"],
+            ((256, 3, 16), 0, ["**Fix**", "**Where**"], ["**Where**"], 16, 4),
         ),
     ],
 )
@@ -218,7 +225,7 @@ LOOP_VOCAB = ["<p>", "go ", "get ", "x", "</s>"]
 
 def test_grounded_request_gets_the_loop_guard_first_and_ends_when_it_gives_up():
     tok = EncodingTokenizer(LOOP_VOCAB)
-    g = serve.Grounding("go get x", greedy=True, loop_guard=((2, 3, 4), 2, []))
+    g = serve.Grounding("go get x", greedy=True, loop_guard=GuardSpec((2, 3, 4), 2, []))
     guard, proc = g.make(tok, 20)
     assert isinstance(proc, GroundedProcessor) and guard.guard is g.guard
     # The model would loop "go get go get …"; the guard masks the token

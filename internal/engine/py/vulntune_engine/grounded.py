@@ -500,8 +500,9 @@ class GroundedProcessor:
         self.tokenizer = tokenizer
         self.ground = Ground(ground)
         # pin: the finding's {"installed", "fixed"} versions, whose fix
-        # snippets may not give the installed one (pin.py); None: no rule.
-        self.pin = SnippetPin(pin.get("installed"), pin.get("fixed")) if pin else None
+        # snippets may not give the installed one, and "lines", the only
+        # lines its fenced fix blocks may hold (pin.py); None: no rule.
+        self.pin = SnippetPin(pin.get("installed"), pin.get("fixed"), pin.get("lines")) if pin else None
         self.greedy = greedy
         self.observe = observe
         self.top_k = top_k

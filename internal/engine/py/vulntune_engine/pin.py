@@ -135,18 +135,61 @@ def _forms(v):
     return out
 
 
+def _line_norm(line):
+    """A snippet line as evaluation compares it (evaluate.snippetLines):
+    runs of whitespace made one, leading and trailing ones aside."""
+    return " ".join(line.split())
+
+
 class SnippetPin:
-    """Holds an answer's fix snippets off the installed version.
+    """Holds an answer's fix snippets off the installed version, and its
+    fenced ones to the finding's own fix lines.
 
     installed and fixed are the finding's versions (dataset.Facts). With no
     installed or fixed version, or the two the same version, there is
-    nothing to hold and check() passes everything."""
+    no version to hold.
 
-    def __init__(self, installed, fixed):
+    lines, when given, are the only lines a fenced block may hold (runs of
+    whitespace aside; blank lines and the closing fence aside): the lines
+    of the finding's own fix snippets, as vulntune writes them from its
+    facts (evaluate.SnippetPin). What a reader copies and runs is then a
+    command that resolves, never `npm add lodash @4.17.21
+    --only-minor-version`; which of the lines an answer gives, and
+    everything around them, stays the model's. With neither rule
+    check() passes everything."""
+
+    def __init__(self, installed, fixed, lines=()):
         self.installed = norm_version(installed or "")
-        self.active = bool(installed) and bool(fixed) and self.installed != norm_version(fixed)
+        self.versions = bool(installed) and bool(fixed) and self.installed != norm_version(fixed)
         self.banned = _forms(installed or "") - _forms(fixed or "")
         self.allowed = _forms(fixed or "")
+        self.lines = sorted({n for n in (_line_norm(l) for l in lines or ()) if n})
+        self.active = self.versions or bool(self.lines)
+
+    def _line_ok(self, line, final_line):
+        """Whether line, within a fenced block, is one of self.lines or,
+        not yet ended, on its way to one (or to the closing fence)."""
+        n = _line_norm(line)
+        if n == "" or n.startswith("```") or n.startswith("~~~"):
+            return True
+        if final_line:
+            return n in self.lines
+        if "```".startswith(n) or "~~~".startswith(n):
+            return True
+        if line[-1:].isspace():
+            n += " "
+        return any(l.startswith(n) for l in self.lines)
+
+    def _fences_ok(self, text, final):
+        inside = False
+        lines = text.split("\n")
+        for k, line in enumerate(lines):
+            if _is_fence(line):
+                inside = not inside
+                continue
+            if inside and not self._line_ok(line, final or k < len(lines) - 1):
+                return False
+        return True
 
     def _open_ok(self, snippet):
         """Whether the version still being written at the end of snippet
@@ -172,8 +215,11 @@ class SnippetPin:
     def check(self, text, final=False):
         """Whether text may stand as (the beginning of) an answer: no fix
         snippet names the installed version, and unless final, none is
-        writing it."""
-        if not self.active:
+        writing it; every line of a fenced block is one of lines, or on
+        its way to one."""
+        if self.lines and not self._fences_ok(text, final):
+            return False
+        if not self.versions:
             return True
         for snip, is_open in fix_snippets(text):
             for start, end in version_tokens(snip):

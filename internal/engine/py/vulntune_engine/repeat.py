@@ -167,6 +167,10 @@ class TokenText:
         # those whose text opens with an asterisk.
         self.blank = [i for i, t in enumerate(self.texts) if "\n" not in t and not t.strip()]
         self.star = [i for i, t in enumerate(self.texts) if "\n" not in t and t.lstrip().startswith("*")]
+        # Tokens without a newline that open with a space: what may follow
+        # a list line's "-".
+        self.space = [i for i, t in enumerate(self.texts) if "\n" not in t and t.startswith(" ")]
+        self.space_set = frozenset(self.space)
         # End of sequence: always allowed, so an answer steered off a
         # heading may end there.
         self.eos = sorted(getattr(tokenizer, "eos_token_ids", None) or ())
@@ -216,12 +220,22 @@ class SectionGuard:
     a banned token either.
 
     headings are the lines that open sections ("**Fix**"); a heading
-    counts as given when its line ends."""
+    counts as given when its line ends.
 
-    def __init__(self, tokenizer, headings):
+    lists are those of the headings whose sections are bullet lists (Go's
+    chat.ListSections: "Where", "How to verify", "References"): in one, a
+    line opens with "- " or "**" or is blank, leading blanks aside. So an
+    answer cannot run on past its last bullet in lines of another shape
+    ("---", "[Severity: medium. ...", a fence), the loop the heading rule
+    alone left after References: what is left to it is another bullet, a
+    heading still to come, or the end."""
+
+    def __init__(self, tokenizer, headings, lists=()):
         self._index = TokenText.of(tokenizer)
         self.headings = [_norm(h) for h in headings]
+        self.lists = {_norm(h) for h in lists}
         self.given = set()
+        self.current = None
         self.line = ""
 
     def push(self, token):
@@ -231,7 +245,10 @@ class SectionGuard:
             # A line that starts with a heading gives it ("**References***"
             # as much as "**References**").
             p = _norm(line, complete=True)
-            self.given.update(h for h in self.headings if p.startswith(h))
+            for h in self.headings:
+                if p.startswith(h):
+                    self.given.add(h)
+                    self.current = h
 
     def _ungiven(self):
         return [h for h in self.headings if h not in self.given]
@@ -241,13 +258,27 @@ class SectionGuard:
         if any(p.startswith(g) for g in self.given):
             return True
         if not p.startswith("**"):
-            return False
+            if self.current in self.lists and p.startswith("*"):
+                # In a list only a heading's "**" opens a line with an
+                # asterisk.
+                return complete or p != "*"
+            return self._bad_item(line.lstrip(), complete)
         ungiven = self._ungiven()
         if any(p.startswith(h) for h in ungiven):
             return False
         # A bold line that is no heading still to come: ended, or one no
         # more text can make one.
         return complete or not any(h.startswith(p) for h in ungiven)
+
+    def _bad_item(self, t, complete):
+        """Whether t, a line that opens with no asterisk and its leading
+        blanks aside, breaks a list section's shape: blank, or "- " and
+        more (a line so far may still be on its way: "" or "-")."""
+        if self.current not in self.lists or t == "":
+            return False
+        if complete:
+            return not t.startswith("- ")
+        return not (t.startswith("- ") or t == "-")
 
     def fails(self, token):
         """Whether token, written next, breaks the rule (end of sequence
@@ -271,7 +302,23 @@ class SectionGuard:
                 if h.startswith(p):
                     cands.update(index.related(h[len(p) :]))
             return "allow", sorted({t for t in cands if not self.fails(t)} | set(index.eos))
+        if self.current in self.lists and p in ("", "-", "*"):
+            # A list's line that has not begun its bullet or heading: few
+            # tokens may go on with it, so the rule names those.
+            cands = set(index.blank) | set(index.newline) | set(index.star)
+            if p == "":
+                cands.update(index.related("- "))
+            ok = {t for t in cands if not self.fails(t)} | set(index.eos)
+            if p == "-":
+                # Every token without a newline that opens with a space
+                # makes "- " of it: a third of the vocabulary, allowed
+                # whole instead of checked one by one.
+                return "allow", index.space + sorted(ok - index.space_set)
+            return "allow", sorted(ok)
         cands = set(index.newline_star)
+        if self.current in self.lists:
+            # A newline may open a line of another shape in a list.
+            cands.update(index.newline)
         if p in ("", "*"):
             # A line's start: a token may open it with "**".
             cands.update(index.star)
@@ -286,6 +333,77 @@ class SectionGuard:
             return ids
         allowed = set(ids)
         return [t for t in range(len(self._index.texts)) if t not in allowed]
+
+
+class LineRepeat:
+    """The rule that a line says nothing a third time: within one line, no
+    span of `span` tokens comes back a third time unless the prompt holds
+    that span (a path the finding names may be written more than once:
+    "... at a/b.json:13 ... replace the value in a/b.json:13"). A loop
+    that varies ("--keep --keep --remove --keep", "Apex.Apex.ApeX.Apex", a
+    finding's list of files written over and over in a new order) has no
+    one period for CycleStop to see, but it repeats spans. A second copy
+    is let through, as CycleStop lets a cycle's: barring it steered an
+    answer that said "upgrade from 4.2.1 to 5.0.3" twice in its first line
+    to "5.0.4", a version in no prompt (bench/RESULTS.md, "Lists and
+    lines"). Reference answers repeat no span of more than 10 tokens
+    within a line that their prompt does not hold, so a span of 16 leaves
+    them whole.
+
+    Steered out of a varied loop, a model writes a new variation ("--keep
+    --set --remove", "--old --new --all") as readily as the old: after
+    `max_strikes` steers within one line (the guard's, for a cycle or a
+    span; 0: no limit) the line is stuck, and `must_end` says so: the
+    guard then lets only a newline through, so the answer goes on to its
+    next line (the closing fence, the next step) instead of writing the
+    stuck one to the bound.
+
+    O(1) a token: a dictionary from each (span - 1)-token key of the line
+    to the tokens that followed it, each with its count."""
+
+    def __init__(self, tokenizer, span, prompt=(), max_strikes=0):
+        if span < 2:
+            raise WorkerError("BadRequest", f"loop_guard line_span: want 2 or more, got {span}")
+        self.span = span
+        self.max_strikes = max_strikes
+        self.strikes = 0
+        index = TokenText.of(tokenizer)
+        self.newline, self.eos = index.newline, index.eos
+        self._newline = set(self.newline)
+        p = [int(t) for t in prompt]
+        self._prompt = {tuple(p[i : i + span]) for i in range(len(p) - span + 1)}
+        self._line = []
+        self._follow = {}
+
+    def strike(self):
+        """Count a steer within the current line."""
+        self.strikes += 1
+
+    @property
+    def must_end(self):
+        """Whether the current line is stuck and the next token must end
+        it."""
+        return bool(self.max_strikes) and self.strikes >= self.max_strikes
+
+    def push(self, token):
+        if token in self._newline:
+            self._line, self._follow, self.strikes = [], {}, 0
+            return
+        line, k = self._line, self.span - 1
+        if len(line) >= k:
+            seen = self._follow.setdefault(tuple(line[len(line) - k :]), {})
+            seen[token] = seen.get(token, 0) + 1
+        line.append(token)
+
+    def banned(self):
+        """The tokens that, written next, would write a span of the line a
+        third time that the prompt does not hold."""
+        k = self.span - 1
+        if len(self._line) < k:
+            return []
+        key = tuple(self._line[len(self._line) - k :])
+        seen = self._follow.get(key, {})
+        return sorted(t for t, n in seen.items() if n >= 2 and key + (t,) not in self._prompt)
 
 
 class CycleGuard:
@@ -310,14 +428,22 @@ class CycleGuard:
     `sections`, a SectionGuard or None, adds its bans: `section_bans`
     counts the steps where it masked the top token (they do not count
     toward max_bans: a bold line steered off is not a loop the
-    model is stuck in).
+    model is stuck in). `lines`, a LineRepeat or None, adds its own:
+    `line_bans` counts them, apart from max_bans too, so a varied loop the
+    rule steers out of may go on to end by itself; and where its line is
+    stuck (LineRepeat.must_end) the guard lets only a token that ends the
+    line through, `line_ends` counting the steps where that changed the
+    choice.
     """
 
-    def __init__(self, settings, prompt=(), capacity=0, max_bans=0, sections=None):
+    def __init__(self, settings, prompt=(), capacity=0, max_bans=0, sections=None, lines=None):
         self._cycle = CycleStop(*settings, capacity=capacity)
         self.max_bans = max_bans
         self.sections = sections
         self.section_bans = 0
+        self.lines = lines
+        self.line_bans = 0
+        self.line_ends = 0
         # Token ids joined with commas: "does the prompt hold this run" is
         # one substring search.
         self._prompt = "," + ",".join(map(str, prompt)) + ","
@@ -336,6 +462,8 @@ class CycleGuard:
         self._cycle.push(token)
         if self.sections is not None:
             self.sections.push(token)
+        if self.lines is not None:
+            self.lines.push(token)
 
     def _in_prompt(self, token, span):
         run = self._cycle.tail(span - 1) + [token]
@@ -354,7 +482,9 @@ class CycleGuard:
         np = self._cycle._np
         cycles = {t for t, span in self._cycle.completing() if not self._in_prompt(t, span)}
         kind, ids = self.sections.mask() if self.sections is not None else ("ban", [])
-        if not cycles and kind == "ban" and not ids:
+        repeats = set(self.lines.banned()) if self.lines is not None else set()
+        stuck = self.lines is not None and self.lines.must_end
+        if not cycles and not repeats and kind == "ban" and not ids and not stuck:
             return logits
         # A ban counts where it changed the choice: the top token was one.
         top = int(mx.argmax(logits.reshape(-1)).item())
@@ -363,15 +493,28 @@ class CycleGuard:
             self.bans += 1
         elif section_banned:
             self.section_bans += 1
-        if (top in cycles or section_banned) and self.first_ban is None:
-            self.first_ban = len(self._cycle)
+        elif top in repeats:
+            self.line_bans += 1
+        if top in cycles or section_banned or top in repeats:
+            if self.first_ban is None:
+                self.first_ban = len(self._cycle)
+            if self.lines is not None and not section_banned:
+                self.lines.strike()
+        if self.lines is not None and self.lines.must_end:
+            # A stuck line: only a token that ends it, as the other rules
+            # allow it (end of sequence at worst).
+            ends = set(self.lines.newline) - cycles - repeats
+            ends = ends - set(ids) if kind == "ban" else ends & set(ids)
+            if top not in ends:
+                self.line_ends += 1
+            kind, ids, cycles, repeats = "allow", sorted(ends | set(self.lines.eos)), set(), set()
         if kind == "allow":
             mask = np.full(logits.shape[-1], -np.inf, dtype=np.float32)
             mask[[t for t in ids if t < logits.shape[-1]]] = 0
         else:
             mask = np.zeros(logits.shape[-1], dtype=np.float32)
             mask[[t for t in ids if t < logits.shape[-1]]] = -np.inf
-        mask[sorted(cycles)] = -np.inf
+        mask[sorted(cycles | repeats)] = -np.inf
         return logits + mx.array(mask).astype(logits.dtype)
 
     @property
@@ -382,7 +525,14 @@ class CycleGuard:
 
     def stats(self):
         """What the guard did to the answer, as the item reports it."""
-        return {"bans": self.bans, "section_bans": self.section_bans, "first_ban": self.first_ban, "gave_up": self.gave_up}
+        return {
+            "bans": self.bans,
+            "section_bans": self.section_bans,
+            "line_bans": self.line_bans,
+            "line_ends": self.line_ends,
+            "first_ban": self.first_ban,
+            "gave_up": self.gave_up,
+        }
 
 
 def stop_from(req, key="repeat_stop"):
@@ -398,11 +548,19 @@ def stop_from(req, key="repeat_stop"):
         raise WorkerError("BadRequest", f"{key} {spec!r}: want max_period, min_repeats and min_tokens ({e})")
 
 
+def _headings(req, key):
+    lines = req["loop_guard"].get(key) or []
+    if not isinstance(lines, list) or not all(isinstance(h, str) and h.strip() and "\n" not in h for h in lines):
+        raise WorkerError("BadRequest", f"loop_guard {key} {lines!r}: want a list of one-line headings")
+    return lines
+
+
 def guard_from(req):
     """The CycleGuard settings of a request's "loop_guard" (CycleStop's
-    three, max_bans and the section headings, a list of lines, possibly
-    empty), or None when it has none; bad ones are a BadRequest, raised
-    before a model loads."""
+    three, max_bans, the section headings and those of them that open
+    lists, each a list of lines, possibly empty, and line_span, 0 for no
+    LineRepeat), or None when it has none; bad ones are a BadRequest,
+    raised before a model loads."""
     settings = stop_from(req, "loop_guard")
     if settings is None:
         return None
@@ -413,27 +571,64 @@ def guard_from(req):
         raise WorkerError("BadRequest", f"loop_guard max_bans: want a count ({e})")
     if max_bans < 0:
         raise WorkerError("BadRequest", f"loop_guard max_bans: want 0 or more, got {max_bans}")
-    sections = req["loop_guard"].get("sections") or []
-    if not isinstance(sections, list) or not all(isinstance(h, str) and h.strip() and "\n" not in h for h in sections):
-        raise WorkerError("BadRequest", f"loop_guard sections {sections!r}: want a list of one-line headings")
-    return settings, max_bans, sections
+    sections, lists = _headings(req, "sections"), _headings(req, "lists")
+    if not set(lists) <= set(sections):
+        raise WorkerError("BadRequest", f"loop_guard lists {lists!r}: want headings of its sections")
+    try:
+        span = int(req["loop_guard"].get("line_span") or 0)
+    except (TypeError, ValueError) as e:
+        raise WorkerError("BadRequest", f"loop_guard line_span: want a count of tokens ({e})")
+    if span == 1 or span < 0:
+        raise WorkerError("BadRequest", f"loop_guard line_span: want 0 or 2 or more, got {span}")
+    try:
+        strikes = int(req["loop_guard"].get("line_strikes") or 0)
+    except (TypeError, ValueError) as e:
+        raise WorkerError("BadRequest", f"loop_guard line_strikes: want a count ({e})")
+    if strikes < 0 or (strikes and not span):
+        raise WorkerError("BadRequest", f"loop_guard line_strikes: want 0 or more, with a line_span, got {strikes}")
+    return GuardSpec(settings, max_bans, sections, lists, span, strikes)
+
+
+class GuardSpec(tuple):
+    """guard_from's reading of a request's loop guard."""
+
+    def __new__(cls, settings, max_bans, sections, lists=(), line_span=0, line_strikes=0):
+        return super().__new__(cls, (settings, max_bans, sections, lists, line_span, line_strikes))
+
+    settings = property(lambda self: self[0])
+    max_bans = property(lambda self: self[1])
+    sections = property(lambda self: self[2])
+    lists = property(lambda self: self[3])
+    line_span = property(lambda self: self[4])
+    line_strikes = property(lambda self: self[5])
 
 
 def guard_for(spec, prompt, capacity, tokenizer):
     """A CycleGuard for one prompt (token ids) under guard_from's spec, its
-    section rule read in tokenizer's tokens: the evaluate and answer ops
-    and the server build theirs here."""
-    settings, max_bans, sections = spec
-    rule = SectionGuard(tokenizer, sections) if sections else None
-    return CycleGuard(settings, prompt, capacity=capacity, max_bans=max_bans, sections=rule)
+    section and line rules read in tokenizer's tokens: the evaluate and
+    answer ops and the server build theirs here."""
+    rule = SectionGuard(tokenizer, spec.sections, spec.lists) if spec.sections else None
+    lines = LineRepeat(tokenizer, spec.line_span, prompt, spec.line_strikes) if spec.line_span else None
+    return CycleGuard(spec.settings, prompt, capacity=capacity, max_bans=spec.max_bans, sections=rule, lines=lines)
 
 
-def first_section_ban(tokens, tokenizer, headings):
+def first_section_ban(tokens, tokenizer, headings, lists=()):
     """The index of the first of tokens that SectionGuard with headings
-    would ban, or -1."""
-    rule = SectionGuard(tokenizer, headings)
+    and lists would ban, or -1."""
+    rule = SectionGuard(tokenizer, headings, lists)
     for i, t in enumerate(tokens):
         if rule.fails(t):
+            return i
+        rule.push(t)
+    return -1
+
+
+def first_line_ban(tokens, tokenizer, span, prompt=()):
+    """The index of the first of tokens that LineRepeat with span and
+    prompt would ban, or -1."""
+    rule = LineRepeat(tokenizer, span, prompt)
+    for i, t in enumerate(tokens):
+        if t in rule.banned():
             return i
         rule.push(t)
     return -1
@@ -453,8 +648,10 @@ def op_references(req):
     """Token counts of req["texts"] with req["model"]'s tokenizer, where
     the repetition stop req["repeat_stop"] would end each and where the
     loop guard req["loop_guard"] would first mask its next token, for a
-    cycle or a bold line its section rule bans (-1: never; the guard read
-    without a prompt, so at its strictest)."""
+    cycle, a line its section rule bans or a span its line rule does
+    (-1: never). req["prompts"], when given, one a text, are what the
+    guard reads each text against, as it does in decoding; without them
+    it reads at its strictest, as if no prompt held anything."""
     import os
     from pathlib import Path
 
@@ -463,21 +660,32 @@ def op_references(req):
     model_dir = req["model"]
     if not os.path.isdir(model_dir):
         raise WorkerError("BadRequest", f"model directory {model_dir} does not exist")
+    prompts = req.get("prompts") or []
+    if prompts and len(prompts) != len(req["texts"]):
+        raise WorkerError("BadRequest", f"references: {len(prompts)} prompts for {len(req['texts'])} texts")
     settings = stop_from(req)
-    guard, _, headings = guard_from(req) or (None, 0, [])
+    spec = guard_from(req)
     tokenizer = load_tokenizer(Path(model_dir))
     tokens, stops, guarded = [], [], []
-    for text in req["texts"]:
+    for i, text in enumerate(req["texts"]):
         ids = tokenizer.encode(text, add_special_tokens=False)
+        prompt = tokenizer.encode(prompts[i], add_special_tokens=False) if prompts else []
         tokens.append(len(ids))
         stops.append(first_stop(ids, settings) if settings else -1)
-        # The guard masks the token that would make CycleStop at its
-        # settings fire: the one after first_stop's count minus one.
-        at = first_stop(ids, guard) if guard else -1
-        at = at - 1 if at > 0 else -1
-        # The section rule, where the guard has one: its first ban too.
-        sec = first_section_ban(ids, tokenizer, headings) if headings else -1
-        guarded.append(min(x for x in (at, sec) if x >= 0) if max(at, sec) >= 0 else -1)
+        bans = []
+        if spec is not None:
+            # The guard masks the token that would make CycleStop at its
+            # settings fire: the one after first_stop's count minus one.
+            # (A run the prompt holds is not read aside here: reference
+            # answers hold no cycle of the guard's length.)
+            at = first_stop(ids, spec.settings)
+            bans.append(at - 1 if at > 0 else -1)
+            if spec.sections:
+                bans.append(first_section_ban(ids, tokenizer, spec.sections, spec.lists))
+            if spec.line_span:
+                bans.append(first_line_ban(ids, tokenizer, spec.line_span, prompt))
+        hits = [b for b in bans if b >= 0]
+        guarded.append(min(hits) if hits else -1)
     return {"tokens": tokens, "stops": stops, "guarded": guarded}
 
 
