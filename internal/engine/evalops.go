@@ -111,18 +111,24 @@ func (d *Decoding) AddGround(ground string, pin *Pin) {
 	}
 }
 
-// Pin is what grounded decoding holds a dependency answer's fix snippets
-// to: no version in a fenced block or an install command is Installed
-// (evaluate's snippet score calls such a snippet vulnerable), and one
-// still being written that can only become Installed is steered to Fixed
-// where the two part.
+// Pin is what grounded decoding holds an answer to beyond its ground: no
+// version in a fenced block or an install command of a dependency's fix
+// is Installed (evaluate's snippet score calls such a snippet
+// vulnerable), and one still being written that can only become Installed
+// is steered to Fixed where the two part; fenced lines and the lines of
+// the sections it names are vulntune's own for the finding.
 type Pin struct {
 	Installed string `json:"installed"`
 	Fixed     string `json:"fixed"`
 	// Lines, when set, are the only lines a fenced block of the answer
 	// may hold, runs of whitespace aside (blank lines and the closing
-	// fence aside): the finding's own fix lines (evaluate.SnippetPin).
+	// fence aside): the finding's own fix lines (evaluate.AnswerPin).
 	Lines []string `json:"lines,omitempty"`
+	// Sections, when set, holds the sections it names by their heading
+	// line ("**Where**") to the only lines each may hold, runs of
+	// whitespace aside (blank lines aside): the finding's own facts, as
+	// vulntune writes them (evaluate.AnswerPin).
+	Sections map[string][]string `json:"sections,omitempty"`
 }
 
 // validate checks a request of op ("evaluate" or "answer") decoding its

@@ -225,7 +225,7 @@ func runModel(ctx context.Context, opts Options, label, dir string, exs []exampl
 		if !opts.Free {
 			// Free decoding that reports where grounded decoding would
 			// intervene: the answers it would not touch need no second run.
-			req.AddGround(Ground(e.prompt(), e.Meta.Facts), SnippetPin(e.Meta.Facts, e.answer()))
+			req.AddGround(Ground(e.prompt(), e.Meta.Facts), AnswerPin(e.Meta.Facts, e.answer()))
 			req.Grounding = engine.GroundingObserve
 		}
 	}
@@ -313,7 +313,7 @@ func groundModel(ctx context.Context, opts Options, label, dir string, exs []exa
 			e := exs[g.Index]
 			at = append(at, g.Index)
 			req.Examples = append(req.Examples, e.Raw)
-			req.AddGround(Ground(e.prompt(), e.Meta.Facts), SnippetPin(e.Meta.Facts, e.answer()))
+			req.AddGround(Ground(e.prompt(), e.Meta.Facts), AnswerPin(e.Meta.Facts, e.answer()))
 			// An intervention at the first token leaves nothing to resume
 			// from: that answer is generated again whole. A prefix past
 			// the first intervention would keep a token grounded decoding

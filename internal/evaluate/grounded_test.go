@@ -2,12 +2,14 @@ package evaluate_test
 
 import (
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/engine/enginetest"
 	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/ident"
@@ -243,5 +245,37 @@ func TestGroundedWalks(t *testing.T) {
 		if ids := evaluate.UngroundedIdents(text, tt.prompt, tt.facts); out.Walks[i] && len(ids) > 0 {
 			t.Errorf("%s: grounded decoding accepts %q, evaluate finds %v", tt.name, text, ids)
 		}
+	}
+}
+
+// TestAnswerPin: what grounded decoding holds an answer to beyond its
+// ground comes from the facts and vulntune's own answer to them: the
+// versions of a dependency's fix, its fenced lines, and the Where section.
+func TestAnswerPin(t *testing.T) {
+	t.Parallel()
+	reference := "**In short**\nx\n\n**Where**\n- Package lodash, installed version 4.17.20 (npm)\n- File package.json\n\n" +
+		"**Fix**\nUpgrade.\n```\nnpm install  lodash@4.17.21\n```\n1. Rebuild.\n\n**How to verify**\n- Re-run it."
+	where := map[string][]string{"**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"}}
+	for _, tt := range []struct {
+		name  string
+		facts dataset.Facts
+		want  *engine.Pin
+	}{
+		{"a dependency with a fix", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21"},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where}},
+		{"no installed version", dataset.Facts{Package: "lodash", FixedVersion: "4.17.21"},
+			&engine.Pin{Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where}},
+		{"no fix: the Where section alone", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20"},
+			&engine.Pin{Installed: "4.17.20", Sections: where}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := evaluate.AnswerPin(tt.facts, reference); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("AnswerPin = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	if got := evaluate.AnswerPin(dataset.Facts{Package: "x", FixedVersion: "1"}, "**In short**\nno sections"); got != nil {
+		t.Errorf("AnswerPin of an answer without fix lines or a Where section = %+v, want nil", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/ident"
@@ -49,22 +50,44 @@ func Ground(prompt string, facts dataset.Facts) string {
 		strings.Join(facts.CWE, "\n") + "\n" + facts.Location
 }
 
-// SnippetPin is what grounded decoding holds the fix snippets of an answer
-// to facts to: never the installed version, as snippetScore requires, and,
-// for a package with a fixed version, fenced blocks only of the lines of
-// reference's fix snippets (the answer vulntune writes from the same
-// facts, narrate's), as snippetVerbatim reads them: the copy-paste line
-// of a dependency's fix is the one its build system resolves, whatever the
-// weights would have written there. nil when there is no rule to hold.
-func SnippetPin(facts dataset.Facts, reference string) *engine.Pin {
+// AnswerPin is what grounded decoding holds an answer to facts to beyond
+// its ground: fix snippets never with the installed version, as
+// snippetScore requires; for a package with a fixed version, fenced
+// blocks only of the lines of reference's fix snippets (the answer
+// vulntune writes from the same facts, narrate's), as snippetVerbatim
+// reads them, so the copy-paste line of a dependency's fix is the one
+// its build system resolves whatever the weights would have written
+// there; and the "Where" section only of reference's lines, the
+// finding's package, file, line, image or endpoint as the scanner gave
+// them. nil when there is no rule to hold.
+func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	pin := &engine.Pin{Installed: facts.InstalledVersion, Fixed: facts.FixedVersion}
 	if facts.Package != "" && facts.FixedVersion != "" {
 		pin.Lines = referenceLines(reference)
 	}
+	if where := sectionLines(reference, chat.Heading("Where")); len(where) > 0 {
+		pin.Sections = map[string][]string{chat.Heading("Where"): where}
+	}
 	versions := facts.InstalledVersion != "" && facts.FixedVersion != "" &&
 		ident.NormVersion(facts.InstalledVersion) != ident.NormVersion(facts.FixedVersion)
-	if !versions && len(pin.Lines) == 0 {
+	if !versions && len(pin.Lines) == 0 && len(pin.Sections) == 0 {
 		return nil
 	}
 	return pin
+}
+
+// sectionLines are the non-blank lines of answer's section that heading
+// opens, up to the next bold line.
+func sectionLines(answer, heading string) []string {
+	var out []string
+	in := false
+	for _, l := range strings.Split(answer, "\n") {
+		switch {
+		case strings.HasPrefix(l, "**"):
+			in = l == heading
+		case in && strings.TrimSpace(l) != "":
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -230,7 +230,7 @@ type job struct {
 	messages []chat.Message // system, user and an empty assistant turn
 	prompt   string         // system and user text, for the grounding test
 	facts    dataset.Facts  // what evaluation scores the answer against
-	fixes    string         // vulntune's own answer, whose fix lines grounded decoding holds fences to
+	fixes    string         // vulntune's own answer, whose fix and Where lines grounded decoding holds the answer's to
 	key      string         // cache key; "" when not cached
 	item     *engine.EvaluateItem
 	cached   bool
@@ -417,7 +417,7 @@ func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error
 		}
 		req.Examples = append(req.Examples, b)
 		if !opts.Free {
-			req.AddGround(evaluate.Ground(j.prompt, j.facts), evaluate.SnippetPin(j.facts, j.fixes))
+			req.AddGround(evaluate.Ground(j.prompt, j.facts), evaluate.AnswerPin(j.facts, j.fixes))
 			req.Grounding = engine.GroundingEnforce
 		}
 	}

@@ -143,40 +143,43 @@ func TestRepeatStopAndLoopGuardSpareReferenceAnswers(t *testing.T) {
 	}
 }
 
-// pinReferenceScript checks each answer with pin.py's SnippetPin at every
+// pinReferenceScript checks each answer with pin.py's SnippetPin and SectionLines at every
 // prefix and as a final answer; it prints the length of the first prefix
 // refused, or -1.
 const pinReferenceScript = `
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from vulntune_engine.pin import SnippetPin
+from vulntune_engine.pin import SectionLines, SnippetPin
 out = []
 for c in json.load(sys.stdin):
-    p, a = SnippetPin(c["installed"], c["fixed"], c["lines"]), c["answer"]
-    bad = next((i for i in range(1, len(a) + 1) if not p.check(a[:i])), -1)
-    out.append(bad if bad >= 0 or p.check(a, final=True) else len(a))
+    p, h, a = SnippetPin(c["installed"], c["fixed"], c["lines"]), SectionLines(c["sections"]), c["answer"]
+    ok = lambda text, final=False: p.check(text, final=final) and h.check(text, final=final)
+    bad = next((i for i in range(1, len(a) + 1) if not ok(a[:i])), -1)
+    out.append(bad if bad >= 0 or ok(a, final=True) else len(a))
 json.dump(out, sys.stdout)
 `
 
 // TestSnippetPinSparesReferenceAnswers: grounded decoding's hold on fix
-// snippets (evaluate.SnippetPin, the engine's pin.py) lets every reference
+// snippets and the Where section (evaluate.AnswerPin, the engine's pin.py) lets every reference
 // answer of the sample and corpus datasets through, character by
 // character: the rule bars only what a model should not write.
 func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 	type pinCase struct {
-		Answer    string   `json:"answer"`
-		Installed string   `json:"installed"`
-		Fixed     string   `json:"fixed"`
-		Lines     []string `json:"lines"`
+		Answer    string              `json:"answer"`
+		Installed string              `json:"installed"`
+		Fixed     string              `json:"fixed"`
+		Lines     []string            `json:"lines"`
+		Sections  map[string][]string `json:"sections"`
 	}
 	for _, src := range referenceSources {
 		var cases []pinCase
 		var ids []string
-		lined := 0
+		lined, held := 0, 0
 		for _, ex := range referenceExamples(t, src) {
-			if pin := evaluate.SnippetPin(ex.Meta.Facts, ex.Assistant()); pin != nil {
-				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Lines})
+			if pin := evaluate.AnswerPin(ex.Meta.Facts, ex.Assistant()); pin != nil {
+				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Lines, pin.Sections})
 				lined += min(len(pin.Lines), 1)
+				held += min(len(pin.Sections), 1)
 				ids = append(ids, ex.Meta.FindingID)
 			}
 		}
@@ -191,13 +194,16 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 		for i, at := range refused {
 			if at >= 0 {
 				c := cases[i]
-				t.Errorf("%s: %s: the snippet pin (installed %s, fixed %s, %d fix lines) refuses its reference answer at %q",
-					filepath.Base(src), ids[i], c.Installed, c.Fixed, len(c.Lines), c.Answer[max(0, at-80):at])
+				t.Errorf("%s: %s: the pin (installed %s, fixed %s, %d fix lines, sections %v) refuses its reference answer at %q",
+					filepath.Base(src), ids[i], c.Installed, c.Fixed, len(c.Lines), c.Sections, c.Answer[max(0, at-80):at])
 			}
 		}
 		if lined == 0 {
 			t.Errorf("%s: no reference answer's pin holds fix lines", filepath.Base(src))
 		}
-		t.Logf("%s: %d reference answers with a pin, %d of them with fix lines", filepath.Base(src), len(cases), lined)
+		if held == 0 {
+			t.Errorf("%s: no reference answer's pin holds its Where lines", filepath.Base(src))
+		}
+		t.Logf("%s: %d reference answers with a pin, %d of them with fix lines, %d with Where lines", filepath.Base(src), len(cases), lined, held)
 	}
 }

@@ -8,7 +8,7 @@ snippet evaluation calls vulnerable is tested from Go
 import pytest
 
 from vulntune_engine.grounded import GroundedProcessor, request_processors
-from vulntune_engine.pin import SnippetPin, fix_snippets, version_tokens
+from vulntune_engine.pin import SectionLines, SnippetPin, fix_snippets, version_tokens
 
 from test_grounded import ToyTokenizer, run
 
@@ -133,7 +133,10 @@ LINES = ["npm install tunnel-agent@0.6.0", "<version>0.6.0</version>"]
         ("```\nnpm install tunnel-agent@0.6.0\n```", True, True),
         ("```\nnpm  install   tunnel-agent@0.6.0  \n```", True, True),  # runs of spaces aside
         ("```\n    <version>0.6.0</version>\n```", True, True),  # and indentation
-        ("```\nnpm install tunnel-agent@0.6.0\n\n<version>0.6.0</version>\n```", True, True),  # blank lines
+        ("```\nnpm install tunnel-agent@0.6.0\n\n<version>0.6.0</version>\n```", True, False),  # no blank line
+        ("```\n\t \nnpm install tunnel-agent@0.6.0\n```", True, False),  # nor one of blanks
+        ("```\n    ", False, True),  # leading blanks on their way to an indented line
+        ("```\n" + "\t" * 17, False, False),  # but not a run of them
         ("```\nnpm add lodash @4.17.21 --only-minor-version\n```", True, False),  # a line of no fix
         ("```\nnpm add", False, False),  # refused where it parts from every line
         ("```\nnpm ", False, True),  # on its way to one
@@ -144,6 +147,11 @@ LINES = ["npm install tunnel-agent@0.6.0", "<version>0.6.0</version>"]
         ("```bash\nnpm install tunnel-agent@0.6.0\n```\nThen run the tests.", True, True),  # outside fences: the model's
         ("Upgrade with npm add tunnel-agent@0.6.0 --save.", True, True),  # an inline command is not held to the lines
         ("```\nimplementation 'g:a'\n```", True, False),
+        ("```\n```", True, False),  # an empty block closes nothing
+        ("```\n``", False, False),
+        ("```\n\n```", True, False),  # nor does a blank one
+        ("```\nnpm install tunnel-agent@0.6.0\n```\n```\n", False, True),  # a second block opens
+        ("```\nnpm install tunnel-agent@0.6.0\n```\n```\n```", True, False),  # and must hold a line too
     ],
 )
 def test_check_lines(text, final, ok):
@@ -174,3 +182,47 @@ def test_processor_holds_a_fence_to_the_lines():
     prefs = [[0], [1], [2, 3], [4], [5], [6]]
     out = run(GroundedProcessor(tok, GROUND, eos_ids=[6], pin=pin), vocab, prefs, 6)
     assert "".join(vocab[t] for t in out if t != 6) == "```\nnpm install tunnel-agent@0.6.0\n```"
+
+
+WHERE = {"**Where**": ["- Package tunnel-agent, installed version 0.4.3 (npm)", "- File package.json, line 12"]}
+
+
+@pytest.mark.parametrize(
+    "text,final,ok",
+    [
+        ("**Where**\n- File package.json, line 12\n", False, True),
+        ("**Where**\n- File package.json, line 12\n- Package tunnel-agent, installed version 0.4.3 (npm)\n\n**Fix**\nx", True, True),
+        ("**Where**\n-  File   package.json, line 12", True, True),  # runs of spaces aside
+        ("**Where**\n- File package.json, line 1", False, True),  # on its way to "line 12"
+        ("**Where**\n- File package.json, line 1", True, False),  # but a final line must be whole
+        ("**Where**\n- File package.json, line 13", False, False),
+        ("**Where**\n- File pack", False, True),
+        ("**Where**\n- File vue/rule", False, False),  # a rule id is no file
+        ("**Where**\n- Image golang.org/x/net\n", False, False),
+        ("**Where**\n- File package.json, line 12 ", False, True),  # a blank where a line may end
+        ("**Where**\n- File package.json, line ", False, True),
+        ("** where**\n- File x", False, False),  # the heading as the loop guard reads it
+        ("**In short**\n- File x\n**Fix**\n- File x", True, True),  # other sections are the model's
+        ("**Where**\n- File package.json, line 12\n**Fix**\n- File x", True, True),
+        ("**Wher", False, True),
+    ],
+)
+def test_section_lines(text, final, ok):
+    assert SectionLines(WHERE).check(text, final=final) is ok
+
+
+def test_section_lines_without_lines_hold_nothing():
+    assert not SectionLines({}).active and not SectionLines({"**Where**": [" "]}).active
+    assert SectionLines({}).check("**Where**\n- anything", final=True)
+
+
+def test_processor_holds_where_to_the_facts():
+    """Grounded decoding turns the Where section's file to the finding's:
+    the model would name the rule id, the walk finds the file."""
+    vocab = ["**Where**\n", "- File ", "vue/rule", "package.json", ", line 12", "\n", "<eos>"]
+    tok = ToyTokenizer(vocab)
+    pin = {"sections": {"**Where**": ["- File package.json, line 12"]}}
+    prefs = [[0], [1], [2, 3], [4], [5], [6]]
+    ground = GROUND + "\nvue/rule"
+    out = run(GroundedProcessor(tok, ground, eos_ids=[6], pin=pin), vocab, prefs, 6)
+    assert "".join(vocab[t] for t in out if t != 6) == "**Where**\n- File package.json, line 12\n"

@@ -135,6 +135,11 @@ def _forms(v):
     return out
 
 
+# The most leading blanks a fenced fix line may have: deeper than any
+# build file's snippet nests.
+MAX_INDENT = 16
+
+
 def _line_norm(line):
     """A snippet line as evaluation compares it (evaluate.snippetLines):
     runs of whitespace made one, leading and trailing ones aside."""
@@ -150,7 +155,8 @@ class SnippetPin:
     no version to hold.
 
     lines, when given, are the only lines a fenced block may hold (runs of
-    whitespace aside; blank lines and the closing fence aside): the lines
+    whitespace aside; the closing fence aside, once a line is in the
+    block; no blank line): the lines
     of the finding's own fix snippets, as vulntune writes them from its
     facts (evaluate.SnippetPin). What a reader copies and runs is then a
     command that resolves, never `npm add lodash @4.17.21
@@ -170,25 +176,41 @@ class SnippetPin:
         """Whether line, within a fenced block, is one of self.lines or,
         not yet ended, on its way to one (or to the closing fence)."""
         n = _line_norm(line)
-        if n == "" or n.startswith("```") or n.startswith("~~~"):
+        if n == "":
+            # Leading blanks may be on their way to an indented line, a few
+            # of them; a blank line is no fix line (a model barred from its
+            # own wrote runs of tabs and spaces, line after line, then
+            # one run to the end).
+            return not final_line and len(line) <= MAX_INDENT
+        if n.startswith("```") or n.startswith("~~~"):
             return True
         if final_line:
             return n in self.lines
         if "```".startswith(n) or "~~~".startswith(n):
             return True
-        if line[-1:].isspace():
-            n += " "
-        return any(l.startswith(n) for l in self.lines)
+        return _on_way(line, n, self.lines)
 
     def _fences_ok(self, text, final):
-        inside = False
+        # A block is closed only once it holds a line: with an empty block
+        # allowed, a model barred from its own line closed the fence and
+        # wrote the line below it, outside any fence, then opened another
+        # (bench/RESULTS.md "Lists and lines; fix lines").
+        inside, filled = False, False
         lines = text.split("\n")
         for k, line in enumerate(lines):
             if _is_fence(line):
-                inside = not inside
+                if inside and not filled:
+                    return False
+                inside, filled = not inside, False
                 continue
-            if inside and not self._line_ok(line, final or k < len(lines) - 1):
+            if not inside:
+                continue
+            n = _line_norm(line)
+            if not filled and n and ("```".startswith(n) or "~~~".startswith(n)):
                 return False
+            if not self._line_ok(line, final or k < len(lines) - 1):
+                return False
+            filled = filled or (n != "" and k < len(lines) - 1)
         return True
 
     def _open_ok(self, snippet):
@@ -230,3 +252,63 @@ class SnippetPin:
             if is_open and not final and not self._open_ok(snip):
                 return False
         return True
+
+
+def _heading_norm(line):
+    # A heading line as the loop guard's section rule reads it (repeat.py
+    # _norm): case and leading blanks aside, one space after "**" aside.
+    t = line.strip().lower()
+    return "**" + t[3:] if t.startswith("** ") else t
+
+
+class SectionLines:
+    """Holds the sections an answer's pin names to the finding's own lines.
+
+    sections maps a heading line ("**Where**") to the only lines its
+    section may hold (the facts vulntune writes there: "- File a.tf, line
+    3"), runs of whitespace aside; blank lines pass. A section begins at a
+    line that starts with its heading and ends at the next line that opens
+    with "*" (the loop guard lets a line open so only toward a heading).
+    The line being written must be on its way to one of the lines; a final
+    answer's last line must be one. Which of the lines an answer gives,
+    and in which order, stays the model's."""
+
+    def __init__(self, sections):
+        self.sections = {
+            _heading_norm(h): sorted({n for n in (_line_norm(l) for l in lines or ()) if n})
+            for h, lines in (sections or {}).items()
+        }
+        self.active = any(self.sections.values())
+
+    def check(self, text, final=False):
+        """Whether text may stand as (the beginning of) an answer."""
+        if not self.active:
+            return True
+        held = None
+        lines = text.split("\n")
+        for k, line in enumerate(lines):
+            complete = final or k < len(lines) - 1
+            n = _line_norm(line)
+            if n.startswith("*"):
+                # A heading, or a line on its way to one: it ends the
+                # section held so far and may begin another.
+                h = _heading_norm(n)
+                held = next((self.sections[s] for s in self.sections if h.startswith(s)), None) if complete else None
+                continue
+            if held is None or n == "":
+                continue
+            if complete:
+                if n not in held:
+                    return False
+            elif not _on_way(line, n, held):
+                return False
+        return True
+
+
+def _on_way(line, n, allowed):
+    """Whether line, not yet ended, whose _line_norm is n, may still become
+    one of allowed: a trailing blank must go on to a word of one, or be
+    where one ends."""
+    if line[-1:].isspace():
+        return any(l.startswith(n + " ") or l == n for l in allowed)
+    return any(l.startswith(n) for l in allowed)
