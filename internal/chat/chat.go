@@ -44,18 +44,14 @@ var ListSections = []string{"Where", "How to verify", "References"}
 func Heading(s string) string { return "**" + s + "**" }
 
 // Headings are the Heading of every one of Sections.
-func Headings() []string {
-	out := make([]string, len(Sections))
-	for i, s := range Sections {
-		out[i] = Heading(s)
-	}
-	return out
-}
+func Headings() []string { return headings(Sections) }
 
 // ListHeadings are the Heading of every one of ListSections.
-func ListHeadings() []string {
-	out := make([]string, len(ListSections))
-	for i, s := range ListSections {
+func ListHeadings() []string { return headings(ListSections) }
+
+func headings(sections []string) []string {
+	out := make([]string, len(sections))
+	for i, s := range sections {
 		out[i] = Heading(s)
 	}
 	return out

@@ -167,15 +167,9 @@ var whereLineRE = regexp.MustCompile(`^(?:[-*]\s+)?(File|Endpoint|Image)\s+(?:(?
 // or "line 48"). The first line can be right while this section invents a
 // file ("File ch.qos.logback, line 15-16"), and a reader takes both.
 func whereAgrees(answer, prompt, loc string) bool {
-	in := false
-	for _, l := range strings.Split(answer, "\n") {
-		t := strings.TrimSpace(l)
-		if strings.HasPrefix(t, "**") {
-			in = strings.EqualFold(strings.Trim(t, "*: "), "where")
-			continue
-		}
-		m := whereLineRE.FindStringSubmatch(t)
-		if !in || m == nil {
+	for _, l := range sectionLines(answer, "Where") {
+		m := whereLineRE.FindStringSubmatch(strings.TrimSpace(l))
+		if m == nil {
 			continue
 		}
 		if !namesLocation(m[2], loc) {

@@ -65,7 +65,7 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	if facts.Package != "" && facts.FixedVersion != "" {
 		pin.Lines = referenceLines(reference)
 	}
-	if where := sectionLines(reference, chat.Heading("Where")); len(where) > 0 {
+	if where := sectionLines(reference, "Where"); len(where) > 0 {
 		pin.Sections = map[string][]string{chat.Heading("Where"): where}
 	}
 	versions := facts.InstalledVersion != "" && facts.FixedVersion != "" &&
@@ -76,16 +76,20 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	return pin
 }
 
-// sectionLines are the non-blank lines of answer's section that heading
-// opens, up to the next bold line.
-func sectionLines(answer, heading string) []string {
+// sectionLines are the non-blank lines of answer's section name
+// ("Where"), up to the next bold line. A heading is read as a model may
+// write it, case, asterisks, colons and blanks aside ("**where:**"), so
+// generated answers (whereAgrees) and reference answers (AnswerPin) are
+// read alike.
+func sectionLines(answer, name string) []string {
 	var out []string
 	in := false
 	for _, l := range strings.Split(answer, "\n") {
+		t := strings.TrimSpace(l)
 		switch {
-		case strings.HasPrefix(l, "**"):
-			in = l == heading
-		case in && strings.TrimSpace(l) != "":
+		case strings.HasPrefix(t, "**"):
+			in = strings.EqualFold(strings.Trim(t, "*: "), name)
+		case in && t != "":
 			out = append(out, l)
 		}
 	}

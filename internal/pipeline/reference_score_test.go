@@ -143,19 +143,18 @@ func TestRepeatStopAndLoopGuardSpareReferenceAnswers(t *testing.T) {
 	}
 }
 
-// pinReferenceScript checks each answer with pin.py's SnippetPin and SectionLines at every
+// pinReferenceScript checks each answer with pin.py's AnswerPin at every
 // prefix and as a final answer; it prints the length of the first prefix
 // refused, or -1.
 const pinReferenceScript = `
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from vulntune_engine.pin import SectionLines, SnippetPin
+from vulntune_engine.pin import AnswerPin
 out = []
 for c in json.load(sys.stdin):
-    p, h, a = SnippetPin(c["installed"], c["fixed"], c["lines"]), SectionLines(c["sections"]), c["answer"]
-    ok = lambda text, final=False: p.check(text, final=final) and h.check(text, final=final)
-    bad = next((i for i in range(1, len(a) + 1) if not ok(a[:i])), -1)
-    out.append(bad if bad >= 0 or ok(a, final=True) else len(a))
+    p, a = AnswerPin(c), c["answer"]
+    bad = next((i for i in range(1, len(a) + 1) if not p.check(a[:i])), -1)
+    out.append(bad if bad >= 0 or p.check(a, final=True) else len(a))
 json.dump(out, sys.stdout)
 `
 

@@ -495,7 +495,7 @@ class GroundedProcessor:
         max_tokens=None,
         pin=None,
     ):
-        from .pin import SectionLines, SnippetPin
+        from .pin import AnswerPin
 
         self.tokenizer = tokenizer
         self.ground = Ground(ground)
@@ -503,8 +503,7 @@ class GroundedProcessor:
         # snippets may not give the installed one, "lines", the only
         # lines its fenced fix blocks may hold, and "sections", the only
         # lines of the sections it names (pin.py); None: no rule.
-        self.pin = SnippetPin(pin.get("installed"), pin.get("fixed"), pin.get("lines")) if pin else None
-        self.held = SectionLines(pin.get("sections")) if pin and pin.get("sections") else None
+        self.pin = AnswerPin(pin) if pin else None
         self.greedy = greedy
         self.observe = observe
         self.top_k = top_k
@@ -568,11 +567,7 @@ class GroundedProcessor:
     def passes(self, tok):
         final = tok in self.eos
         text = self.text if final else self._candidate_text(tok)
-        return (
-            self.ground.check(text, final=final)
-            and (self.pin is None or self.pin.check(text, final=final))
-            and (self.held is None or self.held.check(text, final=final))
-        )
+        return self.ground.check(text, final=final) and (self.pin is None or self.pin.check(text, final=final))
 
     def __call__(self, context, logits):
         import mlx.core as mx

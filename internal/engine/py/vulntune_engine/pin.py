@@ -26,6 +26,7 @@ being barred from ending it.
 import re
 
 from .grounded import LOOSE_VER_RE, norm_version
+from .repeat import heading_norm
 
 # evaluate's upgradeCmdRE.
 UPGRADE_CMD_RE = re.compile(
@@ -140,6 +141,11 @@ def _forms(v):
 MAX_INDENT = 16
 
 
+def _fence_on_way(n):
+    """Whether n, a line not yet ended, may still become a fence."""
+    return "```".startswith(n) or "~~~".startswith(n)
+
+
 def _line_norm(line):
     """A snippet line as evaluation compares it (evaluate.snippetLines):
     runs of whitespace made one, leading and trailing ones aside."""
@@ -173,8 +179,9 @@ class SnippetPin:
         self.active = self.versions or bool(self.lines)
 
     def _line_ok(self, line, final_line):
-        """Whether line, within a fenced block, is one of self.lines or,
-        not yet ended, on its way to one (or to the closing fence)."""
+        """Whether line, within a fenced block and no fence itself, is one
+        of self.lines or, not yet ended, on its way to one (or to the
+        closing fence)."""
         n = _line_norm(line)
         if n == "":
             # Leading blanks may be on their way to an indented line, a few
@@ -182,13 +189,9 @@ class SnippetPin:
             # own wrote runs of tabs and spaces, line after line, then
             # one run to the end).
             return not final_line and len(line) <= MAX_INDENT
-        if n.startswith("```") or n.startswith("~~~"):
-            return True
         if final_line:
             return n in self.lines
-        if "```".startswith(n) or "~~~".startswith(n):
-            return True
-        return _on_way(line, n, self.lines)
+        return _fence_on_way(n) or _on_way(line, n, self.lines)
 
     def _fences_ok(self, text, final):
         # A block is closed only once it holds a line: with an empty block
@@ -206,7 +209,7 @@ class SnippetPin:
             if not inside:
                 continue
             n = _line_norm(line)
-            if not filled and n and ("```".startswith(n) or "~~~".startswith(n)):
+            if not filled and n and _fence_on_way(n):
                 return False
             if not self._line_ok(line, final or k < len(lines) - 1):
                 return False
@@ -254,13 +257,6 @@ class SnippetPin:
         return True
 
 
-def _heading_norm(line):
-    # A heading line as the loop guard's section rule reads it (repeat.py
-    # _norm): case and leading blanks aside, one space after "**" aside.
-    t = line.strip().lower()
-    return "**" + t[3:] if t.startswith("** ") else t
-
-
 class SectionLines:
     """Holds the sections an answer's pin names to the finding's own lines.
 
@@ -275,7 +271,7 @@ class SectionLines:
 
     def __init__(self, sections):
         self.sections = {
-            _heading_norm(h): sorted({n for n in (_line_norm(l) for l in lines or ()) if n})
+            heading_norm(h, complete=True): sorted({n for n in (_line_norm(l) for l in lines or ()) if n})
             for h, lines in (sections or {}).items()
         }
         self.active = any(self.sections.values())
@@ -292,7 +288,7 @@ class SectionLines:
             if n.startswith("*"):
                 # A heading, or a line on its way to one: it ends the
                 # section held so far and may begin another.
-                h = _heading_norm(n)
+                h = heading_norm(n, complete=True)
                 held = next((self.sections[s] for s in self.sections if h.startswith(s)), None) if complete else None
                 continue
             if held is None or n == "":
@@ -312,3 +308,19 @@ def _on_way(line, n, allowed):
     if line[-1:].isspace():
         return any(l.startswith(n + " ") or l == n for l in allowed)
     return any(l.startswith(n) for l in allowed)
+
+
+class AnswerPin:
+    """Every rule of a request's pin (Go's engine.Pin, a dict):
+    SnippetPin over its versions and fix lines, SectionLines over its
+    sections. Grounded decoding checks each candidate with it."""
+
+    def __init__(self, pin):
+        self.snippets = SnippetPin(pin.get("installed"), pin.get("fixed"), pin.get("lines"))
+        self.sections = SectionLines(pin.get("sections"))
+        self.active = self.snippets.active or self.sections.active
+
+    def check(self, text, final=False):
+        """Whether text may stand as (the beginning of) an answer under
+        every rule."""
+        return self.snippets.check(text, final=final) and self.sections.check(text, final=final)

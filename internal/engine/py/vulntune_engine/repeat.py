@@ -39,6 +39,7 @@ follow the last one is the end.
 """
 
 import bisect
+from collections import namedtuple
 
 from .protocol import WorkerError, finish, serve
 
@@ -122,7 +123,7 @@ class CycleStop:
         return int(self._run[period - 1]) if 1 <= period <= self.max_period else 0
 
 
-def _norm(text, complete=False):
+def heading_norm(text, complete=False):
     """A line as the section rule compares it: leading blanks and case
     aside, and one space after its opening "**", so "** How to verify**"
     is the heading "**How to verify**" (steered off a heading, an answer
@@ -213,7 +214,7 @@ class SectionGuard:
     or, steered off that, make one up ("**Example**", "**Who**", as the
     first version of the rule let it), takes its next choice; once every
     heading is given no line may open with "**", and what would follow the
-    last section is the end. Lines and headings are compared as _norm
+    last section is the end. Lines and headings are compared as heading_norm
     reads them (case and leading blanks aside, one space after "**").
     The rule is exact at every step (mask(): every token fails()
     refuses, not a walk of the top candidates), so sampling cannot reach
@@ -232,8 +233,8 @@ class SectionGuard:
 
     def __init__(self, tokenizer, headings, lists=()):
         self._index = TokenText.of(tokenizer)
-        self.headings = [_norm(h) for h in headings]
-        self.lists = {_norm(h) for h in lists}
+        self.headings = [heading_norm(h) for h in headings]
+        self.lists = {heading_norm(h) for h in lists}
         self.given = set()
         self.current = None
         self.line = ""
@@ -244,7 +245,7 @@ class SectionGuard:
         for line in done:
             # A line that starts with a heading gives it ("**References***"
             # as much as "**References**").
-            p = _norm(line, complete=True)
+            p = heading_norm(line, complete=True)
             for h in self.headings:
                 if p.startswith(h):
                     self.given.add(h)
@@ -254,7 +255,7 @@ class SectionGuard:
         return [h for h in self.headings if h not in self.given]
 
     def _bad_line(self, line, complete):
-        p = _norm(line, complete)
+        p = heading_norm(line, complete)
         if any(p.startswith(g) for g in self.given):
             return True
         if not p.startswith("**"):
@@ -294,7 +295,7 @@ class SectionGuard:
         bans, or ("allow", ids), the only tokens it allows (a line that
         has opened with "**" may go on only toward a heading still to
         come)."""
-        index, p = self._index, _norm(self.line)
+        index, p = self._index, heading_norm(self.line)
         ungiven = self._ungiven()
         if p.startswith("**") and not any(p.startswith(h) for h in ungiven):
             cands = set(index.blank) | set(index.newline)
@@ -589,18 +590,8 @@ def guard_from(req):
     return GuardSpec(settings, max_bans, sections, lists, span, strikes)
 
 
-class GuardSpec(tuple):
-    """guard_from's reading of a request's loop guard."""
-
-    def __new__(cls, settings, max_bans, sections, lists=(), line_span=0, line_strikes=0):
-        return super().__new__(cls, (settings, max_bans, sections, lists, line_span, line_strikes))
-
-    settings = property(lambda self: self[0])
-    max_bans = property(lambda self: self[1])
-    sections = property(lambda self: self[2])
-    lists = property(lambda self: self[3])
-    line_span = property(lambda self: self[4])
-    line_strikes = property(lambda self: self[5])
+# guard_from's reading of a request's loop guard.
+GuardSpec = namedtuple("GuardSpec", "settings max_bans sections lists line_span line_strikes", defaults=((), 0, 0))
 
 
 def guard_for(spec, prompt, capacity, tokenizer):
