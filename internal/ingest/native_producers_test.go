@@ -210,6 +210,18 @@ func TestNativeCorpusFacts(t *testing.T) {
 				}
 			}
 		}},
+		{"trivy", "trivy/trivy-0.74-licenses.json", func(t *testing.T, fs []finding.Finding) {
+			// Jars' licenses found without a file are grouped under the
+			// Target "Java": a label, not a path.
+			if len(fs) == 0 {
+				t.Fatal("no license findings")
+			}
+			for _, f := range fs {
+				if f.Kind != finding.KindLicense || f.Location.Path != "" || f.Package == nil || f.Package.Ecosystem != "maven" {
+					t.Errorf("%s: kind %s at %q, package %+v; want a maven package's license at no file", f.Title, f.Kind, f.Location.Path, f.Package)
+				}
+			}
+		}},
 		{"trivy", "trivy/hello-nodejs-testing-legacy-array.json", func(t *testing.T, fs []finding.Finding) {
 			if len(fs) != 10 {
 				t.Errorf("%d findings, want the 10 vulnerabilities of package-lock.json (2) and yarn.lock (8)", len(fs))

@@ -441,9 +441,25 @@ func (tc trivyCtx) secret(s trivySecret) finding.Finding {
 	return f
 }
 
+// trivyLicenseTargets are the Targets Trivy gives license results that
+// no file holds, with the ecosystem each stands for: its package licenses
+// are grouped under "OS Packages" or, for language packages found without
+// a file path (jars in an image), under the type's label (trivy's
+// langpkg.PkgTargets), and loose license files under one label too.
+// None is a path: "File Java" sent readers and the model looking for one.
+var trivyLicenseTargets = map[string]string{
+	"OS Packages": "", "Loose File License(s)": "",
+	"Java": "maven", "Node.js": "npm", "Python": "pypi", "Ruby": "rubygems", "Conda": "conda", "Kubernetes": "",
+}
+
 func (tc trivyCtx) license(l trivyLicense) finding.Finding {
 	path := jsonRepoPath(l.FilePath)
-	if path == "" {
+	eco := finding.CanonicalEcosystem(tc.res.Type)
+	if label, ok := trivyLicenseTargets[tc.res.Target]; ok {
+		if eco == "" {
+			eco = label
+		}
+	} else if path == "" {
 		path = tc.trivyPath()
 	}
 	title := "License " + l.Name
@@ -466,7 +482,7 @@ func (tc trivyCtx) license(l trivyLicense) finding.Finding {
 		Properties: jsonProps("license", l.Name, "category", l.Category, "confidence", l.Confidence.String()),
 	}
 	if l.PkgName != "" {
-		f.Package = &finding.Package{Name: l.PkgName, Ecosystem: finding.CanonicalEcosystem(tc.res.Type), FixedVersions: []string{}}
+		f.Package = &finding.Package{Name: l.PkgName, Ecosystem: eco, FixedVersions: []string{}}
 	}
 	return f
 }

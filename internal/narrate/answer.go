@@ -330,7 +330,11 @@ func whereLines(f *finding.Finding) []string {
 	var out []string
 	l := f.Location
 	if f.Package != nil {
-		out = append(out, fmt.Sprintf("Package %s, installed version %s%s", f.Package.Name, f.Package.InstalledVersion, ecosystemNote(f)))
+		s := "Package " + f.Package.Name
+		if v := f.Package.InstalledVersion; v != "" {
+			s += ", installed version " + v
+		}
+		out = append(out, s+ecosystemNote(f))
 	}
 	switch {
 	case l.URL != "":

@@ -33,7 +33,10 @@ import (
 // page of an id the prompt names (ident.PagesShown).
 // 14: every phrasing shows the package's ecosystem, which the answer's
 // "Where" names and its fix's build system follows (ecosystemNote).
-const Version = 14
+// 15: a package without a version (a license finding's) is named alone,
+// not "name@" or "installed version " with nothing after it, and only a
+// dependency finding's prompt lists fixed versions.
+const Version = 15
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 // It names no domain beyond the findings' own (an earlier clause on

@@ -50,7 +50,9 @@ var (
 	vulnIDRe  = regexp.MustCompile(`\b(CVE-\d{4}-\d{4,}|GHSA(-[0-9a-z]{4}){3}|CWE-\d+)\b`)
 	versionRe = regexp.MustCompile(`\b\d+\.\d+(\.\d+)?([-.~+][0-9A-Za-z.~+-]+)?\b`)
 	// ecosystemRe is the ecosystem of an answer's package line in "Where".
-	ecosystemRe = regexp.MustCompile(`installed version \S+ \(([^)]+)\)`)
+	danglingVersionRe = regexp.MustCompile(`\S@(\s|,|$)|installed version ?(\(|\n|$)|installed_version: *(\n|$)|version +with`)
+	fixedListRe       = regexp.MustCompile(`(?i)fixed[ _]versions?:|fixed in:`)
+	ecosystemRe       = regexp.MustCompile(`installed version \S+ \(([^)]+)\)`)
 )
 
 // TestGolden renders one example per sample finding of every kind and
@@ -213,6 +215,16 @@ func TestEveryPhrasingIsGrounded(t *testing.T) {
 			// Links too, as evaluation counts them (evaluate.UngroundedIdents).
 			if u := ident.UngroundedURLs(e.Assistant(), e.Prompt()); len(u) > 0 {
 				t.Errorf("%s, phrasing %d: answer links %v, not in the prompt:\n%s", path, e.Meta.Phrasing, u, e.User())
+			}
+			// A package the scanner gave no version is named alone, and
+			// only a vulnerable package's prompt lists fixed versions.
+			for _, text := range []string{e.User(), e.Assistant()} {
+				if m := danglingVersionRe.FindString(text); m != "" {
+					t.Errorf("%s, phrasing %d: a version left empty (%q):\n%s", path, e.Meta.Phrasing, m, text)
+				}
+			}
+			if f.Kind != finding.KindDependency && fixedListRe.MatchString(e.User()) {
+				t.Errorf("%s, phrasing %d: fixed versions listed for a %s finding:\n%s", path, e.Meta.Phrasing, f.Kind, e.User())
 			}
 			// The ecosystem "Where" names, which the fix's build system
 			// follows: a prompt without it leaves the model to guess.

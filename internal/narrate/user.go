@@ -42,6 +42,23 @@ func ecosystemNote(f *finding.Finding) string {
 	return " (" + f.Package.Ecosystem + ")"
 }
 
+// versioned is "name@version", or the name alone where the scanner gave no
+// version (a license finding's package): "name@" is no reference anyone
+// writes.
+func versioned(p *finding.Package) string {
+	if p.InstalledVersion == "" {
+		return p.Name
+	}
+	return p.Name + "@" + p.InstalledVersion
+}
+
+// fixable is whether a finding's fix is a version: a vulnerable package's.
+// A license finding names a package too, but no release fixes a license,
+// and "fixed versions: none reported" would say one is missing.
+func fixable(f *finding.Finding) bool {
+	return f.Package != nil && f.Kind == finding.KindDependency
+}
+
 // fixedLine lists the fixed versions the scanner reported, the one the
 // remediation recommends first and marked: vulntune presents findings to the
 // model, and a normalised presentation puts the fact the answer turns on
@@ -113,7 +130,10 @@ func userReport(f *finding.Finding, rem remedy.Remediation) string {
 		fmt.Fprintf(&b, "CWE: %s\n", cweLine(f, rem))
 	}
 	if p := pkgLine(f); p != "" {
-		fmt.Fprintf(&b, "Package: %s\nFixed version: %s\n", p, fixedLine(f, rem))
+		fmt.Fprintf(&b, "Package: %s\n", p)
+		if fixable(f) {
+			fmt.Fprintf(&b, "Fixed version: %s\n", fixedLine(f, rem))
+		}
 	}
 	fmt.Fprintf(&b, "Location: %s\n", where(f))
 	fmt.Fprintf(&b, "Message: %s\n", clip(messageOf(f), 600))
@@ -136,7 +156,10 @@ func userLogLine(f *finding.Finding, rem remedy.Remediation) string {
 		line += " (" + tags + ")"
 	}
 	if f.Package != nil {
-		line += fmt.Sprintf(" in %s@%s%s, fixed in: %s", f.Package.Name, f.Package.InstalledVersion, ecosystemNote(f), fixedLine(f, rem))
+		line += fmt.Sprintf(" in %s%s", versioned(f.Package), ecosystemNote(f))
+		if fixable(f) {
+			line += ", fixed in: " + fixedLine(f, rem)
+		}
 	}
 	line += " at " + where(f)
 	msg := clip(messageOf(f), 400)
@@ -155,8 +178,16 @@ func userQuestion(f *finding.Finding, rem remedy.Remediation) string {
 	var subject string
 	switch {
 	case f.Package != nil:
-		subject = fmt.Sprintf("%s flags %s version %s%s with %s (severity %s) in %s; fixed versions: %s.",
-			t.Name, f.Package.Name, f.Package.InstalledVersion, ecosystemNote(f), ruleOf(f), f.Severity, where(f), fixedLine(f, rem))
+		pkg := f.Package.Name
+		if v := f.Package.InstalledVersion; v != "" {
+			pkg += " version " + v
+		}
+		subject = fmt.Sprintf("%s flags %s%s with %s (severity %s) in %s",
+			t.Name, pkg, ecosystemNote(f), ruleOf(f), f.Severity, where(f))
+		if fixable(f) {
+			subject += "; fixed versions: " + fixedLine(f, rem)
+		}
+		subject += "."
 	case f.Kind == finding.KindWeb:
 		subject = fmt.Sprintf("%s alerts %q (rule %s) on %s (risk %s).", t.Name, f.Title, ruleOf(f), where(f), f.Severity)
 	default:
@@ -198,7 +229,12 @@ func userRecord(f *finding.Finding, rem remedy.Remediation) string {
 		if e := f.Package.Ecosystem; e != "" {
 			fmt.Fprintf(&b, "ecosystem: %s\n", e)
 		}
-		fmt.Fprintf(&b, "installed_version: %s\nfixed_versions: %s\n", f.Package.InstalledVersion, fixedLine(f, rem))
+		if v := f.Package.InstalledVersion; v != "" {
+			fmt.Fprintf(&b, "installed_version: %s\n", v)
+		}
+		if fixable(f) {
+			fmt.Fprintf(&b, "fixed_versions: %s\n", fixedLine(f, rem))
+		}
 	}
 	fmt.Fprintf(&b, "location: %s\nmessage: %s", where(f), clip(messageOf(f), 500))
 	if d := extraDetail(f); d != "" {

@@ -137,6 +137,17 @@ func where(f *finding.Finding) string {
 	return "the reported location"
 }
 
+// wherePhrase is " <prep> <where>" for a sentence's end, or "" for a
+// finding the scanner gave no location ("at the reported location" names
+// one that was never reported: a license grouped under a package type).
+func wherePhrase(f *finding.Finding, prep string) string {
+	l := f.Location
+	if l.URL == "" && l.Path == "" && l.Image == "" {
+		return ""
+	}
+	return " " + prep + " " + where(f)
+}
+
 func cweEntries(f *finding.Finding) []cwe.Entry {
 	out := []cwe.Entry{}
 	if f == nil {

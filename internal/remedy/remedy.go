@@ -98,7 +98,7 @@ func guidanceSummary(f *finding.Finding) string {
 	if len(f.Tools) > 0 && f.Tools[0].RuleID != "" && f.Tools[0].RuleID != title {
 		rule = " (" + toolName(f) + " rule " + f.Tools[0].RuleID + ")"
 	}
-	return fmt.Sprintf("%s%s at %s.", strings.TrimSuffix(title, "."), rule, where(f))
+	return strings.TrimSuffix(title, ".") + rule + wherePhrase(f, "at") + "."
 }
 
 func forDependency(f *finding.Finding, r *Remediation) {

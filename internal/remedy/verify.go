@@ -24,7 +24,7 @@ func rescan(f *finding.Finding) string {
 	} else if len(f.Tools) > 0 && f.Tools[0].RuleID != "" {
 		what = "rule " + f.Tools[0].RuleID
 	}
-	return fmt.Sprintf("Re-run %s on the same target and confirm %s is no longer reported for %s.", toolName(f), what, where(f))
+	return fmt.Sprintf("Re-run %s on the same target and confirm %s is no longer reported%s.", toolName(f), what, wherePhrase(f, "for"))
 }
 
 // dependencyVerification lists the commands that show which version of the

@@ -62,3 +62,27 @@ def test_assistant_mask_covers_every_answer():
     # <user> hi there <end> <assistant> a b <end> <user> again <end> <assistant> c <end>
     assert len(ids) == 14
     assert mask == [0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1]
+
+
+def _wrapped(eos="<|im_end|>"):
+    """mlx-lm's TokenizerWrapper around a four-word tokenizer shaped like
+    SmolLM2's: <|endoftext|> is its unk, <|im_start|> its bos."""
+    from mlx_lm.tokenizer_utils import TokenizerWrapper
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<|endoftext|>": 0, "<|im_start|>": 1, "<|im_end|>": 2, "word": 3}
+    inner = Tokenizer(models.WordLevel(vocab, unk_token="<|endoftext|>"))
+    hf = PreTrainedTokenizerFast(tokenizer_object=inner, eos_token=eos, bos_token="<|im_start|>", unk_token="<|endoftext|>")
+    return TokenizerWrapper(hf)
+
+
+def test_answer_ends_at_every_special_token():
+    tok = _wrapped()
+    assert set(tok.eos_token_ids) == {2}
+    assert chat.answer_ends(tok) is tok
+    # The document separator and a new turn end an answer as <|im_end|>
+    # does; a word does not.
+    assert set(tok.eos_token_ids) == {0, 1, 2}
+    chat.answer_ends(tok)  # idempotent: the server calls it on every load
+    assert set(tok.eos_token_ids) == {0, 1, 2}

@@ -165,8 +165,22 @@ def test_install_runs_the_grounded_classes():
         _run_http_server=lambda host, port, gen, handler_class: calls.append((host, port, gen, handler_class)),
     )
     serve.install(fake)
-    provider = types.SimpleNamespace(cli_args=types.SimpleNamespace(prompt_cache_size=10), tokenizer=ToyTokenizer(VOCAB))
+
+    class Loaded(ToyTokenizer):
+        """ToyTokenizer as mlx-lm wraps it, "<p>" one of its special tokens."""
+
+        _tokenizer = types.SimpleNamespace(all_special_ids=[0])
+
+        def add_eos_token(self, t):
+            self.eos_token_ids = sorted(set(self.eos_token_ids) | {t})
+
+    provider = types.SimpleNamespace(cli_args=types.SimpleNamespace(prompt_cache_size=10), tokenizer=None)
+    provider._load = lambda path: setattr(provider, "tokenizer", Loaded(VOCAB))
     fake.run("127.0.0.1", 8080, provider)
+    # The server loads its model on the first request, after run(): the
+    # tokenizer it loads then ends answers at its special tokens too.
+    provider._load("model")
+    assert provider.tokenizer.eos_token_ids == [0, 6]
     ((host, port, gen, handler),) = calls
     assert (host, port) == ("127.0.0.1", 8080)
     assert isinstance(gen, Generator) and type(gen) is not Generator and gen.cache == ("cache", 10)

@@ -40,6 +40,21 @@ def require_chat_template(model_dir, tokenizer):
     )
 
 
+def answer_ends(tokenizer):
+    """Make every special token of the tokenizer end an answer, as its
+    end-of-sequence token does, and return the tokenizer. A chat model
+    that emits one of them mid-answer (SmolLM2's `<|endoftext|>`, its
+    pretraining's document separator and the tokenizer's unk; a new
+    `<|im_start|>` turn) has finished its answer: decoded, it is only
+    literal markup in the text the user reads. Added to mlx-lm's own
+    end-of-sequence set, so every path that stops there (BatchGenerator,
+    stream_generate, the server, the loop guard's and grounded decoding's
+    ends) stops at them too."""
+    for t in getattr(tokenizer._tokenizer, "all_special_ids", None) or ():
+        tokenizer.add_eos_token(t)
+    return tokenizer
+
+
 def prompt_turns(messages):
     """Everything before the last assistant turn: what the model is asked."""
     last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"), default=None)

@@ -656,7 +656,9 @@ def op_references(req):
         raise WorkerError("BadRequest", f"references: {len(prompts)} prompts for {len(req['texts'])} texts")
     settings = stop_from(req)
     spec = guard_from(req)
-    tokenizer = load_tokenizer(Path(model_dir))
+    from .chat import answer_ends
+
+    tokenizer = answer_ends(load_tokenizer(Path(model_dir)))
     tokens, stops, guarded = [], [], []
     for i, text in enumerate(req["texts"]):
         ids = tokenizer.encode(text, add_special_tokens=False)

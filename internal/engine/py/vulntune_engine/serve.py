@@ -196,11 +196,30 @@ def install(server, loop_guard=None):
     handler, generator = _classes(server, loop_guard)
 
     def run(host, port, model_provider, **_):
+        _ends_on_load(model_provider)
         server._make_logits_processors = grounded_processors(server._make_logits_processors, model_provider)
         prompt_cache = server.LRUPromptCache(model_provider.cli_args.prompt_cache_size)
         server._run_http_server(host, port, generator(model_provider, prompt_cache), handler_class=handler)
 
     server.run = run
+
+
+def _ends_on_load(provider):
+    """Every tokenizer the server loads ends answers at its special tokens
+    (chat.answer_ends), as vulntune's own ops do: the server builds its
+    stop sequences from the tokenizer's end-of-sequence set per request."""
+    from .chat import answer_ends
+
+    load = provider._load
+
+    def loaded(*args, **kwargs):
+        out = load(*args, **kwargs)
+        answer_ends(provider.tokenizer)
+        return out
+
+    provider._load = loaded
+    if provider.tokenizer is not None:
+        answer_ends(provider.tokenizer)
 
 
 def loop_guard_arg(argv):

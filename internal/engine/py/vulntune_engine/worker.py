@@ -13,7 +13,7 @@ import shutil
 import sys
 import time
 
-from .chat import assistant_mask, require_chat_template
+from .chat import answer_ends, assistant_mask, require_chat_template
 from .protocol import WorkerError, emit, finish, serve
 from .runtime import blas_library, mlx_backend, version
 
@@ -61,7 +61,7 @@ def _load(req):
     adapter = req.get("adapter") or None
     emit("progress", stage="load", message=f"loading {model_dir}")
     model, tokenizer = load(model_dir, adapter_path=adapter)
-    source = require_chat_template(model_dir, tokenizer)
+    source = require_chat_template(model_dir, answer_ends(tokenizer))
     return model, tokenizer, source
 
 
