@@ -153,10 +153,17 @@ func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown, lin
 // a list are bullets and nothing else (the loop guard holds generated
 // answers to that).
 func bullet(s string) string {
+	return "- " + oneLine(s) + "\n"
+}
+
+// oneLine is s with its whitespace runs made one space when it spans
+// lines, for a line of the answer that must stay one: a bullet, or the
+// "In short" line that names a KICS location quoting a run block.
+func oneLine(s string) string {
 	if strings.ContainsAny(s, "\r\n") {
 		s = strings.Join(strings.Fields(s), " ")
 	}
-	return "- " + s + "\n"
+	return s
 }
 
 func whatItIs(f *finding.Finding, rem remedy.Remediation) string {
@@ -248,7 +255,7 @@ func inShort(f *finding.Finding, rem remedy.Remediation) string {
 	}
 	s := anchor
 	if place := where(f); place != "(no location reported)" {
-		s += " at " + place
+		s += " at " + oneLine(place)
 	}
 	s += ": " + action
 	if len(tags) > 0 {

@@ -35,7 +35,8 @@ import (
 // "Where" names and its fix's build system follows (ecosystemNote).
 // 15: a package without a version (a license finding's) is named alone,
 // not "name@" or "installed version " with nothing after it, and only a
-// dependency finding's prompt lists fixed versions.
+// dependency finding's prompt lists fixed versions; "In short" stays one
+// line where the location spans lines.
 const Version = 15
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.

@@ -415,4 +415,10 @@ func checkHeadings(t *testing.T, answer string) {
 	if next == 0 {
 		t.Errorf("answer has no heading of chat.Headings:\n%s", answer)
 	}
+	// "In short" is one line: the answer's headline, read on its own.
+	if _, rest, ok := strings.Cut(answer, chat.Heading("In short")+"\n"); ok {
+		if short, _, _ := strings.Cut(rest, "\n\n"); strings.Contains(short, "\n") {
+			t.Errorf("the In short section spans lines:\n%s", short)
+		}
+	}
 }
