@@ -46,7 +46,12 @@ const SchemaVersion = 1
 // command is written as the reference writes it: `npm add lodash@4.17.21`
 // for `npm install lodash@4.17.21` (three of run E1's other-projects
 // answers, right and scored wrong).
-const ScoringVersion = 10
+// 11: a path cut short counts as an ungrounded path (ident.cutPath): a
+// substring of a prompt's path glued there to a longer name, which passed
+// for grounded ("testdata/fixtures/images/alpine" for
+// alpine-39.tar.gz in an "In short" line, "usr/bin/gpassw"); grounded
+// decoding holds paths to the same rule.
+const ScoringVersion = 11
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:

@@ -53,6 +53,20 @@ type Ident struct {
 	Text string
 }
 
+// slashName matches a name, a slash and a name: a path's or a module's
+// shape, "and/or" too.
+var slashName = regexp.MustCompile(`[0-9A-Za-z_.-]/[0-9A-Za-z_.-]`)
+
+// cutPath reports whether tok, lower-cased, is a path of the ground cut
+// short: it occurs there only glued to a longer name. IsPath does not
+// know it (a file name cut before its extension, "usr/bin/gpassw" for
+// usr/bin/gpasswd, "images/alpine" for images/alpine-39.tar.gz), and a
+// substring of the ground would pass for grounded, yet it names a file
+// the finding does not.
+func cutPath(ground, tok string) bool {
+	return slashName.MatchString(tok) && strings.Contains(ground, tok) && !ContainsWord(ground, tok)
+}
+
 // Ungrounded returns the identifiers text names — vulnerability ids, CWE
 // ids, versions and file paths — that do not occur in ground, sorted and
 // deduplicated. URLs and package names are left out: text may cite a CWE
@@ -106,11 +120,16 @@ func UngroundedIdents(text, ground string) []Ident {
 	}
 	for _, m := range tokenRE.FindAllIndex(b, -1) {
 		tok := strings.TrimRight(string(b[m[0]:m[1]]), ".,;:!?")
-		if !IsPath(tok) || KnownFiles[strings.ToLower(tok)] {
-			continue
-		}
-		if !ContainsWord(lowGround, strings.ToLower(strings.TrimPrefix(tok, "./"))) {
+		low := strings.ToLower(strings.TrimPrefix(tok, "./"))
+		switch {
+		case IsPath(tok) && !KnownFiles[strings.ToLower(tok)]:
+			if !ContainsWord(lowGround, low) {
+				bad[tok] = KindPath
+			}
+		case cutPath(lowGround, low):
 			bad[tok] = KindPath
+		default:
+			continue
 		}
 		blank(b, m[0], m[1])
 	}

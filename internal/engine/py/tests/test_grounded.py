@@ -33,6 +33,9 @@ GROUND = (
         ("Edit web/build.gr", False, True),
         ("Edit web/build.gradle and", False, True),
         ("Edit app/build.gradle and", False, False),  # a mangled path
+        ("Edit web/build", False, True),  # on its way to web/build.gradle
+        ("Edit web/build and", False, False),  # a path cut short (ident.cutPath)
+        ("Edit web/build.gradle or web/ and", False, True),  # a directory of it
         ("see https://example.org/adv", False, True),
         ("see https://example.org/advisory/42/ now", False, True),
         ("see https://example.org/advisory/43 now", False, False),

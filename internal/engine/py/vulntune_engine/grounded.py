@@ -192,6 +192,16 @@ def contains_word(hay, needle, whole=True):
         off = start + 1
 
 
+# ident.slashName: a name, a slash and a name.
+_SLASH_NAME_RE = re.compile(r"[0-9A-Za-z_.-]/[0-9A-Za-z_.-]")
+
+
+def cut_path(low_ground, tok):
+    """ident.cutPath: tok, lower-cased, occurs in the ground only glued to
+    a longer name ("usr/bin/gpassw" of usr/bin/gpasswd), a path cut short."""
+    return bool(_SLASH_NAME_RE.search(tok)) and tok in low_ground and not contains_word(low_ground, tok)
+
+
 # canonicalPages of ground.go: the page of an identifier at its authority.
 _CANONICAL = [
     (re.compile(r"^cwe\.mitre\.org/data/definitions/([1-9][0-9]*)\.html\Z"), KIND_CWE),
@@ -299,11 +309,14 @@ class Ground:
         s = "".join(b)
         for m in TOKEN_RE.finditer(s):
             tok = m.group(0).rstrip(".,;:!?")
-            if not is_path(tok) or tok.lower() in KNOWN_FILES:
-                continue
-            rel = tok[2:] if tok.startswith("./") else tok
-            if not contains_word(self.low, rel.lower()):
+            rel = (tok[2:] if tok.startswith("./") else tok).lower()
+            if is_path(tok) and tok.lower() not in KNOWN_FILES:
+                if not contains_word(self.low, rel):
+                    out.append((KIND_PATH, tok, m.start(), m.end()))
+            elif cut_path(self.low, rel):
                 out.append((KIND_PATH, tok, m.start(), m.end()))
+            else:
+                continue
             _blank(b, m.start(), m.end())
         s = "".join(b)
         for m in STRICT_VER_RE.finditer(s):
