@@ -5,9 +5,9 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/vulntune/vulntune/internal/ident"
-
 	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/ident"
+	"github.com/vulntune/vulntune/internal/remedy"
 )
 
 // Scores is how one answer fares against its example's facts. A nil
@@ -16,7 +16,8 @@ import (
 type Scores struct {
 	// FixedVersion: the answer names the package and the recommended fixed
 	// version (dependency findings with a known fix), and neither its first
-	// ("In short") line nor a fix snippet says otherwise.
+	// ("In short") line nor a fix snippet says otherwise, nor does it say
+	// that no release fixes it (claimsNoFix).
 	FixedVersion *bool `json:"fixed_version"`
 	// Snippet: every fix snippet (code block, upgrade command) that names
 	// the package gives it the fixed version, never the installed one,
@@ -79,7 +80,7 @@ func Score(answer, prompt string, f dataset.Facts) Scores {
 	if f.FixedVersion != "" {
 		s.Snippet = snippetScore(answer, f)
 		ok := namesPackage(answer, f.Package) && namesVersion(answer, f.FixedVersion) &&
-			firstLineAgrees(answer, f) && (s.Snippet == nil || *s.Snippet)
+			firstLineAgrees(answer, f) && (s.Snippet == nil || *s.Snippet) && !claimsNoFix(answer)
 		s.FixedVersion = &ok
 	}
 	if len(f.CWE) > 0 {
@@ -91,6 +92,19 @@ func Score(answer, prompt string, f dataset.Facts) Scores {
 		s.Location = &ok
 	}
 	return s
+}
+
+// claimsNoFix reports whether answer says no release fixes its finding,
+// in vulntune's words (remedy.NoFixClaims): for a finding with a fix, such
+// a fix contradicts the version the answer may name elsewhere.
+func claimsNoFix(answer string) bool {
+	low := strings.ToLower(answer)
+	for _, c := range remedy.NoFixClaims {
+		if strings.Contains(low, c) {
+			return true
+		}
+	}
+	return false
 }
 
 // namesPackage accepts the full name, or for a Maven group:artifact or a

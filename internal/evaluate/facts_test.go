@@ -38,6 +38,11 @@ func TestScoreFacts(t *testing.T) {
 		{"maven qualifier, other version", dataset.Facts{Package: "io.netty:netty-codec-http2", FixedVersion: "4.1.124.Final"}, "Upgrade netty-codec-http2 to 4.2.4.Final.", bp(false), nil, nil},
 		{"maven qualifier left out", dataset.Facts{Package: "io.netty:netty-codec-http2", FixedVersion: "4.1.124.Final"}, "Upgrade netty-codec-http2 to 4.1.124.", bp(false), nil, nil},
 		{"no facts", dataset.Facts{}, "anything", nil, nil, nil},
+		// A fix that says no release fixes it contradicts the version.
+		{"right version, then no fixed release", dataset.Facts{Package: "ascii", FixedVersion: "0.9.3"},
+			"ascii: upgrade from 0.8.7 to 0.9.3.\n1. Until a fixed release exists, limit exposure.", bp(false), nil, nil},
+		{"right version, no fixed version known", dataset.Facts{Package: "ascii", FixedVersion: "0.9.3"},
+			"GHSA-x in ascii: no fixed version is known. Upgrade ascii to 0.9.3.", bp(false), nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -50,7 +50,10 @@ const SchemaVersion = 1
 // substring of a prompt's path glued there to a longer name, which passed
 // for grounded ("testdata/fixtures/images/alpine" for
 // alpine-39.tar.gz in an "In short" line, "usr/bin/gpassw"); grounded
-// decoding holds paths to the same rule.
+// decoding holds paths to the same rule. An answer that says no release
+// fixes a finding that has a fix (remedy.NoFixClaims: "Until a fixed
+// release exists", "no fixed version is known") names the wrong fix,
+// whatever version it names elsewhere.
 const ScoringVersion = 11
 
 // Metrics are one model's figures over a set of examples. Every fraction is

@@ -236,7 +236,7 @@ func inShort(f *finding.Finding, rem remedy.Remediation) string {
 		case c != nil && c.Status == remedy.StatusNotAffected:
 			action = fmt.Sprintf("the installed version already includes the fix (fixed in %s)", c.Fixed)
 		default:
-			action = "no fixed version is known yet"
+			action = remedy.NoFixAction
 		}
 	default:
 		anchor = ruleOf(f)

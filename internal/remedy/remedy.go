@@ -247,6 +247,21 @@ var mitigation = regexp.MustCompile(`(?i)\b(workaround|mitigat|disabl|do not|don
 
 var sentenceEnd = regexp.MustCompile(`[.!?]\s+`)
 
+// The claims that no release fixes a finding, as vulntune words them: the
+// "In short" action narrate writes (NoFixAction) and the clauses of
+// noFixSteps. NoFixClaims holds them lower-cased for evaluation, which
+// counts an answer that makes one for a finding with a fix as wrong: its
+// fix contradicts the fixed version it may name elsewhere.
+const (
+	NoFixAction = "no fixed version is known yet"
+	noFixUntil  = "Until a fixed release exists"
+	noFixWhen   = "when the advisory gains a fixed version"
+)
+
+// NoFixClaims are NoFixAction and noFixSteps' clauses, lower-cased, the
+// action without its "yet".
+var NoFixClaims = []string{strings.TrimSuffix(NoFixAction, " yet"), strings.ToLower(noFixUntil), noFixWhen}
+
 func noFixSteps(f *finding.Finding) []string {
 	out := fixStatusSteps(f)
 	for _, s := range sentences(f.Description) {
@@ -258,8 +273,8 @@ func noFixSteps(f *finding.Finding) []string {
 		out = append(out, "The advisory text names no workaround; its references below are where one would be published.")
 	}
 	return append(out,
-		"Until a fixed release exists, limit exposure: check whether the vulnerable feature is reachable from untrusted input, and consider replacing or removing the dependency.",
-		"Re-run the scanner regularly; when the advisory gains a fixed version the remediation will name it.")
+		noFixUntil+", limit exposure: check whether the vulnerable feature is reachable from untrusted input, and consider replacing or removing the dependency.",
+		"Re-run the scanner regularly; "+noFixWhen+" the remediation will name it.")
 }
 
 // sentences splits advisory prose into sentences, stripping markdown headings.
