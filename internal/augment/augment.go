@@ -107,6 +107,9 @@ type Catalogue struct {
 	// or lock file whose location is the file's directory instead
 	// (movesToDirectory; 0: none).
 	DirectoryShare float64
+	// LinkDropShare is the share of the copies of findings with a rule's
+	// page (no package's) that lose it (dropsLink; 0: none).
+	LinkDropShare float64
 }
 
 // Avoid says which identifiers a copy must not take: those of held-out
@@ -185,11 +188,11 @@ func copyOf(f *finding.Finding, n int, cat Catalogue, avoid Avoid, to string) (f
 		f = withFix(f, gained, fixed)
 	}
 	var dropped []string
-	if cwe, line := dropsCWE(f, n, cat), dropsLine(f, n, cat); cwe || line {
+	if cwe, line, link := dropsCWE(f, n, cat), dropsLine(f, n, cat), dropsLink(f, n, cat); cwe || line || link {
 		if cwe {
 			dropped = f.CWE
 		}
-		f = without(f, cwe, line)
+		f = without(f, cwe, line, link)
 	}
 	rng := Seed(f.ID, n)
 	c := clone(f)

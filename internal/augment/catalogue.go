@@ -54,6 +54,9 @@ var (
 	// copies of findings with a CWE, or a line, that lose it (drop.go).
 	DefaultCWEDropShare  = 0.0
 	DefaultLineDropShare = 0.5
+	// DefaultLinkDropShare is the share of the copies of findings with a
+	// rule's page that lose it (dropsLink).
+	DefaultLinkDropShare = 0.0
 	// DefaultDirectoryShare is the share of moved copies located at their
 	// lock file's directory (movesToDirectory): none by default; at 0.5,
 	// on three seeds, the other projects' loss and ecosystem label
@@ -93,6 +96,6 @@ func Default() Catalogue {
 		FileStems: DefaultFileStems, RuleNames: DefaultRuleNames,
 		RuleNamespaces: DefaultRuleNamespaces, RuleNamespaceShare: DefaultRuleNamespaceShare,
 		StemQualifiers: DefaultStemQualifiers, StemQualifierShare: DefaultStemQualifierShare, Ecosystems: DefaultEcosystems, EcosystemShare: DefaultEcosystemShare,
-		FixShare: DefaultFixShare, CWEDropShare: DefaultCWEDropShare, LineDropShare: DefaultLineDropShare,
+		FixShare: DefaultFixShare, CWEDropShare: DefaultCWEDropShare, LineDropShare: DefaultLineDropShare, LinkDropShare: DefaultLinkDropShare,
 		DirectoryShare: DefaultDirectoryShare}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/augment"
 	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/ident"
 	"github.com/vulntune/vulntune/internal/narrate"
 	"github.com/vulntune/vulntune/internal/remedy"
 )
@@ -77,6 +78,65 @@ func TestDrop(t *testing.T) {
 					t.Errorf("copy %d keeps %v but its answer does not name it:\n%s", n, c.CWE, e.Assistant())
 				}
 				if left := augment.Leftovers(text, reps); len(left) > 0 {
+					t.Errorf("copy %d still names %v", n, left)
+				}
+				e.Meta.Split = dataset.Train
+				if probs := dataset.CheckExamples([]dataset.Example{e}, 0); len(probs) > 0 {
+					t.Errorf("copy %d: %v", n, probs)
+				}
+			}
+		})
+	}
+}
+
+// TestDropLink: with link_drop_share 1 every copy of a finding with a
+// rule's page loses it, and neither its prompt nor its answer links a
+// page or gives the step that follows one; at 0 the copy keeps the page
+// and the step, and a package's finding (whose prompt shows no page)
+// keeps its links at any share.
+func TestDropLink(t *testing.T) {
+	t.Parallel()
+	const step = "documented fix"
+	for _, tc := range []struct {
+		name, file string
+		share      float64
+		dropped    bool
+	}{
+		{"web", "testdata/web-zap.json", 1, true},
+		{"code", "testdata/code-semgrep-fix.json", 1, true},
+		{"share 0", "testdata/web-zap.json", 0, false},
+		{"dependency", "testdata/dependency-maven-gradle-lockfile.json", 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			orig := load(t, tc.file)
+			cat := augment.Default()
+			cat.LinkDropShare = tc.share
+			for n := 1; n <= 3; n++ {
+				c, reps, err := augment.Finding(&orig, n, cat, augment.Avoid{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := orig.HelpURI != "" && c.HelpURI == ""; got != tc.dropped {
+					t.Errorf("copy %d: page %q (original %q); want dropped %v", n, c.HelpURI, orig.HelpURI, tc.dropped)
+				}
+				rem, err := remedy.For(&c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e := narrate.Example(&c, rem, nil)
+				var links []string // pages, not the endpoint a web finding is at
+				for _, u := range ident.URLRE.FindAllString(e.Prompt()+"\n"+e.Assistant(), -1) {
+					if c.Location.URL == "" || !strings.HasPrefix(u, c.Location.URL) {
+						links = append(links, u)
+					}
+				}
+				switch {
+				case tc.dropped && (len(links) > 0 || strings.Contains(e.Assistant(), step)):
+					t.Errorf("copy %d lost its page but still links %q or gives its step:\n%s\n%s", n, links, e.User(), e.Assistant())
+				case !tc.dropped && orig.Package == nil && !strings.Contains(e.Assistant(), step+": "+c.HelpURI):
+					t.Errorf("copy %d keeps its page %q but its answer does not follow it:\n%s", n, c.HelpURI, e.Assistant())
+				}
+				if left := augment.Leftovers(e.Prompt()+"\n"+e.Assistant(), reps); len(left) > 0 {
 					t.Errorf("copy %d still names %v", n, left)
 				}
 				e.Meta.Split = dataset.Train

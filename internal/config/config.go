@@ -176,6 +176,9 @@ type Augment struct {
 	// a finding has either follows its tool and kind).
 	CWEDropShare  float64 `yaml:"cwe_drop_share"`
 	LineDropShare float64 `yaml:"line_drop_share"`
+	// LinkDropShare is the share of the copies of findings with a rule's
+	// page that lose it (the samples' ZAP alerts all have one).
+	LinkDropShare float64 `yaml:"link_drop_share"`
 	// DirectoryShare is the share of the copies moved out of a lock file
 	// that are located at its directory (a package found in no build
 	// file: the samples have none outside Maven).

@@ -138,6 +138,9 @@ type Augmentation struct {
 	// findings with a CWE, or a line, that lost it (augment.DropShare).
 	DroppedCWE  int `json:"dropped_cwe,omitempty"`
 	DroppedLine int `json:"dropped_line,omitempty"`
+	// DroppedLink counts the copies in the dataset of findings with a
+	// rule's page that lost it (augment.LinkDropShare).
+	DroppedLink int `json:"dropped_link,omitempty"`
 	// InDirectory counts the copies in the dataset that moved out of a
 	// manifest or lock file into its directory (augment.DirectoryShare).
 	InDirectory int `json:"moved_to_directory,omitempty"`

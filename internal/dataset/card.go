@@ -345,6 +345,10 @@ func augmentationSection(b *strings.Builder, a *Augmentation) {
 			"a tool's findings come both with and without them and an answer names a CWE or a line only when its finding does.\n\n",
 			a.DroppedCWE, a.DroppedLine)
 	}
+	if a.DroppedLink > 0 {
+		fmt.Fprintf(b, "Copies of findings that lost their rule's page, in finding and answer together, so that an answer "+
+			"links the rule's documented fix only when its finding shows the page: %d.\n\n", a.DroppedLink)
+	}
 }
 
 func copiesText(n int) string {

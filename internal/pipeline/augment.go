@@ -58,6 +58,7 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 	gained := map[string]bool{}  // copy finding ids that gained a fix
 	noCWE := map[string]bool{}   // copy finding ids that lost their CWEs
 	noLine := map[string]bool{}  // copy finding ids that lost their line
+	noLink := map[string]bool{}  // copy finding ids that lost their rule's page
 	inDir := map[string]bool{}   // copy finding ids moved out of their lock file into its directory
 	// The ecosystem of each dependency example, originals and copies, by
 	// finding id: the training split's build systems (st.Ecosystems).
@@ -88,6 +89,7 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 		}
 		noCWE[c.ID] = len(f.CWE) > 0 && len(c.CWE) == 0
 		noLine[c.ID] = f.Location.StartLine > 0 && c.Location.StartLine == 0
+		noLink[c.ID] = f.HelpURI != "" && c.HelpURI == ""
 		inDir[c.ID] = finding.ManifestEcosystem(f.Location.Path) != "" && c.Location.Path != "" && finding.ManifestEcosystem(c.Location.Path) == ""
 		switch {
 		case f.Package != nil && len(f.Package.FixedVersions) == 0 && len(c.Package.FixedVersions) > 0:
@@ -148,6 +150,9 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 		}
 		if noLine[e.Meta.FindingID] {
 			st.DroppedLine++
+		}
+		if noLink[e.Meta.FindingID] {
+			st.DroppedLink++
 		}
 		if inDir[e.Meta.FindingID] {
 			st.InDirectory++

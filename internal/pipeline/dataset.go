@@ -256,7 +256,7 @@ func AugmentOptions(d config.Dataset) Augmentation {
 		RuleNamespaces: a.RuleNamespaces, RuleNamespaceShare: a.RuleNamespaceShare,
 		StemQualifiers: a.StemQualifiers, StemQualifierShare: a.StemQualifierShare, CWEs: a.CWEs,
 		Ecosystems: a.Ecosystems, EcosystemShare: a.EcosystemShare, FixShare: a.FixShare,
-		CWEDropShare: a.CWEDropShare, LineDropShare: a.LineDropShare, DirectoryShare: a.DirectoryShare,
+		CWEDropShare: a.CWEDropShare, LineDropShare: a.LineDropShare, DirectoryShare: a.DirectoryShare, LinkDropShare: a.LinkDropShare,
 	}}
 }
 
