@@ -83,7 +83,7 @@ var crossTexts = []string{
 	"CVE-2023-6378 and CVE-2023-63781 and GHSA-vmq6-5m68-f53m, GHSA-aaaa-bbbb-cccc.",
 	"Edit web/build.gradle.kts, not app/build.gradle.kts or build.gradle.kts or ./web/build.gradle.kts.",
 	"See src/main/java/com/acme/App.java:42 and src/main/java/com/acme/Main.java.",
-	"Cut short: src/main/java/com/acme/App:42, web/build.gradle.k and web/build, not src/main/java or acme/App.java.",
+	"Cut short: src/main/java/com/acme/App:42, web/build.gradle.k and web/build, not src/main/java, src/main/ or acme/App.java.",
 	"Read https://logback.qos.ch/news.html and http://www.logback.qos.ch/news.html#x and https://evil.example/cve.",
 	"Read https://cwe.mitre.org/data/definitions/502.html and https://cwe.mitre.org/data/definitions/79.html.",
 	"Read https://nvd.nist.gov/vuln/detail/CVE-2023-6378 or https://osv.dev/vulnerability/GHSA-vmq6-5m68-f53m).",

@@ -62,9 +62,10 @@ var slashName = regexp.MustCompile(`[0-9A-Za-z_.-]/[0-9A-Za-z_.-]`)
 // know it (a file name cut before its extension, "usr/bin/gpassw" for
 // usr/bin/gpasswd, "images/alpine" for images/alpine-39.tar.gz), and a
 // substring of the ground would pass for grounded, yet it names a file
-// the finding does not.
+// the finding does not. A directory written with its slash ("usr/bin/")
+// names one of the path's directories, as "usr/bin" does.
 func cutPath(ground, tok string) bool {
-	return slashName.MatchString(tok) && strings.Contains(ground, tok) && !ContainsWord(ground, tok)
+	return slashName.MatchString(tok) && !strings.HasSuffix(tok, "/") && strings.Contains(ground, tok) && !ContainsWord(ground, tok)
 }
 
 // Ungrounded returns the identifiers text names — vulnerability ids, CWE

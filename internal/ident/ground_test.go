@@ -21,6 +21,7 @@ func TestUngroundedCutPaths(t *testing.T) {
 		{"cut before the name ends", "at testdata/fixtures/images/alpine: upgrade", []string{"testdata/fixtures/images/alpine"}},
 		{"cut in a word", "usr/bin/gpassw, setgid", []string{"usr/bin/gpassw"}},
 		{"a directory of a path", "the files under testdata/fixtures/images and vendor/golang.org/x/net", nil},
+		{"a directory with its slash", "files in usr/bin/, setgid", nil},
 		{"a module before its version", "go get golang.org/x/net", nil},
 		{"a path's tail", "bin/gpasswd and images/alpine-39.tar.gz", nil},
 		{"no slash is no path", "alpine and gpassw", nil},

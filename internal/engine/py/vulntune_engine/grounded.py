@@ -198,8 +198,14 @@ _SLASH_NAME_RE = re.compile(r"[0-9A-Za-z_.-]/[0-9A-Za-z_.-]")
 
 def cut_path(low_ground, tok):
     """ident.cutPath: tok, lower-cased, occurs in the ground only glued to
-    a longer name ("usr/bin/gpassw" of usr/bin/gpasswd), a path cut short."""
-    return bool(_SLASH_NAME_RE.search(tok)) and tok in low_ground and not contains_word(low_ground, tok)
+    a longer name ("usr/bin/gpassw" of usr/bin/gpasswd), a path cut short;
+    a directory written with its slash is none."""
+    return (
+        bool(_SLASH_NAME_RE.search(tok))
+        and not tok.endswith("/")
+        and tok in low_ground
+        and not contains_word(low_ground, tok)
+    )
 
 
 # canonicalPages of ground.go: the page of an identifier at its authority.
