@@ -256,7 +256,8 @@ func TestAnswerPin(t *testing.T) {
 	t.Parallel()
 	reference := "**In short**\nx\n\n**Where**\n- Package lodash, installed version 4.17.20 (npm)\n- File package.json\n\n" +
 		"**Fix**\nUpgrade.\n```\nnpm install  lodash@4.17.21\n```\n1. Rebuild.\n\n**How to verify**\n- Re-run it."
-	where := map[string][]string{"**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"}}
+	where := map[string][]string{"**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"},
+		"**How to verify**": {"- Re-run it."}}
 	for _, tt := range []struct {
 		name  string
 		facts dataset.Facts
@@ -266,7 +267,7 @@ func TestAnswerPin(t *testing.T) {
 			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where}},
 		{"no installed version", dataset.Facts{Package: "lodash", FixedVersion: "4.17.21"},
 			&engine.Pin{Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where}},
-		{"no fix: the Where section alone", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20"},
+		{"no fix: the sections of facts alone", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20"},
 			&engine.Pin{Installed: "4.17.20", Sections: where}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,6 +278,6 @@ func TestAnswerPin(t *testing.T) {
 		})
 	}
 	if got := evaluate.AnswerPin(dataset.Facts{Package: "x", FixedVersion: "1"}, "**In short**\nno sections"); got != nil {
-		t.Errorf("AnswerPin of an answer without fix lines or a Where section = %+v, want nil", got)
+		t.Errorf("AnswerPin of an answer without fix lines or a section of facts = %+v, want nil", got)
 	}
 }

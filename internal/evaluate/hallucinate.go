@@ -57,16 +57,24 @@ func Ground(prompt string, facts dataset.Facts) string {
 // vulntune writes from the same facts, narrate's), as snippetVerbatim
 // reads them, so the copy-paste line of a dependency's fix is the one
 // its build system resolves whatever the weights would have written
-// there; and the "Where" section only of reference's lines, the
-// finding's package, file, line, image or endpoint as the scanner gave
-// them. nil when there is no rule to hold.
+// there; and the sections of facts only of reference's lines: "Where",
+// the finding's package, file, line, image or endpoint as the scanner
+// gave them, and "How to verify", the scanner to run again on the
+// finding's rule and place and the command that shows the resolved
+// version. Which of those lines, and everything outside them, stay the
+// model's. nil when there is no rule to hold.
 func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	pin := &engine.Pin{Installed: facts.InstalledVersion, Fixed: facts.FixedVersion}
 	if facts.Package != "" && facts.FixedVersion != "" {
 		pin.Lines = referenceLines(reference)
 	}
-	if where := sectionLines(reference, "Where"); len(where) > 0 {
-		pin.Sections = map[string][]string{chat.Heading("Where"): where}
+	for _, name := range pinnedSections {
+		if lines := sectionLines(reference, name); len(lines) > 0 {
+			if pin.Sections == nil {
+				pin.Sections = map[string][]string{}
+			}
+			pin.Sections[chat.Heading(name)] = lines
+		}
 	}
 	versions := facts.InstalledVersion != "" && facts.FixedVersion != "" &&
 		ident.NormVersion(facts.InstalledVersion) != ident.NormVersion(facts.FixedVersion)
@@ -75,6 +83,13 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	}
 	return pin
 }
+
+// pinnedSections are the sections AnswerPin holds to the reference's
+// lines: vulntune's facts, nothing the model adds to. "How to verify" was
+// the model's own until grounded answers on the other projects re-ran
+// "krics" and "gosen", confirmed "rule 0110" gone for KSV-0110 and checked
+// a Cargo crate with `./gradlew dependencyInsight` (bench/RESULTS.md).
+var pinnedSections = []string{"Where", "How to verify"}
 
 // sectionLines are the non-blank lines of answer's section name
 // ("Where"), up to the next bold line. A heading is read as a model may

@@ -19,8 +19,9 @@ import (
 // answers of the answer op, which stops loops; 3: grounded answers hold
 // their fenced fix lines to the finding's own, and the loop guard its
 // lists to bullets and its lines to spans written at most twice; 4:
-// grounded answers hold their Where section to the finding's own lines).
-const cacheVersion = 4
+// grounded answers hold their Where section to the finding's own lines;
+// 5: and their How to verify section).
+const cacheVersion = 5
 
 // identifier is implemented by engines whose greedy answers are
 // reproducible (engine.Engine.AnswerID).
