@@ -192,7 +192,9 @@ WHERE = {"**Where**": ["- Package tunnel-agent, installed version 0.4.3 (npm)", 
     [
         ("**Where**\n- File package.json, line 12\n", False, True),
         ("**Where**\n- File package.json, line 12\n- Package tunnel-agent, installed version 0.4.3 (npm)\n\n**Fix**\nx", True, True),
-        ("**Where**\n-  File   package.json, line 12", True, True),  # runs of spaces aside
+        ("**Where**\n-  File   package.json, line 12", True, False),  # runs of spaces are not the line
+        ("**Where**\n- Package \t\ttunnel-agent", False, False),  # nor tabs inside it
+        ("**Where**\n  - File package.json, line 12", True, True),  # an indent aside
         ("**Where**\n- File package.json, line 1", False, True),  # on its way to "line 12"
         ("**Where**\n- File package.json, line 1", True, False),  # but a final line must be whole
         ("**Where**\n- File package.json, line 13", False, False),

@@ -262,7 +262,9 @@ class SectionLines:
 
     sections maps a heading line ("**Where**") to the only lines its
     section may hold (the facts vulntune writes there: "- File a.tf, line
-    3"), runs of whitespace aside; blank lines pass. A section begins at a
+    3"), as written but for leading and trailing blanks (the list rule's
+    indent aside): a run of tabs inside a line ("- Package \t\tmemoffset")
+    is no fact and reads as one to nobody; blank lines pass. A section begins at a
     line that starts with its heading and ends at the next line that opens
     with "*" (the loop guard lets a line open so only toward a heading).
     The line being written must be on its way to one of the lines; a final
@@ -271,7 +273,7 @@ class SectionLines:
 
     def __init__(self, sections):
         self.sections = {
-            heading_norm(h, complete=True): sorted({n for n in (_line_norm(l) for l in lines or ()) if n})
+            heading_norm(h, complete=True): sorted({n for n in (l.strip() for l in lines or ()) if n})
             for h, lines in (sections or {}).items()
         }
         self.active = any(self.sections.values())
@@ -294,9 +296,11 @@ class SectionLines:
             if held is None or n == "":
                 continue
             if complete:
-                if n not in held:
+                if line.strip() not in held:
                     return False
-            elif not _on_way(line, n, held):
+            elif line.strip() not in held and not any(l.startswith(line.lstrip()) for l in held):
+                # On its way to one of the lines, or one of them with a
+                # trailing blank where the line may end.
                 return False
         return True
 
