@@ -136,6 +136,20 @@ def test_processor_replaces_an_invented_version():
     assert proc.interventions == 1 and proc.first_intervention == 2 and proc.stuck == 0
 
 
+def test_processor_takes_a_token_an_earlier_processor_masked_when_none_it_left_passes():
+    # The loop guard ran first and left only the line's end ("\n"), which
+    # would close "CWE-35" as an invented id: the processor keeps "2", with
+    # a finite logit, rather than a row of -inf (token 0 would be chosen).
+    vocab = ["<p>", " CWE-35", "\n", "2", "</s>"]
+    tok = ToyTokenizer(vocab)
+    proc = GroundedProcessor(tok, GROUND, eos_ids=[4])
+    proc(mx.array([0]), mx.array([[-10.0, 10.0, -10.0, -10.0, -10.0]]))
+    inf = float("-inf")
+    out = proc(mx.array([0, 1]), mx.array([[inf, inf, 5.0, inf, inf]]))
+    assert int(mx.argmax(out[0]).item()) == 3 and out[0, 3].item() > inf
+    assert proc.stuck == 0
+
+
 def test_processor_leaves_grounded_answers_alone():
     vocab = ["<p>", "Upgrade to ", "1.3.", "14", ".", "</s>"]
     tok = ToyTokenizer(vocab)

@@ -448,6 +448,11 @@ class Ground:
         return SCHEME_OPEN_RE.search(window) is None or self.url_open("")
 
 
+# The logit a kept token masked to -inf gets (_only): below any a model
+# gives, finite in every float type a model computes in.
+_FLOOR = -1.0e4
+
+
 # What may follow an identifier that later text can still extend: a
 # version's next part or qualifier ("1.3." may become 1.3.14), a
 # vulnerability id's next segment ("DSA-123-" may become DSA-123-1). A CWE
@@ -639,11 +644,19 @@ class GroundedProcessor:
 
     @staticmethod
     def _only(logits, keep):
+        """logits with only the tokens of keep left. A kept token that an
+        earlier processor masked (the loop guard, which runs first: a stuck
+        line may only end) gets a finite logit below every other: the
+        facts come before the guard when none of the tokens it leaves
+        passes (a path open at a line's end, "bin/um"), and a row of
+        -inf alone would have sampled token 0, SmolLM2's <|endoftext|>."""
         import mlx.core as mx
 
         mask = mx.zeros(logits.shape[-1], dtype=mx.bool_)
         mask[mx.array(keep)] = True
-        return mx.where(mask, logits, mx.array(-float("inf"), dtype=logits.dtype))
+        ninf = mx.array(-float("inf"), dtype=logits.dtype)
+        kept = mx.where(logits == ninf, mx.array(_FLOOR, dtype=logits.dtype), logits)
+        return mx.where(mask, kept, ninf)
 
     @property
     def interventions(self):
