@@ -125,9 +125,9 @@ type Pin struct {
 	// fence aside): the finding's own fix lines (evaluate.AnswerPin).
 	Lines []string `json:"lines,omitempty"`
 	// Sections, when set, holds the sections it names by their heading
-	// line ("**Where**") to the only lines each may hold, runs of
-	// whitespace aside (blank lines aside): the finding's own facts, as
-	// vulntune writes them (evaluate.AnswerPin).
+	// line ("**Where**") to the only lines each may hold, as written but
+	// for leading and trailing blanks (blank lines aside): the finding's
+	// own facts, as vulntune writes them (evaluate.AnswerPin).
 	Sections map[string][]string `json:"sections,omitempty"`
 }
 

@@ -47,7 +47,8 @@ def _load_model(model_dir):
         raise WorkerError("BadRequest", f"model directory {model_dir} does not exist")
     emit("progress", stage="load", message=f"loading {model_dir}")
     model, tokenizer = load(model_dir)
-    return model, answer_ends(tokenizer), require_chat_template(model_dir, tokenizer)
+    answer_ends(tokenizer)
+    return model, tokenizer, require_chat_template(model_dir, tokenizer)
 
 
 def _assistant_loss(model, head_fn, tokenizer, messages, prompt, max_len):
@@ -341,7 +342,8 @@ def op_check(req):
 
         emit("progress", stage="load", message=f"loading {model_dir}")
         model, tokenizer = load(model_dir)
-        require_chat_template(model_dir, answer_ends(tokenizer))
+        answer_ends(tokenizer)
+        require_chat_template(model_dir, tokenizer)
         prompt = tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True)
         text, last = [], None
         for resp in stream_generate(model, tokenizer, prompt, max_tokens=int(req["max_tokens"])):

@@ -293,14 +293,11 @@ class SectionLines:
                 h = heading_norm(n, complete=True)
                 held = next((self.sections[s] for s in self.sections if h.startswith(s)), None) if complete else None
                 continue
-            if held is None or n == "":
+            if held is None or n == "" or line.strip() in held:
                 continue
-            if complete:
-                if line.strip() not in held:
-                    return False
-            elif line.strip() not in held and not any(l.startswith(line.lstrip()) for l in held):
-                # On its way to one of the lines, or one of them with a
-                # trailing blank where the line may end.
+            # Not (yet) one of the lines, a trailing blank aside: it must be
+            # on its way to one.
+            if complete or not any(l.startswith(line.lstrip()) for l in held):
                 return False
         return True
 

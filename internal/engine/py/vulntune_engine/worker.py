@@ -61,7 +61,8 @@ def _load(req):
     adapter = req.get("adapter") or None
     emit("progress", stage="load", message=f"loading {model_dir}")
     model, tokenizer = load(model_dir, adapter_path=adapter)
-    source = require_chat_template(model_dir, answer_ends(tokenizer))
+    answer_ends(tokenizer)
+    source = require_chat_template(model_dir, tokenizer)
     return model, tokenizer, source
 
 
