@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Are the answers' lines of facts vulntune's own? (issue 16)
+
+Reads an evaluation's answers (EVAL_DIR/generations.jsonl) beside the
+reference answers of its dataset (DATASET_DIR: examples.meta.jsonl and the
+split files it points into) and counts, for the tuned model's free answers
+and its grounded regenerations:
+
+  verify    answers whose "How to verify" section has a line that is not
+            one of the reference's (leading and trailing blanks aside):
+            "Re-run krics", `./gradlew dependencyInsight` for a Cargo crate;
+  step      answers that write the fix step "Follow the rule's documented
+            fix:", and the links the evaluation scored as invented in them.
+
+No score in results.json reads the verify lines, and the hallucination
+rate counts an invented link without saying where it stands. Usage
+(stdlib only):
+
+  bench/factlines.py MODEL/eval/other MODEL/eval/other/dataset
+  bench/factlines.py MODEL/eval RUN/dataset
+"""
+import json
+import os
+import re
+import sys
+
+STEP = "Follow the rule's documented fix:"
+
+
+def section(text, name):
+    """The non-blank lines of text's section name, stripped."""
+    out, inside = [], False
+    for line in text.split("\n"):
+        t = line.strip()
+        if t.startswith("**"):
+            inside = t.strip("*: ").lower() == name.lower()
+        elif inside and t:
+            out.append(t)
+    return out
+
+
+def main(eval_dir, dataset_dir):
+    split_rows, refs = {}, {}
+    with open(os.path.join(dataset_dir, "examples.meta.jsonl")) as f:
+        for line in f:
+            m = json.loads(line)
+            if m["split"] == "train":
+                continue
+            if m["split"] not in split_rows:
+                with open(os.path.join(dataset_dir, m["split"] + ".jsonl")) as sf:
+                    split_rows[m["split"]] = sf.read().splitlines()
+            row = json.loads(split_rows[m["split"]][m["line"] - 1])
+            refs[m["finding_id"]] = row["messages"][-1]["content"]
+    counts = {}
+    with open(os.path.join(eval_dir, "generations.jsonl")) as f:
+        for line in f:
+            g = json.loads(line)
+            if g["model"] != "tuned" or g["finding_id"] not in refs:
+                continue
+            c = counts.setdefault("grounded" if g.get("decoding") else "free", [0, 0, 0, 0])
+            c[0] += 1
+            ref = set(section(refs[g["finding_id"]], "How to verify"))
+            if any(l not in ref for l in section(g["text"], "How to verify")):
+                c[1] += 1
+            if STEP in g["text"]:
+                c[2] += 1
+                c[3] += sum(u.startswith(("http://", "https://")) for u in g["scores"].get("ungrounded") or [])
+    for mode in ("free", "grounded"):
+        if mode in counts:
+            n, verify, step, links = counts[mode]
+            print(f"{mode}: {n} answers; a How to verify line not the reference's: {verify}; "
+                  f"the documented-fix step: {step}, links invented in them: {links}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2])
