@@ -151,8 +151,8 @@ func namesCWE(answer string, ids []string) bool {
 	return false
 }
 
-// namesLocation accepts a URL without regard to scheme, case or a trailing
-// slash, and a path either whole or by its file name. The file name alone
+// namesLocation accepts a URL without regard to scheme, the case of its
+// host or a trailing slash (NormURL), and a path either whole or by its file name. The file name alone
 // counts because answers shorten deep paths ("OpenTelemetryTracer.kt") and
 // within one repository's findings the file name almost always identifies
 // the file; the whole path is not required to be repeated verbatim.

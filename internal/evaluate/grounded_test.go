@@ -87,6 +87,7 @@ var crossTexts = []string{
 	"Read https://logback.qos.ch/news.html and http://www.logback.qos.ch/news.html#x and https://evil.example/cve.",
 	"Read https://cwe.mitre.org/data/definitions/502.html and https://cwe.mitre.org/data/definitions/79.html.",
 	"Read https://nvd.nist.gov/vuln/detail/CVE-2023-6378 or https://osv.dev/vulnerability/GHSA-vmq6-5m68-f53m).",
+	"Case: https://LOGBACK.qos.ch/news.html, https://logback.qos.ch/NEWS.html, https://www.osv.dEV/vuLNEraBilItY/cve-2023-6378, https://github.com/advisories/ghsa-vmq6-5m68-f53m.",
 	"Versions: v1.3.12, 1.3.12.0, 1.3.12-r2, 1.3.12.Final, 2.0.0-alpha1, 9.8 and TLS 1.2, 1:1.3.12-1.el7.",
 	"RUSTSEC-2021-0001 DSA-5000-1 DLA-123-1 USN-1234-1 RHSA-2021:1234 ALAS2-2021-1234 SNYK-JAVA-CHQOSLOGBACK-123.",
 	"Files: /etc/passwd, /var/log/app.log, ~/x, pom.xml, Makefile, web/Makefile, utils.py, Node.js, @scope/pkg.",
@@ -114,7 +115,8 @@ func TestGroundedMatchesEvaluate(t *testing.T) {
 	frags := []string{"CWE-502", "CWE-5", "CWE-2025", "CWE", "-", " ", "\n", ".", ",", "1.3.", "12", "14", "5", "15", "0",
 		"v", "web/", "build", ".gradle", ".kts", "app/", "src/main/java/com/acme/", "App.java", "Ap", "Main.java",
 		"CVE-2023-", "6378", "63781", "GHSA-vmq6-5m68-f53m", "https://", "logback.qos.ch/", "news.html", "evil.example/",
-		"cwe.mitre.org/data/definitions/", "502.html", "79.html", "www.", "w", "os", "v.dev/vulnerability/", "*", "_", "#1.3.", "(", ")", "`", "\"", ":", "-r2", "DSA-", "5000", "x", "the fix"}
+		"cwe.mitre.org/data/definitions/", "502.html", "79.html", "www.", "w", "os", "v.dev/vulnerability/", "*", "_", "#1.3.", "(", ")", "`", "\"", ":", "-r2", "DSA-", "5000", "x", "the fix",
+		"OSV.dev/", "Vulnerability/", "cve-2023-", "NEWS.html", "ghsa-vmq6-5m68-f53m", "github.com/advisories/", "nvd.nist.gov/vuln/detail/"}
 	var walks []crossWalk
 	for range 3000 {
 		var chunks []string
@@ -202,6 +204,9 @@ func TestGroundedWalks(t *testing.T) {
 		{"www alone is no host", prompt, crossFacts, []string{"See ", "https://", "www.", "\n"}, false},
 		{"trimmed dot after a half-written host", prompt, crossFacts, []string{"- ", "https://", "os", ".", "*"}, false},
 		{"the canonical page of a ground's CVE", prompt, crossFacts, []string{"- ", "https://", "os", "v.dev/vulnerability/", "CVE-2023-6378", "\n"}, true},
+		{"the canonical page of a ground's CVE, its id in lower case", prompt, crossFacts, []string{"- ", "https://", "osv.dev/vulnerability/", "cve-2023-6378", "\n"}, false},
+		{"the canonical page at a host in capitals", prompt, crossFacts, []string{"- ", "https://", "OSV.dev/vulnerability/", "CVE-2023-6378", "\n"}, true},
+		{"a grounded page's path in another case", prompt, crossFacts, []string{"See ", "https://logback.qos.ch/", "NEWS.html", " now"}, false},
 		{"a grounded page ends a sentence", prompt, crossFacts, []string{"See ", "https://logback.qos.ch/news", ".html", ".", " Then"}, true},
 		{"a grounded page in bold", prompt, crossFacts, []string{"See **", "https://logback.qos.ch/news", ".html", "**", "\n"}, true},
 		{"a grounded page then a run of punctuation", prompt, crossFacts, []string{"See ", "https://logback.qos.ch/news.html", ".", "*", "."}, false},
@@ -251,12 +256,13 @@ func TestGroundedWalks(t *testing.T) {
 
 // TestAnswerPin: what grounded decoding holds an answer to beyond its
 // ground comes from the facts and vulntune's own answer to them: the
-// versions of a dependency's fix, its fenced lines, and the Where section.
+// versions of a dependency's fix, its fenced lines, and the sections of
+// facts: In short, Where and How to verify.
 func TestAnswerPin(t *testing.T) {
 	t.Parallel()
 	reference := "**In short**\nx\n\n**Where**\n- Package lodash, installed version 4.17.20 (npm)\n- File package.json\n\n" +
 		"**Fix**\nUpgrade.\n```\nnpm install  lodash@4.17.21\n```\n1. Rebuild.\n\n**How to verify**\n- Re-run it."
-	where := map[string][]string{"**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"},
+	where := map[string][]string{"**In short**": {"x"}, "**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"},
 		"**How to verify**": {"- Re-run it."}}
 	for _, tt := range []struct {
 		name  string
@@ -277,7 +283,7 @@ func TestAnswerPin(t *testing.T) {
 			}
 		})
 	}
-	if got := evaluate.AnswerPin(dataset.Facts{Package: "x", FixedVersion: "1"}, "**In short**\nno sections"); got != nil {
+	if got := evaluate.AnswerPin(dataset.Facts{Package: "x", FixedVersion: "1"}, "**Fix**\nno section of facts"); got != nil {
 		t.Errorf("AnswerPin of an answer without fix lines or a section of facts = %+v, want nil", got)
 	}
 }

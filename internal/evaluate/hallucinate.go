@@ -59,9 +59,9 @@ func Ground(prompt string, facts dataset.Facts) string {
 // its build system resolves whatever the weights would have written
 // there; and the sections of facts only of reference's lines: "Where",
 // the finding's package, file, line, image or endpoint as the scanner
-// gave them, and "How to verify", the scanner to run again on the
-// finding's rule and place and the command that shows the resolved
-// version. Which of those lines, and everything outside them, stay the
+// gave them, "How to verify", the scanner to run again on the finding's
+// rule and place and the command that shows the resolved version, and
+// "In short", the headline vulntune writes from the same facts. Which of those lines, and everything outside them, stay the
 // model's. nil when there is no rule to hold.
 func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	pin := &engine.Pin{Installed: facts.InstalledVersion, Fixed: facts.FixedVersion}
@@ -88,8 +88,11 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 // lines: vulntune's facts, nothing the model adds to. "How to verify" was
 // the model's own until grounded answers on the other projects re-ran
 // "krics" and "gosen", confirmed "rule 0110" gone for KSV-0110 and checked
-// a Cargo crate with `./gradlew dependencyInsight` (bench/RESULTS.md).
-var pinnedSections = []string{"Where", "How to verify"}
+// a Cargo crate with `./gradlew dependencyInsight`; "In short" until they
+// headed answers "upgrade from 2.0.1 to 2.0.1", "CVE-2023-28755 in
+// ruby-3.0 at 3.0.4-r1" (a version for the place) and "CWE:
+// CWE(cWE_CWE_CWE_Severity: info)." (bench/RESULTS.md).
+var pinnedSections = []string{"In short", "Where", "How to verify"}
 
 // sectionLines are the non-blank lines of answer's section name
 // ("Where"), up to the next bold line. A heading is read as a model may

@@ -54,7 +54,12 @@ const SchemaVersion = 1
 // fixes a finding that has a fix (remedy.NoFixClaims: "Until a fixed
 // release exists", "no fixed version is known") names the wrong fix,
 // whatever version it names elsewhere.
-const ScoringVersion = 11
+// 12: an URL's path keeps its case (ident.NormURL): a grounded answer
+// linked `https://www.osv.dEV/vuLNEraBilItY/rUStSEc-2023-0015`, which v11
+// read as the canonical OSV page of RUSTSEC-2023-0015; a canonical page
+// is grounded only with its path and id as the database writes them
+// (ident.CanonicalID).
+const ScoringVersion = 12
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:

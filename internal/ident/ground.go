@@ -155,22 +155,35 @@ func blank(b []byte, from, to int) {
 
 // canonicalPages are the pages an identifier has at its authority: naming
 // one is citing the identifier, not recalling a link. Each pattern is
-// matched against a NormURL'd URL; its group is the identifier.
+// matched against a NormURL'd URL, whose path keeps its case: the page's
+// path as its site writes it, the identifier (the group) as CanonicalID
+// writes it.
 var canonicalPages = []struct {
 	re   *regexp.Regexp
 	kind string
 }{
 	{regexp.MustCompile(`^cwe\.mitre\.org/data/definitions/([1-9]\d*)\.html$`), KindCWE},
-	{regexp.MustCompile(`^nvd\.nist\.gov/vuln/detail/(cve-\d{4}-\d{4,})$`), KindVulnID},
-	{regexp.MustCompile(`^github\.com/advisories/(ghsa(?:-[0-9a-z]{4}){3})$`), KindVulnID},
+	{regexp.MustCompile(`^nvd\.nist\.gov/vuln/detail/(CVE-\d{4}-\d{4,})$`), KindVulnID},
+	{regexp.MustCompile(`^github\.com/advisories/(GHSA(?:-[0-9a-z]{4}){3})$`), KindVulnID},
 	{regexp.MustCompile(`^osv\.dev/vulnerability/([^/?#]+)$`), KindVulnID},
+}
+
+// CanonicalID is vulnerability id as its databases write it in their
+// pages' paths: upper case ("CVE-2024-12801", "RUSTSEC-2023-0015"), but
+// for a GitHub advisory's lower-case segments ("GHSA-36p3-wjmg-h94x").
+func CanonicalID(id string) string {
+	id = strings.ToUpper(id)
+	if rest, ok := strings.CutPrefix(id, "GHSA-"); ok {
+		return "GHSA-" + strings.ToLower(rest)
+	}
+	return id
 }
 
 // UngroundedURLs returns the URLs text names that ground does not carry,
 // sorted and deduplicated, each as written (without trailing punctuation).
 // A URL is grounded when ground names the same page (NormURL: scheme, host
 // case, "www.", fragment, trailing slash and backslashes for slashes
-// aside) or when it is the
+// aside; the path's case counts) or when it is the
 // canonical page of an identifier ground names: the CWE entry of a CWE id
 // (cwe.mitre.org/data/definitions/N.html), the NVD page of a CVE, the
 // GitHub advisory of a GHSA id, the OSV page of any vulnerability id.
@@ -239,11 +252,10 @@ func canonicalGrounded(u string, ids map[string]bool) bool {
 		if m == nil {
 			continue
 		}
-		id := strings.ToUpper(m[1])
 		if p.kind == KindCWE {
-			id = NormCWE("CWE-" + m[1])
+			return ids[NormCWE("CWE-"+m[1])]
 		}
-		return ids[id]
+		return m[1] == CanonicalID(m[1]) && ids[strings.ToUpper(m[1])]
 	}
 	return false
 }

@@ -79,22 +79,28 @@ func NormVersion(v string) string {
 }
 
 // NormURL compares URLs without scheme, "www.", fragment, trailing slash,
-// trailing punctuation or case: rewriting http to https names the same page.
+// trailing punctuation or the case of scheme and host: rewriting http to
+// https names the same page. The path keeps its case, as servers read it:
+// `osv.dev/vuLNEraBilItY/rUStSEc-2023-0015` is no page of osv.dev.
 // Backslashes are read as slashes, a scheme's separator as "//" whatever
 // its length ("https:\\host\a", "https:/\host\a": host/a), as a browser
 // and grounded decoding (grounded.py's backslash_url_ok) read them.
 func NormURL(u string) string {
-	u = strings.ToLower(strings.TrimRight(u, ".,;:!?'\")]}>"))
+	u = strings.TrimRight(u, ".,;:!?'\")]}>")
 	if strings.Contains(u, `\`) {
 		u = strings.ReplaceAll(u, `\`, "/")
-		if i := strings.IndexByte(u, ':'); i > 0 && schemeRE.MatchString(u[:i]) {
+		if i := strings.IndexByte(u, ':'); i > 0 && schemeRE.MatchString(strings.ToLower(u[:i])) {
 			u = u[:i] + "://" + strings.TrimLeft(u[i+1:], "/")
 		}
 	}
 	if i := strings.Index(u, "://"); i >= 0 {
 		u = u[i+3:]
 	}
-	u = strings.TrimPrefix(u, "www.")
+	host := strings.IndexAny(u, "/?#")
+	if host < 0 {
+		host = len(u)
+	}
+	u = strings.TrimPrefix(strings.ToLower(u[:host]), "www.") + u[host:]
 	if i := strings.IndexByte(u, '#'); i >= 0 {
 		u = u[:i]
 	}

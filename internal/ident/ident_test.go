@@ -28,6 +28,11 @@ func TestNormalise(t *testing.T) {
 		{"url backslashes past the scheme's two", ident.NormURL(`ftp:\\\h`), "h"},
 		{"url backslashes after slashes", ident.NormURL(`https://h\p`), "h/p"},
 		{"url scheme alone in backslashes", ident.NormURL(`https:\\`), ""},
+		{"canonical id upper case", ident.CanonicalID("rustsec-2023-0015"), "RUSTSEC-2023-0015"},
+		{"canonical ghsa segments lower case", ident.CanonicalID("ghsa-6V67-2wr5-GVF4"), "GHSA-6v67-2wr5-gvf4"},
+		{"url path keeps its case", ident.NormURL("HTTPS://WWW.OSV.dev/vulnerability/RUSTSEC-2023-0015"), "osv.dev/vulnerability/RUSTSEC-2023-0015"},
+		{"url host ends at a query", ident.NormURL("https://Example.COM?Q=A"), "example.com?Q=A"},
+		{"url path case in backslashes", ident.NormURL(`https:\\OSV.dev\Vulnerability\X`), "osv.dev/Vulnerability/X"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -124,6 +129,12 @@ func TestUngroundedURLs(t *testing.T) {
 			"- https://github.com/advisories/GHSA-6v67-2wr5-gvf4\n- https://osv.dev/vulnerability/CVE-2024-12801", nil},
 		{"canonical page of an id the ground lacks", "https://nvd.nist.gov/vuln/detail/CVE-2024-12802 and https://cwe.mitre.org/data/definitions/79.html",
 			[]string{"https://cwe.mitre.org/data/definitions/79.html", "https://nvd.nist.gov/vuln/detail/CVE-2024-12802"}},
+		{"the path's case counts", "https://avd.aquasec.com/NVD/CVE-2024-12801", []string{"https://avd.aquasec.com/NVD/CVE-2024-12801"}},
+		{"canonical pages in another case", "https://www.osv.dEV/vuLNEraBilItY/cVE-2024-12801 and https://nvd.nist.gov/vuln/detail/cve-2024-12801 " +
+			"and https://github.com/advisories/ghsa-6v67-2wr5-gvf4 and https://osv.dev/vulnerability/GHSA-6V67-2WR5-GVF4",
+			[]string{"https://github.com/advisories/ghsa-6v67-2wr5-gvf4", "https://nvd.nist.gov/vuln/detail/cve-2024-12801",
+				"https://osv.dev/vulnerability/GHSA-6V67-2WR5-GVF4", "https://www.osv.dEV/vuLNEraBilItY/cVE-2024-12801"}},
+		{"canonical page at a host in capitals", "https://OSV.DEV/vulnerability/GHSA-6v67-2wr5-gvf4", nil},
 		{"cwe page with leading zeros is not canonical", "https://cwe.mitre.org/data/definitions/0918.html", []string{"https://cwe.mitre.org/data/definitions/0918.html"}},
 		{"other page naming a grounded id", "[advisory](https://security.snyk.io/vuln/CVE-2024-12801)", []string{"https://security.snyk.io/vuln/CVE-2024-12801"}},
 		{"invented advisory once, bold", "**https://example.com/advisory/42** and https://example.com/advisory/42.", []string{"https://example.com/advisory/42"}},

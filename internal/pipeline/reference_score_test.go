@@ -203,12 +203,12 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 		if lined == 0 {
 			t.Errorf("%s: no reference answer's pin holds fix lines", filepath.Base(src))
 		}
-		for _, h := range []string{chat.Heading("Where"), chat.Heading("How to verify")} {
+		for _, h := range []string{chat.Heading("In short"), chat.Heading("Where"), chat.Heading("How to verify")} {
 			if held[h] == 0 {
 				t.Errorf("%s: no reference answer's pin holds its %s lines", filepath.Base(src), h)
 			}
 		}
-		t.Logf("%s: %d reference answers with a pin, %d of them with fix lines, %d with Where lines, %d with How to verify lines",
-			filepath.Base(src), len(cases), lined, held[chat.Heading("Where")], held[chat.Heading("How to verify")])
+		t.Logf("%s: %d reference answers with a pin, %d of them with fix lines, %d with In short, %d with Where, %d with How to verify lines",
+			filepath.Base(src), len(cases), lined, held[chat.Heading("In short")], held[chat.Heading("Where")], held[chat.Heading("How to verify")])
 	}
 }

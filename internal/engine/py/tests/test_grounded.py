@@ -59,6 +59,17 @@ GROUND = (
         ("see https://example.org/advisory/42.*. now", False, True),  # trimmed, grounded
         ("see https://osv.dev/vulnerability/CVE-2021-44228:", False, True),
         ("see https://example.org/advisory/42#", False, False),  # no fragment in the ground
+        # A path keeps its case (ident.NormURL), a host does not: the
+        # canonical page's path as its site writes it, the id as
+        # ident.CanonicalID writes it.
+        ("see https://EXAMPLE.org/advisory/42 now", False, True),
+        ("see https://example.org/Advisory/42 now", False, False),
+        ("see https://example.org/A", False, False),
+        ("see https://osv.dev/vulnerability/CVE-2021-44228 now", False, True),
+        ("see https://osv.dev/vulnerability/cve-2021-44228 now", False, False),
+        ("see https://www.osv.dEV/vuLNEraBilItY/cVE-2021-44228 now", False, False),
+        ("see https://osv.dev/vuLN", False, False),
+        ("see https://nvd.nist.gov/vuln/detail/CVE-2021-44228 now", False, True),
         # ... and a scheme may be written only where the ground has an URL.
         ("see https://", False, True),
         # The other kinds' half-written identifiers with trimmed punctuation.
@@ -240,10 +251,11 @@ def test_every_passing_text_can_be_ended(start):
     # The trap of issue 16 was a text that passed but from which only
     # punctuation could follow, forever; from every text check passes some
     # continuation must reach an answer that passes as final. The alphabet
-    # is the ground's characters and the punctuation the trap appended.
+    # is the ground's characters in either case (an URL's path keeps its
+    # case) and the punctuation the trap appended.
     g = Ground(GROUND)
     assert g.check(start)
-    alphabet = [" "] + sorted(set(GROUND.lower()) - {" "}) + list(".*:_;,}!?")
+    alphabet = [" "] + sorted((set(GROUND.lower()) | set(GROUND)) - {" "}) + list(".*:_;,}!?")
     assert endable(g, start, alphabet)
     for junk in (".*.", "..:", ":::", "_;_", "*.*"):
         # Appending a run of punctuation either fails or can be ended.

@@ -207,6 +207,11 @@ WHERE = {"**Where**": ["- Package tunnel-agent, installed version 0.4.3 (npm)", 
         ("**In short**\n- File x\n**Fix**\n- File x", True, True),  # other sections are the model's
         ("**Where**\n- File package.json, line 12\n**Fix**\n- File x", True, True),
         ("**Wher", False, True),
+        # Each line once: a section that says a fact again is looping.
+        ("**Where**\n- File package.json, line 12\n- File package.json, line 12\n", False, False),
+        ("**Where**\n- File package.json, line 12\n\n- File package.json, line 1", False, False),
+        ("**Where**\n- File package.json, line 12\n- Pack", False, True),  # the other line may follow
+        ("**Where**\n- File package.json, line 12\n**Fix**\n**Where**\n- File package.json, line 12", True, True),
     ],
 )
 def test_section_lines(text, final, ok):

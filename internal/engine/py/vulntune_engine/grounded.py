@@ -129,19 +129,35 @@ def norm_version(v):
 
 
 def norm_url(u):
-    """ident.NormURL."""
-    u = u.rstrip(".,;:!?'\")]}>").lower()
+    """ident.NormURL: the path keeps its case."""
+    u = u.rstrip(".,;:!?'\")]}>")
     if "\\" in u:
         u = slash_url(u)
     i = u.find("://")
     if i >= 0:
         u = u[i + 3 :]
+    u = _host_lower(u)
     if u.startswith("www."):
         u = u[4:]
     i = u.find("#")
     if i >= 0:
         u = u[:i]
     return u.rstrip("/")
+
+
+def _host_lower(u):
+    """u, an URL past its scheme, with its host (up to the first "/", "?"
+    or "#") lower-cased: a host's case names nothing, a path's does."""
+    m = re.search(r"[/?#]", u)
+    end = m.start() if m is not None else len(u)
+    return u[:end].lower() + u[end:]
+
+
+def canonical_id(i):
+    """ident.CanonicalID: a vulnerability id as its databases write it in
+    their pages' paths."""
+    i = i.upper()
+    return "GHSA-" + i[5:].lower() if i.startswith("GHSA-") else i
 
 
 def is_path(tok):
@@ -211,8 +227,8 @@ def cut_path(low_ground, tok):
 # canonicalPages of ground.go: the page of an identifier at its authority.
 _CANONICAL = [
     (re.compile(r"^cwe\.mitre\.org/data/definitions/([1-9][0-9]*)\.html\Z"), KIND_CWE),
-    (re.compile(r"^nvd\.nist\.gov/vuln/detail/(cve-[0-9]{4}-[0-9]{4,})\Z"), KIND_VULN),
-    (re.compile(r"^github\.com/advisories/(ghsa(?:-[0-9a-z]{4}){3})\Z"), KIND_VULN),
+    (re.compile(r"^nvd\.nist\.gov/vuln/detail/(CVE-[0-9]{4}-[0-9]{4,})\Z"), KIND_VULN),
+    (re.compile(r"^github\.com/advisories/(GHSA(?:-[0-9a-z]{4}){3})\Z"), KIND_VULN),
     (re.compile(r"^osv\.dev/vulnerability/([^/?#]+)\Z"), KIND_VULN),
 ]
 
@@ -228,10 +244,9 @@ def slash_url(u):
 
 
 def url_rest(u):
-    """u lower-cased and past its scheme."""
-    u = u.lower()
+    """u past its scheme, its host lower-cased (norm_url's case)."""
     i = u.find("://")
-    return u[i + 3 :] if i >= 0 else u
+    return _host_lower(u[i + 3 :] if i >= 0 else u)
 
 
 def _blank(b, lo, hi):
@@ -273,21 +288,21 @@ class Ground:
             if i.startswith("CWE-"):
                 yield f"cwe.mitre.org/data/definitions/{i[4:]}.html"
             else:
-                yield "osv.dev/vulnerability/" + i.lower()
+                c = canonical_id(i)
+                yield "osv.dev/vulnerability/" + c
                 if i.startswith("CVE-"):
-                    yield "nvd.nist.gov/vuln/detail/" + i.lower()
+                    yield "nvd.nist.gov/vuln/detail/" + c
                 if i.startswith("GHSA-"):
-                    yield "github.com/advisories/" + i.lower()
+                    yield "github.com/advisories/" + c
 
     def _canonical(self, u):
         for rx, kind in _CANONICAL:
             m = rx.search(u)
             if m is None:
                 continue
-            i = m.group(1).upper()
             if kind == KIND_CWE:
-                i = norm_cwe("CWE-" + m.group(1))
-            return i in self.ids
+                return norm_cwe("CWE-" + m.group(1)) in self.ids
+            return m.group(1) == canonical_id(m.group(1)) and m.group(1).upper() in self.ids
         return False
 
     def scan(self, text):

@@ -263,8 +263,9 @@ class SectionLines:
     sections maps a heading line ("**Where**") to the only lines its
     section may hold (the facts vulntune writes there: "- File a.tf, line
     3"), as written but for leading and trailing blanks (the list rule's
-    indent aside): a run of tabs inside a line ("- Package \t\tmemoffset")
-    is no fact and reads as one to nobody; blank lines pass. A section begins at a
+    indent aside), each at most once: a run of tabs inside a line ("-
+    Package \t\tmemoffset") is no fact and reads as one to nobody, a line
+    written again is a loop; blank lines pass. A section begins at a
     line that starts with its heading and ends at the next line that opens
     with "*" (the loop guard lets a line open so only toward a heading).
     The line being written must be on its way to one of the lines; a final
@@ -282,7 +283,7 @@ class SectionLines:
         """Whether text may stand as (the beginning of) an answer."""
         if not self.active:
             return True
-        held = None
+        held, seen = None, set()
         lines = text.split("\n")
         for k, line in enumerate(lines):
             complete = final or k < len(lines) - 1
@@ -292,12 +293,20 @@ class SectionLines:
                 # section held so far and may begin another.
                 h = heading_norm(n, complete=True)
                 held = next((self.sections[s] for s in self.sections if h.startswith(s)), None) if complete else None
+                seen = set()
                 continue
-            if held is None or n == "" or line.strip() in held:
+            if held is None or n == "":
                 continue
-            # Not (yet) one of the lines, a trailing blank aside: it must be
-            # on its way to one.
-            if complete or not any(l.startswith(line.lstrip()) for l in held):
+            t = line.strip()
+            if complete:
+                # One of the lines, once: a section that says a fact twice
+                # is looping ("- The scanner reported no location." twice).
+                if t not in held or t in seen:
+                    return False
+                seen.add(t)
+            elif not any(l == t or l.startswith(line.lstrip()) for l in held if l not in seen):
+                # Not yet ended: a line not written yet, a trailing blank
+                # aside, or on its way to one.
                 return False
         return True
 
