@@ -212,6 +212,14 @@ WHERE = {"**Where**": ["- Package tunnel-agent, installed version 0.4.3 (npm)", 
         ("**Where**\n- File package.json, line 12\n\n- File package.json, line 1", False, False),
         ("**Where**\n- File package.json, line 12\n- Pack", False, True),  # the other line may follow
         ("**Where**\n- File package.json, line 12\n**Fix**\n**Where**\n- File package.json, line 12", True, True),
+        # At least one: a held section left empty is a fact left out.
+        ("**Where**\n**Fix**", False, False),
+        ("**Where**\n\n*", False, False),
+        ("**Where**\n\n", False, True),
+        ("**Where**\n\n", True, False),
+        ("**Where**", False, True),  # the heading not yet ended
+        ("**Where**", True, False),  # an answer that ends at the heading
+        ("**Where**\n- File package.json, line 12", True, True),
     ],
 )
 def test_section_lines(text, final, ok):
@@ -221,6 +229,8 @@ def test_section_lines(text, final, ok):
 def test_section_lines_without_lines_hold_nothing():
     assert not SectionLines({}).active and not SectionLines({"**Where**": [" "]}).active
     assert SectionLines({}).check("**Where**\n- anything", final=True)
+    # A heading with no lines holds nothing, not even a line.
+    assert SectionLines({"**Where**": [" "], "**Fix**": ["x"]}).check("**Where**\n**Fix**\nx", final=True)
 
 
 def test_processor_holds_where_to_the_facts():

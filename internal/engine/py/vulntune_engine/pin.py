@@ -263,9 +263,10 @@ class SectionLines:
     sections maps a heading line ("**Where**") to the only lines its
     section may hold (the facts vulntune writes there: "- File a.tf, line
     3"), as written but for leading and trailing blanks (the list rule's
-    indent aside), each at most once: a run of tabs inside a line ("-
-    Package \t\tmemoffset") is no fact and reads as one to nobody, a line
-    written again is a loop; blank lines pass. A section begins at a
+    indent aside), at least one and each at most once: a run of tabs
+    inside a line ("- Package \t\tmemoffset") is no fact and reads as one
+    to nobody, a line written again is a loop; blank lines pass. A
+    section begins at a
     line that starts with its heading and ends at the next line that opens
     with "*" (the loop guard lets a line open so only toward a heading).
     The line being written must be on its way to one of the lines; a final
@@ -290,9 +291,14 @@ class SectionLines:
             n = _line_norm(line)
             if n.startswith("*"):
                 # A heading, or a line on its way to one: it ends the
-                # section held so far and may begin another.
+                # section held so far, never before one of its lines (a
+                # grounded answer left its In short line out, "**In
+                # short**" then "**What it is**"), and may begin another.
+                if held is not None and not seen:
+                    return False
                 h = heading_norm(n, complete=True)
                 held = next((self.sections[s] for s in self.sections if h.startswith(s)), None) if complete else None
+                held = held or None
                 seen = set()
                 continue
             if held is None or n == "":
@@ -308,7 +314,7 @@ class SectionLines:
                 # Not yet ended: a line not written yet, a trailing blank
                 # aside, or on its way to one.
                 return False
-        return True
+        return not (final and held is not None and not seen)
 
 
 def _on_way(line, n, allowed):
