@@ -183,10 +183,7 @@ func whatItIs(f *finding.Finding, rem remedy.Remediation) string {
 		}
 		parts = append(parts, s+".")
 	default:
-		title := f.Title
-		if title == "" {
-			title = ruleOf(f)
-		}
+		title := headline(f)
 		parts = append(parts, fmt.Sprintf("%s (%s rule %s).", strings.TrimSuffix(clip(title, 200), "."), primaryTool(f).Name, ruleOf(f)))
 	}
 	if len(rem.CWE) > 0 {
@@ -243,7 +240,7 @@ func inShort(f *finding.Finding, rem remedy.Remediation) string {
 		if len(f.CWE) > 0 {
 			anchor, tags = strings.Join(f.CWE, ", "), nil
 		}
-		title := strings.TrimSuffix(clip(firstLine(f.Title), 120), ".")
+		title := strings.TrimSuffix(clip(firstLine(headline(f)), 120), ".")
 		switch {
 		case f.Kind == finding.KindSecret:
 			action = "a committed secret (" + title + "): revoke and rotate it, then purge it from history"
@@ -262,6 +259,24 @@ func inShort(f *finding.Finding, rem remedy.Remediation) string {
 		s += " (" + strings.Join(tags, ", ") + ")"
 	}
 	return s + "."
+}
+
+// headline is what a finding without a package is, in a phrase: its
+// title, unless the title only repeats the rule id (a SARIF rule without a
+// short description: codeql's "js/unused-local-variable: js/unused-local-
+// variable.") or is empty, where the scanner's message says it ("Unused
+// variable foo"), else the rule id.
+func headline(f *finding.Finding) string {
+	t := strings.TrimSpace(f.Title)
+	if t == "" || strings.EqualFold(t, ruleOf(f)) {
+		if m := firstLine(f.Message); m != "" && !strings.HasPrefix(m, "Package:") {
+			return m
+		}
+	}
+	if t == "" {
+		return ruleOf(f)
+	}
+	return t
 }
 
 func firstLine(s string) string {

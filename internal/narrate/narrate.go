@@ -37,7 +37,10 @@ import (
 // not "name@" or "installed version " with nothing after it, and only a
 // dependency finding's prompt lists fixed versions; "In short" stays one
 // line where the location spans lines.
-const Version = 15
+// 16: a finding whose title only repeats its rule id is said to be what
+// its message says (headline): "js/unused-local-variable: Unused
+// variable foo.", not the rule id twice.
+const Version = 16
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 // It names no domain beyond the findings' own (an earlier clause on
