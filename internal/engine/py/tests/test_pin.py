@@ -131,7 +131,12 @@ LINES = ["npm install tunnel-agent@0.6.0", "<version>0.6.0</version>"]
     "text,final,ok",
     [
         ("```\nnpm install tunnel-agent@0.6.0\n```", True, True),
-        ("```\nnpm  install   tunnel-agent@0.6.0  \n```", True, True),  # runs of spaces aside
+        ("```\nnpm install tunnel-agent@0.6.0  \n```", True, True),  # trailing blanks aside
+        ("```\nnpm  install   tunnel-agent@0.6.0\n```", True, False),  # runs of spaces are not the line
+        ("```\nRUN  ", False, False),
+        ("```\nnpm \t\tinstall", False, False),  # nor tabs inside it
+        ("```\nnpm install tunnel-agent@0.6.0 ", False, True),  # a blank where the line ends
+        ("```\nnpm install tunnel-agent@0.6.0  ", False, False),  # not a run of them
         ("```\n    <version>0.6.0</version>\n```", True, True),  # and indentation
         ("```\nnpm install tunnel-agent@0.6.0\n\n<version>0.6.0</version>\n```", True, False),  # no blank line
         ("```\n\t \nnpm install tunnel-agent@0.6.0\n```", True, False),  # nor one of blanks

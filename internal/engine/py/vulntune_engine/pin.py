@@ -160,9 +160,11 @@ class SnippetPin:
     installed or fixed version, or the two the same version, there is
     no version to hold.
 
-    lines, when given, are the only lines a fenced block may hold (runs of
-    whitespace aside; the closing fence aside, once a line is in the
-    block; no blank line): the lines
+    lines, when given, are the only lines a fenced block may hold (as
+    written but for leading and trailing blanks: `RUN  apk add` or `dnf -y
+    \t\t\tupdate` is not the line, though evaluation, reading runs of
+    whitespace as one, would pass it; the closing fence aside, once a line
+    is in the block; no blank line): the lines
     of the finding's own fix snippets, as vulntune writes them from its
     facts (evaluate.SnippetPin). What a reader copies and runs is then a
     command that resolves, never `npm add lodash @4.17.21
@@ -175,23 +177,23 @@ class SnippetPin:
         self.versions = bool(installed) and bool(fixed) and self.installed != norm_version(fixed)
         self.banned = _forms(installed or "") - _forms(fixed or "")
         self.allowed = _forms(fixed or "")
-        self.lines = sorted({n for n in (_line_norm(l) for l in lines or ()) if n})
+        self.lines = sorted({n for n in (l.strip() for l in lines or ()) if n})
         self.active = self.versions or bool(self.lines)
 
     def _line_ok(self, line, final_line):
         """Whether line, within a fenced block and no fence itself, is one
         of self.lines or, not yet ended, on its way to one (or to the
         closing fence)."""
-        n = _line_norm(line)
-        if n == "":
+        t = line.strip()
+        if t == "":
             # Leading blanks may be on their way to an indented line, a few
             # of them; a blank line is no fix line (a model barred from its
             # own wrote runs of tabs and spaces, line after line, then
             # one run to the end).
             return not final_line and len(line) <= MAX_INDENT
         if final_line:
-            return n in self.lines
-        return _fence_on_way(n) or _on_way(line, n, self.lines)
+            return t in self.lines
+        return _fence_on_way(_line_norm(line)) or _on_way(line, self.lines)
 
     def _fences_ok(self, text, final):
         # A block is closed only once it holds a line: with an empty block
@@ -317,13 +319,12 @@ class SectionLines:
         return not (final and held is not None and not seen)
 
 
-def _on_way(line, n, allowed):
-    """Whether line, not yet ended, whose _line_norm is n, may still become
-    one of allowed: a trailing blank must go on to a word of one, or be
+def _on_way(line, allowed):
+    """Whether line, not yet ended, may still become one of allowed as
+    written, its indent aside: a blank only where one goes on, or one
     where one ends."""
-    if line[-1:].isspace():
-        return any(l.startswith(n + " ") or l == n for l in allowed)
-    return any(l.startswith(n) for l in allowed)
+    t = line.lstrip()
+    return any(l.startswith(t) or (t[-1:].isspace() and l == t[:-1]) for l in allowed)
 
 
 class AnswerPin:
