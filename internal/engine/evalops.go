@@ -129,6 +129,10 @@ type Pin struct {
 	// for leading and trailing blanks (blank lines aside): the finding's
 	// own facts, as vulntune writes them (evaluate.AnswerPin).
 	Sections map[string][]string `json:"sections,omitempty"`
+	// Leads, when set, maps a section's heading line ("**Fix**") to the
+	// line it must open with, as written but for leading and trailing
+	// blanks; the rest of the section is the model's (evaluate.AnswerPin).
+	Leads map[string]string `json:"leads,omitempty"`
 }
 
 // validate checks a request of op ("evaluate" or "answer") decoding its

@@ -256,23 +256,24 @@ func TestGroundedWalks(t *testing.T) {
 
 // TestAnswerPin: what grounded decoding holds an answer to beyond its
 // ground comes from the facts and vulntune's own answer to them: the
-// versions of a dependency's fix, its fenced lines, and the sections of
-// facts: In short, Where and How to verify.
+// versions of a dependency's fix, its fenced lines and its Fix section's
+// lead, and the sections of facts: In short, Where and How to verify.
 func TestAnswerPin(t *testing.T) {
 	t.Parallel()
 	reference := "**In short**\nx\n\n**Where**\n- Package lodash, installed version 4.17.20 (npm)\n- File package.json\n\n" +
 		"**Fix**\nUpgrade.\n```\nnpm install  lodash@4.17.21\n```\n1. Rebuild.\n\n**How to verify**\n- Re-run it."
 	where := map[string][]string{"**In short**": {"x"}, "**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"},
 		"**How to verify**": {"- Re-run it."}}
+	lead := map[string]string{"**Fix**": "Upgrade."}
 	for _, tt := range []struct {
 		name  string
 		facts dataset.Facts
 		want  *engine.Pin
 	}{
 		{"a dependency with a fix", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21"},
-			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where}},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where, Leads: lead}},
 		{"no installed version", dataset.Facts{Package: "lodash", FixedVersion: "4.17.21"},
-			&engine.Pin{Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where}},
+			&engine.Pin{Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where, Leads: lead}},
 		{"no fix: the sections of facts alone", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20"},
 			&engine.Pin{Installed: "4.17.20", Sections: where}},
 	} {
@@ -283,7 +284,7 @@ func TestAnswerPin(t *testing.T) {
 			}
 		})
 	}
-	if got := evaluate.AnswerPin(dataset.Facts{Package: "x", FixedVersion: "1"}, "**Fix**\nno section of facts"); got != nil {
+	if got := evaluate.AnswerPin(dataset.Facts{Package: "x", FixedVersion: "1"}, "**Why it matters**\nno section held"); got != nil {
 		t.Errorf("AnswerPin of an answer without fix lines or a section of facts = %+v, want nil", got)
 	}
 }

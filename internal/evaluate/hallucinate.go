@@ -57,16 +57,23 @@ func Ground(prompt string, facts dataset.Facts) string {
 // vulntune writes from the same facts, narrate's), as snippetVerbatim
 // reads them, so the copy-paste line of a dependency's fix is the one
 // its build system resolves whatever the weights would have written
-// there; and the sections of facts only of reference's lines: "Where",
-// the finding's package, file, line, image or endpoint as the scanner
-// gave them, "How to verify", the scanner to run again on the finding's
-// rule and place and the command that shows the resolved version, and
-// "In short", the headline vulntune writes from the same facts. Which of those lines, and everything outside them, stay the
-// model's. nil when there is no rule to hold.
+// there, and its "Fix" section opening with reference's upgrade
+// sentence (the versions and what the upgrade moves to: grounded answers
+// wrote "the lowest fixed version on the installed release line. No fix
+// exists on the installed release line"); and the sections of facts only
+// of reference's lines: "Where", the finding's package, file, line, image
+// or endpoint as the scanner gave them, "How to verify", the scanner to
+// run again on the finding's rule and place and the command that shows
+// the resolved version, and "In short", the headline vulntune writes
+// from the same facts. Which of those lines, and everything outside
+// them, stay the model's. nil when there is no rule to hold.
 func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	pin := &engine.Pin{Installed: facts.InstalledVersion, Fixed: facts.FixedVersion}
 	if facts.Package != "" && facts.FixedVersion != "" {
 		pin.Lines = referenceLines(reference)
+		if fix := sectionLines(reference, "Fix"); len(fix) > 0 {
+			pin.Leads = map[string]string{chat.Heading("Fix"): fix[0]}
+		}
 	}
 	for _, name := range pinnedSections {
 		if lines := sectionLines(reference, name); len(lines) > 0 {
@@ -78,7 +85,7 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	}
 	versions := facts.InstalledVersion != "" && facts.FixedVersion != "" &&
 		ident.NormVersion(facts.InstalledVersion) != ident.NormVersion(facts.FixedVersion)
-	if !versions && len(pin.Lines) == 0 && len(pin.Sections) == 0 {
+	if !versions && len(pin.Lines) == 0 && len(pin.Sections) == 0 && len(pin.Leads) == 0 {
 		return nil
 	}
 	return pin

@@ -21,8 +21,8 @@ import (
 // lists to bullets and its lines to spans written at most twice; 4:
 // grounded answers hold their Where section to the finding's own lines;
 // 5: and their How to verify section; 6: and their In short line, each
-// held line once, fenced fix lines as written, and links' paths in the
-// ground's case).
+// held line once, a dependency's Fix lead, fenced fix lines as written,
+// and links' paths in the ground's case).
 const cacheVersion = 6
 
 // identifier is implemented by engines whose greedy answers are

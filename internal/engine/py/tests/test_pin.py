@@ -231,6 +231,29 @@ def test_section_lines(text, final, ok):
     assert SectionLines(WHERE).check(text, final=final) is ok
 
 
+LEAD = {"**Fix**": "Upgrade x from 1.0 to 1.1, the lowest fixed version on the installed release line."}
+
+
+@pytest.mark.parametrize(
+    "text,final,ok",
+    [
+        ("**Fix**\nUpgrade x from 1.0 to 1.1, the lowest fixed version on the installed release line.\n```\nanything\n```", True, True),
+        ("**Fix**\n\nUpgrade x from 1.0 to 1.1, the lowest", False, True),  # on its way
+        ("**Fix**\nUpgrade x from 1.0 to 1.1, the lowest fixed version above", False, False),
+        # The lead ends where it ends: "No fix exists" after it is no lead.
+        ("**Fix**\nUpgrade x from 1.0 to 1.1, the lowest fixed version on the installed release line. No", False, False),
+        ("**Fix**\nUpgrade x from 1.0 to 1.1, the lowest fixed version on the installed release line. ", False, True),
+        ("**Fix**\n1. Rebuild.", False, False),  # the lead comes first
+        ("**Fix**\n**Why it matters**", False, False),  # and is not left out
+        ("**Fix**\n", True, False),
+        ("**Where**\nanything\n**Fix**\nUpgrade x", False, True),  # other sections are not held by it
+        ("**Fix**\nUpgrade x from 1.0 to 1.1, the lowest fixed version on the installed release line.\n1. Upgrade x from 1.0 to 1.1.", True, True),
+    ],
+)
+def test_section_leads(text, final, ok):
+    assert SectionLines({}, LEAD).check(text, final=final) is ok
+
+
 def test_section_lines_without_lines_hold_nothing():
     assert not SectionLines({}).active and not SectionLines({"**Where**": [" "]}).active
     assert SectionLines({}).check("**Where**\n- anything", final=True)

@@ -273,20 +273,27 @@ class SectionLines:
     with "*" (the loop guard lets a line open so only toward a heading).
     The line being written must be on its way to one of the lines; a final
     answer's last line must be one. Which of the lines an answer gives,
-    and in which order, stays the model's."""
+    and in which order, stays the model's.
 
-    def __init__(self, sections):
+    leads maps a heading line ("**Fix**") to the line its section must
+    open with, as written but for leading and trailing blanks (a
+    dependency's upgrade sentence: "Upgrade x from 1.0 to 1.1, the lowest
+    fixed version on the installed release line; it fixes CVE-…"); the
+    rest of that section stays the model's."""
+
+    def __init__(self, sections, leads=None):
         self.sections = {
             heading_norm(h, complete=True): sorted({n for n in (l.strip() for l in lines or ()) if n})
             for h, lines in (sections or {}).items()
         }
-        self.active = any(self.sections.values())
+        self.leads = {heading_norm(h, complete=True): l.strip() for h, l in (leads or {}).items() if l.strip()}
+        self.active = any(self.sections.values()) or bool(self.leads)
 
     def check(self, text, final=False):
         """Whether text may stand as (the beginning of) an answer."""
         if not self.active:
             return True
-        held, seen = None, set()
+        held, seen, lead = None, set(), None
         lines = text.split("\n")
         for k, line in enumerate(lines):
             complete = final or k < len(lines) - 1
@@ -295,17 +302,30 @@ class SectionLines:
                 # A heading, or a line on its way to one: it ends the
                 # section held so far, never before one of its lines (a
                 # grounded answer left its In short line out, "**In
-                # short**" then "**What it is**"), and may begin another.
-                if held is not None and not seen:
+                # short**" then "**What it is**") or its lead, and may
+                # begin another.
+                if (held is not None and not seen) or lead is not None:
                     return False
                 h = heading_norm(n, complete=True)
                 held = next((self.sections[s] for s in self.sections if h.startswith(s)), None) if complete else None
                 held = held or None
+                lead = next((self.leads[s] for s in self.leads if h.startswith(s)), None) if complete else None
                 seen = set()
                 continue
-            if held is None or n == "":
+            if n == "":
                 continue
             t = line.strip()
+            if lead is not None:
+                # The section's first line is its lead, as written.
+                if complete:
+                    if t != lead:
+                        return False
+                    lead = None
+                elif not _on_way(line, [lead]):
+                    return False
+                continue
+            if held is None:
+                continue
             if complete:
                 # One of the lines, once: a section that says a fact twice
                 # is looping ("- The scanner reported no location." twice).
@@ -316,7 +336,7 @@ class SectionLines:
                 # Not yet ended: a line not written yet, a trailing blank
                 # aside, or on its way to one.
                 return False
-        return not (final and held is not None and not seen)
+        return not (final and ((held is not None and not seen) or lead is not None))
 
 
 def _on_way(line, allowed):
@@ -334,7 +354,7 @@ class AnswerPin:
 
     def __init__(self, pin):
         self.snippets = SnippetPin(pin.get("installed"), pin.get("fixed"), pin.get("lines"))
-        self.sections = SectionLines(pin.get("sections"))
+        self.sections = SectionLines(pin.get("sections"), pin.get("leads"))
         self.active = self.snippets.active or self.sections.active
 
     def check(self, text, final=False):
