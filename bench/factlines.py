@@ -6,6 +6,14 @@ reference answers of its dataset (DATASET_DIR: examples.meta.jsonl and the
 split files it points into) and counts, for the tuned model's free answers
 and its grounded regenerations:
 
+  short     answers whose "In short" line is not the reference's
+            (leading and trailing blanks aside): "upgrade from 2.0.1 to
+            2.0.1", "CWE: CWE(cWE_CWE_CWE_Severity: info).";
+  lead      of the answers whose reference opens "Fix" with an upgrade
+            sentence ("Upgrade x from 1 to 2, the lowest fixed version
+            …"), those that do not open it with the same sentence: "the
+            lowest fixed version on the installed release line" for a fix
+            on a later one;
   verify    answers whose "How to verify" section has a line that is not
             one of the reference's (leading and trailing blanks aside):
             "Re-run krics", `./gradlew dependencyInsight` for a Cargo crate;
@@ -57,18 +65,27 @@ def main(eval_dir, dataset_dir):
             g = json.loads(line)
             if g["model"] != "tuned" or g["finding_id"] not in refs:
                 continue
-            c = counts.setdefault("grounded" if g.get("decoding") else "free", [0, 0, 0, 0])
+            c = counts.setdefault("grounded" if g.get("decoding") else "free", [0] * 7)
             c[0] += 1
-            ref = set(section(refs[g["finding_id"]], "How to verify"))
+            reference = refs[g["finding_id"]]
+            ref = set(section(reference, "How to verify"))
             if any(l not in ref for l in section(g["text"], "How to verify")):
                 c[1] += 1
             if STEP in g["text"]:
                 c[2] += 1
                 c[3] += sum(u.startswith(("http://", "https://")) for u in g["scores"].get("ungrounded") or [])
+            if section(g["text"], "In short") != section(reference, "In short"):
+                c[4] += 1
+            lead = section(reference, "Fix")[:1]
+            if lead and lead[0].startswith("Upgrade "):
+                c[5] += 1
+                c[6] += section(g["text"], "Fix")[:1] != lead
     for mode in ("free", "grounded"):
         if mode in counts:
-            n, verify, step, links = counts[mode]
-            print(f"{mode}: {n} answers; a How to verify line not the reference's: {verify}; "
+            n, verify, step, links, short, leads, lead_wrong = counts[mode]
+            print(f"{mode}: {n} answers; an In short line not the reference's: {short}; "
+                  f"a Fix lead not the reference's: {lead_wrong} of {leads}; "
+                  f"a How to verify line not the reference's: {verify}; "
                   f"the documented-fix step: {step}, links invented in them: {links}")
 
 
