@@ -265,10 +265,13 @@ func inShort(f *finding.Finding, rem remedy.Remediation) string {
 // title, unless the title only repeats the rule id (a SARIF rule without a
 // short description: codeql's "js/unused-local-variable: js/unused-local-
 // variable.") or is empty, where the scanner's message says it ("Unused
-// variable foo"), else the rule id.
+// variable foo"), else the rule id. A secret keeps its rule: its message
+// is where and when it was committed ("test-rule has detected secret for
+// file auth.py at commit 0000000000000000"), no headline, and a commit
+// hash of zeros reads as a loop to the loop guard.
 func headline(f *finding.Finding) string {
 	t := strings.TrimSpace(f.Title)
-	if t == "" || strings.EqualFold(t, ruleOf(f)) {
+	if (t == "" || strings.EqualFold(t, ruleOf(f))) && f.Kind != finding.KindSecret {
 		if m := firstLine(f.Message); m != "" && !strings.HasPrefix(m, "Package:") {
 			return m
 		}
