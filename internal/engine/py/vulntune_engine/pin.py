@@ -267,10 +267,10 @@ class SectionLines:
     3"), as written but for leading and trailing blanks (the list rule's
     indent aside), at least one and each at most once: a run of tabs
     inside a line ("- Package \t\tmemoffset") is no fact and reads as one
-    to nobody, a line written again is a loop; blank lines pass. A
-    section begins at a
-    line that starts with its heading and ends at the next line that opens
-    with "*" (the loop guard lets a line open so only toward a heading).
+    to nobody, a line written again is a loop; blank lines pass. A section
+    begins at a line that starts with its heading and ends at the next
+    line that opens with "*" (the loop guard lets a line open so only
+    toward a heading).
     The line being written must be on its way to one of the lines; a final
     answer's last line must be one. Which of the lines an answer gives,
     and in which order, stays the model's.
@@ -282,12 +282,13 @@ class SectionLines:
     rest of that section stays the model's."""
 
     def __init__(self, sections, leads=None):
-        self.sections = {
-            heading_norm(h, complete=True): sorted({n for n in (l.strip() for l in lines or ()) if n})
-            for h, lines in (sections or {}).items()
-        }
+        # A heading with no line holds nothing.
+        self.sections = {}
+        for h, lines in (sections or {}).items():
+            if held := sorted({l.strip() for l in lines or ()} - {""}):
+                self.sections[heading_norm(h, complete=True)] = held
         self.leads = {heading_norm(h, complete=True): l.strip() for h, l in (leads or {}).items() if l.strip()}
-        self.active = any(self.sections.values()) or bool(self.leads)
+        self.active = bool(self.sections) or bool(self.leads)
 
     def check(self, text, final=False):
         """Whether text may stand as (the beginning of) an answer."""
@@ -306,11 +307,11 @@ class SectionLines:
                 # begin another.
                 if (held is not None and not seen) or lead is not None:
                     return False
-                h = heading_norm(n, complete=True)
-                held = next((self.sections[s] for s in self.sections if h.startswith(s)), None) if complete else None
-                held = held or None
-                lead = next((self.leads[s] for s in self.leads if h.startswith(s)), None) if complete else None
-                seen = set()
+                held, lead, seen = None, None, set()
+                if complete:
+                    h = heading_norm(n, complete=True)
+                    held = next((l for s, l in self.sections.items() if h.startswith(s)), None)
+                    lead = next((l for s, l in self.leads.items() if h.startswith(s)), None)
                 continue
             if n == "":
                 continue
