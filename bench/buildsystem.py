@@ -25,6 +25,8 @@ import os
 import re
 import sys
 
+import references
+
 LABEL = re.compile(r"installed version \S+ \(([^)]+)\)")
 HEAD = re.compile(r"\n([^\n`]*)\n```\n")
 
@@ -35,18 +37,7 @@ def head(text):
 
 
 def main(eval_dir, dataset_dir):
-    split_rows = {}
-    refs = {}
-    with open(os.path.join(dataset_dir, "examples.meta.jsonl")) as f:
-        for line in f:
-            m = json.loads(line)
-            if m.get("kind") != "dependency" or m["split"] == "train":
-                continue
-            if m["split"] not in split_rows:
-                with open(os.path.join(dataset_dir, m["split"] + ".jsonl")) as sf:
-                    split_rows[m["split"]] = sf.read().splitlines()
-            row = json.loads(split_rows[m["split"]][m["line"] - 1])
-            refs[m["finding_id"]] = row["messages"][-1]["content"]
+    refs = references.load(dataset_dir, lambda m: m.get("kind") == "dependency")
     eco = heads = eco_n = heads_n = 0
     wrong = collections.Counter()
     seen = set()

@@ -29,8 +29,9 @@ rate counts an invented link without saying where it stands. Usage
 """
 import json
 import os
-import re
 import sys
+
+import references
 
 STEP = "Follow the rule's documented fix:"
 
@@ -48,17 +49,7 @@ def section(text, name):
 
 
 def main(eval_dir, dataset_dir):
-    split_rows, refs = {}, {}
-    with open(os.path.join(dataset_dir, "examples.meta.jsonl")) as f:
-        for line in f:
-            m = json.loads(line)
-            if m["split"] == "train":
-                continue
-            if m["split"] not in split_rows:
-                with open(os.path.join(dataset_dir, m["split"] + ".jsonl")) as sf:
-                    split_rows[m["split"]] = sf.read().splitlines()
-            row = json.loads(split_rows[m["split"]][m["line"] - 1])
-            refs[m["finding_id"]] = row["messages"][-1]["content"]
+    refs = references.load(dataset_dir)
     counts = {}
     with open(os.path.join(eval_dir, "generations.jsonl")) as f:
         for line in f:
