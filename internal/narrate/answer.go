@@ -272,7 +272,7 @@ func inShort(f *finding.Finding, rem remedy.Remediation) string {
 func headline(f *finding.Finding) string {
 	t := strings.TrimSpace(f.Title)
 	if (t == "" || strings.EqualFold(t, ruleOf(f))) && f.Kind != finding.KindSecret {
-		if m := firstLine(f.Message); m != "" && !strings.HasPrefix(m, "Package:") {
+		if m := firstLine(f.Message); m != "" && !repeatsPackage(m) {
 			return m
 		}
 	}

@@ -250,7 +250,7 @@ func userRecord(f *finding.Finding, rem remedy.Remediation) string {
 // title when the message is empty or only repeats the package line.
 func messageOf(f *finding.Finding) string {
 	m := strings.TrimSpace(f.Message)
-	if m == "" || strings.HasPrefix(m, "Package:") {
+	if m == "" || repeatsPackage(m) {
 		if f.Title != "" {
 			return f.Title
 		}
@@ -260,6 +260,10 @@ func messageOf(f *finding.Finding) string {
 	}
 	return m
 }
+
+// repeatsPackage reports whether m, a scanner's message, only repeats the
+// package line the prompt gives anyway (Trivy's "Package: …").
+func repeatsPackage(m string) bool { return strings.HasPrefix(m, "Package:") }
 
 // aliasLine lists the finding's vulnerability ids other than its rule: the
 // canonical id the answer leads with, then up to maxAliases aliases (the
