@@ -14,6 +14,12 @@ and its grounded regenerations:
             …"), those that do not open it with the same sentence: "the
             lowest fixed version on the installed release line" for a fix
             on a later one;
+  line      of those, the answers whose text puts the fix on the other
+            release line than the reference's lead (scoring v13's rule,
+            read from the reference so that answers stored before v13
+            count too): "on the installed release line" for a fix on a
+            later one, "No fix exists on the installed release line" for
+            a patch;
   verify    answers whose "How to verify" section has a line that is not
             one of the reference's (leading and trailing blanks aside):
             "Re-run krics", `./gradlew dependencyInsight` for a Cargo crate;
@@ -34,6 +40,10 @@ import sys
 import references
 
 STEP = "Follow the rule's documented fix:"
+SAME = "the lowest fixed version on the installed release line"
+OTHER = ("the lowest fixed version above the installed one",
+         "no fix exists on the installed release line",
+         "no fixed build of the installed upstream version is listed")
 
 
 def section(text, name):
@@ -56,7 +66,7 @@ def main(eval_dir, dataset_dir):
             g = json.loads(line)
             if g["model"] != "tuned" or g["finding_id"] not in refs:
                 continue
-            c = counts.setdefault("grounded" if g.get("decoding") else "free", [0] * 7)
+            c = counts.setdefault("grounded" if g.get("decoding") else "free", [0] * 8)
             c[0] += 1
             reference = refs[g["finding_id"]]
             ref = set(section(reference, "How to verify"))
@@ -71,11 +81,17 @@ def main(eval_dir, dataset_dir):
             if lead and lead[0].startswith("Upgrade "):
                 c[5] += 1
                 c[6] += section(g["text"], "Fix")[:1] != lead
+                text = g["text"].lower()
+                if SAME in lead[0].lower():
+                    c[7] += any(o in text for o in OTHER)
+                else:
+                    c[7] += SAME in text
     for mode in ("free", "grounded"):
         if mode in counts:
-            n, verify, step, links, short, leads, lead_wrong = counts[mode]
+            n, verify, step, links, short, leads, lead_wrong, line_wrong = counts[mode]
             print(f"{mode}: {n} answers; an In short line not the reference's: {short}; "
                   f"a Fix lead not the reference's: {lead_wrong} of {leads}; "
+                  f"the fix on the wrong release line: {line_wrong} of {leads}; "
                   f"a How to verify line not the reference's: {verify}; "
                   f"the documented-fix step: {step}, links invented in them: {links}")
 

@@ -57,6 +57,10 @@ type Facts struct {
 	// InstalledVersion is the package's version the scanner found, the
 	// vulnerable one: a fix snippet that pins it fixes nothing.
 	InstalledVersion string `json:"installed_version,omitempty"`
+	// FixLine is where FixedVersion sits against the installed version,
+	// remedy's "same-line" or "other-line" ("" for the other outcomes):
+	// an answer whose upgrade sentence claims the other line is wrong.
+	FixLine string `json:"fix_line,omitempty"`
 	// CWE ids of the finding ("CWE-79").
 	CWE []string `json:"cwe"`
 	// Location is the file path or URL of the finding.

@@ -80,7 +80,8 @@ func Score(answer, prompt string, f dataset.Facts) Scores {
 	if f.FixedVersion != "" {
 		s.Snippet = snippetScore(answer, f)
 		ok := namesPackage(answer, f.Package) && namesVersion(answer, f.FixedVersion) &&
-			firstLineAgrees(answer, f) && (s.Snippet == nil || *s.Snippet) && !claimsNoFix(answer)
+			firstLineAgrees(answer, f) && (s.Snippet == nil || *s.Snippet) && !claimsNoFix(answer) &&
+			!contradictsLine(answer, f.FixLine)
 		s.FixedVersion = &ok
 	}
 	if len(f.CWE) > 0 {
@@ -100,6 +101,21 @@ func Score(answer, prompt string, f dataset.Facts) Scores {
 func claimsNoFix(answer string) bool {
 	low := strings.ToLower(answer)
 	for _, c := range remedy.NoFixClaims {
+		if strings.Contains(low, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// contradictsLine reports whether answer says the recommended fix sits on
+// the other release line than line (Facts.FixLine), in vulntune's words
+// (remedy.LineContradictions): "the lowest fixed version on the installed
+// release line" for hoek 2.16.3 to 4.2.1 tells a user the upgrade is a
+// patch when it crosses two majors.
+func contradictsLine(answer, line string) bool {
+	low := strings.ToLower(answer)
+	for _, c := range remedy.LineContradictions(remedy.ChoiceStatus(line)) {
 		if strings.Contains(low, c) {
 			return true
 		}

@@ -43,6 +43,21 @@ func TestScoreFacts(t *testing.T) {
 			"ascii: upgrade from 0.8.7 to 0.9.3.\n1. Until a fixed release exists, limit exposure.", bp(false), nil, nil},
 		{"right version, no fixed version known", dataset.Facts{Package: "ascii", FixedVersion: "0.9.3"},
 			"GHSA-x in ascii: no fixed version is known. Upgrade ascii to 0.9.3.", bp(false), nil, nil},
+		// The upgrade sentence's release line must be the fix's.
+		{"later major called the installed line", dataset.Facts{Package: "hoek", FixedVersion: "4.2.1", FixLine: "other-line"},
+			"Upgrade hoek from 2.16.3 to 4.2.1, the lowest fixed version on the installed release line; it fixes CVE-2018-3728.", bp(false), nil, nil},
+		{"later major said so", dataset.Facts{Package: "hoek", FixedVersion: "4.2.1", FixLine: "other-line"},
+			"Upgrade hoek from 2.16.3 to 4.2.1, the lowest fixed version above the installed one; it fixes CVE-2018-3728. No fix exists on the installed release line.", bp(true), nil, nil},
+		{"patch called a later line", dataset.Facts{Package: "braces", FixedVersion: "3.0.3", FixLine: "same-line"},
+			"Upgrade braces from 3.0.2 to 3.0.3. No fix exists on the installed release line, so this moves to a later minor or major release.", bp(false), nil, nil},
+		{"patch called the lowest above", dataset.Facts{Package: "braces", FixedVersion: "3.0.3", FixLine: "same-line"},
+			"Upgrade braces from 3.0.2 to 3.0.3, the lowest fixed version above the installed one.", bp(false), nil, nil},
+		{"patch said so", dataset.Facts{Package: "braces", FixedVersion: "3.0.3", FixLine: "same-line"},
+			"Upgrade braces from 3.0.2 to 3.0.3, the lowest fixed version on the installed release line.", bp(true), nil, nil},
+		{"no line claim", dataset.Facts{Package: "braces", FixedVersion: "3.0.3", FixLine: "same-line"},
+			"Upgrade braces to 3.0.3.", bp(true), nil, nil},
+		{"OS package called the installed build", dataset.Facts{Package: "libcrypto3", FixedVersion: "3.1.4-r1", FixLine: "other-line"},
+			"Upgrade libcrypto3 from 3.1.3-r0 to 3.1.4-r1, the lowest fixed version on the installed release line.", bp(false), nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

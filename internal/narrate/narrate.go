@@ -40,7 +40,10 @@ import (
 // 16: a finding whose title only repeats its rule id is said to be what
 // its message says (headline): "js/unused-local-variable: Unused
 // variable foo.", not the rule id twice.
-const Version = 16
+// 17: the recommended fixed version says where it sits ("on the installed
+// release line", "a later minor or major release", "a newer upstream
+// version"), as the answer's upgrade sentence does (remedy.LineNote).
+const Version = 17
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 // It names no domain beyond the findings' own (an earlier clause on
@@ -112,6 +115,9 @@ func facts(f *finding.Finding, rem remedy.Remediation) dataset.Facts {
 	}
 	if rem.Choice != nil && rem.Choice.Fixed != "" && rem.Choice.Status != remedy.StatusNotAffected {
 		fc.FixedVersion = rem.Choice.Fixed
+		if remedy.LineContradictions(rem.Choice.Status) != nil {
+			fc.FixLine = string(rem.Choice.Status)
+		}
 	}
 	switch {
 	case f.Location.Path != "":

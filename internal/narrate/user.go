@@ -73,12 +73,23 @@ func fixedLine(f *finding.Finding, rem remedy.Remediation) string {
 		return strings.Join(f.Package.FixedVersions, ", ")
 	}
 	if c := rem.Choice; c != nil && c.Fixed != "" && c.Status != remedy.StatusNotAffected {
-		first := c.Fixed + " (recommended)"
+		notes := []string{"recommended"}
 		if c.Listed != "" {
 			// The recommendation is not listed as is: the prompt must name
 			// it, and say which listed version it stands for.
-			first = c.Fixed + " (recommended; listed as " + c.Listed + ")"
+			notes = append(notes, "listed as "+c.Listed)
 		}
+		// Where the fix sits, in the answer's words: which release line a
+		// version is on is semver again, and the tuned model called every
+		// fix of the other projects "on the installed release line", hoek
+		// 2.16.3 to 4.2.1 included (issue 16).
+		switch n := remedy.LineNote(c.Ecosystem, c.Status); {
+		case c.Status == remedy.StatusSameLine:
+			notes = append(notes, "on "+n)
+		case n != "":
+			notes = append(notes, n)
+		}
+		first := c.Fixed + " (" + strings.Join(notes, "; ") + ")"
 		out := []string{first}
 		for _, v := range all {
 			if v != c.Fixed && v != c.Listed {

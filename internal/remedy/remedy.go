@@ -138,13 +138,13 @@ func forDependency(f *finding.Finding, r *Remediation) {
 	from := p.InstalledVersion
 	switch choice.Status {
 	case StatusSameLine:
-		r.Summary = fmt.Sprintf("Upgrade %s from %s to %s, the lowest fixed version on the installed release line; it fixes %s.", name, from, choice.Fixed, vuln)
+		r.Summary = fmt.Sprintf("Upgrade %s from %s to %s, %s; it fixes %s.", name, from, choice.Fixed, sameLineClaim, vuln)
 	case StatusOtherLine:
-		r.Summary = fmt.Sprintf("Upgrade %s from %s to %s, the lowest fixed version above the installed one; it fixes %s. ", name, from, choice.Fixed, vuln)
+		r.Summary = fmt.Sprintf("Upgrade %s from %s to %s, %s; it fixes %s. ", name, from, choice.Fixed, aboveClaim, vuln)
 		if OSPackage(eco) {
-			r.Summary += "No fixed build of the installed upstream version is listed, so this moves to a newer upstream version."
+			r.Summary += noFixedBuildClaim + ", so this moves to " + LineNote(eco, StatusOtherLine) + "."
 		} else {
-			r.Summary += "No fix exists on the installed release line, so this moves to a later minor or major release: check its release notes for breaking changes."
+			r.Summary += noFixOnLineClaim + ", so this moves to " + LineNote(eco, StatusOtherLine) + ": check its release notes for breaking changes."
 		}
 	case StatusInstalledUnknown:
 		r.Summary = fmt.Sprintf("Make sure %s is at %s or later, the lowest fixed version; it fixes %s. The scanner did not report the installed version.", name, choice.Fixed, vuln)
@@ -261,6 +261,49 @@ const (
 // NoFixClaims are NoFixAction and noFixSteps' clauses, lower-cased, the
 // action without its "yet".
 var NoFixClaims = []string{strings.TrimSuffix(NoFixAction, " yet"), strings.ToLower(noFixUntil), noFixWhen}
+
+// The claims an upgrade sentence makes about the installed release line
+// (forDependency). A small model wrote "the lowest fixed version on the
+// installed release line" for every fix of the other projects, hoek
+// 2.16.3 to 4.2.1 included (issue 16): LineContradictions lets evaluation
+// count such a sentence as a wrong fix, and LineNote lets the prompt say
+// which one holds.
+const (
+	sameLineClaim     = "the lowest fixed version on the installed release line"
+	aboveClaim        = "the lowest fixed version above the installed one"
+	noFixOnLineClaim  = "No fix exists on the installed release line"
+	noFixedBuildClaim = "No fixed build of the installed upstream version is listed"
+)
+
+// LineContradictions are the claims, lower-cased, that contradict a
+// choice of status s: for a fix on the installed release line, that none
+// exists there; for one on a later line, that it is on the installed one.
+// nil for the other statuses, whose sentences make no such claim.
+func LineContradictions(s ChoiceStatus) []string {
+	switch s {
+	case StatusSameLine:
+		return []string{aboveClaim, strings.ToLower(noFixOnLineClaim), strings.ToLower(noFixedBuildClaim)}
+	case StatusOtherLine:
+		return []string{sameLineClaim}
+	}
+	return nil
+}
+
+// LineNote is where a recommended fix of status s sits, in the upgrade
+// sentence's words: "the installed release line", "a later minor or major
+// release", or for an operating-system package "a newer upstream
+// version"; "" for the other statuses.
+func LineNote(eco string, s ChoiceStatus) string {
+	switch {
+	case s == StatusSameLine:
+		return "the installed release line"
+	case s == StatusOtherLine && OSPackage(eco):
+		return "a newer upstream version"
+	case s == StatusOtherLine:
+		return "a later minor or major release"
+	}
+	return ""
+}
 
 func noFixSteps(f *finding.Finding) []string {
 	out := fixStatusSteps(f)
