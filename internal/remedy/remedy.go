@@ -142,9 +142,9 @@ func forDependency(f *finding.Finding, r *Remediation) {
 	case StatusOtherLine:
 		r.Summary = fmt.Sprintf("Upgrade %s from %s to %s, %s; it fixes %s. ", name, from, choice.Fixed, aboveClaim, vuln)
 		if OSPackage(eco) {
-			r.Summary += noFixedBuildClaim + ", so this moves to " + LineNote(eco, StatusOtherLine) + "."
+			r.Summary += noFixedBuildClaim + ", so this moves to " + LaterLine(eco) + "."
 		} else {
-			r.Summary += noFixOnLineClaim + ", so this moves to " + LineNote(eco, StatusOtherLine) + ": check its release notes for breaking changes."
+			r.Summary += noFixOnLineClaim + ", so this moves to " + LaterLine(eco) + ": check its release notes for breaking changes."
 		}
 	case StatusInstalledUnknown:
 		r.Summary = fmt.Sprintf("Make sure %s is at %s or later, the lowest fixed version; it fixes %s. The scanner did not report the installed version.", name, choice.Fixed, vuln)
@@ -266,8 +266,8 @@ var NoFixClaims = []string{strings.TrimSuffix(NoFixAction, " yet"), strings.ToLo
 // (forDependency). A small model wrote "the lowest fixed version on the
 // installed release line" for every fix of the other projects, hoek
 // 2.16.3 to 4.2.1 included (issue 16): LineContradictions lets evaluation
-// count such a sentence as a wrong fix, and LineNote lets the prompt say
-// which one holds.
+// count such a sentence as a wrong fix, and LaterLine lets the prompt say
+// so when the fix is on a later line.
 const (
 	sameLineClaim     = "the lowest fixed version on the installed release line"
 	aboveClaim        = "the lowest fixed version above the installed one"
@@ -289,20 +289,15 @@ func LineContradictions(s ChoiceStatus) []string {
 	return nil
 }
 
-// LineNote is where a recommended fix of status s sits, in the upgrade
-// sentence's words: "the installed release line", "a later minor or major
-// release", or for an operating-system package "a newer upstream
-// version"; "" for the other statuses.
-func LineNote(eco string, s ChoiceStatus) string {
-	switch {
-	case s == StatusSameLine:
-		return "the installed release line"
-	case s == StatusOtherLine && OSPackage(eco):
+// LaterLine is where a recommended fix on a later release line than the
+// installed one sits, in the upgrade sentence's words: "a later minor or
+// major release", for an operating-system package "a newer upstream
+// version".
+func LaterLine(eco string) string {
+	if OSPackage(eco) {
 		return "a newer upstream version"
-	case s == StatusOtherLine:
-		return "a later minor or major release"
 	}
-	return ""
+	return "a later minor or major release"
 }
 
 func noFixSteps(f *finding.Finding) []string {
