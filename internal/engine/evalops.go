@@ -133,6 +133,9 @@ type Pin struct {
 	// line it must open with, as written but for leading and trailing
 	// blanks; the rest of the section is the model's (evaluate.AnswerPin).
 	Leads map[string]string `json:"leads,omitempty"`
+	// Forbidden are phrases, lower-case, the answer may not write in any
+	// case: the claims that would make its fix wrong (evaluate.AnswerPin).
+	Forbidden []string `json:"forbidden,omitempty"`
 }
 
 // validate checks a request of op ("evaluate" or "answer") decoding its

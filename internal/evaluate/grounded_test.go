@@ -13,6 +13,7 @@ import (
 	"github.com/vulntune/vulntune/internal/engine/enginetest"
 	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/ident"
+	"github.com/vulntune/vulntune/internal/remedy"
 )
 
 // crossCheckScript runs grounded.py over the request on stdin: the
@@ -265,15 +266,22 @@ func TestAnswerPin(t *testing.T) {
 	where := map[string][]string{"**In short**": {"x"}, "**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"},
 		"**How to verify**": {"- Re-run it."}}
 	lead := map[string]string{"**Fix**": "Upgrade."}
+	noFix := remedy.NoFixClaims
+	same := append(remedy.LineContradictions(remedy.StatusSameLine), noFix...)
+	later := append(remedy.LineContradictions(remedy.StatusOtherLine), noFix...)
 	for _, tt := range []struct {
 		name  string
 		facts dataset.Facts
 		want  *engine.Pin
 	}{
 		{"a dependency with a fix", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21"},
-			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where, Leads: lead}},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where, Leads: lead, Forbidden: noFix}},
+		{"a fix on the installed line", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21", FixLine: "same-line"},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where, Leads: lead, Forbidden: same}},
+		{"a fix on a later line", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21", FixLine: "other-line"},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where, Leads: lead, Forbidden: later}},
 		{"no installed version", dataset.Facts{Package: "lodash", FixedVersion: "4.17.21"},
-			&engine.Pin{Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where, Leads: lead}},
+			&engine.Pin{Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where, Leads: lead, Forbidden: noFix}},
 		{"no fix: the sections of facts alone", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20"},
 			&engine.Pin{Installed: "4.17.20", Sections: where}},
 	} {
@@ -284,7 +292,7 @@ func TestAnswerPin(t *testing.T) {
 			}
 		})
 	}
-	if got := evaluate.AnswerPin(dataset.Facts{Package: "x", FixedVersion: "1"}, "**Why it matters**\nno section held"); got != nil {
+	if got := evaluate.AnswerPin(dataset.Facts{Package: "x"}, "**Why it matters**\nno section held"); got != nil {
 		t.Errorf("AnswerPin of an answer without fix lines or a section of facts = %+v, want nil", got)
 	}
 }

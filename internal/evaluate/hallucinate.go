@@ -8,6 +8,7 @@ import (
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/ident"
+	"github.com/vulntune/vulntune/internal/remedy"
 )
 
 // Ungrounded returns the identifiers answer names (see UngroundedIdents)
@@ -65,8 +66,11 @@ func Ground(prompt string, facts dataset.Facts) string {
 // or endpoint as the scanner gave them, "How to verify", the scanner to
 // run again on the finding's rule and place and the command that shows
 // the resolved version, and "In short", the headline vulntune writes
-// from the same facts. Which of those lines, and everything outside
-// them, stay the model's. nil when there is no rule to hold.
+// from the same facts; and, for a finding with a fixed version, no claim
+// that scoring reads as a wrong fix anywhere (the other release line,
+// remedy.LineContradictions; no fix at all, remedy.NoFixClaims). Which of
+// those lines, and everything outside them, stay the model's. nil when
+// there is no rule to hold.
 func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	pin := &engine.Pin{Installed: facts.InstalledVersion, Fixed: facts.FixedVersion}
 	if facts.Package != "" && facts.FixedVersion != "" {
@@ -74,6 +78,13 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 		if fix := sectionLines(reference, "Fix"); len(fix) > 0 {
 			pin.Leads = map[string]string{chat.Heading("Fix"): fix[0]}
 		}
+	}
+	if facts.FixedVersion != "" {
+		// What scoring reads as a wrong fix anywhere in the answer: with
+		// the lead held, grounded answers still put the fix on the wrong
+		// release line in "What it is" (hoek 2.16.3 to 4.2.1 "the lowest
+		// fixed version on the installed release line").
+		pin.Forbidden = append(remedy.LineContradictions(remedy.ChoiceStatus(facts.FixLine)), remedy.NoFixClaims...)
 	}
 	for _, name := range pinnedSections {
 		if lines := sectionLines(reference, name); len(lines) > 0 {
@@ -85,7 +96,7 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	}
 	versions := facts.InstalledVersion != "" && facts.FixedVersion != "" &&
 		ident.NormVersion(facts.InstalledVersion) != ident.NormVersion(facts.FixedVersion)
-	if !versions && len(pin.Lines) == 0 && len(pin.Sections) == 0 && len(pin.Leads) == 0 {
+	if !versions && len(pin.Lines) == 0 && len(pin.Sections) == 0 && len(pin.Leads) == 0 && len(pin.Forbidden) == 0 {
 		return nil
 	}
 	return pin

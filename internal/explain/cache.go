@@ -22,8 +22,9 @@ import (
 // grounded answers hold their Where section to the finding's own lines;
 // 5: and their How to verify section; 6: and their In short line, each
 // held line once, a dependency's Fix lead, fenced fix lines as written,
-// and links' paths in the ground's case).
-const cacheVersion = 6
+// and links' paths in the ground's case; 7: and no claim that makes the
+// fix wrong, its release line or that none exists).
+const cacheVersion = 7
 
 // identifier is implemented by engines whose greedy answers are
 // reproducible (engine.Engine.AnswerID).

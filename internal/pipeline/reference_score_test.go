@@ -160,7 +160,8 @@ json.dump(out, sys.stdout)
 `
 
 // TestSnippetPinSparesReferenceAnswers: grounded decoding's hold on fix
-// snippets, the Fix lead and the sections of facts (evaluate.AnswerPin,
+// snippets, the Fix lead, the sections of facts and the phrases that
+// would make a fix wrong (evaluate.AnswerPin,
 // the engine's pin.py) lets every reference
 // answer of the sample and corpus datasets through, character by
 // character: the rule bars only what a model should not write.
@@ -172,16 +173,18 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 		Lines     []string            `json:"lines"`
 		Sections  map[string][]string `json:"sections"`
 		Leads     map[string]string   `json:"leads"`
+		Forbidden []string            `json:"forbidden"`
 	}
 	for _, src := range referenceSources {
 		var cases []pinCase
 		var ids []string
-		lined, led, held := 0, 0, map[string]int{}
+		lined, led, barred, held := 0, 0, 0, map[string]int{}
 		for _, ex := range referenceExamples(t, src) {
 			if pin := evaluate.AnswerPin(ex.Meta.Facts, ex.Assistant()); pin != nil {
-				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Lines, pin.Sections, pin.Leads})
+				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Lines, pin.Sections, pin.Leads, pin.Forbidden})
 				lined += min(len(pin.Lines), 1)
 				led += min(len(pin.Leads), 1)
+				barred += min(len(pin.Forbidden), 1)
 				for h := range pin.Sections {
 					held[h]++
 				}
@@ -203,15 +206,15 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 					filepath.Base(src), ids[i], c.Installed, c.Fixed, len(c.Lines), c.Sections, c.Answer[max(0, at-80):at])
 			}
 		}
-		if lined == 0 || led == 0 {
-			t.Errorf("%s: %d reference answers' pins hold fix lines, %d a Fix lead, want some of each", filepath.Base(src), lined, led)
+		if lined == 0 || led == 0 || barred == 0 {
+			t.Errorf("%s: %d reference answers' pins hold fix lines, %d a Fix lead, %d forbid phrases, want some of each", filepath.Base(src), lined, led, barred)
 		}
 		for _, h := range []string{chat.Heading("In short"), chat.Heading("Where"), chat.Heading("How to verify")} {
 			if held[h] == 0 {
 				t.Errorf("%s: no reference answer's pin holds its %s lines", filepath.Base(src), h)
 			}
 		}
-		t.Logf("%s: %d reference answers with a pin, %d of them with fix lines, %d with a Fix lead, %d with In short, %d with Where, %d with How to verify lines",
-			filepath.Base(src), len(cases), lined, led, held[chat.Heading("In short")], held[chat.Heading("Where")], held[chat.Heading("How to verify")])
+		t.Logf("%s: %d reference answers with a pin, %d of them with fix lines, %d with a Fix lead, %d with forbidden phrases, %d with In short, %d with Where, %d with How to verify lines",
+			filepath.Base(src), len(cases), lined, led, barred, held[chat.Heading("In short")], held[chat.Heading("Where")], held[chat.Heading("How to verify")])
 	}
 }

@@ -8,7 +8,7 @@ snippet evaluation calls vulnerable is tested from Go
 import pytest
 
 from vulntune_engine.grounded import GroundedProcessor, request_processors
-from vulntune_engine.pin import SectionLines, SnippetPin, fix_snippets, version_tokens
+from vulntune_engine.pin import Forbidden, SectionLines, SnippetPin, fix_snippets, version_tokens
 
 from test_grounded import ToyTokenizer, run
 
@@ -271,3 +271,37 @@ def test_processor_holds_where_to_the_facts():
     ground = GROUND + "\nvue/rule"
     out = run(GroundedProcessor(tok, ground, eos_ids=[6], pin=pin), vocab, prefs, 6)
     assert "".join(vocab[t] for t in out if t != 6) == "**Where**\n- File package.json, line 12\n"
+
+
+LATER = ["the lowest fixed version on the installed release line", "no fixed version is known"]
+
+
+@pytest.mark.parametrize(
+    "text,ok",
+    [
+        ("**What it is**\nupgrade from 2.16.3 to 4.2.1, the lowest fixed version above the installed one", True),
+        ("**What it is**\nupgrade from 2.16.3 to 4.2.1, the lowest fixed version on the installed release", True),  # not yet
+        ("**What it is**\nupgrade from 2.16.3 to 4.2.1, the lowest fixed version on the installed release line", False),
+        ("the lowest fixed version on the installed release lines", False),  # a phrase inside a token
+        ("The Lowest Fixed Version On The Installed Release Line", False),  # in any case
+        ("No fixed version is known yet.", False),
+        ("x" * 5000 + " no fixed version is known", False),  # at the end of a long answer
+    ],
+)
+def test_forbidden(text, ok):
+    assert Forbidden(LATER).check(text) is ok
+
+
+def test_forbidden_without_phrases_holds_nothing():
+    assert not Forbidden(None).active and not Forbidden(["", None]).active
+
+
+def test_processor_keeps_the_fix_on_its_release_line():
+    """Grounded decoding walks past the token that would put a fix on a
+    later release line on the installed one."""
+    vocab = ["**What it is**\n", "4.2.1, the lowest fixed version ", "on the installed release line", "above the installed one", ".", "<eos>"]
+    tok = ToyTokenizer(vocab)
+    pin = {"forbidden": ["the lowest fixed version on the installed release line"]}
+    prefs = [[0], [1], [2, 3], [4], [5]]
+    out = run(GroundedProcessor(tok, GROUND + "\n4.2.1", eos_ids=[5], pin=pin), vocab, prefs, 5)
+    assert "".join(vocab[t] for t in out if t != 5) == "**What it is**\n4.2.1, the lowest fixed version above the installed one."

@@ -541,8 +541,9 @@ class GroundedProcessor:
         # pin: the finding's {"installed", "fixed"} versions, whose fix
         # snippets may not give the installed one, "lines", the only
         # lines its fenced fix blocks may hold, "sections", the only
-        # lines of the sections it names, and "leads", the first line of
-        # those it names (pin.py); None: no rule.
+        # lines of the sections it names, "leads", the first line of
+        # those it names, and "forbidden", phrases it may not write
+        # (pin.py); None: no rule.
         self.pin = AnswerPin(pin) if pin else None
         self.greedy = greedy
         self.observe = observe

@@ -348,17 +348,47 @@ def _on_way(line, allowed):
     return any(l.startswith(t) or (t[-1:].isspace() and l == t[:-1]) for l in allowed)
 
 
+class Forbidden:
+    """Phrases an answer may not write, in any case: the claims that make
+    its fix wrong (Go's evaluate.AnswerPin: "the lowest fixed version on
+    the installed release line" for a fix on a later line, "no fixed
+    version is known" for a finding with one), read as scoring reads
+    them, a substring of the lower-cased answer.
+
+    Candidates grow an answer that passed by one token, so only a phrase
+    that ends in the last token can be new: the check reads the tail a
+    phrase and a token can span, not the whole answer."""
+
+    _TOKEN = 256  # more characters than any token decodes to
+
+    def __init__(self, phrases):
+        self.phrases = sorted({p.lower() for p in phrases or () if p})
+        self.window = max(map(len, self.phrases), default=0) + self._TOKEN
+        self.active = bool(self.phrases)
+
+    def check(self, text, final=False):
+        """Whether text may stand as (the beginning of) an answer."""
+        tail = text[-self.window :].lower()
+        return not any(p in tail for p in self.phrases)
+
+
 class AnswerPin:
     """Every rule of a request's pin (Go's engine.Pin, a dict):
     SnippetPin over its versions and fix lines, SectionLines over its
-    sections. Grounded decoding checks each candidate with it."""
+    sections, Forbidden over its phrases. Grounded decoding checks each
+    candidate with it."""
 
     def __init__(self, pin):
         self.snippets = SnippetPin(pin.get("installed"), pin.get("fixed"), pin.get("lines"))
         self.sections = SectionLines(pin.get("sections"), pin.get("leads"))
-        self.active = self.snippets.active or self.sections.active
+        self.forbidden = Forbidden(pin.get("forbidden"))
+        self.active = self.snippets.active or self.sections.active or self.forbidden.active
 
     def check(self, text, final=False):
         """Whether text may stand as (the beginning of) an answer under
         every rule."""
-        return self.snippets.check(text, final=final) and self.sections.check(text, final=final)
+        return (
+            self.snippets.check(text, final=final)
+            and self.sections.check(text, final=final)
+            and (not self.forbidden.active or self.forbidden.check(text, final=final))
+        )
