@@ -40,11 +40,7 @@ import (
 // 16: a finding whose title only repeats its rule id is said to be what
 // its message says (headline): "js/unused-local-variable: Unused
 // variable foo.", not the rule id twice.
-// 17: a recommended fixed version on a later release line than the
-// installed one says so ("a later minor or major release", "a newer
-// upstream version"), as the answer's upgrade sentence does
-// (remedy.LaterLine).
-const Version = 17
+const Version = 16
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 // It names no domain beyond the findings' own (an earlier clause on

@@ -422,3 +422,29 @@ func checkHeadings(t *testing.T, answer string) {
 		}
 	}
 }
+
+// TestFactsFixLine: the facts say which release line the recommended fix
+// is on, for scoring's and grounded decoding's release-line rule
+// (remedy.LineContradictions); other outcomes say none.
+func TestFactsFixLine(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ file, want string }{
+		{"dependency-npm-later-major", "other-line"},
+		{"dependency-alpine-newer-upstream", "other-line"},
+		{"dependency-pypi-requirements", "same-line"},
+		{"dependency-debian-no-fix", ""},
+		{"code-semgrep-fix", ""},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			t.Parallel()
+			f := load(t, filepath.Join("testdata", tt.file+".json"))
+			rem, err := remedy.For(&f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := narrate.Example(&f, rem, nil).Meta.Facts.FixLine; got != tt.want {
+				t.Errorf("FixLine = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

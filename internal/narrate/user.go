@@ -73,23 +73,12 @@ func fixedLine(f *finding.Finding, rem remedy.Remediation) string {
 		return strings.Join(f.Package.FixedVersions, ", ")
 	}
 	if c := rem.Choice; c != nil && c.Fixed != "" && c.Status != remedy.StatusNotAffected {
-		notes := []string{"recommended"}
+		first := c.Fixed + " (recommended)"
 		if c.Listed != "" {
 			// The recommendation is not listed as is: the prompt must name
 			// it, and say which listed version it stands for.
-			notes = append(notes, "listed as "+c.Listed)
+			first = c.Fixed + " (recommended; listed as " + c.Listed + ")"
 		}
-		// A fix on a later release line says so, in the answer's words:
-		// which line a version is on is semver again, and the tuned model
-		// called every fix of the other projects "on the installed release
-		// line", hoek 2.16.3 to 4.2.1 included (issue 16). A fix on the
-		// installed line is not marked: marked "on the installed release
-		// line", the words primed the other sentence ("No fix exists on
-		// the installed release line") in 5 of 6 held-out answers.
-		if c.Status == remedy.StatusOtherLine {
-			notes = append(notes, remedy.LaterLine(c.Ecosystem))
-		}
-		first := c.Fixed + " (" + strings.Join(notes, "; ") + ")"
 		out := []string{first}
 		for _, v := range all {
 			if v != c.Fixed && v != c.Listed {

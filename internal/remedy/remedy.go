@@ -142,9 +142,9 @@ func forDependency(f *finding.Finding, r *Remediation) {
 	case StatusOtherLine:
 		r.Summary = fmt.Sprintf("Upgrade %s from %s to %s, %s; it fixes %s. ", name, from, choice.Fixed, aboveClaim, vuln)
 		if OSPackage(eco) {
-			r.Summary += noFixedBuildClaim + ", so this moves to " + LaterLine(eco) + "."
+			r.Summary += noFixedBuildClaim + ", so this moves to a newer upstream version."
 		} else {
-			r.Summary += noFixOnLineClaim + ", so this moves to " + LaterLine(eco) + ": check its release notes for breaking changes."
+			r.Summary += noFixOnLineClaim + ", so this moves to a later minor or major release: check its release notes for breaking changes."
 		}
 	case StatusInstalledUnknown:
 		r.Summary = fmt.Sprintf("Make sure %s is at %s or later, the lowest fixed version; it fixes %s. The scanner did not report the installed version.", name, choice.Fixed, vuln)
@@ -266,8 +266,7 @@ var NoFixClaims = []string{strings.TrimSuffix(NoFixAction, " yet"), strings.ToLo
 // (forDependency). A small model wrote "the lowest fixed version on the
 // installed release line" for every fix of the other projects, hoek
 // 2.16.3 to 4.2.1 included (issue 16): LineContradictions lets evaluation
-// count such a sentence as a wrong fix, and LaterLine lets the prompt say
-// so when the fix is on a later line.
+// count such a sentence as a wrong fix, and grounded decoding forbid it.
 const (
 	sameLineClaim     = "the lowest fixed version on the installed release line"
 	aboveClaim        = "the lowest fixed version above the installed one"
@@ -287,17 +286,6 @@ func LineContradictions(s ChoiceStatus) []string {
 		return []string{sameLineClaim}
 	}
 	return nil
-}
-
-// LaterLine is where a recommended fix on a later release line than the
-// installed one sits, in the upgrade sentence's words: "a later minor or
-// major release", for an operating-system package "a newer upstream
-// version".
-func LaterLine(eco string) string {
-	if OSPackage(eco) {
-		return "a newer upstream version"
-	}
-	return "a later minor or major release"
 }
 
 func noFixSteps(f *finding.Finding) []string {
