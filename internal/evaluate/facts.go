@@ -109,10 +109,10 @@ func claimsNoFix(answer string) bool {
 }
 
 // contradictsLine reports whether answer says the recommended fix sits on
-// the other release line than line (Facts.FixLine), in vulntune's words
-// (remedy.LineContradictions): "the lowest fixed version on the installed
-// release line" for hoek 2.16.3 to 4.2.1 tells a user the upgrade is a
-// patch when it crosses two majors.
+// the other release line than line (Facts.FixLine), in the openings of
+// vulntune's words (remedy.LineContradictions): "the lowest fixed version
+// on the installed release line" for hoek 2.16.3 to 4.2.1 tells a user
+// the upgrade is a patch when it crosses two majors.
 func contradictsLine(answer, line string) bool {
 	low := strings.ToLower(answer)
 	for _, c := range remedy.LineContradictions(remedy.ChoiceStatus(line)) {

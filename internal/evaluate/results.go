@@ -59,11 +59,11 @@ const SchemaVersion = 1
 // read as the canonical OSV page of RUSTSEC-2023-0015; a canonical page
 // is grounded only with its path and id as the database writes them
 // (ident.CanonicalID).
-// 13: an upgrade sentence that puts the fix on the wrong release line is a
-// wrong fix (remedy.LineContradictions, Facts.FixLine): free answers of
-// the other projects called 13 to 16 of 20 fixes "the lowest fixed
-// version on the installed release line", hoek 2.16.3 to 4.2.1 and
-// httpclient 4.1.1 to 4.3.5 among them.
+// 13: an answer that puts the fix on the wrong release line is a wrong
+// fix (remedy.LineContradictions, Facts.FixLine): free answers of the
+// other projects called 7 to 11 of their 11 fixes on a later line "the
+// lowest fixed version on the installed release line", hoek 2.16.3 to
+// 4.2.1 and httpclient 4.1.1 to 4.3.5 among them.
 const ScoringVersion = 13
 
 // Metrics are one model's figures over a set of examples. Every fraction is

@@ -274,18 +274,27 @@ const (
 	noFixedBuildClaim = "No fixed build of the installed upstream version is listed"
 )
 
-// LineContradictions are the claims, lower-cased, that contradict a
-// choice of status s: for a fix on the installed release line, that none
-// exists there; for one on a later line, that it is on the installed one.
-// nil for the other statuses, whose sentences make no such claim.
+// LineContradictions are the openings, lower-cased, of the claims that
+// contradict a choice of status s: for a fix on the installed release
+// line, that none exists there ("no fix exists", "no fixed build"); for
+// one on a later line, that it is on one ("fixed version on the"). They
+// stop where the claim parts from the true sentence, not at its end:
+// forbidden whole, "the lowest fixed version on the installed release
+// line" came out of grounded decoding as "… on the installed release
+// track". nil for the other statuses, whose sentences make no such claim.
 func LineContradictions(s ChoiceStatus) []string {
 	switch s {
 	case StatusSameLine:
-		return []string{aboveClaim, strings.ToLower(noFixOnLineClaim), strings.ToLower(noFixedBuildClaim)}
+		return []string{lineOpening(noFixOnLineClaim, 3), lineOpening(noFixedBuildClaim, 3)}
 	case StatusOtherLine:
-		return []string{sameLineClaim}
+		return []string{lineOpening(strings.TrimPrefix(sameLineClaim, "the lowest "), 4)}
 	}
 	return nil
+}
+
+// lineOpening is claim's first n words, lower-cased.
+func lineOpening(claim string, n int) string {
+	return strings.ToLower(strings.Join(strings.Fields(claim)[:n], " "))
 }
 
 func noFixSteps(f *finding.Finding) []string {
