@@ -17,9 +17,8 @@ and its grounded regenerations:
   line      of those, the answers whose text puts the fix on the other
             release line than the reference's lead (scoring v13's rule,
             read from the reference so that answers stored before v13
-            count too): "on the installed release line" for a fix on a
-            later one, "No fix exists on the installed release line" for
-            a patch;
+            count too): "… fixed version on the installed release line"
+            for a fix on a later one, "No fix exists …" for a patch;
   verify    answers whose "How to verify" section has a line that is not
             one of the reference's (leading and trailing blanks aside):
             "Re-run krics", `./gradlew dependencyInsight` for a Cargo crate;
@@ -40,10 +39,12 @@ import sys
 import references
 
 STEP = "Follow the rule's documented fix:"
+# remedy.LineContradictions: the openings of the claims that put a fix on
+# the other release line, keyed by the words that tell the reference's
+# lead's line.
 SAME = "the lowest fixed version on the installed release line"
-OTHER = ("the lowest fixed version above the installed one",
-         "no fix exists on the installed release line",
-         "no fixed build of the installed upstream version is listed")
+AGAINST_SAME = ("no fix exists", "no fixed build")
+AGAINST_LATER = ("fixed version on the",)
 
 
 def section(text, name):
@@ -82,10 +83,8 @@ def main(eval_dir, dataset_dir):
                 c[5] += 1
                 c[6] += section(g["text"], "Fix")[:1] != lead
                 text = g["text"].lower()
-                if SAME in lead[0].lower():
-                    c[7] += any(o in text for o in OTHER)
-                else:
-                    c[7] += SAME in text
+                against = AGAINST_SAME if SAME in lead[0].lower() else AGAINST_LATER
+                c[7] += any(o in text for o in against)
     for mode in ("free", "grounded"):
         if mode in counts:
             n, verify, step, links, short, leads, lead_wrong, line_wrong = counts[mode]
