@@ -18,7 +18,7 @@ and its grounded regenerations:
             release line than the reference's lead (scoring v13's rule,
             read from the reference so that answers stored before v13
             count too): "… fixed version on the installed release line"
-            for a fix on a later one, "No fix exists …" for a patch;
+            for a fix on a later one, "No fix …" for a patch;
   verify    answers whose "How to verify" section has a line that is not
             one of the reference's (leading and trailing blanks aside):
             "Re-run krics", `./gradlew dependencyInsight` for a Cargo crate;
@@ -43,8 +43,8 @@ STEP = "Follow the rule's documented fix:"
 # the other release line, keyed by the words that tell the reference's
 # lead's line.
 SAME = "the lowest fixed version on the installed release line"
-AGAINST_SAME = ("no fix exists", "no fixed build")
-AGAINST_LATER = ("fixed version on the",)
+AGAINST_SAME = ("no fix",)
+AGAINST_LATER = ("fixed version on",)
 
 
 def section(text, name):

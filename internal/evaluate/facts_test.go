@@ -54,6 +54,8 @@ func TestScoreFacts(t *testing.T) {
 			"Upgrade braces from 3.0.2 to 3.0.3, the lowest fixed version above the installed one.", bp(true), nil, nil},
 		{"later major on another word for the installed line", dataset.Facts{Package: "hoek", FixedVersion: "4.2.1", FixLine: "other-line"},
 			"Upgrade hoek from 2.16.3 to 4.2.1, the lowest fixed version on the installed release track.", bp(false), nil, nil},
+		{"later major on its release line", dataset.Facts{Package: "hoek", FixedVersion: "4.2.1", FixLine: "other-line"},
+			"4.2.1 is the lowest fixed version on its release line.", bp(false), nil, nil},
 		{"patch with no fixed build", dataset.Facts{Package: "libssl3", FixedVersion: "3.0.2-0ubuntu1.15", FixLine: "same-line"},
 			"Upgrade libssl3 to 3.0.2-0ubuntu1.15. No fixed build of the installed version exists.", bp(false), nil, nil},
 		{"patch said so", dataset.Facts{Package: "braces", FixedVersion: "3.0.3", FixLine: "same-line"},

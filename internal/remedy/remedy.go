@@ -276,18 +276,20 @@ const (
 
 // LineContradictions are the openings, lower-cased, of the claims that
 // contradict a choice of status s: for a fix on the installed release
-// line, that none exists there ("no fix exists", "no fixed build"); for
-// one on a later line, that it is on one ("fixed version on the"). They
-// stop where the claim parts from the true sentence, not at its end:
-// forbidden whole, "the lowest fixed version on the installed release
-// line" came out of grounded decoding as "… on the installed release
-// track". nil for the other statuses, whose sentences make no such claim.
+// line, that none exists there ("no fix", which "No fix exists …" and "No
+// fixed build …" open with); for one on a later line, that it is on the
+// installed one ("fixed version on"). They stop where the claim parts
+// from the true sentence, not at its end: forbidden whole, "the lowest
+// fixed version on the installed release line" came out of grounded
+// decoding as "… on the installed release track", and forbidden to "…
+// fixed version on the", as "… on its release line". nil for the other
+// statuses, whose sentences make no such claim.
 func LineContradictions(s ChoiceStatus) []string {
 	switch s {
 	case StatusSameLine:
-		return []string{lineOpening(noFixOnLineClaim, 3), lineOpening(noFixedBuildClaim, 3)}
+		return []string{lineOpening(noFixOnLineClaim, 2)}
 	case StatusOtherLine:
-		return []string{lineOpening(strings.TrimPrefix(sameLineClaim, "the lowest "), 4)}
+		return []string{lineOpening(strings.TrimPrefix(sameLineClaim, "the lowest "), 3)}
 	}
 	return nil
 }
