@@ -17,7 +17,8 @@ type Scores struct {
 	// FixedVersion: the answer names the package and the recommended fixed
 	// version (dependency findings with a known fix), and neither its first
 	// ("In short") line nor a fix snippet says otherwise, nor does it say
-	// that no release fixes it (claimsNoFix).
+	// that no release fixes it or that the fix is on the other release
+	// line (wrongFixClaims).
 	FixedVersion *bool `json:"fixed_version"`
 	// Snippet: every fix snippet (code block, upgrade command) that names
 	// the package gives it the fixed version, never the installed one,
@@ -80,8 +81,7 @@ func Score(answer, prompt string, f dataset.Facts) Scores {
 	if f.FixedVersion != "" {
 		s.Snippet = snippetScore(answer, f)
 		ok := namesPackage(answer, f.Package) && namesVersion(answer, f.FixedVersion) &&
-			firstLineAgrees(answer, f) && (s.Snippet == nil || *s.Snippet) && !claimsNoFix(answer) &&
-			!contradictsLine(answer, f.FixLine)
+			firstLineAgrees(answer, f) && (s.Snippet == nil || *s.Snippet) && !saysAny(answer, wrongFixClaims(f))
 		s.FixedVersion = &ok
 	}
 	if len(f.CWE) > 0 {
@@ -95,27 +95,22 @@ func Score(answer, prompt string, f dataset.Facts) Scores {
 	return s
 }
 
-// claimsNoFix reports whether answer says no release fixes its finding,
-// in vulntune's words (remedy.NoFixClaims): for a finding with a fix, such
-// a fix contradicts the version the answer may name elsewhere.
-func claimsNoFix(answer string) bool {
-	low := strings.ToLower(answer)
-	for _, c := range remedy.NoFixClaims {
-		if strings.Contains(low, c) {
-			return true
-		}
-	}
-	return false
+// wrongFixClaims are the phrases, lower-cased, that make an answer's fix
+// wrong for a finding with a fixed version, wherever the answer says
+// them: that no release fixes it, in vulntune's words (remedy.NoFixClaims),
+// and that the fix sits on the other release line than f.FixLine, in the
+// openings of vulntune's words (remedy.LineContradictions): "the lowest
+// fixed version on the installed release line" for hoek 2.16.3 to 4.2.1
+// tells a user the upgrade is a patch when it crosses two majors. Scoring
+// reads them (Score) and grounded decoding forbids them (AnswerPin).
+func wrongFixClaims(f dataset.Facts) []string {
+	return append(remedy.LineContradictions(remedy.ChoiceStatus(f.FixLine)), remedy.NoFixClaims...)
 }
 
-// contradictsLine reports whether answer says the recommended fix sits on
-// the other release line than line (Facts.FixLine), in the openings of
-// vulntune's words (remedy.LineContradictions): "the lowest fixed version
-// on the installed release line" for hoek 2.16.3 to 4.2.1 tells a user
-// the upgrade is a patch when it crosses two majors.
-func contradictsLine(answer, line string) bool {
+// saysAny reports whether answer, lower-cased, holds one of phrases.
+func saysAny(answer string, phrases []string) bool {
 	low := strings.ToLower(answer)
-	for _, c := range remedy.LineContradictions(remedy.ChoiceStatus(line)) {
+	for _, c := range phrases {
 		if strings.Contains(low, c) {
 			return true
 		}

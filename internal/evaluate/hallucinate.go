@@ -8,7 +8,6 @@ import (
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/ident"
-	"github.com/vulntune/vulntune/internal/remedy"
 )
 
 // Ungrounded returns the identifiers answer names (see UngroundedIdents)
@@ -67,8 +66,8 @@ func Ground(prompt string, facts dataset.Facts) string {
 // run again on the finding's rule and place and the command that shows
 // the resolved version, and "In short", the headline vulntune writes
 // from the same facts; and, for a finding with a fixed version, no claim
-// that scoring reads as a wrong fix anywhere (the other release line,
-// remedy.LineContradictions; no fix at all, remedy.NoFixClaims). Which of
+// that scoring reads as a wrong fix anywhere (wrongFixClaims: the other
+// release line, no fix at all). Which of
 // those lines, and everything outside them, stay the model's. nil when
 // there is no rule to hold.
 func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
@@ -80,11 +79,10 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 		}
 	}
 	if facts.FixedVersion != "" {
-		// What scoring reads as a wrong fix anywhere in the answer: with
-		// the lead held, grounded answers still put the fix on the wrong
-		// release line in "What it is" (hoek 2.16.3 to 4.2.1 "the lowest
-		// fixed version on the installed release line").
-		pin.Forbidden = append(remedy.LineContradictions(remedy.ChoiceStatus(facts.FixLine)), remedy.NoFixClaims...)
+		// With the lead held, grounded answers still put the fix on the
+		// wrong release line in "What it is" (hoek 2.16.3 to 4.2.1 "the
+		// lowest fixed version on the installed release line").
+		pin.Forbidden = wrongFixClaims(facts)
 	}
 	for _, name := range pinnedSections {
 		if lines := sectionLines(reference, name); len(lines) > 0 {

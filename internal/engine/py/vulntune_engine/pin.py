@@ -368,6 +368,8 @@ class Forbidden:
 
     def check(self, text, final=False):
         """Whether text may stand as (the beginning of) an answer."""
+        if not self.active:
+            return True
         tail = text[-self.window :].lower()
         return not any(p in tail for p in self.phrases)
 
@@ -390,5 +392,5 @@ class AnswerPin:
         return (
             self.snippets.check(text, final=final)
             and self.sections.check(text, final=final)
-            and (not self.forbidden.active or self.forbidden.check(text, final=final))
+            and self.forbidden.check(text, final=final)
         )
