@@ -18,7 +18,8 @@ and its grounded regenerations:
             release line than the reference's lead (scoring v13's rule,
             read from the reference so that answers stored before v13
             count too): "… fixed version on the installed release line"
-            for a fix on a later one, "No fix …" for a patch;
+            for a fix on a later one, "No fix …" for a patch; and how
+            many of those were fixes on a later line;
   verify    answers whose "How to verify" section has a line that is not
             one of the reference's (leading and trailing blanks aside):
             "Re-run krics", `./gradlew dependencyInsight` for a Cargo crate;
@@ -67,7 +68,7 @@ def main(eval_dir, dataset_dir):
             g = json.loads(line)
             if g["model"] != "tuned" or g["finding_id"] not in refs:
                 continue
-            c = counts.setdefault("grounded" if g.get("decoding") else "free", [0] * 8)
+            c = counts.setdefault("grounded" if g.get("decoding") else "free", [0] * 10)
             c[0] += 1
             reference = refs[g["finding_id"]]
             ref = set(section(reference, "How to verify"))
@@ -83,14 +84,18 @@ def main(eval_dir, dataset_dir):
                 c[5] += 1
                 c[6] += section(g["text"], "Fix")[:1] != lead
                 text = g["text"].lower()
-                against = AGAINST_SAME if SAME in lead[0].lower() else AGAINST_LATER
-                c[7] += any(o in text for o in against)
+                later = SAME not in lead[0].lower()
+                wrong = any(o in text for o in (AGAINST_LATER if later else AGAINST_SAME))
+                c[7] += wrong
+                c[8] += later
+                c[9] += later and wrong
     for mode in ("free", "grounded"):
         if mode in counts:
-            n, verify, step, links, short, leads, lead_wrong, line_wrong = counts[mode]
+            n, verify, step, links, short, leads, lead_wrong, line_wrong, later, later_wrong = counts[mode]
             print(f"{mode}: {n} answers; an In short line not the reference's: {short}; "
                   f"a Fix lead not the reference's: {lead_wrong} of {leads}; "
-                  f"the fix on the wrong release line: {line_wrong} of {leads}; "
+                  f"the fix on the wrong release line: {line_wrong} of {leads} "
+                  f"({later_wrong} of the {later} on a later line); "
                   f"a How to verify line not the reference's: {verify}; "
                   f"the documented-fix step: {step}, links invented in them: {links}")
 
