@@ -115,24 +115,26 @@ func (d *Decoding) AddGround(ground string, pin *Pin) {
 // version in a fenced block or an install command of a dependency's fix
 // is Installed (evaluate's snippet score calls such a snippet
 // vulnerable), and one still being written that can only become Installed
-// is steered to Fixed where the two part; fenced lines and the lines of
+// is steered to Fixed where the two part; fenced blocks and the lines of
 // the sections it names are vulntune's own for the finding.
 type Pin struct {
 	Installed string `json:"installed"`
 	Fixed     string `json:"fixed"`
-	// Lines, when set, are the only lines a fenced block of the answer
-	// may hold, runs of whitespace aside (blank lines and the closing
-	// fence aside): the finding's own fix lines (evaluate.AnswerPin).
-	Lines []string `json:"lines,omitempty"`
+	// Blocks, when set, are what a fenced block of the answer may hold:
+	// one or more of them whole, one after another, each line as written
+	// but for leading and trailing blanks; a fence closes only after a
+	// whole one (the finding's own fix snippets, evaluate.AnswerPin).
+	Blocks [][]string `json:"blocks,omitempty"`
 	// Sections, when set, holds the sections it names by their heading
 	// line ("**Where**") to the only lines each may hold, as written but
 	// for leading and trailing blanks (blank lines aside): the finding's
 	// own facts, as vulntune writes them (evaluate.AnswerPin).
 	Sections map[string][]string `json:"sections,omitempty"`
 	// Leads, when set, maps a section's heading line ("**Fix**") to the
-	// line it must open with, as written but for leading and trailing
-	// blanks; the rest of the section is the model's (evaluate.AnswerPin).
-	Leads map[string]string `json:"leads,omitempty"`
+	// lines it must open with, in order, each as written but for leading
+	// and trailing blanks (blank lines between them aside); the rest of
+	// the section is the model's (evaluate.AnswerPin).
+	Leads map[string][]string `json:"leads,omitempty"`
 	// Forbidden are phrases, lower-case, the answer may not write in any
 	// case: the claims that would make its fix wrong (evaluate.AnswerPin).
 	Forbidden []string `json:"forbidden,omitempty"`

@@ -257,15 +257,17 @@ func TestGroundedWalks(t *testing.T) {
 
 // TestAnswerPin: what grounded decoding holds an answer to beyond its
 // ground comes from the facts and vulntune's own answer to them: the
-// versions of a dependency's fix, its fenced lines and its Fix section's
+// versions of a dependency's fix, its fenced blocks and its Fix section's
 // lead, and the sections of facts: In short, Where and How to verify.
 func TestAnswerPin(t *testing.T) {
 	t.Parallel()
 	reference := "**In short**\nx\n\n**Where**\n- Package lodash, installed version 4.17.20 (npm)\n- File package.json\n\n" +
-		"**Fix**\nUpgrade.\n```\nnpm install  lodash@4.17.21\n```\n1. Rebuild.\n\n**How to verify**\n- Re-run it."
+		"**Fix**\nUpgrade.\nnpm: Run it.\n```\nnpm install  lodash@4.17.21\n```\n1. Rebuild.\n\n**How to verify**\n- Re-run it."
 	where := map[string][]string{"**In short**": {"x"}, "**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"},
 		"**How to verify**": {"- Re-run it."}}
-	lead := map[string]string{"**Fix**": "Upgrade."}
+	// The Fix section's lead runs through its first block, whose lines
+	// are written as Blocks holds them.
+	lead := map[string][]string{"**Fix**": {"Upgrade.", "npm: Run it.", "```", "npm install lodash@4.17.21", "```"}}
 	noFix := remedy.NoFixClaims
 	same := append(remedy.LineContradictions(remedy.StatusSameLine), noFix...)
 	later := append(remedy.LineContradictions(remedy.StatusOtherLine), noFix...)
@@ -275,13 +277,13 @@ func TestAnswerPin(t *testing.T) {
 		want  *engine.Pin
 	}{
 		{"a dependency with a fix", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21"},
-			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where, Leads: lead, Forbidden: noFix}},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Forbidden: noFix}},
 		{"a fix on the installed line", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21", FixLine: "same-line"},
-			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where, Leads: lead, Forbidden: same}},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Forbidden: same}},
 		{"a fix on a later line", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21", FixLine: "other-line"},
-			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where, Leads: lead, Forbidden: later}},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Forbidden: later}},
 		{"no installed version", dataset.Facts{Package: "lodash", FixedVersion: "4.17.21"},
-			&engine.Pin{Fixed: "4.17.21", Lines: []string{"npm install lodash@4.17.21"}, Sections: where, Leads: lead, Forbidden: noFix}},
+			&engine.Pin{Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Forbidden: noFix}},
 		{"no fix: the sections of facts alone", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20"},
 			&engine.Pin{Installed: "4.17.20", Sections: where}},
 	} {
@@ -291,6 +293,11 @@ func TestAnswerPin(t *testing.T) {
 				t.Errorf("AnswerPin = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+	// Without a block the lead is the upgrade sentence alone.
+	bare := "**Fix**\nUpgrade.\nnpm: Run it.\n1. Rebuild."
+	if got := evaluate.AnswerPin(dataset.Facts{Package: "lodash", FixedVersion: "4.17.21"}, bare); got == nil || !reflect.DeepEqual(got.Leads, map[string][]string{"**Fix**": {"Upgrade."}}) {
+		t.Errorf("AnswerPin of a Fix section without a block = %+v, want the lead Upgrade. alone", got)
 	}
 	if got := evaluate.AnswerPin(dataset.Facts{Package: "x"}, "**Why it matters**\nno section held"); got != nil {
 		t.Errorf("AnswerPin of an answer without fix lines or a section of facts = %+v, want nil", got)

@@ -53,9 +53,9 @@ func Ground(prompt string, facts dataset.Facts) string {
 // AnswerPin is what grounded decoding holds an answer to facts to beyond
 // its ground: fix snippets never with the installed version, as
 // snippetScore requires; for a package with a fixed version, fenced
-// blocks only of the lines of reference's fix snippets (the answer
-// vulntune writes from the same facts, narrate's), as snippetVerbatim
-// reads them, so the copy-paste line of a dependency's fix is the one
+// blocks only of reference's fix snippets, whole (the answer vulntune
+// writes from the same facts, narrate's), as snippetVerbatim reads them,
+// so the copy-paste line of a dependency's fix is the one
 // its build system resolves whatever the weights would have written
 // there, and its "Fix" section opening with reference's upgrade
 // sentence (the versions and what the upgrade moves to: grounded answers
@@ -73,9 +73,9 @@ func Ground(prompt string, facts dataset.Facts) string {
 func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	pin := &engine.Pin{Installed: facts.InstalledVersion, Fixed: facts.FixedVersion}
 	if facts.Package != "" && facts.FixedVersion != "" {
-		pin.Lines = referenceLines(reference)
-		if fix := sectionLines(reference, "Fix"); len(fix) > 0 {
-			pin.Leads = map[string]string{chat.Heading("Fix"): fix[0]}
+		pin.Blocks = referenceBlocks(reference)
+		if lead := fixLead(reference); len(lead) > 0 {
+			pin.Leads = map[string][]string{chat.Heading("Fix"): lead}
 		}
 	}
 	if facts.FixedVersion != "" {
@@ -94,10 +94,42 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	}
 	versions := facts.InstalledVersion != "" && facts.FixedVersion != "" &&
 		ident.NormVersion(facts.InstalledVersion) != ident.NormVersion(facts.FixedVersion)
-	if !versions && len(pin.Lines) == 0 && len(pin.Sections) == 0 && len(pin.Leads) == 0 && len(pin.Forbidden) == 0 {
+	if !versions && len(pin.Blocks) == 0 && len(pin.Sections) == 0 && len(pin.Leads) == 0 && len(pin.Forbidden) == 0 {
 		return nil
 	}
 	return pin
+}
+
+// fixLead is what reference's "Fix" section opens with: its upgrade
+// sentence and, where a fenced fix snippet follows, everything through
+// that block's closing fence (the build system's label line and the
+// block). Held to the sentence alone, grounded answers wrote their own
+// label line above the block ("gradle-kotlin (build.gradle-kts beside
+// gradle-kotlin (build.gradle-kts beside gradle-kts.gradlet)" over a
+// Maven block) or left the block out (16 of 20 of run W7's other-projects
+// answers). The block's lines are written as Blocks holds them, runs of
+// blanks made one, so the two rules agree on them.
+func fixLead(reference string) []string {
+	fix := sectionLines(reference, "Fix")
+	if len(fix) == 0 {
+		return nil
+	}
+	lead := []string{fix[0]}
+	open := false
+	for _, l := range fix[1:] {
+		t := strings.TrimSpace(l)
+		fence := strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~")
+		if !open && !fence {
+			lead = append(lead, l)
+			continue
+		}
+		lead = append(lead, strings.Join(strings.Fields(l), " "))
+		if fence && open {
+			return lead
+		}
+		open = open || fence
+	}
+	return fix[:1]
 }
 
 // pinnedSections are the sections AnswerPin holds to the reference's

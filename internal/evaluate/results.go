@@ -64,7 +64,11 @@ const SchemaVersion = 1
 // other projects called 7 to 11 of their 11 fixes on a later line "the
 // lowest fixed version on the installed release line", hoek 2.16.3 to
 // 4.2.1 and httpclient 4.1.1 to 4.3.5 among them.
-const ScoringVersion = 13
+// 14: a fix snippet is the reference's fix snippets whole, one after
+// another (snippetVerbatim, tiles), not any of their lines: a grounded
+// answer wrote the Maven <dependency> block for httpclient without its
+// <groupId> line, every line right, and v13 passed it.
+const ScoringVersion = 14
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:

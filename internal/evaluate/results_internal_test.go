@@ -138,8 +138,17 @@ func TestScoreSnippetVerbatim(t *testing.T) {
 		{"reference without a snippet judges no line", lodashFacts, "Upgrade lodash from 4.17.20 to 4.17.21.",
 			"Upgrade lodash from 4.17.20 to 4.17.21.\n```\nyarn add lodash@4.17.21\n```", ptrBool(true), ptrBool(true)},
 		{"no snippet, nothing scored", lodashFacts, lodashRef, "Upgrade lodash from 4.17.20 to 4.17.21.", nil, ptrBool(true)},
+		// A block is the reference's whole (scoring v14): run W's grounded
+		// answer for httpclient left the <groupId> line out.
+		{"the reference's block whole", httpFacts, httpRef, httpRef, ptrBool(true), ptrBool(true)},
+		{"a block without its groupId", httpFacts, httpRef,
+			"Upgrade httpclient from 4.1.1 to 4.3.5.\n```\n<dependency>\n  <artifactId>httpclient</artifactId>\n  <version>4.3.5</version>\n</dependency>\n```", ptrBool(false), ptrBool(true)},
+		{"an answer that stops inside the block", httpFacts, httpRef,
+			"Upgrade httpclient from 4.1.1 to 4.3.5.\n```\n<dependency>\n  <groupId>org.apache.httpcomponents</groupId>\n  <artifactId>httpclient</artifactId>\n  <version>4.3.5</version>", ptrBool(false), ptrBool(true)},
+		{"two of the reference's blocks in one fence", lodashFacts, lodashRef + "\n```\nnpm ls lodash\n```",
+			"Upgrade lodash from 4.17.20 to 4.17.21.\n```\nnpm install lodash@4.17.21\nnpm ls lodash\n```", ptrBool(true), ptrBool(true)},
 	} {
-		ex := example{Messages: []chat.Message{{Role: "user", Content: "lodash 4.17.20 in package-lock.json, fixed in 4.17.21; uri 0.10.1 in Gemfile.lock, fixed in 0.10.2"},
+		ex := example{Messages: []chat.Message{{Role: "user", Content: "lodash 4.17.20 in package-lock.json, fixed in 4.17.21; uri 0.10.1 in Gemfile.lock, fixed in 0.10.2; org.apache.httpcomponents:httpclient 4.1.1 in /TwilioNotifier.hpi, fixed in 4.3.5"},
 			{Role: "assistant", Content: tt.ref}}, Meta: dataset.Meta{Facts: tt.facts}}
 		g := Generation{Text: tt.answer, FinishReason: "stop"}
 		g.score(ex)
@@ -153,6 +162,10 @@ func TestScoreSnippetVerbatim(t *testing.T) {
 }
 
 var lodashFacts = dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21", Location: "package-lock.json"}
+
+var httpFacts = dataset.Facts{Package: "org.apache.httpcomponents:httpclient", InstalledVersion: "4.1.1", FixedVersion: "4.3.5", Location: "/TwilioNotifier.hpi"}
+
+const httpRef = "Upgrade org.apache.httpcomponents:httpclient from 4.1.1 to 4.3.5.\n```\n<dependency>\n  <groupId>org.apache.httpcomponents</groupId>\n  <artifactId>httpclient</artifactId>\n  <version>4.3.5</version>\n</dependency>\n```"
 
 const lodashRef = "Upgrade lodash from 4.17.20 to 4.17.21.\n```\nnpm install lodash@4.17.21\n```"
 

@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/dataset"
@@ -469,48 +470,70 @@ func snippetScore(answer string, f dataset.Facts) *bool {
 }
 
 // snippetVerbatim reports whether every fix snippet of answer that pins
-// pkg is written as the reference answer writes its fixes: each of its
-// lines, runs of spaces aside, is a line of one of the reference's fix
-// snippets. The pin alone cannot see a snippet a user could not run:
-// `npm install lodash @4.17.21` installs a package named "@4.17.21",
-// `gem 'uri:0.10.2'` names no gem, and an apt-get line for a Go module or
-// a Maven jar changes nothing in the build that has them, all with the
-// fixed version. A reference without fix snippets judges nothing.
+// pkg is written as the reference answer writes its fixes: its lines, runs
+// of spaces aside, are the reference's fix snippets whole, one after
+// another (referenceBlocks, tiles). The pin alone cannot see a snippet a
+// user could not run: `npm install lodash @4.17.21` installs a package
+// named "@4.17.21", `gem 'uri:0.10.2'` names no gem, and an apt-get line
+// for a Go module or a Maven jar changes nothing in the build that has
+// them, all with the fixed version. Nor can each line alone: a Maven
+// <dependency> block without its <groupId> line (a grounded answer wrote
+// one) has every line right and resolves nothing (scoring v14). A
+// reference without fix snippets judges nothing.
 func snippetVerbatim(answer, reference, pkg string) bool {
-	ref := map[string]bool{}
-	for _, l := range referenceLines(reference) {
-		ref[l] = true
-	}
-	if len(ref) == 0 || pkg == "" {
+	blocks := referenceBlocks(reference)
+	if len(blocks) == 0 || pkg == "" {
 		return true
 	}
 	for _, s := range fixSnippets(answer) {
 		if len(snippetPins(s, pkg).pins) == 0 {
 			continue
 		}
-		for _, l := range snippetLines(s) {
-			if !ref[l] {
-				return false
-			}
+		if !tiles(snippetLines(s), blocks) {
+			return false
 		}
 	}
 	return true
 }
 
-// referenceLines are the lines of reference's fix snippets as
-// snippetVerbatim compares them (snippetLines), each once, in order.
-func referenceLines(reference string) []string {
-	var out []string
+// referenceBlocks are reference's fix snippets as snippetVerbatim compares
+// them (snippetLines), each once, in order, none empty.
+func referenceBlocks(reference string) [][]string {
+	var out [][]string
 	seen := map[string]bool{}
 	for _, s := range fixSnippets(reference) {
-		for _, l := range snippetLines(s) {
-			if !seen[l] {
-				seen[l] = true
-				out = append(out, l)
-			}
+		lines := snippetLines(s)
+		key := strings.Join(lines, "\n")
+		if len(lines) > 0 && !seen[key] {
+			seen[key] = true
+			out = append(out, lines)
 		}
 	}
 	return out
+}
+
+// tiles reports whether lines are whole blocks, one after another, at
+// least one: a snippet that gives two of the reference's fixes in one
+// fence is as right as two fences; one that leaves a line of a fix out,
+// or stops inside one, is not.
+func tiles(lines []string, blocks [][]string) bool {
+	if len(lines) == 0 {
+		return false
+	}
+	// ends[i]: lines[:i] is whole blocks.
+	ends := make([]bool, len(lines)+1)
+	ends[0] = true
+	for i := range lines {
+		if !ends[i] {
+			continue
+		}
+		for _, b := range blocks {
+			if len(b) <= len(lines)-i && slices.Equal(b, lines[i:i+len(b)]) {
+				ends[i+len(b)] = true
+			}
+		}
+	}
+	return ends[len(lines)]
 }
 
 // snippetLines returns the non-blank lines of a snippet, each with its

@@ -23,8 +23,9 @@ import (
 // 5: and their How to verify section; 6: and their In short line, each
 // held line once, a dependency's Fix lead, fenced fix lines as written,
 // and links' paths in the ground's case; 7: and no claim that makes the
-// fix wrong, its release line or that none exists).
-const cacheVersion = 7
+// fix wrong, its release line or that none exists; 8: fenced fix blocks
+// hold the finding's fix snippets whole).
+const cacheVersion = 8
 
 // identifier is implemented by engines whose greedy answers are
 // reproducible (engine.Engine.AnswerID).

@@ -170,20 +170,23 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 		Answer    string              `json:"answer"`
 		Installed string              `json:"installed"`
 		Fixed     string              `json:"fixed"`
-		Lines     []string            `json:"lines"`
+		Blocks    [][]string          `json:"blocks"`
 		Sections  map[string][]string `json:"sections"`
-		Leads     map[string]string   `json:"leads"`
+		Leads     map[string][]string `json:"leads"`
 		Forbidden []string            `json:"forbidden"`
 	}
 	for _, src := range referenceSources {
 		var cases []pinCase
 		var ids []string
-		lined, led, barred, held := 0, 0, 0, map[string]int{}
+		lined, led, through, barred, held := 0, 0, 0, 0, map[string]int{}
 		for _, ex := range referenceExamples(t, src) {
 			if pin := evaluate.AnswerPin(ex.Meta.Facts, ex.Assistant()); pin != nil {
-				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Lines, pin.Sections, pin.Leads, pin.Forbidden})
-				lined += min(len(pin.Lines), 1)
+				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Blocks, pin.Sections, pin.Leads, pin.Forbidden})
+				lined += min(len(pin.Blocks), 1)
 				led += min(len(pin.Leads), 1)
+				if len(pin.Leads[chat.Heading("Fix")]) > 1 {
+					through++
+				}
 				barred += min(len(pin.Forbidden), 1)
 				for h := range pin.Sections {
 					held[h]++
@@ -202,19 +205,19 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 		for i, at := range refused {
 			if at >= 0 {
 				c := cases[i]
-				t.Errorf("%s: %s: the pin (installed %s, fixed %s, %d fix lines, sections %v) refuses its reference answer at %q",
-					filepath.Base(src), ids[i], c.Installed, c.Fixed, len(c.Lines), c.Sections, c.Answer[max(0, at-80):at])
+				t.Errorf("%s: %s: the pin (installed %s, fixed %s, %d fix blocks, sections %v) refuses its reference answer at %q",
+					filepath.Base(src), ids[i], c.Installed, c.Fixed, len(c.Blocks), c.Sections, c.Answer[max(0, at-80):at])
 			}
 		}
-		if lined == 0 || led == 0 || barred == 0 {
-			t.Errorf("%s: %d reference answers' pins hold fix lines, %d a Fix lead, %d forbid phrases, want some of each", filepath.Base(src), lined, led, barred)
+		if lined == 0 || led == 0 || through == 0 || barred == 0 {
+			t.Errorf("%s: %d reference answers' pins hold fix blocks, %d a Fix lead (%d through its block), %d forbid phrases, want some of each", filepath.Base(src), lined, led, through, barred)
 		}
 		for _, h := range []string{chat.Heading("In short"), chat.Heading("Where"), chat.Heading("How to verify")} {
 			if held[h] == 0 {
 				t.Errorf("%s: no reference answer's pin holds its %s lines", filepath.Base(src), h)
 			}
 		}
-		t.Logf("%s: %d reference answers with a pin, %d of them with fix lines, %d with a Fix lead, %d with forbidden phrases, %d with In short, %d with Where, %d with How to verify lines",
-			filepath.Base(src), len(cases), lined, led, barred, held[chat.Heading("In short")], held[chat.Heading("Where")], held[chat.Heading("How to verify")])
+		t.Logf("%s: %d reference answers with a pin, %d of them with fix blocks, %d with a Fix lead (%d through its block), %d with forbidden phrases, %d with In short, %d with Where, %d with How to verify lines",
+			filepath.Base(src), len(cases), lined, led, through, barred, held[chat.Heading("In short")], held[chat.Heading("Where")], held[chat.Heading("How to verify")])
 	}
 }

@@ -124,7 +124,7 @@ def test_request_processors_pins():
         request_processors(req, Tok(VOCAB), [0, 1])
 
 
-LINES = ["npm install tunnel-agent@0.6.0", "<version>0.6.0</version>"]
+BLOCKS = [["npm install tunnel-agent@0.6.0"], ["<version>0.6.0</version>"]]
 
 
 @pytest.mark.parametrize(
@@ -160,20 +160,47 @@ LINES = ["npm install tunnel-agent@0.6.0", "<version>0.6.0</version>"]
     ],
 )
 def test_check_lines(text, final, ok):
-    assert SnippetPin("", "0.6.0", LINES).check(text, final=final) is ok
+    assert SnippetPin("", "0.6.0", BLOCKS).check(text, final=final) is ok
 
 
 def test_lines_alone_make_a_rule():
     """A fix with no installed version still holds its fences to the
-    finding's lines; no lines and no versions hold nothing."""
-    assert SnippetPin("", "0.6.0", LINES).active
+    finding's blocks; no blocks and no versions hold nothing."""
+    assert SnippetPin("", "0.6.0", BLOCKS).active
     assert not SnippetPin("", "0.6.0").active
-    assert not SnippetPin("", "0.6.0", ["", "   "]).active
+    assert not SnippetPin("", "0.6.0", [["", "   "], []]).active
+
+
+POM = ["<dependency>", "  <groupId>org.apache.httpcomponents</groupId>", "  <artifactId>httpclient</artifactId>", "  <version>4.3.5</version>", "</dependency>"]
+POM_BLOCKS = [POM, ["mvn dependency:tree -Dincludes=org.apache.httpcomponents:httpclient"]]
+
+
+@pytest.mark.parametrize(
+    "text,final,ok",
+    [
+        ("```xml\n" + "\n".join(POM) + "\n```", True, True),
+        ("```xml\n" + "\n".join(POM), True, True),  # an answer may end after a whole block
+        # Run W's grounded httpclient answer: every line right, <groupId> left out.
+        ("```xml\n<dependency>\n  <artifactId>", False, False),
+        ("```xml\n<dependency>\n  <", False, True),  # on its way to <groupId>
+        ("```xml\n" + "\n".join(POM[:4]) + "\n```", True, False),  # closed inside the block
+        ("```xml\n" + "\n".join(POM[:4]) + "\n``", False, False),
+        ("```xml\n" + "\n".join(POM[:4]), True, False),  # nor may the answer end there
+        ("```xml\n" + "\n".join(POM[:4]) + "\n</dep", False, True),
+        ("```xml\n  <version>4.3.5</version>\n```", True, False),  # a line of a block is no block
+        # Blocks one after another in one fence, each whole.
+        ("```\n" + "\n".join(POM + POM_BLOCKS[1]) + "\n```", True, True),
+        ("```\n" + "\n".join(POM_BLOCKS[1] + POM[:2]) + "\n```", True, False),
+        ("```\n" + "\n".join(POM) + "\n<dependency>\n```", True, False),
+    ],
+)
+def test_check_blocks(text, final, ok):
+    assert SnippetPin("4.1.1", "4.3.5", POM_BLOCKS).check(text, final=final) is ok
 
 
 def test_every_prefix_of_an_allowed_answer_passes():
     answer = "Upgrade it.\n```\nnpm install tunnel-agent@0.6.0\n```\n1. Rebuild."
-    pin = SnippetPin("0.4.3", "0.6.0", LINES)
+    pin = SnippetPin("0.4.3", "0.6.0", BLOCKS)
     assert all(pin.check(answer[:i]) for i in range(len(answer) + 1)) and pin.check(answer, final=True)
 
 
@@ -182,7 +209,7 @@ def test_processor_holds_a_fence_to_the_lines():
     model would write "npm add", the walk finds "npm install"."""
     vocab = ["```\n", "npm", " add", " install", " tunnel-agent@0.6.0", "\n```", "<eos>"]
     tok = ToyTokenizer(vocab)
-    pin = {"installed": "0.4.3", "fixed": "0.6.0", "lines": LINES}
+    pin = {"installed": "0.4.3", "fixed": "0.6.0", "blocks": BLOCKS}
     # The model prefers each of prefs in turn, then the vocabulary's order.
     prefs = [[0], [1], [2, 3], [4], [5], [6]]
     out = run(GroundedProcessor(tok, GROUND, eos_ids=[6], pin=pin), vocab, prefs, 6)
@@ -231,7 +258,7 @@ def test_section_lines(text, final, ok):
     assert SectionLines(WHERE).check(text, final=final) is ok
 
 
-LEAD = {"**Fix**": "Upgrade x from 1.0 to 1.1, the lowest fixed version on the installed release line."}
+LEAD = {"**Fix**": ["Upgrade x from 1.0 to 1.1, the lowest fixed version on the installed release line."]}
 
 
 @pytest.mark.parametrize(
@@ -252,6 +279,27 @@ LEAD = {"**Fix**": "Upgrade x from 1.0 to 1.1, the lowest fixed version on the i
 )
 def test_section_leads(text, final, ok):
     assert SectionLines({}, LEAD).check(text, final=final) is ok
+
+
+SENTENCE = "Upgrade x from 1.0 to 1.1, the lowest fixed version above the installed one."
+BLOCK_LEAD = {"**Fix**": [SENTENCE, "maven: Set the version.", "```", "<dependency>", "  <version>1.1</version>", "</dependency>", "```"]}
+
+
+@pytest.mark.parametrize(
+    "text,final,ok",
+    [
+        ("**Fix**\n" + "\n".join(BLOCK_LEAD["**Fix**"]) + "\n1. Rebuild.", True, True),
+        ("**Fix**\n" + SENTENCE + "\n\nmaven: Set the version.\n```\n<dependency>\n<version>1.1</version>", False, True),  # blanks aside
+        # Run W's grounded httpclient answer: its own label over the block.
+        ("**Fix**\n" + SENTENCE + "\ngradle-kotlin (build.gradle-kts", False, False),
+        ("**Fix**\n" + SENTENCE + "\n1. Rebuild.", False, False),  # the block is not left out
+        ("**Fix**\n" + SENTENCE + "\nmaven: Set the version.\n```\n</dependency>", False, False),
+        ("**Fix**\n" + SENTENCE + "\nmaven: Set the version.\n```\n<dependency>\n", True, False),  # nor cut short
+        ("**Fix**\n" + SENTENCE + "\nmaven: Set the version.\n```\n<dep", False, True),
+    ],
+)
+def test_section_lead_through_its_block(text, final, ok):
+    assert SectionLines({}, BLOCK_LEAD).check(text, final=final) is ok
 
 
 def test_section_lines_without_lines_hold_nothing():

@@ -539,8 +539,8 @@ class GroundedProcessor:
         self.tokenizer = tokenizer
         self.ground = Ground(ground)
         # pin: the finding's {"installed", "fixed"} versions, whose fix
-        # snippets may not give the installed one, "lines", the only
-        # lines its fenced fix blocks may hold, "sections", the only
+        # snippets may not give the installed one, "blocks", the fix
+        # snippets its fenced blocks may hold whole, "sections", the only
         # lines of the sections it names, "leads", the first line of
         # those it names, and "forbidden", phrases it may not write
         # (pin.py); None: no rule.

@@ -154,69 +154,92 @@ def _line_norm(line):
 
 class SnippetPin:
     """Holds an answer's fix snippets off the installed version, and its
-    fenced ones to the finding's own fix lines.
+    fenced ones to the finding's own fix snippets, whole.
 
     installed and fixed are the finding's versions (dataset.Facts). With no
     installed or fixed version, or the two the same version, there is
     no version to hold.
 
-    lines, when given, are the only lines a fenced block may hold (as
-    written but for leading and trailing blanks: `RUN  apk add` or `dnf -y
-    \t\t\tupdate` is not the line, though evaluation, reading runs of
-    whitespace as one, would pass it; the closing fence aside, once a line
-    is in the block; no blank line): the lines
-    of the finding's own fix snippets, as vulntune writes them from its
-    facts (evaluate.SnippetPin). What a reader copies and runs is then a
-    command that resolves, never `npm add lodash @4.17.21
-    --only-minor-version`; which of the lines an answer gives, and
-    everything around them, stays the model's. With neither rule
+    blocks, when given, are what a fenced block may hold: one or more of
+    them whole, one after another (each line as written but for leading
+    and trailing blanks: `RUN  apk add` or `dnf -y \t\t\tupdate` is not
+    the line, though evaluation, reading runs of whitespace as one, would
+    pass it; no blank line), and a fence closes only after a whole one: a
+    Maven <dependency> block without its <groupId> line, every line right,
+    resolves nothing (evaluation's snippetVerbatim reads blocks so since
+    scoring v14). They are the finding's own fix snippets, as vulntune
+    writes them from its facts (evaluate.AnswerPin). What a reader copies
+    and runs is then a command that resolves, never `npm add lodash
+    @4.17.21 --only-minor-version`; which of the blocks an answer gives,
+    and everything around them, stays the model's. With neither rule
     check() passes everything."""
 
-    def __init__(self, installed, fixed, lines=()):
+    def __init__(self, installed, fixed, blocks=()):
         self.installed = norm_version(installed or "")
         self.versions = bool(installed) and bool(fixed) and self.installed != norm_version(fixed)
         self.banned = _forms(installed or "") - _forms(fixed or "")
         self.allowed = _forms(fixed or "")
-        self.lines = sorted({n for n in (l.strip() for l in lines or ()) if n})
-        self.active = self.versions or bool(self.lines)
+        held = {tuple(t for t in (l.strip() for l in b) if t) for b in blocks or ()}
+        self.blocks = sorted(b for b in held if b)
+        self.active = self.versions or bool(self.blocks)
 
-    def _line_ok(self, line, final_line):
-        """Whether line, within a fenced block and no fence itself, is one
-        of self.lines or, not yet ended, on its way to one (or to the
-        closing fence)."""
-        t = line.strip()
-        if t == "":
-            # Leading blanks may be on their way to an indented line, a few
-            # of them; a blank line is no fix line (a model barred from its
-            # own wrote runs of tabs and spaces, line after line, then
-            # one run to the end).
-            return not final_line and len(line) <= MAX_INDENT
-        if final_line:
-            return t in self.lines
-        return _fence_on_way(_line_norm(line)) or _on_way(line, self.lines)
+    def _step(self, states, t):
+        """The states after a whole line t from states: each state the
+        index of a block and of its next line, None between blocks."""
+        out = set()
+        for s in states:
+            for b, i in [(b, 0) for b in range(len(self.blocks))] if s is None else [s]:
+                block = self.blocks[b]
+                if block[i] == t:
+                    out.add(None if i + 1 == len(block) else (b, i + 1))
+        return out
+
+    def _next(self, states):
+        """The lines that may come next from states."""
+        out = set()
+        for s in states:
+            if s is None:
+                out.update(b[0] for b in self.blocks)
+            else:
+                out.add(self.blocks[s[0]][s[1]])
+        return out
 
     def _fences_ok(self, text, final):
-        # A block is closed only once it holds a line: with an empty block
-        # allowed, a model barred from its own line closed the fence and
-        # wrote the line below it, outside any fence, then opened another
-        # (bench/RESULTS.md "Lists and lines; fix lines").
-        inside, filled = False, False
+        # A block is closed only once it holds a whole one of the blocks:
+        # with an empty block allowed, a model barred from its own line
+        # closed the fence and wrote the line below it, outside any fence,
+        # then opened another (bench/RESULTS.md "Lists and lines; fix
+        # lines"); with any of their lines allowed, it left a line out.
+        inside, states, filled = False, {None}, False
         lines = text.split("\n")
         for k, line in enumerate(lines):
+            complete = final or k < len(lines) - 1
+            closable = filled and None in states
             if _is_fence(line):
-                if inside and not filled:
+                if inside and not closable:
                     return False
-                inside, filled = not inside, False
+                inside, states, filled = not inside, {None}, False
                 continue
             if not inside:
                 continue
-            n = _line_norm(line)
-            if not filled and n and _fence_on_way(n):
+            t = line.strip()
+            if not complete:
+                n = _line_norm(line)
+                if t == "":
+                    # Leading blanks may be on their way to an indented
+                    # line, a few of them (a model barred from its own
+                    # wrote runs of tabs and spaces, line after line).
+                    return len(line) <= MAX_INDENT
+                if _fence_on_way(n):
+                    return closable
+                return _on_way(line, self._next(states))
+            # A whole line: the next of a block, never a blank one.
+            states = self._step(states, t) if t else set()
+            if not states:
                 return False
-            if not self._line_ok(line, final or k < len(lines) - 1):
-                return False
-            filled = filled or (n != "" and k < len(lines) - 1)
-        return True
+            filled = True
+        # An answer that ends inside a block ends it whole.
+        return not (final and inside and filled and None not in states)
 
     def _open_ok(self, snippet):
         """Whether the version still being written at the end of snippet
@@ -244,7 +267,7 @@ class SnippetPin:
         snippet names the installed version, and unless final, none is
         writing it; every line of a fenced block is one of lines, or on
         its way to one."""
-        if self.lines and not self._fences_ok(text, final):
+        if self.blocks and not self._fences_ok(text, final):
             return False
         if not self.versions:
             return True
@@ -275,11 +298,13 @@ class SectionLines:
     answer's last line must be one. Which of the lines an answer gives,
     and in which order, stays the model's.
 
-    leads maps a heading line ("**Fix**") to the line its section must
-    open with, as written but for leading and trailing blanks (a
-    dependency's upgrade sentence: "Upgrade x from 1.0 to 1.1, the lowest
-    fixed version on the installed release line; it fixes CVE-…"); the
-    rest of that section stays the model's."""
+    leads maps a heading line ("**Fix**") to the lines its section must
+    open with, in order, each as written but for leading and trailing
+    blanks, blank lines between them passing (a dependency's upgrade
+    sentence: "Upgrade x from 1.0 to 1.1, the lowest fixed version on the
+    installed release line; it fixes CVE-…", then its build system's
+    label line and fix block); the rest of that section stays the
+    model's."""
 
     def __init__(self, sections, leads=None):
         # A heading with no line holds nothing.
@@ -287,7 +312,10 @@ class SectionLines:
         for h, lines in (sections or {}).items():
             if held := sorted({l.strip() for l in lines or ()} - {""}):
                 self.sections[heading_norm(h, complete=True)] = held
-        self.leads = {heading_norm(h, complete=True): l.strip() for h, l in (leads or {}).items() if l.strip()}
+        self.leads = {}
+        for h, lines in (leads or {}).items():
+            if lead := [t for t in (l.strip() for l in lines or ()) if t]:
+                self.leads[heading_norm(h, complete=True)] = lead
         self.active = bool(self.sections) or bool(self.leads)
 
     def check(self, text, final=False):
@@ -311,18 +339,18 @@ class SectionLines:
                 if complete:
                     h = heading_norm(n, complete=True)
                     held = next((l for s, l in self.sections.items() if h.startswith(s)), None)
-                    lead = next((l for s, l in self.leads.items() if h.startswith(s)), None)
+                    lead = next((list(l) for s, l in self.leads.items() if h.startswith(s)), None)
                 continue
             if n == "":
                 continue
             t = line.strip()
             if lead is not None:
-                # The section's first line is its lead, as written.
+                # The section's first lines are its lead, as written.
                 if complete:
-                    if t != lead:
+                    if t != lead[0]:
                         return False
-                    lead = None
-                elif not _on_way(line, [lead]):
+                    lead = lead[1:] or None
+                elif not _on_way(line, lead[:1]):
                     return False
                 continue
             if held is None:
@@ -376,12 +404,12 @@ class Forbidden:
 
 class AnswerPin:
     """Every rule of a request's pin (Go's engine.Pin, a dict):
-    SnippetPin over its versions and fix lines, SectionLines over its
+    SnippetPin over its versions and fix blocks, SectionLines over its
     sections, Forbidden over its phrases. Grounded decoding checks each
     candidate with it."""
 
     def __init__(self, pin):
-        self.snippets = SnippetPin(pin.get("installed"), pin.get("fixed"), pin.get("lines"))
+        self.snippets = SnippetPin(pin.get("installed"), pin.get("fixed"), pin.get("blocks"))
         self.sections = SectionLines(pin.get("sections"), pin.get("leads"))
         self.forbidden = Forbidden(pin.get("forbidden"))
         self.active = self.snippets.active or self.sections.active or self.forbidden.active
