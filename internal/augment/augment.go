@@ -99,6 +99,10 @@ type Catalogue struct {
 	// FixShare is the share of the copies of operating-system package
 	// findings without a fix that gain one (gainedFix; 0: none).
 	FixShare float64
+	// LineMoveShare is the share of the copies of dependency findings
+	// with a fix on the installed release line whose fix moves to a
+	// later line (movedFix; 0: none).
+	LineMoveShare float64
 	// CWEDropShare is the share of the copies of findings with a CWE that
 	// lose it (dropsCWE), LineDropShare of those with a line (dropsLine);
 	// 0: none.
@@ -140,6 +144,10 @@ const (
 	KindManifest  = "manifest"
 	// The fixed version a copy gained (gainedFix; Old is empty).
 	KindFix = "fix"
+	// The fixed version a copy's fix moved to, on a later release line
+	// (movedFix; Old is empty: the original's fixed version is replaced
+	// as every version is).
+	KindFixLine = "fix line"
 	// A CWE a copy lost (dropsCWE; New is empty).
 	KindNoCWE = "no cwe"
 )
@@ -186,6 +194,10 @@ func copyOf(f *finding.Finding, n int, cat Catalogue, avoid Avoid, to string) (f
 	gained, fixed := gainedFix(f, n, cat)
 	if fixed != "" {
 		f = withFix(f, gained, fixed)
+	}
+	moved, was := movedFix(f, n, cat, to)
+	if moved != "" {
+		f = withMovedFix(f, moved, was)
 	}
 	var dropped []string
 	if cwe, line, link := dropsCWE(f, n, cat), dropsLine(f, n, cat), dropsLink(f, n, cat); cwe || line || link {
@@ -582,6 +594,9 @@ func copyOf(f *finding.Finding, n int, cat Catalogue, avoid Avoid, to string) (f
 		// Recorded after the text table is built: nothing in the
 		// original's text is replaced by it.
 		reps = append(reps, Replacement{Kind: KindFix, New: c.Package.FixedVersions[0]})
+	}
+	if moved != "" {
+		reps = append(reps, Replacement{Kind: KindFixLine, New: c.Package.FixedVersions[0]})
 	}
 	for _, id := range dropped {
 		reps = append(reps, Replacement{Kind: KindNoCWE, Old: ident.NormCWE(id)})

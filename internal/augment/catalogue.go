@@ -50,6 +50,10 @@ var (
 	// originals still teach the answer without a fix and the copies the
 	// image-build fix (measured with the moves above, sixth session).
 	DefaultFixShare = 0.5
+	// DefaultLineMoveShare is the share of the copies of dependency
+	// findings with a fix on the installed release line whose fix moves
+	// to a later line (line.go).
+	DefaultLineMoveShare = 0.0
 	// DefaultCWEDropShare and DefaultLineDropShare are the shares of the
 	// copies of findings with a CWE, or a line, that lose it (drop.go).
 	DefaultCWEDropShare  = 0.0

@@ -171,6 +171,10 @@ type Augment struct {
 	// FixShare is the share of the copies of operating-system package
 	// findings without a fix that gain one (the samples' have none).
 	FixShare float64 `yaml:"fix_share"`
+	// LineMoveShare is the share of the copies of dependency findings
+	// whose fix is on the installed release line that move it to a later
+	// one (two thirds of the samples' fixes are on the installed line).
+	LineMoveShare float64 `yaml:"line_move_share"`
 	// CWEDropShare and LineDropShare are the shares of the copies of
 	// findings with a CWE, or a line, that lose it (in the samples whether
 	// a finding has either follows its tool and kind).

@@ -134,6 +134,9 @@ type Augmentation struct {
 	// GainedFix counts the copies in the dataset of operating-system
 	// package findings without a fix that gained one (augment.FixShare).
 	GainedFix int `json:"gained_fix,omitempty"`
+	// MovedLine counts the copies in the dataset of dependency findings
+	// whose fix moved to a later release line (augment.LineMoveShare).
+	MovedLine int `json:"moved_fix_line,omitempty"`
 	// DroppedCWE and DroppedLine count the copies in the dataset of
 	// findings with a CWE, or a line, that lost it (augment.DropShare).
 	DroppedCWE  int `json:"dropped_cwe,omitempty"`

@@ -332,6 +332,10 @@ func augmentationSection(b *strings.Builder, a *Augmentation) {
 		}
 		fmt.Fprintf(b, "Training dependency examples by ecosystem, originals and copies: %s.\n\n", strings.Join(parts, ", "))
 	}
+	if a.MovedLine > 0 {
+		fmt.Fprintf(b, "Copies of dependency findings whose fix is on the installed release line with the fix moved to a later line, "+
+			"so the answers also show the other-line upgrade: %d.\n\n", a.MovedLine)
+	}
 	if a.GainedFix > 0 {
 		fmt.Fprintf(b, "Copies of operating-system package findings without a fixed version that gained one, the installed "+
 			"version's next build, so the answers also show the image-build fix: %d.\n\n", a.GainedFix)

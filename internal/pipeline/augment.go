@@ -54,12 +54,13 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 	sort.Ints(idx)
 	avoid := heldOut(ex, byID)
 	var copies []dataset.Example
-	moved := map[string]string{} // copy finding id -> the ecosystem it moved to
-	gained := map[string]bool{}  // copy finding ids that gained a fix
-	noCWE := map[string]bool{}   // copy finding ids that lost their CWEs
-	noLine := map[string]bool{}  // copy finding ids that lost their line
-	noLink := map[string]bool{}  // copy finding ids that lost their rule's page
-	inDir := map[string]bool{}   // copy finding ids moved out of their lock file into its directory
+	moved := map[string]string{}   // copy finding id -> the ecosystem it moved to
+	gained := map[string]bool{}    // copy finding ids that gained a fix
+	lineMoved := map[string]bool{} // copy finding ids whose fix moved to a later release line
+	noCWE := map[string]bool{}     // copy finding ids that lost their CWEs
+	noLine := map[string]bool{}    // copy finding ids that lost their line
+	noLink := map[string]bool{}    // copy finding ids that lost their rule's page
+	inDir := map[string]bool{}     // copy finding ids moved out of their lock file into its directory
 	// The ecosystem of each dependency example, originals and copies, by
 	// finding id: the training split's build systems (st.Ecosystems).
 	ecoOf := map[string]string{}
@@ -90,6 +91,7 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 		noCWE[c.ID] = len(f.CWE) > 0 && len(c.CWE) == 0
 		noLine[c.ID] = f.Location.StartLine > 0 && c.Location.StartLine == 0
 		noLink[c.ID] = f.HelpURI != "" && c.HelpURI == ""
+		lineMoved[c.ID] = slices.ContainsFunc(reps, func(r augment.Replacement) bool { return r.Kind == augment.KindFixLine })
 		inDir[c.ID] = finding.ManifestEcosystem(f.Location.Path) != "" && c.Location.Path != "" && finding.ManifestEcosystem(c.Location.Path) == ""
 		switch {
 		case f.Package != nil && len(f.Package.FixedVersions) == 0 && len(c.Package.FixedVersions) > 0:
@@ -144,6 +146,9 @@ func augmentTrain(ex []dataset.Example, byID map[string]*finding.Finding, a Augm
 	for _, e := range kept {
 		if gained[e.Meta.FindingID] {
 			st.GainedFix++
+		}
+		if lineMoved[e.Meta.FindingID] {
+			st.MovedLine++
 		}
 		if noCWE[e.Meta.FindingID] {
 			st.DroppedCWE++

@@ -255,7 +255,7 @@ func AugmentOptions(d config.Dataset) Augmentation {
 		Other: a.Packages.Other, Directories: a.Directories, FileStems: a.FileStems, RuleNames: a.RuleNames,
 		RuleNamespaces: a.RuleNamespaces, RuleNamespaceShare: a.RuleNamespaceShare,
 		StemQualifiers: a.StemQualifiers, StemQualifierShare: a.StemQualifierShare, CWEs: a.CWEs,
-		Ecosystems: a.Ecosystems, EcosystemShare: a.EcosystemShare, FixShare: a.FixShare,
+		Ecosystems: a.Ecosystems, EcosystemShare: a.EcosystemShare, FixShare: a.FixShare, LineMoveShare: a.LineMoveShare,
 		CWEDropShare: a.CWEDropShare, LineDropShare: a.LineDropShare, DirectoryShare: a.DirectoryShare, LinkDropShare: a.LinkDropShare,
 	}}
 }
