@@ -93,7 +93,9 @@ func bumpPart(v string, part int) string {
 func withMovedFix(f *finding.Finding, moved, old string) *finding.Finding {
 	c := clone(f)
 	c.Package.FixedVersions = []string{moved}
-	re := regexp.MustCompile(`(^|[^0-9A-Za-z.+~-])` + regexp.QuoteMeta(old) + `($|[^0-9A-Za-z+~-]|\.[^0-9])`)
+	// A version ends where no version character follows, or a period
+	// that ends a sentence ("fixed in 1.3.15."), never "1.3.15.1".
+	re := regexp.MustCompile(`(^|[^0-9A-Za-z.+~-])` + regexp.QuoteMeta(old) + `($|[^0-9A-Za-z.+~-]|\.$|\.[^0-9A-Za-z])`)
 	rep := func(s string) string { return re.ReplaceAllString(s, "${1}"+moved+"${2}") }
 	c.Title, c.Message, c.Description = rep(c.Title), rep(c.Message), rep(c.Description)
 	for k, v := range c.Properties {
