@@ -60,7 +60,8 @@ func Ground(prompt string, facts dataset.Facts) string {
 // there, and its "Fix" section opening with reference's upgrade
 // sentence (the versions and what the upgrade moves to: grounded answers
 // wrote "the lowest fixed version on the installed release line. No fix
-// exists on the installed release line"); and the sections of facts only
+// exists on the installed release line") and first block (fixLead); and
+// the sections of facts only
 // of reference's lines: "Where", the finding's package, file, line, image
 // or endpoint as the scanner gave them, "How to verify", the scanner to
 // run again on the finding's rule and place and the command that shows

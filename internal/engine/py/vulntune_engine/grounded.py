@@ -541,8 +541,8 @@ class GroundedProcessor:
         # pin: the finding's {"installed", "fixed"} versions, whose fix
         # snippets may not give the installed one, "blocks", the fix
         # snippets its fenced blocks may hold whole, "sections", the only
-        # lines of the sections it names, "leads", the first line of
-        # those it names, and "forbidden", phrases it may not write
+        # lines of the sections it names, "leads", the lines those it
+        # names open with, and "forbidden", phrases it may not write
         # (pin.py); None: no rule.
         self.pin = AnswerPin(pin) if pin else None
         self.greedy = greedy
