@@ -170,6 +170,26 @@ func TestRepeatedLine(t *testing.T) {
 	}
 }
 
+func TestRepeatedWord(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, text string
+		word       string
+		n          int
+	}{
+		{"nothing repeated", "one two three", "", 0},
+		{"the demo's loop", "The product buffer buffer buffer buffer is overwritten by another buffer buffer.", "buffer", 4},
+		{"commas between", "input from untrusted, untrusted, Untrusted, untrusted sources", "untrusted", 4},
+		{"punctuation ends a run", "it is done. Done done done. done", "done", 2},
+		{"numbers are data", "0 0 0 0 0 0 and that that", "that", 2},
+		{"across lines", "fix\nfix fix", "fix", 3},
+	} {
+		if word, n := evaluate.RepeatedWord(c.text); word != c.word || n != c.n {
+			t.Errorf("%s: RepeatedWord = %q, %d; want %q, %d", c.name, word, n, c.word, c.n)
+		}
+	}
+}
+
 // TestRunLoopGuard: evaluation decodes with engine.DefaultLoopGuard unless told
 // not to, records it beside the bound, and counts the answers it steered.
 func TestRunLoopGuard(t *testing.T) {

@@ -1,6 +1,9 @@
 package evaluate
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // Finish reasons of an answer (engine.EvaluateItem.FinishReason).
 const (
@@ -45,4 +48,52 @@ func RepeatedLine(text string) (string, int) {
 		return "", 0
 	}
 	return best, most
+}
+
+// RepeatedWordCount is how many times in a row a word must be written for
+// the answer to count as repeating itself (Metrics.RepetitionShare): the
+// demo's model answered a flawfinder finding "The product buffer buffer
+// buffer … is overwritten by another buffer buffer …", fifteen times in
+// one line, which no line count sees and the loop guard's shortest span
+// (16 characters) does not reach. Reference answers never write a word
+// three times in a row.
+const RepeatedWordCount = 4
+
+// RepeatedWord returns the word of text written most times in a row, case
+// aside, with nothing but blanks, line breaks and commas between ("untrusted,
+// untrusted, untrusted"), and how many; "" and 0 when no word comes twice
+// in a row. Numbers are no words: a version table's "0 0 0" is data.
+func RepeatedWord(text string) (string, int) {
+	best, most := "", 1
+	prev, run := "", 0
+	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' || r == '\r' }) {
+		w = strings.ToLower(w)
+		if !isWord(w) {
+			prev, run = "", 0
+			continue
+		}
+		if w == prev {
+			run++
+		} else {
+			prev, run = w, 1
+		}
+		if run > most {
+			best, most = w, run
+		}
+	}
+	if most < 2 {
+		return "", 0
+	}
+	return best, most
+}
+
+// isWord: letters only, so punctuation ends a run ("buffer." is not
+// "buffer") and numbers are left out.
+func isWord(w string) bool {
+	for _, r := range w {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return w != ""
 }

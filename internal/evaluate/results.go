@@ -68,7 +68,11 @@ const SchemaVersion = 1
 // another (snippetVerbatim, tiles), not any of their lines: a grounded
 // answer wrote the Maven <dependency> block for httpclient without its
 // <groupId> line, every line right, and v13 passed it.
-const ScoringVersion = 14
+// 15: a word written four times in a row counts the answer as repeating
+// itself (RepeatedWord): "The product buffer buffer buffer …", fifteen
+// times in a grounded answer of the demo's model, counted as not
+// repeating.
+const ScoringVersion = 15
 
 // Metrics are one model's figures over a set of examples. Every fraction is
 // in 0..1. A metric without eligible examples is nil (JSON null), never 0:
@@ -121,9 +125,10 @@ type Metrics struct {
 	Truncated  int      `json:"truncated"`
 	Repeating  int      `json:"repeating"`
 	EndedShare *float64 `json:"ended_share"`
-	// RepetitionShare is the share of answers stopped for repetition or
-	// with a line repeated RepeatedLineCount times or more (RepeatedLine):
-	// a loop the stop ended, or one too loose for it to see.
+	// RepetitionShare is the share of answers stopped for repetition,
+	// with a line repeated RepeatedLineCount times or more (RepeatedLine)
+	// or a word written RepeatedWordCount times in a row (RepeatedWord):
+	// a loop the stop ended, or one too loose or too short for it to see.
 	RepetitionShare *float64 `json:"repetition_share"`
 	// LoopGuarded counts the answers the loop guard (engine.Decoding's
 	// LoopGuard) kept out of a loop at least once: the weights alone would
@@ -323,7 +328,8 @@ func aggregate(gens []Generation) Metrics {
 		case FinishRepetition:
 			m.Repeating++
 		}
-		if _, n := RepeatedLine(g.Text); g.FinishReason == FinishRepetition || n >= RepeatedLineCount {
+		_, lines := RepeatedLine(g.Text)
+		if _, words := RepeatedWord(g.Text); g.FinishReason == FinishRepetition || lines >= RepeatedLineCount || words >= RepeatedWordCount {
 			rep++
 		}
 		if g.LoopGuard != nil && g.LoopGuard.Bans > 0 {

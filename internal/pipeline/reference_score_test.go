@@ -87,6 +87,9 @@ func TestReferenceAnswersScorePerfect(t *testing.T) {
 				if line, n := evaluate.RepeatedLine(e.Assistant()); n >= evaluate.RepeatedLineCount {
 					t.Errorf("%s: reference answer repeats %q %d times: the repetition share would count it", e.Meta.FindingID, line, n)
 				}
+				if word, n := evaluate.RepeatedWord(e.Assistant()); n >= evaluate.RepeatedWordCount-1 {
+					t.Errorf("%s: reference answer writes %q %d times in a row: the repetition share would count it, or nearly", e.Meta.FindingID, word, n)
+				}
 			}
 			t.Logf("%d examples (%d identifier-replaced copies), %d with fix snippets", len(exs), copies, snippets)
 			if copies == 0 {
