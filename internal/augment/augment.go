@@ -195,7 +195,11 @@ func copyOf(f *finding.Finding, n int, cat Catalogue, avoid Avoid, to string) (f
 	if fixed != "" {
 		f = withFix(f, gained, fixed)
 	}
-	moved, was := movedFix(f, n, cat, to)
+	// The ecosystem the copy moves to (moveTarget), drawn here for
+	// movedFix too: nothing below changes what it reads (the package's
+	// name and ecosystem, the file).
+	target, targetFile := moveTarget(f, n, cat, to)
+	moved, was := movedFix(f, n, cat, target)
 	if moved != "" {
 		f = withMovedFix(f, moved, was)
 	}
@@ -220,8 +224,7 @@ func copyOf(f *finding.Finding, n int, cat Catalogue, avoid Avoid, to string) (f
 	var tr []textRep
 	var flavoured []string
 	// The package and its versions, in another ecosystem when the copy
-	// moves (moveTarget).
-	target, targetFile := moveTarget(f, n, cat, to)
+	// moves (target).
 	if p := f.Package; p != nil {
 		eco := finding.CanonicalEcosystem(p.Ecosystem)
 		// A flavoured artifact's fixes are given in the installed

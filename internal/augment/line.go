@@ -26,15 +26,15 @@ import (
 // language ecosystem whose recommended fix is on the installed release
 // line, and the copy falls in cat.LineMoveShare. Go modules are left
 // alone: a Go module's next major is another module path (…/v2), which a
-// moved version would not write. to is the ecosystem the copy moves to
-// ("" when copyOf draws it).
-func movedFix(f *finding.Finding, n int, cat Catalogue, to string) (moved, old string) {
+// moved version would not write. target is the ecosystem the copy moves
+// to ("" when it stays: moveTarget).
+func movedFix(f *finding.Finding, n int, cat Catalogue, target string) (moved, old string) {
 	p := f.Package
 	if p == nil || f.Kind != finding.KindDependency || cat.LineMoveShare <= 0 || len(p.FixedVersions) == 0 || p.InstalledVersion == "" {
 		return "", ""
 	}
 	eco := finding.CanonicalEcosystem(p.Ecosystem)
-	if target, _ := moveTarget(f, n, cat, to); eco == "" || eco == "go" || target == "go" || remedy.OSPackage(eco) {
+	if eco == "" || eco == "go" || target == "go" || remedy.OSPackage(eco) {
 		return "", ""
 	}
 	c, err := remedy.ChooseFix(eco, p.InstalledVersion, p.FixedVersions)

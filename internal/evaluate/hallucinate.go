@@ -106,9 +106,10 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 // that block's closing fence (the build system's label line and the
 // block). Held to the sentence alone, grounded answers wrote their own
 // label line above the block ("gradle-kotlin (build.gradle-kts beside
-// gradle-kts.gradlet)" over a Maven block) or left the block out (16 of 20 of run W7's other-projects
-// answers). The block's lines are written as Blocks holds them, runs of
-// blanks made one, so the two rules agree on them.
+// gradle-kts.gradlet)" over a Maven block) or left the block out (16 of
+// 20 of run W7's other-projects answers). The block's lines are written as
+// Blocks holds them, runs of blanks made one, so the two rules agree on
+// them.
 func fixLead(reference string) []string {
 	fix := sectionLines(reference, "Fix")
 	if len(fix) == 0 {
@@ -117,8 +118,7 @@ func fixLead(reference string) []string {
 	lead := []string{fix[0]}
 	open := false
 	for _, l := range fix[1:] {
-		t := strings.TrimSpace(l)
-		fence := strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~")
+		fence := isFence(l)
 		if !open && !fence {
 			lead = append(lead, l)
 			continue

@@ -75,8 +75,7 @@ func fixSnippets(answer string) []string {
 		block = nil
 	}
 	for _, line := range strings.Split(answer, "\n") {
-		t := strings.TrimSpace(line)
-		if strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~") {
+		if isFence(line) {
 			if in {
 				flush()
 			}
@@ -101,6 +100,13 @@ func fixSnippets(answer string) []string {
 		flush()
 	}
 	return out
+}
+
+// isFence reports whether line opens or closes a fenced block, its indent
+// aside.
+func isFence(line string) bool {
+	t := strings.TrimSpace(line)
+	return strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~")
 }
 
 // clauseEndRE is where a command written bare in prose ends: a period,
