@@ -36,6 +36,17 @@ func load(t *testing.T, path string) finding.Finding {
 
 // render writes a copy for review: what was replaced, then the copy's
 // messages and facts as the dataset holds them.
+// narrated is copy c's example as the dataset writes it: remedy's fix,
+// narrate's prompt and answer.
+func narrated(t *testing.T, c *finding.Finding) dataset.Example {
+	t.Helper()
+	rem, err := remedy.For(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return narrate.Example(c, rem, nil)
+}
+
 func render(reps []augment.Replacement, e dataset.Example) string {
 	var b strings.Builder
 	b.WriteString("# replacements\n")
@@ -68,11 +79,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rem, err := remedy.For(&c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := narrate.Example(&c, rem, nil)
+			e := narrated(t, &c)
 			golden.Assert(t, filepath.Join("testdata", name+".copy1.golden.txt"), []byte(render(reps, e)))
 			e.Meta.Split = dataset.Train
 			if p := dataset.CheckExamples([]dataset.Example{e}, 0); len(p) > 0 {

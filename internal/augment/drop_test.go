@@ -8,8 +8,6 @@ import (
 	"github.com/vulntune/vulntune/internal/augment"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/ident"
-	"github.com/vulntune/vulntune/internal/narrate"
-	"github.com/vulntune/vulntune/internal/remedy"
 )
 
 // TestDrop: with drop_share 1, every copy of a finding with a CWE loses
@@ -59,11 +57,7 @@ func TestDrop(t *testing.T) {
 				if gotLine := orig.Location.StartLine > 0 && c.Location.StartLine == 0; gotLine != tc.line {
 					t.Errorf("copy %d: line %d (original %d); want dropped %v", n, c.Location.StartLine, orig.Location.StartLine, tc.line)
 				}
-				rem, err := remedy.For(&c)
-				if err != nil {
-					t.Fatal(err)
-				}
-				e := narrate.Example(&c, rem, nil)
+				e := narrated(t, &c)
 				text := e.Prompt() + "\n" + e.Assistant()
 				if m := cweRE.FindString(text); tc.cwe && m != "" {
 					t.Errorf("copy %d lost its CWEs but still names %s:\n%s", n, m, text)
@@ -119,11 +113,7 @@ func TestDropLink(t *testing.T) {
 				if got := orig.HelpURI != "" && c.HelpURI == ""; got != tc.dropped {
 					t.Errorf("copy %d: page %q (original %q); want dropped %v", n, c.HelpURI, orig.HelpURI, tc.dropped)
 				}
-				rem, err := remedy.For(&c)
-				if err != nil {
-					t.Fatal(err)
-				}
-				e := narrate.Example(&c, rem, nil)
+				e := narrated(t, &c)
 				var links []string // pages, not the endpoint a web finding is at
 				for _, u := range ident.URLRE.FindAllString(e.Prompt()+"\n"+e.Assistant(), -1) {
 					if c.Location.URL == "" || !strings.HasPrefix(u, c.Location.URL) {

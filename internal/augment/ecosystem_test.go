@@ -14,7 +14,6 @@ import (
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/golden"
-	"github.com/vulntune/vulntune/internal/narrate"
 	"github.com/vulntune/vulntune/internal/remedy"
 )
 
@@ -171,11 +170,7 @@ func TestMoveEcosystem(t *testing.T) {
 					}
 				}
 
-				rem, err := remedy.For(&c)
-				if err != nil {
-					t.Fatal(err)
-				}
-				e := narrate.Example(&c, rem, nil)
+				e := narrated(t, &c)
 				answer := e.Messages[len(e.Messages)-1].Content
 				name := remedy.DisplayName(tc.eco, p.Name)
 				if !slices.ContainsFunc(tc.fix(name, e.Meta.Facts.FixedVersion), func(s string) bool { return strings.Contains(answer, s) }) {
@@ -217,11 +212,7 @@ func TestMoveToDirectory(t *testing.T) {
 			if p := c.Location.Path; p == "" || strings.Contains(p, ".") || finding.ManifestEcosystem(p) != "" {
 				t.Errorf("%s copy %d: location %q, want the lock file's directory", eco, n, p)
 			}
-			rem, err := remedy.For(&c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := narrate.Example(&c, rem, nil)
+			e := narrated(t, &c)
 			answer := e.Messages[len(e.Messages)-1].Content
 			if !strings.Contains(answer, "- File "+c.Location.Path+"\n") || !strings.Contains(answer, "```\n") || !strings.Contains(answer, e.Meta.Facts.FixedVersion) {
 				t.Errorf("%s copy %d: the answer does not locate it at %s or give a fix pinning %s:\n%s", eco, n, c.Location.Path, e.Meta.Facts.FixedVersion, answer)
@@ -339,11 +330,7 @@ func TestMoveGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rem, err := remedy.For(&c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden.Assert(t, "testdata/dependency-"+tc.src+".to-"+tc.eco+".copy1.golden.txt", []byte(render(reps, narrate.Example(&c, rem, nil))))
+			golden.Assert(t, "testdata/dependency-"+tc.src+".to-"+tc.eco+".copy1.golden.txt", []byte(render(reps, narrated(t, &c))))
 		})
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/golden"
-	"github.com/vulntune/vulntune/internal/narrate"
 	"github.com/vulntune/vulntune/internal/remedy"
 )
 
@@ -43,11 +42,7 @@ func TestGainedFix(t *testing.T) {
 		if last := reps[len(reps)-1]; last.Kind != augment.KindFix || last.New != fixed {
 			t.Errorf("copy %d: last replacement %+v, want the gained fix %s", n, last, fixed)
 		}
-		rem, err := remedy.For(&c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := narrate.Example(&c, rem, nil)
+		e := narrated(t, &c)
 		answer := e.Messages[len(e.Messages)-1].Content
 		want := "RUN apt-get update && apt-get install -y --only-upgrade " + p.Name + "=" + fixed
 		if !strings.Contains(answer, want) {

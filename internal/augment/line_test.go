@@ -7,7 +7,6 @@ import (
 	"github.com/vulntune/vulntune/internal/augment"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/golden"
-	"github.com/vulntune/vulntune/internal/narrate"
 	"github.com/vulntune/vulntune/internal/remedy"
 )
 
@@ -38,11 +37,7 @@ func TestMovedFixLine(t *testing.T) {
 		if last := reps[len(reps)-1]; last.Kind != augment.KindFixLine || last.New != p.FixedVersions[0] {
 			t.Errorf("copy %d: last replacement %+v, want the moved fix %s", n, last, p.FixedVersions[0])
 		}
-		rem, err := remedy.For(&c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := narrate.Example(&c, rem, nil)
+		e := narrated(t, &c)
 		answer := e.Messages[len(e.Messages)-1].Content
 		if e.Meta.Facts.FixLine != string(remedy.StatusOtherLine) || !strings.Contains(answer, "No fix exists on the installed release line") {
 			t.Errorf("copy %d: fix line %q, answer:\n%s", n, e.Meta.Facts.FixLine, answer)
