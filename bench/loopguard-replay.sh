@@ -5,12 +5,13 @@
 # CycleGuard) token by token as if a model ranked each reference token
 # first (random logits otherwise), once with the cycle rule alone, once
 # with the section rule too (SectionGuard, the headings of
-# engine.DefaultLoopGuard), and once with all of DefaultLoopGuard's rules
-# (its lists and the line rule, LineRepeat), each built as evaluation
+# engine.DefaultLoopGuard), once with its lists and the line rule
+# (LineRepeat) too, and once with all of DefaultLoopGuard's rules (the word
+# rule, WordRun, as well), each built as evaluation
 # builds it (repeat.guard_for, read against each example's prompt) from
 # DefaultLoopGuard's own settings (bench/loopguard-spec.go). Prints the
 # time inside the guard per token for each, the one-off cost of the
-# section rule's token table, and the reference answers each would change
+# section and word rules' token tables, and the reference answers each would change
 # (a step whose reference token it bans). Only the tokenizer is loaded, never the weights.
 # Usage: bench/loopguard-replay.sh BASE_MODEL_DIR DATASET_DIR
 # Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`).
@@ -21,14 +22,15 @@ sys.path.insert(0, os.environ["ENGINE_PY"])
 import mlx.core as mx
 from mlx_lm.utils import load_tokenizer
 from pathlib import Path
-from vulntune_engine.repeat import TokenText, guard_for, guard_from
+from vulntune_engine.repeat import TokenText, WordTable, guard_for, guard_from
 
 # engine.DefaultLoopGuard as its requests carry it (bench/loopguard-spec.go),
 # read as the engine reads a request; the lighter variants drop its rules.
 SPEC = guard_from({"loop_guard": json.loads(os.environ["LOOP_GUARD"])})
 VARIANTS = (
-    ("cycles", SPEC._replace(sections=(), lists=(), line_span=0)),
-    ("cycles+sections", SPEC._replace(lists=(), line_span=0)),
+    ("cycles", SPEC._replace(sections=(), lists=(), line_span=0, line_strikes=0, word_run=0)),
+    ("cycles+sections", SPEC._replace(lists=(), line_span=0, line_strikes=0, word_run=0)),
+    ("all but words", SPEC._replace(word_run=0)),
     ("all rules", SPEC),
 )
 
@@ -37,6 +39,9 @@ tok = load_tokenizer(Path(base))
 t0 = time.perf_counter()
 TokenText.of(tok)
 table_s = time.perf_counter() - t0
+t0 = time.perf_counter()
+WordTable.of(tok)
+word_table_s = time.perf_counter() - t0
 rows = [json.loads(l) for l in open(os.path.join(data, split + ".jsonl"))]
 answers = [tok.encode(r["messages"][-1]["content"], add_special_tokens=False) for r in rows]
 prompts = [tok.encode("\n".join(m["content"] for m in r["messages"][:-1]), add_special_tokens=False) for r in rows]
@@ -63,6 +68,7 @@ for name, spec in VARIANTS:
             context.append(t)
     print(f"{name:16s} {len(answers)} reference answers, {steps} tokens: "
           f"{1000 * spent / max(steps, 1):.3f} ms a token in the guard; answers changed: {changed}")
-print(f"section rule's token table: {table_s:.2f} s once per tokenizer ({vocab} tokens)")
+print(f"section rule's token table: {table_s:.2f} s once per tokenizer ({vocab} tokens); "
+      f"word rule's: {word_table_s:.2f} s more")
 PY
 replay_run LOOP_GUARD="$(cd "$(dirname "$0")/.." && go run bench/loopguard-spec.go)"

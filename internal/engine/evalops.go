@@ -211,6 +211,13 @@ func (s *RepeatStop) validate() error {
 // the span (LineRepeat): a loop that varies has no one period. After
 // LineStrikes steers within one line (for a cycle or a span; 0: no limit)
 // the line is stuck and the guard lets only a token that ends it through.
+//
+// WordRun, when not 0, masks a token that would write a word that many
+// times in a row (case aside, with nothing but blanks, commas and line
+// breaks between, as evaluate.RepeatedWord reads words), unless the prompt
+// writes it as many times (WordRun in repeat.py): a one-token loop
+// ("buffer buffer buffer") is 15 copies long before it spans LineSpan's or
+// MinTokens' 16 tokens. Its steers count toward LineStrikes.
 type LoopGuard struct {
 	RepeatStop
 	MaxBans     int      `json:"max_bans"`
@@ -218,6 +225,7 @@ type LoopGuard struct {
 	Lists       []string `json:"lists,omitempty"`
 	LineSpan    int      `json:"line_span,omitempty"`
 	LineStrikes int      `json:"line_strikes,omitempty"`
+	WordRun     int      `json:"word_run,omitempty"`
 }
 
 // DefaultLoopGuard is the loop guard vulntune decodes its answers with
@@ -237,8 +245,15 @@ type LoopGuard struct {
 // finding without a location wrote "Why it matters" and "How to verify"
 // over and over, each copy a character different, to the bound
 // (bench/RESULTS.md, "Each section once").
+//
+// And it holds a word to two copies in a row: read whole, the demo's model
+// answered a flawfinder finding "The product buffer buffer buffer …",
+// fifteen copies, that no other rule reached (bench/RESULTS.md, "A word
+// loop steered"). Scoring counts a run from four copies
+// (evaluate.RepeatedWordCount); no reference answer writes a word three
+// times in a row.
 var DefaultLoopGuard = LoopGuard{RepeatStop: RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 16}, MaxBans: 12, Sections: chat.Headings(),
-	Lists: chat.ListHeadings(), LineSpan: 16, LineStrikes: 4}
+	Lists: chat.ListHeadings(), LineSpan: 16, LineStrikes: 4, WordRun: 3}
 
 // String describes g as results and logs show it.
 func (g LoopGuard) String() string {
@@ -257,6 +272,9 @@ func (g LoopGuard) String() string {
 	}
 	if g.LineStrikes > 0 {
 		s += fmt.Sprintf(", a line ended after %d steers", g.LineStrikes)
+	}
+	if g.WordRun > 0 {
+		s += fmt.Sprintf("; no word %d times in a row", g.WordRun)
 	}
 	return s
 }
@@ -287,6 +305,9 @@ func (g *LoopGuard) validate() error {
 	}
 	if g.LineStrikes < 0 || (g.LineStrikes > 0 && g.LineSpan == 0) {
 		return fmt.Errorf("line strikes: want 0 or more, with a line span, got %d", g.LineStrikes)
+	}
+	if g.WordRun == 1 || g.WordRun < 0 {
+		return fmt.Errorf("word run: want 0 or 2 or more copies, got %d", g.WordRun)
 	}
 	return nil
 }
@@ -325,8 +346,11 @@ type GroundingStats struct {
 // LoopGuardStats is what the loop guard (Decoding.LoopGuard) did to one
 // answer: Bans counts the steps where it masked the model's top token to
 // keep it out of a cycle, SectionBans those where it did to keep a bold
-// line to a section heading still to come, FirstBan is the answer token where
-// it first did either (nil: never), GaveUp says Bans reached
+// line to a section heading still to come, LineBans and WordBans those where
+// it did to keep a span of a line from a third copy or a word from its
+// LoopGuard.WordRun-th one in a row, LineEnds those where it ended a stuck
+// line, FirstBan is the answer token where it first did any of these (nil:
+// never), GaveUp says Bans reached
 // LoopGuard.MaxBans and ended the answer ("repetition"). An answer it
 // banned nothing in is the unguarded answer token for token.
 type LoopGuardStats struct {
@@ -334,6 +358,7 @@ type LoopGuardStats struct {
 	SectionBans int  `json:"section_bans,omitempty"`
 	LineBans    int  `json:"line_bans,omitempty"`
 	LineEnds    int  `json:"line_ends,omitempty"`
+	WordBans    int  `json:"word_bans,omitempty"`
 	FirstBan    *int `json:"first_ban"`
 	GaveUp      bool `json:"gave_up"`
 }

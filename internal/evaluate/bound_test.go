@@ -211,6 +211,7 @@ func TestRunLoopGuard(t *testing.T) {
 				bans:        map[string][]int{model: {0, 3, 0}},
 				sectionBans: map[string][]int{model: {0, 0, 2}},
 				lineBans:    map[string][]int{base: {4, 0, 0}, model: {0, 0, 1}},
+				wordBans:    map[string][]int{model: {2, 0, 0}},
 				requests:    map[string]engine.EvaluateRequest{},
 			}
 			r, err := evaluate.Run(context.Background(), evaluate.Options{
@@ -248,7 +249,16 @@ func TestRunLoopGuard(t *testing.T) {
 			if r.Tuned.LineGuarded != tt.wantGuarded || r.Base.LineGuarded != tt.wantGuarded {
 				t.Errorf("line guarded: tuned %d, base %d; want %d each", r.Tuned.LineGuarded, r.Base.LineGuarded, tt.wantGuarded)
 			}
+			if got := strings.Contains(table.String(), "word_guarded (n=3)            0       1"); got == tt.noGuard {
+				t.Errorf("table shows the answers kept from writing a word over and over: %v, want %v:\n%s", got, !tt.noGuard, table.String())
+			}
+			if r.Tuned.WordGuarded != tt.wantGuarded || r.Base.WordGuarded != 0 {
+				t.Errorf("word guarded: tuned %d, base %d; want %d and 0", r.Tuned.WordGuarded, r.Base.WordGuarded, tt.wantGuarded)
+			}
 			card := evaluate.CardSection(r)
+			if got := strings.Contains(card, "1 of 3 tuned answers began to write a word over and over"); got == tt.noGuard {
+				t.Errorf("card says the guard kept an answer from a word loop: %v, want %v:\n%s", got, !tt.noGuard, card)
+			}
 			if got := strings.Contains(card, "1 of 3 tuned answers started a loop the loop guard steered them out of."); got == tt.noGuard {
 				t.Errorf("card says the guard steered an answer: %v, want %v:\n%s", got, !tt.noGuard, card)
 			}

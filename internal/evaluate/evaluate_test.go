@@ -47,6 +47,8 @@ type fakeEngine struct {
 	sectionBans map[string][]int
 	// lineBans is bans for the guard's line rule.
 	lineBans map[string][]int
+	// wordBans is bans for the guard's word rule.
+	wordBans map[string][]int
 }
 
 // fakePrefix is the fake engine's prefix ids for the first k words of
@@ -100,6 +102,9 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 			}
 			if b := f.lineBans[req.Model]; i < len(b) && b[i] > 0 {
 				it.LoopGuard.LineBans, it.LoopGuard.FirstBan = b[i], new(int)
+			}
+			if b := f.wordBans[req.Model]; i < len(b) && b[i] > 0 {
+				it.LoopGuard.WordBans, it.LoopGuard.FirstBan = b[i], new(int)
 			}
 		}
 		switch req.Grounding {

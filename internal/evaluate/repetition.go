@@ -55,8 +55,10 @@ func RepeatedLine(text string) (string, int) {
 // demo's model answered a flawfinder finding "The product buffer buffer
 // buffer … is overwritten by another buffer buffer …", fifteen times in
 // one line, which no line count sees and the loop guard's shortest span
-// (16 characters) does not reach. Reference answers never write a word
-// three times in a row.
+// (16 tokens) did not reach; its word rule (engine.LoopGuard.WordRun) now
+// masks a third copy, so a guarded answer that still scores here is one
+// whose prompt writes the run. Reference answers never write a word three
+// times in a row.
 const RepeatedWordCount = 4
 
 // RepeatedWord returns the word of text written most times in a row, case

@@ -142,6 +142,10 @@ type Metrics struct {
 	// span of a line a third time (engine.LoopGuard.LineSpan): a loop
 	// that varies, with no one period for the cycle rule.
 	LineGuarded int `json:"line_guarded"`
+	// WordGuarded counts the answers the loop guard kept from writing a
+	// word engine.LoopGuard.WordRun times in a row: a one-token loop too
+	// short for the other rules.
+	WordGuarded int `json:"word_guarded"`
 	// UngroundedByKind counts the ungrounded identifiers of every answer by
 	// kind (ident.Kinds: version, CWE, vulnerability id, path, URL), each
 	// kind present, so a regression shows where it came from.
@@ -340,6 +344,9 @@ func aggregate(gens []Generation) Metrics {
 		}
 		if g.LoopGuard != nil && g.LoopGuard.LineBans > 0 {
 			m.LineGuarded++
+		}
+		if g.LoopGuard != nil && g.LoopGuard.WordBans > 0 {
+			m.WordGuarded++
 		}
 	}
 	if m.LossTokens > 0 {

@@ -24,8 +24,9 @@ import (
 // held line once, a dependency's Fix lead, fenced fix lines as written,
 // and links' paths in the ground's case; 7: and no claim that makes the
 // fix wrong, its release line or that none exists; 8: fenced fix blocks
-// hold the finding's fix snippets whole).
-const cacheVersion = 8
+// hold the finding's fix snippets whole; 9: the loop guard holds a word to
+// two copies in a row).
+const cacheVersion = 9
 
 // identifier is implemented by engines whose greedy answers are
 // reproducible (engine.Engine.AnswerID).

@@ -11,12 +11,15 @@ from vulntune_engine.repeat import (
     CycleStop,
     LineRepeat,
     SectionGuard,
+    WordRun,
     first_line_ban,
     first_section_ban,
     first_stop,
+    first_word_ban,
     guard_for,
     guard_from,
     stop_from,
+    word_runs,
 )
 
 
@@ -212,7 +215,7 @@ def test_guard_steers_out_of_a_loop():
     # choice, 0, taken; then 7 again from a fresh run.
     assert got[:6] == [7, 7, 7, 7, 7, 0]
     assert guard.bans >= 1 and guard.first_ban == 5
-    assert guard.stats() == {"bans": guard.bans, "section_bans": 0, "line_bans": 0, "line_ends": 0, "first_ban": 5, "gave_up": False}
+    assert guard.stats() == {"bans": guard.bans, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 0, "first_ban": 5, "gave_up": False}
 
 
 def test_guard_lets_a_run_of_the_prompt_through():
@@ -228,7 +231,7 @@ def test_guard_leaves_varied_answers_alone():
     rng = random.Random(3)
     want = [rng.randrange(12) for _ in range(80)]
     assert _guided(guard, 0, want) == want
-    assert guard.stats() == {"bans": 0, "section_bans": 0, "line_bans": 0, "line_ends": 0, "first_ban": None, "gave_up": False}
+    assert guard.stats() == {"bans": 0, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 0, "first_ban": None, "gave_up": False}
 
 
 def test_guard_resumes_after_a_prefix():
@@ -269,7 +272,7 @@ def test_guard_gives_up_after_max_bans():
     guard = CycleGuard((8, 3, 6), max_bans=2)
     got = _guided(guard, 3, [7] * 30)
     assert guard.bans == 2 and guard.gave_up
-    assert guard.stats() == {"bans": 2, "section_bans": 0, "line_bans": 0, "line_ends": 0, "first_ban": 5, "gave_up": True}
+    assert guard.stats() == {"bans": 2, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 0, "first_ban": 5, "gave_up": True}
     # Past the second ban it lets the loop through.
     assert got[-6:] == [7] * 6
 
@@ -284,7 +287,10 @@ def test_guard_gives_up_after_max_bans():
      {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**"], "lists": ["**Where**"]},
      {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "line_span": 1},
      {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "line_span": -2},
-     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "line_span": "x"}],
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "line_span": "x"},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "word_run": 1},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "word_run": -3},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "word_run": "x"}],
 )
 def test_guard_from_rejects_max_bans(spec):
     with pytest.raises(WorkerError):
@@ -399,7 +405,7 @@ def test_guard_ends_an_answer_that_starts_over():
             break
     # "**" may open "**What it is**"; "Why" after it is banned.
     assert out == _ids(*ANSWER) + _ids("**") + [0]
-    assert guard.stats() == {"bans": 0, "section_bans": 1, "line_bans": 0, "line_ends": 0, "first_ban": len(ANSWER) + 1, "gave_up": False}
+    assert guard.stats() == {"bans": 0, "section_bans": 1, "line_bans": 0, "line_ends": 0, "word_bans": 0, "first_ban": len(ANSWER) + 1, "gave_up": False}
 
 
 def test_first_section_ban():
@@ -522,7 +528,7 @@ def test_guard_steers_a_varied_loop():
     # "abc" twice; "ab" a third time may not go on to "c": a newline
     # instead.
     assert out == [LINES.index(c) for c in "abcdabcdab"] + [1]
-    assert guard.stats() == {"bans": 0, "section_bans": 0, "line_bans": 1, "line_ends": 0, "first_ban": 10, "gave_up": False}
+    assert guard.stats() == {"bans": 0, "section_bans": 0, "line_bans": 1, "line_ends": 0, "word_bans": 0, "first_ban": 10, "gave_up": False}
 
 
 def test_guard_ends_a_stuck_line():
@@ -550,3 +556,97 @@ def test_guard_ends_a_stuck_line():
     guard(_Ctx(last), mx.zeros((1, len(LINES))))  # the decoder feeds the newline back
     assert guard.lines.strikes == 0  # and it starts a line afresh
     assert guard.stats()["line_ends"] == 1
+
+
+# Tokens for the word rule: whole words with and without a leading space,
+# pieces of one, separators, and tokens that write more than one field.
+WORDS = [
+    "<eos>", " buffer", "buffer", " Buffer", "buff", "er", "ers", " ", ",", "\n", " buffer buffer",
+    "x", " the", "er,", ".", ", buffer", "\nbuffer", " buff", "er buffer", " 0",
+]
+
+
+def _word_ids(*words):
+    return [WORDS.index(w) for w in words]
+
+
+def test_word_runs():
+    assert word_runs("a b b, B\nb c b. b 0 0 0") == {"a": 1, "b": 4, "c": 1}
+    assert word_runs("") == {}
+
+
+@pytest.mark.parametrize(
+    "before,prompt,banned",
+    [
+        ((), (), ()),
+        # The first copy is still being written: a token that completes it
+        # and writes two more.
+        ((" buffer",), (), (" buffer buffer",)),
+        ((" buffer", " the"), (), ()),
+        # A third may not, however it is written: whole, in pieces, after
+        # a comma or a line break, in capitals, two fields at once ("buffer"
+        # would go on with the second: "bufferbuffer").
+        ((" buffer", " buffer"), (), (" buffer", " Buffer", ", buffer", "\nbuffer", " buffer buffer")),
+        (("buffer", ",", " buffer", " buff"), (), ("er", "er,", "er buffer")),
+        ((" buffer", " buffer", "."), (), ()),  # "buffer." ends the run
+        ((" buffer", " buffer", " 0"), (), ()),
+        # A second copy may follow, not a second and a third at once.
+        ((" buffer", " the", " buffer"), (), (" buffer buffer",)),
+        # The prompt holds three: a fourth (two at once) is still banned.
+        ((" buffer", " buffer"), (" buffer", " buffer", " buffer"), (" buffer buffer",)),
+        ((" buffer", " buffer"), (" buffer", " buffer"), (" buffer", " Buffer", ", buffer", "\nbuffer", " buffer buffer")),
+    ],
+)
+def test_word_run(before, prompt, banned):
+    tok = ToyTokenizer(WORDS)
+    rule = WordRun(tok, 3, _word_ids(*prompt))
+    for t in _word_ids(*before):
+        rule.push(t)
+    assert rule.banned() == sorted(_word_ids(*banned))
+
+
+def test_word_run_is_exact():
+    """banned() names every token fails() refuses, and only those, at
+    every step of random texts: its lookups miss none."""
+    tok = ToyTokenizer(WORDS)
+    rng = random.Random(5)
+    for limit in (2, 3, 4):
+        for _ in range(60):
+            rule = WordRun(tok, limit)
+            for _ in range(12):
+                assert rule.banned() == [t for t in range(len(WORDS)) if rule.fails(t)]
+                # Mostly buffers, so runs form.
+                rule.push(rng.choice([1, 1, 2, 3, 4, 5, 6, 7, 8, 10, 13, 15, 16, 17, 18, 11, 14]))
+
+
+def test_word_run_rejects_a_limit_of_one():
+    with pytest.raises(WorkerError):
+        WordRun(ToyTokenizer(WORDS), 1)
+
+
+def test_first_word_ban():
+    tok = ToyTokenizer(WORDS)
+    ids = _word_ids(" buffer", " buffer", " buffer", " buffer")
+    assert first_word_ban(ids, tok, 3) == 2
+    assert first_word_ban(ids, tok, 4) == 3
+    assert first_word_ban(ids, tok, 3, _word_ids(*[" buffer"] * 4)) == -1
+
+
+def test_guard_steers_a_word_loop():
+    """The flawfinder answer's "buffer buffer buffer ...": the third copy
+    is masked, counted apart from max_bans, and the model writes its next
+    choice."""
+    import mlx.core as mx
+
+    tok = ToyTokenizer(WORDS)
+    guard = CycleGuard((256, 3, 16), max_bans=1, words=WordRun(tok, 3))
+    out, last = [], 0
+    for _ in range(6):
+        # The model prefers " buffer", then " the", then the rest.
+        logits = mx.array([[5.0 if t == 1 else (4.0 if t == 12 else -float(t)) for t in range(len(WORDS))]])
+        last = int(mx.argmax(guard(_Ctx(last), logits).reshape(-1)).item())
+        out.append(last)
+    assert out == _word_ids(" buffer", " buffer", " the", " buffer", " buffer", " the")
+    assert guard.stats() == {
+        "bans": 0, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 2, "first_ban": 2, "gave_up": False,
+    }

@@ -36,6 +36,12 @@ guard holds when its request names the answer's section headings, keeps
 an answer's bold lines to headings it has not given yet: an answer gives
 each section once (Go's chat.Sections) and makes none up, so what would
 follow the last one is the end.
+
+A loop can be shorter than any span the guard reads, too: "The product
+buffer buffer buffer ..." is a one-token cycle for 15 copies before it
+spans 16 tokens. WordRun, which the loop guard holds when its request
+sets word_run, bans a word's third copy in a row as Go's scoring reads
+words (evaluate.RepeatedWord).
 """
 
 import bisect
@@ -178,11 +184,7 @@ class TokenText:
 
     @classmethod
     def of(cls, tokenizer):
-        index = getattr(tokenizer, "_vulntune_token_text", None)
-        if index is None:
-            index = cls(tokenizer)
-            tokenizer._vulntune_token_text = index
-        return index
+        return _kept_on(tokenizer, "_vulntune_token_text", cls)
 
     def related(self, prefix):
         """Ids of the tokens without a newline whose text in lower case,
@@ -191,11 +193,7 @@ class TokenText:
         toward prefix (the caller checks each)."""
         out = []
         for table in (self._sorted, self._lsorted):
-            # Indices, not slices: a slice of the table copies its tail.
-            k = bisect.bisect_left(table, (prefix,))
-            while k < len(table) and table[k][0].startswith(prefix):
-                out.append(table[k][1])
-                k += 1
+            out += _starting_with(table, prefix)
             for n in range(1, len(prefix)):
                 p = prefix[:n]
                 k = bisect.bisect_left(table, (p,))
@@ -407,6 +405,196 @@ class LineRepeat:
         return sorted(t for t, n in seen.items() if n >= 2 and key + (t,) not in self._prompt)
 
 
+# What separates words for WordRun, as Go's evaluate.RepeatedWord reads
+# an answer: blanks, commas, tabs and line breaks.
+WORD_SEPARATORS = " ,\t\n\r"
+
+
+def _is_word(w):
+    """Letters only (evaluate.isWord): "buffer." ends a run, numbers are
+    no words."""
+    return w.isalpha()
+
+
+class _WordState:
+    """Where a text stands for the word rule: prev, the last word it
+    completed (lower case; None after a field that is no word), run, how
+    many times in a row it wrote prev, and cur, the field it is writing."""
+
+    __slots__ = ("prev", "run", "cur")
+
+    def __init__(self, prev=None, run=0, cur=""):
+        self.prev, self.run, self.cur = prev, run, cur
+
+    def feed(self, text, limit=0, allowed=None):
+        """Append text; with limit, return the first run of limit or more
+        copies of a word that allowed (word -> the longest run the prompt
+        holds) does not cover, counting the field being written when it is
+        already the word: (word, copies) or None."""
+        hit = None
+        for c in text:
+            if c in WORD_SEPARATORS:
+                if self.cur:
+                    w, self.cur = self.cur.lower(), ""
+                    if _is_word(w):
+                        self.run = self.run + 1 if w == self.prev else 1
+                        self.prev = w
+                    else:
+                        self.prev, self.run = None, 0
+                    if limit and hit is None and self.run >= limit and (allowed or {}).get(self.prev, 0) < self.run:
+                        hit = (self.prev, self.run)
+            else:
+                self.cur += c
+        if limit and hit is None and self.cur and self.cur.lower() == self.prev and _is_word(self.prev):
+            n = self.run + 1
+            if n >= limit and (allowed or {}).get(self.prev, 0) < n:
+                hit = (self.prev, n)
+        return hit
+
+    def copy(self):
+        return _WordState(self.prev, self.run, self.cur)
+
+
+def word_runs(text):
+    """Each word of text (lower case) with the longest run of it text
+    writes, as _WordState counts runs."""
+    state, runs = _WordState(), {}
+    for c in text + " ":
+        before = (state.prev, state.run)
+        state.feed(c)
+        if state.prev is not None and (state.prev, state.run) != before:
+            runs[state.prev] = max(runs.get(state.prev, 0), state.run)
+    return runs
+
+
+class WordRun:
+    """The rule that no word is written `limit` times in a row (case
+    aside, with nothing but blanks, commas and line breaks between), unless
+    the prompt writes it as many times: the loop no other rule sees. The
+    demo's model answered a flawfinder finding "The product buffer buffer
+    buffer …", fifteen times in one line: a one-token cycle reaches
+    CycleStop's span only after 16 tokens, and LineRepeat's span is 16
+    tokens too. Go's evaluate.RepeatedWord counts such a run from four
+    copies; reference answers never write a word three times in a row, so
+    a limit of 3 leaves them whole (TestRepeatStopAndLoopGuardSpareReferenceAnswers).
+
+    A token is banned where it would complete a copy, or write one that is
+    the word so far ("buffer" after "buffer buffer ", though "buffers"
+    might have followed: the model takes its next choice, " buffers" or
+    another word). The rule is exact: banned() checks every token that can
+    reach the word (WordTable's lookups, and the tokens that write more
+    than one field), each by the same reading of the text."""
+
+    def __init__(self, tokenizer, limit, prompt=()):
+        if limit < 2:
+            raise WorkerError("BadRequest", f"loop_guard word_run: want 2 or more, got {limit}")
+        self.limit = limit
+        self._index = WordTable.of(tokenizer)
+        texts = self._index.texts
+        self._allowed = word_runs("".join(texts[int(t)] for t in prompt if 0 <= int(t) < len(texts)))
+        self._state = _WordState()
+
+    def push(self, token):
+        texts = self._index.texts
+        if 0 <= token < len(texts):
+            self._state.feed(texts[token])
+
+    def fails(self, token):
+        """Whether token, written next, writes a word a limit-th time in a
+        row that the prompt does not."""
+        texts = self._index.texts
+        if not 0 <= token < len(texts):
+            return False
+        return self._state.copy().feed(texts[token], self.limit, self._allowed) is not None
+
+    def banned(self):
+        """The tokens the rule bans at this step, sorted."""
+        st, index = self._state, self._index
+        # A token that opens with a separator first completes the field
+        # being written ("buffer" + " buffer"), then writes its own.
+        done = st.copy()
+        done.feed(" ")
+        cands = set(index.multi_at_least(self.limit - max(st.run, done.run)))
+        if done.prev is not None and done.run >= self.limit - 1:
+            cands.update(index.reaching(done.prev, stripped=True))
+        if st.cur and st.prev is not None and st.run >= self.limit - 1 and st.prev.startswith(st.cur.lower()):
+            cands.update(index.reaching(st.prev[len(st.cur) :], stripped=False))
+        return sorted(t for t in cands if self.fails(t))
+
+
+class WordTable:
+    """The lookups WordRun needs over a tokenizer's token texts (TokenText's
+    texts), built once per tokenizer and kept on it: each token's text in
+    lower case, as is and without leading separators, sorted, and the
+    tokens that write more than one field (a separator between two other
+    characters), with how many."""
+
+    def __init__(self, tokenizer):
+        self.texts = TokenText.of(tokenizer).texts
+        low = [(t.lower(), i) for i, t in enumerate(self.texts)]
+        self._raw = sorted((t, i) for t, i in low if t)
+        self._stripped = sorted((t.lstrip(WORD_SEPARATORS), i) for t, i in low if t.lstrip(WORD_SEPARATORS))
+        multi = []
+        for i, t in enumerate(self.texts):
+            fields = sum(1 for f in _split_fields(t) if f)
+            if fields >= 2:
+                multi.append((fields, i))
+        # Most fields first: multi_at_least is a prefix.
+        self._multi = sorted(multi, reverse=True)
+
+    @classmethod
+    def of(cls, tokenizer):
+        return _kept_on(tokenizer, "_vulntune_word_table", cls)
+
+    def multi_at_least(self, n):
+        """Tokens that write n fields or more (at least 2)."""
+        n = max(n, 2)
+        out = []
+        for fields, i in self._multi:
+            if fields < n:
+                break
+            out.append(i)
+        return out
+
+    def reaching(self, rest, stripped):
+        """Tokens whose text in lower case (without leading separators when
+        stripped) starts with rest: a superset of the single-field tokens
+        that write rest on to a copy (the caller checks each)."""
+        return _starting_with(self._stripped if stripped else self._raw, rest)
+
+
+def _kept_on(tokenizer, attr, build):
+    """build(tokenizer), made once per tokenizer and kept on it as attr."""
+    value = getattr(tokenizer, attr, None)
+    if value is None:
+        value = build(tokenizer)
+        setattr(tokenizer, attr, value)
+    return value
+
+
+def _starting_with(table, prefix):
+    """Ids of a sorted (text, id) table's entries whose text starts with
+    prefix (indices, not slices: a slice of the table copies its tail)."""
+    out = []
+    k = bisect.bisect_left(table, (prefix,))
+    while k < len(table) and table[k][0].startswith(prefix):
+        out.append(table[k][1])
+        k += 1
+    return out
+
+
+def _split_fields(text):
+    out, cur = [], ""
+    for c in text:
+        if c in WORD_SEPARATORS:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += c
+    out.append(cur)
+    return out
+
+
 class CycleGuard:
     """An mlx-lm logits processor (BatchGenerator.insert's per-sequence
     `logits_processors`) that keeps an answer out of loops: at each step it
@@ -434,10 +622,12 @@ class CycleGuard:
     rule steers out of may go on to end by itself; and where its line is
     stuck (LineRepeat.must_end) the guard lets only a token that ends the
     line through, `line_ends` counting the steps where that changed the
-    choice.
+    choice. `words`, a WordRun or None, adds its bans too: `word_bans`
+    counts them, apart from max_bans, and each is a steer of its line for
+    LineRepeat's strikes.
     """
 
-    def __init__(self, settings, prompt=(), capacity=0, max_bans=0, sections=None, lines=None):
+    def __init__(self, settings, prompt=(), capacity=0, max_bans=0, sections=None, lines=None, words=None):
         self._cycle = CycleStop(*settings, capacity=capacity)
         self.max_bans = max_bans
         self.sections = sections
@@ -445,6 +635,8 @@ class CycleGuard:
         self.lines = lines
         self.line_bans = 0
         self.line_ends = 0
+        self.words = words
+        self.word_bans = 0
         # Token ids joined with commas: "does the prompt hold this run" is
         # one substring search.
         self._prompt = "," + ",".join(map(str, prompt)) + ","
@@ -465,6 +657,8 @@ class CycleGuard:
             self.sections.push(token)
         if self.lines is not None:
             self.lines.push(token)
+        if self.words is not None:
+            self.words.push(token)
 
     def _in_prompt(self, token, span):
         run = self._cycle.tail(span - 1) + [token]
@@ -484,8 +678,9 @@ class CycleGuard:
         cycles = {t for t, span in self._cycle.completing() if not self._in_prompt(t, span)}
         kind, ids = self.sections.mask() if self.sections is not None else ("ban", [])
         repeats = set(self.lines.banned()) if self.lines is not None else set()
+        words = set(self.words.banned()) if self.words is not None else set()
         stuck = self.lines is not None and self.lines.must_end
-        if not cycles and not repeats and kind == "ban" and not ids and not stuck:
+        if not cycles and not repeats and not words and kind == "ban" and not ids and not stuck:
             return logits
         # A ban counts where it changed the choice: the top token was one.
         top = int(mx.argmax(logits.reshape(-1)).item())
@@ -496,7 +691,9 @@ class CycleGuard:
             self.section_bans += 1
         elif top in repeats:
             self.line_bans += 1
-        if top in cycles or section_banned or top in repeats:
+        elif top in words:
+            self.word_bans += 1
+        if top in cycles or section_banned or top in repeats or top in words:
             if self.first_ban is None:
                 self.first_ban = len(self._cycle)
             if self.lines is not None and not section_banned:
@@ -504,18 +701,18 @@ class CycleGuard:
         if self.lines is not None and self.lines.must_end:
             # A stuck line: only a token that ends it, as the other rules
             # allow it (end of sequence at worst).
-            ends = set(self.lines.newline) - cycles - repeats
+            ends = set(self.lines.newline) - cycles - repeats - words
             ends = ends - set(ids) if kind == "ban" else ends & set(ids)
             if top not in ends:
                 self.line_ends += 1
-            kind, ids, cycles, repeats = "allow", sorted(ends | set(self.lines.eos)), set(), set()
+            kind, ids, cycles, repeats, words = "allow", sorted(ends | set(self.lines.eos)), set(), set(), set()
         if kind == "allow":
             mask = np.full(logits.shape[-1], -np.inf, dtype=np.float32)
             mask[[t for t in ids if t < logits.shape[-1]]] = 0
         else:
             mask = np.zeros(logits.shape[-1], dtype=np.float32)
             mask[[t for t in ids if t < logits.shape[-1]]] = -np.inf
-        mask[sorted(cycles | repeats)] = -np.inf
+        mask[sorted(cycles | repeats | words)] = -np.inf
         return logits + mx.array(mask).astype(logits.dtype)
 
     @property
@@ -531,6 +728,7 @@ class CycleGuard:
             "section_bans": self.section_bans,
             "line_bans": self.line_bans,
             "line_ends": self.line_ends,
+            "word_bans": self.word_bans,
             "first_ban": self.first_ban,
             "gave_up": self.gave_up,
         }
@@ -556,42 +754,48 @@ def _headings(req, key):
     return lines
 
 
+def _count(req, key, want):
+    """The loop guard's setting key as an int (0 when absent); a value that
+    is no number is a BadRequest saying what was wanted."""
+    try:
+        return int(req["loop_guard"].get(key) or 0)
+    except (TypeError, ValueError) as e:
+        raise WorkerError("BadRequest", f"loop_guard {key}: want {want} ({e})")
+
+
 def guard_from(req):
     """The CycleGuard settings of a request's "loop_guard" (CycleStop's
     three, max_bans, the section headings and those of them that open
-    lists, each a list of lines, possibly empty, and line_span, 0 for no
-    LineRepeat), or None when it has none; bad ones are a BadRequest,
+    lists, each a list of lines, possibly empty, line_span, 0 for no
+    LineRepeat, line_strikes, and word_run, 0 for no WordRun), or None
+    when it has none; bad ones are a BadRequest,
     raised before a model loads."""
     settings = stop_from(req, "loop_guard")
     if settings is None:
         return None
     CycleStop(*settings)
-    try:
-        max_bans = int(req["loop_guard"].get("max_bans") or 0)
-    except (TypeError, ValueError) as e:
-        raise WorkerError("BadRequest", f"loop_guard max_bans: want a count ({e})")
+    max_bans = _count(req, "max_bans", "a count")
     if max_bans < 0:
         raise WorkerError("BadRequest", f"loop_guard max_bans: want 0 or more, got {max_bans}")
     sections, lists = _headings(req, "sections"), _headings(req, "lists")
     if not set(lists) <= set(sections):
         raise WorkerError("BadRequest", f"loop_guard lists {lists!r}: want headings of its sections")
-    try:
-        span = int(req["loop_guard"].get("line_span") or 0)
-    except (TypeError, ValueError) as e:
-        raise WorkerError("BadRequest", f"loop_guard line_span: want a count of tokens ({e})")
+    span = _count(req, "line_span", "a count of tokens")
     if span == 1 or span < 0:
         raise WorkerError("BadRequest", f"loop_guard line_span: want 0 or 2 or more, got {span}")
-    try:
-        strikes = int(req["loop_guard"].get("line_strikes") or 0)
-    except (TypeError, ValueError) as e:
-        raise WorkerError("BadRequest", f"loop_guard line_strikes: want a count ({e})")
+    strikes = _count(req, "line_strikes", "a count")
     if strikes < 0 or (strikes and not span):
         raise WorkerError("BadRequest", f"loop_guard line_strikes: want 0 or more, with a line_span, got {strikes}")
-    return GuardSpec(settings, max_bans, sections, lists, span, strikes)
+    word_run = _count(req, "word_run", "a count of copies")
+    if word_run == 1 or word_run < 0:
+        raise WorkerError("BadRequest", f"loop_guard word_run: want 0 or 2 or more, got {word_run}")
+    return GuardSpec(settings, max_bans, sections, lists, span, strikes, word_run)
 
 
 # guard_from's reading of a request's loop guard.
-GuardSpec = namedtuple("GuardSpec", "settings max_bans sections lists line_span line_strikes", defaults=((), 0, 0))
+GuardSpec = namedtuple(
+    "GuardSpec", "settings max_bans sections lists line_span line_strikes word_run", defaults=((), 0, 0, 0)
+)
 
 
 def guard_for(spec, prompt, capacity, tokenizer):
@@ -600,18 +804,16 @@ def guard_for(spec, prompt, capacity, tokenizer):
     answer ops and the server build theirs here."""
     rule = SectionGuard(tokenizer, spec.sections, spec.lists) if spec.sections else None
     lines = LineRepeat(tokenizer, spec.line_span, prompt, spec.line_strikes) if spec.line_span else None
-    return CycleGuard(spec.settings, prompt, capacity=capacity, max_bans=spec.max_bans, sections=rule, lines=lines)
+    words = WordRun(tokenizer, spec.word_run, prompt) if spec.word_run else None
+    return CycleGuard(
+        spec.settings, prompt, capacity=capacity, max_bans=spec.max_bans, sections=rule, lines=lines, words=words
+    )
 
 
 def first_section_ban(tokens, tokenizer, headings, lists=()):
     """The index of the first of tokens that SectionGuard with headings
     and lists would ban, or -1."""
-    rule = SectionGuard(tokenizer, headings, lists)
-    for i, t in enumerate(tokens):
-        if rule.fails(t):
-            return i
-        rule.push(t)
-    return -1
+    return _first_failing(SectionGuard(tokenizer, headings, lists), tokens)
 
 
 def first_line_ban(tokens, tokenizer, span, prompt=()):
@@ -620,6 +822,22 @@ def first_line_ban(tokens, tokenizer, span, prompt=()):
     rule = LineRepeat(tokenizer, span, prompt)
     for i, t in enumerate(tokens):
         if t in rule.banned():
+            return i
+        rule.push(t)
+    return -1
+
+
+def first_word_ban(tokens, tokenizer, limit, prompt=()):
+    """The index of the first of tokens that WordRun with limit and prompt
+    would ban, or -1."""
+    return _first_failing(WordRun(tokenizer, limit, prompt), tokens)
+
+
+def _first_failing(rule, tokens):
+    """The index of the first of tokens that rule.fails, each pushed after
+    it passes, or -1."""
+    for i, t in enumerate(tokens):
+        if rule.fails(t):
             return i
         rule.push(t)
     return -1
@@ -639,8 +857,8 @@ def op_references(req):
     """Token counts of req["texts"] with req["model"]'s tokenizer, where
     the repetition stop req["repeat_stop"] would end each and where the
     loop guard req["loop_guard"] would first mask its next token, for a
-    cycle, a line its section rule bans or a span its line rule does
-    (-1: never). req["prompts"], when given, one a text, are what the
+    cycle, a line its section rule bans, a span its line rule does or a
+    word its word rule does (-1: never). req["prompts"], when given, one a text, are what the
     guard reads each text against, as it does in decoding; without them
     it reads at its strictest, as if no prompt held anything."""
     import os
@@ -677,6 +895,8 @@ def op_references(req):
                 bans.append(first_section_ban(ids, tokenizer, spec.sections, spec.lists))
             if spec.line_span:
                 bans.append(first_line_ban(ids, tokenizer, spec.line_span, prompt))
+            if spec.word_run:
+                bans.append(first_word_ban(ids, tokenizer, spec.word_run, prompt))
         hits = [b for b in bans if b >= 0]
         guarded.append(min(hits) if hits else -1)
     return {"tokens": tokens, "stops": stops, "guarded": guarded}
