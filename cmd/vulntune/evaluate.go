@@ -167,7 +167,7 @@ written by an older vulntune. The dataset must be the one evaluated (with
 	f.BoolVar(&asJSON, "json", false, "print results.json instead of the table")
 	f.BoolVar(&noCache, "no-cache", false, "answer every example anew instead of reusing answers cached for the same engine, model and examples")
 	f.BoolVar(&free, "free", false, "measure free decoding only, without grounded decoding's second pass")
-	f.BoolVar(&loopGuard, "loop-guard", true, "steer answers out of loops (mask a token that would repeat a cycle of tokens a third time, or open a bold line that is no answer section still to come); false: what the weights alone do")
+	f.BoolVar(&loopGuard, "loop-guard", true, "steer answers out of loops (mask a token that would repeat a cycle of tokens a third time, write a span of a line a third time or a word a third time in a row, or open a bold line that is no answer section still to come); false: what the weights alone do")
 	f.BoolVar(&rescore, "rescore", false, "score the stored answers again without generating (no engine needed)")
 	return cmd
 }
