@@ -151,41 +151,33 @@ func TestRunRepetition(t *testing.T) {
 	}
 }
 
-func TestRepeatedLine(t *testing.T) {
+// TestRepeated: the two readings of an answer repeating itself, a line
+// written again (RepeatedLine) and a word written again in a row
+// (RepeatedWord), each returning the most repeated and how often.
+func TestRepeated(t *testing.T) {
 	t.Parallel()
+	line, word := evaluate.RepeatedLine, evaluate.RepeatedWord
 	for _, c := range []struct {
-		name, text string
-		line       string
-		n          int
+		name string
+		fn   func(string) (string, int)
+		text string
+		want string
+		n    int
 	}{
-		{"nothing repeated", "one two three\nfour five six", "", 0},
-		{"fences and braces do not count", "```\n}\n```\n}\n```\n}\nelse\nelse\nelse", "", 0},
-		{"a sentence three times", "Upgrade it now.\n  Upgrade it now.  \nx\nUpgrade it now.", "Upgrade it now.", 3},
-		{"the most repeated wins", "a b c\nd e f\nd e f\na b c\nd e f", "d e f", 3},
-		{"ties go to the lexically first", "d e f\na b c\nd e f\na b c", "a b c", 2},
+		{"RepeatedLine: nothing repeated", line, "one two three\nfour five six", "", 0},
+		{"RepeatedLine: fences and braces do not count", line, "```\n}\n```\n}\n```\n}\nelse\nelse\nelse", "", 0},
+		{"RepeatedLine: a sentence three times", line, "Upgrade it now.\n  Upgrade it now.  \nx\nUpgrade it now.", "Upgrade it now.", 3},
+		{"RepeatedLine: the most repeated wins", line, "a b c\nd e f\nd e f\na b c\nd e f", "d e f", 3},
+		{"RepeatedLine: ties go to the lexically first", line, "d e f\na b c\nd e f\na b c", "a b c", 2},
+		{"RepeatedWord: nothing repeated", word, "one two three", "", 0},
+		{"RepeatedWord: the demo's loop", word, "The product buffer buffer buffer buffer is overwritten by another buffer buffer.", "buffer", 4},
+		{"RepeatedWord: commas between", word, "input from untrusted, untrusted, Untrusted, untrusted sources", "untrusted", 4},
+		{"RepeatedWord: punctuation ends a run", word, "it is done. Done done done. done", "done", 2},
+		{"RepeatedWord: numbers are data", word, "0 0 0 0 0 0 and that that", "that", 2},
+		{"RepeatedWord: across lines", word, "fix\nfix fix", "fix", 3},
 	} {
-		if line, n := evaluate.RepeatedLine(c.text); line != c.line || n != c.n {
-			t.Errorf("%s: RepeatedLine = %q, %d; want %q, %d", c.name, line, n, c.line, c.n)
-		}
-	}
-}
-
-func TestRepeatedWord(t *testing.T) {
-	t.Parallel()
-	for _, c := range []struct {
-		name, text string
-		word       string
-		n          int
-	}{
-		{"nothing repeated", "one two three", "", 0},
-		{"the demo's loop", "The product buffer buffer buffer buffer is overwritten by another buffer buffer.", "buffer", 4},
-		{"commas between", "input from untrusted, untrusted, Untrusted, untrusted sources", "untrusted", 4},
-		{"punctuation ends a run", "it is done. Done done done. done", "done", 2},
-		{"numbers are data", "0 0 0 0 0 0 and that that", "that", 2},
-		{"across lines", "fix\nfix fix", "fix", 3},
-	} {
-		if word, n := evaluate.RepeatedWord(c.text); word != c.word || n != c.n {
-			t.Errorf("%s: RepeatedWord = %q, %d; want %q, %d", c.name, word, n, c.word, c.n)
+		if got, n := c.fn(c.text); got != c.want || n != c.n {
+			t.Errorf("%s: got %q, %d; want %q, %d", c.name, got, n, c.want, c.n)
 		}
 	}
 }

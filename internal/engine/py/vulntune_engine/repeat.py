@@ -45,6 +45,7 @@ words (evaluate.RepeatedWord).
 """
 
 import bisect
+import re
 from collections import namedtuple
 
 from .protocol import WorkerError, finish, serve
@@ -408,6 +409,7 @@ class LineRepeat:
 # What separates words for WordRun, as Go's evaluate.RepeatedWord reads
 # an answer: blanks, commas, tabs and line breaks.
 WORD_SEPARATORS = " ,\t\n\r"
+_SEPARATOR = re.compile("[" + re.escape(WORD_SEPARATORS) + "]")
 
 
 def _is_word(w):
@@ -431,6 +433,11 @@ class _WordState:
         copies of a word that allowed (word -> the longest run the prompt
         holds) does not cover, counting the field being written when it is
         already the word: (word, copies) or None."""
+        allowed = allowed or {}
+
+        def over(word, copies):
+            return limit and copies >= limit and allowed.get(word, 0) < copies
+
         hit = None
         for c in text:
             if c in WORD_SEPARATORS:
@@ -441,14 +448,12 @@ class _WordState:
                         self.prev = w
                     else:
                         self.prev, self.run = None, 0
-                    if limit and hit is None and self.run >= limit and (allowed or {}).get(self.prev, 0) < self.run:
+                    if hit is None and over(self.prev, self.run):
                         hit = (self.prev, self.run)
             else:
                 self.cur += c
-        if limit and hit is None and self.cur and self.cur.lower() == self.prev and _is_word(self.prev):
-            n = self.run + 1
-            if n >= limit and (allowed or {}).get(self.prev, 0) < n:
-                hit = (self.prev, n)
+        if hit is None and self.cur and self.cur.lower() == self.prev and over(self.prev, self.run + 1):
+            hit = (self.prev, self.run + 1)
         return hit
 
     def copy(self):
@@ -536,7 +541,7 @@ class WordTable:
         self._stripped = sorted((t.lstrip(WORD_SEPARATORS), i) for t, i in low if t.lstrip(WORD_SEPARATORS))
         multi = []
         for i, t in enumerate(self.texts):
-            fields = sum(1 for f in _split_fields(t) if f)
+            fields = sum(1 for f in _SEPARATOR.split(t) if f)
             if fields >= 2:
                 multi.append((fields, i))
         # Most fields first: multi_at_least is a prefix.
@@ -580,18 +585,6 @@ def _starting_with(table, prefix):
     while k < len(table) and table[k][0].startswith(prefix):
         out.append(table[k][1])
         k += 1
-    return out
-
-
-def _split_fields(text):
-    out, cur = [], ""
-    for c in text:
-        if c in WORD_SEPARATORS:
-            out.append(cur)
-            cur = ""
-        else:
-            cur += c
-    out.append(cur)
     return out
 
 
