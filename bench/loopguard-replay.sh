@@ -69,6 +69,6 @@ for name, spec in VARIANTS:
     print(f"{name:16s} {len(answers)} reference answers, {steps} tokens: "
           f"{1000 * spent / max(steps, 1):.3f} ms a token in the guard; answers changed: {changed}")
 print(f"section rule's token table: {table_s:.2f} s once per tokenizer ({vocab} tokens); "
-      f"word rule's: {word_table_s:.2f} s more")
+      f"word rule's: {word_table_s:.2f} s more, {len(WordTable.of(tok).multi_at_least(2))} tokens writing two fields or more")
 PY
 replay_run LOOP_GUARD="$(cd "$(dirname "$0")/.." && go run bench/loopguard-spec.go)"

@@ -22,6 +22,10 @@ var kindImpact = map[finding.Kind]string{
 	finding.KindOther:      "The scanner considers this a security weakness worth fixing before release.",
 }
 
+// KindImpact returns the sentence an answer's "Why it matters" gives for a
+// finding of kind k ("" for a kind narrate does not know).
+func KindImpact(k finding.Kind) string { return kindImpact[k] }
+
 // Answer renders the assistant turn: in short, what it is, where, the fix,
 // why it matters, how to verify, references. The actionable facts (id,
 // weakness, location, package, fixed version) come first, where a reader
