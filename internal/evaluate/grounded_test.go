@@ -258,16 +258,19 @@ func TestGroundedWalks(t *testing.T) {
 // TestAnswerPin: what grounded decoding holds an answer to beyond its
 // ground comes from the facts and vulntune's own answer to them: the
 // versions of a dependency's fix, its fenced blocks and its Fix section's
-// lead, and the sections of facts: In short, Where and How to verify.
+// lead, every answer's Why it matters lead (its severity and kind's
+// impact), and the sections of facts: In short, Where and How to verify.
 func TestAnswerPin(t *testing.T) {
 	t.Parallel()
 	reference := "**In short**\nx\n\n**Where**\n- Package lodash, installed version 4.17.20 (npm)\n- File package.json\n\n" +
-		"**Fix**\nUpgrade.\nnpm: Run it.\n```\nnpm install  lodash@4.17.21\n```\n1. Rebuild.\n\n**How to verify**\n- Re-run it."
+		"**Fix**\nUpgrade.\nnpm: Run it.\n```\nnpm install  lodash@4.17.21\n```\n1. Rebuild.\n\n" +
+		"**Why it matters**\nSeverity: high. Anyone can exploit it.\nThe description.\n\n**How to verify**\n- Re-run it."
 	where := map[string][]string{"**In short**": {"x"}, "**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"},
 		"**How to verify**": {"- Re-run it."}}
 	// The Fix section's lead runs through its first block, whose lines
 	// are written as Blocks holds them.
-	lead := map[string][]string{"**Fix**": {"Upgrade.", "npm: Run it.", "```", "npm install lodash@4.17.21", "```"}}
+	why := []string{"Severity: high. Anyone can exploit it."}
+	lead := map[string][]string{"**Fix**": {"Upgrade.", "npm: Run it.", "```", "npm install lodash@4.17.21", "```"}, "**Why it matters**": why}
 	noFix := remedy.NoFixClaims
 	same := append(remedy.LineContradictions(remedy.StatusSameLine), noFix...)
 	later := append(remedy.LineContradictions(remedy.StatusOtherLine), noFix...)
@@ -285,7 +288,7 @@ func TestAnswerPin(t *testing.T) {
 		{"no installed version", dataset.Facts{Package: "lodash", FixedVersion: "4.17.21"},
 			&engine.Pin{Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Forbidden: noFix}},
 		{"no fix: the sections of facts alone", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20"},
-			&engine.Pin{Installed: "4.17.20", Sections: where}},
+			&engine.Pin{Installed: "4.17.20", Sections: where, Leads: map[string][]string{"**Why it matters**": why}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

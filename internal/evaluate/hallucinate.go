@@ -60,8 +60,9 @@ func Ground(prompt string, facts dataset.Facts) string {
 // there, and its "Fix" section opening with reference's upgrade
 // sentence (the versions and what the upgrade moves to: grounded answers
 // wrote "the lowest fixed version on the installed release line. No fix
-// exists on the installed release line") and first block (fixLead); and
-// the sections of facts only
+// exists on the installed release line") and first block (fixLead);
+// every answer's "Why it matters" opening with reference's severity and
+// kind's impact (impactLead); and the sections of facts only
 // of reference's lines: "Where", the finding's package, file, line, image
 // or endpoint as the scanner gave them, "How to verify", the scanner to
 // run again on the finding's rule and place and the command that shows
@@ -78,6 +79,16 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 		if lead := fixLead(reference); len(lead) > 0 {
 			pin.Leads = map[string][]string{chat.Heading("Fix"): lead}
 		}
+	}
+	// Every finding's "Why it matters" opens with its severity and its
+	// kind's impact (narrate v17): left to the weights, 12 of 35 grounded
+	// other-projects answers gave another kind's sentence, and forbidding
+	// the other kinds' openings only made them paraphrase it.
+	if lead := impactLead(reference); lead != "" {
+		if pin.Leads == nil {
+			pin.Leads = map[string][]string{}
+		}
+		pin.Leads[chat.Heading("Why it matters")] = []string{lead}
 	}
 	if facts.FixedVersion != "" {
 		// With the lead held, grounded answers still put the fix on the
@@ -130,6 +141,17 @@ func fixLead(reference string) []string {
 		open = open || fence
 	}
 	return fix[:1]
+}
+
+// impactLead is the line reference's "Why it matters" opens with, where
+// it gives the severity (narrate's answers do: "Severity: high." and the
+// kind's impact); "" for another answer.
+func impactLead(reference string) string {
+	why := sectionLines(reference, "Why it matters")
+	if len(why) == 0 || !strings.HasPrefix(strings.TrimSpace(why[0]), "Severity:") {
+		return ""
+	}
+	return why[0]
 }
 
 // pinnedSections are the sections AnswerPin holds to the reference's

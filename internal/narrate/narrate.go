@@ -40,7 +40,10 @@ import (
 // 16: a finding whose title only repeats its rule id is said to be what
 // its message says (headline): "js/unused-local-variable: Unused
 // variable foo.", not the rule id twice.
-const Version = 16
+// 17: "Why it matters" opens with the severity and the kind's impact on a
+// line of their own, the description after them, so grounded decoding
+// can hold the section's opening to the finding's own kind.
+const Version = 17
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 // It names no domain beyond the findings' own (an earlier clause on

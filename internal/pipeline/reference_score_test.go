@@ -163,7 +163,7 @@ json.dump(out, sys.stdout)
 `
 
 // TestSnippetPinSparesReferenceAnswers: grounded decoding's hold on fix
-// snippets, the Fix lead, the sections of facts and the phrases that
+// snippets, the Fix and Why it matters leads, the sections of facts and the phrases that
 // would make a fix wrong (evaluate.AnswerPin,
 // the engine's pin.py) lets every reference
 // answer of the sample and corpus datasets through, character by
@@ -181,12 +181,17 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 	for _, src := range referenceSources {
 		var cases []pinCase
 		var ids []string
-		lined, led, through, barred, held := 0, 0, 0, 0, map[string]int{}
+		lined, led, why, through, barred, held := 0, 0, 0, 0, 0, map[string]int{}
 		for _, ex := range referenceExamples(t, src) {
 			if pin := evaluate.AnswerPin(ex.Meta.Facts, ex.Assistant()); pin != nil {
 				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Blocks, pin.Sections, pin.Leads, pin.Forbidden})
 				lined += min(len(pin.Blocks), 1)
-				led += min(len(pin.Leads), 1)
+				if _, ok := pin.Leads[chat.Heading("Fix")]; ok {
+					led++
+				}
+				if _, ok := pin.Leads[chat.Heading("Why it matters")]; ok {
+					why++
+				}
 				if len(pin.Leads[chat.Heading("Fix")]) > 1 {
 					through++
 				}
@@ -212,15 +217,15 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 					filepath.Base(src), ids[i], c.Installed, c.Fixed, len(c.Blocks), c.Sections, c.Answer[max(0, at-80):at])
 			}
 		}
-		if lined == 0 || led == 0 || through == 0 || barred == 0 {
-			t.Errorf("%s: %d reference answers' pins hold fix blocks, %d a Fix lead (%d through its block), %d forbid phrases, want some of each", filepath.Base(src), lined, led, through, barred)
+		if lined == 0 || led == 0 || through == 0 || barred == 0 || why == 0 {
+			t.Errorf("%s: %d reference answers' pins hold fix blocks, %d a Fix lead (%d through its block), %d a Why it matters lead, %d forbid phrases, want some of each", filepath.Base(src), lined, led, through, why, barred)
 		}
 		for _, h := range []string{chat.Heading("In short"), chat.Heading("Where"), chat.Heading("How to verify")} {
 			if held[h] == 0 {
 				t.Errorf("%s: no reference answer's pin holds its %s lines", filepath.Base(src), h)
 			}
 		}
-		t.Logf("%s: %d reference answers with a pin, %d of them with fix blocks, %d with a Fix lead (%d through its block), %d with forbidden phrases, %d with In short, %d with Where, %d with How to verify lines",
-			filepath.Base(src), len(cases), lined, led, through, barred, held[chat.Heading("In short")], held[chat.Heading("Where")], held[chat.Heading("How to verify")])
+		t.Logf("%s: %d reference answers with a pin, %d of them with fix blocks, %d with a Fix lead (%d through its block), %d with a Why it matters lead, %d with forbidden phrases, %d with In short, %d with Where, %d with How to verify lines",
+			filepath.Base(src), len(cases), lined, led, through, why, barred, held[chat.Heading("In short")], held[chat.Heading("Where")], held[chat.Heading("How to verify")])
 	}
 }
