@@ -137,10 +137,17 @@ func answer(f *finding.Finding, rem remedy.Remediation, prose *Prose, shown, lin
 		b.WriteString(strings.Join(more, " ") + "\n")
 	}
 
-	// Verify.
-	if len(rem.Verification) > 0 {
+	// Verify, with the build system whose fix the answer shows: where it
+	// cannot tell (a Maven package found in a Jenkins plugin) the
+	// remediation covers Maven and Gradle, and a grounded answer kept the
+	// Gradle command under its Maven fix.
+	verification := rem.Verification
+	if shown := shownChanges(rem.Changes, f.Package != nil); f.Package != nil && len(shown) > 0 && len(shown) < len(rem.Changes) {
+		verification = remedy.DependencyVerification(f, shown)
+	}
+	if len(verification) > 0 {
 		section("How to verify")
-		for _, v := range rem.Verification {
+		for _, v := range verification {
 			b.WriteString(bullet(strings.TrimSpace(v)))
 		}
 	}

@@ -173,7 +173,7 @@ func forDependency(f *finding.Finding, r *Remediation) {
 			r.Steps = append(r.Steps, fmt.Sprintf("The scanner found the package in %s, not in a build file: make the change in the project or image build that produces it, then rebuild and redeploy.", at))
 		}
 	}
-	r.Verification = dependencyVerification(f, r.Changes)
+	r.Verification = DependencyVerification(f, r.Changes)
 }
 
 // noFixSummary opens the fix of a finding without a fixed version. It says

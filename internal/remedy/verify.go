@@ -27,9 +27,11 @@ func rescan(f *finding.Finding) string {
 	return fmt.Sprintf("Re-run %s on the same target and confirm %s is no longer reported%s.", toolName(f), what, wherePhrase(f, "for"))
 }
 
-// dependencyVerification lists the commands that show which version of the
-// package the build now resolves.
-func dependencyVerification(f *finding.Finding, changes []Change) []string {
+// DependencyVerification lists the commands that show which version of
+// f's package the build now resolves, for the build systems of changes,
+// and the scanner's re-run. An answer that shows some of the changes
+// verifies with those (narrate).
+func DependencyVerification(f *finding.Finding, changes []Change) []string {
 	p := f.Package
 	eco := finding.CanonicalEcosystem(p.Ecosystem)
 	name := DisplayName(eco, p.Name)
