@@ -259,13 +259,13 @@ func TestGroundedWalks(t *testing.T) {
 // ground comes from the facts and vulntune's own answer to them: the
 // versions of a dependency's fix, its fenced blocks and its Fix section's
 // lead, every answer's Why it matters lead (its severity and kind's
-// impact), and the sections of facts: In short, Where and How to verify.
+// impact), and the sections of facts: In short, What it is, Where and How to verify.
 func TestAnswerPin(t *testing.T) {
 	t.Parallel()
-	reference := "**In short**\nx\n\n**Where**\n- Package lodash, installed version 4.17.20 (npm)\n- File package.json\n\n" +
+	reference := "**In short**\nx\n\n**What it is**\nA title. Weakness: CWE-400 (Uncontrolled Resource Consumption).\n\n**Where**\n- Package lodash, installed version 4.17.20 (npm)\n- File package.json\n\n" +
 		"**Fix**\nUpgrade.\nnpm: Run it.\n```\nnpm install  lodash@4.17.21\n```\n1. Rebuild.\n\n" +
 		"**Why it matters**\nSeverity: high. Anyone can exploit it.\nThe description.\n\n**How to verify**\n- Re-run it."
-	where := map[string][]string{"**In short**": {"x"}, "**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"},
+	where := map[string][]string{"**In short**": {"x"}, "**What it is**": {"A title. Weakness: CWE-400 (Uncontrolled Resource Consumption)."}, "**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"},
 		"**How to verify**": {"- Re-run it."}}
 	// The Fix section's lead runs through its first block, whose lines
 	// are written as Blocks holds them.

@@ -66,8 +66,8 @@ func Ground(prompt string, facts dataset.Facts) string {
 // of reference's lines: "Where", the finding's package, file, line, image
 // or endpoint as the scanner gave them, "How to verify", the scanner to
 // run again on the finding's rule and place and the command that shows
-// the resolved version, and "In short", the headline vulntune writes
-// from the same facts; and, for a finding with a fixed version, no claim
+// the resolved version, "In short", the headline vulntune writes
+// from the same facts, and "What it is", the title and weakness; and, for a finding with a fixed version, no claim
 // that scoring reads as a wrong fix anywhere (wrongFixClaims: the other
 // release line, no fix at all). Which of
 // those lines, and everything outside them, stay the model's. nil when
@@ -161,8 +161,11 @@ func impactLead(reference string) string {
 // a Cargo crate with `./gradlew dependencyInsight`; "In short" until they
 // headed answers "upgrade from 2.0.1 to 2.0.1", "CVE-2023-28755 in
 // ruby-3.0 at 3.0.4-r1" (a version for the place) and "CWE:
-// CWE(cWE_CWE_CWE_Severity: info)." (bench/RESULTS.md).
-var pinnedSections = []string{"In short", "Where", "How to verify"}
+// CWE(cWE_CWE_CWE_Severity: info)." (bench/RESULTS.md); "What it is"
+// (the advisory's or rule's title and the weakness) until they wrote
+// "Weakness: CVE-2022-41717 (go)", "Severity: high." or the release line
+// claim there, in 12 of 35 answers of the demo's model.
+var pinnedSections = []string{"In short", "What it is", "Where", "How to verify"}
 
 // sectionLines are the non-blank lines of answer's section name
 // ("Where"), up to the next bold line. A heading is read as a model may

@@ -25,8 +25,9 @@ import (
 // and links' paths in the ground's case; 7: and no claim that makes the
 // fix wrong, its release line or that none exists; 8: fenced fix blocks
 // hold the finding's fix snippets whole; 9: the loop guard holds a word to
-// two copies in a row; 10: grounded answers open Why it matters with the
-// finding's severity and kind's impact).
+// two copies in a row; 10: grounded answers hold What it is to the
+// finding's own line and open Why it matters with its severity and
+// kind's impact).
 const cacheVersion = 10
 
 // identifier is implemented by engines whose greedy answers are

@@ -220,12 +220,12 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 		if lined == 0 || led == 0 || through == 0 || barred == 0 || why == 0 {
 			t.Errorf("%s: %d reference answers' pins hold fix blocks, %d a Fix lead (%d through its block), %d a Why it matters lead, %d forbid phrases, want some of each", filepath.Base(src), lined, led, through, why, barred)
 		}
-		for _, h := range []string{chat.Heading("In short"), chat.Heading("Where"), chat.Heading("How to verify")} {
+		for _, h := range []string{chat.Heading("In short"), chat.Heading("What it is"), chat.Heading("Where"), chat.Heading("How to verify")} {
 			if held[h] == 0 {
 				t.Errorf("%s: no reference answer's pin holds its %s lines", filepath.Base(src), h)
 			}
 		}
-		t.Logf("%s: %d reference answers with a pin, %d of them with fix blocks, %d with a Fix lead (%d through its block), %d with a Why it matters lead, %d with forbidden phrases, %d with In short, %d with Where, %d with How to verify lines",
-			filepath.Base(src), len(cases), lined, led, through, why, barred, held[chat.Heading("In short")], held[chat.Heading("Where")], held[chat.Heading("How to verify")])
+		t.Logf("%s: %d reference answers with a pin, %d of them with fix blocks, %d with a Fix lead (%d through its block), %d with a Why it matters lead, %d with forbidden phrases, %d with In short, %d with What it is, %d with Where, %d with How to verify lines",
+			filepath.Base(src), len(cases), lined, led, through, why, barred, held[chat.Heading("In short")], held[chat.Heading("What it is")], held[chat.Heading("Where")], held[chat.Heading("How to verify")])
 	}
 }
