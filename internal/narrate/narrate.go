@@ -42,10 +42,11 @@ import (
 // variable foo.", not the rule id twice.
 // 17: "Why it matters" opens with the severity and the kind's impact on a
 // line of their own, the description after them, so grounded decoding
-// can hold the section's opening to the finding's own kind; "How to
-// verify" names the build system of the fix the answer shows, not every
-// one the remediation covers (mvn, not also ./gradlew, under a Maven fix).
-const Version = 17
+// can hold the section's opening to the finding's own kind.
+// 18: "How to verify" names the build system of the fix the answer shows,
+// not every one the remediation covers (mvn, not also ./gradlew, under a
+// Maven fix).
+const Version = 18
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 // It names no domain beyond the findings' own (an earlier clause on
