@@ -226,7 +226,7 @@ WHERE = {"**Where**": ["- Package tunnel-agent, installed version 0.4.3 (npm)", 
         ("**Where**\n- File package.json, line 12\n- Package tunnel-agent, installed version 0.4.3 (npm)\n\n**Fix**\nx", True, True),
         ("**Where**\n-  File   package.json, line 12", True, False),  # runs of spaces are not the line
         ("**Where**\n- Package \t\ttunnel-agent", False, False),  # nor tabs inside it
-        ("**Where**\n  - File package.json, line 12", True, True),  # an indent aside
+        ("**Where**\n  - File package.json, line 12\n- Package tunnel-agent, installed version 0.4.3 (npm)", True, True),  # an indent aside
         ("**Where**\n- File package.json, line 1", False, True),  # on its way to "line 12"
         ("**Where**\n- File package.json, line 1", True, False),  # but a final line must be whole
         ("**Where**\n- File package.json, line 13", False, False),
@@ -237,21 +237,26 @@ WHERE = {"**Where**": ["- Package tunnel-agent, installed version 0.4.3 (npm)", 
         ("**Where**\n- File package.json, line ", False, True),
         ("** where**\n- File x", False, False),  # the heading as the loop guard reads it
         ("**In short**\n- File x\n**Fix**\n- File x", True, True),  # other sections are the model's
-        ("**Where**\n- File package.json, line 12\n**Fix**\n- File x", True, True),
+        ("**Where**\n- File package.json, line 12\n**Fix**\n- File x", True, False),  # a line left out
+        ("**Where**\n- Package tunnel-agent, installed version 0.4.3 (npm)\n- File package.json, line 12\n**Fix**\n- File x", True, True),
         ("**Wher", False, True),
         # Each line once: a section that says a fact again is looping.
         ("**Where**\n- File package.json, line 12\n- File package.json, line 12\n", False, False),
         ("**Where**\n- File package.json, line 12\n\n- File package.json, line 1", False, False),
         ("**Where**\n- File package.json, line 12\n- Pack", False, True),  # the other line may follow
-        ("**Where**\n- File package.json, line 12\n**Fix**\n**Where**\n- File package.json, line 12", True, True),
-        # At least one: a held section left empty is a fact left out.
+        ("**Where**\n- File package.json, line 12\n- Package tunnel-agent, installed version 0.4.3 (npm)\n**Fix**\n**Where**\n- File package.json, line 12", True, False),
+        ("**Fix**\n**Where**\n- File package.json, line 12\n- Package tunnel-agent, installed version 0.4.3 (npm)", True, True),
+        # Every one: a held section that leaves a line out leaves a fact out
+        # (a grounded answer gave its File line alone, and no ecosystem).
         ("**Where**\n**Fix**", False, False),
         ("**Where**\n\n*", False, False),
         ("**Where**\n\n", False, True),
         ("**Where**\n\n", True, False),
         ("**Where**", False, True),  # the heading not yet ended
         ("**Where**", True, False),  # an answer that ends at the heading
-        ("**Where**\n- File package.json, line 12", True, True),
+        ("**Where**\n- File package.json, line 12", True, False),
+        ("**Where**\n- File package.json, line 12\n**", False, False),
+        ("**Where**\n- File package.json, line 12\n\n", False, True),
     ],
 )
 def test_section_lines(text, final, ok):

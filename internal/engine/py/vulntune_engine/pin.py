@@ -288,15 +288,15 @@ class SectionLines:
     sections maps a heading line ("**Where**") to the only lines its
     section may hold (the facts vulntune writes there: "- File a.tf, line
     3"), as written but for leading and trailing blanks (the list rule's
-    indent aside), at least one and each at most once: a run of tabs
+    indent aside), every one and each once: a run of tabs
     inside a line ("- Package \t\tmemoffset") is no fact and reads as one
     to nobody, a line written again is a loop; blank lines pass. A section
     begins at a line that starts with its heading and ends at the next
     line that opens with "*" (the loop guard lets a line open so only
     toward a heading).
     The line being written must be on its way to one of the lines; a final
-    answer's last line must be one. Which of the lines an answer gives,
-    and in which order, stays the model's.
+    answer's last line must be one, and the section ends only once it
+    holds them all. In which order stays the model's.
 
     leads maps a heading line ("**Fix**") to the lines its section must
     open with, in order, each as written but for leading and trailing
@@ -329,11 +329,12 @@ class SectionLines:
             n = _line_norm(line)
             if n.startswith("*"):
                 # A heading, or a line on its way to one: it ends the
-                # section held so far, never before one of its lines (a
+                # section held so far, never before all of its lines (a
                 # grounded answer left its In short line out, "**In
-                # short**" then "**What it is**") or its lead, and may
-                # begin another.
-                if (held is not None and not seen) or lead is not None:
+                # short**" then "**What it is**", another its package's
+                # line under Where, and with it the ecosystem) or its
+                # lead, and may begin another.
+                if (held is not None and len(seen) < len(held)) or lead is not None:
                     return False
                 held, lead, seen = None, None, set()
                 if complete:
@@ -365,7 +366,7 @@ class SectionLines:
                 # Not yet ended: a line not written yet, a trailing blank
                 # aside, or on its way to one.
                 return False
-        return not (final and ((held is not None and not seen) or lead is not None))
+        return not (final and ((held is not None and len(seen) < len(held)) or lead is not None))
 
 
 def _on_way(line, allowed):
