@@ -42,7 +42,7 @@ an id, CWE id, version, path or URL only if the prompt or the finding's facts
 do, never gives a fix snippet (a fenced block, an install command) the
 installed, vulnerable version, and holds a dependency fix's upgrade sentence, build system line and
 fix blocks (whole), the In short and What it is lines, the Where and How to verify sections and the opening of Why it matters
-(the severity and the kind's impact) to the ones vulntune writes for the finding, and never lets an answer put the fix on the wrong release line or say no release fixes it: free decoding shows what the weights alone do,
+(the severity and the kind's impact) to the ones vulntune writes for the finding, gives only the sections that answer has, and never lets an answer put the fix on the wrong release line or say no release fixes it: free decoding shows what the weights alone do,
 grounded decoding what vulntune guarantees. Only the answers grounded decoding would change are
 generated a second time (--free skips it).
 

@@ -126,15 +126,19 @@ type Pin struct {
 	// whole one (the finding's own fix snippets, evaluate.AnswerPin).
 	Blocks [][]string `json:"blocks,omitempty"`
 	// Sections, when set, holds the sections it names by their heading
-	// line ("**Where**") to the only lines each may hold, as written but
-	// for leading and trailing blanks (blank lines aside): the finding's
-	// own facts, as vulntune writes them (evaluate.AnswerPin).
+	// line ("**Where**") to their lines, every one once, in any order, as
+	// written but for leading and trailing blanks (blank lines aside): the
+	// finding's own facts, as vulntune writes them (evaluate.AnswerPin).
 	Sections map[string][]string `json:"sections,omitempty"`
 	// Leads, when set, maps a section's heading line ("**Fix**") to the
 	// lines it must open with, in order, each as written but for leading
 	// and trailing blanks (blank lines between them aside); the rest of
 	// the section is the model's (evaluate.AnswerPin).
 	Leads map[string][]string `json:"leads,omitempty"`
+	// Headings, when set, are the only section headings ("**Where**") the
+	// answer may write, each once: the sections the finding's own answer
+	// has (evaluate.AnswerPin).
+	Headings []string `json:"headings,omitempty"`
 	// Forbidden are phrases, lower-case, the answer may not write in any
 	// case: the claims that would make its fix wrong (evaluate.AnswerPin).
 	Forbidden []string `json:"forbidden,omitempty"`

@@ -259,7 +259,7 @@ func TestGroundedWalks(t *testing.T) {
 // ground comes from the facts and vulntune's own answer to them: the
 // versions of a dependency's fix, its fenced blocks and its Fix section's
 // lead, every answer's Why it matters lead (its severity and kind's
-// impact), and the sections of facts: In short, What it is, Where and How to verify.
+// impact), its headings, and the sections of facts: In short, What it is, Where and How to verify.
 func TestAnswerPin(t *testing.T) {
 	t.Parallel()
 	reference := "**In short**\nx\n\n**What it is**\nA title. Weakness: CWE-400 (Uncontrolled Resource Consumption).\n\n**Where**\n- Package lodash, installed version 4.17.20 (npm)\n- File package.json\n\n" +
@@ -271,6 +271,8 @@ func TestAnswerPin(t *testing.T) {
 	// are written as Blocks holds them.
 	why := []string{"Severity: high. Anyone can exploit it."}
 	lead := map[string][]string{"**Fix**": {"Upgrade.", "npm: Run it.", "```", "npm install lodash@4.17.21", "```"}, "**Why it matters**": why}
+	// Only the reference's sections: it has no References.
+	heads := []string{"**In short**", "**What it is**", "**Where**", "**Fix**", "**Why it matters**", "**How to verify**"}
 	noFix := remedy.NoFixClaims
 	same := append(remedy.LineContradictions(remedy.StatusSameLine), noFix...)
 	later := append(remedy.LineContradictions(remedy.StatusOtherLine), noFix...)
@@ -280,15 +282,15 @@ func TestAnswerPin(t *testing.T) {
 		want  *engine.Pin
 	}{
 		{"a dependency with a fix", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21"},
-			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Forbidden: noFix}},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Headings: heads, Forbidden: noFix}},
 		{"a fix on the installed line", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21", FixLine: "same-line"},
-			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Forbidden: same}},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Headings: heads, Forbidden: same}},
 		{"a fix on a later line", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21", FixLine: "other-line"},
-			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Forbidden: later}},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Headings: heads, Forbidden: later}},
 		{"no installed version", dataset.Facts{Package: "lodash", FixedVersion: "4.17.21"},
-			&engine.Pin{Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Forbidden: noFix}},
+			&engine.Pin{Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Headings: heads, Forbidden: noFix}},
 		{"no fix: the sections of facts alone", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20"},
-			&engine.Pin{Installed: "4.17.20", Sections: where, Leads: map[string][]string{"**Why it matters**": why}}},
+			&engine.Pin{Installed: "4.17.20", Sections: where, Leads: map[string][]string{"**Why it matters**": why}, Headings: heads}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -302,7 +304,10 @@ func TestAnswerPin(t *testing.T) {
 	if got := evaluate.AnswerPin(dataset.Facts{Package: "lodash", FixedVersion: "4.17.21"}, bare); got == nil || !reflect.DeepEqual(got.Leads, map[string][]string{"**Fix**": {"Upgrade."}}) {
 		t.Errorf("AnswerPin of a Fix section without a block = %+v, want the lead Upgrade. alone", got)
 	}
-	if got := evaluate.AnswerPin(dataset.Facts{Package: "x"}, "**Why it matters**\nno section held"); got != nil {
-		t.Errorf("AnswerPin of an answer without fix lines or a section of facts = %+v, want nil", got)
+	if got := evaluate.AnswerPin(dataset.Facts{Package: "x"}, "**Why it matters**\nno section held"); got == nil || got.Headings[0] != "**Why it matters**" || len(got.Sections)+len(got.Leads) != 0 {
+		t.Errorf("AnswerPin of an answer with a section of neither facts nor a lead = %+v, want its heading alone", got)
+	}
+	if got := evaluate.AnswerPin(dataset.Facts{Package: "x"}, "no section"); got != nil {
+		t.Errorf("AnswerPin of an answer without sections or fix lines = %+v, want nil", got)
 	}
 }

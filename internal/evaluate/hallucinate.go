@@ -62,15 +62,16 @@ func Ground(prompt string, facts dataset.Facts) string {
 // wrote "the lowest fixed version on the installed release line. No fix
 // exists on the installed release line") and first block (fixLead);
 // every answer's "Why it matters" opening with reference's severity and
-// kind's impact (impactLead); and the sections of facts only
+// kind's impact (impactLead); only reference's sections (headings); and
+// the sections of facts only
 // of reference's lines: "Where", the finding's package, file, line, image
 // or endpoint as the scanner gave them, "How to verify", the scanner to
 // run again on the finding's rule and place and the command that shows
 // the resolved version, "In short", the headline vulntune writes
 // from the same facts, and "What it is", the title and weakness; and, for a finding with a fixed version, no claim
 // that scoring reads as a wrong fix anywhere (wrongFixClaims: the other
-// release line, no fix at all). Which of
-// those lines, and everything outside them, stay the model's. nil when
+// release line, no fix at all). A held section gives every one of its
+// lines; their order, and everything outside them, stay the model's. nil when
 // there is no rule to hold.
 func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	pin := &engine.Pin{Installed: facts.InstalledVersion, Fixed: facts.FixedVersion}
@@ -104,9 +105,13 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 			pin.Sections[chat.Heading(name)] = lines
 		}
 	}
+	// Only the sections reference has: grounded answers added a
+	// References section to findings without a link and filled it with
+	// a How to verify line.
+	pin.Headings = headings(reference)
 	versions := facts.InstalledVersion != "" && facts.FixedVersion != "" &&
 		ident.NormVersion(facts.InstalledVersion) != ident.NormVersion(facts.FixedVersion)
-	if !versions && len(pin.Blocks) == 0 && len(pin.Sections) == 0 && len(pin.Leads) == 0 && len(pin.Forbidden) == 0 {
+	if !versions && len(pin.Blocks) == 0 && len(pin.Sections) == 0 && len(pin.Leads) == 0 && len(pin.Forbidden) == 0 && len(pin.Headings) == 0 {
 		return nil
 	}
 	return pin
@@ -141,6 +146,22 @@ func fixLead(reference string) []string {
 		open = open || fence
 	}
 	return fix[:1]
+}
+
+// headings are the section headings of answer that vulntune writes
+// (chat.Sections), as chat.Heading writes them, in order.
+func headings(answer string) []string {
+	var out []string
+	for _, name := range chat.Sections {
+		h := chat.Heading(name)
+		for _, l := range strings.Split(answer, "\n") {
+			if strings.TrimSpace(l) == h {
+				out = append(out, h)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // impactLead is the line reference's "Why it matters" opens with, where

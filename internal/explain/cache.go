@@ -26,8 +26,9 @@ import (
 // fix wrong, its release line or that none exists; 8: fenced fix blocks
 // hold the finding's fix snippets whole; 9: the loop guard holds a word to
 // two copies in a row; 10: grounded answers hold What it is to the
-// finding's own line and open Why it matters with its severity and
-// kind's impact).
+// finding's own line, open Why it matters with its severity and kind's
+// impact, give each section of facts whole and only the sections the
+// finding's own answer has).
 const cacheVersion = 10
 
 // identifier is implemented by engines whose greedy answers are

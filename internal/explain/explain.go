@@ -230,7 +230,7 @@ type job struct {
 	messages []chat.Message // system, user and an empty assistant turn
 	prompt   string         // system and user text, for the grounding test
 	facts    dataset.Facts  // what evaluation scores the answer against
-	fixes    string         // vulntune's own answer, whose fix, In short, Where and How to verify lines grounded decoding holds the answer's to
+	fixes    string         // vulntune's own answer, whose fix, In short, What it is, Where and How to verify lines and Why it matters opening grounded decoding holds the answer's to
 	key      string         // cache key; "" when not cached
 	item     *engine.EvaluateItem
 	cached   bool

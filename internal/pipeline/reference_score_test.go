@@ -163,7 +163,7 @@ json.dump(out, sys.stdout)
 `
 
 // TestSnippetPinSparesReferenceAnswers: grounded decoding's hold on fix
-// snippets, the Fix and Why it matters leads, the sections of facts and the phrases that
+// snippets, the Fix and Why it matters leads, its headings, the sections of facts and the phrases that
 // would make a fix wrong (evaluate.AnswerPin,
 // the engine's pin.py) lets every reference
 // answer of the sample and corpus datasets through, character by
@@ -176,6 +176,7 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 		Blocks    [][]string          `json:"blocks"`
 		Sections  map[string][]string `json:"sections"`
 		Leads     map[string][]string `json:"leads"`
+		Headings  []string            `json:"headings"`
 		Forbidden []string            `json:"forbidden"`
 	}
 	for _, src := range referenceSources {
@@ -184,7 +185,7 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 		lined, led, why, through, barred, held := 0, 0, 0, 0, 0, map[string]int{}
 		for _, ex := range referenceExamples(t, src) {
 			if pin := evaluate.AnswerPin(ex.Meta.Facts, ex.Assistant()); pin != nil {
-				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Blocks, pin.Sections, pin.Leads, pin.Forbidden})
+				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Blocks, pin.Sections, pin.Leads, pin.Headings, pin.Forbidden})
 				lined += min(len(pin.Blocks), 1)
 				if _, ok := pin.Leads[chat.Heading("Fix")]; ok {
 					led++

@@ -8,7 +8,7 @@ snippet evaluation calls vulnerable is tested from Go
 import pytest
 
 from vulntune_engine.grounded import GroundedProcessor, request_processors
-from vulntune_engine.pin import Forbidden, SectionLines, SnippetPin, fix_snippets, version_tokens
+from vulntune_engine.pin import AnswerPin, Forbidden, Headings, SectionLines, SnippetPin, fix_snippets, version_tokens
 
 from test_grounded import ToyTokenizer, run
 
@@ -305,6 +305,38 @@ BLOCK_LEAD = {"**Fix**": [SENTENCE, "maven: Set the version.", "```", "<dependen
 )
 def test_section_lead_through_its_block(text, final, ok):
     assert SectionLines({}, BLOCK_LEAD).check(text, final=final) is ok
+
+
+HEADS = ["**In short**", "**Where**", "**How to verify**"]
+
+
+@pytest.mark.parametrize(
+    "text,final,ok",
+    [
+        ("**In short**\nx\n**Where**\n- y\n**How to verify**\n- z", True, True),
+        ("**In short**\nx\n\n**How to verify**\n- z\n", False, True),  # a section may be left out
+        # The demo model's grounded answers: a References section the
+        # finding has no link for, holding a How to verify line.
+        ("**How to verify**\n- z\n\n**References**\n- z", True, False),
+        ("**How to verify**\n- z\n\n**Re", False, False),  # refused on its way
+        ("**In short**\nx\n**Where**\n- y\n**How to verify**\n- z\n\n**", False, False),  # no heading left to give
+        ("**How to verify**\n- z\n\n**", False, True),  # In short and Where still may come
+        ("**In short**\nx\n\n**", False, True),  # Where still may come
+        ("**In short**\nx\n** where**", False, True),  # as the loop guard reads headings
+        ("**In short**\nx\n**In short**\n", False, False),  # each once
+        ("**In short**\nx\n*", False, True),
+        ("**In short**\n```\n**kwargs\n", False, False),  # a bold line that is no heading
+        ("no heading at all", True, True),
+    ],
+)
+def test_headings(text, final, ok):
+    assert Headings(HEADS).check(text, final=final) is ok
+
+
+def test_headings_in_the_answer_pin():
+    pin = AnswerPin({"headings": HEADS})
+    assert pin.active and not pin.check("**References**\n", final=False)
+    assert not AnswerPin({"headings": []}).active
 
 
 def test_section_lines_without_lines_hold_nothing():

@@ -403,17 +403,53 @@ class Forbidden:
         return not any(p in tail for p in self.phrases)
 
 
+class Headings:
+    """Holds an answer to the sections the finding's own answer has (Go's
+    evaluate.AnswerPin: its heading lines, "**Where**"): a line that opens
+    with "**" must be one of them not yet given, or on its way to one.
+    Grounded answers on the other projects added a References section to
+    findings that have no link, and filled it with a How to verify line
+    (4 of the demo model's 35); held so, an answer past its last section
+    can only end."""
+
+    def __init__(self, headings):
+        self.headings = sorted({heading_norm(h, complete=True) for h in headings or () if h.strip()})
+        self.active = bool(self.headings)
+
+    def check(self, text, final=False):
+        """Whether text may stand as (the beginning of) an answer."""
+        if not self.active:
+            return True
+        given = set()
+        lines = text.split("\n")
+        for k, line in enumerate(lines):
+            if not line.lstrip().startswith("**"):
+                continue
+            if final or k < len(lines) - 1:
+                h = heading_norm(line, complete=True)
+                s = next((s for s in self.headings if h.startswith(s)), None)
+                if s is None or s in given:
+                    return False
+                given.add(s)
+                continue
+            p = heading_norm(line)
+            if not any(s.startswith(p) or p.startswith(s) for s in self.headings if s not in given):
+                return False
+        return True
+
+
 class AnswerPin:
     """Every rule of a request's pin (Go's engine.Pin, a dict):
     SnippetPin over its versions and fix blocks, SectionLines over its
-    sections, Forbidden over its phrases. Grounded decoding checks each
-    candidate with it."""
+    sections, Headings over its headings, Forbidden over its phrases.
+    Grounded decoding checks each candidate with it."""
 
     def __init__(self, pin):
         self.snippets = SnippetPin(pin.get("installed"), pin.get("fixed"), pin.get("blocks"))
         self.sections = SectionLines(pin.get("sections"), pin.get("leads"))
+        self.headings = Headings(pin.get("headings"))
         self.forbidden = Forbidden(pin.get("forbidden"))
-        self.active = self.snippets.active or self.sections.active or self.forbidden.active
+        self.active = self.snippets.active or self.sections.active or self.headings.active or self.forbidden.active
 
     def check(self, text, final=False):
         """Whether text may stand as (the beginning of) an answer under
@@ -421,5 +457,6 @@ class AnswerPin:
         return (
             self.snippets.check(text, final=final)
             and self.sections.check(text, final=final)
+            and self.headings.check(text, final=final)
             and self.forbidden.check(text, final=final)
         )
