@@ -264,12 +264,12 @@ func TestAnswerPin(t *testing.T) {
 	t.Parallel()
 	reference := "**In short**\nx\n\n**What it is**\nA title. Weakness: CWE-400 (Uncontrolled Resource Consumption).\n\n**Where**\n- Package lodash, installed version 4.17.20 (npm)\n- File package.json\n\n" +
 		"**Fix**\nUpgrade.\nnpm: Run it.\n```\nnpm install  lodash@4.17.21\n```\n1. Rebuild.\n\n" +
-		"**Why it matters**\nSeverity: high. Anyone can exploit it.\nThe description.\n\n**How to verify**\n- Re-run it."
+		"**Why it matters**\nSeverity: high. The description. Anyone can exploit it.\n\n**How to verify**\n- Re-run it."
 	where := map[string][]string{"**In short**": {"x"}, "**What it is**": {"A title. Weakness: CWE-400 (Uncontrolled Resource Consumption)."}, "**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"},
 		"**How to verify**": {"- Re-run it."}}
 	// The Fix section's lead runs through its first block, whose lines
 	// are written as Blocks holds them.
-	why := []string{"Severity: high. Anyone can exploit it."}
+	why := []string{"Severity: high. The description. Anyone can exploit it."}
 	lead := map[string][]string{"**Fix**": {"Upgrade.", "npm: Run it.", "```", "npm install lodash@4.17.21", "```"}, "**Why it matters**": why}
 	// Only the reference's sections: it has no References.
 	heads := []string{"**In short**", "**What it is**", "**Where**", "**Fix**", "**Why it matters**", "**How to verify**"}

@@ -61,8 +61,8 @@ func Ground(prompt string, facts dataset.Facts) string {
 // sentence (the versions and what the upgrade moves to: grounded answers
 // wrote "the lowest fixed version on the installed release line. No fix
 // exists on the installed release line") and first block (fixLead);
-// every answer's "Why it matters" opening with reference's severity and
-// kind's impact (impactLead); only reference's sections (headings); and
+// every answer's "Why it matters" opening with reference's line of
+// severity, description and kind's impact, whole (impactLead); only reference's sections (headings); and
 // the sections of facts only
 // of reference's lines: "Where", the finding's package, file, line, image
 // or endpoint as the scanner gave them, "How to verify", the scanner to
@@ -81,10 +81,10 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 			pin.Leads = map[string][]string{chat.Heading("Fix"): lead}
 		}
 	}
-	// Every finding's "Why it matters" opens with its severity and its
-	// kind's impact (narrate v17): left to the weights, 12 of 35 grounded
-	// other-projects answers gave another kind's sentence, and forbidding
-	// the other kinds' openings only made them paraphrase it.
+	// Every finding's "Why it matters" opens with narrate's line of its
+	// severity, description and kind's impact: left to the weights, 12 of
+	// 35 grounded other-projects answers gave another kind's sentence, and
+	// forbidding the other kinds' openings only made them paraphrase it.
 	if lead := impactLead(reference); lead != "" {
 		if pin.Leads == nil {
 			pin.Leads = map[string][]string{}
@@ -165,8 +165,8 @@ func headings(answer string) []string {
 }
 
 // impactLead is the line reference's "Why it matters" opens with, where
-// it gives the severity (narrate's answers do: "Severity: high." and the
-// kind's impact); "" for another answer.
+// it gives the severity (narrate's answers do: "Severity: high.", the
+// description and the kind's impact, on one line); "" for another answer.
 func impactLead(reference string) string {
 	why := sectionLines(reference, "Why it matters")
 	if len(why) == 0 || !strings.HasPrefix(strings.TrimSpace(why[0]), "Severity:") {

@@ -28,8 +28,9 @@ import (
 // two copies in a row; 10: grounded answers hold What it is to the
 // finding's own line, open Why it matters with its severity and kind's
 // impact, give each section of facts whole and only the sections the
-// finding's own answer has).
-const cacheVersion = 10
+// finding's own answer has; 11: Why it matters held whole, narrate v19's
+// one line of severity, description and kind's impact).
+const cacheVersion = 11
 
 // identifier is implemented by engines whose greedy answers are
 // reproducible (engine.Engine.AnswerID).

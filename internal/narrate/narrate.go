@@ -46,7 +46,11 @@ import (
 // 18: "How to verify" names the build system of the fix the answer shows,
 // not every one the remediation covers (mvn, not also ./gradlew, under a
 // Maven fix).
-const Version = 18
+// 19: "Why it matters" is one line again (v16's: severity, description,
+// the kind's impact), which grounded decoding holds whole; the two-line
+// layout of v17 doubled the free answers' invented identifiers on the
+// other projects.
+const Version = 19
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 // It names no domain beyond the findings' own (an earlier clause on

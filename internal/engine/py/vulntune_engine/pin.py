@@ -408,8 +408,9 @@ class Headings:
     evaluate.AnswerPin: its heading lines, "**Where**"): a line that opens
     with "**" must be one of them not yet given, or on its way to one.
     Grounded answers on the other projects added a References section to
-    findings that have no link, and filled it with a How to verify line
-    (4 of the demo model's 35); held so, an answer past its last section
+    findings that have no link, and filled it with a How to verify line or
+    stopped at an unfinished "**ReferenceS" (11 of the demo model's 35);
+    held so, an answer past its last section
     can only end."""
 
     def __init__(self, headings):
