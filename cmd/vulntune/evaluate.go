@@ -42,9 +42,11 @@ an id, CWE id, version, path or URL only if the prompt or the finding's facts
 do, never gives a fix snippet (a fenced block, an install command) the
 installed, vulnerable version, and holds a dependency fix's upgrade sentence, build system line and
 fix blocks (whole), the In short and What it is lines, the Where and How to verify sections and the opening of Why it matters
-(the severity and the kind's impact) to the ones vulntune writes for the finding, gives only the sections that answer has, and never lets an answer put the fix on the wrong release line or say no release fixes it: free decoding shows what the weights alone do,
+(the severity, the description and the kind's impact) to the ones vulntune writes for the finding, writes a fix step that
+states a fact (the weakness's catalogue entry, the rule's documented fix) only as vulntune does, gives only the sections that answer has, and never lets an answer put the fix on the wrong release line or say no release fixes it: free decoding shows what the weights alone do,
 grounded decoding what vulntune guarantees. Only the answers grounded decoding would change are
-generated a second time (--free skips it).
+generated a second time (--free skips it). Free answers are cached without grounded decoding's
+rules, so a change to those decodes only the grounded answers again.
 
 --artifacts-dir evaluates on findings of other projects instead: the scanner
 reports given (examples/corpus: real reports of projects, scanners and

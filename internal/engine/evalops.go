@@ -40,6 +40,10 @@ type EvaluateRequest struct {
 	// without it keep their cache keys; with it, the prefixes are part of
 	// the key.
 	Prefixes [][]int `json:"prefixes,omitempty"`
+	// ReturnIDs asks for every answer's token ids (EvaluateItem.IDs): what
+	// Observe replays. Omitted when false, so requests without it keep
+	// their cache keys.
+	ReturnIDs bool `json:"return_ids,omitempty"`
 }
 
 // validatePrefixes checks r's prefixes as the engine would.
@@ -139,6 +143,12 @@ type Pin struct {
 	// answer may write, each once: the sections the finding's own answer
 	// has (evaluate.AnswerPin).
 	Headings []string `json:"headings,omitempty"`
+	// Steps, when set, maps the opening of a fix step that states a fact
+	// ("Address the underlying weakness") to the only lines, a list
+	// marker and blanks aside, a line of the answer that opens so may be
+	// (none: it may not be written): the finding's own steps
+	// (evaluate.AnswerPin). The opening is matched in any case.
+	Steps map[string][]string `json:"steps,omitempty"`
 	// Forbidden are phrases, lower-case, the answer may not write in any
 	// case: the claims that would make its fix wrong (evaluate.AnswerPin).
 	Forbidden []string `json:"forbidden,omitempty"`
@@ -387,6 +397,9 @@ type EvaluateItem struct {
 	// resumes (EvaluateRequest.Prefixes); nil where the processor would
 	// not have intervened.
 	PrefixIDs []int `json:"prefix_ids,omitempty"`
+	// IDs, when the request asked (ReturnIDs), are all the answer's
+	// tokens, its end of sequence aside.
+	IDs []int `json:"ids,omitempty"`
 }
 
 // EvaluateSummary is the token-weighted loss over every scored token and the
@@ -435,6 +448,73 @@ func (e *Engine) Evaluate(ctx context.Context, req EvaluateRequest, onItem func(
 	}
 	return answering(ctx, e, req, req.Examples, req.Model, func(r EvaluateRequest) scriptCall { return evalCall("evaluate", r) },
 		req.subset, mergeEvaluate, onItem, onEvent)
+}
+
+// ObserveRequest asks where grounded decoding would first have changed
+// answers free decoding gave: the observe op replays each answer's tokens
+// through the observing processor (grounded.py GroundedProcessor.replay)
+// with the model's tokenizer only, no weights, in seconds. Free decoding
+// is greedy, so the token each step took is the top one observing would
+// have seen, and the replay reports what observing while decoding
+// reports. Evaluation keeps free answers under a key without grounds and
+// pins, and a change to grounded decoding's rules regenerates only the
+// answers it changes.
+type ObserveRequest struct {
+	Model     string `json:"model"` // the directory of the model that answered: its tokenizer
+	MaxTokens int    `json:"max_tokens"`
+	// Grounds and Pins are as in Decoding, one ground per answer.
+	Grounds []string         `json:"grounds"`
+	Pins    []*Pin           `json:"pins,omitempty"`
+	Answers []ObservedAnswer `json:"answers"`
+}
+
+// ObservedAnswer is one free answer to replay: its tokens and how it
+// ended (an EvaluateItem's IDs and FinishReason).
+type ObservedAnswer struct {
+	IDs          []int  `json:"ids"`
+	FinishReason string `json:"finish_reason"`
+}
+
+// Observation is what observing grounded decoding reports of one answer,
+// as EvaluateItem's Grounding and PrefixIDs do under GroundingObserve.
+type Observation struct {
+	Index     int             `json:"index"`
+	Grounding *GroundingStats `json:"grounding"`
+	PrefixIDs []int           `json:"prefix_ids,omitempty"`
+}
+
+// Observe runs the observe op: one Observation per answer, in request
+// order.
+func (e *Engine) Observe(ctx context.Context, req ObserveRequest, onEvent func(Event)) ([]Observation, error) {
+	d := Decoding{Grounds: req.Grounds, Pins: req.Pins, Grounding: GroundingObserve}
+	if err := d.validate("observe", max(req.MaxTokens, 1), 1, len(req.Answers)); err != nil {
+		return nil, err
+	}
+	if len(req.Grounds) != len(req.Answers) {
+		return nil, fmt.Errorf("observe: %d grounds for %d answers", len(req.Grounds), len(req.Answers))
+	}
+	for i, a := range req.Answers {
+		switch a.FinishReason {
+		case "stop", "length", "repetition":
+		default:
+			return nil, fmt.Errorf("observe: answer %d: finish reason %q: want stop, length or repetition", i, a.FinishReason)
+		}
+	}
+	var out struct {
+		Items []Observation `json:"items"`
+	}
+	if err := e.runScript(ctx, evalCall("observe", req), onEvent, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Items) != len(req.Answers) {
+		return nil, &EngineError{Op: "observe", Message: fmt.Sprintf("engine observed %d of %d answers", len(out.Items), len(req.Answers))}
+	}
+	for i, o := range out.Items {
+		if o.Index != i || o.Grounding == nil {
+			return nil, &EngineError{Op: "observe", Message: fmt.Sprintf("engine's observation %d is of answer %d or has no grounding report", i, o.Index)}
+		}
+	}
+	return out.Items, nil
 }
 
 // ReferencesRequest asks for the token counts of texts (reference answers)
@@ -554,10 +634,21 @@ func evalCall(op string, req any) scriptCall {
 // one request are the same for the same ID, which is what lets evaluation
 // reuse them.
 func (e *Engine) EvaluateID() string {
-	h := sha256.New()
 	// The modules the evaluate op runs: a change to any of them may change
 	// an answer.
-	h.Write([]byte(moduleSum(moduleClosure("evaluate")...)))
+	return e.evaluateID(moduleClosure("evaluate"))
+}
+
+// FreeEvaluateID is EvaluateID for requests without grounds: their
+// answers never run grounded decoding's modules (grounded.py and what
+// only it imports: pin.py), so a change to its rules keeps them.
+func (e *Engine) FreeEvaluateID() string {
+	return e.evaluateID(moduleClosure("evaluate", "grounded"))
+}
+
+func (e *Engine) evaluateID(modules []string) string {
+	h := sha256.New()
+	h.Write([]byte(moduleSum(modules...)))
 	fmt.Fprintf(h, "\x00%s\x00%s\x00%s", e.Python, e.Preload, strings.Join(e.Kernels, " "))
 	if st, err := ReadStamp(filepath.Dir(filepath.Dir(e.Python))); err == nil {
 		fmt.Fprintf(h, "\x00%s\x00%s\x00%s", st.LockSHA256, st.PythonVersion, st.InstalledAt)

@@ -49,7 +49,9 @@ var groundedPrompts = []string{
 // ungrounded identifier by evaluation's own measure. Enforcing again,
 // resumed at the observed first interventions (the observing pass's
 // prefix ids, as evaluation's regeneration runs it), gives the answers
-// from scratch. It returns how many tokens grounded decoding replaced.
+// from scratch. The free answers' token ids, replayed by the observe op,
+// report what observing while decoding reported. It returns how many
+// tokens grounded decoding replaced.
 func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) int {
 	t.Helper()
 	prompts := groundedPrompts
@@ -62,7 +64,7 @@ func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) 
 		t.Helper()
 		r := req
 		if r.Grounding = mode; mode == "" {
-			r.Grounds = nil
+			r.Grounds, r.ReturnIDs = nil, true
 		}
 		items := make([]engine.EvaluateItem, len(prompts))
 		if _, err := e.Evaluate(context.Background(), r, func(it engine.EvaluateItem) { items[it.Index] = it }, nil); err != nil {
@@ -80,8 +82,22 @@ func checkGrounded(t *testing.T, e *engine.Engine, model string, maxTokens int) 
 	if _, err := e.Evaluate(context.Background(), resumedReq, func(it engine.EvaluateItem) { resumed[it.Index] = it }, nil); err != nil {
 		t.Fatalf("resumed: %v", err)
 	}
+	oreq := engine.ObserveRequest{Model: model, MaxTokens: maxTokens, Grounds: req.Grounds}
+	for _, it := range free {
+		oreq.Answers = append(oreq.Answers, engine.ObservedAnswer{IDs: it.IDs, FinishReason: it.FinishReason})
+	}
+	replayed, err := e.Observe(context.Background(), oreq, nil)
+	if err != nil {
+		t.Fatalf("observe: %v", err)
+	}
 	interventions := 0
 	for i, p := range prompts {
+		if len(free[i].IDs) != free[i].GenerationTokens || observed[i].IDs != nil {
+			t.Errorf("example %d: %d ids for %d tokens (asked), %d ids observing (not asked)", i, len(free[i].IDs), free[i].GenerationTokens, len(observed[i].IDs))
+		}
+		if o := replayed[i]; !reflect.DeepEqual(o.Grounding, observed[i].Grounding) || !reflect.DeepEqual(o.PrefixIDs, observed[i].PrefixIDs) {
+			t.Errorf("example %d: replayed %+v after %d tokens, observing reported %+v after %d", i, *o.Grounding, len(o.PrefixIDs), *observed[i].Grounding, len(observed[i].PrefixIDs))
+		}
 		if observed[i].Text != free[i].Text {
 			t.Errorf("example %d: observing changed the answer:\nfree     %q\nobserved %q", i, free[i].Text, observed[i].Text)
 		}

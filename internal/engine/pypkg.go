@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -54,16 +55,18 @@ var PackageSHA256 = pySum(pyFiles...)
 // indentation: "from .grounded import x", "from . import cpumath, chat".
 var relImportRE = regexp.MustCompile(`(?m)^[ \t]*from \.([A-Za-z_][A-Za-z0-9_]*)? import ([A-Za-z0-9_, ]+)`)
 
-// moduleClosure is roots and every module of the package they import,
+// moduleClosure is root and every module of the package it imports,
 // directly or not (relative imports, those inside functions included),
 // sorted: what an op's answers depend on, so an identity hashed over it
-// changes with any of them (a list kept by hand missed pin.py).
-func moduleClosure(roots ...string) []string {
+// changes with any of them (a list kept by hand missed pin.py). The
+// modules of skip, and what only they import, are left out: code the
+// answers at hand never run (grounded decoding's, for free answers).
+func moduleClosure(root string, skip ...string) []string {
 	seen := map[string]bool{}
 	var visit func(m string)
 	visit = func(m string) {
 		b, err := pyFS.ReadFile("py/vulntune_engine/" + m + ".py")
-		if seen[m] || err != nil {
+		if seen[m] || err != nil || slices.Contains(skip, m) {
 			return
 		}
 		seen[m] = true
@@ -77,9 +80,7 @@ func moduleClosure(roots ...string) []string {
 			}
 		}
 	}
-	for _, r := range roots {
-		visit(r)
-	}
+	visit(root)
 	out := make([]string, 0, len(seen))
 	for m := range seen {
 		out = append(out, m)

@@ -24,6 +24,13 @@ type identifier interface {
 	EvaluateID() string
 }
 
+// freeIdentifier is implemented by engines whose free answers (a request
+// without grounds) depend on less than their grounded ones: no change to
+// grounded decoding's code changes them (engine.Engine.FreeEvaluateID).
+type freeIdentifier interface {
+	FreeEvaluateID() string
+}
+
 // answerCache keeps a model's raw answers (text, tokens, loss), not their
 // scores: scoring is recomputed, so a change to it needs no invalidation.
 type answerCache struct {
@@ -40,6 +47,10 @@ func cacheKey(opts Options, dir string, req engine.EvaluateRequest) (string, err
 	if opts.CacheDir == "" || !ok {
 		return "", nil
 	}
+	engineID := id.EvaluateID()
+	if f, ok := opts.Engine.(freeIdentifier); ok && len(req.Grounds) == 0 {
+		engineID = f.FreeEvaluateID()
+	}
 	files, err := modelFiles(dir)
 	if err != nil {
 		return "", err
@@ -50,7 +61,7 @@ func cacheKey(opts Options, dir string, req engine.EvaluateRequest) (string, err
 		Engine  string                 `json:"engine"`
 		Files   []string               `json:"files"`
 		Request engine.EvaluateRequest `json:"request"`
-	}{cacheVersion, id.EvaluateID(), files, req})
+	}{cacheVersion, engineID, files, req})
 	if err != nil {
 		return "", err
 	}

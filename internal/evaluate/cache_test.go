@@ -113,3 +113,73 @@ func TestCacheReusesBaseAnswers(t *testing.T) {
 		t.Errorf("engine without an ID: cache holds %d entries, base cached %v", len(left), r.Durations.BaseCached)
 	}
 }
+
+// rulesEngine is a reproducible engine whose grounded decoding's code can
+// change (rules) while its free decoding's does not: EvaluateID follows
+// the rules, FreeEvaluateID never does (engine.Engine's, over the modules
+// each kind of answer runs).
+type rulesEngine struct {
+	fakeEngine
+	rules                  *string
+	free, grounded, replay map[string]int
+}
+
+func (e rulesEngine) EvaluateID() string     { return "engine-rules-" + *e.rules }
+func (e rulesEngine) FreeEvaluateID() string { return "engine-free" }
+
+func (e rulesEngine) Evaluate(ctx context.Context, req engine.EvaluateRequest, onItem func(engine.EvaluateItem), onEvent func(engine.Event)) (*engine.EvaluateSummary, error) {
+	if req.Grounding == engine.GroundingEnforce {
+		e.grounded[req.Model]++
+	} else {
+		e.free[req.Model]++
+	}
+	return e.fakeEngine.Evaluate(ctx, req, onItem, onEvent)
+}
+
+func (e rulesEngine) Observe(ctx context.Context, req engine.ObserveRequest, onEvent func(engine.Event)) ([]engine.Observation, error) {
+	e.replay[req.Model]++
+	return e.fakeEngine.Observe(ctx, req, onEvent)
+}
+
+// TestCacheKeepsFreeAnswersAcrossGroundingRules: free answers are cached
+// without grounds or pins, so a change to grounded decoding's rules
+// decodes only the grounded answers again; the free ones are observed
+// anew against the rules of the day.
+func TestCacheKeepsFreeAnswersAcrossGroundingRules(t *testing.T) {
+	t.Parallel()
+	base, model, cache := t.TempDir(), t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(base, "model.safetensors"), []byte("base weights"), 0o644)
+	os.WriteFile(filepath.Join(model, "model.safetensors"), []byte("weights that invent"), 0o644)
+	rules := "1"
+	eng := rulesEngine{
+		fakeEngine: fakeEngine{
+			answers: map[string][]string{base: {"a", "b", "c"},
+				model: {"Upgrade com.google.guava:guava to 32.0.0-android.", "CWE-285 in RegistrationRoutes.kt.", "CWE-693 at http://localhost:8080, fixed in 9.9.9"}},
+			nll: map[string]float64{base: 2, model: 1},
+		},
+		rules: &rules, free: map[string]int{}, grounded: map[string]int{}, replay: map[string]int{},
+	}
+	for _, step := range []struct {
+		name                         string
+		rules                        string
+		free, grounded, replay, base int
+	}{
+		{"first evaluation", "1", 1, 1, 1, 1},
+		{"the same rules answer nothing", "1", 1, 1, 2, 1},
+		{"new rules decode only the grounded answers", "2", 1, 2, 3, 1},
+	} {
+		rules = step.rules
+		r, err := evaluate.Run(context.Background(), evaluate.Options{ModelDir: model, BaseModelDir: base,
+			DatasetDir: filepath.Join("testdata", "dataset"), MaxTokens: 16, Engine: eng, CacheDir: cache})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if eng.free[model] != step.free || eng.grounded[model] != step.grounded || eng.replay[model] != step.replay || eng.free[base] != step.base {
+			t.Errorf("%s: tuned free %d, grounded %d, observed %d, base free %d; want %d, %d, %d, %d", step.name,
+				eng.free[model], eng.grounded[model], eng.replay[model], eng.free[base], step.free, step.grounded, step.replay, step.base)
+		}
+		if r.Grounded.TunedRegenerated != 1 || *r.Grounded.Tuned.HallucinationRate != 0 || *r.Tuned.HallucinationRate == 0 {
+			t.Errorf("%s: grounded %+v, free hallucination %v", step.name, r.Grounded, *r.Tuned.HallucinationRate)
+		}
+	}
+}

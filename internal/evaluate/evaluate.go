@@ -44,6 +44,7 @@ const (
 // Runner is the part of the engine evaluation needs.
 type Runner interface {
 	Evaluate(ctx context.Context, req engine.EvaluateRequest, onItem func(engine.EvaluateItem), onEvent func(engine.Event)) (*engine.EvaluateSummary, error)
+	Observe(ctx context.Context, req engine.ObserveRequest, onEvent func(engine.Event)) ([]engine.Observation, error)
 	References(ctx context.Context, req engine.ReferencesRequest) (*engine.References, error)
 }
 
@@ -218,18 +219,55 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 // evaluated on the same split); cached reports whether they were. The
 // engine's decoding times of fresh answers are added to r's durations.
 func runModel(ctx context.Context, opts Options, label, dir string, exs []example, r *Results) (gens []Generation, cached bool, err error) {
+	// Free answers are asked for without grounds or pins, so the cache
+	// keeps them whatever grounded decoding's rules, and with their token
+	// ids, which observe replays against the rules of the day.
 	req := engine.EvaluateRequest{Model: dir, MaxTokens: opts.MaxTokens, BatchSize: opts.BatchSize, MaxSeqLength: opts.MaxSeqLength,
-		Decoding: engine.Decoding{RepeatStop: opts.RepeatStop, LoopGuard: opts.LoopGuard}}
+		Decoding: engine.Decoding{RepeatStop: opts.RepeatStop, LoopGuard: opts.LoopGuard}, ReturnIDs: true}
 	for _, e := range exs {
 		req.Examples = append(req.Examples, e.Raw)
-		if !opts.Free {
-			// Free decoding that reports where grounded decoding would
-			// intervene: the answers it would not touch need no second run.
-			req.AddGround(Ground(e.prompt(), e.Meta.Facts), AnswerPin(e.Meta.Facts, e.answer()))
-			req.Grounding = engine.GroundingObserve
+	}
+	if gens, cached, err = answerAndScore(ctx, opts, label, dir, req, exs, nil, r); err != nil {
+		return nil, false, err
+	}
+	if !opts.Free {
+		if err := observe(ctx, opts, label, dir, exs, gens); err != nil {
+			return nil, false, err
 		}
 	}
-	return answerAndScore(ctx, opts, label, dir, req, exs, nil, r)
+	return gens, cached, nil
+}
+
+// observe sets, on each of a model's free answers, where grounded decoding
+// would first have changed it (Grounding, and the prefix groundModel
+// resumes from): the engine replays the answer's tokens through the
+// observing processor with its example's ground and pin, which is what
+// observing while decoding reports, in seconds and without the weights.
+// Answers the free pass took from the cache are observed with the rules
+// of the day.
+func observe(ctx context.Context, opts Options, label, dir string, exs []example, gens []Generation) error {
+	req := engine.ObserveRequest{Model: dir, MaxTokens: opts.MaxTokens}
+	var d engine.Decoding // its AddGround keeps Pins as requests have them
+	for i, g := range gens {
+		if len(g.ids) != g.GenerationTokens {
+			return fmt.Errorf("evaluate %s model: answer %d has %d token ids for %d tokens (an engine that does not return them?)", label, i, len(g.ids), g.GenerationTokens)
+		}
+		e := exs[g.Index]
+		d.AddGround(Ground(e.prompt(), e.Meta.Facts), AnswerPin(e.Meta.Facts, e.answer()))
+		req.Answers = append(req.Answers, engine.ObservedAnswer{IDs: g.ids, FinishReason: g.FinishReason})
+	}
+	req.Grounds, req.Pins = d.Grounds, d.Pins
+	obs, err := opts.Engine.Observe(ctx, req, nil)
+	if err != nil {
+		return fmt.Errorf("evaluate %s model %s: %w", label, filepath.Base(dir), err)
+	}
+	if len(obs) != len(gens) {
+		return fmt.Errorf("evaluate %s model: engine observed %d of %d answers", label, len(obs), len(gens))
+	}
+	for i, o := range obs {
+		gens[i].Grounding, gens[i].prefix = o.Grounding, o.PrefixIDs
+	}
+	return nil
 }
 
 // answerAndScore answers req (from the cache when it holds them) and
@@ -275,7 +313,7 @@ func answerAndScore(ctx context.Context, opts Options, label, dir string, req en
 		e := exs[idx]
 		g := Generation{Model: label, Index: idx, FindingID: e.Meta.FindingID, Kind: e.Meta.Kind, Tools: e.Meta.Tools,
 			Text: it.Text, FinishReason: it.FinishReason, GenerationTokens: it.GenerationTokens,
-			LossTokens: it.LossTokens, nll: it.NLL, Grounding: it.Grounding, LoopGuard: it.LoopGuard, prefix: it.PrefixIDs}
+			LossTokens: it.LossTokens, nll: it.NLL, Grounding: it.Grounding, LoopGuard: it.LoopGuard, prefix: it.PrefixIDs, ids: it.IDs}
 		if req.Grounding == engine.GroundingEnforce {
 			g.Decoding = DecodingGrounded
 		}

@@ -24,8 +24,8 @@ import (
 // Python engine so the plumbing is tested without mlx. Its tokens are
 // words. Observing grounded decoding, it reports an intervention at the
 // first word that names an identifier the ground lacks, and the words
-// before it as prefix ids (fakePrefix); enforcing it, it answers
-// groundedAnswer.
+// before it as prefix ids (fakePrefix), when asked to observe the answers
+// it gave (Observe); enforcing it, it answers groundedAnswer.
 type fakeEngine struct {
 	answers map[string][]string
 	nll     map[string]float64 // per token
@@ -35,8 +35,10 @@ type fakeEngine struct {
 	// (-1, never, where absent).
 	refStops []int
 	// requests, if set, records each model's evaluate request; grounded,
-	// if set, its grounded regeneration's.
+	// if set, its grounded regeneration's; observed, if set, its observe
+	// request.
 	requests, grounded map[string]engine.EvaluateRequest
+	observed           map[string]engine.ObserveRequest
 	// prefixExtra lengthens every prefix it reports past the first
 	// intervention (a broken engine).
 	prefixExtra int
@@ -107,13 +109,13 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 				it.LoopGuard.WordBans, it.LoopGuard.FirstBan = b[i], new(int)
 			}
 		}
+		if req.ReturnIDs {
+			it.GenerationTokens = len(strings.Fields(it.Text))
+			it.IDs = fakePrefix(i, it.GenerationTokens)
+		}
 		switch req.Grounding {
 		case engine.GroundingObserve:
-			it.Grounding = &engine.GroundingStats{Steps: 10}
-			if k := firstUngrounded(it.Text, req.Grounds[i]); k >= 0 {
-				it.Grounding.Interventions, it.Grounding.FirstIntervention = 1, &k
-				it.PrefixIDs = fakePrefix(i, k+f.prefixExtra)
-			}
+			return nil, fmt.Errorf("evaluation observed while decoding: free answers are replayed (Observe)")
 		case engine.GroundingEnforce:
 			if !req.SkipScoring {
 				return nil, fmt.Errorf("grounded regeneration scored the examples again")
@@ -124,6 +126,29 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 		onItem(it)
 	}
 	return &engine.EvaluateSummary{GenerateSeconds: 2, RepeatCheckSeconds: 0.01}, nil
+}
+
+// Observe reports, as observing would, the first word of each answer that
+// names an identifier its ground lacks, and the words before it as
+// prefix ids (fakePrefix); answers are known by their model and index.
+func (f fakeEngine) Observe(_ context.Context, req engine.ObserveRequest, _ func(engine.Event)) ([]engine.Observation, error) {
+	if f.observed != nil {
+		f.observed[req.Model] = req
+	}
+	ans := f.answers[req.Model]
+	var out []engine.Observation
+	for i, a := range req.Answers {
+		if len(a.IDs) != len(strings.Fields(ans[i])) {
+			return nil, fmt.Errorf("answer %d: %d ids for %q", i, len(a.IDs), ans[i])
+		}
+		o := engine.Observation{Index: i, Grounding: &engine.GroundingStats{Steps: 10}}
+		if k := firstUngrounded(ans[i], req.Grounds[i]); k >= 0 {
+			o.Grounding.Interventions, o.Grounding.FirstIntervention = 1, &k
+			o.PrefixIDs = fakePrefix(i, k+f.prefixExtra)
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 // References counts words as tokens.

@@ -259,11 +259,12 @@ func TestGroundedWalks(t *testing.T) {
 // ground comes from the facts and vulntune's own answer to them: the
 // versions of a dependency's fix, its fenced blocks and its Fix section's
 // lead, every answer's Why it matters lead (its severity and kind's
-// impact), its headings, and the sections of facts: In short, What it is, Where and How to verify.
+// impact), its headings, its fix steps that state facts, and the sections
+// of facts: In short, What it is, Where and How to verify.
 func TestAnswerPin(t *testing.T) {
 	t.Parallel()
 	reference := "**In short**\nx\n\n**What it is**\nA title. Weakness: CWE-400 (Uncontrolled Resource Consumption).\n\n**Where**\n- Package lodash, installed version 4.17.20 (npm)\n- File package.json\n\n" +
-		"**Fix**\nUpgrade.\nnpm: Run it.\n```\nnpm install  lodash@4.17.21\n```\n1. Rebuild.\n\n" +
+		"**Fix**\nUpgrade.\nnpm: Run it.\n```\nnpm install  lodash@4.17.21\n```\n1. Rebuild.\n2.  Address the underlying weakness, CWE-400 (Uncontrolled Resource Consumption): It grows. \n\n" +
 		"**Why it matters**\nSeverity: high. The description. Anyone can exploit it.\n\n**How to verify**\n- Re-run it."
 	where := map[string][]string{"**In short**": {"x"}, "**What it is**": {"A title. Weakness: CWE-400 (Uncontrolled Resource Consumption)."}, "**Where**": {"- Package lodash, installed version 4.17.20 (npm)", "- File package.json"},
 		"**How to verify**": {"- Re-run it."}}
@@ -273,6 +274,10 @@ func TestAnswerPin(t *testing.T) {
 	lead := map[string][]string{"**Fix**": {"Upgrade.", "npm: Run it.", "```", "npm install lodash@4.17.21", "```"}, "**Why it matters**": why}
 	// Only the reference's sections: it has no References.
 	heads := []string{"**In short**", "**What it is**", "**Where**", "**Fix**", "**Why it matters**", "**How to verify**"}
+	// Its fact steps without their list marker; no rule page, so no
+	// documented fix at all.
+	steps := map[string][]string{"Address the underlying": {"Address the underlying weakness, CWE-400 (Uncontrolled Resource Consumption): It grows."},
+		"Follow the rule's documented": {}}
 	noFix := remedy.NoFixClaims
 	same := append(remedy.LineContradictions(remedy.StatusSameLine), noFix...)
 	later := append(remedy.LineContradictions(remedy.StatusOtherLine), noFix...)
@@ -282,15 +287,15 @@ func TestAnswerPin(t *testing.T) {
 		want  *engine.Pin
 	}{
 		{"a dependency with a fix", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21"},
-			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Headings: heads, Forbidden: noFix}},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Headings: heads, Steps: steps, Forbidden: noFix}},
 		{"a fix on the installed line", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21", FixLine: "same-line"},
-			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Headings: heads, Forbidden: same}},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Headings: heads, Steps: steps, Forbidden: same}},
 		{"a fix on a later line", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20", FixedVersion: "4.17.21", FixLine: "other-line"},
-			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Headings: heads, Forbidden: later}},
+			&engine.Pin{Installed: "4.17.20", Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Headings: heads, Steps: steps, Forbidden: later}},
 		{"no installed version", dataset.Facts{Package: "lodash", FixedVersion: "4.17.21"},
-			&engine.Pin{Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Headings: heads, Forbidden: noFix}},
+			&engine.Pin{Fixed: "4.17.21", Blocks: [][]string{{"npm install lodash@4.17.21"}}, Sections: where, Leads: lead, Headings: heads, Steps: steps, Forbidden: noFix}},
 		{"no fix: the sections of facts alone", dataset.Facts{Package: "lodash", InstalledVersion: "4.17.20"},
-			&engine.Pin{Installed: "4.17.20", Sections: where, Leads: map[string][]string{"**Why it matters**": why}, Headings: heads}},
+			&engine.Pin{Installed: "4.17.20", Sections: where, Leads: map[string][]string{"**Why it matters**": why}, Headings: heads, Steps: steps}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

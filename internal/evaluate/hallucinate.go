@@ -1,6 +1,8 @@
 package evaluate
 
 import (
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -8,6 +10,7 @@ import (
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
 	"github.com/vulntune/vulntune/internal/ident"
+	"github.com/vulntune/vulntune/internal/remedy"
 )
 
 // Ungrounded returns the identifiers answer names (see UngroundedIdents)
@@ -109,9 +112,12 @@ func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
 	// References section to findings without a link and filled it with
 	// a How to verify line.
 	pin.Headings = headings(reference)
+	if len(sectionLines(reference, "Fix")) > 0 {
+		pin.Steps = factSteps(reference)
+	}
 	versions := facts.InstalledVersion != "" && facts.FixedVersion != "" &&
 		ident.NormVersion(facts.InstalledVersion) != ident.NormVersion(facts.FixedVersion)
-	if !versions && len(pin.Blocks) == 0 && len(pin.Sections) == 0 && len(pin.Leads) == 0 && len(pin.Forbidden) == 0 && len(pin.Headings) == 0 {
+	if !versions && len(pin.Blocks) == 0 && len(pin.Sections) == 0 && len(pin.Leads) == 0 && len(pin.Forbidden) == 0 && len(pin.Headings) == 0 && len(pin.Steps) == 0 {
 		return nil
 	}
 	return pin
@@ -174,6 +180,36 @@ func impactLead(reference string) string {
 	}
 	return why[0]
 }
+
+// factSteps maps each opening of a fix step that states a fact
+// (remedy.FactSteps) to reference's lines that open so, their list marker
+// and blanks aside, an empty list where it has none: a line of a grounded
+// answer that opens so may only be one of them. AnswerPin holds them for
+// a reference with a Fix section (vulntune's answers). Left to the weights, the
+// demo model's grounded answers on the other projects wrote 20 weakness
+// steps, none the finding's own ("CWE-190 (Integer Overflow or
+// Wraparound): The product of an integer and a signed integer is
+// undefined", a secret's value or a rule id called the weakness), and
+// 9 documented-fix steps that were not the finding's (a link for a
+// finding without one, "https. (click the flagged code)").
+func factSteps(reference string) map[string][]string {
+	out := map[string][]string{}
+	for _, o := range remedy.FactSteps {
+		out[o] = []string{}
+	}
+	for _, l := range strings.Split(reference, "\n") {
+		t := strings.TrimSpace(listMarkerRE.ReplaceAllString(l, ""))
+		for _, o := range remedy.FactSteps {
+			if len(t) >= len(o) && strings.EqualFold(t[:len(o)], o) && !slices.Contains(out[o], t) {
+				out[o] = append(out[o], t)
+			}
+		}
+	}
+	return out
+}
+
+// listMarkerRE is a list item's marker at a line's start: "1. ", "- ".
+var listMarkerRE = regexp.MustCompile(`^\s*(?:\d+[.)]|[-*+])\s+`)
 
 // pinnedSections are the sections AnswerPin holds to the reference's
 // lines: vulntune's facts, nothing the model adds to. "How to verify" was

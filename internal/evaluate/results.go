@@ -279,6 +279,9 @@ type Generation struct {
 	// resumes this free answer (groundModel). Not written: token ids mean
 	// nothing without the tokenizer, and the cache keeps them.
 	prefix []int
+	// ids are the answer's tokens (engine.EvaluateItem.IDs), which
+	// observe replays; not written either.
+	ids []int
 }
 
 // score checks g's answer against its example: the one place that decides

@@ -29,8 +29,10 @@ import (
 // finding's own line, open Why it matters with its severity and kind's
 // impact, give each section of facts whole and only the sections the
 // finding's own answer has; 11: Why it matters held whole, narrate v19's
-// one line of severity, description and kind's impact).
-const cacheVersion = 11
+// one line of severity, description and kind's impact; 12: the fix steps
+// that state facts, the weakness's and the rule's page, only the
+// finding's own).
+const cacheVersion = 12
 
 // identifier is implemented by engines whose greedy answers are
 // reproducible (engine.Engine.AnswerID).

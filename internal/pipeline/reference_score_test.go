@@ -13,6 +13,7 @@ import (
 	"github.com/vulntune/vulntune/internal/engine/enginetest"
 	"github.com/vulntune/vulntune/internal/evaluate"
 	"github.com/vulntune/vulntune/internal/pipeline"
+	"github.com/vulntune/vulntune/internal/remedy"
 )
 
 // referenceSources are the scanner reports whose datasets hold the
@@ -163,7 +164,8 @@ json.dump(out, sys.stdout)
 `
 
 // TestSnippetPinSparesReferenceAnswers: grounded decoding's hold on fix
-// snippets, the Fix and Why it matters leads, its headings, the sections of facts and the phrases that
+// snippets, the Fix and Why it matters leads, its headings, its fix steps
+// that state facts, the sections of facts and the phrases that
 // would make a fix wrong (evaluate.AnswerPin,
 // the engine's pin.py) lets every reference
 // answer of the sample and corpus datasets through, character by
@@ -177,15 +179,16 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 		Sections  map[string][]string `json:"sections"`
 		Leads     map[string][]string `json:"leads"`
 		Headings  []string            `json:"headings"`
+		Steps     map[string][]string `json:"steps"`
 		Forbidden []string            `json:"forbidden"`
 	}
 	for _, src := range referenceSources {
 		var cases []pinCase
 		var ids []string
-		lined, led, why, through, barred, held := 0, 0, 0, 0, 0, map[string]int{}
+		lined, led, why, through, barred, held, steps := 0, 0, 0, 0, 0, map[string]int{}, map[string]int{}
 		for _, ex := range referenceExamples(t, src) {
 			if pin := evaluate.AnswerPin(ex.Meta.Facts, ex.Assistant()); pin != nil {
-				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Blocks, pin.Sections, pin.Leads, pin.Headings, pin.Forbidden})
+				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Blocks, pin.Sections, pin.Leads, pin.Headings, pin.Steps, pin.Forbidden})
 				lined += min(len(pin.Blocks), 1)
 				if _, ok := pin.Leads[chat.Heading("Fix")]; ok {
 					led++
@@ -197,6 +200,9 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 					through++
 				}
 				barred += min(len(pin.Forbidden), 1)
+				for o, lines := range pin.Steps {
+					steps[o] += min(len(lines), 1)
+				}
 				for h := range pin.Sections {
 					held[h]++
 				}
@@ -226,7 +232,13 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 				t.Errorf("%s: no reference answer's pin holds its %s lines", filepath.Base(src), h)
 			}
 		}
-		t.Logf("%s: %d reference answers with a pin, %d of them with fix blocks, %d with a Fix lead (%d through its block), %d with a Why it matters lead, %d with forbidden phrases, %d with In short, %d with What it is, %d with Where, %d with How to verify lines",
-			filepath.Base(src), len(cases), lined, led, through, why, barred, held[chat.Heading("In short")], held[chat.Heading("What it is")], held[chat.Heading("Where")], held[chat.Heading("How to verify")])
+		for _, o := range remedy.FactSteps {
+			if steps[o] == 0 {
+				t.Errorf("%s: no reference answer's pin holds a %q step", filepath.Base(src), o)
+			}
+		}
+		t.Logf("%s: %d reference answers with a pin, %d of them with fix blocks, %d with a Fix lead (%d through its block), %d with a Why it matters lead, %d with forbidden phrases, %d with In short, %d with What it is, %d with Where, %d with How to verify lines, %d with a weakness step, %d with a documented fix",
+			filepath.Base(src), len(cases), lined, led, through, why, barred, held[chat.Heading("In short")], held[chat.Heading("What it is")], held[chat.Heading("Where")], held[chat.Heading("How to verify")],
+			steps[remedy.FactSteps[1]], steps[remedy.FactSteps[0]])
 	}
 }

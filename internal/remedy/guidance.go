@@ -93,10 +93,10 @@ func Guidance(f *finding.Finding) Advice {
 		}
 	}
 	if f.HelpURI != "" {
-		add("Follow the rule's documented fix: " + f.HelpURI)
+		add(StepDocumentedFix + ": " + f.HelpURI)
 	}
 	for _, e := range g.CWE {
-		add(fmt.Sprintf("Address the underlying weakness, %s (%s): %s", e.ID, e.Name, e.Description))
+		add(fmt.Sprintf("%s, %s (%s): %s", StepWeakness, e.ID, e.Name, e.Description))
 	}
 	// Nothing from the scanner or the catalogue: say what to change in
 	// the rule's terms. Not the location again (the answer's "Where" has
@@ -115,6 +115,24 @@ func Guidance(f *finding.Finding) Advice {
 	}
 	return g
 }
+
+// The openings of the fix steps that state facts, not advice: the rule's
+// page and the weakness's entry in the CWE catalogue. Grounded decoding
+// holds a line that opens so to the finding's own (evaluate.AnswerPin):
+// left to the weights, the demo model's grounded answers on the other
+// projects wrote 20 such weakness lines, none the finding's ("The product
+// does not expose the resource to the wrong hemisphere"), and documented
+// fixes for findings with no page ("https. (click the flagged code)").
+const (
+	StepDocumentedFix = "Follow the rule's documented fix"
+	StepWeakness      = "Address the underlying weakness"
+)
+
+// FactSteps are the openings grounded decoding holds: each step's words
+// but its last, so a paraphrase of its close ("the rule's documented
+// solution", "the underlying vulnerability") opens so too; held to the
+// whole phrases, the demo model wrote those.
+var FactSteps = []string{"Follow the rule's documented", "Address the underlying"}
 
 // where names a finding's location for a sentence: path:line, or the web
 // request.

@@ -215,3 +215,19 @@ func TestForDependencyEdges(t *testing.T) {
 		})
 	}
 }
+
+// TestFactStepsOpenTheSteps: each step that states a fact opens with one
+// of the openings grounded decoding holds.
+func TestFactStepsOpenTheSteps(t *testing.T) {
+	for _, step := range []string{remedy.StepDocumentedFix, remedy.StepWeakness} {
+		n := 0
+		for _, o := range remedy.FactSteps {
+			if strings.HasPrefix(step, o) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%q opens with %d of FactSteps %q, want 1", step, n, remedy.FactSteps)
+		}
+	}
+}

@@ -118,3 +118,60 @@ def test_resumed_regeneration_answers_as_from_scratch(tiny, events, few_e):
 def test_bad_prefixes(tiny, events, prefixes, want):
     with pytest.raises(evaluate.WorkerError, match=want):
         evaluate.op_evaluate(request(tiny, grounding="enforce", skip_scoring=True, prefixes=prefixes))
+
+
+@pytest.mark.parametrize("guard", [None, {"max_period": 8, "min_repeats": 3, "min_tokens": 8, "max_bans": 12}])
+def test_replayed_observation_is_the_observing_pass(tiny, events, few_e, guard):
+    # Free answers decoded without grounds, their ids replayed by the
+    # observe op, report what decoding while observing reports: the same
+    # answers, the same first interventions and prefixes, the same stats.
+    kw = {"loop_guard": guard} if guard else {}
+    observed, _ = run_op(events, request(tiny, grounding="observe", **kw))
+    plain = request(tiny, return_ids=True, **kw)
+    grounds = plain.pop("grounds")
+    free, _ = run_op(events, plain)
+    assert any("prefix_ids" in it for it in observed.values()), "the babble should trip the checker somewhere"
+    if guard:
+        assert any(it["loop_guard"]["bans"] for it in observed.values()), "the guard should steer the babble somewhere"
+    for i in range(len(USERS)):
+        assert free[i]["text"] == observed[i]["text"] and "grounding" not in free[i]
+        assert len(free[i]["ids"]) == free[i]["generation_tokens"]
+    answers = [{"ids": free[i]["ids"], "finish_reason": free[i]["finish_reason"]} for i in range(len(USERS))]
+    start = events.tell()
+    out = evaluate.op_observe({"model": tiny, "max_tokens": 64, "grounds": grounds, "answers": answers})
+    for it in out["items"]:
+        i = it["index"]
+        assert it["grounding"] == observed[i]["grounding"], f"example {i}"
+        assert it.get("prefix_ids") == observed[i].get("prefix_ids"), f"example {i}"
+    events.seek(start)
+    assert '"stage": "observe"' in events.read()
+
+
+def test_replay_sees_the_end_of_sequence(tiny, events, monkeypatch):
+    # An answer that may not end where it ended is changed at its end:
+    # the end-of-sequence step is replayed too.
+    def check(self, text, final=False):
+        return not final
+
+    monkeypatch.setattr(Ground, "check", check)
+    out = evaluate.op_observe({"model": tiny, "max_tokens": 64, "grounds": ["g", "g"],
+                               "answers": [{"ids": [5, 6, 7], "finish_reason": "stop"}, {"ids": [5, 6, 7], "finish_reason": "length"}]})
+    stopped, cut = out["items"]
+    assert stopped["grounding"]["first_intervention"] == 3 and stopped["prefix_ids"] == [5, 6, 7]
+    assert stopped["grounding"]["steps"] == 4
+    assert cut["grounding"]["first_intervention"] is None and "prefix_ids" not in cut
+    assert cut["grounding"]["steps"] == 3
+
+
+@pytest.mark.parametrize(
+    "req,want",
+    [
+        ({"grounds": ["g"], "answers": [{"ids": [1, -2], "finish_reason": "stop"}]}, "answer 0: ids must be"),
+        ({"grounds": ["g"], "answers": [{"ids": [1], "finish_reason": "done"}]}, "finish_reason 'done'"),
+        ({"grounds": ["g", "h"], "answers": [{"ids": [1], "finish_reason": "stop"}]}, "2 grounds for 1 examples"),
+        ({"answers": [{"ids": [1], "finish_reason": "stop"}]}, "observe needs grounds"),
+    ],
+)
+def test_bad_observe_requests(tiny, events, req, want):
+    with pytest.raises(evaluate.WorkerError, match=want):
+        evaluate.op_observe(dict(req, model=tiny, max_tokens=64))

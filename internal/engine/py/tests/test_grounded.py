@@ -531,3 +531,39 @@ def test_resumed_processor_counts_max_tokens_from_the_answer_start():
     got = run(proc, vocab, [[1], [2], [3], [4], [6]], 5, [1, 2, 3])
     assert got == [1, 2, 3, 4, 6]
     assert proc.stats() == {"steps": 4, "interventions": 0, "first_intervention": None, "deep": 0, "stuck": 0}
+
+
+@pytest.mark.parametrize(
+    "vocab,prefs,steps,eos,want",
+    [
+        # An invented version, replaced at the third token.
+        (["<p>", "Upgrade to ", "1.3.", "9", "14", ".", "</s>"], [[1], [2], [3, 4], [5], [6]], 5, 6, 2),
+        # A grounded answer: nothing to replace.
+        (["<p>", "Upgrade to ", "1.3.", "14", ".", "</s>"], [[1], [2], [3], [4], [5]], 5, 5, None),
+        # Cut at max_tokens before its end.
+        (["<p>", "Upgrade to ", "1.3.", "14", ".", "</s>"], [[1], [2], [3], [4], [5]], 3, 5, None),
+    ],
+)
+def test_replay_reports_what_observing_reported(vocab, prefs, steps, eos, want):
+    # GroundedProcessor.replay over the tokens free decoding chose gives
+    # the stats an observing processor gave while they were decoded.
+    tok = ToyTokenizer(vocab)
+    observer = GroundedProcessor(tok, GROUND, observe=True, eos_ids=[eos], max_tokens=steps)
+    free = run(observer, vocab, prefs, steps)
+    ended = free[-1] == eos
+    answer = free[:-1] if ended else free
+    reason = "stop" if ended else "length"
+    replayer = GroundedProcessor(tok, GROUND, observe=True, eos_ids=[eos], max_tokens=steps)
+    got = replayer.replay(answer, reason)
+    assert got == observer.answer_stats(len(answer), reason)
+    assert got["first_intervention"] == want
+
+
+def test_replay_needs_a_fresh_observer():
+    tok = ToyTokenizer(["<p>", "a", "</s>"])
+    with pytest.raises(ValueError, match="does not observe"):
+        GroundedProcessor(tok, GROUND, eos_ids=[2]).replay([1], "stop")
+    proc = GroundedProcessor(tok, GROUND, observe=True, eos_ids=[2])
+    proc.replay([1], "stop")
+    with pytest.raises(ValueError, match="already started"):
+        proc.replay([1], "stop")

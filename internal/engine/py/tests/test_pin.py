@@ -8,7 +8,7 @@ snippet evaluation calls vulnerable is tested from Go
 import pytest
 
 from vulntune_engine.grounded import GroundedProcessor, request_processors
-from vulntune_engine.pin import AnswerPin, Forbidden, Headings, SectionLines, SnippetPin, fix_snippets, version_tokens
+from vulntune_engine.pin import AnswerPin, Forbidden, Headings, SectionLines, SnippetPin, StepLines, fix_snippets, version_tokens
 
 from test_grounded import ToyTokenizer, run
 
@@ -390,3 +390,48 @@ def test_processor_keeps_the_fix_on_its_release_line():
     prefs = [[0], [1], [2, 3], [4], [5]]
     out = run(GroundedProcessor(tok, GROUND + "\n4.2.1", eos_ids=[5], pin=pin), vocab, prefs, 5)
     assert "".join(vocab[t] for t in out if t != 5) == "**What it is**\n4.2.1, the lowest fixed version above the installed one."
+
+
+WEAKNESS = "Address the underlying weakness, CWE-190 (Integer Overflow or Wraparound): The product performs a calculation."
+STEPS = {"Address the underlying": [WEAKNESS], "Follow the rule's documented": []}
+
+
+@pytest.mark.parametrize(
+    "text,final,ok",
+    [
+        # The finding's own step, under any list marker.
+        ("**Fix**\n1. " + WEAKNESS + "\n", False, True),
+        ("**Fix**\n3. " + WEAKNESS, True, True),
+        ("- " + WEAKNESS + "\n", False, True),
+        # On its way to it, a trailing blank included.
+        ("**Fix**\n2. Address the underlying weakness, CWE-190 (Integer", False, True),
+        ("**Fix**\n2. Address the underlying weakness, CWE-190 ", False, True),
+        # Not yet the opening: the model's own.
+        ("**Fix**\n2. Address the under", False, True),
+        ("**Fix**\n2. Address the flagged code.\n", False, True),
+        # A paraphrase of the opening's close opens so too.
+        ("**Fix**\n2. Address the underlying vulnerability", False, False),
+        ("**Fix**\n2. Follow the rule's documented solution", False, False),
+        # The catalogue paraphrased wrongly, or cut short.
+        ("**Fix**\n2. Address the underlying weakness, CWE-190 (Integer Overflow or Wraparound): The product of an", False, False),
+        ("**Fix**\n2. Address the underlying weakness, CWE-190 (Integer Overflow or Wraparound):\n", False, False),
+        ("**Fix**\n2. " + WEAKNESS, False, True),
+        ("**Fix**\n2. " + WEAKNESS[:-1], True, False),
+        # In another case the opening is held too.
+        ("**Fix**\n2. address the underlying weakness, a secret", False, False),
+        # No page: no documented fix, wherever it is written.
+        ("**Fix**\n2. Follow the rule's documented fix", False, False),
+        ("**How to verify**\n- Follow the rule's documented fix: https://cwe.mitre.org/data/definitions/190.html\n", False, False),
+        ("**Fix**\n2. Follow the rule's", False, True),
+    ],
+)
+def test_step_lines(text, final, ok):
+    assert StepLines(STEPS).check(text, final=final) is ok
+
+
+def test_step_lines_in_the_answer_pin():
+    pin = AnswerPin({"steps": STEPS})
+    assert pin.active and not pin.check("1. Follow the rule's documented fix: x\n", final=False)
+    assert not AnswerPin({"steps": {}}).active
+    # An opening with no line (JSON null) bars it too.
+    assert not StepLines({"Address the underlying": None}).check("Address the underlying weakness", final=False)

@@ -22,6 +22,16 @@ Ops:
             for none) resume each answer after its prefix: grounded
             regeneration decodes only from the first intervention on
             (request_prefixes).
+            With "return_ids", each item carries "ids", all its answer
+            tokens: what the observe op replays.
+  observe   load a model's tokenizer only and replay answers free decoding
+            gave ("answers": their "ids" and "finish_reason") through
+            grounded decoding's observing processor (grounded.py
+            GroundedProcessor.replay), with the request's "grounds" and
+            "pins": each item's "grounding" and "prefix_ids" as observing
+            while decoding would have reported them, in seconds. Free
+            answers are then cached without the rules, and a change to
+            them regenerates only the answers grounded decoding changes.
   check     load a model's tokenizer, round-trip texts through it, render
             the chat template and, unless told not to, answer one prompt.
 """
@@ -260,6 +270,8 @@ def op_evaluate(req):
                 extra = {}
                 if loop_guard:
                     extra["loop_guard"] = steer.pop(i).stats()
+                if req.get("return_ids"):
+                    extra["ids"] = toks
                 if procs:
                     extra["grounding"] = st = procs[i].answer_stats(len(toks), reason)
                     at = st["first_intervention"]
@@ -304,6 +316,41 @@ def op_evaluate(req):
         "chat_template_source": source,
         "cpu_kernels": cpumath.kernels_in_use(),
     }
+
+
+def op_observe(req):
+    """Where grounded decoding would first have changed each of the
+    request's answers (GroundedProcessor.replay): {"items": [{"index",
+    "grounding", "prefix_ids" where it would}]}."""
+    from mlx_lm.utils import load_config, load_tokenizer
+    from pathlib import Path
+
+    model_dir = req["model"]
+    if not os.path.isdir(model_dir):
+        raise WorkerError("BadRequest", f"model directory {model_dir} does not exist")
+    answers = req.get("answers") or []
+    if not req.get("grounds"):
+        raise WorkerError("BadRequest", "observe needs grounds")
+    for i, a in enumerate(answers):
+        ids = a.get("ids")
+        if not isinstance(ids, list) or not all(type(t) is int and t >= 0 for t in ids):
+            raise WorkerError("BadRequest", f"answer {i}: ids must be a list of non-negative integers")
+        if a.get("finish_reason") not in ("stop", "length", "repetition"):
+            raise WorkerError("BadRequest", f"answer {i}: finish_reason {a.get('finish_reason')!r}: want stop, length or repetition")
+    # The end-of-sequence set decoding used (mlx-lm's load: the config's
+    # eos_token_id; answer_ends), which decides where an answer may end.
+    path = Path(model_dir)
+    tokenizer = answer_ends(load_tokenizer(path, eos_token_ids=load_config(path).get("eos_token_id")))
+    procs = request_processors(dict(req, grounding="observe"), tokenizer, range(len(answers)))
+    items = []
+    for i, a in enumerate(answers):
+        st = procs[i].replay(a["ids"], a["finish_reason"])
+        item = {"index": i, "grounding": st}
+        if st["first_intervention"] is not None:
+            item["prefix_ids"] = a["ids"][: st["first_intervention"]]
+        items.append(item)
+        emit("progress", stage="observe", done=i + 1, total=len(answers))
+    return {"items": items}
 
 
 def op_check(req):
@@ -357,7 +404,7 @@ def op_check(req):
     return out
 
 
-OPS = {"evaluate": op_evaluate, "check": op_check}
+OPS = {"evaluate": op_evaluate, "observe": op_observe, "check": op_check}
 
 
 def main():

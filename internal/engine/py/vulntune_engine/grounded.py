@@ -589,6 +589,36 @@ class GroundedProcessor:
         self.steps = len(prefix)
         return self
 
+    def replay(self, ids, finish_reason):
+        """Observe an answer free decoding already gave, without the model:
+        ids are its tokens, finish_reason how it ended ("stop": an
+        end-of-sequence came after ids). Free decoding is greedy, so the
+        token each step took is the top one an observing processor would
+        have seen there (after the loop guard, which masks first); checking
+        each in turn finds the intervention the observing pass would have
+        found, at the same index. Evaluation keeps free answers under a
+        key without grounds or pins and replays them against the current
+        rules in seconds, so a change to the rules regenerates only what
+        grounded decoding changes. Returns answer_stats()."""
+        if not self.observe:
+            raise ValueError("replay: the processor does not observe")
+        if self._started or self.steps:
+            raise ValueError("replay: the processor has already started")
+        toks = [int(t) for t in ids]
+        if finish_reason == "stop" and self.eos:
+            toks.append(min(self.eos))
+        for k, tok in enumerate(toks):
+            if self.max_tokens is not None and self.steps >= self.max_tokens:
+                break
+            if k:
+                self._append(toks[k - 1])
+            self._started = True
+            self.steps += 1
+            if not self.passes(tok):
+                self._marks.append([k, 0, 0])
+                break
+        return self.answer_stats(len(ids), finish_reason)
+
     def _append(self, tok):
         self.text = self._candidate_text(tok)
         self.ids.append(tok)
@@ -730,8 +760,8 @@ class GroundedProcessor:
 
 
 def request_processors(req, tokenizer, indices):
-    """The processors of the examples at indices, for an evaluate request
-    that names grounds: {index: GroundedProcessor}, empty without them.
+    """The processors of the examples at indices, for an evaluate or observe
+    request that names grounds: {index: GroundedProcessor}, empty without them.
     req["grounding"] is "observe" (free decoding that records where the
     processor would first intervene) or "enforce" (grounded decoding);
     req["pins"], when set, holds each example's installed and fixed
@@ -744,10 +774,12 @@ def request_processors(req, tokenizer, indices):
         from .protocol import WorkerError
 
         raise WorkerError("BadRequest", f'grounding {mode!r}: want "observe" or "enforce"')
-    if len(grounds) != len(req["examples"]):
+    # The observe op replays "answers", the evaluate op decodes "examples".
+    n = len(req["examples"] if "examples" in req else req["answers"])
+    if len(grounds) != n:
         from .protocol import WorkerError
 
-        raise WorkerError("BadRequest", f"{len(grounds)} grounds for {len(req['examples'])} examples")
+        raise WorkerError("BadRequest", f"{len(grounds)} grounds for {n} examples")
     pins = req.get("pins") or [None] * len(grounds)
     if len(pins) != len(grounds):
         from .protocol import WorkerError

@@ -439,18 +439,65 @@ class Headings:
         return True
 
 
+# A list item's marker at a line's start (Go's evaluate.listMarkerRE).
+LIST_MARKER_RE = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+")
+
+
+class StepLines:
+    """Holds the fix steps that state facts to the finding's own (Go's
+    evaluate.AnswerPin and remedy.FactSteps): steps maps an opening
+    ("Address the underlying weakness") to the only lines, list marker and
+    blanks aside, that a line opening so, in any case, may be; with none,
+    no line may open so. A line still being written that has the opening
+    must be on its way to one of them. Grounded answers on the other
+    projects wrote 20 weakness steps, none the finding's ("The product
+    buffer buffer is not properly aligned with the data buffer"), and
+    documented fixes for findings with no page."""
+
+    def __init__(self, steps):
+        self.steps = {}
+        for o, lines in (steps or {}).items():
+            if o.strip():
+                self.steps[o.strip().lower()] = sorted({l.strip() for l in lines or ()} - {""})
+        self.active = bool(self.steps)
+
+    def check(self, text, final=False):
+        """Whether text may stand as (the beginning of) an answer."""
+        if not self.active:
+            return True
+        lines = text.split("\n")
+        for k, line in enumerate(lines):
+            complete = final or k < len(lines) - 1
+            body = LIST_MARKER_RE.sub("", line)
+            low = body.lower()
+            for o, allowed in self.steps.items():
+                if not low.startswith(o):
+                    continue
+                t = body.strip()
+                if complete:
+                    if t not in allowed:
+                        return False
+                elif not _on_way(body, allowed):
+                    return False
+        return True
+
+
 class AnswerPin:
     """Every rule of a request's pin (Go's engine.Pin, a dict):
     SnippetPin over its versions and fix blocks, SectionLines over its
-    sections, Headings over its headings, Forbidden over its phrases.
-    Grounded decoding checks each candidate with it."""
+    sections, Headings over its headings, Forbidden over its phrases,
+    StepLines over its steps. Grounded decoding checks each candidate
+    with it."""
 
     def __init__(self, pin):
         self.snippets = SnippetPin(pin.get("installed"), pin.get("fixed"), pin.get("blocks"))
         self.sections = SectionLines(pin.get("sections"), pin.get("leads"))
         self.headings = Headings(pin.get("headings"))
         self.forbidden = Forbidden(pin.get("forbidden"))
-        self.active = self.snippets.active or self.sections.active or self.headings.active or self.forbidden.active
+        self.steps = StepLines(pin.get("steps"))
+        self.active = (
+            self.snippets.active or self.sections.active or self.headings.active or self.forbidden.active or self.steps.active
+        )
 
     def check(self, text, final=False):
         """Whether text may stand as (the beginning of) an answer under
@@ -460,4 +507,5 @@ class AnswerPin:
             and self.sections.check(text, final=final)
             and self.headings.check(text, final=final)
             and self.forbidden.check(text, final=final)
+            and self.steps.check(text, final=final)
         )
