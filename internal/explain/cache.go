@@ -31,8 +31,8 @@ import (
 // finding's own answer has; 11: Why it matters held whole, narrate v19's
 // one line of severity, description and kind's impact; 12: the fix steps
 // that state facts, the weakness's and the rule's page, only the
-// finding's own).
-const cacheVersion = 12
+// finding's own; 13: no line of asterisks alone).
+const cacheVersion = 13
 
 // identifier is implemented by engines whose greedy answers are
 // reproducible (engine.Engine.AnswerID).

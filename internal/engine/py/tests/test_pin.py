@@ -325,6 +325,12 @@ HEADS = ["**In short**", "**Where**", "**How to verify**"]
         ("**In short**\nx\n** where**", False, True),  # as the loop guard reads headings
         ("**In short**\nx\n**In short**\n", False, False),  # each once
         ("**In short**\nx\n*", False, True),
+        # Asterisks alone are on their way to a heading or nothing: 9 of
+        # 35 grounded answers ended on a lone "*" past their last section.
+        ("**In short**\nx\n**Where**\n- y\n**How to verify**\n- z\n\n*", False, False),
+        ("**In short**\nx\n\n*", True, False),
+        ("**In short**\nx\n***\n", False, False),
+        ("**In short**\nx\n**Where**\n- y\n**How to verify**\n- z\n* a list item\n", False, True),
         ("**In short**\n```\n**kwargs\n", False, False),  # a bold line that is no heading
         ("no heading at all", True, True),
     ],

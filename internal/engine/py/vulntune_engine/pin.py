@@ -406,7 +406,8 @@ class Forbidden:
 class Headings:
     """Holds an answer to the sections the finding's own answer has (Go's
     evaluate.AnswerPin: its heading lines, "**Where**"): a line that opens
-    with "**" must be one of them not yet given, or on its way to one.
+    with "**" must be one of them not yet given, or on its way to one, and
+    a line of asterisks alone only on its way to one.
     Grounded answers on the other projects added a References section to
     findings that have no link, and filled it with a How to verify line or
     stopped at an unfinished "**ReferenceS" (11 of the demo model's 35);
@@ -424,6 +425,15 @@ class Headings:
         given = set()
         lines = text.split("\n")
         for k, line in enumerate(lines):
+            bare = line.strip()
+            if bare and not bare.strip("*"):
+                # Asterisks alone: on its way to a heading, never a line
+                # of its own. Barred only at "**", answers past their
+                # last section ended on a lone "*" (9 of the v19 model's
+                # 35 grounded other-projects answers).
+                if final or k < len(lines) - 1 or len(given) == len(self.headings):
+                    return False
+                continue
             if not line.lstrip().startswith("**"):
                 continue
             if final or k < len(lines) - 1:
