@@ -487,7 +487,7 @@ type Observation struct {
 // order.
 func (e *Engine) Observe(ctx context.Context, req ObserveRequest, onEvent func(Event)) ([]Observation, error) {
 	d := Decoding{Grounds: req.Grounds, Pins: req.Pins, Grounding: GroundingObserve}
-	if err := d.validate("observe", max(req.MaxTokens, 1), 1, len(req.Answers)); err != nil {
+	if err := d.validate("observe", req.MaxTokens, 1, len(req.Answers)); err != nil {
 		return nil, err
 	}
 	if len(req.Grounds) != len(req.Answers) {

@@ -158,3 +158,33 @@ func TestAddGround(t *testing.T) {
 		t.Errorf("a request without pins marshals as %s (%v)", b, err)
 	}
 }
+
+// TestObserveValidation: the observe op refuses, before it loads a
+// tokenizer, a request it could only answer wrongly. A zero bound would
+// replay no token and report every answer as observed untouched.
+func TestObserveValidation(t *testing.T) {
+	t.Parallel()
+	one := []engine.ObservedAnswer{{IDs: []int{5, 6}, FinishReason: "stop"}}
+	tests := []struct {
+		name    string
+		req     engine.ObserveRequest
+		wantErr string
+	}{
+		{"no tokens", engine.ObserveRequest{Grounds: []string{"a"}, Answers: one}, "observe: max_tokens and batch_size must be positive, got 0 and 1"},
+		{"a negative bound", engine.ObserveRequest{MaxTokens: -3, Grounds: []string{"a"}, Answers: one}, "got -3 and 1"},
+		{"grounds for other answers", engine.ObserveRequest{MaxTokens: 8, Grounds: []string{"a", "b"}, Answers: one}, "observe: 2 grounds for 1 examples"},
+		{"no grounds", engine.ObserveRequest{MaxTokens: 8, Answers: one}, "observe: 0 grounds for 1 answers"},
+		{"pins for other grounds", engine.ObserveRequest{MaxTokens: 8, Grounds: []string{"a"}, Pins: []*engine.Pin{nil, nil}, Answers: one}, "observe: 2 pins for 1 grounds"},
+		{"an unknown finish", engine.ObserveRequest{MaxTokens: 8, Grounds: []string{"a"}, Answers: []engine.ObservedAnswer{{IDs: []int{5}, FinishReason: "eos"}}}, `observe: answer 0: finish reason "eos"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.req.Model = "m"
+			_, err := new(engine.Engine).Observe(context.Background(), tt.req, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}

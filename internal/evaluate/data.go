@@ -8,6 +8,7 @@ import (
 
 	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/dataset"
+	"github.com/vulntune/vulntune/internal/engine"
 )
 
 // example is one held-out row: the raw chat row sent to the engine, its
@@ -24,6 +25,13 @@ func (e example) prompt() string { return chat.Prompt(e.Messages) }
 
 // answer is the reference answer: the last assistant turn (chat.Answer).
 func (e example) answer() string { return chat.Answer(e.Messages) }
+
+// grounding is what grounded decoding holds e's answers to, as observing
+// and regenerating both send it: the prompt's identifiers and the facts
+// the reference answer states.
+func (e example) grounding() (string, *engine.Pin) {
+	return Ground(e.prompt(), e.Meta.Facts), AnswerPin(e.Meta.Facts, e.answer())
+}
 
 // pickSplit returns want, or "test" when the dataset has a test split and
 // "valid" otherwise: the test split exists to be held out from every choice

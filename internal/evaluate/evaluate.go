@@ -253,7 +253,7 @@ func observe(ctx context.Context, opts Options, label, dir string, exs []example
 			return fmt.Errorf("evaluate %s model: answer %d has %d token ids for %d tokens (an engine that does not return them?)", label, i, len(g.ids), g.GenerationTokens)
 		}
 		e := exs[g.Index]
-		d.AddGround(Ground(e.prompt(), e.Meta.Facts), AnswerPin(e.Meta.Facts, e.answer()))
+		d.AddGround(e.grounding())
 		req.Answers = append(req.Answers, engine.ObservedAnswer{IDs: g.ids, FinishReason: g.FinishReason})
 	}
 	req.Grounds, req.Pins = d.Grounds, d.Pins
@@ -351,7 +351,7 @@ func groundModel(ctx context.Context, opts Options, label, dir string, exs []exa
 			e := exs[g.Index]
 			at = append(at, g.Index)
 			req.Examples = append(req.Examples, e.Raw)
-			req.AddGround(Ground(e.prompt(), e.Meta.Facts), AnswerPin(e.Meta.Facts, e.answer()))
+			req.AddGround(e.grounding())
 			// An intervention at the first token leaves nothing to resume
 			// from: that answer is generated again whole. A prefix past
 			// the first intervention would keep a token grounded decoding

@@ -21,7 +21,10 @@ Ops:
             request's "prefixes" (one list of token ids per example, []
             for none) resume each answer after its prefix: grounded
             regeneration decodes only from the first intervention on
-            (request_prefixes).
+            (request_prefixes). Evaluation no longer observes while
+            decoding (it replays, below); the path stays as the oracle
+            the replay is tested against (tests, Go's checkGrounded) and
+            for bench/groundedregen.
             With "return_ids", each item carries "ids", all its answer
             tokens: what the observe op replays.
   observe   load a model's tokenizer only and replay answers free decoding

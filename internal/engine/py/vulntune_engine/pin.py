@@ -412,7 +412,9 @@ class Headings:
     findings that have no link, and filled it with a How to verify line or
     stopped at an unfinished "**ReferenceS" (11 of the demo model's 35);
     held so, an answer past its last section
-    can only end."""
+    can only end. The price: a "* item" bullet cannot begin past the last
+    heading, its "*" being barred before the text can say which it is;
+    narrate's bullets are "- ", and no reference answer pays it."""
 
     def __init__(self, headings):
         self.headings = sorted({heading_norm(h, complete=True) for h in headings or () if h.strip()})
