@@ -50,7 +50,10 @@ import (
 // the kind's impact), which grounded decoding holds whole; the two-line
 // layout of v17 doubled the free answers' invented identifiers on the
 // other projects.
-const Version = 19
+// 20: every phrasing shows the catalogue's description of the finding's
+// CWE entries (weaknesses), which the answer's weakness step quotes: the
+// model recalled descriptions it was never shown, and invented them.
+const Version = 20
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 // It names no domain beyond the findings' own (an earlier clause on
