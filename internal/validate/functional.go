@@ -3,10 +3,13 @@ package validate
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/ident"
 )
 
 // roundTripTexts exercise ASCII, punctuation, code, and multi-byte text
@@ -81,21 +84,53 @@ func checkEngine(ctx context.Context, r *Report, opts Options) error {
 	case g == nil:
 		r.add(GroupFunctional, "functional answer", Fail, "no answer (chat template failed)")
 	default:
-		r.add(GroupFunctional, "functional answer", judgeAnswer(g.Text), "%d tokens: %.120q", g.GenerationTokens, strings.TrimSpace(g.Text))
+		st, why := judgeAnswer(g.Text)
+		r.add(GroupFunctional, "functional answer", st, "%d tokens%s: %.120q", g.GenerationTokens, why, strings.TrimSpace(g.Text))
 	}
 	return nil
 }
 
-// judgeAnswer passes a non-empty answer that uses one of expectWords.
-func judgeAnswer(text string) Status {
+// judgeAnswer passes a non-empty answer that uses one of expectWords,
+// and warns, saying why, where the answer names an identifier the
+// question does not (ident.Ungrounded, links too) or moves to the
+// installed version: the demo's model passed this check with "upgrade
+// from 2.14.0 to 2.14.1", a version it invented and the one the question
+// says is vulnerable. A warning, not a failure: the answer is free
+// decoding's, 64 tokens of a question unlike the findings the model was
+// tuned on, and evaluation's gate is what holds the answers' facts.
+func judgeAnswer(text string) (Status, string) {
 	low := strings.ToLower(text)
 	if strings.TrimSpace(low) == "" {
-		return Fail
+		return Fail, " (empty)"
 	}
-	for _, w := range expectWords {
-		if strings.Contains(low, w) {
-			return Pass
-		}
+	if !slices.ContainsFunc(expectWords, func(w string) bool { return strings.Contains(low, w) }) {
+		return Fail, " (none of the words a coherent answer uses)"
 	}
-	return Fail
+	var why []string
+	prompt := chat.Prompt(functionalPrompt)
+	if u := append(ident.Ungrounded(text, prompt), identTexts(ident.UngroundedURLs(text, prompt))...); len(u) > 0 {
+		why = append(why, "names "+strings.Join(u, ", ")+", not in the question")
+	}
+	if toInstalled.MatchString(text) {
+		why = append(why, "moves to the installed version "+functionalInstalled)
+	}
+	if len(why) > 0 {
+		return Warn, " (" + strings.Join(why, "; ") + ")"
+	}
+	return Pass, ""
+}
+
+// functionalInstalled is the vulnerable version functionalPrompt names.
+const functionalInstalled = "2.14.1"
+
+// toInstalled is an answer moving to functionalInstalled: "to 2.14.1",
+// "to version 2.14.1", "-> 2.14.1".
+var toInstalled = regexp.MustCompile(`(?i)(?:\bto|->|→)\s+(?:version\s+)?v?` + regexp.QuoteMeta(functionalInstalled) + `\b`)
+
+func identTexts(ids []ident.Ident) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.Text
+	}
+	return out
 }
