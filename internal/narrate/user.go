@@ -109,8 +109,9 @@ func cweLine(f *finding.Finding, rem remedy.Remediation) string {
 
 // weaknesses are the catalogue's descriptions of the finding's CWE
 // entries, "CWE-323: Nonces should be used for the present occasion and
-// only once.", one per entry that has one: the answer's weakness step
-// quotes them (remedy.StepWeakness), and a step quoting what the prompt
+// only once.", one per entry that has one (Example leaves in those the
+// answer quotes, quotedOnly): the answer's weakness step and "Why it
+// matters" quote them (remedy.StepWeakness), and quoting what the prompt
 // never showed taught the model to recall a description, not read it. Up
 // to v19 none of the demo model's 14 free weakness steps on the held-out
 // findings was the finding's ("The product of two non-zero numbers is
