@@ -55,7 +55,7 @@ test: lint unit pyunit
 # (examples/corpus, never trained on: a stratified selection of 35, every
 # kind and tool, 20 dependency findings with a fixed version) and the report
 # is rendered again with the "Other projects" table beside the held-out one.
-DEMO_FLAGS ?= --max-steps 44 --max-seq-length 1280 --train-eval-batches 2 --eval-steps 30
+DEMO_FLAGS ?= --max-steps 44 --max-seq-length 1152 --train-eval-batches 2 --eval-steps 30
 OTHER_EVAL_FLAGS ?=
 demo: build
 	$(BIN) run --artifacts-dir examples/artifacts --output-dir runs/demo $(DEMO_FLAGS)

@@ -9,7 +9,7 @@
 #   bench/sweep.sh runs/demo/dataset 10 --lora-rank 4 8 16
 # Other settings are the defaults (config file and VULNTUNE_* variables
 # apply). Needs VULNTUNE_DATA_DIR / VULNTUNE_BASE_MODELS_DIR of an installed
-# engine. Rows are 1280 tokens, the main job's: every example trains whole
+# engine. Rows are 1152 tokens, the main job's: every example trains whole
 # (bench/RESULTS.md, "whole training examples"); sweeps before 2026-12-04
 # ran at 768 and cut 42 % of them.
 set -eu
@@ -28,7 +28,7 @@ for v in "$@"; do
 	VULNTUNE_FINE_TUNED_MODELS_DIR="$work/models" VULNTUNE_FINE_TUNING_WORKSPACE_DIR="$work/ws" \
 		"$work/vulntune" finetune --dataset "$ds" --output-name "$name" --max-steps "$steps" \
 		"$flag" "$v" --eval-steps "$steps" --save-steps "$steps" \
-		--max-seq-length 1280 --eval-batches 5 --patience -1 --json >"$work/$name.json"
+		--max-seq-length 1152 --eval-batches 5 --patience -1 --json >"$work/$name.json"
 	python3 - "$work/$name.json" "$flag $v" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); m = r["metrics"]

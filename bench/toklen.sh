@@ -10,7 +10,7 @@
 # Needs VULNTUNE_DATA_DIR with an engine (`vulntune setup`).
 set -euo pipefail
 ds=${1:?dataset dir}; base=${2:?base model dir}; shift 2
-[ $# -gt 0 ] || set -- 768 1024 1152 1280
+[ $# -gt 0 ] || set -- 768 1024 1152
 py="$VULNTUNE_DATA_DIR/engine/venv/bin/python"
 ENGINE_PY=$(cd "$(dirname "$0")/../internal/engine/py" && pwd) "$py" - "$ds" "$base" "$@" <<'PY'
 import json, os, sys

@@ -11,7 +11,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/ident"
 	"github.com/vulntune/vulntune/internal/remedy"
-	"github.com/vulntune/vulntune/internal/remedy/cwe"
 )
 
 // Version identifies what Example writes: bump it whenever the prompts or
@@ -52,13 +50,13 @@ import (
 // the kind's impact), which grounded decoding holds whole; the two-line
 // layout of v17 doubled the free answers' invented identifiers on the
 // other projects.
-// 20: every phrasing shows the catalogue's description of the finding's
-// CWE entries (weaknesses), which the answer's weakness step quotes: the
-// model recalled descriptions it was never shown, and invented them.
-// 21: only the descriptions the answer quotes (quotedOnly): v20 showed
-// dependency prompts descriptions their answers never quote, and its free
-// answers left out their fix blocks.
-const Version = 21
+// 20 and 21 (not kept; the prompts are v19's, so the version is 19):
+// the CWE catalogue's descriptions in the prompt, all of them or those
+// the answer quotes. Free weakness steps became the finding's own, but
+// the other projects' free hallucination rose (0.14 -> 0.17, 0.37) and
+// fix blocks fell away (bench/RESULTS.md, "The catalogue's words in the
+// prompt"); grounded decoding holds the step to the finding's own anyway.
+const Version = 19
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 // It names no domain beyond the findings' own (an earlier clause on
@@ -85,36 +83,6 @@ type Prose struct {
 func Example(f *finding.Finding, rem remedy.Remediation, prose *Prose) dataset.Example {
 	phr := phrasing(f.ID, len(userTemplates))
 	user := userTemplates[phr](f, rem)
-	text, prose := answerTo(f, rem, prose, user)
-	// The prompt keeps only the catalogue descriptions the answer quotes
-	// (weaknesses): a dependency's answer quotes the advisory, and the
-	// descriptions in 58 of the 99 dependency prompts of the samples
-	// (none quoted) came with free answers that left out their Package
-	// line and fix block (narrate v20: other projects' snippet coverage
-	// 0.70 → 0.15).
-	sameText := func(a, b cwe.Entry) bool { return a.Description == b.Description }
-	if q := quotedOnly(rem, text); !slices.EqualFunc(q.CWE, rem.CWE, sameText) {
-		user = userTemplates[phr](f, q)
-		text, prose = answerTo(f, rem, prose, user)
-	}
-	return dataset.Example{
-		Messages: []chat.Message{
-			{Role: "system", Content: SystemPrompt},
-			{Role: "user", Content: user},
-			{Role: "assistant", Content: text},
-		},
-		Meta: dataset.Meta{
-			FindingID: f.ID, Kind: string(f.Kind), Tools: toolNames(f), Severity: string(f.Severity),
-			Rule: primaryTool(f).Name + ":" + ruleOf(f),
-			Keys: Keys(f), LLM: prose != nil, Phrasing: phr,
-			Facts: facts(f, rem),
-		},
-	}
-}
-
-// answerTo is the answer to user (the prompt's user turn), and prose, or
-// nil where prose names what the prompt does not show.
-func answerTo(f *finding.Finding, rem remedy.Remediation, prose *Prose, user string) (string, *Prose) {
 	prompt := SystemPrompt + "\n" + user
 	// Links count too: a reference the prompt does not show (an advisory
 	// mirror, a rule's documentation page) is one evaluation counts as
@@ -136,32 +104,20 @@ func answerTo(f *finding.Finding, rem remedy.Remediation, prose *Prose, user str
 		prose = nil
 		text = answer(f, rem, nil, shown, linked)
 	}
-	return text, prose
-}
-
-// quotedOnly is rem with the descriptions of its CWE entries that text
-// does not quote left out, for the prompt (weaknesses). A description
-// counts as quoted by its opening: "Why it matters" may cut it to a
-// sentence budget.
-func quotedOnly(rem remedy.Remediation, text string) remedy.Remediation {
-	out := rem
-	out.CWE = slices.Clone(rem.CWE)
-	for i, c := range out.CWE {
-		d := strings.TrimSpace(c.Description)
-		if len(d) > quotedOpening {
-			d = d[:quotedOpening]
-		}
-		if d == "" || !strings.Contains(text, d) {
-			out.CWE[i].Description = ""
-		}
+	return dataset.Example{
+		Messages: []chat.Message{
+			{Role: "system", Content: SystemPrompt},
+			{Role: "user", Content: user},
+			{Role: "assistant", Content: text},
+		},
+		Meta: dataset.Meta{
+			FindingID: f.ID, Kind: string(f.Kind), Tools: toolNames(f), Severity: string(f.Severity),
+			Rule: primaryTool(f).Name + ":" + ruleOf(f),
+			Keys: Keys(f), LLM: prose != nil, Phrasing: phr,
+			Facts: facts(f, rem),
+		},
 	}
-	return out
 }
-
-// quotedOpening is how much of a description's opening an answer must
-// give to quote it: more than "The product does not", which opens half
-// the catalogue.
-const quotedOpening = 60
 
 // facts records what a correct answer names, for evaluation.
 func facts(f *finding.Finding, rem remedy.Remediation) dataset.Facts {

@@ -107,26 +107,6 @@ func cweLine(f *finding.Finding, rem remedy.Remediation) string {
 	return strings.Join(out, ", ")
 }
 
-// weaknesses are the catalogue's descriptions of the finding's CWE
-// entries, "CWE-323: Nonces should be used for the present occasion and
-// only once.", one per entry that has one (Example leaves in those the
-// answer quotes, quotedOnly): the answer's weakness step and "Why it
-// matters" quote them (remedy.StepWeakness), and quoting what the prompt
-// never showed taught the model to recall a description, not read it. Up
-// to v19 none of the demo model's 14 free weakness steps on the held-out
-// findings was the finding's ("The product of two non-zero numbers is
-// either 1 or 2"), where its 7 documented-fix steps, whose link the
-// prompt shows, all were (bench/factsteps).
-func weaknesses(rem remedy.Remediation) []string {
-	var out []string
-	for _, c := range rem.CWE {
-		if d := strings.TrimSpace(c.Description); d != "" {
-			out = append(out, c.ID+": "+d)
-		}
-	}
-	return out
-}
-
 func ruleOf(f *finding.Finding) string {
 	t := primaryTool(f)
 	if t.RuleID != "" {
@@ -148,9 +128,6 @@ func userReport(f *finding.Finding, rem remedy.Remediation) string {
 	}
 	if len(f.CWE) > 0 {
 		fmt.Fprintf(&b, "CWE: %s\n", cweLine(f, rem))
-	}
-	for _, w := range weaknesses(rem) {
-		fmt.Fprintf(&b, "Weakness %s\n", w)
 	}
 	if p := pkgLine(f); p != "" {
 		fmt.Fprintf(&b, "Package: %s\n", p)
@@ -189,9 +166,6 @@ func userLogLine(f *finding.Finding, rem remedy.Remediation) string {
 	if d := extraDetail(f); d != "" {
 		msg += "\n" + d
 	}
-	for _, w := range weaknesses(rem) {
-		msg += "\n" + w
-	}
 	if h := helpOf(f); h != "" {
 		msg += "\nSee " + h
 	}
@@ -226,9 +200,6 @@ func userQuestion(f *finding.Finding, rem remedy.Remediation) string {
 	if d := extraDetail(f); d != "" {
 		q += " " + d
 	}
-	for _, w := range weaknesses(rem) {
-		q += " The catalogue's " + w
-	}
 	if h := helpOf(f); h != "" {
 		q += " The rule's page: " + h
 	}
@@ -252,9 +223,6 @@ func userRecord(f *finding.Finding, rem remedy.Remediation) string {
 	}
 	if len(f.CWE) > 0 {
 		fmt.Fprintf(&b, "cwe: %s\n", cweLine(f, rem))
-	}
-	for _, w := range weaknesses(rem) {
-		fmt.Fprintf(&b, "weakness: %s\n", w)
 	}
 	if f.Package != nil {
 		fmt.Fprintf(&b, "package: %s\n", f.Package.Name)

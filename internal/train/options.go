@@ -15,13 +15,12 @@ import (
 // 135M-1B models vulntune targets on CPU and Apple silicon.
 const (
 	// DefaultMaxSeqLength holds every example of the sample dataset and of
-	// the evaluation corpus whole at SmolLM2's tokenizer (narrate v20,
-	// which shows the CWE catalogue's descriptions in the prompt: the
-	// longest 1,159 tokens, a held-out row; 1,152 cut it), with room for
-	// identifiers replaced by longer ones. Longer rows are truncated, counted in the result and
+	// the evaluation corpus whole at SmolLM2's tokenizer (narrate v12: the
+	// longest 1,044 and 1,010 tokens), with room for identifiers replaced
+	// by longer ones. Longer rows are truncated, counted in the result and
 	// the model card, and warned about. A batch pads only to its own
 	// longest row, so a length above the data's costs nothing.
-	DefaultMaxSeqLength = 1280
+	DefaultMaxSeqLength = 1152
 	// DefaultPatience stops training after this many evaluations without a
 	// better validation loss.
 	DefaultPatience = 3
