@@ -23,6 +23,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -132,12 +133,7 @@ func run(dir, data, label string, verbose bool) error {
 		}
 		counts["grounded"] = count(grounded, exs, "grounded", verbose)
 	}
-	decs := make([]string, 0, len(counts))
-	for d := range counts {
-		decs = append(decs, d)
-	}
-	slices.Sort(decs)
-	for _, d := range decs {
+	for _, d := range slices.Sorted(maps.Keys(counts)) {
 		t := counts[d]
 		fmt.Printf("%-8s %d answers:", d, t.n)
 		for _, o := range remedy.FactSteps {
@@ -151,12 +147,7 @@ func run(dir, data, label string, verbose bool) error {
 // count tallies answers, by example index, against their examples.
 func count(answers map[int]row, exs []dataset.Example, dec string, verbose bool) *tally {
 	t := &tally{lines: map[string]int{}, own: map[string]int{}}
-	idx := make([]int, 0, len(answers))
-	for i := range answers {
-		idx = append(idx, i)
-	}
-	slices.Sort(idx)
-	for _, i := range idx {
+	for _, i := range slices.Sorted(maps.Keys(answers)) {
 		r := answers[i]
 		t.n++
 		if loneAsterisks(r.Text) {
