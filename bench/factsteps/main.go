@@ -1,9 +1,9 @@
 // Command factsteps reads an evaluation's answers beside the dataset they
 // answered and counts, per decoding (free, grounded), the fix steps that
 // state a fact (remedy.FactSteps: "Address the underlying weakness …",
-// "Follow the rule's documented fix …") and how many of them are the
-// finding's own, the reference answer's line word for word (case, list
-// marker and blanks aside), as grounded decoding holds them
+// "Follow the rule's documented fix …", the opening in any case) and how
+// many of them are the finding's own, the reference answer's line word
+// for word (list marker and blanks aside), as grounded decoding holds them
 // (evaluate.AnswerPin's Steps). It also counts the answers whose last
 // line is asterisks alone (a heading begun and never given). No score
 // reads either: a step names a weakness in words, and a stray "*" no
@@ -26,7 +26,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -51,10 +50,6 @@ type tally struct {
 	n, lone    int
 	lines, own map[string]int
 }
-
-// listMarker is a list item's marker at a line's start, as evaluation
-// strips it before comparing a step (evaluate's listMarkerRE).
-var listMarker = regexp.MustCompile(`^\s*(?:\d+[.)]|[-*+])\s+`)
 
 func main() {
 	dir := flag.String("eval", "", "evaluation directory holding generations.jsonl and results.json (MODEL/eval or MODEL/eval/SET)")
@@ -159,13 +154,13 @@ func count(answers map[int]row, exs []dataset.Example, dec string, verbose bool)
 			own = pin.Steps
 		}
 		for _, l := range strings.Split(r.Text, "\n") {
-			step := strings.TrimSpace(listMarker.ReplaceAllString(l, ""))
+			step := evaluate.StepText(l)
 			for _, o := range remedy.FactSteps {
 				if len(step) < len(o) || !strings.EqualFold(step[:len(o)], o) {
 					continue
 				}
 				t.lines[o]++
-				if slices.ContainsFunc(own[o], func(s string) bool { return strings.EqualFold(s, step) }) {
+				if slices.Contains(own[o], step) {
 					t.own[o]++
 				} else if verbose {
 					fmt.Printf("%s #%d %s: %q\n", dec, i, r.Kind, step)

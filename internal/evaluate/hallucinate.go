@@ -198,7 +198,7 @@ func factSteps(reference string) map[string][]string {
 		out[o] = []string{}
 	}
 	for _, l := range strings.Split(reference, "\n") {
-		t := strings.TrimSpace(listMarkerRE.ReplaceAllString(l, ""))
+		t := StepText(l)
 		for _, o := range remedy.FactSteps {
 			if len(t) >= len(o) && strings.EqualFold(t[:len(o)], o) && !slices.Contains(out[o], t) {
 				out[o] = append(out[o], t)
@@ -206,6 +206,12 @@ func factSteps(reference string) map[string][]string {
 		}
 	}
 	return out
+}
+
+// StepText is line as a fix step is compared (factSteps, pin.py's
+// StepLines): its list marker and surrounding blanks aside.
+func StepText(line string) string {
+	return strings.TrimSpace(listMarkerRE.ReplaceAllString(line, ""))
 }
 
 // listMarkerRE is a list item's marker at a line's start: "1. ", "- ".

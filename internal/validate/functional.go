@@ -8,8 +8,9 @@ import (
 	"strings"
 
 	"github.com/vulntune/vulntune/internal/chat"
+	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
-	"github.com/vulntune/vulntune/internal/ident"
+	"github.com/vulntune/vulntune/internal/evaluate"
 )
 
 // roundTripTexts exercise ASCII, punctuation, code, and multi-byte text
@@ -92,7 +93,7 @@ func checkEngine(ctx context.Context, r *Report, opts Options) error {
 
 // judgeAnswer passes a non-empty answer that uses one of expectWords,
 // and warns, saying why, where the answer names an identifier the
-// question does not (ident.Ungrounded, links too) or moves to the
+// question does not (evaluate.Ungrounded, links too) or moves to the
 // installed version: the demo's model passed this check with "upgrade
 // from 2.14.0 to 2.14.1", a version it invented and the one the question
 // says is vulnerable. A warning, not a failure: the answer is free
@@ -108,7 +109,7 @@ func judgeAnswer(text string) (Status, string) {
 	}
 	var why []string
 	prompt := chat.Prompt(functionalPrompt)
-	if u := append(ident.Ungrounded(text, prompt), identTexts(ident.UngroundedURLs(text, prompt))...); len(u) > 0 {
+	if u := evaluate.Ungrounded(text, prompt, dataset.Facts{}); len(u) > 0 {
 		why = append(why, "names "+strings.Join(u, ", ")+", not in the question")
 	}
 	if toInstalled.MatchString(text) {
@@ -126,11 +127,3 @@ const functionalInstalled = "2.14.1"
 // toInstalled is an answer moving to functionalInstalled: "to 2.14.1",
 // "to version 2.14.1", "-> 2.14.1".
 var toInstalled = regexp.MustCompile(`(?i)(?:\bto|->|→)\s+(?:version\s+)?v?` + regexp.QuoteMeta(functionalInstalled) + `\b`)
-
-func identTexts(ids []ident.Ident) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = id.Text
-	}
-	return out
-}
