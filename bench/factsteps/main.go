@@ -150,7 +150,7 @@ func count(answers map[int]row, exs []dataset.Example, dec string, verbose bool)
 		}
 		e := exs[i]
 		var own map[string][]string
-		if pin := evaluate.AnswerPin(e.Meta.Facts, chat.Answer(e.Messages)); pin != nil {
+		if pin := evaluate.AnswerPin(e.Meta.Facts, e.Meta.Kind, chat.Answer(e.Messages)); pin != nil {
 			own = pin.Steps
 		}
 		for _, l := range strings.Split(r.Text, "\n") {

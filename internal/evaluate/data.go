@@ -30,7 +30,7 @@ func (e example) answer() string { return chat.Answer(e.Messages) }
 // and regenerating both send it: the prompt's identifiers and the facts
 // the reference answer states.
 func (e example) grounding() (string, *engine.Pin) {
-	return Ground(e.prompt(), e.Meta.Facts), AnswerPin(e.Meta.Facts, e.answer())
+	return Ground(e.prompt(), e.Meta.Facts), AnswerPin(e.Meta.Facts, e.Meta.Kind, e.answer())
 }
 
 // pickSplit returns want, or "test" when the dataset has a test split and

@@ -299,20 +299,30 @@ func TestAnswerPin(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := evaluate.AnswerPin(tt.facts, reference); !reflect.DeepEqual(got, tt.want) {
+			if got := evaluate.AnswerPin(tt.facts, "dependency", reference); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("AnswerPin = %+v, want %+v", got, tt.want)
 			}
 		})
 	}
 	// Without a block the lead is the upgrade sentence alone.
 	bare := "**Fix**\nUpgrade.\nnpm: Run it.\n1. Rebuild."
-	if got := evaluate.AnswerPin(dataset.Facts{Package: "lodash", FixedVersion: "4.17.21"}, bare); got == nil || !reflect.DeepEqual(got.Leads, map[string][]string{"**Fix**": {"Upgrade."}}) {
+	if got := evaluate.AnswerPin(dataset.Facts{Package: "lodash", FixedVersion: "4.17.21"}, "dependency", bare); got == nil || !reflect.DeepEqual(got.Leads, map[string][]string{"**Fix**": {"Upgrade."}}) {
 		t.Errorf("AnswerPin of a Fix section without a block = %+v, want the lead Upgrade. alone", got)
 	}
-	if got := evaluate.AnswerPin(dataset.Facts{Package: "x"}, "**Why it matters**\nno section held"); got == nil || got.Headings[0] != "**Why it matters**" || len(got.Sections)+len(got.Leads) != 0 {
+	if got := evaluate.AnswerPin(dataset.Facts{Package: "x"}, "dependency", "**Why it matters**\nno section held"); got == nil || got.Headings[0] != "**Why it matters**" || len(got.Sections)+len(got.Leads) != 0 {
 		t.Errorf("AnswerPin of an answer with a section of neither facts nor a lead = %+v, want its heading alone", got)
 	}
-	if got := evaluate.AnswerPin(dataset.Facts{Package: "x"}, "no section"); got != nil {
+	if got := evaluate.AnswerPin(dataset.Facts{Package: "x"}, "dependency", "no section"); got != nil {
 		t.Errorf("AnswerPin of an answer without sections or fix lines = %+v, want nil", got)
+	}
+	// A secret's Fix section is held whole, in order; another kind's
+	// steps stay the model's.
+	secret := "**Fix**\nA secret is committed at a.env:3: revoke and rotate it.\n1. Assume it is compromised.\n\n2. Purge it from history.\n\n**Why it matters**\nSeverity: high. It leaked."
+	wantFix := []string{"A secret is committed at a.env:3: revoke and rotate it.", "1. Assume it is compromised.", "2. Purge it from history."}
+	if got := evaluate.AnswerPin(dataset.Facts{Location: "a.env"}, "secret", secret); got == nil || !reflect.DeepEqual(got.Leads["**Fix**"], wantFix) {
+		t.Errorf("AnswerPin of a secret = %+v, want its Fix lead %q", got, wantFix)
+	}
+	if got := evaluate.AnswerPin(dataset.Facts{Location: "a.tf"}, "config", secret); got == nil || got.Leads["**Fix**"] != nil {
+		t.Errorf("AnswerPin of a config finding = %+v, want no Fix lead", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/vulntune/vulntune/internal/chat"
 	"github.com/vulntune/vulntune/internal/dataset"
 	"github.com/vulntune/vulntune/internal/engine"
+	"github.com/vulntune/vulntune/internal/finding"
 	"github.com/vulntune/vulntune/internal/ident"
 	"github.com/vulntune/vulntune/internal/remedy"
 )
@@ -75,13 +76,26 @@ func Ground(prompt string, facts dataset.Facts) string {
 // that scoring reads as a wrong fix anywhere (wrongFixClaims: the other
 // release line, no fix at all). A held section gives every one of its
 // lines; their order, and everything outside them, stay the model's. nil when
-// there is no rule to hold.
-func AnswerPin(facts dataset.Facts, reference string) *engine.Pin {
+// there is no rule to hold. A secret finding's (kind, the example's
+// Meta.Kind) "Fix" section is held whole, in order (secretFix).
+func AnswerPin(facts dataset.Facts, kind, reference string) *engine.Pin {
 	pin := &engine.Pin{Installed: facts.InstalledVersion, Fixed: facts.FixedVersion}
 	if facts.Package != "" && facts.FixedVersion != "" {
 		pin.Blocks = referenceBlocks(reference)
 		if lead := fixLead(reference); len(lead) > 0 {
 			pin.Leads = map[string][]string{chat.Heading("Fix"): lead}
+		}
+	}
+	// A committed secret's fix is vulntune's own procedure (revoke and
+	// rotate, purge history, force-push, prevent), nothing the scanner or
+	// the model adds to. Left to the weights, a grounded gitleaks answer
+	// on the other projects dropped all of it for "Address the source;
+	// the flagged code pattern is a classic way in …" (a code finding's
+	// sentence) and a garbled rule check: the one fix that must not be
+	// vague. Held as a lead, its steps keep their numbers' order.
+	if kind == string(finding.KindSecret) {
+		if fix := sectionLines(reference, "Fix"); len(fix) > 0 {
+			pin.Leads = map[string][]string{chat.Heading("Fix"): fix}
 		}
 	}
 	// Every finding's "Why it matters" opens with narrate's line of its

@@ -31,8 +31,11 @@ import (
 // finding's own answer has; 11: Why it matters held whole, narrate v19's
 // one line of severity, description and kind's impact; 12: the fix steps
 // that state facts, the weakness's and the rule's page, only the
-// finding's own; 13: no line of asterisks alone).
-const cacheVersion = 13
+// finding's own; 13: no line of asterisks alone; 14: narrate v22's Why it
+// matters line, its description ending as a sentence, which grounded
+// decoding holds whole, though the prompt, the key, is unchanged, and a
+// secret's Fix section held whole).
+const cacheVersion = 14
 
 // identifier is implemented by engines whose greedy answers are
 // reproducible (engine.Engine.AnswerID).

@@ -284,3 +284,27 @@ func TestMergeVulnIDCase(t *testing.T) {
 		t.Errorf("vuln ids %v, want %v", got, want)
 	}
 }
+
+// A Go module's fixed versions take the "v" of its installed version
+// (Trivy reports "0.37.0" beside "v0.35.0"); the standard library's and
+// other ecosystems' stay as reported.
+func TestNormalizeGoFixedVersions(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		eco, name, installed string
+		fixed, want          []string
+	}{
+		{"gomod", "github.com/open-policy-agent/opa", "v0.35.0", []string{"0.37.0"}, []string{"v0.37.0"}},
+		{"go", "golang.org/x/net", "v0.7.0", []string{"0.17.0", "v0.23.0"}, []string{"v0.17.0", "v0.23.0"}},
+		{"gobinary", "stdlib", "v1.20.4", []string{"1.20.5"}, []string{"1.20.5"}},
+		{"gomod", "example.com/m", "0.1.0", []string{"0.2.0"}, []string{"0.2.0"}},
+		{"npm", "minimist", "v1.2.0", []string{"1.2.6"}, []string{"1.2.6"}},
+	} {
+		f := finding.Finding{Package: &finding.Package{Name: tt.name, Ecosystem: tt.eco,
+			InstalledVersion: tt.installed, FixedVersions: slices.Clone(tt.fixed)}}
+		finding.Normalize(&f)
+		if !slices.Equal(f.Package.FixedVersions, tt.want) {
+			t.Errorf("%s %s %s: fixed %v, want %v", tt.eco, tt.name, tt.installed, f.Package.FixedVersions, tt.want)
+		}
+	}
+}

@@ -207,6 +207,24 @@ func uniqTools(ts []Tool) []Tool {
 	return out
 }
 
+// goFixedVersions writes a Go module's fixed versions in the form of its
+// installed version: Trivy and OSV give "0.37.0" beside "v0.35.0", and the
+// answer then read "upgrade from v0.35.0 to 0.37.0" above a fix that pins
+// "@v0.37.0" (the dataset's ecosystem moves write the "v" on both). The
+// standard library and toolchain are left as reported: their versions'
+// own form is "go1.21.1", which the fix writes.
+func goFixedVersions(p *Package) {
+	if CanonicalEcosystem(p.Ecosystem) != "go" || p.Name == "stdlib" || p.Name == "toolchain" ||
+		!strings.HasPrefix(p.InstalledVersion, "v") {
+		return
+	}
+	for i, v := range p.FixedVersions {
+		if v != "" && v[0] >= '0' && v[0] <= '9' {
+			p.FixedVersions[i] = "v" + v
+		}
+	}
+}
+
 // Normalize sorts and deduplicates every list field and replaces nil lists
 // with empty ones, so JSON output has [] rather than null and is stable.
 func Normalize(f *Finding) {
@@ -218,6 +236,7 @@ func Normalize(f *Finding) {
 		f.Location.Logical = nil
 	}
 	if f.Package != nil {
+		goFixedVersions(f.Package)
 		f.Package.FixedVersions = uniqSorted(f.Package.FixedVersions)
 	}
 	if f.Sources == nil {

@@ -29,3 +29,41 @@ func TestClip(t *testing.T) {
 		})
 	}
 }
+
+func TestEndSentence(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ in, want string }{
+		{"Port 3389 open", "Port 3389 open."},
+		{"(CVE-2021-23337) lodash@4.17.20", "(CVE-2021-23337) lodash@4.17.20."},
+		{"Already ends.", "Already ends."},
+		{"Does it?", "Does it?"},
+		{"Quoted \"end.\"", "Quoted \"end.\""},
+		{"(a remark.)", "(a remark.)"},
+		{"word word …", "word word …"},
+		{"The affected versions are:", "The affected versions are."},
+		{"See https://example.com/a", "See https://example.com/a."},
+	} {
+		if got := endSentence(tt.in); got != tt.want {
+			t.Errorf("endSentence(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSaysSomething(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   string
+		want bool
+	}{
+		{"(CVE-2018-3728) hoek@2.16.3", false},
+		{"https://github.com/goodwithtech/dockle/blob/master/CHECKPOINT.md#CIS-DI-0005", false},
+		{"CVE-2021-44228", false},
+		{"Port 3389 open", true},
+		{"Out-of-bounds read when dealing with cookies.", true},
+		{"ReDoS", false},
+	} {
+		if got := saysSomething(tt.in); got != tt.want {
+			t.Errorf("saysSomething(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}

@@ -187,7 +187,7 @@ func TestSnippetPinSparesReferenceAnswers(t *testing.T) {
 		var ids []string
 		lined, led, why, through, barred, held, steps := 0, 0, 0, 0, 0, map[string]int{}, map[string]int{}
 		for _, ex := range referenceExamples(t, src) {
-			if pin := evaluate.AnswerPin(ex.Meta.Facts, ex.Assistant()); pin != nil {
+			if pin := evaluate.AnswerPin(ex.Meta.Facts, ex.Meta.Kind, ex.Assistant()); pin != nil {
 				cases = append(cases, pinCase{ex.Assistant(), pin.Installed, pin.Fixed, pin.Blocks, pin.Sections, pin.Leads, pin.Headings, pin.Steps, pin.Forbidden})
 				lined += min(len(pin.Blocks), 1)
 				if _, ok := pin.Leads[chat.Heading("Fix")]; ok {

@@ -286,6 +286,50 @@ def test_section_leads(text, final, ok):
     assert SectionLines({}, LEAD).check(text, final=final) is ok
 
 
+@pytest.mark.parametrize(
+    "text,rest",
+    [
+        ("**Fix**\n", "Upgrade x from 1.0 to 1.1, the lowest fixed version on the installed release line."),
+        ("**Fix**\n\nUpgrade x from 1.0", " to 1.1, the lowest fixed version on the installed release line."),
+        ("**Fix**\nUpgrade x from 1.0 to 1.1, the lowest fixed version on the installed release line.", ""),  # the line's end is the model's
+        ("**Fix**\nUpgrade x from 1.0 to 1.1, the lowest fixed version on the installed release line.\n", ""),  # the lead given
+        ("**Fix**\nUpgrade y", ""),  # off the lead: nothing decided
+        ("**Where**\n- File a", ""),  # a section without a lead
+        ("**Fi", ""),  # a heading on its way
+    ],
+)
+def test_section_lead_rest(text, rest):
+    # What the lead decides is what check lets through, and only that.
+    got = SectionLines({}, LEAD).rest(text)
+    assert got == rest
+    if rest:
+        assert SectionLines({}, LEAD).check(text + rest)
+        assert not SectionLines({}, LEAD).check(text + rest[:-1] + "!")
+
+
+def test_processor_cuts_a_decided_lead_as_the_tokenizer_does():
+    # The model ranks one-character tokens first where the lead decides
+    # the line: the walk would take them ("U", "p", ...); the tokenizer's
+    # own first token of the rest is taken instead.
+    class Tok(ToyTokenizer):
+        def encode(self, text, add_special_tokens=True):
+            for i in sorted(range(len(self.vocab)), key=lambda i: -len(self.vocab[i])):
+                if self.vocab[i] and text.startswith(self.vocab[i]):
+                    return [i] + (self.encode(text[len(self.vocab[i]) :]) if len(text) > len(self.vocab[i]) else [])
+            return []
+
+    vocab = ["<p>", "**Fix**\n", "U", "p", "Upgrade x", " now.", "Nope", "</s>"]
+    pin = {"leads": {"**Fix**": ["Upgrade x now."]}}
+    # Step 1 and 2: the model wants "Nope", then "U"; at step 3 "p".
+    prefs = [[1], [6, 2, 4], [2, 3], [3], [7]]
+    proc = GroundedProcessor(Tok(vocab), "", eos_ids=[7], pin=pin)
+    got = run(proc, vocab, prefs, 4)
+    assert got == [1, 4, 5, 7]  # the line ends as the model may end it
+    # Without encode the walk takes the best-ranked token on its way.
+    proc = GroundedProcessor(ToyTokenizer(vocab), "", eos_ids=[7], pin=pin)
+    assert run(proc, vocab, prefs, 2)[1] == 2
+
+
 SENTENCE = "Upgrade x from 1.0 to 1.1, the lowest fixed version above the installed one."
 BLOCK_LEAD = {"**Fix**": [SENTENCE, "maven: Set the version.", "```", "<dependency>", "  <version>1.1</version>", "</dependency>", "```"]}
 

@@ -665,6 +665,14 @@ class GroundedProcessor:
         self._marks.append(mark)
         if self.observe:
             return logits
+        # Where a held lead decides the rest of the line, the walk would
+        # take the best-ranked token on its way, often a character or two:
+        # a secret's Fix section, held whole, ran past the answer's bound
+        # at twice the reference's tokens. The tokenizer's own first token
+        # of the rest is taken instead, as the reference itself is cut.
+        forced = self._lead_token()
+        if forced is not None and self.passes(forced):
+            return self._only(logits, [forced])
         order = mx.argsort(-row)[: self.max_walk].tolist()
         keep = []
         for rank, t in enumerate(order):
@@ -688,6 +696,22 @@ class GroundedProcessor:
             mark[2] = 1
             keep = sorted(self.eos)[:1] or [top]
         return self._only(logits, keep)
+
+    def _lead_token(self):
+        """The tokenizer's first token of the lead text the pin decides
+        next (pin.py rest), or None: no pin, nothing decided, or a
+        tokenizer without encode."""
+        if self.pin is None or not self.pin.active:
+            return None
+        rest = self.pin.rest(self.text)
+        encode = getattr(self.tokenizer, "encode", None)
+        if not rest or encode is None:
+            return None
+        try:
+            ids = encode(rest, add_special_tokens=False)
+        except TypeError:
+            ids = encode(rest)
+        return int(ids[0]) if len(ids) else None
 
     @staticmethod
     def _only(logits, keep):

@@ -322,6 +322,24 @@ class SectionLines:
         """Whether text may stand as (the beginning of) an answer."""
         if not self.active:
             return True
+        return self._walk(text, final)[0]
+
+    def rest(self, text):
+        """The rest of the lead line text is writing, where the lead
+        decides it ("" for none): what may follow is then that text alone,
+        only how it is cut into tokens is open (GroundedProcessor)."""
+        if not self.leads:
+            return ""
+        ok, lead = self._walk(text, False)
+        if not ok or lead is None:
+            return ""
+        line = text.rsplit("\n", 1)[-1].lstrip()
+        return lead[0][len(line):] if lead[0].startswith(line) else ""
+
+    def _walk(self, text, final):
+        """check's reading of text: whether it may stand, and the lead
+        lines still to give in the section its last line is in (None when
+        none)."""
         held, seen, lead = None, set(), None
         lines = text.split("\n")
         for k, line in enumerate(lines):
@@ -335,7 +353,7 @@ class SectionLines:
                 # line under Where, and with it the ecosystem) or its
                 # lead, and may begin another.
                 if (held is not None and len(seen) < len(held)) or lead is not None:
-                    return False
+                    return False, None
                 held, lead, seen = None, None, set()
                 if complete:
                     h = heading_norm(n, complete=True)
@@ -349,10 +367,10 @@ class SectionLines:
                 # The section's first lines are its lead, as written.
                 if complete:
                     if t != lead[0]:
-                        return False
+                        return False, None
                     lead = lead[1:] or None
                 elif not _on_way(line, lead[:1]):
-                    return False
+                    return False, None
                 continue
             if held is None:
                 continue
@@ -360,13 +378,13 @@ class SectionLines:
                 # One of the lines, once: a section that says a fact twice
                 # is looping ("- The scanner reported no location." twice).
                 if t not in held or t in seen:
-                    return False
+                    return False, None
                 seen.add(t)
             elif not any(l == t or l.startswith(line.lstrip()) for l in held if l not in seen):
                 # Not yet ended: a line not written yet, a trailing blank
                 # aside, or on its way to one.
-                return False
-        return not (final and ((held is not None and len(seen) < len(held)) or lead is not None))
+                return False, None
+        return not (final and ((held is not None and len(seen) < len(held)) or lead is not None)), lead
 
 
 def _on_way(line, allowed):
@@ -510,6 +528,11 @@ class AnswerPin:
         self.active = (
             self.snippets.active or self.sections.active or self.headings.active or self.forbidden.active or self.steps.active
         )
+
+    def rest(self, text):
+        """What text must go on with to the end of its line, where a
+        section's lead decides it ("" where nothing does)."""
+        return self.sections.rest(text)
 
     def check(self, text, final=False):
         """Whether text may stand as (the beginning of) an answer under
