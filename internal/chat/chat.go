@@ -78,10 +78,14 @@ func Answer(msgs []Message) string {
 
 // PromptTurns returns every turn before the last assistant turn (all of
 // them when there is none): what the model sees when it writes the answer,
-// earlier answers of a multi-turn conversation included.
+// earlier answers of a multi-turn conversation included. Its capacity ends
+// with it, so appending to it (explain's empty answer turn) copies rather
+// than overwriting the answer in msgs: it did, and every explain request
+// went out with an empty reference answer, so grounded decoding held none
+// of vulntune's lines there.
 func PromptTurns(msgs []Message) []Message {
 	if i := lastAnswer(msgs); i >= 0 {
-		return msgs[:i]
+		return msgs[:i:i]
 	}
 	return msgs
 }

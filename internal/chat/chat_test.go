@@ -32,5 +32,10 @@ func TestPromptAndAnswer(t *testing.T) {
 		if got := chat.FirstUser(tt.msgs); got != tt.user {
 			t.Errorf("%s: FirstUser = %q, want %q", tt.name, got, tt.user)
 		}
+		// A turn appended to the prompt turns leaves the answer alone.
+		_ = append(chat.PromptTurns(tt.msgs), msg(chat.Assistant, ""))
+		if got := chat.Answer(tt.msgs); got != tt.answer {
+			t.Errorf("%s: after appending to PromptTurns, Answer = %q, want %q", tt.name, got, tt.answer)
+		}
 	}
 }

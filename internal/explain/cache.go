@@ -34,8 +34,11 @@ import (
 // finding's own; 13: no line of asterisks alone; 14: narrate v22's Why it
 // matters line, its description ending as a sentence, which grounded
 // decoding holds whole, though the prompt, the key, is unchanged, and a
-// secret's Fix section held whole).
-const cacheVersion = 14
+// secret's Fix section held whole; 15: the finding's own answer sent at
+// last, so every rule from 3 on holds explain's answers: appending the
+// empty answer turn to chat.PromptTurns had overwritten it, and grounded
+// answers were held to the ground's identifiers alone).
+const cacheVersion = 15
 
 // identifier is implemented by engines whose greedy answers are
 // reproducible (engine.Engine.AnswerID).

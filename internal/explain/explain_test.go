@@ -51,6 +51,12 @@ func (f fakeEngine) Answer(_ context.Context, req engine.AnswerRequest, onItem f
 			if len(req.Grounds) != len(req.Examples) || req.Grounding != engine.GroundingEnforce || !strings.Contains(req.Grounds[i], ex.Messages[1].Content) {
 				return nil, &engine.EngineError{Op: "evaluate", Message: "want one ground per example, holding its prompt, to enforce"}
 			}
+			// And the finding's own answer's lines to hold (evaluate.AnswerPin):
+			// every answer narrate writes has an In short line. An empty
+			// reference (the prompt turns once overwrote it) holds nothing.
+			if len(req.Pins) != len(req.Examples) || req.Pins[i] == nil || len(req.Pins[i].Sections["**In short**"]) != 1 {
+				return nil, &engine.EngineError{Op: "evaluate", Message: "want one pin per example, holding its In short line"}
+			}
 			if f.grounded != nil {
 				*f.grounded++
 			}
