@@ -77,7 +77,7 @@ func Ground(prompt string, facts dataset.Facts) string {
 // release line, no fix at all). A held section gives every one of its
 // lines; their order, and everything outside them, stay the model's. nil when
 // there is no rule to hold. A secret finding's (kind, the example's
-// Meta.Kind) "Fix" section is held whole, in order (secretFix).
+// Meta.Kind) "Fix" section is held whole, in order (below).
 func AnswerPin(facts dataset.Facts, kind, reference string) *engine.Pin {
 	pin := &engine.Pin{Installed: facts.InstalledVersion, Fixed: facts.FixedVersion}
 	if facts.Package != "" && facts.FixedVersion != "" {
