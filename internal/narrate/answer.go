@@ -348,21 +348,27 @@ func wordClip(s string, n int) string {
 	return strings.TrimRight(cut, " ,;:-") + " …"
 }
 
-// plainText flattens markdown prose into one paragraph: headings lose their
-// markers and become sentences, and runs of whitespace collapse.
+// plainText flattens markdown prose into one paragraph: heading lines are
+// left out, the text before one ends as a sentence, and runs of whitespace
+// collapse. A heading titles the text under it and says nothing of its
+// own; made a sentence, GHSA's "### Impact" and "### Patches" opened and
+// closed "Why it matters" ("Severity: high. Impact. With older versions of
+// jackson-core … Patches. Anyone who …").
 func plainText(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
+	var kept []string
+	for _, l := range strings.Split(s, "\n") {
 		t := strings.TrimSpace(l)
-		if h := strings.TrimLeft(t, "#"); h != t && strings.HasPrefix(h, " ") {
-			t = strings.TrimSpace(h)
-			if t != "" && !strings.ContainsAny(t[len(t)-1:], ".:!?") {
-				t += "."
+		if h := strings.TrimLeft(t, "#"); h != t && (h == "" || strings.HasPrefix(h, " ")) {
+			if n := len(kept); n > 0 {
+				kept[n-1] = endSentence(kept[n-1])
 			}
+			continue
 		}
-		lines[i] = t
+		if t != "" {
+			kept = append(kept, t)
+		}
 	}
-	return strings.Join(strings.Fields(strings.Join(lines, " ")), " ")
+	return strings.Join(strings.Fields(strings.Join(kept, " ")), " ")
 }
 
 // maxAliases bounds the aliases a prompt shows.

@@ -67,3 +67,25 @@ func TestSaysSomething(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainText(t *testing.T) {
+	t.Parallel()
+	// GHSA-h46c-h94j-95f3's details as OSV gives them
+	// (examples/artifacts/osv-scanner/osv-results.json).
+	ghsa := "### Impact\nWith older versions  of jackson-core, if you parse an input file and it has deeply nested data, Jackson could end up throwing a StackoverflowError if the depth is particularly large.\n\n### Patches\njackson-core 2.15.0 contains a configurable limit.\n\n### Workarounds\nUsers should avoid parsing input files from untrusted sources."
+	tests := []struct{ name, in, want string }{
+		{"headings left out", ghsa, "With older versions of jackson-core, if you parse an input file and it has deeply nested data, Jackson could end up throwing a StackoverflowError if the depth is particularly large. jackson-core 2.15.0 contains a configurable limit. Users should avoid parsing input files from untrusted sources."},
+		{"a bare marker is a heading", "#\nText.", "Text."},
+		{"a hash tag is no heading", "#hashtag stays\nhere", "#hashtag stays here"},
+		{"headings only", "# Summary\n## Details", ""},
+		{"the text before a heading ends as a sentence", "I have spotted two attack vectors\n\n### Details\n1. While the decoder", "I have spotted two attack vectors. 1. While the decoder"},
+		{"blanks collapse", "  one\r\n\n two  ", "one two"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := plainText(tt.in); got != tt.want {
+				t.Errorf("plainText(%q)\n = %q\nwant %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

@@ -62,7 +62,12 @@ import (
 // names ids, a package or a link (Snyk's "(CVE-2018-3728) hoek@2.16.3") is
 // left out for the weakness's; Go modules' fixed versions carry the "v"
 // of their installed version (finding.Normalize), "v0.35.0 to v0.37.0".
-const Version = 22
+// 23: the prompt's recommended fixed version says its release line in the
+// answer's words ("0.4.0 (recommended: the lowest fixed version above the
+// installed one; no fix exists on the installed release line)",
+// remedy.LineNote), and markdown headings are left out of descriptions
+// ("Impact. … Patches." no longer open and close "Why it matters").
+const Version = 23
 
 // SystemPrompt is the system turn of every example and of evaluation prompts.
 // It names no domain beyond the findings' own (an earlier clause on

@@ -442,8 +442,29 @@ func TestFactsFixLine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := narrate.Example(&f, rem, nil).Meta.Facts.FixLine; got != tt.want {
+			e := narrate.Example(&f, rem, nil)
+			if got := e.Meta.Facts.FixLine; got != tt.want {
 				t.Errorf("FixLine = %q, want %q", got, tt.want)
+			}
+			// The prompt says the line in the answer's own words, for the
+			// model to copy rather than work out.
+			note := ""
+			if rem.Choice != nil {
+				note = remedy.LineNote(*rem.Choice)
+			}
+			if (note != "") != (tt.want != "") {
+				t.Fatalf("LineNote = %q for FixLine %q", note, tt.want)
+			}
+			if note == "" {
+				return
+			}
+			if !strings.Contains(e.User(), "(recommended: "+note) {
+				t.Errorf("prompt does not mark the recommended version with %q:\n%s", note, e.User())
+			}
+			for _, clause := range strings.Split(note, "; ") {
+				if !strings.Contains(strings.ToLower(e.Assistant()), clause) {
+					t.Errorf("answer does not say %q:\n%s", clause, e.Assistant())
+				}
 			}
 		})
 	}

@@ -60,10 +60,12 @@ func fixable(f *finding.Finding) bool {
 }
 
 // fixedLine lists the fixed versions the scanner reported, the one the
-// remediation recommends first and marked: vulntune presents findings to the
-// model, and a normalised presentation puts the fact the answer turns on
-// where it is read, instead of making a small model redo semver ranking
-// (unmarked, the tuned model named the newest fix of the list).
+// remediation recommends first and marked with its release line in the
+// answer's words (remedy.LineNote): vulntune presents findings to the
+// model, and a normalised presentation puts the facts the answer turns on
+// where they are read, instead of making a small model redo semver
+// ranking (unmarked, the tuned model named the newest fix of the list) or
+// release-line arithmetic.
 func fixedLine(f *finding.Finding, rem remedy.Remediation) string {
 	if f.Package == nil || len(f.Package.FixedVersions) == 0 {
 		return "none reported"
@@ -73,12 +75,16 @@ func fixedLine(f *finding.Finding, rem remedy.Remediation) string {
 		return strings.Join(f.Package.FixedVersions, ", ")
 	}
 	if c := rem.Choice; c != nil && c.Fixed != "" && c.Status != remedy.StatusNotAffected {
-		first := c.Fixed + " (recommended)"
+		note := "recommended"
+		if line := remedy.LineNote(*c); line != "" {
+			note += ": " + line
+		}
 		if c.Listed != "" {
 			// The recommendation is not listed as is: the prompt must name
 			// it, and say which listed version it stands for.
-			first = c.Fixed + " (recommended; listed as " + c.Listed + ")"
+			note += "; listed as " + c.Listed
 		}
+		first := c.Fixed + " (" + note + ")"
 		out := []string{first}
 		for _, v := range all {
 			if v != c.Fixed && v != c.Listed {

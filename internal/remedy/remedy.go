@@ -274,6 +274,25 @@ const (
 	noFixedBuildClaim = "No fixed build of the installed upstream version is listed"
 )
 
+// LineNote is what a prompt says of the release line of choice c's
+// recommended version, in the words of the answer's upgrade sentence:
+// which line a fix is on is a fact vulntune decides (ChooseFix), and left
+// to the model, a tuned one called 10 of the other projects' 11 fixes on
+// a later line "the lowest fixed version on the installed release line"
+// (issue 16). "" for the statuses whose sentence makes no such claim.
+func LineNote(c Choice) string {
+	switch c.Status {
+	case StatusSameLine:
+		return sameLineClaim
+	case StatusOtherLine:
+		if OSPackage(c.Ecosystem) {
+			return aboveClaim + "; " + lowerFirst(noFixedBuildClaim)
+		}
+		return aboveClaim + "; " + lowerFirst(noFixOnLineClaim)
+	}
+	return ""
+}
+
 // LineContradictions are the openings, lower-cased, of the claims that
 // contradict a choice of status s: for a fix on the installed release
 // line, that none exists there ("no fix", which "No fix exists …" and "No
