@@ -37,8 +37,10 @@ import (
 // secret's Fix section held whole; 15: the finding's own answer sent at
 // last, so every rule from 3 on holds explain's answers: appending the
 // empty answer turn to chat.PromptTurns had overwritten it, and grounded
-// answers were held to the ground's identifiers alone).
-const cacheVersion = 15
+// answers were held to the ground's identifiers alone; 16: a held section
+// that holds all its lines is followed by a heading or the end, empty
+// lines between, no tabs to the bound).
+const cacheVersion = 16
 
 // identifier is implemented by engines whose greedy answers are
 // reproducible (engine.Engine.AnswerID).

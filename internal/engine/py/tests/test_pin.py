@@ -216,7 +216,8 @@ def test_processor_holds_a_fence_to_the_lines():
     assert "".join(vocab[t] for t in out if t != 6) == "```\nnpm install tunnel-agent@0.6.0\n```"
 
 
-WHERE = {"**Where**": ["- Package tunnel-agent, installed version 0.4.3 (npm)", "- File package.json, line 12"]}
+PKG = "- Package tunnel-agent, installed version 0.4.3 (npm)"
+WHERE = {"**Where**": [PKG, "- File package.json, line 12"]}
 
 
 @pytest.mark.parametrize(
@@ -257,10 +258,28 @@ WHERE = {"**Where**": ["- Package tunnel-agent, installed version 0.4.3 (npm)", 
         ("**Where**\n- File package.json, line 12", True, False),
         ("**Where**\n- File package.json, line 12\n**", False, False),
         ("**Where**\n- File package.json, line 12\n\n", False, True),
+        # A held section that holds all its lines is done: a heading or the
+        # end may follow, one blank line between, nothing else.
+        (f"**Where**\n{PKG}\n- File package.json, line 12\n\n", True, True),
+        (f"**Where**\n{PKG}\n- File package.json, line 12\n\n**Fix**\nanything", True, True),
+        (f"**Where**\n{PKG}\n- File package.json, line 12\n\t", False, False),
+        (f"**Where**\n{PKG}\n- File package.json, line 12\n\n\t\t", False, False),
+        (f"**Where**\n{PKG}\n- File package.json, line 12\n\n\xa0", False, False),
+        (f"**Where**\n{PKG}\n- File package.json, line 12\n\n\n", False, False),
+        (f"**Where**\n{PKG}\n- File package.json, line 12\n \n**Fix**", False, False),
     ],
 )
 def test_section_lines(text, final, ok):
     assert SectionLines(WHERE).check(text, final=final) is ok
+
+
+def test_section_lines_blank_lines_per_section():
+    """Each done section has its own blank lines before the next heading."""
+    pin = SectionLines({"**What it is**": ["Foo (zap rule 1)."], **WHERE})
+    text = f"**What it is**\nFoo (zap rule 1).\n\n**Where**\n{PKG}\n- File package.json, line 12\n\n"
+    assert all(pin.check(text[:i]) for i in range(1, len(text) + 1))
+    assert pin.check(text, final=True)
+    assert not pin.check(text + "\t")
 
 
 LEAD = {"**Fix**": ["Upgrade x from 1.0 to 1.1, the lowest fixed version on the installed release line."]}
