@@ -140,12 +140,8 @@ func forDependency(f *finding.Finding, r *Remediation) {
 	case StatusSameLine:
 		r.Summary = fmt.Sprintf("Upgrade %s from %s to %s, %s; it fixes %s.", name, from, choice.Fixed, sameLineClaim, vuln)
 	case StatusOtherLine:
-		r.Summary = fmt.Sprintf("Upgrade %s from %s to %s, %s; it fixes %s. ", name, from, choice.Fixed, aboveClaim, vuln)
-		if OSPackage(eco) {
-			r.Summary += noFixedBuildClaim + ", so this moves to a newer upstream version."
-		} else {
-			r.Summary += noFixOnLineClaim + ", so this moves to a later minor or major release: check its release notes for breaking changes."
-		}
+		claim, then := laterLine(eco)
+		r.Summary = fmt.Sprintf("Upgrade %s from %s to %s, %s; it fixes %s. %s, %s", name, from, choice.Fixed, aboveClaim, vuln, claim, then)
 	case StatusInstalledUnknown:
 		r.Summary = fmt.Sprintf("Make sure %s is at %s or later, the lowest fixed version; it fixes %s. The scanner did not report the installed version.", name, choice.Fixed, vuln)
 	case StatusNotAffected:
@@ -285,12 +281,22 @@ func LineNote(c Choice) string {
 	case StatusSameLine:
 		return sameLineClaim
 	case StatusOtherLine:
-		if OSPackage(c.Ecosystem) {
-			return aboveClaim + "; " + lowerFirst(noFixedBuildClaim)
-		}
-		return aboveClaim + "; " + lowerFirst(noFixOnLineClaim)
+		claim, _ := laterLine(c.Ecosystem)
+		return aboveClaim + "; " + lowerFirst(claim)
 	}
 	return ""
+}
+
+// laterLine is what an upgrade sentence says of a fix on a later release
+// line in ecosystem eco: that the installed line has none (claim), and
+// what the move means (then). An OS package's line is its upstream
+// version, rebuilt by the distribution; a language package's, its minor
+// or major release.
+func laterLine(eco string) (claim, then string) {
+	if OSPackage(eco) {
+		return noFixedBuildClaim, "so this moves to a newer upstream version."
+	}
+	return noFixOnLineClaim, "so this moves to a later minor or major release: check its release notes for breaking changes."
 }
 
 // LineContradictions are the openings, lower-cased, of the claims that
