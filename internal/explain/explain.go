@@ -234,7 +234,6 @@ type job struct {
 	messages []chat.Message // system, user and an empty assistant turn
 	prompt   string         // system and user text, for the grounding test
 	facts    dataset.Facts  // what evaluation scores the answer against
-	kind     string         // the finding's kind: a secret's whole Fix section is held (evaluate.AnswerPin)
 	fixes    string         // vulntune's own answer, whose fix, In short, What it is, Where and How to verify lines and Why it matters opening grounded decoding holds the answer's to
 	key      string         // cache key; "" when not cached
 	item     *engine.EvaluateItem
@@ -298,7 +297,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		// nothing worth the time and the model is not shown the answer.
 		ex := narrate.Example(&f, rem, nil)
 		msgs := append(chat.PromptTurns(ex.Messages), chat.Message{Role: "assistant", Content: ""})
-		jobs = append(jobs, &job{f: f, rem: rem, messages: msgs, prompt: ex.Prompt(), facts: ex.Meta.Facts, kind: ex.Meta.Kind, fixes: ex.Assistant()})
+		jobs = append(jobs, &job{f: f, rem: rem, messages: msgs, prompt: ex.Prompt(), facts: ex.Meta.Facts, fixes: ex.Assistant()})
 	}
 	if err := answerAll(ctx, opts, jobs, &r.Summary); err != nil {
 		return nil, err
@@ -422,7 +421,7 @@ func answerAll(ctx context.Context, opts Options, jobs []*job, s *Summary) error
 		}
 		req.Examples = append(req.Examples, b)
 		if !opts.Free {
-			req.AddGround(evaluate.Ground(j.prompt, j.facts), evaluate.AnswerPin(j.facts, j.kind, j.fixes))
+			req.AddGround(evaluate.Ground(j.prompt, j.facts), evaluate.AnswerPin(j.facts, string(j.f.Kind), j.fixes))
 			req.Grounding = engine.GroundingEnforce
 		}
 	}
