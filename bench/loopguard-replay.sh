@@ -6,8 +6,9 @@
 # first (random logits otherwise), once with the cycle rule alone, once
 # with the section rule too (SectionGuard, the headings of
 # engine.DefaultLoopGuard), once with its lists and the line rule
-# (LineRepeat) too, and once with all of DefaultLoopGuard's rules (the word
-# rule, WordRun, as well), each built as evaluation
+# (LineRepeat) too, once with the word rule (WordRun) too, and once with
+# all of DefaultLoopGuard's rules (the item rule, ItemRepeat, as well),
+# each built as evaluation
 # builds it (repeat.guard_for, read against each example's prompt) from
 # DefaultLoopGuard's own settings (bench/loopguard-spec.go). Prints the
 # time inside the guard per token for each, the one-off cost of the
@@ -28,9 +29,10 @@ from vulntune_engine.repeat import TokenText, WordTable, guard_for, guard_from
 # read as the engine reads a request; the lighter variants drop its rules.
 SPEC = guard_from({"loop_guard": json.loads(os.environ["LOOP_GUARD"])})
 VARIANTS = (
-    ("cycles", SPEC._replace(sections=(), lists=(), line_span=0, line_strikes=0, word_run=0)),
-    ("cycles+sections", SPEC._replace(lists=(), line_span=0, line_strikes=0, word_run=0)),
-    ("all but words", SPEC._replace(word_run=0)),
+    ("cycles", SPEC._replace(sections=(), lists=(), line_span=0, line_strikes=0, word_run=0, item_span=0)),
+    ("cycles+sections", SPEC._replace(lists=(), line_span=0, line_strikes=0, word_run=0, item_span=0)),
+    ("all but words", SPEC._replace(word_run=0, item_span=0)),
+    ("all but items", SPEC._replace(item_span=0)),
     ("all rules", SPEC),
 )
 

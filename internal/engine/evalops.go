@@ -232,6 +232,13 @@ func (s *RepeatStop) validate() error {
 // writes it as many times (WordRun in repeat.py): a one-token loop
 // ("buffer buffer buffer") is 15 copies long before it spans LineSpan's or
 // MinTokens' 16 tokens. Its steers count toward LineStrikes.
+//
+// ItemSpan, when not 0, masks a token that would open a line with the
+// same ItemSpan tokens a third time, its list marker aside ("- ", "12. ";
+// as evaluate.RepeatedLine reads lines), unless the prompt opens as many
+// lines so (ItemRepeat in repeat.py): two list items written by turns and
+// numbered on repeat no one period and no span within a line. Its steers
+// count toward LineStrikes too.
 type LoopGuard struct {
 	RepeatStop
 	MaxBans     int      `json:"max_bans"`
@@ -240,6 +247,7 @@ type LoopGuard struct {
 	LineSpan    int      `json:"line_span,omitempty"`
 	LineStrikes int      `json:"line_strikes,omitempty"`
 	WordRun     int      `json:"word_run,omitempty"`
+	ItemSpan    int      `json:"item_span,omitempty"`
 }
 
 // DefaultLoopGuard is the loop guard vulntune decodes its answers with
@@ -266,8 +274,14 @@ type LoopGuard struct {
 // loop steered"). Scoring counts a run from four copies
 // (evaluate.RepeatedWordCount); no reference answer writes a word three
 // times in a row.
+//
+// And it holds a line's opening of 8 tokens, list marker aside, to two
+// copies: the v23 demo model's grounded checkov answer on the other
+// projects wrote two fix steps by turns, numbered 2 to 25, to the bound
+// (bench/RESULTS.md, "Items by turns"). It masks no reference answer from
+// 3 tokens up.
 var DefaultLoopGuard = LoopGuard{RepeatStop: RepeatStop{MaxPeriod: 256, MinRepeats: 3, MinTokens: 16}, MaxBans: 12, Sections: chat.Headings(),
-	Lists: chat.ListHeadings(), LineSpan: 16, LineStrikes: 4, WordRun: 3}
+	Lists: chat.ListHeadings(), LineSpan: 16, LineStrikes: 4, WordRun: 3, ItemSpan: 8}
 
 // String describes g as results and logs show it.
 func (g LoopGuard) String() string {
@@ -289,6 +303,9 @@ func (g LoopGuard) String() string {
 	}
 	if g.WordRun > 0 {
 		s += fmt.Sprintf("; no word %d times in a row", g.WordRun)
+	}
+	if g.ItemSpan > 0 {
+		s += fmt.Sprintf("; no line opening with the same %d tokens three times, list markers aside", g.ItemSpan)
 	}
 	return s
 }
@@ -322,6 +339,9 @@ func (g *LoopGuard) validate() error {
 	}
 	if g.WordRun == 1 || g.WordRun < 0 {
 		return fmt.Errorf("word run: want 0 or 2 or more copies, got %d", g.WordRun)
+	}
+	if g.ItemSpan == 1 || g.ItemSpan < 0 {
+		return fmt.Errorf("item span: want 0 or 2 or more tokens, got %d", g.ItemSpan)
 	}
 	return nil
 }
@@ -360,9 +380,10 @@ type GroundingStats struct {
 // LoopGuardStats is what the loop guard (Decoding.LoopGuard) did to one
 // answer: Bans counts the steps where it masked the model's top token to
 // keep it out of a cycle, SectionBans those where it did to keep a bold
-// line to a section heading still to come, LineBans and WordBans those where
-// it did to keep a span of a line from a third copy or a word from its
-// LoopGuard.WordRun-th one in a row, LineEnds those where it ended a stuck
+// line to a section heading still to come, LineBans, WordBans and ItemBans
+// those where it did to keep a span of a line from a third copy, a word
+// from its LoopGuard.WordRun-th one in a row or a line's opening from its
+// third copy, LineEnds those where it ended a stuck
 // line, FirstBan is the answer token where it first did any of these (nil:
 // never), GaveUp says Bans reached
 // LoopGuard.MaxBans and ended the answer ("repetition"). An answer it
@@ -373,6 +394,7 @@ type LoopGuardStats struct {
 	LineBans    int  `json:"line_bans,omitempty"`
 	LineEnds    int  `json:"line_ends,omitempty"`
 	WordBans    int  `json:"word_bans,omitempty"`
+	ItemBans    int  `json:"item_bans,omitempty"`
 	FirstBan    *int `json:"first_ban"`
 	GaveUp      bool `json:"gave_up"`
 }

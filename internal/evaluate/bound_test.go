@@ -169,6 +169,9 @@ func TestRepeated(t *testing.T) {
 		{"RepeatedLine: a sentence three times", line, "Upgrade it now.\n  Upgrade it now.  \nx\nUpgrade it now.", "Upgrade it now.", 3},
 		{"RepeatedLine: the most repeated wins", line, "a b c\nd e f\nd e f\na b c\nd e f", "d e f", 3},
 		{"RepeatedLine: ties go to the lexically first", line, "d e f\na b c\nd e f\na b c", "a b c", 2},
+		{"RepeatedLine: items by turns, numbered on", line, "1. Address the source.\n2. Follow the fix.\n3. Address it now.\n4. Follow the fix.\n5. Address it now.\n6. Follow the fix.", "Follow the fix.", 3},
+		{"RepeatedLine: bullets and numbers alike", line, "- Follow the fix.\n  * Follow the fix.\n10) Follow the fix.", "Follow the fix.", 3},
+		{"RepeatedLine: a version is no mark once words precede it", line, "Upgrade to 1.2.3 now.\nUpgrade to 1.2.4 now.\nUpgrade to 1.2.5 now.", "", 0},
 		{"RepeatedWord: nothing repeated", word, "one two three", "", 0},
 		{"RepeatedWord: the demo's loop", word, "The product buffer buffer buffer buffer is overwritten by another buffer buffer.", "buffer", 4},
 		{"RepeatedWord: commas between", word, "input from untrusted, untrusted, Untrusted, untrusted sources", "untrusted", 4},
@@ -204,6 +207,7 @@ func TestRunLoopGuard(t *testing.T) {
 				sectionBans: map[string][]int{model: {0, 0, 2}},
 				lineBans:    map[string][]int{base: {4, 0, 0}, model: {0, 0, 1}},
 				wordBans:    map[string][]int{model: {2, 0, 0}},
+				itemBans:    map[string][]int{model: {0, 1, 0}},
 				requests:    map[string]engine.EvaluateRequest{},
 			}
 			r, err := evaluate.Run(context.Background(), evaluate.Options{
@@ -247,7 +251,16 @@ func TestRunLoopGuard(t *testing.T) {
 			if r.Tuned.WordGuarded != tt.wantGuarded || r.Base.WordGuarded != 0 {
 				t.Errorf("word guarded: tuned %d, base %d; want %d and 0", r.Tuned.WordGuarded, r.Base.WordGuarded, tt.wantGuarded)
 			}
+			if got := strings.Contains(table.String(), "item_guarded (n=3)            0       1"); got == tt.noGuard {
+				t.Errorf("table shows the answers kept from writing their lines over again: %v, want %v:\n%s", got, !tt.noGuard, table.String())
+			}
+			if r.Tuned.ItemGuarded != tt.wantGuarded || r.Base.ItemGuarded != 0 {
+				t.Errorf("item guarded: tuned %d, base %d; want %d and 0", r.Tuned.ItemGuarded, r.Base.ItemGuarded, tt.wantGuarded)
+			}
 			card := evaluate.CardSection(r)
+			if got := strings.Contains(card, "1 of 3 tuned answers began to write their lines over again, numbered on"); got == tt.noGuard {
+				t.Errorf("card says the guard kept an answer from writing its lines over again: %v, want %v:\n%s", got, !tt.noGuard, card)
+			}
 			if got := strings.Contains(card, "1 of 3 tuned answers began to write a word over and over"); got == tt.noGuard {
 				t.Errorf("card says the guard kept an answer from a word loop: %v, want %v:\n%s", got, !tt.noGuard, card)
 			}

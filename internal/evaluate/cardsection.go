@@ -111,6 +111,9 @@ func cardTables(b *strings.Builder, r *Results) {
 	if r.Tuned.WordGuarded > 0 {
 		fmt.Fprintf(b, "\n%d of %d tuned answers began to write a word over and over; the loop guard steered them on.\n", r.Tuned.WordGuarded, r.Tuned.N)
 	}
+	if r.Tuned.ItemGuarded > 0 {
+		fmt.Fprintf(b, "\n%d of %d tuned answers began to write their lines over again, numbered on; the loop guard steered them on.\n", r.Tuned.ItemGuarded, r.Tuned.N)
+	}
 }
 
 // boundLine says how long answers could be and how loops were steered and

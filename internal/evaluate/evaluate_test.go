@@ -51,6 +51,8 @@ type fakeEngine struct {
 	lineBans map[string][]int
 	// wordBans is bans for the guard's word rule.
 	wordBans map[string][]int
+	// itemBans is bans for the guard's item rule.
+	itemBans map[string][]int
 }
 
 // fakePrefix is the fake engine's prefix ids for the first k words of
@@ -107,6 +109,9 @@ func (f fakeEngine) Evaluate(_ context.Context, req engine.EvaluateRequest, onIt
 			}
 			if b := f.wordBans[req.Model]; i < len(b) && b[i] > 0 {
 				it.LoopGuard.WordBans, it.LoopGuard.FirstBan = b[i], new(int)
+			}
+			if b := f.itemBans[req.Model]; i < len(b) && b[i] > 0 {
+				it.LoopGuard.ItemBans, it.LoopGuard.FirstBan = b[i], new(int)
 			}
 		}
 		if req.ReturnIDs {

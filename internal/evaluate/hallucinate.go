@@ -223,12 +223,15 @@ func factSteps(reference string) map[string][]string {
 }
 
 // StepText is line as a fix step is compared (factSteps, pin.py's
-// StepLines): its list marker and surrounding blanks aside.
+// StepLines) and as RepeatedLine counts lines: its list marker and
+// surrounding blanks aside.
 func StepText(line string) string {
 	return strings.TrimSpace(listMarkerRE.ReplaceAllString(line, ""))
 }
 
-// listMarkerRE is a list item's marker at a line's start: "1. ", "- ".
+// listMarkerRE is a list item's marker at a line's start: "1. ", "- "
+// (LIST_MARKER_RE in repeat.py, which the loop guard's item rule and the
+// grounded pin read lines by).
 var listMarkerRE = regexp.MustCompile(`^\s*(?:\d+[.)]|[-*+])\s+`)
 
 // pinnedSections are the sections AnswerPin holds to the reference's

@@ -146,6 +146,10 @@ type Metrics struct {
 	// word engine.LoopGuard.WordRun times in a row: a one-token loop too
 	// short for the other rules.
 	WordGuarded int `json:"word_guarded"`
+	// ItemGuarded counts the answers the loop guard kept from opening a
+	// line a third time as two lines had, list markers aside
+	// (engine.LoopGuard.ItemSpan): list items written by turns.
+	ItemGuarded int `json:"item_guarded"`
 	// UngroundedByKind counts the ungrounded identifiers of every answer by
 	// kind (ident.Kinds: version, CWE, vulnerability id, path, URL), each
 	// kind present, so a regression shows where it came from.
@@ -350,6 +354,9 @@ func aggregate(gens []Generation) Metrics {
 		}
 		if g.LoopGuard != nil && g.LoopGuard.WordBans > 0 {
 			m.WordGuarded++
+		}
+		if g.LoopGuard != nil && g.LoopGuard.ItemBans > 0 {
+			m.ItemGuarded++
 		}
 	}
 	if m.LossTokens > 0 {

@@ -71,6 +71,9 @@ func WriteTable(w io.Writer, r *Results) error {
 		if r.Bound.LoopGuard.WordRun > 0 {
 			fmt.Fprintf(tw, "word_guarded (n=%d)\t%d\t%d\t\t\n", r.Tuned.N, r.Base.WordGuarded, r.Tuned.WordGuarded)
 		}
+		if r.Bound.LoopGuard.ItemSpan > 0 {
+			fmt.Fprintf(tw, "item_guarded (n=%d)\t%d\t%d\t\t\n", r.Tuned.N, r.Base.ItemGuarded, r.Tuned.ItemGuarded)
+		}
 	}
 	if g := r.Grounded; g != nil {
 		fmt.Fprintf(tw, "\ngrounded decoding (regenerated: base %d, tuned %d)\tbase\ttuned\tdelta\t\n", g.BaseRegenerated, g.TunedRegenerated)

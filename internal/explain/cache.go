@@ -39,8 +39,10 @@ import (
 // empty answer turn to chat.PromptTurns had overwritten it, and grounded
 // answers were held to the ground's identifiers alone; 16: a held section
 // that holds all its lines is followed by a heading or the end, empty
-// lines between, no tabs to the bound).
-const cacheVersion = 16
+// lines between, no tabs to the bound; 17: the loop guard holds a line's
+// opening, list markers aside, to two copies, and the grounded pin each
+// held fix step to one).
+const cacheVersion = 17
 
 // identifier is implemented by engines whose greedy answers are
 // reproducible (engine.Engine.AnswerID).

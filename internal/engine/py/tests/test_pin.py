@@ -498,6 +498,10 @@ STEPS = {"Address the underlying": [WEAKNESS], "Follow the rule's documented": [
         ("**Fix**\n2. Follow the rule's documented fix", False, False),
         ("**How to verify**\n- Follow the rule's documented fix: https://cwe.mitre.org/data/definitions/190.html\n", False, False),
         ("**Fix**\n2. Follow the rule's", False, True),
+        # Each held line once: not again, nor on its way to it again.
+        ("**Fix**\n1. " + WEAKNESS + "\n2. Do it.\n3. " + WEAKNESS + "\n", False, False),
+        ("**Fix**\n1. " + WEAKNESS + "\n3. " + WEAKNESS[:40], False, False),
+        ("**Fix**\n1. " + WEAKNESS + "\n2. Address the under", False, True),
     ],
 )
 def test_step_lines(text, final, ok):

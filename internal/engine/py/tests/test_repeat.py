@@ -2,6 +2,7 @@
 of its rule, stops the loops evaluation saw, and leaves varied text alone."""
 
 import random
+import re
 
 import pytest
 
@@ -9,9 +10,11 @@ from vulntune_engine.protocol import WorkerError
 from vulntune_engine.repeat import (
     CycleGuard,
     CycleStop,
+    ItemRepeat,
     LineRepeat,
     SectionGuard,
     WordRun,
+    first_item_ban,
     first_line_ban,
     first_section_ban,
     first_stop,
@@ -215,7 +218,7 @@ def test_guard_steers_out_of_a_loop():
     # choice, 0, taken; then 7 again from a fresh run.
     assert got[:6] == [7, 7, 7, 7, 7, 0]
     assert guard.bans >= 1 and guard.first_ban == 5
-    assert guard.stats() == {"bans": guard.bans, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 0, "first_ban": 5, "gave_up": False}
+    assert guard.stats() == {"bans": guard.bans, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 0, "item_bans": 0, "first_ban": 5, "gave_up": False}
 
 
 def test_guard_lets_a_run_of_the_prompt_through():
@@ -231,7 +234,7 @@ def test_guard_leaves_varied_answers_alone():
     rng = random.Random(3)
     want = [rng.randrange(12) for _ in range(80)]
     assert _guided(guard, 0, want) == want
-    assert guard.stats() == {"bans": 0, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 0, "first_ban": None, "gave_up": False}
+    assert guard.stats() == {"bans": 0, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 0, "item_bans": 0, "first_ban": None, "gave_up": False}
 
 
 def test_guard_resumes_after_a_prefix():
@@ -253,6 +256,7 @@ def test_guard_resumes_after_a_prefix():
         ({"loop_guard": {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": HEADINGS}}, 2),
         ({"loop_guard": {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": HEADINGS,
                          "lists": ["**Where**"], "line_span": 4}}, 2),
+        ({"loop_guard": {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "item_span": 3}}, 2),
     ],
 )
 def test_guard_from(req, n):
@@ -272,7 +276,7 @@ def test_guard_gives_up_after_max_bans():
     guard = CycleGuard((8, 3, 6), max_bans=2)
     got = _guided(guard, 3, [7] * 30)
     assert guard.bans == 2 and guard.gave_up
-    assert guard.stats() == {"bans": 2, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 0, "first_ban": 5, "gave_up": True}
+    assert guard.stats() == {"bans": 2, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 0, "item_bans": 0, "first_ban": 5, "gave_up": True}
     # Past the second ban it lets the loop through.
     assert got[-6:] == [7] * 6
 
@@ -290,7 +294,10 @@ def test_guard_gives_up_after_max_bans():
      {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "line_span": "x"},
      {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "word_run": 1},
      {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "word_run": -3},
-     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "word_run": "x"}],
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "word_run": "x"},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "item_span": 1},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "item_span": -8},
+     {"max_period": 256, "min_repeats": 3, "min_tokens": 16, "item_span": "x"}],
 )
 def test_guard_from_rejects_max_bans(spec):
     with pytest.raises(WorkerError):
@@ -405,7 +412,7 @@ def test_guard_ends_an_answer_that_starts_over():
             break
     # "**" may open "**What it is**"; "Why" after it is banned.
     assert out == _ids(*ANSWER) + _ids("**") + [0]
-    assert guard.stats() == {"bans": 0, "section_bans": 1, "line_bans": 0, "line_ends": 0, "word_bans": 0, "first_ban": len(ANSWER) + 1, "gave_up": False}
+    assert guard.stats() == {"bans": 0, "section_bans": 1, "line_bans": 0, "line_ends": 0, "word_bans": 0, "item_bans": 0, "first_ban": len(ANSWER) + 1, "gave_up": False}
 
 
 def test_first_section_ban():
@@ -528,7 +535,7 @@ def test_guard_steers_a_varied_loop():
     # "abc" twice; "ab" a third time may not go on to "c": a newline
     # instead.
     assert out == [LINES.index(c) for c in "abcdabcdab"] + [1]
-    assert guard.stats() == {"bans": 0, "section_bans": 0, "line_bans": 1, "line_ends": 0, "word_bans": 0, "first_ban": 10, "gave_up": False}
+    assert guard.stats() == {"bans": 0, "section_bans": 0, "line_bans": 1, "line_ends": 0, "word_bans": 0, "item_bans": 0, "first_ban": 10, "gave_up": False}
 
 
 def test_guard_ends_a_stuck_line():
@@ -648,5 +655,139 @@ def test_guard_steers_a_word_loop():
         out.append(last)
     assert out == _word_ids(" buffer", " buffer", " the", " buffer", " buffer", " the")
     assert guard.stats() == {
-        "bans": 0, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 2, "first_ban": 2, "gave_up": False,
+        "bans": 0, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 2, "item_bans": 0, "first_ban": 2, "gave_up": False,
+    }
+
+
+# Tokens for the item rule: list markers, words, line breaks (alone and
+# opening the next line), and a token that ends a line with a word.
+ITEMS = ["<eos>", "\n", "1", "2", ".", " ", "-", " Follow", " the", " fix", " Address", " it", "\n3", "\nFollow", "x\n", "**"]
+
+
+def _item_ids(*toks):
+    return [ITEMS.index(t) for t in toks]
+
+
+FOLLOW = ("1", ".", " Follow", " the", " fix", "\n")
+ADDRESS = ("2", ".", " Address", " the", " fix", "\n")
+
+
+@pytest.mark.parametrize(
+    "before,prompt,banned",
+    [
+        ((), (), ()),
+        # Two items by turns, numbered on: the third "Follow the" may not
+        # go on to "fix", however the line is marked ("12." is a marker,
+        # "**" is no marker but the line's first token).
+        (FOLLOW + ADDRESS + FOLLOW + ADDRESS + ("1", "2", ".", " Follow", " the"), (), (" fix",)),
+        (FOLLOW + FOLLOW + ("-", " ", " Follow", " the"), (), (" fix",)),
+        (FOLLOW + FOLLOW + (" Follow", " the"), (), (" fix",)),
+        (FOLLOW + FOLLOW + ("**", " Follow", " the"), (), ()),
+        (("**", " Follow", " the", " fix", "\n") * 2 + ("**", " Follow"), (), (" the",)),
+        # A line opened by a line break's own token.
+        (FOLLOW + FOLLOW + ("\nFollow", " the"), (), ()),
+        (FOLLOW[:-1] + ("\nFollow", " the", " fix", "\nFollow", " the", " fix", "\nFollow", " the"), (), (" fix",)),
+        # A second copy may follow.
+        (FOLLOW + ADDRESS + ("1", ".", " Follow", " the"), (), ()),
+        # The opening is read once the marker is done, at its start only.
+        (FOLLOW + FOLLOW + (" Follow",), (), ()),
+        (FOLLOW + FOLLOW + (" it", " Follow", " the"), (), ()),
+        # A line ended within a token starts afresh.
+        (FOLLOW + FOLLOW[:-2] + ("x\n", " Follow", " the"), (), ()),
+        # The prompt opens three lines so: a third copy is let through, a
+        # fourth is not.
+        (FOLLOW + FOLLOW + (" Follow", " the"), FOLLOW * 3, ()),
+        (FOLLOW * 3 + (" Follow", " the"), FOLLOW * 3, (" fix",)),
+        (FOLLOW + FOLLOW + (" Follow", " the"), FOLLOW * 2, (" fix",)),
+    ],
+)
+def test_item_repeat(before, prompt, banned):
+    rule = ItemRepeat(ToyTokenizer(ITEMS), 3, _item_ids(*prompt))
+    for t in _item_ids(*before):
+        rule.push(t)
+    assert rule.banned() == sorted(_item_ids(*banned))
+
+
+def test_item_repeat_is_exact():
+    """banned() names every token whose push would open a line a third
+    time with the same tokens, and only those, at every step of random
+    texts: checked against a reading of the whole text."""
+    tok = ToyTokenizer(ITEMS)
+
+    def openings(ids, span):
+        # Lines of the text, each read from its first token with more
+        # than a list marker (a line break's token opens with what follows
+        # its last line break).
+        out, cur, opened, lead = {}, [], False, ""
+        for t in ids:
+            text = ITEMS[t]
+            if "\n" in text:
+                cur, opened, lead, text = [], False, "", text.rsplit("\n", 1)[1]
+            if not opened:
+                lead += text
+                if re.fullmatch(r"\s*(?:(?:\d+[.)]?|[-*+])\s*)?", lead):
+                    continue
+            opened = True
+            cur.append(t)
+            if len(cur) == span:
+                out[tuple(cur)] = out.get(tuple(cur), 0) + 1
+        return out
+
+    def third(ids, t):
+        return any(n >= 3 for n in openings(ids + [t], span).values())
+
+    # Whole items mostly, so openings repeat, in pieces and marked
+    # several ways.
+    pieces = [FOLLOW, ADDRESS, ("-", " ", " Follow", " the", " it", "\n"), ("\nFollow", " the", " fix"),
+              (" it", "x\n"), ("2", " Follow", " the", " fix", " it", "\n"), ("**", " Address", " the")]
+    rng, bans = random.Random(3), 0
+    for span in (2, 3, 4):
+        for _ in range(40):
+            rule, ids = ItemRepeat(tok, span), []
+            for _ in range(12):
+                for t in _item_ids(*rng.choice(pieces)):
+                    want = [u for u in range(len(ITEMS)) if third(ids, u)]
+                    assert rule.banned() == want
+                    bans += bool(want)
+                    if t in want:
+                        t = ITEMS.index("\n")
+                    rule.push(t)
+                    ids.append(t)
+    assert bans > 100  # the texts reach the rule often
+
+
+def test_item_repeat_rejects_a_span_of_one():
+    with pytest.raises(WorkerError):
+        ItemRepeat(ToyTokenizer(ITEMS), 1)
+
+
+def test_first_item_ban():
+    tok = ToyTokenizer(ITEMS)
+    ids = _item_ids(*FOLLOW, *ADDRESS, *FOLLOW, *ADDRESS, *FOLLOW)
+    assert first_item_ban(ids, tok, 3) == 28  # the third "fix" after "Follow the"
+    assert first_item_ban(ids, tok, 3, _item_ids(*FOLLOW * 3)) == -1
+    assert first_item_ban(_item_ids(*FOLLOW, *ADDRESS, *FOLLOW, *ADDRESS), tok, 3) == -1
+
+
+def test_guard_steers_items_written_by_turns():
+    """The checkov answer's two fix steps by turns: the third copy's
+    opening is masked, counted apart from max_bans, and the model writes
+    its next choice, here the end."""
+    import mlx.core as mx
+
+    tok = ToyTokenizer(ITEMS)
+    guard = CycleGuard((256, 3, 16), max_bans=1, items=ItemRepeat(tok, 3))
+    want = _item_ids(*FOLLOW, *ADDRESS) * 3
+    out, last = [], 0
+    for pref in want:
+        # The model prefers pref, then the end of sequence.
+        logits = mx.array([[5.0 if t == pref else (4.0 if t == 0 else -float(t)) for t in range(len(ITEMS))]])
+        last = int(mx.argmax(guard(_Ctx(last), logits).reshape(-1)).item())
+        out.append(last)
+        if last == 0:
+            break
+    assert out == _item_ids(*FOLLOW, *ADDRESS, *FOLLOW, *ADDRESS, "1", ".", " Follow", " the", "<eos>")
+    assert guard.stats() == {
+        "bans": 0, "section_bans": 0, "line_bans": 0, "line_ends": 0, "word_bans": 0, "item_bans": 1, "first_ban": 28,
+        "gave_up": False,
     }

@@ -198,18 +198,18 @@ def test_install_runs_the_grounded_classes():
         (
             ["run.py", "--vulntune-loop-guard", '{"max_period": 256, "min_repeats": 3, "min_tokens": 16, "max_bans": 12}', "--port", "1"],
             ["run.py", "--port", "1"],
-            ((256, 3, 16), 12, [], [], 0, 0, 0),
+            ((256, 3, 16), 12, [], [], 0, 0, 0, 0),
         ),
         (
             ["run.py", "--vulntune-loop-guard", '{"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**"]}'],
             ["run.py"],
-            ((256, 3, 16), 0, ["**Fix**"], [], 0, 0, 0),
+            ((256, 3, 16), 0, ["**Fix**"], [], 0, 0, 0, 0),
         ),
         (
             ["run.py", "--vulntune-loop-guard",
-             '{"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**", "**Where**"], "lists": ["**Where**"], "line_span": 16, "line_strikes": 4, "word_run": 3}'],
+             '{"max_period": 256, "min_repeats": 3, "min_tokens": 16, "sections": ["**Fix**", "**Where**"], "lists": ["**Where**"], "line_span": 16, "line_strikes": 4, "word_run": 3, "item_span": 8}'],
             ["run.py"],
-            ((256, 3, 16), 0, ["**Fix**", "**Where**"], ["**Where**"], 16, 4, 3),
+            ((256, 3, 16), 0, ["**Fix**", "**Where**"], ["**Where**"], 16, 4, 3, 8),
         ),
     ],
 )

@@ -26,7 +26,7 @@ being barred from ending it.
 import re
 
 from .grounded import LOOSE_VER_RE, norm_version
-from .repeat import heading_norm
+from .repeat import LIST_MARKER_RE, heading_norm
 
 # evaluate's upgradeCmdRE.
 UPGRADE_CMD_RE = re.compile(
@@ -481,10 +481,6 @@ class Headings:
         return True
 
 
-# A list item's marker at a line's start (Go's evaluate.listMarkerRE).
-LIST_MARKER_RE = re.compile(r"^\s*(?:\d+[.)]|[-*+])\s+")
-
-
 class StepLines:
     """Holds the fix steps that state facts to the finding's own (Go's
     evaluate.AnswerPin and remedy.FactSteps): steps maps an opening
@@ -494,7 +490,12 @@ class StepLines:
     must be on its way to one of them. Grounded answers on the other
     projects wrote 20 weakness steps, none the finding's ("The product
     buffer buffer is not properly aligned with the data buffer"), and
-    documented fixes for findings with no page."""
+    documented fixes for findings with no page.
+
+    Each of those lines once, as every held line: a grounded checkov
+    answer wrote its documented fix five times, numbered 2 to 10, between
+    steps the loop guard's item rule steered, the held line leaving no
+    other way on once it had opened (bench/RESULTS.md, "Items by turns")."""
 
     def __init__(self, steps):
         self.steps = {}
@@ -508,6 +509,7 @@ class StepLines:
         if not self.active:
             return True
         lines = text.split("\n")
+        written = set()
         for k, line in enumerate(lines):
             complete = final or k < len(lines) - 1
             body = LIST_MARKER_RE.sub("", line)
@@ -517,9 +519,10 @@ class StepLines:
                     continue
                 t = body.strip()
                 if complete:
-                    if t not in allowed:
+                    if t not in allowed or t in written:
                         return False
-                elif not _on_way(body, allowed):
+                    written.add(t)
+                elif not _on_way(body, [l for l in allowed if l not in written]):
                     return False
         return True
 
