@@ -423,7 +423,7 @@ _MARKER_SO_FAR_RE = re.compile(r"\s*(?:(?:\d+[.)]?|[-*+])\s*)?")
 
 class _Openings:
     """Where a text stands for the item rule: the tokens of the current
-    line's opening (its list markers aside, at most span of them) and, for
+    line's opening (its list marker aside, at most span of them) and, for
     each opening of span - 1 tokens seen, the tokens that completed it,
     each with its count."""
 
@@ -456,8 +456,8 @@ class _Openings:
 class ItemRepeat:
     """The rule that no line opens with the same `span` tokens a third
     time, its list marker aside ("- ", "12. "; LIST_MARKER_RE: the tokens
-    of the line while it is blanks and a marker so far), unless the prompt has as
-    many lines that open so. An answer that writes two items of a list by
+    of the line while it is blanks and a marker so far), unless the
+    prompt has as many lines that open so. An answer that writes two items of a list by
     turns, numbered on ("4. Follow the rule's documented fix: ...", "5.
     Address the running application's ...", "6. Follow ..."), repeats no
     one period for CycleStop, since the numbers differ, and no span within
@@ -802,7 +802,8 @@ class CycleGuard:
             ends = ends - set(ids) if kind == "ban" else ends & set(ids)
             if top not in ends:
                 self.line_ends += 1
-            kind, ids, cycles, repeats, words, items = "allow", sorted(ends | set(self.lines.eos)), set(), set(), set(), set()
+            kind, ids = "allow", sorted(ends | set(self.lines.eos))
+            cycles, repeats, words, items = set(), set(), set(), set()
         if kind == "allow":
             mask = np.full(logits.shape[-1], -np.inf, dtype=np.float32)
             mask[[t for t in ids if t < logits.shape[-1]]] = 0
@@ -974,9 +975,10 @@ def op_references(req):
     the repetition stop req["repeat_stop"] would end each and where the
     loop guard req["loop_guard"] would first mask its next token, for a
     cycle, a line its section rule bans, a span its line rule does, a
-    word its word rule does or an opening its item rule does (-1: never). req["prompts"], when given, one a text, are what the
-    guard reads each text against, as it does in decoding; without them
-    it reads at its strictest, as if no prompt held anything."""
+    word its word rule does or an opening its item rule does (-1:
+    never). req["prompts"], when given, one a text, are what the guard
+    reads each text against, as it does in decoding; without them it
+    reads at its strictest, as if no prompt held anything."""
     import os
     from pathlib import Path
 
